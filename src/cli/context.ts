@@ -1,0 +1,35 @@
+// Shared CLI plumbing: opening the engine from --engine / STRATA_ENGINE /
+// STRATA_HOME, printing results (plain or --json), and turning errors into
+// one line "strata: <message>" with a non-zero exit.
+import type { Command } from 'commander';
+import type { Engine } from '../engine/types.js';
+import { openEngine } from '../engine/open.js';
+
+/** Global options, read from the root command. */
+export function globalOpts(cmd: Command): { engine?: string } {
+  let root = cmd;
+  while (root.parent) root = root.parent;
+  return root.opts() as { engine?: string };
+}
+
+/** Opens the engine for one command, runs fn, always closes. */
+export async function withEngine<T>(cmd: Command, fn: (engine: Engine) => Promise<T>): Promise<T> {
+  const engine = await openEngine(globalOpts(cmd).engine);
+  try {
+    return await fn(engine);
+  } finally {
+    await engine.close();
+  }
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n');
+}
+
+/** Prints rows as aligned columns with a header line. */
+export function printTable(headers: string[], rows: Array<Array<string | number>>): void {
+  const cells = [headers, ...rows.map((r) => r.map(String))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  process.stdout.write(cells.map(line).join('\n') + '\n');
+}

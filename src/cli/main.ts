@@ -1,0 +1,37 @@
+// The `strata` command. Thin: parse, call a library function, print.
+// One file per command group registers its subcommands here.
+import { Command, CommanderError } from 'commander';
+import { StrataError } from '../errors.js';
+import { registerPool } from './pool.js';
+import { registerContainer } from './container.js';
+import { registerFilesystem } from './filesystem.js';
+
+const program = new Command();
+program
+  .name('strata')
+  .description('Tiering and unified namespace for HPC storage')
+  .version('0.1.0')
+  .option('--engine <url>', 'engine: lmdb:/dir (embedded, default $STRATA_HOME or ~/.local/share/strata) or postgres://user@host/db; also STRATA_ENGINE')
+  .showHelpAfterError(false)
+  .configureOutput({ outputError: (str, write) => write(`strata: ${str.replace(/^error: /, '').trim()}\n`) })
+  .exitOverride();
+
+registerPool(program);
+registerContainer(program);
+registerFilesystem(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    process.exitCode = e.exitCode === 0 ? 0 : 2;
+  } else if (e instanceof StrataError) {
+    process.stderr.write(`strata: ${e.message}\n`);
+    process.exitCode = 1;
+  } else {
+    const err = e as Error;
+    process.stderr.write(`strata: ${err?.message ?? String(e)}\n`);
+    if (process.env['STRATA_DEBUG']) process.stderr.write(`${err?.stack}\n`);
+    process.exitCode = 1;
+  }
+}

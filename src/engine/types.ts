@@ -1,0 +1,140 @@
+// The engine contract: durable, transactional, versioned key-value + byte-array
+// storage. Everything above src/engine/ talks to this interface only; LMDB
+// (embedded) and PostgreSQL (shared) implement it, and one contract test suite
+// (test/engine/contract.ts) runs against every implementation.
+//
+// Addressing follows DAOS: container -> object (16-byte OID) -> dkey -> akey.
+// An akey holds either a single value (versioned as a whole) or a byte array
+// (versioned extents; bytes never written read as zeros and are not stored).
+//
+// Every committed batch gets a new epoch (a counter shared by the whole engine,
+// strictly increasing). Reads take an optional epoch and see the newest version
+// at or below it; a snapshot is an epoch the engine promises to keep readable
+// until the snapshot is destroyed.
+
+export type Epoch = number;
+
+/** Read at the newest state. */
+export const LATEST: Epoch = Number.MAX_SAFE_INTEGER;
+
+/** Container ids are UUID strings (lower case, 36 chars). OIDs are 16 bytes (hi then lo, big-endian). */
+export type ContId = string;
+
+export interface KeyPath {
+  cont: ContId;
+  oid: Uint8Array;
+  dkey: Uint8Array;
+  akey: Uint8Array;
+}
+
+export type WriteOp =
+  /** Set a single value (replaces the whole value). */
+  | ({ op: 'put'; value: Uint8Array } & KeyPath)
+  /** Set a single value holding a little-endian u64 to max(current, value): merges without conflicts. */
+  | ({ op: 'put-max'; value: bigint } & KeyPath)
+  /** Write bytes of a byte array at an offset. */
+  | ({ op: 'write'; offset: number; data: Uint8Array } & KeyPath)
+  /** Turn a byte range of an array into a hole (reads as zeros, no data kept). */
+  | ({ op: 'punch-range'; offset: number; length: number } & KeyPath)
+  /** Remove an akey (single value or whole array). */
+  | ({ op: 'punch-akey' } & KeyPath)
+  /** Remove a dkey with all its akeys. */
+  | { op: 'punch-dkey'; cont: ContId; oid: Uint8Array; dkey: Uint8Array }
+  /** Remove an object with all its dkeys. */
+  | { op: 'punch-obj'; cont: ContId; oid: Uint8Array }
+  /** Catalog (pool/container metadata): JSON values under string keys; not versioned. */
+  | { op: 'cat-put'; key: string; value: unknown }
+  | { op: 'cat-del'; key: string };
+
+/**
+ * Preconditions checked atomically with the batch; if one fails the batch is
+ * not applied and commit() throws StrataError('ECONFLICT'). `version` is the
+ * epoch returned by Engine.version() (0 = the akey does not exist).
+ */
+export type Condition =
+  | ({ kind: 'akey'; version: Epoch } & KeyPath)
+  | { kind: 'cat-absent'; key: string }
+  | { kind: 'cat-present'; key: string };
+
+export interface Batch {
+  ops: WriteOp[];
+  conditions?: Condition[];
+}
+
+export interface Page {
+  /** Exclusive start: return keys strictly after this one. */
+  after?: Uint8Array;
+  limit?: number;
+  epoch?: Epoch;
+}
+
+export interface AkeyInfo {
+  akey: Uint8Array;
+  kind: 'single' | 'array';
+}
+
+/** A run of stored bytes [offset, offset+length) of a byte array. */
+export interface Extent {
+  offset: number;
+  length: number;
+}
+
+export interface SnapshotInfo {
+  epoch: Epoch;
+  name?: string;
+  createdAt: string;
+}
+
+export interface EngineUsage {
+  /** Bytes the engine occupies (index + data files). */
+  totalBytes: number;
+  /** Bytes of array data still referenced. */
+  liveDataBytes: number;
+}
+
+export interface Engine {
+  /** 'lmdb' or 'postgres'. */
+  readonly kind: string;
+  /** Where it lives (a directory or a connection URL without password). */
+  readonly location: string;
+
+  /** Applies all ops atomically at one new epoch, after checking conditions. Returns that epoch. */
+  commit(batch: Batch): Promise<Epoch>;
+  /** The newest committed epoch. */
+  currentEpoch(): Promise<Epoch>;
+  /** Atomically reserves `count` consecutive numbers from a container's counter; returns the first (starts at 1). */
+  allocate(cont: ContId, count: number): Promise<bigint>;
+
+  /** Single value of an akey at an epoch; undefined if absent (or if the akey is an array). */
+  get(k: KeyPath, epoch?: Epoch): Promise<Uint8Array | undefined>;
+  /** Reads a byte range of an array akey; holes and bytes never written read as zeros. */
+  read(k: KeyPath, offset: number, length: number, epoch?: Epoch): Promise<Uint8Array>;
+  /** Stored (non-hole) ranges of an array akey, merged, in offset order. */
+  extents(k: KeyPath, epoch?: Epoch): Promise<Extent[]>;
+  /** Epoch of the newest version of an akey (any kind, tombstones included), 0 if never written. */
+  version(k: KeyPath): Promise<Epoch>;
+
+  /** Objects of a container that hold data at the epoch, in OID order. */
+  listObjects(cont: ContId, page?: Page): Promise<Uint8Array[]>;
+  /** dkeys of an object that hold data at the epoch, in byte order. */
+  listDkeys(cont: ContId, oid: Uint8Array, page?: Page): Promise<Uint8Array[]>;
+  /** akeys of a dkey that hold data at the epoch, in byte order. */
+  listAkeys(cont: ContId, oid: Uint8Array, dkey: Uint8Array, page?: Page): Promise<AkeyInfo[]>;
+
+  catGet(key: string): Promise<unknown | undefined>;
+  /** Catalog entries whose key starts with prefix, in key order. */
+  catList(prefix: string, opts?: { after?: string; limit?: number }): Promise<Array<[string, unknown]>>;
+
+  /** Takes a snapshot of a container: an epoch whose view stays readable until destroyed. */
+  createSnapshot(cont: ContId, name?: string): Promise<Epoch>;
+  listSnapshots(cont: ContId): Promise<SnapshotInfo[]>;
+  /** Forgets a snapshot and reclaims versions no remaining snapshot needs. */
+  destroySnapshot(cont: ContId, epoch: Epoch): Promise<void>;
+  /** Drops every version and extent of a container that no snapshot or the latest view needs. */
+  reclaim(cont: ContId): Promise<void>;
+  /** Removes all data and snapshots of a container (catalog entries are the caller's). */
+  destroyContainer(cont: ContId): Promise<void>;
+
+  usage(): Promise<EngineUsage>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,3 @@
+export * from './oid.js';
+export * from './keys.js';
+export * from './object.js';
