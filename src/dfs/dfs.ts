@@ -1,0 +1,158 @@
+// The DFS handle: path-based POSIX calls plus handle-based open/read/write.
+import { StrataError, isStrataError } from '../errors.js';
+import type { Container } from '../container/container.js';
+import type { Epoch } from '../engine/types.js';
+import type { DfsCore, MountOptions } from './core.js';
+import type { Superblock } from './layout.js';
+import { mountCore } from './mount.js';
+import { resolve, resolveExisting, readTarget } from './lookup.js';
+import { createNode, link, mkdir, rmdir, symlink, unlink, type CreateOptions } from './dir.js';
+import { DfsFile, truncateObject } from './io.js';
+import { rename, type RenameOptions } from './rename.js';
+import { chmod, chown, stat, utimens, type Stat } from './attr.js';
+import { getXattr, listXattrs, removeXattr, setXattr, type SetXattrOptions } from './xattr.js';
+import { readdir, readdirObject, type DirEntry, type ReaddirOptions } from './readdir.js';
+import { du, statfs, type DuResult, type StatFs } from './usage.js';
+import { joinPath } from './path.js';
+
+export interface OpenOptions extends CreateOptions {
+  /** Open for writing (default false). */
+  write?: boolean;
+  /** Create the file if missing (O_CREAT; implies write). */
+  create?: boolean;
+  /** With create: fail with EEXIST if it exists (O_EXCL). */
+  exclusive?: boolean;
+  /** Truncate to 0 on open (O_TRUNC; implies write). */
+  truncate?: boolean;
+}
+
+/** Largest data handed to one transaction by writeFile. */
+const WRITE_BATCH = 16 * 1024 * 1024;
+
+export class Dfs {
+  constructor(readonly core: DfsCore, readonly superblock: Superblock | undefined) {}
+
+  get container(): Container { return this.core.container; }
+  get epoch(): Epoch { return this.core.epoch; }
+  get readOnly(): boolean { return this.core.readOnly; }
+  get chunkSize(): number { return this.core.chunkSize; }
+
+  stat(path: string): Promise<Stat> { return stat(this.core, path, true); }
+  lstat(path: string): Promise<Stat> { return stat(this.core, path, false); }
+
+  async exists(path: string): Promise<boolean> {
+    try {
+      return !!(await resolve(this.core, path, false)).ent;
+    } catch (e) {
+      if (isStrataError(e, 'ENOENT') || isStrataError(e, 'ENOTDIR')) return false;
+      throw e;
+    }
+  }
+
+  mkdir(path: string, opts?: CreateOptions & { recursive?: boolean }): Promise<void> { return mkdir(this.core, path, opts); }
+  rmdir(path: string): Promise<void> { return rmdir(this.core, path); }
+  unlink(path: string): Promise<void> { return unlink(this.core, path); }
+  rename(from: string, to: string, opts?: RenameOptions): Promise<void> { return rename(this.core, from, to, opts); }
+  symlink(target: string, path: string): Promise<void> { return symlink(this.core, target, path); }
+  link(existing: string, newPath: string): Promise<void> { return link(this.core, existing, newPath); }
+
+  async readlink(path: string): Promise<string> {
+    const r = await resolveExisting(this.core, path, false);
+    if (r.ent.type !== 'symlink') throw new StrataError('EINVAL', `${path}: not a symbolic link`);
+    return readTarget(this.core, r.ent.oid);
+  }
+
+  chmod(path: string, mode: number): Promise<void> { return chmod(this.core, path, mode); }
+  chown(path: string, uid?: number, gid?: number): Promise<void> { return chown(this.core, path, uid, gid, true); }
+  lchown(path: string, uid?: number, gid?: number): Promise<void> { return chown(this.core, path, uid, gid, false); }
+  utimens(path: string, atimeNs: bigint | 'now' | undefined, mtimeNs: bigint | 'now' | undefined): Promise<void> {
+    return utimens(this.core, path, atimeNs, mtimeNs, true);
+  }
+  lutimens(path: string, atimeNs: bigint | 'now' | undefined, mtimeNs: bigint | 'now' | undefined): Promise<void> {
+    return utimens(this.core, path, atimeNs, mtimeNs, false);
+  }
+
+  getxattr(path: string, name: string): Promise<Uint8Array> { return getXattr(this.core, path, name); }
+  setxattr(path: string, name: string, value: Uint8Array | string, opts?: SetXattrOptions): Promise<void> { return setXattr(this.core, path, name, value, opts); }
+  listxattr(path: string): Promise<string[]> { return listXattrs(this.core, path); }
+  removexattr(path: string, name: string): Promise<void> { return removeXattr(this.core, path, name); }
+  lgetxattr(path: string, name: string): Promise<Uint8Array> { return getXattr(this.core, path, name, false); }
+  llistxattr(path: string): Promise<string[]> { return listXattrs(this.core, path, false); }
+
+  /** Streams entries in name order, a page at a time. */
+  readdir(path: string, opts?: ReaddirOptions): AsyncGenerator<DirEntry> { return readdir(this.core, path, opts); }
+
+  async truncate(path: string, size: number): Promise<void> {
+    const f = await this.open(path, { write: true });
+    await f.truncate(size);
+  }
+
+  /** Opens a regular file. */
+  async open(path: string, opts: OpenOptions = {}): Promise<DfsFile> {
+    const core = this.core;
+    const write = !!(opts.write || opts.create || opts.truncate);
+    if (write) core.checkWritable(`open ${path}`);
+    for (let attempt = 0; ; attempt++) {
+      const r = await resolve(core, path, true);
+      if (!r.ent) {
+        if (!opts.create) throw new StrataError('ENOENT', `${path}: no such file or directory`);
+        if (r.trailingSlash) throw new StrataError('EISDIR', `${path}: is a directory`);
+        try {
+          const ent = await createNode(core, path, 'file', { ...opts, follow: true });
+          return new DfsFile(core, ent.oid, opts.chunkSize ?? core.chunkSize, true, path);
+        } catch (e) {
+          if (isStrataError(e, 'EEXIST') && !opts.exclusive && attempt < 5) continue;
+          throw e;
+        }
+      }
+      if (opts.create && opts.exclusive) throw new StrataError('EEXIST', `${path}: already exists`);
+      if (r.ent.type === 'dir') throw new StrataError('EISDIR', `${path}: is a directory`);
+      if (r.ent.type !== 'file') throw new StrataError('ELOOP', `${path}: too many levels of symbolic links`);
+      const ino = await core.readInode(r.ent.oid, 'file');
+      const f = new DfsFile(core, r.ent.oid, ino.chunkSize, write, path);
+      if (opts.truncate && ino.size > 0) await truncateObject(core, r.ent.oid, ino.chunkSize, 0, path);
+      return f;
+    }
+  }
+
+  /** Creates (or truncates) a file and writes all of data. */
+  async writeFile(path: string, data: Uint8Array | string, opts: CreateOptions = {}): Promise<void> {
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    const f = await this.open(path, { ...opts, create: true, truncate: true });
+    for (let off = 0; off < bytes.length; off += WRITE_BATCH) await f.write(bytes.subarray(off, off + WRITE_BATCH), off);
+  }
+
+  async readFile(path: string): Promise<Buffer> {
+    const f = await this.open(path);
+    return f.read(0, await f.size());
+  }
+
+  /** Removes a file, symlink or (with recursive) a whole tree. */
+  async remove(path: string, opts: { recursive?: boolean } = {}): Promise<void> {
+    const r = await resolveExisting(this.core, path, false);
+    if (r.ent.type !== 'dir') return this.unlink(path);
+    if (opts.recursive) {
+      for (;;) {
+        // Re-list after each page: entries are removed while we walk.
+        const page: DirEntry[] = [];
+        for await (const e of readdirObject(this.core, r.ent.oid, { pageSize: 256 })) {
+          page.push(e);
+          if (page.length >= 256) break;
+        }
+        if (page.length === 0) break;
+        for (const e of page) await this.remove(joinPath(path, e.name), opts);
+      }
+    }
+    if (r.chain.length === 0) return; // the root stays
+    return this.rmdir(path);
+  }
+
+  du(path: string): Promise<DuResult> { return du(this.core, path); }
+  statfs(): Promise<StatFs> { return statfs(this.core); }
+}
+
+/** Mounts the filesystem of a POSIX container (optionally read-only at a snapshot epoch). */
+export async function mountDfs(container: Container, opts: MountOptions = {}): Promise<Dfs> {
+  const { core, sb } = await mountCore(container, opts);
+  return new Dfs(core, sb);
+}

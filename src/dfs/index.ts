@@ -1,0 +1,14 @@
+// DFS: a POSIX filesystem inside a POSIX container (see docs/dfs.md).
+export { Dfs, mountDfs, type OpenOptions } from './dfs.js';
+export { DfsFile } from './io.js';
+export { DfsCore, type MountOptions, type Inode } from './core.js';
+export type { Stat } from './attr.js';
+export type { DirEntry, ReaddirOptions } from './readdir.js';
+export type { DuResult, StatFs } from './usage.js';
+export type { CreateOptions } from './dir.js';
+export type { RenameOptions } from './rename.js';
+export type { SetXattrOptions } from './xattr.js';
+export { mkfs, checkPosix } from './mount.js';
+export { parseDaosUri, formatDaosUri, type DaosUri } from './uri.js';
+export { normalizePath, parsePath, joinPath } from './path.js';
+export * from './layout.js';

@@ -1,0 +1,156 @@
+// On-disk layout of a DFS namespace inside a POSIX container (see docs/dfs.md).
+//
+// - Superblock object OID 0.0: dkey "sb", akey "sb" = JSON {magic, version, ...}.
+// - Root directory object OID 1.0.
+// - Every inode lives in its own object (directory, file or symlink object),
+//   under the meta dkey "\0inode": akey "attr" (32-byte record: mode, uid, gid,
+//   nlink, chunk size, birth time), "size", "mtime", "ctime" (u64 LE; writers
+//   merge them with put-max so parallel writers never conflict), "link"
+//   (symlink target). xattrs live under meta dkey "\0xattr", one akey per name.
+// - A directory entry is a dkey of the directory object (the name, UTF-8) with
+//   akey "e" = [version 1, type, OID(16)]. Names never hold NUL, so the meta
+//   dkeys (which start with NUL) never collide with entries.
+// - File data: dkey = chunk index (u64Key, 8 bytes), akey "d" = byte array of
+//   that chunk (offsets within the chunk). Holes are never stored.
+import { ObjectId, OTYPE } from '../object/oid.js';
+import { StrataError } from '../errors.js';
+
+export const SB_OID = new ObjectId(0n, 0n);
+export const ROOT_OID = new ObjectId(1n, 0n);
+export const SB_DKEY = 'sb';
+export const SB_AKEY = 'sb';
+export const SB_MAGIC = 'strata-dfs';
+export const LAYOUT_VERSION = 1;
+
+export const INODE_DKEY = '\0inode';
+export const XATTR_DKEY = '\0xattr';
+export const A_ATTR = 'attr';
+export const A_SIZE = 'size';
+export const A_MTIME = 'mtime';
+export const A_CTIME = 'ctime';
+export const A_LINK = 'link';
+export const ENTRY_AKEY = 'e';
+export const DATA_AKEY = 'd';
+
+export const S_IFMT = 0o170000;
+export const S_IFDIR = 0o040000;
+export const S_IFREG = 0o100000;
+export const S_IFLNK = 0o120000;
+
+export type FileType = 'file' | 'dir' | 'symlink';
+
+export const NAME_MAX = 255;
+export const PATH_MAX = 4096;
+export const XATTR_NAME_MAX = 255;
+export const XATTR_VALUE_MAX = 65536;
+export const SYMLOOP_MAX = 40;
+
+export function typeBits(t: FileType): number {
+  return t === 'dir' ? S_IFDIR : t === 'symlink' ? S_IFLNK : S_IFREG;
+}
+
+export function typeOfMode(mode: number): FileType {
+  const f = mode & S_IFMT;
+  if (f === S_IFDIR) return 'dir';
+  if (f === S_IFLNK) return 'symlink';
+  return 'file';
+}
+
+export function otypeFor(t: FileType): number {
+  return t === 'dir' ? OTYPE.MULTI_LEXICAL : t === 'file' ? OTYPE.ARRAY_BYTE : OTYPE.MULTI_HASHED;
+}
+
+export interface Superblock {
+  magic: string;
+  version: number;
+  chunkSize: number;
+  oclass: string;
+  root: string;
+  createdAt: string;
+}
+
+export function encodeSuperblock(sb: Superblock): Uint8Array {
+  return Buffer.from(JSON.stringify(sb), 'utf8');
+}
+
+export function decodeSuperblock(b: Uint8Array): Superblock {
+  let sb: Superblock;
+  try {
+    sb = JSON.parse(Buffer.from(b).toString('utf8')) as Superblock;
+  } catch (e) {
+    throw new StrataError('EIO', 'corrupt DFS superblock (not JSON)', { cause: e });
+  }
+  if (sb.magic !== SB_MAGIC) throw new StrataError('EIO', `bad DFS superblock magic '${String(sb.magic)}'`);
+  if (sb.version > LAYOUT_VERSION) throw new StrataError('ENOTSUP', `DFS layout version ${sb.version} is newer than this strata (${LAYOUT_VERSION})`);
+  return sb;
+}
+
+/** Directory entry value: [1, type byte, oid(16)]. */
+export interface Entry {
+  type: FileType;
+  oid: ObjectId;
+}
+
+const TYPE_BYTE: Record<FileType, number> = { dir: 4, file: 8, symlink: 10 };
+
+export function encodeEntry(e: Entry): Uint8Array {
+  const b = Buffer.alloc(18);
+  b[0] = 1;
+  b[1] = TYPE_BYTE[e.type];
+  Buffer.from(e.oid.toBytes()).copy(b, 2);
+  return b;
+}
+
+export function decodeEntry(b: Uint8Array): Entry {
+  if (b.length !== 18 || b[0] !== 1) throw new StrataError('EIO', `corrupt directory entry (${b.length} bytes)`);
+  const t = b[1] === 4 ? 'dir' : b[1] === 8 ? 'file' : b[1] === 10 ? 'symlink' : undefined;
+  if (!t) throw new StrataError('EIO', `corrupt directory entry type ${b[1]}`);
+  return { type: t, oid: ObjectId.fromBytes(b.subarray(2, 18)) };
+}
+
+/** The mutable-by-read-modify-write part of an inode (akey "attr"), 32 bytes LE. */
+export interface InodeAttr {
+  mode: number; // with S_IFMT bits
+  uid: number;
+  gid: number;
+  nlink: number;
+  chunkSize: number; // files; 0 otherwise
+  atimeNs: bigint;
+}
+
+export function encodeAttr(a: InodeAttr): Uint8Array {
+  const b = Buffer.alloc(32);
+  b[0] = 1;
+  b.writeUInt32LE(a.mode >>> 0, 4);
+  b.writeUInt32LE(a.uid >>> 0, 8);
+  b.writeUInt32LE(a.gid >>> 0, 12);
+  b.writeUInt32LE(a.nlink >>> 0, 16);
+  b.writeUInt32LE(a.chunkSize >>> 0, 20);
+  b.writeBigUInt64LE(a.atimeNs, 24);
+  return b;
+}
+
+export function decodeAttr(u: Uint8Array): InodeAttr {
+  const b = Buffer.from(u.buffer, u.byteOffset, u.length);
+  if (b.length !== 32 || b[0] !== 1) throw new StrataError('EIO', `corrupt inode record (${b.length} bytes)`);
+  return {
+    mode: b.readUInt32LE(4), uid: b.readUInt32LE(8), gid: b.readUInt32LE(12), nlink: b.readUInt32LE(16),
+    chunkSize: b.readUInt32LE(20), atimeNs: b.readBigUInt64LE(24),
+  };
+}
+
+export function u64le(n: bigint | number): Uint8Array {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(BigInt(n));
+  return b;
+}
+
+export function fromU64le(u: Uint8Array | undefined): bigint {
+  if (!u || u.length < 8) return 0n;
+  return Buffer.from(u.buffer, u.byteOffset, u.length).readBigUInt64LE(0);
+}
+
+/** True for dkeys that are not directory entries / file chunks (they start with NUL and are not 8 bytes). */
+export function isMetaDkey(k: Uint8Array): boolean {
+  return k.length > 0 && k[0] === 0 && k.length !== 8;
+}
