@@ -25,6 +25,8 @@ export interface ContainerRecord {
   /** User attributes: name -> value (base64 of the bytes). */
   attrs: Record<string, string>;
   createdAt: string;
+  /** Catalog revision (compare-and-swap token); managed by src/container. */
+  rev?: number;
 }
 
 /** DAOS container permission letters. */
