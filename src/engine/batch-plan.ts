@@ -1,0 +1,73 @@
+// Normalizes a batch before it is applied at one epoch: the array writes and
+// hole punches of one akey become disjoint pieces (later ops win), and a punch
+// drops earlier ops of the same batch that it covers. After this, every record
+// written at the batch's epoch is unambiguous for readers.
+import type { KeyPath, WriteOp } from './types.js';
+import { akeyPrefix, dkeyPrefix, objPrefix, uuidBytes } from './keys.js';
+
+export interface Piece { offset: number; length: number; data?: Uint8Array }
+
+export type PlannedOp =
+  | { op: 'array'; kp: KeyPath; pieces: Piece[] }
+  | Exclude<WriteOp, { op: 'write' } | { op: 'punch-range' }>;
+
+function cut(pieces: Piece[], start: number, end: number): Piece[] {
+  const out: Piece[] = [];
+  for (const p of pieces) {
+    const pe = p.offset + p.length;
+    if (pe <= start || p.offset >= end) { out.push(p); continue; }
+    if (p.offset < start) out.push({ offset: p.offset, length: start - p.offset, data: p.data?.subarray(0, start - p.offset) });
+    if (pe > end) out.push({ offset: end, length: pe - end, data: p.data?.subarray(end - p.offset) });
+  }
+  return out;
+}
+
+function hex(b: Buffer): string { return b.toString('hex'); }
+
+export function planBatch(ops: WriteOp[]): PlannedOp[] {
+  const out: Array<PlannedOp | undefined> = [];
+  const arrays = new Map<string, number>(); // akey prefix -> index in out
+  const prefixOf = (op: PlannedOp): string | undefined => {
+    if (op.op === 'cat-put' || op.op === 'cat-del') return undefined;
+    const kp = op.op === 'array' ? op.kp : op;
+    const c = uuidBytes(kp.cont);
+    if ('akey' in kp) return hex(akeyPrefix(c, kp.oid, kp.dkey, kp.akey));
+    if ('dkey' in kp) return hex(dkeyPrefix(c, kp.oid, kp.dkey));
+    return hex(objPrefix(c, kp.oid));
+  };
+  const drop = (scope: string, exact: boolean) => {
+    for (let i = 0; i < out.length; i++) {
+      const o = out[i];
+      if (!o) continue;
+      const p = prefixOf(o);
+      if (p === undefined) continue;
+      if (exact ? p === scope : p.startsWith(scope)) out[i] = undefined;
+    }
+    for (const [k, i] of arrays) if (out[i] === undefined) arrays.delete(k);
+  };
+  for (const op of ops) {
+    if (op.op === 'write' || op.op === 'punch-range') {
+      const length = op.op === 'write' ? op.data.length : op.length;
+      if (length === 0) continue;
+      const key = hex(akeyPrefix(uuidBytes(op.cont), op.oid, op.dkey, op.akey));
+      let idx = arrays.get(key);
+      if (idx === undefined) {
+        idx = out.length;
+        out.push({ op: 'array', kp: { cont: op.cont, oid: op.oid, dkey: op.dkey, akey: op.akey }, pieces: [] });
+        arrays.set(key, idx);
+      }
+      const entry = out[idx] as { op: 'array'; kp: KeyPath; pieces: Piece[] };
+      entry.pieces = cut(entry.pieces, op.offset, op.offset + length);
+      entry.pieces.push({ offset: op.offset, length, data: op.op === 'write' ? op.data : undefined });
+      continue;
+    }
+    if (op.op === 'punch-akey' || op.op === 'put' || op.op === 'put-max') {
+      if (op.op === 'punch-akey') drop(prefixOf(op)!, true);
+      out.push(op);
+      continue;
+    }
+    if (op.op === 'punch-dkey' || op.op === 'punch-obj') drop(prefixOf(op)!, false);
+    out.push(op);
+  }
+  return out.filter((o): o is PlannedOp => o !== undefined);
+}

@@ -1,0 +1,115 @@
+// Binary record keys. Byte order of the encoded key is the order users see:
+//   cont(16) | oid(16) | esc(dkey) | kind(1) | esc(akey) | ~epoch(8) | offset(8)
+// esc() makes variable-length keys order-preserving and prefix-free: 0x00 is
+// written 0x00 0xFF and the key ends with 0x00 0x01. kind 0x00 marks a dkey
+// punch (empty akey), 0x01 a normal akey. ~epoch (bitwise not) puts the newest
+// version of an akey first; offset orders the extents of one version.
+import { StrataError } from '../errors.js';
+
+export const KIND_DKEY_PUNCH = 0x00;
+export const KIND_AKEY = 0x01;
+
+export function uuidBytes(uuid: string): Buffer {
+  const hex = uuid.replace(/-/g, '');
+  if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new StrataError('EINVAL', `bad container id '${uuid}'`);
+  return Buffer.from(hex, 'hex');
+}
+
+export function esc(k: Uint8Array): Buffer {
+  let zeros = 0;
+  for (const b of k) if (b === 0) zeros++;
+  const out = Buffer.alloc(k.length + zeros + 2);
+  let j = 0;
+  for (const b of k) {
+    out[j++] = b;
+    if (b === 0) out[j++] = 0xff;
+  }
+  out[j++] = 0x00;
+  out[j++] = 0x01;
+  return out;
+}
+
+/** Decodes an escaped key starting at pos; returns the key and the position after its terminator. */
+export function unesc(buf: Uint8Array, pos: number): { key: Buffer; end: number } {
+  const bytes: number[] = [];
+  let i = pos;
+  for (;;) {
+    if (i >= buf.length) throw new StrataError('EIO', 'corrupt record key (unterminated)');
+    const b = buf[i]!;
+    if (b === 0) {
+      const n = buf[i + 1];
+      if (n === 0x01) return { key: Buffer.from(bytes), end: i + 2 };
+      if (n === 0xff) { bytes.push(0); i += 2; continue; }
+      throw new StrataError('EIO', 'corrupt record key (bad escape)');
+    }
+    bytes.push(b);
+    i++;
+  }
+}
+
+const MAX64 = (1n << 64n) - 1n;
+
+export function epochBytes(epoch: number): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(MAX64 - BigInt(epoch));
+  return b;
+}
+
+export function u64be(n: number | bigint): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(BigInt(n));
+  return b;
+}
+
+export function objPrefix(cont: Buffer, oid: Uint8Array): Buffer {
+  return Buffer.concat([cont, oid]);
+}
+
+export function dkeyPrefix(cont: Buffer, oid: Uint8Array, dkey: Uint8Array): Buffer {
+  return Buffer.concat([cont, oid, esc(dkey)]);
+}
+
+export function akeyPrefix(cont: Buffer, oid: Uint8Array, dkey: Uint8Array, akey: Uint8Array): Buffer {
+  return Buffer.concat([cont, oid, esc(dkey), Buffer.from([KIND_AKEY]), esc(akey)]);
+}
+
+export function dkeyPunchPrefix(cont: Buffer, oid: Uint8Array, dkey: Uint8Array): Buffer {
+  return Buffer.concat([cont, oid, esc(dkey), Buffer.from([KIND_DKEY_PUNCH]), esc(new Uint8Array(0))]);
+}
+
+export function recordKey(prefix: Buffer, epoch: number, offset: number): Buffer {
+  return Buffer.concat([prefix, epochBytes(epoch), u64be(offset)]);
+}
+
+/** Smallest key greater than every key starting with prefix. */
+export function prefixEnd(prefix: Uint8Array): Buffer {
+  const b = Buffer.from(prefix);
+  for (let i = b.length - 1; i >= 0; i--) {
+    if (b[i]! < 0xff) { b[i]!++; return b.subarray(0, i + 1); }
+  }
+  return Buffer.concat([b, Buffer.from([0xff, 0xff, 0xff, 0xff])]);
+}
+
+export interface ParsedKey {
+  oid: Buffer;
+  dkey: Buffer;
+  kind: number;
+  akey: Buffer;
+  epoch: number;
+  offset: number;
+  /** Length of cont|oid|esc(dkey): the dkey group prefix. */
+  dkeyEnd: number;
+  /** Length up to the end of esc(akey): the akey group prefix. */
+  akeyEnd: number;
+}
+
+export function parseKey(key: Uint8Array): ParsedKey {
+  const buf = Buffer.from(key.buffer, key.byteOffset, key.length);
+  const oid = buf.subarray(16, 32);
+  const d = unesc(buf, 32);
+  const kind = buf[d.end]!;
+  const a = unesc(buf, d.end + 1);
+  const inv = buf.readBigUInt64BE(a.end);
+  const offset = Number(buf.readBigUInt64BE(a.end + 8));
+  return { oid, dkey: d.key, kind, akey: a.key, epoch: Number(MAX64 - inv), offset, dkeyEnd: d.end, akeyEnd: a.end };
+}

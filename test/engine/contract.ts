@@ -1,0 +1,244 @@
+// The engine contract: every engine implementation runs this suite
+// (test/engine/<engine>.test.ts is a few lines that call it).
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
+import type { Engine, KeyPath } from '../../src/engine/types.js';
+import { LATEST } from '../../src/engine/types.js';
+import { isStrataError } from '../../src/errors.js';
+
+export interface EngineFactory {
+  /** Opens a fresh, empty engine; `url` lets child processes open the same one. */
+  create(): Promise<{ engine: Engine; url: string }>;
+}
+
+const B = (s: string) => Buffer.from(s);
+function oidOf(n: number): Buffer {
+  const b = Buffer.alloc(16);
+  b.writeUInt32BE(n, 12);
+  return b;
+}
+
+export function engineContract(name: string, factory: EngineFactory): void {
+  describe(`engine contract: ${name}`, () => {
+    let engine: Engine;
+    let url: string;
+    let cont: string;
+    before(async () => { ({ engine, url } = await factory.create()); });
+    after(async () => { await engine.close(); });
+    const kp = (oid: number, dkey: string, akey: string): KeyPath => ({ cont, oid: oidOf(oid), dkey: B(dkey), akey: B(akey) });
+    const newCont = () => { cont = randomUUID(); return cont; };
+
+    it('commits get increasing epochs and reads see the newest version at or below an epoch', async () => {
+      newCont();
+      const k = kp(1, 'd', 'a');
+      const e1 = await engine.commit({ ops: [{ op: 'put', ...k, value: B('one') }] });
+      const e2 = await engine.commit({ ops: [{ op: 'put', ...k, value: B('two') }] });
+      assert.ok(e2 > e1);
+      assert.equal(await engine.currentEpoch() >= e2, true);
+      assert.equal(String(await engine.get(k)), 'two');
+      assert.equal(await engine.get(k, e1 - 1), undefined);
+      assert.equal(await engine.version(k), e2);
+      assert.equal(await engine.version(kp(1, 'd', 'missing')), 0);
+    });
+
+    it('a snapshot view never changes after later writes, punches and reclaiming', async () => {
+      newCont();
+      const k = kp(1, 'd', 'a');
+      const arr = kp(1, 'd', 'arr');
+      await engine.commit({ ops: [{ op: 'put', ...k, value: B('before') }, { op: 'write', ...arr, offset: 0, data: Buffer.alloc(100000, 1) }] });
+      const snap = await engine.createSnapshot(cont, 's1');
+      await engine.commit({ ops: [{ op: 'put', ...k, value: B('after') }, { op: 'write', ...arr, offset: 50000, data: Buffer.alloc(100000, 2) }] });
+      await engine.commit({ ops: [{ op: 'put', ...kp(2, 'x', 'y'), value: B('new obj') }] });
+      await engine.commit({ ops: [{ op: 'punch-obj', cont, oid: oidOf(1) }] });
+      await engine.reclaim(cont);
+      assert.equal(await engine.get(k), undefined);
+      assert.deepEqual(await engine.listObjects(cont), [oidOf(2)]);
+      assert.equal(String(await engine.get(k, snap)), 'before');
+      assert.deepEqual(Buffer.from(await engine.read(arr, 0, 100000, snap)), Buffer.alloc(100000, 1));
+      assert.deepEqual(await engine.listObjects(cont, { epoch: snap }), [oidOf(1)]);
+      assert.deepEqual((await engine.listSnapshots(cont)).map((s) => s.name), ['s1']);
+    });
+
+    it('enumerates objects, dkeys and akeys in byte order, with paging', async () => {
+      newCont();
+      const names = ['b', 'a', 'c\u0000x', 'c', 'aa', '\u00ff', ''].map(B);
+      await engine.commit({ ops: names.map((d) => ({ op: 'put' as const, cont, oid: oidOf(7), dkey: d, akey: B('v'), value: B('1') })) });
+      const sorted = [...names].sort(Buffer.compare);
+      assert.deepEqual((await engine.listDkeys(cont, oidOf(7))).map((b) => Buffer.from(b)), sorted);
+      const page1 = await engine.listDkeys(cont, oidOf(7), { limit: 3 });
+      const page2 = await engine.listDkeys(cont, oidOf(7), { limit: 3, after: page1[2] });
+      const page3 = await engine.listDkeys(cont, oidOf(7), { limit: 3, after: page2[2] });
+      assert.deepEqual([...page1, ...page2, ...page3].map((b) => Buffer.from(b)), sorted);
+      await engine.commit({ ops: [3, 1, 2].map((n) => ({ op: 'put' as const, ...kp(n, 'd', 'a'), value: B('x') })) });
+      assert.deepEqual(await engine.listObjects(cont), [oidOf(1), oidOf(2), oidOf(3), oidOf(7)]);
+      assert.deepEqual(await engine.listObjects(cont, { after: oidOf(2), limit: 1 }), [oidOf(3)]);
+      await engine.commit({ ops: ['z', 'y', 'x'].map((a) => ({ op: 'put' as const, ...kp(1, 'd', a), value: B(a) })) });
+      assert.deepEqual((await engine.listAkeys(cont, oidOf(1), B('d'))).map((a) => `${String(a.akey)}:${a.kind}`), ['a:single', 'x:single', 'y:single', 'z:single']);
+    });
+
+    it('punches an akey, a dkey and an object, also at epochs before and after', async () => {
+      newCont();
+      await engine.commit({ ops: [{ op: 'put', ...kp(1, 'd1', 'a'), value: B('1') }, { op: 'put', ...kp(1, 'd1', 'b'), value: B('2') }, { op: 'put', ...kp(1, 'd2', 'a'), value: B('3') }] });
+      const snap = await engine.createSnapshot(cont);
+      await engine.commit({ ops: [{ op: 'punch-akey', ...kp(1, 'd1', 'a') }] });
+      assert.deepEqual((await engine.listAkeys(cont, oidOf(1), B('d1'))).map((a) => String(a.akey)), ['b']);
+      await engine.commit({ ops: [{ op: 'punch-dkey', cont, oid: oidOf(1), dkey: B('d1') }] });
+      assert.deepEqual((await engine.listDkeys(cont, oidOf(1))).map(String), ['d2']);
+      const afterDkeyPunch = await engine.createSnapshot(cont, 'after-dkey-punch');
+      await engine.commit({ ops: [{ op: 'punch-obj', cont, oid: oidOf(1) }] });
+      assert.deepEqual(await engine.listObjects(cont), []);
+      assert.deepEqual((await engine.listDkeys(cont, oidOf(1), { epoch: afterDkeyPunch })).map(String), ['d2']);
+      assert.deepEqual((await engine.listDkeys(cont, oidOf(1), { epoch: snap })).map(String), ['d1', 'd2']);
+      // A write after a punch in the same batch survives it.
+      await engine.commit({ ops: [{ op: 'punch-obj', cont, oid: oidOf(1) }, { op: 'put', ...kp(1, 'n', 'a'), value: B('new') }] });
+      assert.equal(String(await engine.get(kp(1, 'n', 'a'))), 'new');
+      assert.equal(await engine.get(kp(1, 'd2', 'a')), undefined);
+    });
+
+    it('byte arrays: holes read as zeros and are not stored; punch-range makes holes', async () => {
+      newCont();
+      const k = kp(1, 'f', 'data');
+      const GiB = 1 << 30;
+      await engine.commit({ ops: [{ op: 'write', ...k, offset: 0, data: Buffer.alloc(1000, 9) }, { op: 'write', ...k, offset: GiB, data: Buffer.alloc(50000, 8) }] });
+      assert.deepEqual(await engine.extents(k), [{ offset: 0, length: 1000 }, { offset: GiB, length: 50000 }]);
+      const mid = await engine.read(k, 990, 20);
+      assert.deepEqual(Buffer.from(mid), Buffer.concat([Buffer.alloc(10, 9), Buffer.alloc(10, 0)]));
+      assert.deepEqual(Buffer.from(await engine.read(k, GiB - 5, 10)), Buffer.concat([Buffer.alloc(5, 0), Buffer.alloc(5, 8)]));
+      await engine.commit({ ops: [{ op: 'punch-range', ...k, offset: 500, length: GiB }] });
+      assert.deepEqual(await engine.extents(k), [{ offset: 0, length: 500 }, { offset: GiB + 500, length: 49500 }]);
+      assert.deepEqual(Buffer.from(await engine.read(k, 498, 4)), Buffer.from([9, 9, 0, 0]));
+      const u = await engine.usage();
+      assert.ok(u.liveDataBytes < 200000, `live data ${u.liveDataBytes} should not count the 1 GiB hole`);
+      assert.deepEqual((await engine.listAkeys(cont, oidOf(1), B('f'))).map((a) => a.kind), ['array']);
+    });
+
+    it('overlapping writes in one batch: the later one wins', async () => {
+      newCont();
+      const k = kp(1, 'f', 'data');
+      await engine.commit({ ops: [
+        { op: 'write', ...k, offset: 0, data: Buffer.alloc(100, 1) },
+        { op: 'write', ...k, offset: 50, data: Buffer.alloc(20, 2) },
+        { op: 'punch-range', ...k, offset: 90, length: 5 },
+      ] });
+      const got = Buffer.from(await engine.read(k, 0, 100));
+      const want = Buffer.alloc(100, 1); want.fill(2, 50, 70); want.fill(0, 90, 95);
+      assert.deepEqual(got, want);
+    });
+
+    it('conditions: a batch applies only if the versions it read are unchanged', async () => {
+      newCont();
+      const k = kp(1, 'dir', 'entry');
+      const v0 = await engine.version(k);
+      assert.equal(v0, 0);
+      await engine.commit({ ops: [{ op: 'put', ...k, value: B('first') }], conditions: [{ kind: 'akey', ...k, version: v0 }] });
+      await assert.rejects(
+        engine.commit({ ops: [{ op: 'put', ...k, value: B('second') }], conditions: [{ kind: 'akey', ...k, version: v0 }] }),
+        (e) => isStrataError(e, 'ECONFLICT'));
+      assert.equal(String(await engine.get(k)), 'first');
+      await engine.commit({ ops: [{ op: 'punch-akey', ...k }] });
+      assert.equal(await engine.version(k), 0, 'a punched akey reads as absent');
+      await engine.commit({ ops: [{ op: 'cat-put', key: `t/${cont}`, value: { a: 1 } }], conditions: [{ kind: 'cat-absent', key: `t/${cont}` }] });
+      await assert.rejects(engine.commit({ ops: [{ op: 'cat-put', key: `t/${cont}`, value: { a: 2 } }], conditions: [{ kind: 'cat-absent', key: `t/${cont}` }] }), (e) => isStrataError(e, 'ECONFLICT'));
+      assert.deepEqual(await engine.catGet(`t/${cont}`), { a: 1 });
+    });
+
+    it('put-max keeps the largest value without conflicts between writers', async () => {
+      newCont();
+      const k = kp(1, 'f', 'size');
+      await Promise.all([5n, 100n, 7n, 99n].map((v) => engine.commit({ ops: [{ op: 'put-max', ...k, value: v }] })));
+      assert.equal(Buffer.from((await engine.get(k))!).readBigUInt64LE(0), 100n);
+      await engine.commit({ ops: [{ op: 'put', ...k, value: Buffer.from([3, 0, 0, 0, 0, 0, 0, 0]) }] });
+      assert.equal(Buffer.from((await engine.get(k))!).readBigUInt64LE(0), 3n);
+    });
+
+    it('catalog lists by prefix in key order, with paging', async () => {
+      const p = `cl/${randomUUID()}/`;
+      await engine.commit({ ops: ['b', 'a', 'c'].map((n) => ({ op: 'cat-put' as const, key: p + n, value: n })) });
+      assert.deepEqual((await engine.catList(p)).map(([k]) => k.slice(p.length)), ['a', 'b', 'c']);
+      assert.deepEqual((await engine.catList(p, { after: p + 'a', limit: 1 })).map(([, v]) => v), ['b']);
+      await engine.commit({ ops: [{ op: 'cat-del', key: p + 'b' }] });
+      assert.equal(await engine.catGet(p + 'b'), undefined);
+    });
+
+    it('allocates unique numbers per container', async () => {
+      newCont();
+      const got = await Promise.all([1, 5, 1, 10].map((n) => engine.allocate(cont, n)));
+      const ranges = got.map((g, i) => [g, g + BigInt([1, 5, 1, 10][i]!)] as const).sort((a, b) => Number(a[0] - b[0]));
+      for (let i = 1; i < ranges.length; i++) assert.ok(ranges[i]![0] >= ranges[i - 1]![1]);
+    });
+
+    it('destroying a snapshot reclaims space: the engine gets smaller', async () => {
+      newCont();
+      const k = kp(1, 'f', 'data');
+      const MiB = 1 << 20;
+      const base = (await engine.usage()).liveDataBytes;
+      for (let i = 0; i < 80; i++) await engine.commit({ ops: [{ op: 'write', ...k, offset: i * MiB, data: Buffer.alloc(MiB, 1) }] });
+      const snap = await engine.createSnapshot(cont, 'keep');
+      for (let i = 0; i < 80; i++) await engine.commit({ ops: [{ op: 'write', ...k, offset: i * MiB, data: Buffer.alloc(MiB, 2) }] });
+      const before = await engine.usage();
+      assert.ok(before.liveDataBytes - base >= 160 * MiB);
+      assert.deepEqual(Buffer.from(await engine.read(k, 5 * MiB, 4, snap)), Buffer.alloc(4, 1));
+      await engine.destroySnapshot(cont, snap);
+      const after = await engine.usage();
+      assert.ok(after.liveDataBytes - base <= 80 * MiB, `live ${after.liveDataBytes - base}`);
+      assert.ok(after.totalBytes < before.totalBytes - 32 * MiB, `total ${before.totalBytes} -> ${after.totalBytes}`);
+      assert.deepEqual(Buffer.from(await engine.read(k, 79 * MiB, 4)), Buffer.alloc(4, 2));
+      await engine.destroyContainer(cont);
+      assert.deepEqual(await engine.listObjects(cont), []);
+    });
+
+    it('two processes write to the same container at once', async () => {
+      newCont();
+      const { spawn } = await import('node:child_process');
+      const { fileURLToPath } = await import('node:url');
+      const worker = fileURLToPath(new URL('./writer-process.js', import.meta.url));
+      const run = (id: number) => new Promise<number>((resolve, reject) => {
+        const c = spawn(process.execPath, [worker, url, cont, String(id), '200'], { stdio: ['ignore', 'inherit', 'inherit'] });
+        c.on('error', reject);
+        c.on('close', (code) => resolve(code ?? -1));
+      });
+      const codes = await Promise.all([run(1), run(2)]);
+      assert.deepEqual(codes, [0, 0]);
+      for (const id of [1, 2]) {
+        const dkeys = await engine.listDkeys(cont, oidOf(id), { limit: 10000 });
+        assert.equal(dkeys.length, 201, "200 value dkeys and the blob");
+        const data = await engine.read({ cont, oid: oidOf(id), dkey: B('blob'), akey: B('data') }, 0, 200 * 40000);
+        for (let i = 0; i < 200; i++) assert.equal(data[i * 40000 + 39999], (id * 31 + i) & 0xff);
+      }
+      const counter = await engine.get({ cont, oid: oidOf(99), dkey: B('shared'), akey: B('count') });
+      assert.equal(Buffer.from(counter!).readBigUInt64LE(0), 400n, 'every conditional increment of both processes landed');
+    });
+
+    it('property: array reads match a byte model under random writes, holes and snapshots', async () => {
+      await fc.assert(fc.asyncProperty(
+        fc.array(fc.oneof(
+          fc.record({ t: fc.constant('w' as const), off: fc.nat(70000), len: fc.integer({ min: 1, max: 40000 }), fill: fc.integer({ min: 1, max: 255 }) }),
+          fc.record({ t: fc.constant('p' as const), off: fc.nat(70000), len: fc.integer({ min: 1, max: 40000 }) }),
+          fc.record({ t: fc.constant('s' as const) }),
+          fc.record({ t: fc.constant('d' as const) }),
+        ), { maxLength: 12 }),
+        async (steps) => {
+          newCont();
+          const k = kp(1, 'p', 'arr');
+          const SIZE = 110000;
+          let model = Buffer.alloc(SIZE);
+          const snaps: Array<{ epoch: number; model: Buffer }> = [];
+          for (const s of steps) {
+            if (s.t === 'w') { await engine.commit({ ops: [{ op: 'write', ...k, offset: s.off, data: Buffer.alloc(s.len, s.fill) }] }); model.fill(s.fill, s.off, s.off + s.len); }
+            else if (s.t === 'p') { await engine.commit({ ops: [{ op: 'punch-range', ...k, offset: s.off, length: s.len }] }); model.fill(0, s.off, s.off + s.len); }
+            else if (s.t === 's') snaps.push({ epoch: await engine.createSnapshot(cont), model: Buffer.from(model) });
+            else if (snaps.length) { const victim = snaps.shift()!; await engine.destroySnapshot(cont, victim.epoch); }
+          }
+          assert.deepEqual(Buffer.from(await engine.read(k, 0, SIZE)), model);
+          for (const s of snaps) assert.deepEqual(Buffer.from(await engine.read(k, 0, SIZE, s.epoch)), s.model);
+          const ext = await engine.extents(k);
+          for (const e of ext) assert.ok(e.length > 0);
+          await engine.destroyContainer(cont);
+        }), { numRuns: 40 });
+    });
+  });
+}
+
+export { LATEST };
