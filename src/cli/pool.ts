@@ -1,5 +1,136 @@
+// `strata pool ...`: thin wrappers over src/container/pool.ts.
+import fs from 'node:fs';
 import type { Command } from 'commander';
+import { withEngine, printJson, printTable } from './context.js';
+import { StrataError, fromSystemError } from '../errors.js';
+import {
+  createPool, listPools, queryPool, destroyPool, getPoolProps, setPoolProps, getPoolAcl, updatePoolAcl,
+  overwritePoolAcl, deletePoolAcl, parseAclText, parsePropList, formatSize, type AclView,
+} from '../container/index.js';
 
-export function registerPool(program: Command): void {
-  void program;
+export function readAclFile(file: string, target: 'pool' | 'container'): string[] {
+  let text: string;
+  try { text = fs.readFileSync(file, 'utf8'); } catch (e) { throw fromSystemError(e, `cannot read ACL file ${file}`); }
+  return parseAclText(text, target);
+}
+
+export function printAcl(acl: AclView, opts: { json?: boolean; outfile?: string; verbose?: boolean }): void {
+  if (opts.json) { printJson(acl); return; }
+  const text = [`# Owner: ${acl.owner}`, `# Owner-Group: ${acl.group}`, '# Entries:', ...acl.entries].join('\n') + '\n';
+  if (opts.outfile) {
+    try { fs.writeFileSync(opts.outfile, text); } catch (e) { throw fromSystemError(e, `cannot write ${opts.outfile}`); }
+    return;
+  }
+  process.stdout.write(text);
+}
+
+export function registerPool(program: Command): Command {
+  const pool = program.command('pool').description('manage pools (a pool is named by label or UUID)');
+
+  pool.command('create <label>')
+    .description('create a pool; prints its UUID')
+    .option('--properties <list>', 'properties, name:value[,name:value] (reclaim, space_rb, rd_fac, ec_cell_sz, scrub)')
+    .option('--acl-file <file>', 'ACL file, one entry per line (default A::OWNER@:rw, A:G:GROUP@:rw, A::EVERYONE@:r)')
+    .option('--json', 'print the pool record as JSON')
+    .action(async (label: string, o: { properties?: string; aclFile?: string; json?: boolean }, cmd: Command) => {
+      const props = o.properties ? parsePropList(o.properties) : undefined;
+      const acl = o.aclFile ? readAclFile(o.aclFile, 'pool') : undefined;
+      const rec = await withEngine(cmd, (e) => createPool(e, label, { props, acl }));
+      if (o.json) printJson(rec); else process.stdout.write(`${rec.uuid}\n`);
+    });
+
+  pool.command('list').alias('ls')
+    .description('list the pools you may read')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }, cmd: Command) => {
+      const pools = await withEngine(cmd, (e) => listPools(e));
+      if (o.json) { printJson(pools); return; }
+      if (pools.length === 0) { process.stdout.write('no pools\n'); return; }
+      printTable(['Pool', 'UUID', 'Owner', 'Group', 'Containers'], pools.map((p) => [p.label, p.uuid, p.owner, p.group, p.containers]));
+    });
+
+  pool.command('query <pool>')
+    .description('show a pool: owner, ACL, properties, containers, engine usage')
+    .option('--json', 'print JSON')
+    .action(async (ref: string, o: { json?: boolean }, cmd: Command) => {
+      const q = await withEngine(cmd, (e) => queryPool(e, ref));
+      if (o.json) { printJson(q); return; }
+      const u = q.engine.usage;
+      process.stdout.write([
+        `Pool ${q.uuid}, label ${q.label}`,
+        `  Owner: ${q.owner}  Group: ${q.group}`,
+        `  Created: ${q.createdAt}`,
+        `  Containers: ${q.containers}`,
+        `  Engine: ${q.engine.kind} at ${q.engine.location} (shared by all pools): ${formatSize(u.totalBytes)} used, ${formatSize(u.liveDataBytes)} live array data`,
+        `  Your permissions: ${q.perms || 'none'}`,
+      ].join('\n') + '\n');
+    });
+
+  pool.command('destroy <pool>')
+    .description('destroy a pool (its owner or root); refuses while it holds containers unless --recursive')
+    .option('-r, --recursive', 'destroy its containers too')
+    .option('-f, --force', 'same as --recursive (dmg compatibility)')
+    .action(async (ref: string, o: { recursive?: boolean; force?: boolean }, cmd: Command) => {
+      await withEngine(cmd, (e) => destroyPool(e, ref, { recursive: o.recursive || o.force }));
+      process.stdout.write(`pool ${ref} destroyed\n`);
+    });
+
+  pool.command('get-prop <pool>')
+    .description('show pool properties')
+    .option('--json', 'print JSON')
+    .action(async (ref: string, o: { json?: boolean }, cmd: Command) => {
+      const props = await withEngine(cmd, (e) => getPoolProps(e, ref));
+      if (o.json) printJson(props.map(({ name, description, value }) => ({ name, description, value })));
+      else printTable(['Name', 'Value', 'Description'], props.map((p) => [p.name, p.shown, p.description]));
+    });
+
+  pool.command('set-prop <pool> <properties>')
+    .description('set pool properties, name:value[,name:value]')
+    .action(async (ref: string, list: string, _o: unknown, cmd: Command) => {
+      const props = parsePropList(list);
+      await withEngine(cmd, (e) => setPoolProps(e, ref, props));
+      process.stdout.write('pool properties updated\n');
+    });
+
+  pool.command('get-acl <pool>')
+    .description('show the pool ACL')
+    .option('--json', 'print JSON')
+    .option('--outfile <file>', 'write the ACL to a file')
+    .action(async (ref: string, o: { json?: boolean; outfile?: string }, cmd: Command) => {
+      printAcl(await withEngine(cmd, (e) => getPoolAcl(e, ref)), o);
+    });
+
+  pool.command('update-acl <pool>')
+    .description('add or replace ACL entries')
+    .option('-e, --entry <entry>', 'one entry, e.g. A::alice@:rw')
+    .option('--acl-file <file>', 'entries from a file')
+    .action(async (ref: string, o: { entry?: string; aclFile?: string }, cmd: Command) => {
+      const entries = aclInput(o, 'pool');
+      printAcl(await withEngine(cmd, (e) => updatePoolAcl(e, ref, entries)), {});
+    });
+
+  pool.command('overwrite-acl <pool>')
+    .description('replace the whole ACL with a file')
+    .requiredOption('--acl-file <file>', 'entries, one per line')
+    .action(async (ref: string, o: { aclFile: string }, cmd: Command) => {
+      const entries = readAclFile(o.aclFile, 'pool');
+      printAcl(await withEngine(cmd, (e) => overwritePoolAcl(e, ref, entries)), {});
+    });
+
+  pool.command('delete-acl <pool>')
+    .description("remove a principal's entry")
+    .requiredOption('-p, --principal <principal>', 'OWNER@, GROUP@, EVERYONE@, u:name@ or g:name@')
+    .action(async (ref: string, o: { principal: string }, cmd: Command) => {
+      printAcl(await withEngine(cmd, (e) => deletePoolAcl(e, ref, o.principal)), {});
+    });
+
+  return pool;
+}
+
+/** --entry E or --acl-file F (exactly one). */
+export function aclInput(o: { entry?: string; aclFile?: string }, target: 'pool' | 'container'): string[] {
+  if ((o.entry === undefined) === (o.aclFile === undefined)) {
+    throw new StrataError('EINVAL', 'give exactly one of --entry or --acl-file');
+  }
+  return o.entry !== undefined ? parseAclText(o.entry, target) : readAclFile(o.aclFile!, target);
 }
