@@ -1,5 +1,243 @@
+// `strata filesystem` (alias `fs`): POSIX operations on a POSIX container's
+// filesystem, addressed by daos://<pool>/<cont>/<path> URIs.
 import type { Command } from 'commander';
+import { StrataError } from '../errors.js';
+import type { Engine } from '../engine/types.js';
+import { openContainer, resolveSnapshot } from '../container/index.js';
+import { mountDfs, parseDaosUri, putFile, getFile, joinPath, type Dfs, type DirEntry, type Stat } from '../dfs/index.js';
+import { withEngine, printJson } from './context.js';
+
+interface SnapOpts { snap?: string; epc?: string }
+
+async function withDfs<T>(cmd: Command, uri: string, write: boolean, snap: SnapOpts, fn: (dfs: Dfs, path: string) => Promise<T>): Promise<T> {
+  const u = parseDaosUri(uri);
+  return withEngine(cmd, async (engine: Engine) => {
+    const c = await openContainer(engine, u.pool, u.cont, { write: write && snap.snap === undefined && snap.epc === undefined });
+    let epoch: number | undefined;
+    if (snap.snap !== undefined || snap.epc !== undefined) epoch = await resolveSnapshot(c, { snap: snap.snap, epc: snap.epc });
+    const dfs = await mountDfs(c, { epoch, readOnly: !write });
+    return fn(dfs, u.path);
+  });
+}
+
+function snapOptions(c: Command): Command {
+  return c.option('--snap <name>', 'read the view of this snapshot').option('--epc <epoch>', 'read the view of the snapshot at this epoch');
+}
+
+const TYPE_CHAR: Record<string, string> = { dir: 'd', file: '-', symlink: 'l' };
+
+export function modeString(st: Stat): string {
+  const p = st.perm;
+  const rwx = (bits: number, special: boolean, ch: string) =>
+    `${bits & 4 ? 'r' : '-'}${bits & 2 ? 'w' : '-'}${special ? (bits & 1 ? ch : ch.toUpperCase()) : bits & 1 ? 'x' : '-'}`;
+  return TYPE_CHAR[st.type] + rwx(p >> 6, !!(p & 0o4000), 's') + rwx(p >> 3, !!(p & 0o2000), 's') + rwx(p, !!(p & 0o1000), 't');
+}
+
+function timeString(ns: bigint): string {
+  return new Date(Number(ns / 1_000_000n)).toISOString().replace('T', ' ').replace(/\.\d+Z$/, '');
+}
+
+function statJson(st: Stat): Record<string, unknown> {
+  return { ...st, mode: '0' + st.mode.toString(8), perm: '0' + st.perm.toString(8), ino: st.ino.toString(), atimeNs: st.atimeNs.toString(), mtimeNs: st.mtimeNs.toString(), ctimeNs: st.ctimeNs.toString() };
+}
+
+async function longLine(dfs: Dfs, path: string, name: string, st: Stat): Promise<string> {
+  const target = st.type === 'symlink' ? ` -> ${await dfs.readlink(path)}` : '';
+  return `${modeString(st)} ${String(st.nlink).padStart(3)} ${String(st.uid).padStart(5)} ${String(st.gid).padStart(5)} ${String(st.size).padStart(12)} ${timeString(st.mtimeNs)} ${name}${target}\n`;
+}
+
+function out(s: string): Promise<void> {
+  return new Promise((r) => { if (process.stdout.write(s)) r(); else process.stdout.once('drain', () => r()); });
+}
+
+async function listDir(dfs: Dfs, path: string, o: { l?: boolean; R?: boolean; json?: boolean }, header: boolean, first: { v: boolean }): Promise<void> {
+  if (header) await out(`${first.v ? '' : '\n'}${path}:\n`);
+  first.v = false;
+  const subdirs: string[] = [];
+  // Subdirectory names are kept for -R only (one level at a time).
+  for await (const e of dfs.readdir(path, { stat: !!o.l || !!o.json })) {
+    const p = joinPath(path, e.name);
+    if (o.json) await out(JSON.stringify({ path: p, name: e.name, type: e.type, oid: e.oid, ...(e.stat ? statJson(e.stat) : {}) }) + '\n');
+    else if (o.l) await out(await longLine(dfs, p, e.name, e.stat!));
+    else await out(e.name + '\n');
+    if (o.R && e.type === 'dir') subdirs.push(p);
+  }
+  for (const d of subdirs) await listDir(dfs, d, o, !o.json, first);
+}
 
 export function registerFilesystem(program: Command): void {
-  void program;
+  const fsc = program.command('filesystem').alias('fs').description('POSIX filesystem in a POSIX container (daos://<pool>/<cont>/<path>)');
+
+  snapOptions(fsc.command('ls').description('list a directory (JSON lines with --json)').argument('<uri>')
+    .option('-l', 'long listing').option('-R', 'recursive').option('--json', 'one JSON object per entry'))
+    .action(async (uri: string, o: SnapOpts & { l?: boolean; R?: boolean; json?: boolean }, cmd: Command) => {
+      await withDfs(cmd, uri, false, o, async (dfs, path) => {
+        const st = await dfs.lstat(path);
+        if (st.type !== 'dir' && !(st.type === 'symlink' && (await dfs.stat(path)).type === 'dir')) {
+          if (o.json) await out(JSON.stringify({ path, ...statJson(st) }) + '\n');
+          else await out(o.l ? await longLine(dfs, path, path, st) : path + '\n');
+          return;
+        }
+        await listDir(dfs, path, o, !!o.R && !o.json, { v: true });
+      });
+    });
+
+  snapOptions(fsc.command('stat').description('show an entry\'s inode').argument('<uri>').option('--json', 'JSON output')
+    .option('-L, --dereference', 'follow a final symlink'))
+    .action(async (uri: string, o: SnapOpts & { json?: boolean; dereference?: boolean }, cmd: Command) => {
+      await withDfs(cmd, uri, false, o, async (dfs, path) => {
+        const st = o.dereference ? await dfs.stat(path) : await dfs.lstat(path);
+        if (o.json) return printJson({ path, ...statJson(st), ...(st.type === 'symlink' ? { target: await dfs.readlink(path) } : {}) });
+        const lines = [
+          `  File: ${path}${st.type === 'symlink' ? ` -> ${await dfs.readlink(path)}` : ''}`,
+          `  Type: ${st.type}  Size: ${st.size}  Chunk: ${st.chunkSize}  Links: ${st.nlink}`,
+          `  Mode: (0${st.perm.toString(8)}/${modeString(st)})  Uid: ${st.uid}  Gid: ${st.gid}  Oid: ${st.oid}`,
+          `Access: ${timeString(st.atimeNs)}.${String(st.atimeNs % 1_000_000_000n).padStart(9, '0')}`,
+          `Modify: ${timeString(st.mtimeNs)}.${String(st.mtimeNs % 1_000_000_000n).padStart(9, '0')}`,
+          `Change: ${timeString(st.ctimeNs)}.${String(st.ctimeNs % 1_000_000_000n).padStart(9, '0')}`,
+        ];
+        await out(lines.join('\n') + '\n');
+      });
+    });
+
+  snapOptions(fsc.command('mkdir').description('make a directory').argument('<uri>').option('-p, --parents', 'make parents as needed, no error if existing')
+    .option('-m, --mode <octal>', 'permission bits'))
+    .action(async (uri: string, o: SnapOpts & { parents?: boolean; mode?: string }, cmd: Command) => {
+      await withDfs(cmd, uri, true, o, (dfs, path) => dfs.mkdir(path, { recursive: !!o.parents, mode: parseMode(o.mode, 0o777 & ~process.umask()) }));
+    });
+
+  snapOptions(fsc.command('rm').description('remove a file, symlink or empty directory (-r: a tree)').argument('<uri>').option('-r, --recursive', 'remove a tree'))
+    .action(async (uri: string, o: SnapOpts & { recursive?: boolean }, cmd: Command) => {
+      await withDfs(cmd, uri, true, o, async (dfs, path) => {
+        const st = await dfs.lstat(path);
+        if (st.type === 'dir' && !o.recursive) return dfs.rmdir(path);
+        return dfs.remove(path, { recursive: !!o.recursive });
+      });
+    });
+
+  snapOptions(fsc.command('mv').description('rename (within one container)').argument('<from>').argument('<to>'))
+    .action(async (from: string, to: string, o: SnapOpts, cmd: Command) => {
+      const a = parseDaosUri(from);
+      const b = parseDaosUri(to);
+      if (a.pool !== b.pool || a.cont !== b.cont) throw new StrataError('EXDEV', `mv: '${from}' and '${to}' are in different containers`);
+      await withDfs(cmd, from, true, o, async (dfs) => {
+        let dest = b.path;
+        // mv a dir/ -> into dir, like mv(1)
+        if (await dfs.exists(dest)) {
+          const st = await dfs.stat(dest).catch(() => undefined);
+          if (st?.type === 'dir') {
+            const src = await dfs.lstat(a.path);
+            const name = a.path.split('/').filter(Boolean).pop() ?? '';
+            if (src.type !== 'dir' || b.path.endsWith('/')) dest = joinPath(dest, name);
+          }
+        }
+        await dfs.rename(a.path, dest);
+      });
+    });
+
+  snapOptions(fsc.command('ln').description('make a symbolic link (-s TARGET URI) or a hard link (URI URI)').argument('<target>').argument('<uri>')
+    .option('-s, --symbolic', 'symbolic link: TARGET is stored as given'))
+    .action(async (target: string, uri: string, o: SnapOpts & { symbolic?: boolean }, cmd: Command) => {
+      await withDfs(cmd, uri, true, o, async (dfs, path) => {
+        if (o.symbolic) return dfs.symlink(target, path);
+        const t = target.startsWith('daos://') ? parseDaosUri(target) : undefined;
+        const u = parseDaosUri(uri);
+        if (t && (t.pool !== u.pool || t.cont !== u.cont)) throw new StrataError('EXDEV', 'ln: hard links cannot cross containers');
+        return dfs.link(t ? t.path : target, path);
+      });
+    });
+
+  snapOptions(fsc.command('cat').description('write a file to stdout').argument('<uri>'))
+    .action(async (uri: string, o: SnapOpts, cmd: Command) => {
+      await withDfs(cmd, uri, false, o, async (dfs, path) => { await getFile(dfs, path, process.stdout); });
+    });
+
+  snapOptions(fsc.command('put').description('copy a local file (or - for stdin) into the container').argument('<local>').argument('<uri>')
+    .option('--chunk-size <bytes>', 'chunk size of the new file').option('-j, --parallel <n>', 'chunk writes in flight', '8')
+    .option('-m, --mode <octal>', 'permission bits (default: the local file\'s)'))
+    .action(async (local: string, uri: string, o: SnapOpts & { chunkSize?: string; parallel: string; mode?: string }, cmd: Command) => {
+      const fsm = await import('node:fs');
+      let mode = 0o666 & ~process.umask();
+      if (local !== '-') {
+        try { mode = fsm.statSync(local).mode & 0o7777; } catch (e) { const { fromSystemError } = await import('../errors.js'); throw fromSystemError(e, `put ${local}`); }
+      }
+      await withDfs(cmd, uri, true, o, async (dfs, path) => {
+        let dest = path;
+        if (path.endsWith('/') || (await dfs.exists(path) && (await dfs.stat(path)).type === 'dir')) {
+          if (local === '-') throw new StrataError('EISDIR', `put: ${uri} is a directory`);
+          dest = joinPath(path, local.split('/').filter(Boolean).pop()!);
+        }
+        const r = await putFile(dfs, local === '-' ? process.stdin : local, dest, {
+          parallel: parseCount(o.parallel), mode: parseMode(o.mode, mode), chunkSize: o.chunkSize ? parseCount(o.chunkSize) : undefined,
+        });
+        summary('put', r.bytes, r.seconds);
+      });
+    });
+
+  snapOptions(fsc.command('get').description('copy a file out of the container to a local file (or - for stdout); holes stay holes').argument('<uri>').argument('<local>')
+    .option('-j, --parallel <n>', 'chunk reads in flight', '8'))
+    .action(async (uri: string, local: string, o: SnapOpts & { parallel: string }, cmd: Command) => {
+      await withDfs(cmd, uri, false, o, async (dfs, path) => {
+        let dest = local;
+        if (local !== '-') {
+          const fsm = await import('node:fs');
+          try { if (fsm.statSync(local).isDirectory()) dest = joinPath(local, path.split('/').filter(Boolean).pop() ?? 'root'); } catch { /* new file */ }
+        }
+        const r = await getFile(dfs, path, dest === '-' ? process.stdout : dest, { parallel: parseCount(o.parallel) });
+        if (dest !== '-') summary('get', r.bytes, r.seconds);
+      });
+    });
+
+  snapOptions(fsc.command('getfattr').description('list xattrs with values, or print one').argument('<uri>').argument('[name]')
+    .option('--json', 'JSON output (values base64 and, when printable, text)'))
+    .action(async (uri: string, name: string | undefined, o: SnapOpts & { json?: boolean }, cmd: Command) => {
+      await withDfs(cmd, uri, false, o, async (dfs, path) => {
+        const names = name !== undefined ? [name] : await dfs.listxattr(path);
+        const vals: Array<[string, Buffer]> = [];
+        for (const n of names) vals.push([n, Buffer.from(await dfs.getxattr(path, n))]);
+        if (o.json) return printJson(Object.fromEntries(vals.map(([n, v]) => [n, { base64: v.toString('base64'), ...(isText(v) ? { text: v.toString('utf8') } : {}) }])));
+        if (name !== undefined) return out(vals[0]![1].toString('utf8') + '\n');
+        await out(vals.map(([n, v]) => `${n}=${isText(v) ? JSON.stringify(v.toString('utf8')) : '0s' + v.toString('base64')}\n`).join(''));
+      });
+    });
+
+  snapOptions(fsc.command('setfattr').description('set an xattr').argument('<uri>').argument('<name>').argument('<value>'))
+    .action(async (uri: string, name: string, value: string, o: SnapOpts, cmd: Command) => {
+      await withDfs(cmd, uri, true, o, (dfs, path) => dfs.setxattr(path, name, value));
+    });
+
+  snapOptions(fsc.command('du').description('space used by a subtree (stored bytes exclude holes)').argument('<uri>').option('--json', 'JSON output'))
+    .action(async (uri: string, o: SnapOpts & { json?: boolean }, cmd: Command) => {
+      await withDfs(cmd, uri, false, o, async (dfs, path) => {
+        const r = await dfs.du(path);
+        if (o.json) return printJson({ path, ...r });
+        await out(`${r.storedBytes}\t${r.apparentBytes}\t${path}\t(${r.files} files, ${r.dirs} dirs, ${r.symlinks} symlinks; stored, apparent bytes)\n`);
+      });
+    });
 }
+
+function isText(b: Buffer): boolean {
+  return !b.some((c) => (c < 0x20 && c !== 9 && c !== 10) || c === 0x7f) && Buffer.from(b.toString('utf8'), 'utf8').equals(b);
+}
+
+function parseMode(s: string | undefined, dflt: number): number {
+  if (s === undefined) return dflt;
+  if (!/^[0-7]{1,4}$/.test(s)) throw new StrataError('EINVAL', `bad mode '${s}' (octal, e.g. 755)`);
+  return parseInt(s, 8);
+}
+
+function parseCount(s: string): number {
+  const m = /^(\d+)([kKmMgG]?)$/.exec(s.trim());
+  if (!m) throw new StrataError('EINVAL', `bad number '${s}'`);
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+  const n = Number(m[1]) * mult;
+  if (!Number.isSafeInteger(n) || n <= 0) throw new StrataError('EINVAL', `bad number '${s}'`);
+  return n;
+}
+
+function summary(what: string, bytes: number, seconds: number): void {
+  const mbs = seconds > 0 ? bytes / 1e6 / seconds : 0;
+  process.stderr.write(`${what}: 1 file, ${bytes} bytes, ${seconds.toFixed(2)} s, ${mbs.toFixed(1)} MB/s\n`);
+}
+
+export type { DirEntry };

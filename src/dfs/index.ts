@@ -12,3 +12,4 @@ export { mkfs, checkPosix } from './mount.js';
 export { parseDaosUri, formatDaosUri, type DaosUri } from './uri.js';
 export { normalizePath, parsePath, joinPath } from './path.js';
 export * from './layout.js';
+export { putFile, getFile, type TransferResult, type TransferOptions } from './transfer.js';
