@@ -55,6 +55,8 @@ export class LmdbEngine implements Engine {
     private readonly catalog: Database<unknown, string>,
     private readonly meta: Database<number, string>,
     private readonly files: Database<FileEntry, number>,
+    /** Reverse index: extent file number|position -> record key, for compaction. */
+    private readonly byFile: Bin,
   ) {
     this.extentFiles = new ExtentFiles(path.join(location, 'extents'), () => this.newFile(), (no) => this.sealFile(no));
   }
@@ -77,6 +79,7 @@ export class LmdbEngine implements Engine {
       env.openDB('catalog', { encoding: 'json' }) as unknown as Database<unknown, string>,
       env.openDB('meta', { encoding: 'json' }) as unknown as Database<number, string>,
       env.openDB('files', { keyEncoding: 'uint32', encoding: 'json' }) as unknown as Database<FileEntry, number>,
+      env.openDB('byfile', bin) as unknown as Bin,
     );
   }
 
@@ -322,6 +325,7 @@ export class LmdbEngine implements Engine {
     if (v.t !== 'file') return;
     const f = this.files.get(v.file);
     if (f) this.files.put(v.file, { ...f, live: f.live - v.len });
+    this.byFile.remove(fileKey(v.file, v.pos));
   }
 
   private removeRec(key: Uint8Array): void {
@@ -336,6 +340,7 @@ export class LmdbEngine implements Engine {
     if (v.t === 'file') {
       const f = this.files.get(v.file);
       if (f) this.files.put(v.file, { ...f, live: f.live + v.len });
+      this.byFile.put(fileKey(v.file, v.pos), key);
     }
     this.recs.put(key, encodeRecord(v));
   }
@@ -501,6 +506,7 @@ export class LmdbEngine implements Engine {
       }
       from = prefixEnd(objPrefix(c, oid));
     }
+    await this.compactFiles();
     await this.collectFiles();
   }
 
@@ -567,6 +573,61 @@ export class LmdbEngine implements Engine {
   }
 
   // ---------- extent files ----------
+
+  /**
+   * Moves the live extents out of sealed files that are mostly dead, so that
+   * collectFiles() can delete them: overwrites and destroyed snapshots then
+   * give disk space back even when old and new data shared a file.
+   */
+  async compactFiles(maxLiveRatio = 0.5): Promise<number> {
+    const active = new Set(this.extentFiles.activeFiles());
+    const victims: number[] = [];
+    for (const { key, value } of this.files.getRange({})) {
+      if (!value.sealed || active.has(key) || value.live <= 0) continue;
+      let size = 0;
+      try { size = fs.statSync(this.extentFiles.filePath(key)).size; } catch { continue; }
+      if (value.live <= size * maxLiveRatio) victims.push(key);
+    }
+    for (const no of victims) {
+      let from = fileKey(no, 0);
+      const end = fileKey(no + 1, 0);
+      for (;;) {
+        const found: Array<{ recKey: Buffer; rec: { file: number; pos: number; len: number } }> = [];
+        let bytes = 0;
+        for (const { key, value } of this.byFile.getRange({ start: from, end })) {
+          from = Buffer.from(prefixEnd(key));
+          const recKey = Buffer.from(value);
+          const raw = this.recs.get(recKey);
+          const rec = raw && decodeRecord(raw);
+          if (!rec || rec.t !== 'file' || rec.file !== no) continue;
+          found.push({ recKey, rec });
+          bytes += rec.len;
+          if (bytes >= 64 << 20) break;
+        }
+        const moves: Array<{ recKey: Buffer; old: { file: number; pos: number; len: number }; ref: ExtentRef }> = [];
+        for (const { recKey, rec } of found) {
+          const data = Buffer.alloc(rec.len);
+          await this.extentFiles.read(rec, rec.len, data, 0);
+          moves.push({ recKey, old: rec, ref: await this.extentFiles.append(data) });
+        }
+        if (moves.length === 0) break;
+        await this.extentFiles.durable();
+        try {
+          await this.env.transaction(() => {
+            for (const m of moves) {
+              const raw = this.recs.get(m.recKey);
+              const cur = raw && decodeRecord(raw);
+              // Only if the record still points where we copied from (it may have been overwritten meanwhile).
+              if (cur && cur.t === 'file' && cur.file === m.old.file && cur.pos === m.old.pos) this.putRec(m.recKey, { t: 'file', ...m.ref });
+            }
+          });
+        } finally {
+          await this.extentFiles.done(moves.map((m) => m.ref));
+        }
+      }
+    }
+    return victims.length;
+  }
 
   private async newFile(): Promise<number> {
     return this.env.transaction(() => {
@@ -645,6 +706,13 @@ async function closeEnv(env: RootDatabase): Promise<void> {
     if (--s.refs === 0) { envs.delete(file); await env.close(); }
     return;
   }
+}
+
+function fileKey(file: number, pos: number): Buffer {
+  const b = Buffer.alloc(12);
+  b.writeUInt32BE(file, 0);
+  b.writeBigUInt64BE(BigInt(pos), 4);
+  return b;
 }
 
 function tailEpochPunch(key: Uint8Array): number {
