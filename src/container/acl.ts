@@ -184,5 +184,5 @@ export function effectivePerms(acl: readonly string[], owner: string, group: str
     if (set.has('r')) set.add('t');
     if (set.has('w')) { set.add('c'); set.add('d'); set.add('T'); }
   }
-  return set;
+  return new Set([...PERM_ORDER].filter((c) => set.has(c)));
 }

@@ -278,7 +278,7 @@ export async function setProps(engine: Engine, pool: string, cont: string, props
   });
 }
 
-export function setProp(engine: Engine, pool: string, cont: string, name: string, value: string | number, opts: CallOpts = {}): Promise<ContainerRecord> {
+export async function setProp(engine: Engine, pool: string, cont: string, name: string, value: string | number, opts: CallOpts = {}): Promise<ContainerRecord> {
   return setProps(engine, pool, cont, [[name, value]], opts);
 }
 
@@ -298,20 +298,20 @@ async function changeAcl(engine: Engine, pool: string, cont: string, opts: CallO
 }
 
 /** Replaces the whole ACL (needs 'A'). */
-export function overwriteAcl(engine: Engine, pool: string, cont: string, entries: readonly string[], opts: CallOpts = {}): Promise<AclView> {
+export async function overwriteAcl(engine: Engine, pool: string, cont: string, entries: readonly string[], opts: CallOpts = {}): Promise<AclView> {
   const acl = validateAcl(entries, 'container');
   return changeAcl(engine, pool, cont, opts, () => acl);
 }
 
 /** Adds entries or replaces the entries of the same principals (needs 'A'). */
-export function updateAcl(engine: Engine, pool: string, cont: string, entries: readonly string[], opts: CallOpts = {}): Promise<AclView> {
+export async function updateAcl(engine: Engine, pool: string, cont: string, entries: readonly string[], opts: CallOpts = {}): Promise<AclView> {
   validateAcl(entries, 'container');
   if (entries.length === 0) throw new StrataError('EINVAL', 'no ACL entry given');
   return changeAcl(engine, pool, cont, opts, (acl) => updateAclEntries(acl, entries, 'container'));
 }
 
 /** Removes a principal's entries (needs 'A'); principal as `OWNER@`, `u:alice@`, `g:staff@`. */
-export function deleteAcl(engine: Engine, pool: string, cont: string, principalText: string, opts: CallOpts = {}): Promise<AclView> {
+export async function deleteAcl(engine: Engine, pool: string, cont: string, principalText: string, opts: CallOpts = {}): Promise<AclView> {
   return changeAcl(engine, pool, cont, opts, (acl) => deleteAclPrincipal(acl, principalText, 'container'));
 }
 
@@ -329,7 +329,7 @@ export async function setAttrs(engine: Engine, pool: string, cont: string, attrs
   });
 }
 
-export function setAttr(engine: Engine, pool: string, cont: string, name: string, value: string | Uint8Array, opts: CallOpts = {}): Promise<void> {
+export async function setAttr(engine: Engine, pool: string, cont: string, name: string, value: string | Uint8Array, opts: CallOpts = {}): Promise<void> {
   return setAttrs(engine, pool, cont, { [name]: value }, opts);
 }
 

@@ -6,9 +6,11 @@ const LABEL_RE = /^[a-zA-Z0-9._:-]{1,127}$/;
 
 export function isUuid(s: string): boolean { return UUID_RE.test(s); }
 
-/** Something meant as a UUID: only hex digits and dashes, with dashes, at least 32 hex digits. */
+/** Something meant as a UUID: only hex digits and dashes, and either 4+ dashes and 30+ characters or 32+ hex digits. */
 function looksLikeUuid(s: string): boolean {
-  return /^[0-9a-f-]+$/i.test(s) && s.includes('-') && s.replace(/-/g, '').length >= 32;
+  if (!/^[0-9a-f-]+$/i.test(s)) return false;
+  const dashes = s.length - s.replace(/-/g, '').length;
+  return (dashes >= 4 && s.length >= 30) || s.length - dashes >= 32;
 }
 
 /** Validates a label; returns it. */

@@ -38,9 +38,19 @@ export function poolPerms(p: PoolRecord, caller: Caller): Set<PoolPerm> {
   return effectivePerms(p.acl, poolOwner(p), poolGroup(p), caller, 'pool') as Set<PoolPerm>;
 }
 
+/** Pool administration (dmg's role in DAOS): the pool owner and root. */
+export function isPoolAdmin(p: PoolRecord, caller: Caller): boolean {
+  return caller.uid === 0 || principal(caller.user) === poolOwner(p);
+}
+
+/**
+ * Throws EACCES unless the pool ACL grants `perm`. The administration letters
+ * (t T a A o: properties, ACL, owner) are also granted to the pool's owner and
+ * root, who administer pools as `dmg` does in DAOS.
+ */
 export function requirePoolPerm(p: PoolRecord, caller: Caller, perm: PoolPerm, what: string): void {
   const perms = poolPerms(p, caller);
-  if (!perms.has(perm)) {
+  if (!perms.has(perm) && !('tTaAo'.includes(perm) && isPoolAdmin(p, caller))) {
     throw new StrataError('EACCES', `${what}: permission denied on pool ${p.label} for ${caller.user} (needs '${perm}', ACL grants '${[...perms].join('') || 'nothing'}')`);
   }
 }
@@ -157,7 +167,7 @@ export async function queryPool(engine: Engine, pool: string, opts: CallOpts = {
 export async function destroyPool(engine: Engine, pool: string, opts: CallOpts & { recursive?: boolean } = {}): Promise<void> {
   const caller = opts.caller ?? currentCaller();
   const p = await resolvePool(engine, pool);
-  if (caller.uid !== 0 && principal(caller.user) !== poolOwner(p)) {
+  if (!isPoolAdmin(p, caller)) {
     throw new StrataError('EACCES', `destroy pool: permission denied on pool ${p.label} (only its owner ${poolOwner(p)} or root may destroy it)`);
   }
   for (;;) {
@@ -247,11 +257,11 @@ async function changePoolAcl(engine: Engine, pool: string, opts: CallOpts, f: (a
   return { owner: poolOwner(p), group: poolGroup(p), entries: p.acl };
 }
 
-export function overwritePoolAcl(engine: Engine, pool: string, entries: readonly string[], opts: CallOpts = {}): Promise<AclView> {
+export async function overwritePoolAcl(engine: Engine, pool: string, entries: readonly string[], opts: CallOpts = {}): Promise<AclView> {
   const acl = validateAcl(entries, 'pool');
   return changePoolAcl(engine, pool, opts, () => acl);
 }
-export function updatePoolAcl(engine: Engine, pool: string, entries: readonly string[], opts: CallOpts = {}): Promise<AclView> {
+export async function updatePoolAcl(engine: Engine, pool: string, entries: readonly string[], opts: CallOpts = {}): Promise<AclView> {
   validateAcl(entries, 'pool');
   return changePoolAcl(engine, pool, opts, (acl) => updateAclEntries(acl, entries, 'pool'));
 }
