@@ -190,10 +190,10 @@ export async function link(core: DfsCore, existing: string, newPath: string): Pr
   core.checkWritable(`link ${newPath}`);
   await core.retry(`link ${newPath}`, async () => {
     const src = await resolveExisting(core, existing, false);
-    if (src.ent.type === 'dir') throw new StrataError('EPERM', `link ${existing}: hard links to directories are not allowed`);
-    if (src.trailingSlash) throw new StrataError('ENOTDIR', `${existing}: not a directory`);
+    if (src.trailingSlash && src.ent.type !== 'dir') throw new StrataError('ENOTDIR', `${existing}: not a directory`);
     const dst = await resolve(core, newPath, false);
     if (dst.ent) throw new StrataError('EEXIST', `${newPath}: already exists`);
+    if (src.ent.type === 'dir') throw new StrataError('EPERM', `link ${existing}: hard links to directories are not allowed`);
     if (dst.trailingSlash) throw new StrataError('ENOTDIR', `${newPath}: not a directory`);
     const parent = parentOf(dst);
     const tx = core.tx(`link ${newPath}`);

@@ -5,7 +5,7 @@ import { StrataError } from '../errors.js';
 import type { DfsCore } from './core.js';
 import { ENTRY_AKEY, encodeEntry } from './layout.js';
 import { dropLink, isEmptyDir, touchDir } from './dir.js';
-import { parentOf, resolve, resolveExisting } from './lookup.js';
+import { parentOf, resolve } from './lookup.js';
 import { A_CTIME, INODE_DKEY } from './layout.js';
 
 export interface RenameOptions {
@@ -17,10 +17,13 @@ export async function rename(core: DfsCore, from: string, to: string, opts: Rena
   const what = `rename ${from} -> ${to}`;
   core.checkWritable(what);
   await core.retry(what, async () => {
-    const src = await resolveExisting(core, from, false);
+    // Like Linux: both parents are looked up before the source name is checked.
+    const src0 = await resolve(core, from, false);
+    const dst = await resolve(core, to, false);
+    if (!src0.ent) throw new StrataError('ENOENT', `${from}: no such file or directory`);
+    const src = src0 as typeof src0 & { ent: NonNullable<typeof src0.ent> };
     if (src.chain.length === 0) throw new StrataError('EBUSY', `${what}: cannot rename the root directory`);
     if (src.trailingSlash && src.ent.type !== 'dir') throw new StrataError('ENOTDIR', `${from}: not a directory`);
-    const dst = await resolve(core, to, false);
     if (dst.chain.length === 0) throw new StrataError('EBUSY', `${what}: cannot replace the root directory`);
     const sParent = parentOf(src);
     const dParent = parentOf(dst);
