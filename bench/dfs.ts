@@ -1,0 +1,128 @@
+// DFS benchmarks: fs put/get of a large file versus cp on the same disk,
+// create+stat+readdir of many empty files (flat and in a 3-level tree), and
+// `fs ls` of a huge directory with its peak RSS.
+// Sizes: DFS_BENCH_FILE_MB (default 1024), DFS_BENCH_FILES (default 100000),
+// DFS_BENCH_LS_ENTRIES (default 0 = skip; set 1000000 for the 1M-entry ls).
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { openEngine } from '../src/engine/open.js';
+import { Container, type ContainerRecord, type ContPerm } from '../src/container/container.js';
+import { mountDfs, type Dfs } from '../src/dfs/index.js';
+
+const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'strata.js');
+const ALL = new Set<ContPerm>(['r', 'w', 'd', 't', 'T', 'a', 'A', 'o']);
+
+function cont(engine: Awaited<ReturnType<typeof openEngine>>): Container {
+  const label = 'bench-' + randomUUID().slice(0, 8);
+  const rec: ContainerRecord = {
+    uuid: randomUUID(), poolUuid: randomUUID(), label, type: 'POSIX',
+    props: { chunk_size: 1048576, oclass: 'SX', layout_type: 'POSIX', label, owner: 'bench@', group: 'bench@' },
+    acl: [], attrs: {}, createdAt: new Date().toISOString(),
+  };
+  return new Container(engine, rec, ALL);
+}
+
+function secs(t0: bigint): number { return Number(process.hrtime.bigint() - t0) / 1e9; }
+
+function cli(home: string, args: string[]): void {
+  const r = spawnSync(process.execPath, [CLI, ...args], { env: { ...process.env, STRATA_HOME: home, STRATA_ENGINE: '' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  if (r.status !== 0) throw new Error(`strata ${args.join(' ')}: ${r.stderr.toString()}`);
+}
+
+async function manyFiles(dfs: Dfs, n: number, tree: boolean): Promise<{ create: number; stat: number; readdir: number }> {
+  const dirs: string[] = [];
+  if (tree) {
+    for (let a = 0; a < 10; a++) for (let b = 0; b < 10; b++) {
+      await dfs.mkdir(`/t/${a}/${b}`, { recursive: true });
+      dirs.push(`/t/${a}/${b}`);
+    }
+  } else {
+    await dfs.mkdir('/flat');
+    dirs.push('/flat');
+  }
+  const paths = Array.from({ length: n }, (_, i) => `${dirs[i % dirs.length]}/f${i}`);
+  const par = 32;
+  let t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i += par) await Promise.all(paths.slice(i, i + par).map((p) => dfs.open(p, { create: true, exclusive: true })));
+  const create = n / secs(t0);
+  t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i += par) await Promise.all(paths.slice(i, i + par).map((p) => dfs.stat(p)));
+  const stat = n / secs(t0);
+  t0 = process.hrtime.bigint();
+  let seen = 0;
+  for (const d of dirs) for await (const e of dfs.readdir(d)) { void e; seen++; }
+  if (seen !== n) throw new Error(`readdir saw ${seen} of ${n}`);
+  return { create, stat, readdir: n / secs(t0) };
+}
+
+export async function benchDfs(workDir: string): Promise<Array<{ name: string; value: string }>> {
+  const out: Array<{ name: string; value: string }> = [];
+  const mb = Number(process.env['DFS_BENCH_FILE_MB'] ?? 1024);
+  const nFiles = Number(process.env['DFS_BENCH_FILES'] ?? 100000);
+  const lsEntries = Number(process.env['DFS_BENCH_LS_ENTRIES'] ?? 0);
+  const home = path.join(workDir, 'dfs-home');
+  fs.mkdirSync(home, { recursive: true });
+
+  // 1. put/get of a big file vs cp
+  cli(home, ['pool', 'create', 'bp']);
+  cli(home, ['container', 'create', 'bp', 'bc', '--type', 'POSIX']);
+  const src = path.join(workDir, 'big.src');
+  const fd = fs.openSync(src, 'w');
+  const block = Buffer.alloc(1024 * 1024);
+  for (let i = 0; i < mb; i++) { block.fill(i & 0xff); block[0] = 1; fs.writeSync(fd, block); }
+  fs.closeSync(fd);
+  let t0 = process.hrtime.bigint();
+  execFileSync('cp', [src, path.join(workDir, 'big.cp')]);
+  const cpS = secs(t0);
+  t0 = process.hrtime.bigint();
+  cli(home, ['fs', 'put', src, 'daos://bp/bc/big']);
+  const putS = secs(t0);
+  t0 = process.hrtime.bigint();
+  cli(home, ['fs', 'get', 'daos://bp/bc/big', path.join(workDir, 'big.get')]);
+  const getS = secs(t0);
+  out.push({ name: `dfs: cp ${mb} MiB`, value: `${cpS.toFixed(2)} s (${(mb / cpS).toFixed(0)} MiB/s)` });
+  out.push({ name: `dfs: fs put ${mb} MiB`, value: `${putS.toFixed(2)} s (${(mb / putS).toFixed(0)} MiB/s, ${(putS / cpS).toFixed(1)}x cp)` });
+  out.push({ name: `dfs: fs get ${mb} MiB`, value: `${getS.toFixed(2)} s (${(mb / getS).toFixed(0)} MiB/s, ${(getS / cpS).toFixed(1)}x cp)` });
+  for (const f of ['big.src', 'big.cp', 'big.get']) fs.rmSync(path.join(workDir, f), { force: true });
+
+  // 2. many empty files, flat and 3-level tree
+  const engine = await openEngine(`lmdb:${path.join(workDir, 'dfs-meta')}`);
+  try {
+    const dfs = await mountDfs(cont(engine));
+    const flat = await manyFiles(dfs, nFiles, false);
+    const tree = await manyFiles(dfs, nFiles, true);
+    for (const [k, r] of [['one dir', flat], ['3-level tree', tree]] as const) {
+      out.push({ name: `dfs: create ${nFiles} empty files (${k})`, value: `${r.create.toFixed(0)} ops/s` });
+      out.push({ name: `dfs: stat ${nFiles} files (${k})`, value: `${r.stat.toFixed(0)} ops/s` });
+      out.push({ name: `dfs: readdir ${nFiles} entries (${k})`, value: `${r.readdir.toFixed(0)} entries/s` });
+    }
+  } finally {
+    await engine.close();
+  }
+
+  // 3. fs ls of a huge directory: peak RSS of the CLI process
+  if (lsEntries > 0) {
+    const eng = await openEngine(`lmdb:${home}`);
+    try {
+      const { openContainer } = await import('../src/container/index.js');
+      const c = await openContainer(eng, 'bp', 'bc', { write: true });
+      const dfs = await mountDfs(c);
+      await dfs.mkdir('/huge');
+      for (let i = 0; i < lsEntries; i += 64) {
+        await Promise.all(Array.from({ length: Math.min(64, lsEntries - i) }, (_, j) => dfs.open(`/huge/f${i + j}`, { create: true })));
+      }
+    } finally {
+      await eng.close();
+    }
+    t0 = process.hrtime.bigint();
+    const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, CLI, 'fs', 'ls', 'daos://bp/bc/huge'], {
+      env: { ...process.env, STRATA_HOME: home, STRATA_ENGINE: '' }, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 30,
+    });
+    const rssKb = Number(r.stderr.toString().trim().split('\n').pop());
+    out.push({ name: `dfs: fs ls of ${lsEntries} entries`, value: `${secs(t0).toFixed(1)} s, peak RSS ${(rssKb / 1024).toFixed(0)} MB` });
+  }
+  return out;
+}
