@@ -1,0 +1,8 @@
+// strata as a library: every command of the CLI is also a typed function here.
+export * from './errors.js';
+export * from './engine/types.js';
+export { openEngine, defaultEngineUrl } from './engine/open.js';
+export * from './object/index.js';
+export * from './container/index.js';
+export * from './dfs/index.js';
+export * from './uns/location.js';
