@@ -369,7 +369,7 @@ export async function delAttr(engine: Engine, pool: string, cont: string, name: 
 
 // ---- open ----
 
-export interface OpenOptions extends CallOpts {
+export interface OpenContainerOptions extends CallOpts {
   /** Open for writing too: needs 'w' besides 'r'. */
   write?: boolean;
 }
@@ -379,7 +379,7 @@ export interface OpenOptions extends CallOpts {
  * permissions. Needs pool 'r' and container 'r' (and 'w' with `write`), as a
  * DAOS open does; the returned Container re-checks 'w' on every write.
  */
-export async function openContainer(engine: Engine, pool: string, cont: string, opts: OpenOptions = {}): Promise<Container> {
+export async function openContainer(engine: Engine, pool: string, cont: string, opts: OpenContainerOptions = {}): Promise<Container> {
   const l = await load(engine, pool, cont, opts, 'open container');
   need(l, 'r', 'open container');
   if (opts.write) need(l, 'w', 'open container for writing');

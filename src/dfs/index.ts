@@ -1,5 +1,5 @@
 // DFS: a POSIX filesystem inside a POSIX container (see docs/dfs.md).
-export { Dfs, mountDfs, type OpenOptions } from './dfs.js';
+export { Dfs, mountDfs, type OpenOptions as DfsOpenOptions } from './dfs.js';
 export { DfsFile } from './io.js';
 export { DfsCore, type MountOptions, type Inode } from './core.js';
 export type { Stat } from './attr.js';
