@@ -38,12 +38,15 @@ class Limiter {
   }
 }
 
-function isZero(b: Uint8Array): boolean {
+const ZEROS = Buffer.alloc(1 << 20);
+
+/** True if every byte is zero (memcmp against a zero page, 1 MiB at a time). */
+export function isZero(b: Uint8Array): boolean {
   const buf = Buffer.from(b.buffer, b.byteOffset, b.length);
-  // Compare 8 bytes at a time where possible.
-  let i = 0;
-  for (; i + 8 <= buf.length; i += 8) if (buf.readBigUInt64LE(i) !== 0n) return false;
-  for (; i < buf.length; i++) if (buf[i] !== 0) return false;
+  for (let i = 0; i < buf.length; i += ZEROS.length) {
+    const n = Math.min(ZEROS.length, buf.length - i);
+    if (!buf.subarray(i, i + n).equals(ZEROS.subarray(0, n))) return false;
+  }
   return true;
 }
 
