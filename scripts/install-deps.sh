@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs the system packages strata's tests use, from Debian's packages,
+# when they are missing (needs root; without root it only lists what's missing).
+set -euo pipefail
+pkgs=()
+command -v useradd >/dev/null || pkgs+=(passwd)
+command -v setfattr >/dev/null || pkgs+=(attr)
+command -v rsync >/dev/null || pkgs+=(rsync)
+if [ ${#pkgs[@]} -eq 0 ]; then exit 0; fi
+if [ "$(id -u)" != 0 ]; then
+  echo "install-deps: missing packages (install them as root): ${pkgs[*]}" >&2
+  exit 0
+fi
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
