@@ -6,6 +6,8 @@ pkgs=()
 command -v useradd >/dev/null || pkgs+=(passwd)
 command -v setfattr >/dev/null || pkgs+=(attr)
 command -v rsync >/dev/null || pkgs+=(rsync)
+# strata mount (FUSE): fusermount3 and the mount.fuse3 helper; the daemon speaks /dev/fuse itself.
+command -v fusermount3 >/dev/null || pkgs+=(fuse3)
 if [ ${#pkgs[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" != 0 ]; then
   echo "install-deps: missing packages (install them as root): ${pkgs[*]}" >&2
