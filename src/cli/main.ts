@@ -5,6 +5,7 @@ import { StrataError } from '../errors.js';
 import { registerPool } from './pool.js';
 import { registerContainer } from './container.js';
 import { registerFilesystem } from './filesystem.js';
+import { registerUns } from './uns.js';
 
 const program = new Command();
 program
@@ -19,6 +20,7 @@ program
 registerPool(program);
 registerContainer(program);
 registerFilesystem(program);
+registerUns(program);
 
 try {
   await program.parseAsync(process.argv);

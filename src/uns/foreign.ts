@@ -10,6 +10,7 @@ import { StrataError } from '../errors.js';
 import type { ContainerType } from '../container/index.js';
 import { isUuidText, decodeDunsAttr } from './duns.js';
 import { layoutNumber, typeFromLayoutNumber } from './layout.js';
+import { applyUpcall, parseUpcallFormat, LEGACY_POOL_COLON_CONT, type UpcallItem } from './upcall.js';
 
 export const LOV_USER_MAGIC_FOREIGN = 0x0bd70bd0;
 export const LMV_MAGIC_FOREIGN = 0x0cd50cd0;
@@ -81,7 +82,7 @@ export interface DaosForeign {
   pool: string;
   cont: string;
   /** 'uuids' for "<pool>/<cont>" (DAOS 2.2+), 'duns' for the older "DAOS.<TYPE>://..." value. */
-  format: 'uuids' | 'duns';
+  format: 'uuids' | 'duns' | 'upcall';
 }
 
 /** The EA DAOS writes for a container link: SYMLINK type, "<pool>/<cont>", flags = layout number. */
@@ -98,8 +99,13 @@ export function daosForeignValue(pool: string, cont: string): string {
   return `${pool.toLowerCase()}/${cont.toLowerCase()}`;
 }
 
-/** Decodes a DAOS container link from a foreign EA; EINVAL naming `where` for anything else. */
-export function decodeDaosForeign(buf: Uint8Array, where: string, expect?: ForeignObject): DaosForeign {
+/**
+ * Decodes a DAOS container link from a foreign EA; EINVAL naming `where` for
+ * anything else. Values: "<pool>/<cont>" (flags = layout), "DAOS.<TYPE>://<pool>/<cont>",
+ * or a site layout that `upcall` (default: the legacy "<pool>:<cont>" format)
+ * turns into "<pool>/<cont>" the way a Lustre client would.
+ */
+export function decodeDaosForeign(buf: Uint8Array, where: string, expect?: ForeignObject, upcall?: readonly UpcallItem[]): DaosForeign {
   const md = decodeForeign(buf, where, expect);
   if (md.type !== LU_FOREIGN_TYPE_SYMLINK) {
     throw new StrataError('EINVAL', `${where}: foreign type 0x${hex(md.type)} (${FOREIGN_TYPE_NAMES[md.type] ?? 'unknown'}) is not symlink (0x0000DA05)`);
@@ -114,5 +120,15 @@ export function decodeDaosForeign(buf: Uint8Array, where: string, expect?: Forei
     return { ...a, format: 'duns' };
   }
   const shown = JSON.stringify(s.length > 80 ? s.slice(0, 80) + '...' : s);
-  throw new StrataError('EINVAL', `${where}: foreign value ${shown} is not <pool-uuid>/<cont-uuid>`);
+  let suffix: string | undefined;
+  try {
+    suffix = applyUpcall(upcall ?? parseUpcallFormat(LEGACY_POOL_COLON_CONT), md.value, where).toString('latin1');
+  } catch {
+    suffix = undefined;
+  }
+  const u = suffix ? /^\/*([0-9a-fA-F-]{36})\/+([0-9a-fA-F-]{36})\/*$/.exec(suffix) : null;
+  if (u && isUuidText(u[1]!) && isUuidText(u[2]!)) {
+    return { type: typeFromLayoutNumber(md.flags, `${where}: lfm_flags`), pool: u[1]!.toLowerCase(), cont: u[2]!.toLowerCase(), format: 'upcall' };
+  }
+  throw new StrataError('EINVAL', `${where}: foreign value ${shown} is not <pool-uuid>/<cont-uuid>${upcall ? ' nor does the upcall format make it one' : ''}`);
 }

@@ -12,7 +12,8 @@ import {
 } from './foreign.js';
 import { layoutNumber } from './layout.js';
 import { getXattr, setXattr, isOnLustre, errnoCode } from './fsx.js';
-import { normPrefix } from './config.js';
+import { normPrefix, readConfig } from './config.js';
+import { parseUpcallFormat, type UpcallItem } from './upcall.js';
 
 export type LinkKind = 'xattr' | 'symlink' | 'lustre';
 export const LINK_KINDS: readonly LinkKind[] = ['xattr', 'symlink', 'lustre'];
@@ -78,7 +79,7 @@ export function readLinkAt(p: string, st: fs.Stats, onLustre: boolean): LinkInfo
       // A Lustre client with foreign symlinks enabled shows foreign dirs/files as symlinks.
       for (const o of ['dir', 'file'] as const) {
         const ea = lustreForeignEa(p, o);
-        if (ea) return { path: p, kind: 'lustre', object: 'symlink', ...strip(decodeDaosForeign(ea, p)) };
+        if (ea) return { path: p, kind: 'lustre', object: 'symlink', ...strip(decodeDaosForeign(ea, p, undefined, siteUpcallFormat()?.items)) };
       }
     }
     let target: string;
@@ -94,11 +95,17 @@ export function readLinkAt(p: string, st: fs.Stats, onLustre: boolean): LinkInfo
   const object = st.isDirectory() ? 'dir' : 'file';
   if (onLustre) {
     const ea = lustreForeignEa(p, object);
-    if (ea) return { path: p, kind: 'lustre', object, ...strip(decodeDaosForeign(ea, p, object)) };
+    if (ea) return { path: p, kind: 'lustre', object, ...strip(decodeDaosForeign(ea, p, object, siteUpcallFormat()?.items)) };
   }
   const v = getXattr(p, DUNS_XATTR_NAME);
   if (!v) return undefined;
   return { path: p, kind: 'xattr', object, ...decodeDunsAttr(v, p) };
+}
+
+/** The site's upcall format (config uns.upcall_format), if any. */
+export function siteUpcallFormat(): { text: string; items: UpcallItem[] } | undefined {
+  const text = process.env['STRATA_UNS_UPCALL_FORMAT'] || readConfig()['uns.upcall_format'];
+  return text ? { text, items: parseUpcallFormat(text) } : undefined;
 }
 
 const strip = (d: { type: ContainerType; pool: string; cont: string }) => ({ type: d.type, pool: d.pool, cont: d.cont });

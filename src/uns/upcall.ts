@@ -13,7 +13,9 @@
 // else is a constant string (`\[`, `\]` and `\\` escape). The legacy DAOS
 // "<pool>:<cont>" layout is `[0,36]/[37,36]`.
 import { StrataError } from '../errors.js';
-import { FOREIGN_MAX_VALUE } from './foreign.js';
+
+/** Largest foreign EA value (XATTR_SIZE_MAX minus the 16-byte header). */
+const FOREIGN_MAX_VALUE = 65536 - 16;
 
 export const EOB_TYPE = 1;
 export const STRING_TYPE = 2;
