@@ -7,10 +7,11 @@ export type RecordValue =
   | { t: 'tomb' } // akey punched
   | { t: 'inline'; data: Uint8Array } // array bytes kept in the index
   | { t: 'file'; file: number; pos: number; len: number } // array bytes in an extent file
+  | { t: 'blob'; id: number; len: number } // array bytes in a database blob row (PostgreSQL engine)
   | { t: 'hole'; len: number } // array range punched
   | { t: 'dpunch' }; // dkey punched (kind 0x00 key)
 
-const T_SINGLE = 1, T_TOMB = 3, T_INLINE = 4, T_FILE = 5, T_HOLE = 6, T_DPUNCH = 7;
+const T_SINGLE = 1, T_TOMB = 3, T_INLINE = 4, T_FILE = 5, T_HOLE = 6, T_DPUNCH = 7, T_BLOB = 8;
 
 export function encodeRecord(v: RecordValue): Buffer {
   switch (v.t) {
@@ -27,6 +28,13 @@ export function encodeRecord(v: RecordValue): Buffer {
       b.writeBigUInt64BE(BigInt(v.len), 13);
       return b;
     }
+    case 'blob': {
+      const b = Buffer.alloc(17);
+      b[0] = T_BLOB;
+      b.writeBigUInt64BE(BigInt(v.id), 1);
+      b.writeBigUInt64BE(BigInt(v.len), 9);
+      return b;
+    }
   }
 }
 
@@ -39,16 +47,22 @@ export function decodeRecord(raw: Uint8Array): RecordValue {
     case T_INLINE: return { t: 'inline', data: b.subarray(1) };
     case T_HOLE: return { t: 'hole', len: Number(b.readBigUInt64BE(1)) };
     case T_FILE: return { t: 'file', file: b.readUInt32BE(1), pos: Number(b.readBigUInt64BE(5)), len: Number(b.readBigUInt64BE(13)) };
+    case T_BLOB: return { t: 'blob', id: Number(b.readBigUInt64BE(1)), len: Number(b.readBigUInt64BE(9)) };
     default: throw new StrataError('EIO', `corrupt record (type ${b[0]})`);
   }
 }
 
 export function isArrayRecord(v: RecordValue): boolean {
-  return v.t === 'inline' || v.t === 'file' || v.t === 'hole';
+  return v.t === 'inline' || v.t === 'file' || v.t === 'blob' || v.t === 'hole';
+}
+
+/** Whether the record holds array bytes (not a hole). */
+export function isDataRecord(v: RecordValue): boolean {
+  return v.t === 'inline' || v.t === 'file' || v.t === 'blob';
 }
 
 export function extentLength(v: RecordValue): number {
-  return v.t === 'inline' ? v.data.length : v.t === 'file' || v.t === 'hole' ? v.len : 0;
+  return v.t === 'inline' ? v.data.length : v.t === 'file' || v.t === 'blob' || v.t === 'hole' ? v.len : 0;
 }
 
 /** One version (or extent of a version) of an akey. */
@@ -148,7 +162,7 @@ export function akeyLive(recs: Rec[], view: number, floor: number): 'single' | '
   let best = vis[0]!;
   for (const r of vis) if (r.epoch > best.epoch) best = r;
   if (best.v.t === 'single') return 'single';
-  return vis.some((r) => r.v.t === 'inline' || r.v.t === 'file') ? 'array' : undefined;
+  return vis.some((r) => isDataRecord(r.v)) ? 'array' : undefined;
 }
 
 /**

@@ -1,0 +1,568 @@
+// The engine logic, written once for every index store. Reads, batch
+// application, snapshots and reclaiming are generators that yield requests to
+// an ordered key-value transaction (`Req`) and get the answer back from
+// `next()`. The LMDB driver answers synchronously inside an LMDB transaction;
+// the PostgreSQL driver answers with awaits inside a SQL transaction. Neither
+// repeats the rules: what a batch writes and deletes is decided here (with the
+// pure visibility rules of records.ts).
+//
+// Tables of the ordered store (keys compare as bytes, memcmp):
+//   records   record key (keys.ts)          -> encoded RecordValue
+//   objpunch  cont|oid|~epoch               -> empty (object punch marker)
+//   byfile    file(4)|pos(8)                -> record key (extent-file reverse index)
+// plus snapshots, catalog, the epoch counter and the extent-file table, reached
+// through dedicated requests.
+import type { Condition, ContId, KeyPath } from './types.js';
+import { LATEST } from './types.js';
+import {
+  KIND_DKEY_PUNCH, akeyPrefix, dkeyPrefix, dkeyPunchPrefix, epochBytes, objPrefix, parseKey, prefixEnd, recordKey, uuidBytes, type ParsedKey,
+} from './keys.js';
+import {
+  akeyLive, decodeRecord, encodeRecord, extentLength, isArrayRecord, recordsToKeep, visibleRecords, visibleSingle, type Rec, type RecordValue,
+} from './records.js';
+import type { Piece, PlannedOp } from './batch-plan.js';
+
+export type Tbl = 'records' | 'objpunch' | 'byfile';
+export interface KV { key: Buffer; value: Buffer }
+export interface RangeReq { tbl: Tbl; start: Buffer; end: Buffer; limit?: number; keysOnly?: boolean }
+export interface SnapInfo { name?: string; createdAt: string }
+
+export type Req =
+  /** records[key] -> Buffer | undefined */
+  | { t: 'get'; key: Buffer }
+  /** Several ranges read together -> KV[][] (ascending key order each). */
+  | { t: 'ranges'; ranges: RangeReq[] }
+  | { t: 'put'; tbl: Tbl; key: Buffer; value: Buffer }
+  | { t: 'del'; tbl: Tbl; key: Buffer }
+  /** Serializes with every other writer (PostgreSQL: row lock on the epoch counter; LMDB: no-op, the write txn is exclusive). */
+  | { t: 'lock' }
+  /** The next epoch (after 'lock'); the driver stores the counter at commit. -> number */
+  | { t: 'epoch' }
+  /** Snapshot epochs of a container -> number[] */
+  | { t: 'snaps'; cont: Buffer }
+  | { t: 'snap-put'; cont: Buffer; epoch: number; info: SnapInfo }
+  /** -> boolean (existed) */
+  | { t: 'snap-del'; cont: Buffer; epoch: number }
+  /** -> unknown | undefined */
+  | { t: 'cat-get'; key: string }
+  | { t: 'cat-put'; key: string; value: unknown }
+  | { t: 'cat-del'; key: string }
+  /** Adds delta to the live byte count of an extent file. */
+  | { t: 'live'; file: number; delta: number }
+  /** A blob row is no longer referenced: delete it. */
+  | { t: 'blob-del'; id: number };
+
+export type Gen<T> = Generator<Req, T, unknown>;
+
+/** Runs a generator against a synchronous request handler (LMDB). */
+export function runSync<T>(g: Gen<T>, handle: (r: Req) => unknown): T {
+  let r = g.next();
+  while (!r.done) r = g.next(handle(r.value));
+  return r.value;
+}
+
+/** Runs a generator against an asynchronous request handler (PostgreSQL). */
+export async function runAsync<T>(g: Gen<T>, handle: (r: Req) => Promise<unknown>): Promise<T> {
+  let r = g.next();
+  while (!r.done) {
+    let answer: unknown;
+    try {
+      answer = await handle(r.value);
+    } catch (e) {
+      r = g.throw(e);
+      continue;
+    }
+    r = g.next(answer);
+  }
+  return r.value;
+}
+
+// ---------- request helpers ----------
+
+export function* ranges(rs: RangeReq[]): Gen<KV[][]> {
+  return (yield { t: 'ranges', ranges: rs }) as KV[][];
+}
+export function* range(r: RangeReq): Gen<KV[]> {
+  return (yield* ranges([r]))[0]!;
+}
+function* getRec(key: Buffer): Gen<Buffer | undefined> {
+  return (yield { t: 'get', key }) as Buffer | undefined;
+}
+function* snapsOf(cont: Buffer): Gen<number[]> {
+  return (yield { t: 'snaps', cont }) as number[];
+}
+
+const MAX64 = (1n << 64n) - 1n;
+
+export function tailEpoch(key: Uint8Array): number {
+  const b = Buffer.from(key.buffer, key.byteOffset, key.length);
+  return Number(MAX64 - b.readBigUInt64BE(b.length - 16));
+}
+export function tailOffset(key: Uint8Array): number {
+  const b = Buffer.from(key.buffer, key.byteOffset, key.length);
+  return Number(b.readBigUInt64BE(b.length - 8));
+}
+/** Epoch of an object punch key cont|oid|~epoch. */
+export function punchEpoch(key: Uint8Array): number {
+  const b = Buffer.from(key.buffer, key.byteOffset, key.length);
+  return Number(MAX64 - b.readBigUInt64BE(b.length - 8));
+}
+export function fileKey(file: number, pos: number): Buffer {
+  const b = Buffer.alloc(12);
+  b.writeUInt32BE(file, 0);
+  b.writeBigUInt64BE(BigInt(pos), 4);
+  return b;
+}
+/** The smallest key strictly greater than key. */
+function after(key: Buffer): Buffer {
+  return Buffer.concat([key, Buffer.from([0])]);
+}
+function toRec(kv: KV): Rec {
+  return { epoch: tailEpoch(kv.key), offset: tailOffset(kv.key), v: decodeRecord(kv.value), key: kv.key };
+}
+
+// ---------- reads ----------
+
+const maxBelow = (epochs: number[], view: number) => epochs.reduce((f, e) => (e <= view && e > f ? e : f), 0);
+
+/** Records of an akey and the dkey/object punch floor at view, in one read. */
+export function* loadAkey(k: KeyPath, view: number): Gen<{ recs: Rec[]; floor: number }> {
+  const c = uuidBytes(k.cont);
+  const ap = akeyPrefix(c, k.oid, k.dkey, k.akey);
+  const op = objPrefix(c, k.oid);
+  const dp = dkeyPunchPrefix(c, k.oid, k.dkey);
+  const [recs, op_, dp_] = yield* ranges([
+    { tbl: 'records', start: ap, end: prefixEnd(ap) },
+    { tbl: 'objpunch', start: op, end: prefixEnd(op), keysOnly: true },
+    { tbl: 'records', start: dp, end: prefixEnd(dp), keysOnly: true },
+  ]);
+  const floor = Math.max(maxBelow(op_!.map((kv) => punchEpoch(kv.key)), view), maxBelow(dp_!.map((kv) => tailEpoch(kv.key)), view));
+  return { recs: recs!.map(toRec), floor };
+}
+
+function* objPunches(c: Buffer, oid: Uint8Array): Gen<number[]> {
+  const p = objPrefix(c, oid);
+  return (yield* range({ tbl: 'objpunch', start: p, end: prefixEnd(p), keysOnly: true })).map((kv) => punchEpoch(kv.key));
+}
+
+function* dkeyPunches(c: Buffer, oid: Uint8Array, dkey: Uint8Array): Gen<number[]> {
+  const p = dkeyPunchPrefix(c, oid, dkey);
+  return (yield* range({ tbl: 'records', start: p, end: prefixEnd(p), keysOnly: true })).map((kv) => tailEpoch(kv.key));
+}
+
+function* floorOf(c: Buffer, oid: Uint8Array, dkey: Uint8Array, view: number): Gen<number> {
+  const [o, d] = yield* ranges([
+    { tbl: 'objpunch', start: objPrefix(c, oid), end: prefixEnd(objPrefix(c, oid)), keysOnly: true },
+    { tbl: 'records', start: dkeyPunchPrefix(c, oid, dkey), end: prefixEnd(dkeyPunchPrefix(c, oid, dkey)), keysOnly: true },
+  ]);
+  return Math.max(maxBelow(o!.map((kv) => punchEpoch(kv.key)), view), maxBelow(d!.map((kv) => tailEpoch(kv.key)), view));
+}
+
+/** Epoch of the newest live version of an akey, 0 when absent. */
+export function* versionOf(k: KeyPath): Gen<number> {
+  const { recs, floor } = yield* loadAkey(k, LATEST);
+  if (!akeyLive(recs, LATEST, floor)) return 0;
+  let v = 0;
+  for (const r of visibleRecords(recs, LATEST, floor)) v = Math.max(v, r.epoch);
+  return v;
+}
+
+type Visit = (first: ParsedKey, recs: Rec[]) => Gen<Buffer | 'stop' | undefined>;
+
+/**
+ * Walks records from start (inclusive) to end in pages, grouped by akey, and
+ * calls visit for each normal akey group. visit returns a key to jump to,
+ * 'stop', or undefined to go on. Pages start small after a jump (listings
+ * often need one group per object) and grow while a scan goes on.
+ */
+function* scanAkeys(start: Buffer, end: Buffer, visit: Visit): Gen<void> {
+  let from = start;
+  let limit = 16;
+  let group: { first: ParsedKey; prefix: Buffer; recs: Rec[] } | undefined;
+  for (;;) {
+    const page = yield* range({ tbl: 'records', start: from, end, limit });
+    let jump: Buffer | undefined;
+    for (const kv of page) {
+      const kb = kv.key;
+      if (group && kb.length === group.prefix.length + 16 && kb.subarray(0, group.prefix.length).equals(group.prefix)) {
+        group.recs.push(toRec(kv));
+        continue;
+      }
+      if (group) {
+        const r = yield* visit(group.first, group.recs);
+        group = undefined;
+        if (r === 'stop') return;
+        if (r) { jump = r; break; }
+      }
+      const pk = parseKey(kb);
+      if (pk.kind === KIND_DKEY_PUNCH) continue;
+      group = { first: pk, prefix: kb.subarray(0, pk.akeyEnd), recs: [toRec(kv)] };
+    }
+    if (jump) { from = jump; limit = 16; continue; }
+    if (page.length < limit) {
+      if (group) yield* visit(group.first, group.recs);
+      return;
+    }
+    from = after(page[page.length - 1]!.key);
+    limit = Math.min(limit * 4, 1024);
+  }
+}
+
+export function* listObjects(cont: ContId, after_: Uint8Array | undefined, view: number, limit: number): Gen<Uint8Array[]> {
+  const c = uuidBytes(cont);
+  const out: Uint8Array[] = [];
+  const start = after_ ? prefixEnd(objPrefix(c, after_)) : c;
+  yield* scanAkeys(start, prefixEnd(c), function* (pk, recs) {
+    if (!akeyLive(recs, view, yield* floorOf(c, pk.oid, pk.dkey, view))) return undefined;
+    out.push(Buffer.from(pk.oid));
+    if (out.length >= limit) return 'stop';
+    return prefixEnd(objPrefix(c, pk.oid));
+  });
+  return out;
+}
+
+export function* listDkeys(cont: ContId, oid: Uint8Array, after_: Uint8Array | undefined, view: number, limit: number): Gen<Uint8Array[]> {
+  const c = uuidBytes(cont);
+  const op = objPrefix(c, oid);
+  const out: Uint8Array[] = [];
+  const start = after_ ? prefixEnd(dkeyPrefix(c, oid, after_)) : op;
+  const objFloor = maxBelow(yield* objPunches(c, oid), view);
+  let dkeyFloor: { dkey: Buffer; floor: number } | undefined;
+  yield* scanAkeys(start, prefixEnd(op), function* (pk, recs) {
+    if (!dkeyFloor || !dkeyFloor.dkey.equals(pk.dkey)) {
+      dkeyFloor = { dkey: pk.dkey, floor: Math.max(objFloor, maxBelow(yield* dkeyPunches(c, oid, pk.dkey), view)) };
+    }
+    if (!akeyLive(recs, view, dkeyFloor.floor)) return undefined;
+    out.push(Buffer.from(pk.dkey));
+    if (out.length >= limit) return 'stop';
+    return prefixEnd(dkeyPrefix(c, oid, pk.dkey));
+  });
+  return out;
+}
+
+export function* listAkeys(cont: ContId, oid: Uint8Array, dkey: Uint8Array, after_: Uint8Array | undefined, view: number, limit: number): Gen<Array<{ akey: Uint8Array; kind: 'single' | 'array' }>> {
+  const c = uuidBytes(cont);
+  const dp = dkeyPrefix(c, oid, dkey);
+  const floor = yield* floorOf(c, oid, dkey, view);
+  const out: Array<{ akey: Uint8Array; kind: 'single' | 'array' }> = [];
+  const start = after_ ? prefixEnd(akeyPrefix(c, oid, dkey, after_)) : dp;
+  // eslint-disable-next-line require-yield
+  yield* scanAkeys(start, prefixEnd(dp), function* (pk, recs) {
+    const kind = akeyLive(recs, view, floor);
+    if (!kind) return undefined;
+    out.push({ akey: Buffer.from(pk.akey), kind });
+    return out.length >= limit ? 'stop' : undefined;
+  });
+  return out;
+}
+
+// ---------- writes ----------
+
+/** Stops accounting for the bytes a record points at (extent file live count / blob row). */
+function* release(key: Buffer, v: RecordValue): Gen<void> {
+  if (v.t === 'file') {
+    yield { t: 'live', file: v.file, delta: -v.len };
+    yield { t: 'del', tbl: 'byfile', key: fileKey(v.file, v.pos) };
+  } else if (v.t === 'blob') {
+    yield { t: 'blob-del', id: v.id };
+  }
+  void key;
+}
+
+function* retain(key: Buffer, v: RecordValue): Gen<void> {
+  if (v.t === 'file') {
+    yield { t: 'live', file: v.file, delta: v.len };
+    yield { t: 'put', tbl: 'byfile', key: fileKey(v.file, v.pos), value: key };
+  }
+}
+
+/** Deletes a record (and releases its bytes). Without `v`, reads it first and does nothing when it is gone. */
+export function* removeRec(key: Buffer, v?: RecordValue): Gen<void> {
+  if (!v) {
+    const raw = yield* getRec(key);
+    if (raw === undefined) return;
+    v = decodeRecord(raw);
+  }
+  yield* release(key, v);
+  yield { t: 'del', tbl: 'records', key };
+}
+
+/** Writes a record that may replace one at the same key (read first). */
+export function* putRec(key: Buffer, v: RecordValue): Gen<void> {
+  yield* removeRec(key);
+  yield* retain(key, v);
+  yield { t: 'put', tbl: 'records', key, value: encodeRecord(v) };
+}
+
+export const CONFLICT = Symbol('conflict');
+
+function* checkCondition(c: Condition): Gen<boolean> {
+  switch (c.kind) {
+    case 'akey': return (yield* versionOf(c)) === c.version;
+    case 'cat-absent': return (yield { t: 'cat-get', key: c.key }) === undefined;
+    case 'cat-present': return (yield { t: 'cat-get', key: c.key }) !== undefined;
+  }
+}
+
+/** How the large pieces of a batch were stored before the index transaction. */
+export type StoredPieces = Map<Piece, RecordValue>;
+
+/**
+ * Applies a planned batch at a new epoch inside one write transaction.
+ * Conditions are checked first; on a failed one nothing is written.
+ */
+export function* applyBatch(plan: PlannedOp[], conditions: Condition[], stored: StoredPieces): Gen<number | typeof CONFLICT> {
+  yield { t: 'lock' };
+  for (const c of conditions) if (!(yield* checkCondition(c))) return CONFLICT;
+  const epoch = (yield { t: 'epoch' }) as number;
+  // Records this batch wrote (at its new epoch) — the only ones putRec could replace.
+  const written = new Map<string, RecordValue>();
+  const put = function* (key: Buffer, v: RecordValue): Gen<void> {
+    const h = key.toString('hex');
+    const prev = written.get(h);
+    if (prev) yield* release(key, prev);
+    written.set(h, v);
+    yield* retain(key, v);
+    yield { t: 'put', tbl: 'records', key, value: encodeRecord(v) };
+  };
+  const remove = function* (r: Rec): Gen<void> {
+    const key = r.key as Buffer;
+    written.delete(key.toString('hex'));
+    yield* removeRec(key, r.v);
+  };
+  const snapCache = new Map<string, number[]>();
+  const snaps = function* (cont: string): Gen<number[]> {
+    let s = snapCache.get(cont);
+    if (!s) { s = yield* snapsOf(uuidBytes(cont)); snapCache.set(cont, s); }
+    return s;
+  };
+  for (const op of plan) {
+    switch (op.op) {
+      case 'cat-put': yield { t: 'cat-put', key: op.key, value: op.value }; break;
+      case 'cat-del': yield { t: 'cat-del', key: op.key }; break;
+      case 'put':
+      case 'put-max': {
+        const c = uuidBytes(op.cont);
+        const prefix = akeyPrefix(c, op.oid, op.dkey, op.akey);
+        let value: Uint8Array;
+        let old: Rec[];
+        if (op.op === 'put-max') {
+          const loaded = yield* loadAkey(op, LATEST);
+          old = loaded.recs;
+          const cur = visibleSingle(old, LATEST, loaded.floor);
+          const curN = cur && cur.length === 8 ? Buffer.from(cur).readBigUInt64LE(0) : 0n;
+          const b = Buffer.alloc(8);
+          b.writeBigUInt64LE(curN > op.value ? curN : op.value);
+          value = b;
+        } else {
+          old = (yield* range({ tbl: 'records', start: prefix, end: prefixEnd(prefix) })).map(toRec);
+          value = op.value;
+        }
+        yield* put(recordKey(prefix, epoch, 0), { t: 'single', data: value });
+        // Older versions no snapshot sees are dropped at once.
+        const s = yield* snaps(op.cont);
+        const sorted = old.filter((r) => r.epoch < epoch).sort((a, b) => b.epoch - a.epoch);
+        let newer = epoch;
+        for (const r of sorted) {
+          if (!s.some((e) => e >= r.epoch && e < newer)) yield* remove(r);
+          newer = r.epoch;
+        }
+        break;
+      }
+      case 'punch-akey': {
+        const prefix = akeyPrefix(uuidBytes(op.cont), op.oid, op.dkey, op.akey);
+        const old = (yield* range({ tbl: 'records', start: prefix, end: prefixEnd(prefix) })).map(toRec);
+        const s = yield* snaps(op.cont);
+        let kept = 0;
+        for (const r of old) {
+          if (s.some((e) => e >= r.epoch)) kept++;
+          else yield* remove(r);
+        }
+        if (kept) yield* put(recordKey(prefix, epoch, 0), { t: 'tomb' });
+        break;
+      }
+      case 'array': {
+        const prefix = akeyPrefix(uuidBytes(op.kp.cont), op.kp.oid, op.kp.dkey, op.kp.akey);
+        const s = yield* snaps(op.kp.cont);
+        const old = (yield* range({ tbl: 'records', start: prefix, end: prefixEnd(prefix) })).map(toRec);
+        const gone = new Set<Rec>();
+        for (const piece of op.pieces) {
+          const end = piece.offset + piece.length;
+          let overlapsKept = false;
+          for (const r of old) {
+            if (gone.has(r) || !isArrayRecord(r.v)) continue;
+            const rs = r.offset, re = r.offset + extentLength(r.v);
+            if (re <= piece.offset || rs >= end) continue;
+            if (rs >= piece.offset && re <= end && !s.some((e) => e >= r.epoch)) { yield* remove(r); gone.add(r); }
+            else overlapsKept = true;
+          }
+          const key = recordKey(prefix, epoch, piece.offset);
+          if (!piece.data) {
+            if (overlapsKept) yield* put(key, { t: 'hole', len: piece.length });
+          } else {
+            yield* put(key, stored.get(piece) ?? { t: 'inline', data: piece.data });
+          }
+        }
+        break;
+      }
+      case 'punch-dkey': {
+        const c = uuidBytes(op.cont);
+        const s = yield* snaps(op.cont);
+        const dp = dkeyPrefix(c, op.oid, op.dkey);
+        yield* dropRange(dp, prefixEnd(dp), s, written);
+        if (s.length) yield* put(recordKey(dkeyPunchPrefix(c, op.oid, op.dkey), epoch, 0), { t: 'dpunch' });
+        break;
+      }
+      case 'punch-obj': {
+        const c = uuidBytes(op.cont);
+        const s = yield* snaps(op.cont);
+        const p = objPrefix(c, op.oid);
+        yield* dropRange(p, prefixEnd(p), s, written);
+        if (s.length) yield { t: 'put', tbl: 'objpunch', key: Buffer.concat([p, epochBytes(epoch)]), value: Buffer.alloc(0) };
+        else for (const kv of yield* range({ tbl: 'objpunch', start: p, end: prefixEnd(p), keysOnly: true })) yield { t: 'del', tbl: 'objpunch', key: kv.key };
+        break;
+      }
+    }
+  }
+  return epoch;
+}
+
+/** Deletes every record in [start, end) that no snapshot can see (all, when there are none). */
+function* dropRange(start: Buffer, end: Buffer, snaps: number[], written: Map<string, RecordValue>): Gen<void> {
+  const newestSnap = Math.max(0, ...snaps);
+  let from = start;
+  for (;;) {
+    const page = yield* range({ tbl: 'records', start: from, end, limit: 1024 });
+    for (const kv of page) {
+      if (snaps.length === 0 || tailEpoch(kv.key) > newestSnap) {
+        written.delete(kv.key.toString('hex'));
+        yield* removeRec(kv.key, decodeRecord(kv.value));
+      }
+    }
+    if (page.length < 1024) return;
+    from = after(page[page.length - 1]!.key);
+  }
+}
+
+// ---------- snapshots and reclaiming ----------
+
+export function* createSnapshot(cont: ContId, name: string | undefined): Gen<number> {
+  const c = uuidBytes(cont);
+  yield { t: 'lock' };
+  const epoch = (yield { t: 'epoch' }) as number;
+  yield { t: 'snap-put', cont: c, epoch, info: { name, createdAt: new Date().toISOString() } };
+  return epoch;
+}
+
+export function* destroySnapshotEntry(cont: ContId, epoch: number): Gen<boolean> {
+  yield { t: 'lock' };
+  return (yield { t: 'snap-del', cont: uuidBytes(cont), epoch }) as boolean;
+}
+
+/** The first object of a container at or after `from`, if any. */
+export function* nextObject(c: Buffer, from: Buffer): Gen<Buffer | undefined> {
+  const [r] = yield* ranges([{ tbl: 'records', start: from, end: prefixEnd(c), limit: 1, keysOnly: true }]);
+  return r!.length ? Buffer.from(r![0]!.key.subarray(16, 32)) : undefined;
+}
+
+/** Decides (from a read) which records and object punches of one object no view needs. */
+export function* aggregateObject(c: Buffer, oid: Buffer, views: number[]): Gen<{ recs: Buffer[]; punches: Buffer[] }> {
+  const op = objPrefix(c, oid);
+  const objPunchKeys = (yield* range({ tbl: 'objpunch', start: op, end: prefixEnd(op), keysOnly: true })).map((kv) => kv.key);
+  const objPunch = objPunchKeys.map(punchEpoch);
+  const doomed: Buffer[] = [];
+  let objMinKept = Infinity;
+  let dkey: { prefix: Buffer; punches: Array<{ epoch: number; key: Buffer }>; minKept: number } | undefined;
+  const closeDkey = () => {
+    if (!dkey) return;
+    for (const p of dkey.punches) if (!(dkey.minKept < p.epoch)) doomed.push(p.key);
+    dkey = undefined;
+  };
+  let group: { prefix: Buffer; recs: Rec[] } | undefined;
+  const closeGroup = () => {
+    if (!group || !dkey) return;
+    const punches = dkey.punches.map((p) => p.epoch);
+    const floorAt = (v: number) => Math.max(maxBelow(objPunch, v), maxBelow(punches, v));
+    const keep = recordsToKeep(group.recs, views, floorAt);
+    for (const r of group.recs) {
+      if (keep.has(r)) { dkey.minKept = Math.min(dkey.minKept, r.epoch); objMinKept = Math.min(objMinKept, r.epoch); }
+      else doomed.push(r.key as Buffer);
+    }
+    group = undefined;
+  };
+  let from = op;
+  const end = prefixEnd(op);
+  for (;;) {
+    const page = yield* range({ tbl: 'records', start: from, end, limit: 1024 });
+    for (const kv of page) {
+      const kb = kv.key;
+      if (group && kb.length === group.prefix.length + 16 && kb.subarray(0, group.prefix.length).equals(group.prefix)) {
+        group.recs.push(toRec(kv));
+        continue;
+      }
+      closeGroup();
+      const pk = parseKey(kb);
+      const dp = kb.subarray(0, pk.dkeyEnd);
+      if (!dkey || !dkey.prefix.equals(dp)) { closeDkey(); dkey = { prefix: Buffer.from(dp), punches: [], minKept: Infinity }; }
+      if (pk.kind === KIND_DKEY_PUNCH) { dkey.punches.push({ epoch: pk.epoch, key: kb }); continue; }
+      group = { prefix: kb.subarray(0, pk.akeyEnd), recs: [toRec(kv)] };
+    }
+    if (page.length < 1024) break;
+    from = after(page[page.length - 1]!.key);
+  }
+  closeGroup();
+  closeDkey();
+  const punches = objPunchKeys.filter((_, i) => !(objMinKept < objPunch[i]!));
+  return { recs: doomed, punches };
+}
+
+/** Deletes what aggregateObject decided (records re-read under the lock, so concurrent deletes are harmless). */
+export function* removeDoomed(doomed: { recs: Buffer[]; punches: Buffer[] }): Gen<void> {
+  yield { t: 'lock' };
+  for (const k of doomed.recs) yield* removeRec(k);
+  for (const k of doomed.punches) yield { t: 'del', tbl: 'objpunch', key: k };
+}
+
+/** Deletes up to `max` records and object punches of a container; returns how many (0 when done). */
+export function* destroySome(c: Buffer, max: number): Gen<number> {
+  yield { t: 'lock' };
+  const [recs, punches] = yield* ranges([
+    { tbl: 'records', start: c, end: prefixEnd(c), limit: max },
+    { tbl: 'objpunch', start: c, end: prefixEnd(c), limit: max, keysOnly: true },
+  ]);
+  for (const kv of recs!) yield* removeRec(kv.key, decodeRecord(kv.value));
+  for (const kv of punches!) yield { t: 'del', tbl: 'objpunch', key: kv.key };
+  return recs!.length + punches!.length;
+}
+
+/** Re-points records whose extents compaction copied (only where the record still points at the old place). */
+export function* repoint(moves: Array<{ recKey: Buffer; old: { file: number; pos: number }; ref: { file: number; pos: number; len: number } }>): Gen<void> {
+  yield { t: 'lock' };
+  for (const m of moves) {
+    const raw = yield* getRec(m.recKey);
+    const cur = raw && decodeRecord(raw);
+    if (cur && cur.t === 'file' && cur.file === m.old.file && cur.pos === m.old.pos) yield* putRec(m.recKey, { t: 'file', ...m.ref });
+  }
+}
+
+/** Records that point into an extent file, from position `from` on, up to about maxBytes. */
+export function* fileRefs(no: number, from: number, maxBytes: number): Gen<{ found: Array<{ recKey: Buffer; rec: { file: number; pos: number; len: number } }>; next: number | undefined }> {
+  const found: Array<{ recKey: Buffer; rec: { file: number; pos: number; len: number } }> = [];
+  let bytes = 0;
+  let start = fileKey(no, from);
+  const end = fileKey(no + 1, 0);
+  for (;;) {
+    const page = yield* range({ tbl: 'byfile', start, end, limit: 256 });
+    for (const kv of page) {
+      const raw = yield* getRec(kv.value);
+      const rec = raw && decodeRecord(raw);
+      const pos = Number(kv.key.readBigUInt64BE(4));
+      if (!rec || rec.t !== 'file' || rec.file !== no) continue;
+      found.push({ recKey: Buffer.from(kv.value), rec });
+      bytes += rec.len;
+      if (bytes >= maxBytes) return { found, next: pos + 1 };
+    }
+    if (page.length < 256) return { found, next: undefined };
+    start = after(page[page.length - 1]!.key);
+  }
+}

@@ -1,0 +1,206 @@
+// The Engine methods that are the same on every index store, on top of the
+// generators of core.ts. A driver (LMDB, PostgreSQL) supplies how to run a
+// generator (read-only, or in a write transaction that serializes with every
+// other writer), how to read the bytes of a stored extent, and its extent-file
+// table; commit() stays with the driver because where bulk bytes go and how
+// transactions are grouped differ.
+import fs from 'node:fs';
+import os from 'node:os';
+import type { AkeyInfo, ContId, Engine, EngineUsage, Epoch, Extent, KeyPath, Page, SnapshotInfo, Batch } from './types.js';
+import { LATEST } from './types.js';
+import { StrataError } from '../errors.js';
+import { objPrefix, prefixEnd, uuidBytes } from './keys.js';
+import { paintPlan, visibleExtents, visibleSingle, type RecordValue } from './records.js';
+import * as core from './core.js';
+import type { ExtentFiles, ExtentRef } from './extent-files.js';
+
+export interface FileEntry { no: number; pid: number; host: string; sealed: boolean; live: number }
+
+export function pidAlive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+}
+
+export abstract class KvEngine implements Engine {
+  abstract readonly kind: string;
+  abstract readonly location: string;
+  protected closed = false;
+  /** Extent files, when this engine keeps bulk bytes in files. */
+  protected extentFiles: ExtentFiles | undefined;
+
+  /** Runs a read-only generator (latest committed state). */
+  protected abstract runRead<T>(g: core.Gen<T>): Promise<T>;
+  /** Runs a generator in a write transaction (its 'lock' request serializes writers). */
+  protected abstract runWrite<T>(g: core.Gen<T>): Promise<T>;
+  /** Reads len bytes at offset `at` inside a stored extent (file or blob) into dst. */
+  protected abstract readStored(v: RecordValue, at: number, len: number, dst: Buffer, dstOff: number): Promise<void>;
+  /** Extent-file table (empty when the engine keeps no extent files). */
+  protected abstract listFiles(): Promise<FileEntry[]>;
+  /** Deletes the given file rows that still hold no live bytes; returns the ones deleted. */
+  protected abstract dropFileRows(nos: number[]): Promise<number[]>;
+
+  abstract commit(batch: Batch): Promise<Epoch>;
+  abstract currentEpoch(): Promise<Epoch>;
+  abstract allocate(cont: ContId, count: number): Promise<bigint>;
+  abstract catGet(key: string): Promise<unknown | undefined>;
+  abstract catList(prefix: string, opts?: { after?: string; limit?: number }): Promise<Array<[string, unknown]>>;
+  abstract listSnapshots(cont: ContId): Promise<SnapshotInfo[]>;
+  abstract usage(): Promise<EngineUsage>;
+  abstract close(): Promise<void>;
+  abstract destroyContainer(cont: ContId): Promise<void>;
+  /** Engine-specific cleanup at the end of reclaim/destroyContainer (e.g. orphaned blobs). */
+  protected async afterReclaim(): Promise<void> { /* nothing by default */ }
+
+  protected assertOpen(): void {
+    if (this.closed) throw new StrataError('EINVAL', 'engine is closed');
+  }
+
+  // ---------- reads ----------
+
+  async get(k: KeyPath, epoch: Epoch = LATEST): Promise<Uint8Array | undefined> {
+    const { recs, floor } = await this.runRead(core.loadAkey(k, epoch));
+    const v = visibleSingle(recs, epoch, floor);
+    return v ? Buffer.from(v) : undefined;
+  }
+
+  async read(k: KeyPath, offset: number, length: number, epoch: Epoch = LATEST): Promise<Uint8Array> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const { recs, floor } = await this.runRead(core.loadAkey(k, epoch));
+        const dst = Buffer.alloc(length);
+        const reads: Array<Promise<void>> = [];
+        for (const { rec, span } of paintPlan(recs, epoch, floor, { start: offset, end: offset + length })) {
+          const v = rec.v;
+          if (v.t === 'inline') Buffer.from(v.data.buffer, v.data.byteOffset, v.data.length).copy(dst, span.start - offset, span.start - rec.offset, span.end - rec.offset);
+          else reads.push(this.readStored(v, span.start - rec.offset, span.end - span.start, dst, span.start - offset));
+        }
+        await Promise.all(reads);
+        return dst;
+      } catch (e) {
+        // A concurrent overwrite may have removed the bytes we were about to read: re-read the index.
+        if (attempt < 3 && e instanceof StrataError && e.code === 'ENOENT') continue;
+        throw e;
+      }
+    }
+  }
+
+  async extents(k: KeyPath, epoch: Epoch = LATEST): Promise<Extent[]> {
+    const { recs, floor } = await this.runRead(core.loadAkey(k, epoch));
+    return visibleExtents(recs, epoch, floor).map((s) => ({ offset: s.start, length: s.end - s.start }));
+  }
+
+  async version(k: KeyPath): Promise<Epoch> {
+    return this.runRead(core.versionOf(k));
+  }
+
+  async listObjects(cont: ContId, page: Page = {}): Promise<Uint8Array[]> {
+    return this.runRead(core.listObjects(cont, page.after, page.epoch ?? LATEST, page.limit ?? 1024));
+  }
+
+  async listDkeys(cont: ContId, oid: Uint8Array, page: Page = {}): Promise<Uint8Array[]> {
+    return this.runRead(core.listDkeys(cont, oid, page.after, page.epoch ?? LATEST, page.limit ?? 1024));
+  }
+
+  async listAkeys(cont: ContId, oid: Uint8Array, dkey: Uint8Array, page: Page = {}): Promise<AkeyInfo[]> {
+    return this.runRead(core.listAkeys(cont, oid, dkey, page.after, page.epoch ?? LATEST, page.limit ?? 1024));
+  }
+
+  // ---------- snapshots and reclaiming ----------
+
+  async createSnapshot(cont: ContId, name?: string): Promise<Epoch> {
+    this.assertOpen();
+    return this.runWrite(core.createSnapshot(cont, name));
+  }
+
+  async destroySnapshot(cont: ContId, epoch: Epoch): Promise<void> {
+    this.assertOpen();
+    if (!(await this.runWrite(core.destroySnapshotEntry(cont, epoch)))) throw new StrataError('ENOENT', `no snapshot at epoch ${epoch}`);
+    await this.reclaim(cont);
+  }
+
+  async reclaim(cont: ContId): Promise<void> {
+    this.assertOpen();
+    const c = uuidBytes(cont);
+    const views = [...(await this.listSnapshots(cont)).map((s) => s.epoch), LATEST];
+    // One object at a time: decide from a read, delete in a short write transaction.
+    let from: Buffer = c;
+    for (;;) {
+      const oid = await this.runRead(core.nextObject(c, from));
+      if (!oid) break;
+      const doomed = await this.runRead(core.aggregateObject(c, oid, views));
+      if (doomed.recs.length || doomed.punches.length) await this.runWrite(core.removeDoomed(doomed));
+      from = prefixEnd(objPrefix(c, oid));
+    }
+    await this.compactFiles();
+    await this.collectFiles();
+    await this.afterReclaim();
+  }
+
+  /** Removes all data and snapshots of a container except its snapshot list (the driver's). */
+  protected async destroyContainerData(cont: ContId): Promise<void> {
+    this.assertOpen();
+    const c = uuidBytes(cont);
+    while ((await this.runWrite(core.destroySome(c, 2000))) > 0) { /* next slice */ }
+    await this.collectFiles();
+  }
+
+  // ---------- extent files ----------
+
+  /**
+   * Moves the live extents out of sealed files that are mostly dead, so that
+   * collectFiles() can delete them: overwrites and destroyed snapshots then
+   * give disk space back even when old and new data shared a file.
+   */
+  async compactFiles(maxLiveRatio = 0.5): Promise<number> {
+    const ef = this.extentFiles;
+    if (!ef) return 0;
+    const active = new Set(ef.activeFiles());
+    const victims: number[] = [];
+    for (const f of await this.listFiles()) {
+      if (!f.sealed || active.has(f.no) || f.live <= 0) continue;
+      let size = 0;
+      try { size = fs.statSync(ef.filePath(f.no)).size; } catch { continue; }
+      if (f.live <= size * maxLiveRatio) victims.push(f.no);
+    }
+    for (const no of victims) {
+      let from: number | undefined = 0;
+      while (from !== undefined) {
+        const refs: Awaited<ReturnType<typeof this.fileRefsOf>> = await this.fileRefsOf(no, from);
+        const found = refs.found;
+        from = refs.next;
+        const moves: Array<{ recKey: Buffer; old: { file: number; pos: number; len: number }; ref: ExtentRef }> = [];
+        for (const { recKey, rec } of found) {
+          const data = Buffer.alloc(rec.len);
+          await ef.read(rec, rec.len, data, 0);
+          moves.push({ recKey, old: rec, ref: await ef.append(data) });
+        }
+        if (moves.length === 0) continue;
+        await ef.durable();
+        try {
+          await this.runWrite(core.repoint(moves));
+        } finally {
+          await ef.done(moves.map((m) => m.ref));
+        }
+      }
+    }
+    return victims.length;
+  }
+
+  private fileRefsOf(no: number, from: number) {
+    return this.runRead(core.fileRefs(no, from, 64 << 20));
+  }
+
+  /** Removes extent files that hold no referenced bytes and get no more writes. */
+  async collectFiles(): Promise<number> {
+    const ef = this.extentFiles;
+    if (!ef) return 0;
+    const active = new Set(ef.activeFiles());
+    const host = os.hostname();
+    const candidates = (await this.listFiles())
+      .filter((f) => f.live <= 0 && !active.has(f.no) && (f.sealed || (f.host === host && !pidAlive(f.pid))))
+      .map((f) => f.no);
+    if (candidates.length === 0) return 0;
+    const victims = await this.dropFileRows(candidates);
+    for (const no of victims) await ef.remove(no);
+    return victims.length;
+  }
+}
