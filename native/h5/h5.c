@@ -1,0 +1,1214 @@
+/*
+ * strata_h5: a small N-API binding of the HDF5 C library (libhdf5).
+ *
+ * Handles (files, groups, datasets) are HDF5 hid_t values passed to JS as
+ * numbers. Datatypes are described by JS descriptors:
+ *   'u8' 'u16' 'u32' 'u64' 'i8' 'i16' 'i32' 'i64' 'f32' 'f64'
+ *   'vbytes'               variable-length sequence of 1-byte opaque (hvl_t)
+ *   'vstr'                 variable-length UTF-8 string
+ *   {opaque: n}            opaque of n bytes
+ *   {str: n}               fixed string of n bytes, NUL-terminated
+ *   {compound: [[name, desc], ...]}   packed compound, members in order
+ * Values: integers of 8 bytes are BigInt (Numbers accepted on input), other
+ * numbers are Numbers, strings are strings, opaque and vbytes are Buffers,
+ * compounds are objects keyed by member name.
+ *
+ * Every failing HDF5 call throws a JS Error whose message names the
+ * operation and the innermost HDF5 error description. HDF5's own error
+ * printing is turned off. The library is not thread-safe: call it from one
+ * thread per process.
+ */
+#include <node_api.h>
+#include <hdf5.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#if H5_VERSION_GE(1, 12, 0)
+#define RECLAIM(t, s, b) H5Treclaim((t), (s), H5P_DEFAULT, (b))
+#define SENCODE(id, buf, n) H5Sencode2((id), (buf), (n), H5P_DEFAULT)
+#else
+#define RECLAIM(t, s, b) H5Dvlen_reclaim((t), (s), H5P_DEFAULT, (b))
+#define SENCODE(id, buf, n) H5Sencode((id), (buf), (n))
+#endif
+
+#define MAXDIMS 32
+
+/* ---------- errors ---------- */
+
+static char g_h5msg[512];
+
+static herr_t walk_cb(unsigned n, const H5E_error2_t *e, void *data) {
+  if (n == 0) {
+    snprintf(g_h5msg, sizeof g_h5msg, "%s%s%s", e->desc ? e->desc : "",
+             e->func_name ? " in " : "", e->func_name ? e->func_name : "");
+  }
+  return 0;
+}
+
+/* Called by HDF5 when an API call fails, before anything else can clear the stack. */
+static herr_t on_error(hid_t stack, void *data) {
+  g_h5msg[0] = 0;
+  H5Ewalk2(stack, H5E_WALK_UPWARD, walk_cb, NULL);
+  return 0;
+}
+
+static napi_value throw_h5(napi_env env, const char *what) {
+  char msg[1500];
+  snprintf(msg, sizeof msg, "%s: %s", what, g_h5msg[0] ? g_h5msg : "HDF5 error");
+  g_h5msg[0] = 0;
+  napi_throw_error(env, "EHDF5", msg);
+  return NULL;
+}
+
+static napi_value throw_msg(napi_env env, const char *msg) {
+  napi_throw_error(env, "EINVAL", msg);
+  return NULL;
+}
+
+#define CHECK_NAPI(call)                                   \
+  do {                                                     \
+    if ((call) != napi_ok) {                               \
+      bool pending = false;                                \
+      napi_is_exception_pending(env, &pending);            \
+      if (!pending) napi_throw_error(env, NULL, #call);    \
+      goto fail;                                           \
+    }                                                      \
+  } while (0)
+
+/* ---------- argument helpers ---------- */
+
+static int get_args(napi_env env, napi_callback_info info, size_t n, napi_value *argv) {
+  size_t argc = n;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return -1;
+  for (size_t i = argc; i < n; i++) napi_get_undefined(env, &argv[i]);
+  return (int)argc;
+}
+
+static int get_i64(napi_env env, napi_value v, int64_t *out) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  if (t == napi_number) return napi_get_value_int64(env, v, out) == napi_ok ? 0 : -1;
+  if (t == napi_bigint) {
+    bool lossless;
+    return napi_get_value_bigint_int64(env, v, out, &lossless) == napi_ok ? 0 : -1;
+  }
+  return -1;
+}
+
+static int get_u64(napi_env env, napi_value v, uint64_t *out) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  if (t == napi_number) {
+    double d;
+    if (napi_get_value_double(env, v, &d) != napi_ok || d < 0) return -1;
+    *out = (uint64_t)d;
+    return 0;
+  }
+  if (t == napi_bigint) {
+    bool lossless;
+    return napi_get_value_bigint_uint64(env, v, out, &lossless) == napi_ok ? 0 : -1;
+  }
+  return -1;
+}
+
+static char *get_string(napi_env env, napi_value v) {
+  size_t len;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
+  char *s = malloc(len + 1);
+  if (!s) return NULL;
+  napi_get_value_string_utf8(env, v, s, len + 1, &len);
+  return s;
+}
+
+static int get_bytes(napi_env env, napi_value v, void **data, size_t *len) {
+  bool is;
+  napi_is_buffer(env, v, &is);
+  if (is) return napi_get_buffer_info(env, v, data, len) == napi_ok ? 0 : -1;
+  napi_is_typedarray(env, v, &is);
+  if (is) {
+    napi_typedarray_type tt;
+    size_t n, off;
+    napi_value ab;
+    if (napi_get_typedarray_info(env, v, &tt, &n, data, &ab, &off) != napi_ok) return -1;
+    if (tt != napi_uint8_array && tt != napi_int8_array && tt != napi_uint8_clamped_array) return -1;
+    *len = n;
+    return 0;
+  }
+  return -1;
+}
+
+/* Reads a JS array of numbers into hsize_t[]; returns its length or -1. */
+static int get_dims(napi_env env, napi_value v, hsize_t *dims, int unlimited_ok) {
+  bool is;
+  napi_is_array(env, v, &is);
+  if (!is) return -1;
+  uint32_t n;
+  napi_get_array_length(env, v, &n);
+  if (n > MAXDIMS) return -1;
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value e;
+    napi_get_element(env, v, i, &e);
+    int64_t x;
+    if (get_i64(env, e, &x)) return -1;
+    if (x < 0) {
+      if (!unlimited_ok) return -1;
+      dims[i] = H5S_UNLIMITED;
+    } else {
+      dims[i] = (hsize_t)x;
+    }
+  }
+  return (int)n;
+}
+
+static napi_value dims_to_js(napi_env env, const hsize_t *d, int n) {
+  napi_value a;
+  napi_create_array_with_length(env, n, &a);
+  for (int i = 0; i < n; i++) {
+    napi_value x;
+    napi_create_double(env, d[i] == H5S_UNLIMITED ? -1.0 : (double)d[i], &x);
+    napi_set_element(env, a, i, x);
+  }
+  return a;
+}
+
+static napi_value num(napi_env env, double d) {
+  napi_value v;
+  napi_create_double(env, d, &v);
+  return v;
+}
+
+static napi_value undef(napi_env env) {
+  napi_value v;
+  napi_get_undefined(env, &v);
+  return v;
+}
+
+/* hid_t values use all 64 bits (more than a JS Number holds): JS gets a slot number in this table. */
+static hid_t *g_handles;
+static size_t g_nhandles;
+
+static napi_value handle_js(napi_env env, hid_t h) {
+  size_t i;
+  for (i = 1; i < g_nhandles; i++)
+    if (g_handles[i] < 0) break;
+  if (i >= g_nhandles) {
+    size_t n = g_nhandles ? g_nhandles * 2 : 64;
+    g_handles = realloc(g_handles, n * sizeof(hid_t));
+    for (size_t k = g_nhandles; k < n; k++) g_handles[k] = -1;
+    if (g_nhandles == 0) i = 1;
+    g_nhandles = n;
+  }
+  g_handles[i] = h;
+  return num(env, (double)i);
+}
+
+static hid_t get_hid(napi_env env, napi_value v) {
+  int64_t x;
+  if (get_i64(env, v, &x) || x <= 0 || (size_t)x >= g_nhandles) return -1;
+  return g_handles[x];
+}
+
+static void release_handle(napi_env env, napi_value v) {
+  int64_t x;
+  if (get_i64(env, v, &x) || x <= 0 || (size_t)x >= g_nhandles) return;
+  g_handles[x] = -1;
+}
+
+/* ---------- datatypes ---------- */
+
+static hid_t type_from_desc(napi_env env, napi_value d);
+
+static hid_t simple_type(const char *s) {
+  if (!strcmp(s, "u8")) return H5Tcopy(H5T_NATIVE_UINT8);
+  if (!strcmp(s, "u16")) return H5Tcopy(H5T_NATIVE_UINT16);
+  if (!strcmp(s, "u32")) return H5Tcopy(H5T_NATIVE_UINT32);
+  if (!strcmp(s, "u64")) return H5Tcopy(H5T_NATIVE_UINT64);
+  if (!strcmp(s, "i8")) return H5Tcopy(H5T_NATIVE_INT8);
+  if (!strcmp(s, "i16")) return H5Tcopy(H5T_NATIVE_INT16);
+  if (!strcmp(s, "i32")) return H5Tcopy(H5T_NATIVE_INT32);
+  if (!strcmp(s, "i64")) return H5Tcopy(H5T_NATIVE_INT64);
+  if (!strcmp(s, "f32")) return H5Tcopy(H5T_NATIVE_FLOAT);
+  if (!strcmp(s, "f64")) return H5Tcopy(H5T_NATIVE_DOUBLE);
+  if (!strcmp(s, "vbytes")) return H5Tvlen_create(H5T_NATIVE_OPAQUE);
+  if (!strcmp(s, "vstr")) {
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    return t;
+  }
+  return -1;
+}
+
+static hid_t type_from_desc(napi_env env, napi_value d) {
+  napi_valuetype t;
+  napi_typeof(env, d, &t);
+  if (t == napi_string) {
+    char buf[32];
+    size_t len;
+    napi_get_value_string_utf8(env, d, buf, sizeof buf, &len);
+    return simple_type(buf);
+  }
+  if (t != napi_object) return -1;
+  bool has;
+  napi_value v;
+  napi_has_named_property(env, d, "opaque", &has);
+  if (has) {
+    napi_get_named_property(env, d, "opaque", &v);
+    int64_t n;
+    if (get_i64(env, v, &n) || n <= 0) return -1;
+    return H5Tcreate(H5T_OPAQUE, (size_t)n);
+  }
+  napi_has_named_property(env, d, "str", &has);
+  if (has) {
+    napi_get_named_property(env, d, "str", &v);
+    int64_t n;
+    if (get_i64(env, v, &n) || n <= 0) return -1;
+    hid_t s = H5Tcopy(H5T_C_S1);
+    H5Tset_size(s, (size_t)n);
+    H5Tset_strpad(s, H5T_STR_NULLTERM);
+    return s;
+  }
+  napi_has_named_property(env, d, "compound", &has);
+  if (has) {
+    napi_get_named_property(env, d, "compound", &v);
+    uint32_t n;
+    if (napi_get_array_length(env, v, &n) != napi_ok || n == 0) return -1;
+    hid_t mt[256];
+    char *names[256];
+    if (n > 256) return -1;
+    size_t size = 0;
+    uint32_t i;
+    for (i = 0; i < n; i++) {
+      napi_value m, mn, md;
+      napi_get_element(env, v, i, &m);
+      napi_get_element(env, m, 0, &mn);
+      napi_get_element(env, m, 1, &md);
+      names[i] = get_string(env, mn);
+      mt[i] = type_from_desc(env, md);
+      if (!names[i] || mt[i] < 0) { i++; goto bad; }
+      size += H5Tget_size(mt[i]);
+    }
+    hid_t c = H5Tcreate(H5T_COMPOUND, size);
+    size_t off = 0;
+    for (i = 0; i < n; i++) {
+      H5Tinsert(c, names[i], off, mt[i]);
+      off += H5Tget_size(mt[i]);
+      H5Tclose(mt[i]);
+      free(names[i]);
+    }
+    return c;
+  bad:
+    for (uint32_t j = 0; j < i; j++) {
+      if (mt[j] >= 0) H5Tclose(mt[j]);
+      free(names[j]);
+    }
+    return -1;
+  }
+  return -1;
+}
+
+/* Describes a (file) datatype for JS: {class, size, signed?, variable?, base?, members?}. */
+static napi_value describe_type(napi_env env, hid_t t) {
+  napi_value o;
+  napi_create_object(env, &o);
+  H5T_class_t c = H5Tget_class(t);
+  const char *cls = "other";
+  switch (c) {
+    case H5T_INTEGER: cls = "integer"; break;
+    case H5T_FLOAT: cls = "float"; break;
+    case H5T_STRING: cls = "string"; break;
+    case H5T_OPAQUE: cls = "opaque"; break;
+    case H5T_COMPOUND: cls = "compound"; break;
+    case H5T_VLEN: cls = "vlen"; break;
+    case H5T_ARRAY: cls = "array"; break;
+    case H5T_ENUM: cls = "enum"; break;
+    case H5T_REFERENCE: cls = "reference"; break;
+    case H5T_BITFIELD: cls = "bitfield"; break;
+    case H5T_TIME: cls = "time"; break;
+    default: break;
+  }
+  napi_value s;
+  napi_create_string_utf8(env, cls, NAPI_AUTO_LENGTH, &s);
+  napi_set_named_property(env, o, "class", s);
+  napi_set_named_property(env, o, "size", num(env, (double)H5Tget_size(t)));
+  if (c == H5T_INTEGER) {
+    napi_value b;
+    napi_get_boolean(env, H5Tget_sign(t) == H5T_SGN_2, &b);
+    napi_set_named_property(env, o, "signed", b);
+  }
+  if (c == H5T_STRING) {
+    napi_value b;
+    napi_get_boolean(env, H5Tis_variable_str(t) > 0, &b);
+    napi_set_named_property(env, o, "variable", b);
+  }
+  if (c == H5T_VLEN || c == H5T_ARRAY) {
+    hid_t b = H5Tget_super(t);
+    napi_set_named_property(env, o, "base", describe_type(env, b));
+    H5Tclose(b);
+  }
+  if (c == H5T_COMPOUND) {
+    int n = H5Tget_nmembers(t);
+    napi_value arr;
+    napi_create_array_with_length(env, n > 0 ? n : 0, &arr);
+    for (int i = 0; i < n; i++) {
+      napi_value m, nm;
+      napi_create_object(env, &m);
+      char *name = H5Tget_member_name(t, (unsigned)i);
+      napi_create_string_utf8(env, name ? name : "", NAPI_AUTO_LENGTH, &nm);
+      if (name) H5free_memory(name);
+      napi_set_named_property(env, m, "name", nm);
+      hid_t mt = H5Tget_member_type(t, (unsigned)i);
+      napi_set_named_property(env, m, "type", describe_type(env, mt));
+      H5Tclose(mt);
+      napi_set_element(env, arr, i, m);
+    }
+    napi_set_named_property(env, o, "members", arr);
+  }
+  return o;
+}
+
+/* ---------- value conversion (memory types built by type_from_desc or H5Tget_native_type) ---------- */
+
+typedef struct {
+  void **ptrs;
+  size_t n, cap;
+} cleanup_t;
+
+static void cleanup_add(cleanup_t *c, void *p) {
+  if (c->n == c->cap) {
+    c->cap = c->cap ? c->cap * 2 : 64;
+    c->ptrs = realloc(c->ptrs, c->cap * sizeof(void *));
+  }
+  c->ptrs[c->n++] = p;
+}
+
+static void cleanup_free(cleanup_t *c) {
+  for (size_t i = 0; i < c->n; i++) free(c->ptrs[i]);
+  free(c->ptrs);
+  c->ptrs = NULL;
+  c->n = c->cap = 0;
+}
+
+/* Writes JS value v as memory type t at p. Returns 0 or -1 (with a JS exception set). */
+static int from_js(napi_env env, hid_t t, napi_value v, unsigned char *p, cleanup_t *cl) {
+  H5T_class_t c = H5Tget_class(t);
+  size_t sz = H5Tget_size(t);
+  switch (c) {
+    case H5T_INTEGER: {
+      if (sz == 8) {
+        if (H5Tget_sign(t) == H5T_SGN_2) {
+          int64_t x;
+          if (get_i64(env, v, &x)) goto bad;
+          memcpy(p, &x, 8);
+        } else {
+          uint64_t x;
+          if (get_u64(env, v, &x)) goto bad;
+          memcpy(p, &x, 8);
+        }
+      } else {
+        int64_t x;
+        if (get_i64(env, v, &x)) goto bad;
+        if (sz == 1) { uint8_t y = (uint8_t)x; memcpy(p, &y, 1); }
+        else if (sz == 2) { uint16_t y = (uint16_t)x; memcpy(p, &y, 2); }
+        else { uint32_t y = (uint32_t)x; memcpy(p, &y, 4); }
+      }
+      return 0;
+    }
+    case H5T_FLOAT: {
+      double d;
+      if (napi_get_value_double(env, v, &d) != napi_ok) goto bad;
+      if (sz == 4) { float f = (float)d; memcpy(p, &f, 4); } else memcpy(p, &d, 8);
+      return 0;
+    }
+    case H5T_STRING: {
+      char *s = get_string(env, v);
+      if (!s) goto bad;
+      if (H5Tis_variable_str(t) > 0) {
+        cleanup_add(cl, s);
+        memcpy(p, &s, sizeof(char *));
+      } else {
+        memset(p, 0, sz);
+        size_t l = strlen(s);
+        memcpy(p, s, l < sz ? l : sz);
+        free(s);
+      }
+      return 0;
+    }
+    case H5T_OPAQUE: {
+      void *data;
+      size_t len;
+      if (get_bytes(env, v, &data, &len)) goto bad;
+      memset(p, 0, sz);
+      memcpy(p, data, len < sz ? len : sz);
+      return 0;
+    }
+    case H5T_VLEN: {
+      hid_t b = H5Tget_super(t);
+      size_t bsz = H5Tget_size(b);
+      H5T_class_t bc = H5Tget_class(b);
+      hvl_t h = {0, NULL};
+      if ((bc == H5T_OPAQUE || bc == H5T_INTEGER) && bsz == 1) {
+        void *data;
+        size_t len;
+        if (get_bytes(env, v, &data, &len)) { H5Tclose(b); goto bad; }
+        h.len = len;
+        h.p = data; /* points into the JS buffer, alive for the call */
+      } else {
+        uint32_t n;
+        if (napi_get_array_length(env, v, &n) != napi_ok) { H5Tclose(b); goto bad; }
+        unsigned char *buf = calloc(n ? n : 1, bsz);
+        cleanup_add(cl, buf);
+        for (uint32_t i = 0; i < n; i++) {
+          napi_value e;
+          napi_get_element(env, v, i, &e);
+          if (from_js(env, b, e, buf + i * bsz, cl)) { H5Tclose(b); return -1; }
+        }
+        h.len = n;
+        h.p = buf;
+      }
+      H5Tclose(b);
+      memcpy(p, &h, sizeof h);
+      return 0;
+    }
+    case H5T_COMPOUND: {
+      int n = H5Tget_nmembers(t);
+      for (int i = 0; i < n; i++) {
+        char *name = H5Tget_member_name(t, (unsigned)i);
+        size_t off = H5Tget_member_offset(t, (unsigned)i);
+        hid_t mt = H5Tget_member_type(t, (unsigned)i);
+        napi_value e;
+        bool has = false;
+        napi_has_named_property(env, v, name, &has);
+        if (!has) {
+          char msg[300];
+          snprintf(msg, sizeof msg, "compound value lacks member '%s'", name);
+          H5free_memory(name);
+          H5Tclose(mt);
+          napi_throw_error(env, "EINVAL", msg);
+          return -1;
+        }
+        napi_get_named_property(env, v, name, &e);
+        H5free_memory(name);
+        int r = from_js(env, mt, e, p + off, cl);
+        H5Tclose(mt);
+        if (r) return -1;
+      }
+      return 0;
+    }
+    default:
+      napi_throw_error(env, "ENOTSUP", "unsupported datatype class for writing");
+      return -1;
+  }
+bad: {
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (!pending) napi_throw_error(env, "EINVAL", "value does not match the datatype");
+    return -1;
+  }
+}
+
+static napi_value to_js(napi_env env, hid_t t, const unsigned char *p) {
+  H5T_class_t c = H5Tget_class(t);
+  size_t sz = H5Tget_size(t);
+  napi_value v = NULL;
+  switch (c) {
+    case H5T_INTEGER: {
+      int sgn = H5Tget_sign(t) == H5T_SGN_2;
+      if (sz == 8) {
+        if (sgn) { int64_t x; memcpy(&x, p, 8); napi_create_bigint_int64(env, x, &v); }
+        else { uint64_t x; memcpy(&x, p, 8); napi_create_bigint_uint64(env, x, &v); }
+      } else if (sz == 4) {
+        if (sgn) { int32_t x; memcpy(&x, p, 4); v = num(env, x); } else { uint32_t x; memcpy(&x, p, 4); v = num(env, x); }
+      } else if (sz == 2) {
+        if (sgn) { int16_t x; memcpy(&x, p, 2); v = num(env, x); } else { uint16_t x; memcpy(&x, p, 2); v = num(env, x); }
+      } else {
+        if (sgn) { int8_t x; memcpy(&x, p, 1); v = num(env, x); } else { v = num(env, p[0]); }
+      }
+      return v;
+    }
+    case H5T_FLOAT: {
+      if (sz == 4) { float f; memcpy(&f, p, 4); return num(env, f); }
+      double d; memcpy(&d, p, 8); return num(env, d);
+    }
+    case H5T_STRING: {
+      if (H5Tis_variable_str(t) > 0) {
+        char *s;
+        memcpy(&s, p, sizeof s);
+        napi_create_string_utf8(env, s ? s : "", NAPI_AUTO_LENGTH, &v);
+      } else {
+        size_t l = 0;
+        while (l < sz && p[l]) l++;
+        napi_create_string_utf8(env, (const char *)p, l, &v);
+      }
+      return v;
+    }
+    case H5T_OPAQUE: {
+      void *d;
+      napi_create_buffer_copy(env, sz, p, &d, &v);
+      return v;
+    }
+    case H5T_VLEN: {
+      hvl_t h;
+      memcpy(&h, p, sizeof h);
+      hid_t b = H5Tget_super(t);
+      size_t bsz = H5Tget_size(b);
+      H5T_class_t bc = H5Tget_class(b);
+      if ((bc == H5T_OPAQUE || bc == H5T_INTEGER) && bsz == 1) {
+        void *d;
+        napi_create_buffer_copy(env, h.len, h.len ? h.p : (void *)"", &d, &v);
+      } else {
+        napi_create_array_with_length(env, h.len, &v);
+        for (size_t i = 0; i < h.len; i++) napi_set_element(env, v, (uint32_t)i, to_js(env, b, (unsigned char *)h.p + i * bsz));
+      }
+      H5Tclose(b);
+      return v;
+    }
+    case H5T_COMPOUND: {
+      napi_create_object(env, &v);
+      int n = H5Tget_nmembers(t);
+      for (int i = 0; i < n; i++) {
+        char *name = H5Tget_member_name(t, (unsigned)i);
+        size_t off = H5Tget_member_offset(t, (unsigned)i);
+        hid_t mt = H5Tget_member_type(t, (unsigned)i);
+        napi_set_named_property(env, v, name, to_js(env, mt, p + off));
+        H5free_memory(name);
+        H5Tclose(mt);
+      }
+      return v;
+    }
+    case H5T_ARRAY: {
+      hid_t b = H5Tget_super(t);
+      size_t bsz = H5Tget_size(b);
+      size_t n = bsz ? sz / bsz : 0;
+      napi_create_array_with_length(env, n, &v);
+      for (size_t i = 0; i < n; i++) napi_set_element(env, v, (uint32_t)i, to_js(env, b, p + i * bsz));
+      H5Tclose(b);
+      return v;
+    }
+    default: {
+      void *d;
+      napi_create_buffer_copy(env, sz, p, &d, &v);
+      return v;
+    }
+  }
+}
+
+/* ---------- files ---------- */
+
+/* open(path, mode 'r'|'rw'|'w'|'x', {userblock?}) -> file id */
+static napi_value js_open(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  get_args(env, info, 3, argv);
+  char *path = get_string(env, argv[0]);
+  char mode[8] = "r";
+  size_t ml;
+  napi_get_value_string_utf8(env, argv[1], mode, sizeof mode, &ml);
+  if (!path) return throw_msg(env, "open: path must be a string");
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
+  hid_t f;
+  if (!strcmp(mode, "w") || !strcmp(mode, "x")) {
+    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
+    napi_valuetype ot;
+    napi_typeof(env, argv[2], &ot);
+    if (ot == napi_object) {
+      napi_value ub;
+      bool has;
+      napi_has_named_property(env, argv[2], "userblock", &has);
+      if (has) {
+        napi_get_named_property(env, argv[2], "userblock", &ub);
+        int64_t n;
+        if (!get_i64(env, ub, &n) && n > 0) H5Pset_userblock(fcpl, (hsize_t)n);
+      }
+    }
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
+    f = H5Fcreate(path, !strcmp(mode, "w") ? H5F_ACC_TRUNC : H5F_ACC_EXCL, fcpl, fapl);
+    H5Pclose(fcpl);
+  } else {
+    f = H5Fopen(path, !strcmp(mode, "rw") ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl);
+  }
+  H5Pclose(fapl);
+  if (f < 0) {
+    char what[600];
+    snprintf(what, sizeof what, "cannot open as HDF5");
+    free(path);
+    return throw_h5(env, what);
+  }
+  free(path);
+  return handle_js(env, f);
+}
+
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  get_args(env, info, 1, argv);
+  hid_t id = get_hid(env, argv[0]);
+  herr_t r;
+  switch (H5Iget_type(id)) {
+    case H5I_FILE: r = H5Fclose(id); break;
+    case H5I_GROUP: r = H5Gclose(id); break;
+    case H5I_DATASET: r = H5Dclose(id); break;
+    case H5I_ATTR: r = H5Aclose(id); break;
+    case H5I_DATATYPE: r = H5Tclose(id); break;
+    default: return throw_msg(env, "close: not an open HDF5 handle");
+  }
+  release_handle(env, argv[0]);
+  if (r < 0) return throw_h5(env, "close");
+  return undef(env);
+}
+
+static napi_value js_flush(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  get_args(env, info, 1, argv);
+  if (H5Fflush(get_hid(env, argv[0]), H5F_SCOPE_LOCAL) < 0) return throw_h5(env, "flush");
+  return undef(env);
+}
+
+/* ---------- groups and links ---------- */
+
+static napi_value js_create_group(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  get_args(env, info, 2, argv);
+  char *name = get_string(env, argv[1]);
+  if (!name) return throw_msg(env, "createGroup: name must be a string");
+  hid_t g = H5Gcreate2(get_hid(env, argv[0]), name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  free(name);
+  if (g < 0) return throw_h5(env, "create group");
+  return handle_js(env, g);
+}
+
+static napi_value js_open_group(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  get_args(env, info, 2, argv);
+  char *name = get_string(env, argv[1]);
+  if (!name) return throw_msg(env, "openGroup: name must be a string");
+  hid_t g = H5Gopen2(get_hid(env, argv[0]), name, H5P_DEFAULT);
+  free(name);
+  if (g < 0) return throw_h5(env, "open group");
+  return handle_js(env, g);
+}
+
+static napi_value js_exists(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  get_args(env, info, 2, argv);
+  char *name = get_string(env, argv[1]);
+  if (!name) return throw_msg(env, "exists: name must be a string");
+  htri_t r = H5Lexists(get_hid(env, argv[0]), name, H5P_DEFAULT);
+  free(name);
+  if (r < 0) return throw_h5(env, "link exists");
+  napi_value b;
+  napi_get_boolean(env, r > 0, &b);
+  return b;
+}
+
+typedef struct { napi_env env; napi_value arr; uint32_t n; } names_t;
+
+static herr_t link_cb(hid_t g, const char *name, const H5L_info_t *i, void *d) {
+  names_t *nt = d;
+  napi_value s;
+  napi_create_string_utf8(nt->env, name, NAPI_AUTO_LENGTH, &s);
+  napi_set_element(nt->env, nt->arr, nt->n++, s);
+  return 0;
+}
+
+static napi_value js_list_links(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  get_args(env, info, 1, argv);
+  names_t nt = {env, NULL, 0};
+  napi_create_array(env, &nt.arr);
+  hsize_t idx = 0;
+  if (H5Literate(get_hid(env, argv[0]), H5_INDEX_NAME, H5_ITER_INC, &idx, link_cb, &nt) < 0) return throw_h5(env, "list links");
+  return nt.arr;
+}
+
+/* ---------- datasets ---------- */
+
+/* createDataset(loc, name, desc, {dims, maxdims?, chunk?, fillNever?}) -> dataset id */
+static napi_value js_create_dataset(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  get_args(env, info, 4, argv);
+  hid_t loc = get_hid(env, argv[0]);
+  char *name = get_string(env, argv[1]);
+  if (!name) return throw_msg(env, "createDataset: name must be a string");
+  hid_t t = type_from_desc(env, argv[2]);
+  if (t < 0) { free(name); return throw_msg(env, "createDataset: bad datatype descriptor"); }
+  hsize_t dims[MAXDIMS], maxdims[MAXDIMS], chunk[MAXDIMS];
+  napi_value v;
+  bool has;
+  int nd = -1, nm = -1, nc = -1;
+  napi_get_named_property(env, argv[3], "dims", &v);
+  nd = get_dims(env, v, dims, 0);
+  napi_has_named_property(env, argv[3], "maxdims", &has);
+  if (has) { napi_get_named_property(env, argv[3], "maxdims", &v); nm = get_dims(env, v, maxdims, 1); }
+  napi_has_named_property(env, argv[3], "chunk", &has);
+  if (has) { napi_get_named_property(env, argv[3], "chunk", &v); nc = get_dims(env, v, chunk, 0); }
+  if (nd < 1 || (nm >= 0 && nm != nd) || (nc >= 0 && nc != nd)) {
+    free(name);
+    H5Tclose(t);
+    return throw_msg(env, "createDataset: bad dims/maxdims/chunk");
+  }
+  hid_t space = H5Screate_simple(nd, dims, nm >= 0 ? maxdims : NULL);
+  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  if (nc >= 0) H5Pset_chunk(dcpl, nc, chunk);
+  napi_has_named_property(env, argv[3], "fillNever", &has);
+  if (has) H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER);
+  hid_t ds = H5Dcreate2(loc, name, t, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  H5Pclose(dcpl);
+  H5Sclose(space);
+  H5Tclose(t);
+  if (ds < 0) {
+    char what[400];
+    snprintf(what, sizeof what, "create dataset '%.300s'", name);
+    free(name);
+    return throw_h5(env, what);
+  }
+  free(name);
+  return handle_js(env, ds);
+}
+
+static napi_value js_open_dataset(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  get_args(env, info, 2, argv);
+  char *name = get_string(env, argv[1]);
+  if (!name) return throw_msg(env, "openDataset: name must be a string");
+  hid_t ds = H5Dopen2(get_hid(env, argv[0]), name, H5P_DEFAULT);
+  if (ds < 0) {
+    char what[400];
+    snprintf(what, sizeof what, "open dataset '%.300s'", name);
+    free(name);
+    return throw_h5(env, what);
+  }
+  free(name);
+  return handle_js(env, ds);
+}
+
+/* info(ds) -> {dims, maxdims, chunk?, type} */
+static napi_value js_dataset_info(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  get_args(env, info, 1, argv);
+  hid_t ds = get_hid(env, argv[0]);
+  hid_t space = H5Dget_space(ds);
+  if (space < 0) return throw_h5(env, "dataset space");
+  int nd = H5Sget_simple_extent_ndims(space);
+  if (nd < 0 || nd > MAXDIMS) { H5Sclose(space); return throw_msg(env, "dataset has an unsupported dataspace"); }
+  hsize_t dims[MAXDIMS], maxdims[MAXDIMS];
+  H5Sget_simple_extent_dims(space, dims, maxdims);
+  H5Sclose(space);
+  napi_value o;
+  napi_create_object(env, &o);
+  napi_set_named_property(env, o, "dims", dims_to_js(env, dims, nd));
+  napi_set_named_property(env, o, "maxdims", dims_to_js(env, maxdims, nd));
+  hid_t dcpl = H5Dget_create_plist(ds);
+  if (dcpl >= 0) {
+    if (H5Pget_layout(dcpl) == H5D_CHUNKED) {
+      hsize_t ch[MAXDIMS];
+      int nc = H5Pget_chunk(dcpl, MAXDIMS, ch);
+      if (nc > 0) napi_set_named_property(env, o, "chunk", dims_to_js(env, ch, nc));
+    }
+    H5Pclose(dcpl);
+  }
+  hid_t t = H5Dget_type(ds);
+  if (t < 0) return throw_h5(env, "dataset type");
+  napi_set_named_property(env, o, "type", describe_type(env, t));
+  H5Tclose(t);
+  return o;
+}
+
+static napi_value js_set_extent(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  get_args(env, info, 2, argv);
+  hsize_t dims[MAXDIMS];
+  if (get_dims(env, argv[1], dims, 0) < 1) return throw_msg(env, "setExtent: bad dims");
+  if (H5Dset_extent(get_hid(env, argv[0]), dims) < 0) return throw_h5(env, "extend dataset");
+  return undef(env);
+}
+
+/* Selects start/count on the dataset's space; returns file space and mem space (or -1 with exception). */
+static int select_slab(napi_env env, hid_t ds, napi_value jstart, napi_value jcount, hid_t *fspace, hid_t *mspace, hsize_t *nelem) {
+  hsize_t start[MAXDIMS], count[MAXDIMS];
+  int ns = get_dims(env, jstart, start, 0), nc = get_dims(env, jcount, count, 0);
+  *fspace = H5Dget_space(ds);
+  if (*fspace < 0) { throw_h5(env, "dataset space"); return -1; }
+  int nd = H5Sget_simple_extent_ndims(*fspace);
+  if (ns != nd || nc != nd) { H5Sclose(*fspace); throw_msg(env, "start/count do not match the dataset's rank"); return -1; }
+  hsize_t dims[MAXDIMS];
+  H5Sget_simple_extent_dims(*fspace, dims, NULL);
+  hsize_t n = 1;
+  for (int i = 0; i < nd; i++) {
+    if (start[i] + count[i] > dims[i] || start[i] + count[i] < start[i]) {
+      H5Sclose(*fspace);
+      throw_msg(env, "selection is outside the dataset's extent");
+      return -1;
+    }
+    n *= count[i];
+  }
+  *nelem = n;
+  if (n == 0) { H5Sselect_none(*fspace); } else if (H5Sselect_hyperslab(*fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0) {
+    H5Sclose(*fspace); throw_h5(env, "select hyperslab"); return -1;
+  }
+  hsize_t m = n;
+  *mspace = H5Screate_simple(1, &m, NULL);
+  if (n == 0) H5Sselect_none(*mspace);
+  return 0;
+}
+
+/* writeSlab(ds, start[], count[], buffer): raw write in the dataset's own type. */
+static napi_value js_write_slab(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  get_args(env, info, 4, argv);
+  hid_t ds = get_hid(env, argv[0]);
+  void *data;
+  size_t len;
+  if (get_bytes(env, argv[3], &data, &len)) return throw_msg(env, "writeSlab: data must be a Buffer");
+  hid_t fs, ms;
+  hsize_t n;
+  if (select_slab(env, ds, argv[1], argv[2], &fs, &ms, &n)) return NULL;
+  hid_t t = H5Dget_type(ds);
+  size_t sz = H5Tget_size(t);
+  H5T_class_t c = H5Tget_class(t);
+  if (c == H5T_VLEN || c == H5T_COMPOUND || (c == H5T_STRING && H5Tis_variable_str(t) > 0) || n * sz != len) {
+    H5Tclose(t); H5Sclose(fs); H5Sclose(ms);
+    { char m[200]; snprintf(m, sizeof m, "writeSlab: data size (%zu bytes) does not match the selection (%llu x %zu bytes), or the type is not fixed-size", len, (unsigned long long)n, sz); return throw_msg(env, m); }
+  }
+  herr_t r = n ? H5Dwrite(ds, t, ms, fs, H5P_DEFAULT, data) : 0;
+  H5Tclose(t); H5Sclose(fs); H5Sclose(ms);
+  if (r < 0) return throw_h5(env, "write dataset");
+  return undef(env);
+}
+
+/* readSlab(ds, start[], count[]) -> Buffer (raw, dataset's own type). */
+static napi_value js_read_slab(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  get_args(env, info, 3, argv);
+  hid_t ds = get_hid(env, argv[0]);
+  hid_t fs, ms;
+  hsize_t n;
+  if (select_slab(env, ds, argv[1], argv[2], &fs, &ms, &n)) return NULL;
+  hid_t t = H5Dget_type(ds);
+  size_t sz = H5Tget_size(t);
+  H5T_class_t c = H5Tget_class(t);
+  if (c == H5T_VLEN || c == H5T_COMPOUND || (c == H5T_STRING && H5Tis_variable_str(t) > 0)) {
+    H5Tclose(t); H5Sclose(fs); H5Sclose(ms);
+    return throw_msg(env, "readSlab: the dataset's type is not fixed-size");
+  }
+  napi_value buf;
+  void *data;
+  if (napi_create_buffer(env, n * sz, &data, &buf) != napi_ok) {
+    H5Tclose(t); H5Sclose(fs); H5Sclose(ms);
+    return throw_msg(env, "readSlab: out of memory");
+  }
+  herr_t r = n ? H5Dread(ds, t, ms, fs, H5P_DEFAULT, data) : 0;
+  H5Tclose(t); H5Sclose(fs); H5Sclose(ms);
+  if (r < 0) return throw_h5(env, "read dataset");
+  return buf;
+}
+
+/* writeRows(ds, desc, start, rows[]) on a 1-D dataset; values converted from JS. */
+static napi_value js_write_rows(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  get_args(env, info, 4, argv);
+  hid_t ds = get_hid(env, argv[0]);
+  hid_t mt = type_from_desc(env, argv[1]);
+  if (mt < 0) return throw_msg(env, "writeRows: bad datatype descriptor");
+  uint32_t n;
+  if (napi_get_array_length(env, argv[3], &n) != napi_ok) { H5Tclose(mt); return throw_msg(env, "writeRows: rows must be an array"); }
+  napi_value jc;
+  napi_create_array_with_length(env, 1, &jc);
+  napi_set_element(env, jc, 0, num(env, n));
+  napi_value js;
+  napi_create_array_with_length(env, 1, &js);
+  napi_set_element(env, js, 0, argv[2]);
+  hid_t fs, ms;
+  hsize_t cnt;
+  if (select_slab(env, ds, js, jc, &fs, &ms, &cnt)) { H5Tclose(mt); return NULL; }
+  size_t sz = H5Tget_size(mt);
+  unsigned char *buf = calloc(n ? n : 1, sz);
+  cleanup_t cl = {0};
+  herr_t r = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value row;
+    napi_get_element(env, argv[3], i, &row);
+    if (from_js(env, mt, row, buf + (size_t)i * sz, &cl)) { r = -2; break; }
+  }
+  if (r == 0 && n) r = H5Dwrite(ds, mt, ms, fs, H5P_DEFAULT, buf);
+  free(buf);
+  cleanup_free(&cl);
+  H5Tclose(mt); H5Sclose(fs); H5Sclose(ms);
+  if (r == -2) return NULL;
+  if (r < 0) return throw_h5(env, "write rows");
+  return undef(env);
+}
+
+/* readRows(ds, start, count) on a 1-D dataset -> values (native form of the file type). */
+static napi_value js_read_rows(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  get_args(env, info, 3, argv);
+  hid_t ds = get_hid(env, argv[0]);
+  napi_value js, jc;
+  napi_create_array_with_length(env, 1, &js);
+  napi_set_element(env, js, 0, argv[1]);
+  napi_create_array_with_length(env, 1, &jc);
+  napi_set_element(env, jc, 0, argv[2]);
+  hid_t fs, ms;
+  hsize_t n;
+  if (select_slab(env, ds, js, jc, &fs, &ms, &n)) return NULL;
+  hid_t ft = H5Dget_type(ds);
+  hid_t mt = H5Tget_native_type(ft, H5T_DIR_ASCEND);
+  H5Tclose(ft);
+  if (mt < 0) { H5Sclose(fs); H5Sclose(ms); return throw_h5(env, "native type"); }
+  size_t sz = H5Tget_size(mt);
+  unsigned char *buf = calloc(n ? n : 1, sz);
+  herr_t r = n ? H5Dread(ds, mt, ms, fs, H5P_DEFAULT, buf) : 0;
+  if (r < 0) {
+    free(buf); H5Tclose(mt); H5Sclose(fs); H5Sclose(ms);
+    return throw_h5(env, "read rows");
+  }
+  napi_value arr;
+  napi_create_array_with_length(env, n, &arr);
+  for (hsize_t i = 0; i < n; i++) napi_set_element(env, arr, (uint32_t)i, to_js(env, mt, buf + i * sz));
+  if (n) RECLAIM(mt, ms, buf);
+  free(buf);
+  H5Tclose(mt); H5Sclose(fs); H5Sclose(ms);
+  return arr;
+}
+
+/* ---------- attributes ---------- */
+
+/* writeAttr(loc, name, desc, values[], {scalar?}) — replaces an existing attribute. */
+static napi_value js_write_attr(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  get_args(env, info, 5, argv);
+  hid_t loc = get_hid(env, argv[0]);
+  char *name = get_string(env, argv[1]);
+  if (!name) return throw_msg(env, "writeAttr: name must be a string");
+  hid_t t = type_from_desc(env, argv[2]);
+  if (t < 0) { free(name); return throw_msg(env, "writeAttr: bad datatype descriptor"); }
+  uint32_t n;
+  if (napi_get_array_length(env, argv[3], &n) != napi_ok) { free(name); H5Tclose(t); return throw_msg(env, "writeAttr: values must be an array"); }
+  bool scalar = false;
+  napi_valuetype ot;
+  napi_typeof(env, argv[4], &ot);
+  if (ot == napi_object) {
+    bool has;
+    napi_has_named_property(env, argv[4], "scalar", &has);
+    if (has) { napi_value sv; napi_get_named_property(env, argv[4], "scalar", &sv); napi_get_value_bool(env, sv, &scalar); }
+  }
+  if (scalar && n != 1) { free(name); H5Tclose(t); return throw_msg(env, "writeAttr: a scalar attribute takes one value"); }
+  size_t sz = H5Tget_size(t);
+  unsigned char *buf = calloc(n ? n : 1, sz);
+  cleanup_t cl = {0};
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value e;
+    napi_get_element(env, argv[3], i, &e);
+    if (from_js(env, t, e, buf + (size_t)i * sz, &cl)) { free(buf); cleanup_free(&cl); free(name); H5Tclose(t); return NULL; }
+  }
+  if (H5Aexists(loc, name) > 0) H5Adelete(loc, name);
+  hsize_t d = n;
+  hid_t space = scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &d, NULL);
+  hid_t a = H5Acreate2(loc, name, t, space, H5P_DEFAULT, H5P_DEFAULT);
+  herr_t r = a < 0 ? -1 : H5Awrite(a, t, buf);
+  if (a >= 0) H5Aclose(a);
+  H5Sclose(space);
+  H5Tclose(t);
+  free(buf);
+  cleanup_free(&cl);
+  if (r < 0) {
+    char what[400];
+    snprintf(what, sizeof what, "write attribute '%.300s'", name);
+    free(name);
+    return throw_h5(env, what);
+  }
+  free(name);
+  return undef(env);
+}
+
+/* readAttr(loc, name) -> {type, dims, values[]} */
+static napi_value js_read_attr(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  get_args(env, info, 2, argv);
+  hid_t loc = get_hid(env, argv[0]);
+  char *name = get_string(env, argv[1]);
+  if (!name) return throw_msg(env, "readAttr: name must be a string");
+  hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+  char what[400];
+  snprintf(what, sizeof what, "read attribute '%.300s'", name);
+  free(name);
+  if (a < 0) return throw_h5(env, what);
+  hid_t ft = H5Aget_type(a);
+  hid_t space = H5Aget_space(a);
+  hid_t mt = ft >= 0 ? H5Tget_native_type(ft, H5T_DIR_ASCEND) : -1;
+  hssize_t n = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
+  int nd = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
+  if (ft < 0 || space < 0 || mt < 0 || n < 0 || nd < 0 || nd > MAXDIMS) {
+    if (mt >= 0) H5Tclose(mt);
+    if (ft >= 0) H5Tclose(ft);
+    if (space >= 0) H5Sclose(space);
+    H5Aclose(a);
+    return throw_h5(env, what);
+  }
+  size_t sz = H5Tget_size(mt);
+  if ((double)n * (double)sz > 256.0 * 1024 * 1024) {
+    H5Tclose(mt); H5Tclose(ft); H5Sclose(space); H5Aclose(a);
+    return throw_msg(env, "attribute is too large");
+  }
+  unsigned char *buf = calloc(n ? (size_t)n : 1, sz);
+  herr_t r = H5Aread(a, mt, buf);
+  napi_value o = NULL;
+  if (r >= 0) {
+    napi_create_object(env, &o);
+    napi_set_named_property(env, o, "type", describe_type(env, ft));
+    hsize_t dims[MAXDIMS];
+    H5Sget_simple_extent_dims(space, dims, NULL);
+    napi_set_named_property(env, o, "dims", dims_to_js(env, dims, nd));
+    napi_value arr;
+    napi_create_array_with_length(env, (size_t)n, &arr);
+    for (hssize_t i = 0; i < n; i++) napi_set_element(env, arr, (uint32_t)i, to_js(env, mt, buf + (size_t)i * sz));
+    napi_set_named_property(env, o, "values", arr);
+    RECLAIM(mt, space, buf);
+  }
+  free(buf);
+  H5Tclose(mt); H5Tclose(ft); H5Sclose(space); H5Aclose(a);
+  if (r < 0) return throw_h5(env, what);
+  return o;
+}
+
+static herr_t attr_cb(hid_t loc, const char *name, const H5A_info_t *i, void *d) {
+  names_t *nt = d;
+  napi_value s;
+  napi_create_string_utf8(nt->env, name, NAPI_AUTO_LENGTH, &s);
+  napi_set_element(nt->env, nt->arr, nt->n++, s);
+  return 0;
+}
+
+static napi_value js_attr_names(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  get_args(env, info, 1, argv);
+  names_t nt = {env, NULL, 0};
+  napi_create_array(env, &nt.arr);
+  hsize_t idx = 0;
+  if (H5Aiterate2(get_hid(env, argv[0]), H5_INDEX_NAME, H5_ITER_INC, &idx, attr_cb, &nt) < 0) return throw_h5(env, "list attributes");
+  return nt.arr;
+}
+
+/* ---------- selections ---------- */
+
+/* encodeSelection(ds, start[], count[]) -> Buffer: H5Sencode of the dataset's space with that hyperslab selected. */
+static napi_value js_encode_selection(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  get_args(env, info, 3, argv);
+  hid_t fs, ms;
+  hsize_t n;
+  if (select_slab(env, get_hid(env, argv[0]), argv[1], argv[2], &fs, &ms, &n)) return NULL;
+  H5Sclose(ms);
+  size_t nalloc = 0;
+  if (SENCODE(fs, NULL, &nalloc) < 0) { H5Sclose(fs); return throw_h5(env, "encode selection"); }
+  napi_value buf;
+  void *data;
+  napi_create_buffer(env, nalloc, &data, &buf);
+  herr_t r = SENCODE(fs, data, &nalloc);
+  H5Sclose(fs);
+  if (r < 0) return throw_h5(env, "encode selection");
+  return buf;
+}
+
+/* decodeSelection(buffer) -> {dims, blocks: [[start[], count[]], ...]} */
+static napi_value js_decode_selection(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  get_args(env, info, 1, argv);
+  void *data;
+  size_t len;
+  if (get_bytes(env, argv[0], &data, &len) || len < 8) return throw_msg(env, "decodeSelection: not an encoded selection");
+  /* H5Sdecode takes no length: decode from a zero-padded copy so a short buffer cannot be over-read. */
+  unsigned char *copy = calloc(len + 4096, 1);
+  memcpy(copy, data, len);
+  hid_t s = H5Sdecode(copy);
+  free(copy);
+  if (s < 0) return throw_h5(env, "decode selection");
+  int nd = H5Sget_simple_extent_ndims(s);
+  if (nd < 0 || nd > MAXDIMS) { H5Sclose(s); return throw_msg(env, "decodeSelection: bad rank"); }
+  hsize_t dims[MAXDIMS];
+  H5Sget_simple_extent_dims(s, dims, NULL);
+  napi_value o, blocks;
+  napi_create_object(env, &o);
+  napi_set_named_property(env, o, "dims", dims_to_js(env, dims, nd));
+  napi_create_array(env, &blocks);
+  H5S_sel_type st = H5Sget_select_type(s);
+  if (st == H5S_SEL_ALL) {
+    hsize_t zero[MAXDIMS] = {0};
+    napi_value b;
+    napi_create_array_with_length(env, 2, &b);
+    napi_set_element(env, b, 0, dims_to_js(env, zero, nd));
+    napi_set_element(env, b, 1, dims_to_js(env, dims, nd));
+    napi_set_element(env, blocks, 0, b);
+  } else if (st == H5S_SEL_HYPERSLABS) {
+    hssize_t nb = H5Sget_select_hyper_nblocks(s);
+    if (nb < 0 || nb > 1000000) { H5Sclose(s); return throw_msg(env, "decodeSelection: bad block count"); }
+    hsize_t *bl = malloc((size_t)(nb ? nb : 1) * 2 * nd * sizeof(hsize_t));
+    if (nb && H5Sget_select_hyper_blocklist(s, 0, (hsize_t)nb, bl) < 0) { free(bl); H5Sclose(s); return throw_h5(env, "decode selection"); }
+    for (hssize_t i = 0; i < nb; i++) {
+      hsize_t st2[MAXDIMS], cnt[MAXDIMS];
+      for (int k = 0; k < nd; k++) {
+        st2[k] = bl[i * 2 * nd + k];
+        cnt[k] = bl[i * 2 * nd + nd + k] - st2[k] + 1;
+      }
+      napi_value b;
+      napi_create_array_with_length(env, 2, &b);
+      napi_set_element(env, b, 0, dims_to_js(env, st2, nd));
+      napi_set_element(env, b, 1, dims_to_js(env, cnt, nd));
+      napi_set_element(env, blocks, (uint32_t)i, b);
+    }
+    free(bl);
+  } else if (st != H5S_SEL_NONE) {
+    H5Sclose(s);
+    return throw_msg(env, "decodeSelection: unsupported selection kind (points)");
+  }
+  H5Sclose(s);
+  napi_set_named_property(env, o, "blocks", blocks);
+  return o;
+}
+
+static napi_value js_version(napi_env env, napi_callback_info info) {
+  unsigned maj, min, rel;
+  H5get_libversion(&maj, &min, &rel);
+  char s[64];
+  snprintf(s, sizeof s, "%u.%u.%u", maj, min, rel);
+  napi_value v;
+  napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &v);
+  return v;
+}
+
+#define EXPORT(name, fn)                                             \
+  do {                                                               \
+    napi_value f;                                                    \
+    napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, NULL, &f); \
+    napi_set_named_property(env, exports, name, f);                  \
+  } while (0)
+
+static napi_value init(napi_env env, napi_value exports) {
+  H5Eset_auto2(H5E_DEFAULT, on_error, NULL);
+  EXPORT("version", js_version);
+  EXPORT("open", js_open);
+  EXPORT("close", js_close);
+  EXPORT("flush", js_flush);
+  EXPORT("createGroup", js_create_group);
+  EXPORT("openGroup", js_open_group);
+  EXPORT("exists", js_exists);
+  EXPORT("listLinks", js_list_links);
+  EXPORT("createDataset", js_create_dataset);
+  EXPORT("openDataset", js_open_dataset);
+  EXPORT("datasetInfo", js_dataset_info);
+  EXPORT("setExtent", js_set_extent);
+  EXPORT("writeSlab", js_write_slab);
+  EXPORT("readSlab", js_read_slab);
+  EXPORT("writeRows", js_write_rows);
+  EXPORT("readRows", js_read_rows);
+  EXPORT("writeAttr", js_write_attr);
+  EXPORT("readAttr", js_read_attr);
+  EXPORT("attrNames", js_attr_names);
+  EXPORT("encodeSelection", js_encode_selection);
+  EXPORT("decodeSelection", js_decode_selection);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

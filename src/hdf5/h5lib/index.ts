@@ -1,0 +1,193 @@
+// The HDF5 file binding: real .h5 files through the HDF5 C library (Debian's
+// libhdf5), via the N-API addon in native/h5 (built by `npm run build`).
+//
+// A thin, typed layer over the addon: files, groups, datasets of any rank,
+// compound/variable-length/opaque types, hyperslab reads and writes,
+// attributes, encoded selections (H5Sencode/H5Sdecode). Calls are synchronous
+// and the C library is not thread-safe: use it from one thread per process
+// (parallel work uses processes). Errors are StrataError('EIO'/'EINVAL')
+// naming the file and the HDF5 error.
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { StrataError } from '../../errors.js';
+
+/** Datatype descriptors (see native/h5/h5.c). */
+export type H5Type =
+  | 'u8' | 'u16' | 'u32' | 'u64' | 'i8' | 'i16' | 'i32' | 'i64' | 'f32' | 'f64'
+  | 'vbytes' | 'vstr'
+  | { opaque: number }
+  | { str: number }
+  | { compound: Array<[string, H5Type]> };
+
+/** A datatype as found in a file. */
+export interface H5TypeInfo {
+  class: 'integer' | 'float' | 'string' | 'opaque' | 'compound' | 'vlen' | 'array' | 'enum' | 'reference' | 'bitfield' | 'time' | 'other';
+  size: number;
+  signed?: boolean;
+  variable?: boolean;
+  base?: H5TypeInfo;
+  members?: Array<{ name: string; type: H5TypeInfo }>;
+}
+
+export interface DatasetInfo {
+  dims: number[];
+  /** -1 = unlimited */
+  maxdims: number[];
+  chunk?: number[];
+  type: H5TypeInfo;
+}
+
+export interface AttrValue {
+  type: H5TypeInfo;
+  dims: number[];
+  values: unknown[];
+}
+
+interface Addon {
+  version(): string;
+  open(path: string, mode: string, opts?: { userblock?: number }): number;
+  close(id: number): void;
+  flush(id: number): void;
+  createGroup(loc: number, name: string): number;
+  openGroup(loc: number, name: string): number;
+  exists(loc: number, name: string): boolean;
+  listLinks(loc: number): string[];
+  createDataset(loc: number, name: string, type: H5Type, opts: { dims: number[]; maxdims?: number[]; chunk?: number[]; fillNever?: boolean }): number;
+  openDataset(loc: number, name: string): number;
+  datasetInfo(ds: number): DatasetInfo;
+  setExtent(ds: number, dims: number[]): void;
+  writeSlab(ds: number, start: number[], count: number[], data: Uint8Array): void;
+  readSlab(ds: number, start: number[], count: number[]): Buffer;
+  writeRows(ds: number, type: H5Type, start: number, rows: unknown[]): void;
+  readRows(ds: number, start: number, count: number): unknown[];
+  writeAttr(loc: number, name: string, type: H5Type, values: unknown[], opts?: { scalar?: boolean }): void;
+  readAttr(loc: number, name: string): AttrValue;
+  attrNames(loc: number): string[];
+  encodeSelection(ds: number, start: number[], count: number[]): Buffer;
+  decodeSelection(buf: Uint8Array): { dims: number[]; blocks: Array<[number[], number[]]> };
+}
+
+let addon: Addon | undefined;
+
+/** Where the built addon lives (native/h5/build/Release/strata_h5.node in the repository). */
+export function addonPath(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  // dist/src/hdf5/h5lib -> repository root
+  return path.resolve(here, '..', '..', '..', '..', 'native', 'h5', 'build', 'Release', 'strata_h5.node');
+}
+
+function lib(): Addon {
+  if (addon) return addon;
+  const p = process.env['STRATA_H5_ADDON'] || addonPath();
+  if (!fs.existsSync(p)) {
+    throw new StrataError('ENOTSUP', `the HDF5 addon is not built (${p} is missing): install libhdf5-dev (scripts/install-deps.sh) and run npm run build`);
+  }
+  addon = createRequire(import.meta.url)(p) as Addon;
+  return addon;
+}
+
+/** Version of the HDF5 C library in use. */
+export function hdf5Version(): string {
+  return lib().version();
+}
+
+function wrap<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof StrataError) throw e;
+    const err = e as Error & { code?: string };
+    throw new StrataError(err.code === 'EINVAL' ? 'EINVAL' : 'EIO', `${what}: ${err.message}`, { cause: e });
+  }
+}
+
+/** Something that holds attributes and links: a file or a group. */
+abstract class Location {
+  constructor(readonly file: H5File, readonly id: number, readonly name: string) {}
+
+  protected where(): string { return this.name === '/' ? this.file.path : `${this.file.path}:${this.name}`; }
+
+  has(name: string): boolean { return wrap(this.where(), () => lib().exists(this.id, name)); }
+  links(): string[] { return wrap(this.where(), () => lib().listLinks(this.id)); }
+  attrNames(): string[] { return wrap(this.where(), () => lib().attrNames(this.id)); }
+  hasAttr(name: string): boolean { return this.attrNames().includes(name); }
+  readAttr(name: string): AttrValue { return wrap(this.where(), () => lib().readAttr(this.id, name)); }
+  writeAttr(name: string, type: H5Type, values: unknown[], opts?: { scalar?: boolean }): void {
+    wrap(this.where(), () => lib().writeAttr(this.id, name, type, values, opts));
+  }
+
+  createDataset(name: string, type: H5Type, opts: { dims: number[]; maxdims?: number[]; chunk?: number[]; fillNever?: boolean }): Dataset {
+    return new Dataset(this.file, wrap(this.where(), () => lib().createDataset(this.id, name, type, opts)), name);
+  }
+  openDataset(name: string): Dataset {
+    return new Dataset(this.file, wrap(this.where(), () => lib().openDataset(this.id, name)), name);
+  }
+  createGroup(name: string): Group { return new Group(this.file, wrap(this.where(), () => lib().createGroup(this.id, name)), name); }
+  openGroup(name: string): Group { return new Group(this.file, wrap(this.where(), () => lib().openGroup(this.id, name)), name); }
+}
+
+export class Group extends Location {
+  close(): void { wrap(this.where(), () => lib().close(this.id)); }
+}
+
+export class Dataset {
+  constructor(readonly file: H5File, readonly id: number, readonly name: string) {}
+  private where(): string { return `${this.file.path}: dataset '${this.name}'`; }
+
+  info(): DatasetInfo { return wrap(this.where(), () => lib().datasetInfo(this.id)); }
+  setExtent(dims: number[]): void { wrap(this.where(), () => lib().setExtent(this.id, dims)); }
+  writeSlab(start: number[], count: number[], data: Uint8Array): void { wrap(this.where(), () => lib().writeSlab(this.id, start, count, data)); }
+  readSlab(start: number[], count: number[]): Buffer { return wrap(this.where(), () => lib().readSlab(this.id, start, count)); }
+  /** Writes rows of a 1-D dataset (converted with `type`), starting at row `start`. */
+  writeRows(type: H5Type, start: number, rows: unknown[]): void { wrap(this.where(), () => lib().writeRows(this.id, type, start, rows)); }
+  /** Reads rows of a 1-D dataset in the native form of its file type. */
+  readRows<T = unknown>(start: number, count: number): T[] { return wrap(this.where(), () => lib().readRows(this.id, start, count) as T[]); }
+  /** Appends rows to a 1-D extendible dataset; returns the new length. */
+  appendRows(type: H5Type, rows: unknown[], at: number): number {
+    if (rows.length === 0) return at;
+    this.setExtent([at + rows.length]);
+    this.writeRows(type, at, rows);
+    return at + rows.length;
+  }
+  attrNames(): string[] { return wrap(this.where(), () => lib().attrNames(this.id)); }
+  readAttr(name: string): AttrValue { return wrap(this.where(), () => lib().readAttr(this.id, name)); }
+  writeAttr(name: string, type: H5Type, values: unknown[], opts?: { scalar?: boolean }): void {
+    wrap(this.where(), () => lib().writeAttr(this.id, name, type, values, opts));
+  }
+  /** H5Sencode of this dataset's dataspace with the hyperslab [start, start+count) selected. */
+  encodeSelection(start: number[], count: number[]): Buffer { return wrap(this.where(), () => lib().encodeSelection(this.id, start, count)); }
+  close(): void { wrap(this.where(), () => lib().close(this.id)); }
+}
+
+export class H5File extends Location {
+  private closed = false;
+  private constructor(readonly path: string, id: number) {
+    super(undefined as unknown as H5File, id, '/');
+    (this as { file: H5File }).file = this;
+  }
+
+  /** Creates (mode 'w' truncates, 'x' fails if it exists) a file; `userblock` reserves bytes at its start (a power of 2 ≥ 512). */
+  static create(p: string, opts: { overwrite?: boolean; userblock?: number } = {}): H5File {
+    return new H5File(p, wrap(p, () => lib().open(p, opts.overwrite ? 'w' : 'x', { userblock: opts.userblock })));
+  }
+
+  static open(p: string, opts: { write?: boolean } = {}): H5File {
+    return new H5File(p, wrap(p, () => lib().open(p, opts.write ? 'rw' : 'r')));
+  }
+
+  flush(): void { wrap(this.path, () => lib().flush(this.id)); }
+
+  /** Closes the file and everything still open in it. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    wrap(this.path, () => lib().close(this.id));
+  }
+}
+
+/** Decodes an H5Sencode'd dataspace: its dims and selected blocks ([start, count] per block). */
+export function decodeSelection(buf: Uint8Array): { dims: number[]; blocks: Array<[number[], number[]]> } {
+  return wrap('decode selection', () => lib().decodeSelection(buf));
+}
