@@ -6,6 +6,9 @@ pkgs=()
 command -v useradd >/dev/null || pkgs+=(passwd)
 command -v setfattr >/dev/null || pkgs+=(attr)
 command -v rsync >/dev/null || pkgs+=(rsync)
+command -v h5dump >/dev/null || pkgs+=(hdf5-tools)
+[ -f /usr/include/hdf5/serial/hdf5.h ] || [ -f /usr/include/hdf5.h ] || pkgs+=(libhdf5-dev)
+command -v pkg-config >/dev/null || pkgs+=(pkg-config)
 # strata mount (FUSE): fusermount3 and the mount.fuse3 helper; the daemon speaks /dev/fuse itself.
 command -v fusermount3 >/dev/null || pkgs+=(fuse3)
 if [ ${#pkgs[@]} -eq 0 ]; then exit 0; fi
