@@ -8,27 +8,41 @@ import {
   updateAcl, deleteAcl, setAttr, getAttr, getAttrs, delAttr, createSnap, listSnaps, destroySnap,
   parsePropList, formatSize,
 } from '../container/index.js';
+import { createContainerAtPath, destroyContainerAtPath, linkContainer, unlinkPath } from '../uns/ops.js';
+import { parseLinkKind } from '../uns/link.js';
 
 type Json = { json?: boolean };
 
 export function registerContainer(program: Command): Command {
   const cont = program.command('container').alias('cont').description('manage containers (named by label or UUID within a pool)');
 
-  cont.command('create <pool> <label>')
-    .description('create a container; prints its UUID')
+  cont.command('create <pool> [label]')
+    .description('create a container; prints its UUID (with --path also a UNS link to it; the label then defaults to the path\'s name)')
     .option('-t, --type <type>', 'POSIX (default), HDF5, RAW, PYTHON, SPARK, DATABASE, ROOT, SEISMIC, METEO')
     .option('-z, --chunk-size <size>', 'chunk size, e.g. 1M, 512K, 4194304 (default 1M)')
     .option('-o, --oclass <class>', 'default object class, e.g. SX, S1, RP_2G1 (default SX)')
     .option('--properties <list>', 'properties, name:value[,name:value] (see get-prop)')
     .option('--acl-file <file>', 'ACL file, one entry per line (default A::OWNER@:rwdtTaAo, A:G:GROUP@:rwtT)')
     .option('--attrs <list>', 'user attributes, name:value[,name:value]')
+    .option('--path <path>', 'also make a UNS link to the container at this path (container and link as one step)')
+    .option('--link <kind>', 'link kind with --path: xattr, symlink or lustre (default lustre on Lustre, else xattr)')
+    .option('--prefix <prefix>', 'symlink links: where the tier is mounted (default STRATA_UNS_PREFIX, then uns.prefix)')
     .option('--json', 'print the container record as JSON')
-    .action(async (pool: string, label: string, o: { type?: string; chunkSize?: string; oclass?: string; properties?: string; aclFile?: string; attrs?: string; json?: boolean }, cmd: Command) => {
+    .action(async (pool: string, label: string | undefined, o: { type?: string; chunkSize?: string; oclass?: string; properties?: string; aclFile?: string; attrs?: string; path?: string; link?: string; prefix?: string; json?: boolean }, cmd: Command) => {
       const props = o.properties ? parsePropList(o.properties) : undefined;
       const acl = o.aclFile ? readAclFile(o.aclFile, 'container') : undefined;
       const attrs = o.attrs ? Object.fromEntries(parsePropList(o.attrs, 'attribute')) : undefined;
-      const rec = await withEngine(cmd, (e) => createContainer(e, pool, label, { type: o.type, chunkSize: o.chunkSize, oclass: o.oclass, props, acl, attrs }));
-      if (o.json) printJson(rec); else process.stdout.write(`${rec.uuid}\n`);
+      const copts = { type: o.type, chunkSize: o.chunkSize, oclass: o.oclass, props, acl, attrs };
+      if (o.path === undefined) {
+        if (o.link !== undefined || o.prefix !== undefined) throw new StrataError('EINVAL', '--link and --prefix go with --path');
+        if (label === undefined) throw new StrataError('EINVAL', 'give a label (or --path to make a container with a link)');
+        const rec = await withEngine(cmd, (e) => createContainer(e, pool, label, copts));
+        if (o.json) printJson(rec); else process.stdout.write(`${rec.uuid}\n`);
+        return;
+      }
+      const link = o.link === undefined ? undefined : parseLinkKind(o.link);
+      const r = await withEngine(cmd, (e) => createContainerAtPath(e, pool, label, o.path!, { ...copts, link, prefix: o.prefix }));
+      if (o.json) printJson({ ...r.container, link: r.link }); else process.stdout.write(`${r.container.uuid}\n`);
     });
 
   cont.command('list <pool>').alias('ls')
@@ -58,12 +72,40 @@ export function registerContainer(program: Command): Command {
       process.stdout.write(rows.map(([k, v]) => `  ${k.padEnd(w)} : ${v}`).join('\n') + '\n');
     });
 
-  cont.command('destroy <pool> <cont>')
-    .description('destroy a container with its data and snapshots')
+  cont.command('destroy [pool] [cont]')
+    .description('destroy a container with its data and snapshots (--path: the container a UNS link names, and the link)')
     .option('-f, --force', 'accepted for daos compatibility (there are no open handles to wait for)')
-    .action(async (pool: string, c: string, o: { force?: boolean }, cmd: Command) => {
+    .option('--path <path>', 'a UNS link: destroy the container it names and remove the link')
+    .action(async (pool: string | undefined, c: string | undefined, o: { force?: boolean; path?: string }, cmd: Command) => {
+      if (o.path !== undefined) {
+        if (pool !== undefined) throw new StrataError('EINVAL', 'give either <pool> <cont> or --path, not both');
+        const l = await withEngine(cmd, (e) => destroyContainerAtPath(e, o.path!, { force: o.force }));
+        process.stdout.write(`container ${l.cont} destroyed, link ${l.path} removed\n`);
+        return;
+      }
+      if (pool === undefined || c === undefined) throw new StrataError('EINVAL', 'give <pool> <cont> or --path');
       await withEngine(cmd, (e) => destroyContainer(e, pool, c, { force: o.force }));
       process.stdout.write(`container ${c} destroyed\n`);
+    });
+
+  cont.command('link <pool> <cont>')
+    .description('make a UNS link to an existing container at a path (needs write permission on the parent directory)')
+    .requiredOption('--path <path>', 'where to make the link')
+    .option('--link <kind>', 'xattr, symlink or lustre (default lustre on Lustre, else xattr)')
+    .option('--prefix <prefix>', 'symlink links: where the tier is mounted (default STRATA_UNS_PREFIX, then uns.prefix)')
+    .option('--json', 'print the link as JSON')
+    .action(async (pool: string, c: string, o: { path: string; link?: string; prefix?: string; json?: boolean }, cmd: Command) => {
+      const link = o.link === undefined ? undefined : parseLinkKind(o.link);
+      const r = await withEngine(cmd, (e) => linkContainer(e, pool, c, o.path, { link, prefix: o.prefix }));
+      if (o.json) printJson(r.link); else process.stdout.write(`${r.link.path} -> ${r.container.label} (${r.link.kind} link)\n`);
+    });
+
+  cont.command('unlink')
+    .description('remove a UNS link, keeping the container')
+    .requiredOption('--path <path>', 'the link')
+    .action(async (o: { path: string }) => {
+      const l = unlinkPath(o.path);
+      process.stdout.write(`link ${l.path} removed (container ${l.cont} kept)\n`);
     });
 
   cont.command('get-prop <pool> <cont>')

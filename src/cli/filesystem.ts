@@ -1,16 +1,27 @@
 // `strata filesystem` (alias `fs`): POSIX operations on a POSIX container's
-// filesystem, addressed by daos://<pool>/<cont>/<path> URIs.
+// filesystem, addressed by daos://<pool>/<cont>/<path> URIs, /<pool-uuid>/<cont-uuid>/<path>,
+// or a UNS path (a link or a path below one).
 import type { Command } from 'commander';
 import { StrataError } from '../errors.js';
 import type { Engine } from '../engine/types.js';
 import { openContainer, resolveSnapshot } from '../container/index.js';
-import { mountDfs, parseDaosUri, putFile, getFile, joinPath, type Dfs, type DirEntry, type Stat } from '../dfs/index.js';
+import { resolveLocation, formatLocation } from '../uns/location.js';
+import { mountDfs, putFile, getFile, joinPath, type Dfs, type DirEntry, type Stat } from '../dfs/index.js';
 import { withEngine, printJson } from './context.js';
 
 interface SnapOpts { snap?: string; epc?: string }
 
+/** A location in a container: daos://, /<pool-uuid>/<cont-uuid>/..., or a UNS path. */
+async function containerLocation(s: string): Promise<{ pool: string; cont: string; path: string }> {
+  const l = await resolveLocation(s);
+  if (l.kind !== 'container') {
+    throw new StrataError('EINVAL', `'${s}' is not in a container (expected daos://<pool>/<cont>[/path], /<pool-uuid>/<cont-uuid>[/path], or a path at or below a UNS link; ${formatLocation(l)} is under no link)`);
+  }
+  return l;
+}
+
 async function withDfs<T>(cmd: Command, uri: string, write: boolean, snap: SnapOpts, fn: (dfs: Dfs, path: string) => Promise<T>): Promise<T> {
-  const u = parseDaosUri(uri);
+  const u = await containerLocation(uri);
   return withEngine(cmd, async (engine: Engine) => {
     const c = await openContainer(engine, u.pool, u.cont, { write: write && snap.snap === undefined && snap.epc === undefined });
     let epoch: number | undefined;
@@ -117,8 +128,8 @@ export function registerFilesystem(program: Command): void {
 
   snapOptions(fsc.command('mv').description('rename (within one container)').argument('<from>').argument('<to>'))
     .action(async (from: string, to: string, o: SnapOpts, cmd: Command) => {
-      const a = parseDaosUri(from);
-      const b = parseDaosUri(to);
+      const a = await containerLocation(from);
+      const b = await containerLocation(to);
       if (a.pool !== b.pool || a.cont !== b.cont) throw new StrataError('EXDEV', `mv: '${from}' and '${to}' are in different containers`);
       await withDfs(cmd, from, true, o, async (dfs) => {
         let dest = b.path;
@@ -140,8 +151,9 @@ export function registerFilesystem(program: Command): void {
     .action(async (target: string, uri: string, o: SnapOpts & { symbolic?: boolean }, cmd: Command) => {
       await withDfs(cmd, uri, true, o, async (dfs, path) => {
         if (o.symbolic) return dfs.symlink(target, path);
-        const t = target.startsWith('daos://') ? parseDaosUri(target) : undefined;
-        const u = parseDaosUri(uri);
+        const tl = await resolveLocation(target);
+        const t = tl.kind === 'container' ? tl : undefined;
+        const u = await containerLocation(uri);
         if (t && (t.pool !== u.pool || t.cont !== u.cont)) throw new StrataError('EXDEV', 'ln: hard links cannot cross containers');
         return dfs.link(t ? t.path : target, path);
       });

@@ -44,7 +44,11 @@ export function findLink(input: string): UnsResolution | undefined {
       throw new StrataError(code ?? 'EIO', `resolve ${input}: lstat ${next}: ${(e as Error).message}`, { cause: e });
     }
     const link = readLinkAt(next, st, isOnLustre(cur, curDev));
-    if (link) return { link, rest: path.posix.normalize('/' + todo.join('/')).replace(/(.)\/$/, '$1') };
+    if (link) {
+      let rest = path.posix.normalize('/' + todo.join('/')).replace(/(.)\/$/, '$1');
+      if (input.endsWith('/') && rest !== '/') rest += '/'; // "dir/" keeps meaning "into dir"
+      return { link, rest };
+    }
     if (st.isSymbolicLink()) {
       if (++follows > MAX_SYMLINK_FOLLOWS) throw new StrataError('ELOOP', `resolve ${input}: too many levels of symbolic links (at ${next})`);
       const target = fs.readlinkSync(next);
