@@ -5,6 +5,8 @@ import { StrataError } from '../errors.js';
 import { registerPool } from './pool.js';
 import { registerContainer } from './container.js';
 import { registerFilesystem } from './filesystem.js';
+import { registerMover } from './mover.js';
+import { registerMount } from './mount.js';
 import { registerUns } from './uns.js';
 
 const program = new Command();
@@ -20,6 +22,8 @@ program
 registerPool(program);
 registerContainer(program);
 registerFilesystem(program);
+registerMover(program);
+registerMount(program);
 registerUns(program);
 
 try {

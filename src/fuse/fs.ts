@@ -1,0 +1,725 @@
+// The tier as a FUSE filesystem: decodes kernel requests, maps them onto
+// pools, containers, snapshots and DFS calls, and encodes the replies.
+//
+// Layout (mounting everything): /<pool-uuid>/<cont-uuid>/<dfs path>; labels
+// resolve on lookup too. A POSIX container's root also answers the hidden name
+// `.snapshots` (not listed): one read-only directory per snapshot (by name,
+// or by epoch for unnamed ones). Non-POSIX containers show as empty read-only
+// directories.
+//
+// Access: the kernel checks mode bits (default_permissions); strata checks
+// the pool and container ACLs for the caller of every request (uid, gid and
+// the supplementary groups of the calling process).
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Engine } from '../engine/types.js';
+import { StrataError, isStrataError } from '../errors.js';
+import { Container, type ContainerRecord, type ContPerm } from '../container/container.js';
+import { callerFromIds, type Caller } from '../container/identity.js';
+import { containerPerms, resolveContainer, listContainers } from '../container/manage.js';
+import { poolPerms, resolvePool, listPools, type PoolRecord } from '../container/pool.js';
+import { mountDfs, DfsFile, type FileType } from '../dfs/index.js';
+import { ROOT_OID, S_IFDIR, S_IFMT, XATTR_DKEY, PATH_MAX, type Entry } from '../dfs/layout.js';
+import { checkName } from '../dfs/path.js';
+import { createAt, link as dfsLink, rmdir as dfsRmdir, unlink as dfsUnlink } from '../dfs/dir.js';
+import { rename as dfsRename } from '../dfs/rename.js';
+import { updateAttrOf } from '../dfs/attr.js';
+import { truncateObject } from '../dfs/io.js';
+import { readdirObject, type DirEntry } from '../dfs/readdir.js';
+import { removeXattr, setXattr } from '../dfs/xattr.js';
+import type { Resolved } from '../dfs/lookup.js';
+import { ObjectId } from '../object/oid.js';
+import type { Channel } from './channel.js';
+import {
+  DT, ERRNO, FATTR, FOPEN, INIT, OP, OP_NAME, RENAME_EXCHANGE, RENAME_NOREPLACE, XATTR_CREATE, XATTR_REPLACE,
+  attrOut, cstr, direntSize, entryOut, initOut, negativeEntryOut, openOut, statfsOut, u32Out, writeDirent,
+  type Attr, type InHeader,
+} from './proto.js';
+import { Mnt, NodeTable, groupsOfPid, type Node, type NodeKind } from './nodes.js';
+import { ReadAhead, WriteBack } from './handles.js';
+
+const ALL_PERMS: ReadonlySet<ContPerm> = new Set<ContPerm>(['r', 'w', 'd', 't', 'T', 'a', 'A', 'o']);
+const O_ACCMODE = 3;
+const O_TRUNC = 0o1000;
+const O_EXCL = 0o200;
+
+export type TierRoot =
+  | { kind: 'all' }
+  | { kind: 'pool'; pool: PoolRecord }
+  | { kind: 'cont'; pool: PoolRecord; cont: ContainerRecord };
+
+export interface TierFsOptions {
+  /** Seconds the kernel may cache names and attributes (default 1). */
+  entryTimeout?: number;
+  attrTimeout?: number;
+  /** Largest WRITE the kernel sends (default 1 MiB). */
+  maxWrite?: number;
+  /** Chunk transactions in flight per open file (default 8). */
+  writeInflight?: number;
+  /** Chunks read ahead on sequential reads (default 8). */
+  readAhead?: number;
+  /** Log every request to stderr. */
+  debug?: boolean;
+}
+
+interface FileHandle {
+  node: Node;
+  mnt: Mnt;
+  file: DfsFile;
+  wb?: WriteBack;
+  ra: ReadAhead;
+}
+
+interface DirHandle {
+  node: Node;
+  /** Synthetic directories: all entries, computed at opendir. */
+  list?: Array<{ name: string; ino: bigint; type: number }>;
+  /** DFS directories: a stream of entries and the offset of the next one. */
+  iter?: AsyncGenerator<DirEntry>;
+  pos: number;
+  peek?: DirEntry;
+}
+
+const TTL_MS = 2000;
+
+class Fail extends Error {
+  constructor(readonly errno: number, msg = '') { super(msg); }
+}
+
+function errnoOf(e: unknown): number {
+  if (e instanceof Fail) return e.errno;
+  if (e instanceof StrataError) return ERRNO[e.code] ?? ERRNO['EIO']!;
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (code && ERRNO[code]) return ERRNO[code]!;
+  return ERRNO['EIO']!;
+}
+
+function dtOf(t: FileType): number { return t === 'dir' ? DT.DIR : t === 'symlink' ? DT.LNK : DT.REG; }
+
+export class TierFs {
+  readonly table: NodeTable;
+  private handles = new Map<bigint, FileHandle>();
+  private dirs = new Map<bigint, DirHandle>();
+  private nextFh = 1n;
+  private mnts = new Map<string, Promise<Mnt>>();
+  private mntCount = 0;
+  private pools = new Map<string, { rec: PoolRecord; at: number }>();
+  private conts = new Map<string, { rec: ContainerRecord; at: number }>();
+  private callers = new Map<string, { c: Caller; at: number }>();
+  private readonly started = BigInt(Date.now()) * 1_000_000n;
+  private readonly entryTimeout: number;
+  private readonly attrTimeout: number;
+  readonly maxWrite: number;
+  private initDone!: () => void;
+  /** Resolves once the kernel's INIT has been answered. */
+  readonly ready: Promise<void> = new Promise((r) => { this.initDone = r; });
+
+  constructor(private readonly engine: Engine, private readonly root: TierRoot, private readonly ch: Channel, private readonly opts: TierFsOptions = {}) {
+    this.entryTimeout = opts.entryTimeout ?? 1;
+    this.attrTimeout = opts.attrTimeout ?? 1;
+    this.maxWrite = opts.maxWrite ?? 1 << 20;
+    const kind: NodeKind = root.kind === 'all' ? 'root' : root.kind === 'pool' ? 'pool' : root.cont.type === 'POSIX' ? 'cont' : 'empty';
+    const init: Partial<Node> = {};
+    if (root.kind !== 'all') init.poolUuid = root.pool.uuid;
+    if (root.kind === 'cont') { init.contUuid = root.cont.uuid; init.oid = ROOT_OID; init.type = 'dir'; init.mntRoot = true; }
+    this.table = new NodeTable(kind, init);
+  }
+
+  /** Prepares the root node (mounts the container when a single container is mounted). */
+  async prepare(): Promise<void> {
+    if (this.root.kind === 'cont' && this.root.cont.type === 'POSIX') {
+      this.table.root.mnt = await this.mntFor(this.root.cont, undefined);
+    }
+  }
+
+  // ---- plumbing ----
+
+  /** Entry point for every request read from /dev/fuse. */
+  handle(h: InHeader, body: Buffer): void {
+    if (this.opts.debug) process.stderr.write(`fuse: ${OP_NAME[h.opcode] ?? h.opcode} node ${h.nodeid} uid ${h.uid}\n`);
+    switch (h.opcode) {
+      case OP.INIT: return this.init(h, body);
+      case OP.FORGET: this.table.forget(h.nodeid, Number(body.readBigUInt64LE(0))); return;
+      case OP.BATCH_FORGET: {
+        const n = body.readUInt32LE(0);
+        for (let i = 0; i < n; i++) this.table.forget(body.readBigUInt64LE(8 + i * 16), Number(body.readBigUInt64LE(16 + i * 16)));
+        return;
+      }
+      case OP.INTERRUPT: return;
+      case OP.DESTROY: this.ch.reply(h.unique, 0); return;
+    }
+    this.op(h, body).then(
+      (out) => this.ch.reply(h.unique, 0, ...out),
+      (e: unknown) => {
+        const errno = errnoOf(e);
+        if (errno === ERRNO['EIO'] || this.opts.debug) process.stderr.write(`strata mount: ${OP_NAME[h.opcode] ?? h.opcode}: ${(e as Error)?.stack ?? String(e)}\n`);
+        this.ch.reply(h.unique, -errno);
+      },
+    );
+  }
+
+  private init(h: InHeader, body: Buffer): void {
+    const major = body.readUInt32LE(0);
+    const kflags = body.readUInt32LE(12);
+    if (major !== 7) { this.ch.reply(h.unique, -ERRNO['EPROTO']!); return; }
+    const want = INIT.ASYNC_READ | INIT.ATOMIC_O_TRUNC | INIT.BIG_WRITES | INIT.AUTO_INVAL_DATA | INIT.PARALLEL_DIROPS | INIT.MAX_PAGES | INIT.ASYNC_DIO;
+    this.ch.reply(h.unique, 0, initOut({
+      maxReadahead: 4 << 20, flags: want & kflags, maxBackground: 64, congestion: 48,
+      maxWrite: this.maxWrite, maxPages: Math.ceil(this.maxWrite / 4096),
+    }));
+    this.initDone();
+  }
+
+  private node(id: bigint): Node {
+    const n = this.table.get(id);
+    if (!n) throw new Fail(ERRNO['ENOENT']!, `stale node ${id}`);
+    return n;
+  }
+
+  private caller(h: InHeader): Caller {
+    const k = `${h.uid}:${h.gid}:${h.pid}`;
+    const now = Date.now();
+    const hit = this.callers.get(k);
+    if (hit && now - hit.at < TTL_MS * 2) return hit.c;
+    if (this.callers.size > 4096) this.callers.clear();
+    const c = callerFromIds(h.uid, [h.gid, ...(h.pid ? groupsOfPid(h.pid) : [])]);
+    this.callers.set(k, { c, at: now });
+    return c;
+  }
+
+  private async poolRec(uuid: string): Promise<PoolRecord> {
+    const hit = this.pools.get(uuid);
+    if (hit && Date.now() - hit.at < TTL_MS) return hit.rec;
+    const rec = await resolvePool(this.engine, uuid);
+    this.pools.set(uuid, { rec, at: Date.now() });
+    return rec;
+  }
+
+  private async contRec(poolUuid: string, uuid: string): Promise<ContainerRecord> {
+    const hit = this.conts.get(uuid);
+    if (hit && Date.now() - hit.at < TTL_MS) return hit.rec;
+    const rec = await resolveContainer(this.engine, await this.poolRec(poolUuid), uuid);
+    this.conts.set(uuid, { rec, at: Date.now() });
+    return rec;
+  }
+
+  /** Pool 'r' and container perms for the caller; throws EACCES. */
+  private async check(h: InHeader, n: Node, perm: 'r' | 'w'): Promise<void> {
+    if (!n.poolUuid) return;
+    const caller = this.caller(h);
+    const pool = await this.poolRec(n.poolUuid);
+    if (!poolPerms(pool, caller).has('r')) throw new Fail(ERRNO['EACCES']!);
+    if (!n.contUuid) {
+      if (perm === 'w') throw new Fail(ERRNO['EPERM']!, 'pools and containers are made with strata pool/container create');
+      return;
+    }
+    const rec = await this.contRec(n.poolUuid, n.contUuid);
+    if (!containerPerms(rec, caller).has(perm)) throw new Fail(ERRNO['EACCES']!);
+    if (perm === 'w' && n.mnt?.readOnly) throw new Fail(ERRNO['EROFS']!);
+    if (perm === 'w' && n.kind === 'empty') throw new Fail(ERRNO['EROFS']!);
+    if (perm === 'w' && n.kind === 'snaps') throw new Fail(ERRNO['EROFS']!);
+  }
+
+  private mntFor(rec: ContainerRecord, epoch: number | undefined): Promise<Mnt> {
+    const k = `${rec.uuid}@${epoch ?? 'latest'}`;
+    let p = this.mnts.get(k);
+    if (!p) {
+      p = (async () => {
+        const c = new Container(this.engine, rec, ALL_PERMS);
+        const dfs = await mountDfs(c, epoch === undefined ? {} : { epoch });
+        return new Mnt(++this.mntCount, c, dfs, epoch);
+      })();
+      p.catch(() => this.mnts.delete(k));
+      this.mnts.set(k, p);
+    }
+    return p;
+  }
+
+  private isDfs(n: Node): boolean { return (n.kind === 'dfs' || n.kind === 'cont') && !!n.mnt; }
+
+  private dfsNode(n: Node): Node & { mnt: Mnt; oid: ObjectId; type: FileType } {
+    if (!this.isDfs(n) || !n.oid || !n.type) throw new Fail(ERRNO['EPERM']!);
+    return n as Node & { mnt: Mnt; oid: ObjectId; type: FileType };
+  }
+
+  private path(n: Node): string {
+    return this.table.dfsPath(n);
+  }
+
+  private dirtyEnd(n: Node): number {
+    let end = 0;
+    for (const fh of n.open ?? []) end = Math.max(end, this.handles.get(fh)?.wb?.dirtyEnd ?? 0);
+    return end;
+  }
+
+  /** Commits buffered writes of every handle open on n (before reads, truncates, renames). */
+  private async flushNode(n: Node): Promise<void> {
+    const jobs: Array<Promise<void>> = [];
+    for (const fh of n.open ?? []) {
+      const wb = this.handles.get(fh)?.wb;
+      if (wb?.dirty) jobs.push(wb.flush().catch(() => undefined));
+    }
+    await Promise.all(jobs);
+  }
+
+  private async attr(n: Node): Promise<Attr> {
+    if (!this.isDfs(n)) {
+      const t = this.started;
+      return { ino: n.synIno ?? 1n, size: 0, blocks: 0, atimeNs: t, mtimeNs: t, ctimeNs: t, mode: S_IFDIR | (n.kind === 'root' || n.kind === 'pool' ? 0o755 : 0o555), nlink: 2, uid: 0, gid: 0, blksize: 4096 };
+    }
+    const d = this.dfsNode(n);
+    const ino = await d.mnt.core.readInode(d.oid, d.type);
+    const size = Math.max(ino.size, this.dirtyEnd(n));
+    return {
+      ino: d.mnt.ino(d.oid), size, blocks: Math.ceil(size / 512), atimeNs: ino.atimeNs, mtimeNs: ino.mtimeNs, ctimeNs: ino.ctimeNs,
+      mode: ino.mode, nlink: d.type === 'dir' ? 1 : ino.nlink, uid: ino.uid, gid: ino.gid, blksize: d.type === 'file' ? Math.min(ino.chunkSize || 4096, 1 << 20) : 4096,
+    };
+  }
+
+  private async entry(n: Node): Promise<Buffer[]> {
+    const a = await this.attr(n);
+    n.nlookup++;
+    return [entryOut(n.id, a, this.entryTimeout, this.attrTimeout)];
+  }
+
+  // ---- the operations ----
+
+  private async op(h: InHeader, body: Buffer): Promise<Buffer[]> {
+    switch (h.opcode) {
+      case OP.LOOKUP: return this.lookup(h, this.node(h.nodeid), cstr(body, 0)[0]);
+      case OP.GETATTR: {
+        const n = this.node(h.nodeid);
+        return [attrOut(await this.attr(n), this.attrTimeout)];
+      }
+      case OP.SETATTR: return this.setattr(h, this.node(h.nodeid), body);
+      case OP.READLINK: {
+        const d = this.dfsNode(this.node(h.nodeid));
+        await this.check(h, d, 'r');
+        const ino = await d.mnt.core.readInode(d.oid, 'symlink');
+        return [Buffer.from(ino.target ?? '', 'utf8')];
+      }
+      case OP.MKDIR: {
+        const mode = body.readUInt32LE(0);
+        return this.create(h, this.node(h.nodeid), cstr(body, 8)[0], 'dir', mode);
+      }
+      case OP.MKNOD: {
+        const mode = body.readUInt32LE(0);
+        if ((mode & S_IFMT) !== 0o100000 && (mode & S_IFMT) !== 0) throw new Fail(ERRNO['EPERM']!, 'only regular files');
+        return this.create(h, this.node(h.nodeid), cstr(body, 16)[0], 'file', mode);
+      }
+      case OP.SYMLINK: {
+        const [name, at] = cstr(body, 0);
+        const [target] = cstr(body, at);
+        if (target.length === 0) throw new Fail(ERRNO['ENOENT']!);
+        if (Buffer.byteLength(target) >= PATH_MAX) throw new Fail(ERRNO['ENAMETOOLONG']!);
+        return this.create(h, this.node(h.nodeid), name, 'symlink', 0o777, target);
+      }
+      case OP.CREATE: return this.createOpen(h, body);
+      case OP.UNLINK: case OP.RMDIR: return this.remove(h, this.node(h.nodeid), cstr(body, 0)[0], h.opcode === OP.RMDIR);
+      case OP.RENAME: {
+        const newdir = body.readBigUInt64LE(0);
+        const [from, at] = cstr(body, 8);
+        return this.rename(h, this.node(h.nodeid), from, this.node(newdir), cstr(body, at)[0], 0);
+      }
+      case OP.RENAME2: {
+        const newdir = body.readBigUInt64LE(0);
+        const flags = body.readUInt32LE(8);
+        const [from, at] = cstr(body, 16);
+        return this.rename(h, this.node(h.nodeid), from, this.node(newdir), cstr(body, at)[0], flags);
+      }
+      case OP.LINK: return this.link(h, this.node(body.readBigUInt64LE(0)), this.node(h.nodeid), cstr(body, 8)[0]);
+      case OP.OPEN: return this.open(h, this.node(h.nodeid), body.readUInt32LE(0));
+      case OP.READ: return this.read(body);
+      case OP.WRITE: return this.write(body);
+      case OP.FLUSH: case OP.FSYNC: {
+        const fhd = this.handles.get(body.readBigUInt64LE(0));
+        if (fhd?.wb) await fhd.wb.flush();
+        return [];
+      }
+      case OP.RELEASE: return this.release(body.readBigUInt64LE(0));
+      case OP.OPENDIR: return this.opendir(h, this.node(h.nodeid));
+      case OP.READDIR: return this.readdir(body);
+      case OP.RELEASEDIR: {
+        const fh = body.readBigUInt64LE(0);
+        const d = this.dirs.get(fh);
+        this.dirs.delete(fh);
+        await d?.iter?.return(undefined);
+        return [];
+      }
+      case OP.FSYNCDIR: return [];
+      case OP.STATFS: return [this.statfs()];
+      case OP.SETXATTR: return this.setxattr(h, this.node(h.nodeid), body);
+      case OP.GETXATTR: return this.getxattr(h, this.node(h.nodeid), body);
+      case OP.LISTXATTR: return this.listxattr(h, this.node(h.nodeid), body);
+      case OP.REMOVEXATTR: {
+        const d = this.dfsNode(this.node(h.nodeid));
+        await this.check(h, d, 'w');
+        await removeXattr(d.mnt.coreFor(h.uid, h.gid), this.path(d), cstr(body, 0)[0], false);
+        return [];
+      }
+      case OP.ACCESS: {
+        const n = this.node(h.nodeid);
+        const mask = body.readUInt32LE(0);
+        await this.check(h, n, mask & 2 ? 'w' : 'r');
+        return [];
+      }
+      default:
+        throw new Fail(ERRNO['ENOSYS']!);
+    }
+  }
+
+  private async lookup(h: InHeader, p: Node, name: string): Promise<Buffer[]> {
+    if (name.length === 0 || Buffer.byteLength(name) > 255) throw new Fail(ERRNO['ENAMETOOLONG']!);
+    switch (p.kind) {
+      case 'root': {
+        let rec: PoolRecord;
+        try { rec = await resolvePool(this.engine, name); } catch (e) {
+          if (isStrataError(e, 'ENOENT') || isStrataError(e, 'EINVAL')) return [negativeEntryOut(0)];
+          throw e;
+        }
+        if (!poolPerms(rec, this.caller(h)).has('r')) throw new Fail(ERRNO['EACCES']!);
+        this.pools.set(rec.uuid, { rec, at: Date.now() });
+        return this.entry(this.table.child(p, name, { kind: 'pool', poolUuid: rec.uuid }, (n) => n.poolUuid === rec.uuid));
+      }
+      case 'pool': {
+        await this.check(h, p, 'r');
+        let rec: ContainerRecord;
+        try { rec = await resolveContainer(this.engine, await this.poolRec(p.poolUuid!), name); } catch (e) {
+          if (isStrataError(e, 'ENOENT') || isStrataError(e, 'EINVAL')) return [negativeEntryOut(0)];
+          throw e;
+        }
+        this.conts.set(rec.uuid, { rec, at: Date.now() });
+        if (rec.type !== 'POSIX') {
+          return this.entry(this.table.child(p, name, { kind: 'empty', poolUuid: rec.poolUuid, contUuid: rec.uuid }, (n) => n.contUuid === rec.uuid));
+        }
+        const mnt = await this.mntFor(rec, undefined);
+        return this.entry(this.table.child(p, name, { kind: 'cont', poolUuid: rec.poolUuid, contUuid: rec.uuid, mnt, oid: ROOT_OID, type: 'dir', mntRoot: true }, (n) => n.contUuid === rec.uuid && n.mnt === mnt));
+      }
+      case 'empty': await this.check(h, p, 'r'); return [negativeEntryOut(0)];
+      case 'snaps': {
+        await this.check(h, p, 'r');
+        const snaps = await this.engine.listSnapshots(p.contUuid!);
+        const s = snaps.find((x) => x.name === name) ?? snaps.find((x) => String(x.epoch) === name);
+        if (!s) return [negativeEntryOut(0)];
+        const mnt = await this.mntFor(await this.contRec(p.poolUuid!, p.contUuid!), s.epoch);
+        return this.entry(this.table.child(p, name, { kind: 'dfs', poolUuid: p.poolUuid, contUuid: p.contUuid, mnt, oid: ROOT_OID, type: 'dir', mntRoot: true }, (n) => n.mnt === mnt));
+      }
+      default: break;
+    }
+    const d = this.dfsNode(p);
+    await this.check(h, d, 'r');
+    if (p.kind === 'cont' && name === '.snapshots') {
+      return this.entry(this.table.child(p, name, { kind: 'snaps', poolUuid: p.poolUuid, contUuid: p.contUuid, mnt: p.mnt }, (n) => n.kind === 'snaps'));
+    }
+    if (name === '.' || name === '..') throw new Fail(ERRNO['EINVAL']!);
+    const ent = await d.mnt.core.getEntry(d.oid, name);
+    if (!ent) return [negativeEntryOut(this.entryTimeout)];
+    return this.entry(this.dfsChild(d, name, ent));
+  }
+
+  private dfsChild(p: Node & { mnt: Mnt }, name: string, ent: Entry): Node {
+    return this.table.child(p, name, { kind: 'dfs', poolUuid: p.poolUuid, contUuid: p.contUuid, mnt: p.mnt, oid: ent.oid, type: ent.type },
+      (n) => n.kind === 'dfs' && !!n.oid?.equals(ent.oid));
+  }
+
+  private async createNode(h: InHeader, p: Node, name: string, type: FileType, mode: number, target?: string): Promise<Node> {
+    const d = this.dfsNode(p);
+    await this.check(h, d, 'w');
+    checkName(name);
+    const core = d.mnt.coreFor(h.uid, h.gid);
+    const parentPath = this.path(d);
+    const full = parentPath === '/' ? `/${name}` : `${parentPath}/${name}`;
+    const r: Resolved = { chain: [{ oid: d.oid, name: d.name }], name, ent: undefined, trailingSlash: false };
+    const ent = await core.retry(`create ${full}`, () => createAt(core, r, full, type, { mode: mode & 0o7777, ...(target !== undefined ? { target } : {}) }));
+    return this.dfsChild(d, name, ent);
+  }
+
+  private async create(h: InHeader, p: Node, name: string, type: FileType, mode: number, target?: string): Promise<Buffer[]> {
+    return this.entry(await this.createNode(h, p, name, type, mode, target));
+  }
+
+  private async createOpen(h: InHeader, body: Buffer): Promise<Buffer[]> {
+    const flags = body.readUInt32LE(0);
+    const mode = body.readUInt32LE(4);
+    const name = cstr(body, 16)[0];
+    const p = this.node(h.nodeid);
+    let n: Node;
+    try {
+      n = await this.createNode(h, p, name, 'file', mode);
+    } catch (e) {
+      if (!isStrataError(e, 'EEXIST') || flags & O_EXCL) throw e;
+      const ent = await this.dfsNode(p).mnt.core.getEntry(p.oid!, name);
+      if (!ent) throw e;
+      n = this.dfsChild(this.dfsNode(p), name, ent);
+    }
+    const [open] = await this.open(h, n, flags);
+    const [ent] = await this.entry(n);
+    return [ent!, open!];
+  }
+
+  private async remove(h: InHeader, p: Node, name: string, dir: boolean): Promise<Buffer[]> {
+    const d = this.dfsNode(p);
+    await this.check(h, d, 'w');
+    if (p.kind === 'cont' && name === '.snapshots') throw new Fail(ERRNO['EPERM']!);
+    const full = path.posix.join(this.path(d), name);
+    const core = d.mnt.coreFor(h.uid, h.gid);
+    if (dir) await dfsRmdir(core, full); else await dfsUnlink(core, full);
+    const c = p.children.get(name);
+    if (c) this.table.detach(c);
+    return [];
+  }
+
+  private async rename(h: InHeader, p: Node, from: string, np: Node, to: string, flags: number): Promise<Buffer[]> {
+    const a = this.dfsNode(p);
+    const b = this.dfsNode(np);
+    if (a.mnt !== b.mnt) throw new Fail(ERRNO['EXDEV']!);
+    if (flags & RENAME_EXCHANGE) throw new Fail(ERRNO['EINVAL']!, 'RENAME_EXCHANGE is not supported');
+    await this.check(h, a, 'w');
+    const src = a.children.get(from);
+    if (src) await this.flushNode(src);
+    const core = a.mnt.coreFor(h.uid, h.gid);
+    await dfsRename(core, path.posix.join(this.path(a), from), path.posix.join(this.path(b), to), { noReplace: !!(flags & RENAME_NOREPLACE) });
+    if (src) this.table.move(src, b, to);
+    else { const v = b.children.get(to); if (v) this.table.detach(v); }
+    return [];
+  }
+
+  private async link(h: InHeader, src: Node, np: Node, name: string): Promise<Buffer[]> {
+    const s = this.dfsNode(src);
+    const p = this.dfsNode(np);
+    if (s.mnt !== p.mnt) throw new Fail(ERRNO['EXDEV']!);
+    await this.check(h, p, 'w');
+    checkName(name);
+    const core = p.mnt.coreFor(h.uid, h.gid);
+    await dfsLink(core, this.path(s), path.posix.join(this.path(p), name));
+    return this.entry(this.dfsChild(p, name, { type: s.type, oid: s.oid }));
+  }
+
+  private async setattr(h: InHeader, n: Node, body: Buffer): Promise<Buffer[]> {
+    const valid = body.readUInt32LE(0);
+    const d = this.dfsNode(n);
+    await this.check(h, d, 'w');
+    const core = d.mnt.coreFor(h.uid, h.gid);
+    const what = this.path(d);
+    if (valid & FATTR.SIZE) {
+      if (d.type !== 'file') throw new Fail(ERRNO[d.type === 'dir' ? 'EISDIR' : 'EINVAL']!);
+      const size = Number(body.readBigUInt64LE(16));
+      await this.flushNode(n);
+      const ino = await core.readInode(d.oid, 'file');
+      await truncateObject(core, d.oid, ino.chunkSize, size, what);
+      n.gen = (n.gen ?? 0) + 1;
+    }
+    const modeBits = valid & (FATTR.MODE | FATTR.UID | FATTR.GID | FATTR.ATIME | FATTR.MTIME | FATTR.ATIME_NOW | FATTR.MTIME_NOW);
+    if (modeBits) {
+      const t = (off: number, nsOff: number) => body.readBigUInt64LE(off) * 1_000_000_000n + BigInt(body.readUInt32LE(nsOff));
+      const atime = valid & FATTR.ATIME_NOW ? core.now() : valid & FATTR.ATIME ? t(32, 56) : undefined;
+      const mtime = valid & FATTR.MTIME_NOW ? core.now() : valid & FATTR.MTIME ? t(40, 60) : undefined;
+      const mode = body.readUInt32LE(68);
+      const uid = body.readUInt32LE(76);
+      const gid = body.readUInt32LE(80);
+      await core.retry(`setattr ${what}`, () => updateAttrOf(core, d.oid, 'setattr', what, (a) => ({
+        ...(valid & FATTR.MODE ? { mode: (a.mode & S_IFMT) | (mode & 0o7777) } : {}),
+        ...(valid & FATTR.UID ? { uid } : {}),
+        ...(valid & FATTR.GID ? { gid } : {}),
+        ...(atime !== undefined ? { atimeNs: atime } : {}),
+        ...(mtime !== undefined ? { mtimeNs: mtime } : {}),
+      })));
+    }
+    return [attrOut(await this.attr(n), this.attrTimeout)];
+  }
+
+  private async open(h: InHeader, n: Node, flags: number): Promise<Buffer[]> {
+    const d = this.dfsNode(n);
+    const write = (flags & O_ACCMODE) !== 0;
+    await this.check(h, d, 'r');
+    if (write) await this.check(h, d, 'w');
+    if (d.type !== 'file') throw new Fail(ERRNO[d.type === 'dir' ? 'EISDIR' : 'ELOOP']!);
+    const core = write ? d.mnt.coreFor(h.uid, h.gid) : d.mnt.core;
+    const ino = await core.readInode(d.oid, 'file');
+    const file = new DfsFile(core, d.oid, ino.chunkSize, write, this.path(d));
+    if (write && flags & O_TRUNC && ino.size > 0) {
+      await this.flushNode(n);
+      await truncateObject(core, d.oid, ino.chunkSize, 0, file.path);
+      n.gen = (n.gen ?? 0) + 1;
+    }
+    const fh = this.nextFh++;
+    const hd: FileHandle = { node: n, mnt: d.mnt, file, ra: new ReadAhead(file, ino.chunkSize, this.opts.readAhead ?? 8) };
+    if (write) hd.wb = new WriteBack(file, ino.chunkSize, { inflight: this.opts.writeInflight ?? 8 });
+    this.handles.set(fh, hd);
+    (n.open ??= new Set()).add(fh);
+    const stamp = `${ino.mtimeNs}:${ino.size}:${n.gen ?? 0}`;
+    const keep = n.cacheStamp === stamp && !write;
+    n.cacheStamp = stamp;
+    return [openOut(fh, keep ? FOPEN.KEEP_CACHE : 0)];
+  }
+
+  private handleOf(fh: bigint): FileHandle {
+    const hd = this.handles.get(fh);
+    if (!hd) throw new Fail(ERRNO['EBADF']!);
+    return hd;
+  }
+
+  private async read(body: Buffer): Promise<Buffer[]> {
+    const hd = this.handleOf(body.readBigUInt64LE(0));
+    const off = Number(body.readBigUInt64LE(8));
+    const size = body.readUInt32LE(16);
+    if (this.dirtyEnd(hd.node) > 0) await this.flushNode(hd.node);
+    return [await hd.ra.read(off, size, hd.node.gen ?? 0)];
+  }
+
+  private async write(body: Buffer): Promise<Buffer[]> {
+    const hd = this.handleOf(body.readBigUInt64LE(0));
+    if (!hd.wb) throw new Fail(ERRNO['EBADF']!);
+    const off = Number(body.readBigUInt64LE(8));
+    const size = body.readUInt32LE(16);
+    await hd.wb.write(body.subarray(40, 40 + size), off);
+    hd.node.gen = (hd.node.gen ?? 0) + 1;
+    return [u32Out(size)];
+  }
+
+  private async release(fh: bigint): Promise<Buffer[]> {
+    const hd = this.handles.get(fh);
+    if (!hd) return [];
+    try {
+      if (hd.wb) await hd.wb.flush();
+    } finally {
+      this.handles.delete(fh);
+      hd.node.open?.delete(fh);
+      this.table.release(hd.node);
+    }
+    return [];
+  }
+
+  private async opendir(h: InHeader, n: Node): Promise<Buffer[]> {
+    await this.check(h, n, 'r');
+    const dh: DirHandle = { node: n, pos: 0 };
+    const caller = this.caller(h);
+    if (n.kind === 'root') {
+      dh.list = (await listPools(this.engine, { caller })).map((p) => ({ name: p.uuid, ino: 0n, type: DT.DIR }));
+    } else if (n.kind === 'pool') {
+      dh.list = (await listContainers(this.engine, n.poolUuid!, { caller })).map((c) => ({ name: c.uuid, ino: 0n, type: DT.DIR }));
+    } else if (n.kind === 'snaps') {
+      dh.list = (await this.engine.listSnapshots(n.contUuid!)).sort((a, b) => a.epoch - b.epoch)
+        .map((s) => ({ name: s.name ?? String(s.epoch), ino: 0n, type: DT.DIR }));
+    } else if (n.kind === 'empty') {
+      dh.list = [];
+    } else {
+      this.dfsNode(n);
+    }
+    const fh = this.nextFh++;
+    this.dirs.set(fh, dh);
+    return [openOut(fh, 0)];
+  }
+
+  private async readdir(body: Buffer): Promise<Buffer[]> {
+    const dh = this.dirs.get(body.readBigUInt64LE(0));
+    if (!dh) throw new Fail(ERRNO['EBADF']!);
+    const offset = Number(body.readBigUInt64LE(8));
+    const size = body.readUInt32LE(16);
+    const out = Buffer.alloc(size);
+    let used = 0;
+    const n = dh.node;
+    const put = (name: string, ino: bigint, type: number, off: number): boolean => {
+      const nb = Buffer.from(name, 'utf8');
+      if (used + direntSize(nb.length) > size) return false;
+      used += writeDirent(out, used, ino === 0n ? 0xffffffffn : ino, off, type, nb);
+      return true;
+    };
+    // Offsets: 1 after ".", 2 after "..", 2+k after the k-th entry.
+    let pos = offset;
+    if (pos === 0) { if (!put('.', n.synIno ?? (n.mnt && n.oid ? n.mnt.ino(n.oid) : 1n), DT.DIR, 1)) return [out.subarray(0, used)]; pos = 1; }
+    if (pos === 1) { if (!put('..', 1n, DT.DIR, 2)) return [out.subarray(0, used)]; pos = 2; }
+    if (dh.list) {
+      for (let i = pos - 2; i < dh.list.length; i++) {
+        const e = dh.list[i]!;
+        if (!put(e.name, e.ino === 0n ? BigInt(i + 3) | (0xfffdn << 48n) : e.ino, e.type, i + 3)) break;
+      }
+      return [out.subarray(0, used)];
+    }
+    const d = this.dfsNode(n);
+    if (!dh.iter || dh.pos !== pos) {
+      // A fresh listing (or a seek): restart the stream and skip to pos.
+      await dh.iter?.return(undefined);
+      dh.iter = readdirObject(d.mnt.core, d.oid, { pageSize: 512 });
+      dh.peek = undefined;
+      dh.pos = 2;
+      while (dh.pos < pos) {
+        const r = await dh.iter.next();
+        if (r.done) break;
+        dh.pos++;
+      }
+    }
+    for (;;) {
+      let e = dh.peek;
+      if (!e) {
+        const r = await dh.iter.next();
+        if (r.done) break;
+        e = r.value;
+      }
+      if (!put(e.name, d.mnt.ino(ObjectId.parse(e.oid)), dtOf(e.type), dh.pos + 1)) { dh.peek = e; break; }
+      dh.peek = undefined;
+      dh.pos++;
+    }
+    return [out.subarray(0, used)];
+  }
+
+  private statfs(): Buffer {
+    const loc = this.engine.location;
+    let s: fs.StatsFs | undefined;
+    try { if (loc.startsWith('/')) s = fs.statfsSync(loc); } catch { /* not a local path */ }
+    const bsize = 4096;
+    if (!s) return statfsOut({ blocks: 1 << 30, bfree: 1 << 30, bavail: 1 << 30, files: 1 << 30, ffree: 1 << 30, bsize, namelen: 255, frsize: bsize });
+    const f = s.bsize / bsize;
+    return statfsOut({ blocks: s.blocks * f, bfree: s.bfree * f, bavail: s.bavail * f, files: 1 << 30, ffree: 1 << 30, bsize, namelen: 255, frsize: bsize });
+  }
+
+  private xattrAllowed(name: string): boolean {
+    return name.startsWith('user.') || name.startsWith('trusted.');
+  }
+
+  private async setxattr(h: InHeader, n: Node, body: Buffer): Promise<Buffer[]> {
+    const size = body.readUInt32LE(0);
+    const flags = body.readUInt32LE(4);
+    const [name, at] = cstr(body, 8);
+    if (!this.isDfs(n) || !this.xattrAllowed(name)) throw new Fail(ERRNO['ENOTSUP']!);
+    const d = this.dfsNode(n);
+    await this.check(h, d, 'w');
+    await setXattr(d.mnt.coreFor(h.uid, h.gid), this.path(d), name, Buffer.from(body.subarray(at, at + size)),
+      { create: !!(flags & XATTR_CREATE), replace: !!(flags & XATTR_REPLACE), follow: false });
+    return [];
+  }
+
+  private async getxattr(h: InHeader, n: Node, body: Buffer): Promise<Buffer[]> {
+    const size = body.readUInt32LE(0);
+    const name = cstr(body, 8)[0];
+    if (!this.isDfs(n) || !this.xattrAllowed(name)) throw new Fail(ERRNO['ENODATA']!);
+    const d = this.dfsNode(n);
+    await this.check(h, d, 'r');
+    const v = await d.mnt.core.obj(d.oid).get(XATTR_DKEY, name, d.mnt.core.epoch);
+    if (!v || v.length === 0) throw new Fail(ERRNO['ENODATA']!);
+    const val = Buffer.from(v.subarray(1));
+    if (size === 0) return [u32Out(val.length)];
+    if (val.length > size) throw new Fail(ERRNO['ERANGE']!);
+    return [val];
+  }
+
+  private async listxattr(h: InHeader, n: Node, body: Buffer): Promise<Buffer[]> {
+    const size = body.readUInt32LE(0);
+    let names = Buffer.alloc(0);
+    if (this.isDfs(n)) {
+      const d = this.dfsNode(n);
+      await this.check(h, d, 'r');
+      const parts: Buffer[] = [];
+      for await (const a of d.mnt.core.obj(d.oid).akeys(XATTR_DKEY, { epoch: d.mnt.core.epoch })) parts.push(Buffer.from(a.akey), Buffer.alloc(1));
+      names = Buffer.concat(parts);
+    }
+    if (size === 0) return [u32Out(names.length)];
+    if (names.length > size) throw new Fail(ERRNO['ERANGE']!);
+    return [names];
+  }
+
+  /** Commits every open handle's buffered writes (on unmount or signal). */
+  async flushAll(): Promise<void> {
+    await Promise.all([...this.handles.values()].map((hd) => hd.wb?.flush().catch(() => undefined)));
+  }
+}
