@@ -1,0 +1,100 @@
+// `strata filesystem copy | sync | compare`: the data mover on the command line.
+import type { Command } from 'commander';
+import { StrataError } from '../errors.js';
+import { copy, sync, compare, parseXattrMode, summaryLine, type CopySummary, type Difference } from '../mover/index.js';
+import { ProgressBar } from '../mover/progress.js';
+import { globalOpts, printJson } from './context.js';
+
+interface MoveFlags {
+  src?: string; dst?: string; snap?: string; jobs: string; xattrs?: string; verify?: boolean; quiet?: boolean; json?: boolean;
+  resume?: boolean; delete?: boolean; checksum?: boolean;
+}
+
+function jobs(s: string): number {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new StrataError('EINVAL', `bad -j '${s}' (1-256)`);
+  return n;
+}
+
+async function runMove(what: 'copy' | 'sync', o: MoveFlags, cmd: Command): Promise<void> {
+  if (!o.src || !o.dst) throw new StrataError('EINVAL', `${what}: --src and --dst are required`);
+  const ac = new AbortController();
+  const onSig = () => { ac.abort(); process.stderr.write(`\nstrata: ${what}: interrupted, finishing the files in flight (run again with --resume)\n`); };
+  process.once('SIGINT', onSig);
+  process.once('SIGTERM', onSig);
+  const showBar = !o.quiet && !o.json && process.stderr.isTTY;
+  const bar = showBar ? new ProgressBar() : undefined;
+  const common = {
+    jobs: jobs(o.jobs), xattrs: parseXattrMode(o.xattrs), verify: !!o.verify, snap: o.snap, engine: globalOpts(cmd).engine,
+    signal: ac.signal,
+    onError: (p: string, reason: string) => { if (bar) process.stderr.write('\r\x1b[K'); process.stderr.write(`strata: ${p}: ${reason}\n`); },
+    onWarn: (m: string) => { if (!o.quiet) process.stderr.write(`strata: warning: ${m}\n`); },
+    onStart: (t: Parameters<NonNullable<Parameters<typeof copy>[2]>['onStart'] & object>[0]) => bar?.start(t, undefined),
+  };
+  let s: CopySummary;
+  try {
+    s = what === 'copy'
+      ? await copy(o.src, o.dst, { ...common, resume: !!o.resume })
+      : await sync(o.src, o.dst, { ...common, delete: !!o.delete, checksum: !!o.checksum });
+  } finally {
+    bar?.stop();
+    process.off('SIGINT', onSig);
+    process.off('SIGTERM', onSig);
+  }
+  if (o.json) printJson({ ...s, failures: s.failures });
+  else if (!o.quiet) process.stderr.write(summaryLine(what, s) + '\n');
+  if (s.stopped) {
+    process.stderr.write(`strata: ${what} stopped: ${s.stopped}${what === 'copy' ? '; fix the cause and run the same command with --resume to continue' : ''}\n`);
+    process.exitCode = s.stopped === 'interrupted' ? 130 : 1;
+  } else if (s.errors > 0) {
+    if (!o.quiet) process.stderr.write(`strata: ${what}: ${s.errors} error${s.errors === 1 ? '' : 's'}${what === 'copy' ? ' (run again with --resume to retry them)' : ''}\n`);
+    process.exitCode = 1;
+  }
+}
+
+function moveOptions(c: Command): Command {
+  return c.option('--src <location>', 'source: a POSIX path, a UNS path or daos://<pool>/<cont>[/path]')
+    .option('--dst <location>', 'destination: a POSIX path, a UNS path or daos://<pool>/<cont>[/path]')
+    .option('--snap <name>', 'read this snapshot of a container source (default: one taken for the run)')
+    .option('-j, --jobs <n>', 'parallel workers', '1')
+    .option('--xattrs <mode>', 'extended attributes to copy: none, all, non-lustre', 'non-lustre')
+    .option('--verify', 'read every copied file back and compare checksums')
+    .option('-q, --quiet', 'no progress bar or summary')
+    .option('--json', 'print the summary as JSON');
+}
+
+export function registerMover(program: Command): void {
+  const fsc = program.commands.find((c) => c.name() === 'filesystem');
+  if (!fsc) throw new Error('registerMover: the filesystem command must be registered first');
+
+  moveOptions(fsc.command('copy').description('copy a file or tree between POSIX and containers (cp -a semantics), from a snapshot of a container source'))
+    .option('--resume', 'continue an interrupted copy of the same --src/--dst')
+    .action((o: MoveFlags, cmd: Command) => runMove('copy', o, cmd));
+
+  moveOptions(fsc.command('sync').description('make --dst identical to --src (like rsync -a SRC/ DST/), copying only what differs'))
+    .option('--delete', 'remove what --src does not have')
+    .option('--checksum', 'compare content instead of size and mtime')
+    .action((o: MoveFlags, cmd: Command) => runMove('sync', o, cmd));
+
+  fsc.command('compare').description('compare two trees (POSIX or containers); exit 0 when identical, 1 when not')
+    .argument('<a>').argument('<b>')
+    .option('--json', 'print the result as JSON')
+    .option('--snap <name>', 'compare this snapshot of A (a container)')
+    .option('--xattrs <mode>', 'extended attributes to compare: none, all, non-lustre', 'all')
+    .option('--no-content', 'do not compare the content of same-size files')
+    .option('--dir-times', 'also compare directory mtimes')
+    .action(async (a: string, b: string, o: { json?: boolean; snap?: string; xattrs?: string; content: boolean; dirTimes?: boolean }, cmd: Command) => {
+      const diffs: Difference[] = [];
+      const r = await compare(a, b, {
+        engine: globalOpts(cmd).engine, snap: o.snap, xattrs: parseXattrMode(o.xattrs), content: o.content, dirTimes: !!o.dirTimes,
+        onDifference: (d) => {
+          if (o.json) { if (diffs.length < 100000) diffs.push(d); return; }
+          const detail = d.a !== undefined || d.b !== undefined ? `: ${d.a ?? '-'} | ${d.b ?? '-'}` : '';
+          process.stdout.write(`${d.what}\t${d.path}${detail}\n`);
+        },
+      });
+      if (o.json) printJson({ ...r, differenceList: diffs });
+      else process.stderr.write(`compare: ${r.entries} entries, ${r.differences} differences, ${r.seconds.toFixed(2)} s\n`);
+      process.exitCode = r.identical ? 0 : 1;
+    });
+}

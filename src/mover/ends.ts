@@ -1,0 +1,197 @@
+// Opening the two ends of a move from locations (POSIX paths, UNS paths,
+// daos:// URIs): which tree, which snapshot, and — for copy — where the copy
+// goes (cp -a semantics), with the checks that keep a copy from eating itself.
+import fs from 'node:fs';
+import path from 'node:path';
+import { StrataError, fromSystemError, isStrataError } from '../errors.js';
+import type { Engine } from '../engine/types.js';
+import { createContainer, createSnap, destroySnap, openContainer, resolveSnapshot } from '../container/index.js';
+import { mountDfs, normalizePath } from '../dfs/index.js';
+import { formatLocation, resolveLocation, type Location } from '../uns/location.js';
+import { DfsTree } from './dfs-tree.js';
+import { PosixTree } from './posix.js';
+import type { MStat, Tree } from './tree.js';
+import type { JournalHeader } from './journal.js';
+
+export type EngineGetter = () => Promise<Engine>;
+
+export interface SourceEnd {
+  tree: Tree;
+  st: MStat;
+  loc: Location;
+  /** Container sources: the snapshot read, and whether this run took it. */
+  epoch?: number;
+  snapOwned?: boolean;
+  /** Destroys a snapshot this run took. */
+  release(): Promise<void>;
+  /** Destroys the snapshot being read (a resumed copy's snapshot, taken by the first run). */
+  destroySnapshot(): Promise<void>;
+}
+
+function containerUri(l: Extract<Location, { kind: 'container' }>): string {
+  return `daos://${l.pool}/${l.cont}`;
+}
+
+/** Opens the source; container sources are read at a snapshot (given, resumed, or taken now). */
+export async function openSource(getEngine: EngineGetter, input: string, o: { snap?: string; epoch?: number; live?: boolean; warn?: (m: string) => void } = {}): Promise<SourceEnd> {
+  const loc = await resolveLocation(input);
+  if (loc.kind === 'posix') {
+    const tree = new PosixTree(loc.path);
+    const st = await tree.lstat('');
+    if (!st) throw new StrataError('ENOENT', `${input}: no such file or directory`);
+    return { tree, st, loc, release: async () => undefined, destroySnapshot: async () => undefined };
+  }
+  const engine = await getEngine();
+  const c = await openContainer(engine, loc.pool, loc.cont);
+  let epoch: number | undefined;
+  let owned = false;
+  if (o.epoch !== undefined) {
+    if (!(await engine.listSnapshots(c.uuid)).some((s) => s.epoch === o.epoch)) {
+      throw new StrataError('ENOENT', `container ${c.label}: the snapshot at epoch ${o.epoch} that the interrupted copy was reading is gone; start a new copy without --resume`);
+    }
+    epoch = o.epoch;
+  } else if (o.snap !== undefined) {
+    epoch = await resolveSnapshot(c, /^\d+$/.test(o.snap) && !(await engine.listSnapshots(c.uuid)).some((s) => s.name === o.snap) ? { epc: o.snap } : { snap: o.snap });
+  } else if (!o.live) {
+    try {
+      epoch = (await createSnap(engine, loc.pool, loc.cont)).epoch;
+      owned = true;
+    } catch (e) {
+      if (!isStrataError(e, 'EACCES')) throw e;
+      o.warn?.(`cannot take a snapshot of ${c.label} (no write permission): copying the live container`);
+    }
+  }
+  const dfs = await mountDfs(c, epoch !== undefined ? { epoch } : { readOnly: true });
+  const tree = new DfsTree(dfs, normalizePath(loc.path), containerUri(loc));
+  const st = await tree.lstat('');
+  if (!st) {
+    if (owned) await destroySnap(engine, loc.pool, loc.cont, { epc: epoch }).catch(() => undefined);
+    throw new StrataError('ENOENT', `${input}: no such file or directory`);
+  }
+  return {
+    tree, st, loc, epoch, snapOwned: owned,
+    release: async () => { if (owned) await destroySnap(engine, loc.pool, loc.cont, { epc: epoch }); },
+    destroySnapshot: async () => { if (epoch !== undefined) await destroySnap(engine, loc.pool, loc.cont, { epc: epoch }); },
+  };
+}
+
+export interface DestEnd {
+  tree: Tree;
+  /** What is at the destination root now (undefined: it will be created). */
+  st: MStat | undefined;
+  root: JournalHeader['dstRoot'];
+  createdContainer: boolean;
+}
+
+async function posixStatFollow(p: string): Promise<fs.Stats | undefined> {
+  try {
+    return await fs.promises.stat(p);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw fromSystemError(e, `stat ${p}`);
+  }
+}
+
+/** The name SRC has in a destination directory (none for a container root). */
+function srcName(src: SourceEnd): string | undefined {
+  if (src.loc.kind === 'container') return src.loc.path === '/' ? undefined : path.posix.basename(normalizePath(src.loc.path));
+  return path.basename(src.loc.path) || undefined;
+}
+
+/**
+ * Resolves the destination. copy: cp -a semantics (an existing directory
+ * receives SRC as DST/<name>; else DST becomes the copy; a container that does
+ * not exist is created and becomes the copy). sync/into=false: DST itself.
+ */
+export async function openDest(getEngine: EngineGetter, input: string, src: SourceEnd, o: { into: boolean; resumeRoot?: JournalHeader['dstRoot']; create?: boolean }): Promise<DestEnd> {
+  const loc = await resolveLocation(input);
+  if (o.resumeRoot) return openRoot(getEngine, o.resumeRoot, input, false);
+  const name = srcName(src);
+  if (loc.kind === 'posix') {
+    const st = await posixStatFollow(loc.path);
+    let root = loc.path;
+    if (st?.isDirectory()) {
+      if (o.into && name !== undefined) root = path.join(loc.path, name);
+    } else if (st) {
+      if (src.st.type === 'dir') throw new StrataError('ENOTDIR', `${input}: exists and is not a directory (cannot copy the directory ${formatLocation(src.loc)} over it)`);
+    } else {
+      const parent = await posixStatFollow(path.dirname(loc.path));
+      if (!parent?.isDirectory()) throw new StrataError('ENOENT', `${input}: its parent directory does not exist`);
+    }
+    checkNotInside(src, { kind: 'posix', path: root });
+    return openRoot(getEngine, { kind: 'posix', path: root }, input, false);
+  }
+  const engine = await getEngine();
+  let created = false;
+  let c;
+  try {
+    c = await openContainer(engine, loc.pool, loc.cont, { write: true });
+  } catch (e) {
+    if (!isStrataError(e, 'ENOENT') || o.create === false) throw e;
+    const rec = await createContainer(engine, loc.pool, loc.cont, { type: 'POSIX' });
+    c = await openContainer(engine, loc.pool, rec.uuid, { write: true });
+    created = true;
+  }
+  let rootPath = normalizePath(loc.path);
+  if (!created) {
+    const dfs = await mountDfs(c);
+    const st = await dfs.stat(rootPath).catch((e) => { if (isStrataError(e, 'ENOENT')) return undefined; throw e; });
+    if (st?.type === 'dir') {
+      if (o.into && name !== undefined) rootPath = rootPath === '/' ? `/${name}` : `${rootPath}/${name}`;
+    } else if (st) {
+      if (src.st.type === 'dir') throw new StrataError('ENOTDIR', `${input}: exists and is not a directory`);
+    } else {
+      const parent = await dfs.stat(path.posix.dirname(rootPath)).catch(() => undefined);
+      if (parent?.type !== 'dir') throw new StrataError('ENOENT', `${input}: its parent directory does not exist`);
+    }
+  } else if (rootPath !== '/' && path.posix.dirname(rootPath) !== '/') {
+    throw new StrataError('ENOENT', `${input}: its parent directory does not exist in the new container`);
+  }
+  const root = { kind: 'container' as const, pool: c.poolUuid, cont: c.uuid, path: rootPath };
+  checkNotInside(src, root);
+  const d = await openRoot(getEngine, root, input, created);
+  return d;
+}
+
+async function openRoot(getEngine: EngineGetter, root: JournalHeader['dstRoot'], input: string, created: boolean): Promise<DestEnd> {
+  if (root.kind === 'posix') {
+    const tree = new PosixTree(root.path);
+    return { tree, st: await tree.lstat(''), root, createdContainer: false };
+  }
+  const engine = await getEngine();
+  const c = await openContainer(engine, root.pool, root.cont, { write: true });
+  const dfs = await mountDfs(c);
+  const loc = await resolveLocation(input);
+  const uri = loc.kind === 'container' ? containerUri(loc) : `daos://${root.pool}/${root.cont}`;
+  const tree = new DfsTree(dfs, root.path, uri);
+  return { tree, st: await tree.lstat(''), root, createdContainer: created };
+}
+
+/** Refuses to copy a directory into itself. */
+function checkNotInside(src: SourceEnd, root: JournalHeader['dstRoot']): void {
+  if (src.st.type !== 'dir') return;
+  const inside = (a: string, b: string) => b === a || b.startsWith(a === '/' ? '/' : a + '/');
+  if (src.loc.kind === 'posix' && root.kind === 'posix') {
+    const real = (p: string): string => {
+      // The deepest existing ancestor, resolved, plus the rest.
+      let cur = p;
+      const rest: string[] = [];
+      for (;;) {
+        try { return path.join(fs.realpathSync(cur), ...rest.reverse()); } catch { /* up */ }
+        const up = path.dirname(cur);
+        if (up === cur) return p;
+        rest.push(path.basename(cur));
+        cur = up;
+      }
+    };
+    const a = real(src.loc.path);
+    if (inside(a, real(root.path))) throw new StrataError('EINVAL', `cannot copy a directory, '${src.loc.path}', into itself, '${root.path}'`);
+  }
+  if (src.loc.kind === 'container' && root.kind === 'container') {
+    const t = src.tree as DfsTree;
+    if (t.core.container.uuid === root.cont && inside(t.rootPath, root.path)) {
+      throw new StrataError('EINVAL', `cannot copy a directory, '${formatLocation(src.loc)}', into itself`);
+    }
+  }
+}

@@ -1,0 +1,158 @@
+// The resume journal of a copy: a small append-only file in the engine home
+// ($STRATA_HOME/mover/<hash of src+dst>.journal), one per SRC -> DST pair.
+//
+// Line 1 is a JSON header: the resolved plan of the first run (the final
+// destination root, the snapshot being copied), so a resumed run copies the
+// same SRC -> DST mapping even though DST exists by then. Then one line per
+// event, in completion order:
+//   C <path>   every item up to <path> in walk order is finished (low-water mark)
+//   D <path>   <path> finished ahead of the mark (parallel copies finish out of order)
+//   F <path>   <path> failed (a resumed run tries it again)
+// Items are files, symlinks and hard links; directories are re-made (idempotent)
+// and their metadata re-applied on resume. Memory on resume is the D and F sets
+// past the last mark, bounded by the number of copies in flight (plus failures).
+// A copy that finishes without errors removes its journal.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { comparePaths } from './names.js';
+
+export interface JournalHeader {
+  version: 1;
+  src: string;
+  dst: string;
+  /** Where the copy goes: a POSIX path or a container (uuid) + path. */
+  dstRoot: { kind: 'posix'; path: string } | { kind: 'container'; pool: string; cont: string; path: string };
+  /** Container sources: the snapshot epoch copied, and whether the copy took it (then it destroys it at the end). */
+  srcEpoch?: number;
+  snapOwned?: boolean;
+  startedAt: string;
+}
+
+export function journalDir(): string {
+  return process.env['STRATA_MOVER_JOURNAL_DIR'] || path.join(process.env['STRATA_HOME'] || path.join(os.homedir(), '.local', 'share', 'strata'), 'mover');
+}
+
+export function journalPath(src: string, dst: string): string {
+  const h = crypto.createHash('sha256').update(`${src}\0${dst}`).digest('hex').slice(0, 32);
+  return path.join(journalDir(), `${h}.journal`);
+}
+
+export interface ResumeState {
+  header: JournalHeader;
+  mark: string | undefined;
+  done: Set<string>;
+  failed: Set<string>;
+}
+
+/** Reads a journal; undefined if there is none (or it is unreadable). */
+export async function readJournal(file: string): Promise<ResumeState | undefined> {
+  if (!fs.existsSync(file)) return undefined;
+  const rl = readline.createInterface({ input: fs.createReadStream(file, 'utf8'), crlfDelay: Infinity });
+  let header: JournalHeader | undefined;
+  let mark: string | undefined;
+  const done = new Set<string>();
+  const failed = new Set<string>();
+  for await (const line of rl) {
+    if (!header) {
+      try { header = JSON.parse(line) as JournalHeader; } catch { return undefined; }
+      continue;
+    }
+    if (line.length < 3) continue;
+    let p: string;
+    try { p = JSON.parse(line.slice(2)) as string; } catch { continue; } // a torn last line
+    const k = line[0];
+    if (k === 'C') {
+      mark = p;
+      for (const d of done) if (comparePaths(d, p) <= 0) done.delete(d);
+      failed.delete(p);
+    } else if (k === 'D') {
+      done.add(p);
+      failed.delete(p);
+    } else if (k === 'F') failed.add(p);
+  }
+  return header ? { header, mark, done, failed } : undefined;
+}
+
+/** Tracks finished items in walk order and appends to the journal. */
+export class Journal {
+  private fd: number;
+  private bytes = 0;
+  private next = 0; // lowest sequence number not yet finished
+  private readonly items = new Map<number, { rel: string; finished: boolean; failed: boolean }>();
+  private mark: string | undefined;
+  private readonly ahead = new Set<string>();
+  private readonly failedSet = new Set<string>();
+
+  constructor(readonly file: string, readonly header: JournalHeader, readonly resume: ResumeState | undefined) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    this.mark = resume?.mark;
+    this.fd = fs.openSync(file, resume ? 'a' : 'w');
+    if (!resume) this.append(JSON.stringify(header));
+  }
+
+  /** True when a resumed run already finished rel. */
+  isDone(rel: string): boolean {
+    const r = this.resume;
+    if (!r) return false;
+    if (r.failed.has(rel)) return false;
+    if (r.mark !== undefined && comparePaths(rel, r.mark) <= 0) return true;
+    return r.done.has(rel);
+  }
+
+  /** Registers an item in walk order; returns its sequence number. */
+  begin(rel: string, seq: number): void {
+    this.items.set(seq, { rel, finished: false, failed: false });
+  }
+
+  finish(seq: number, ok: boolean): void {
+    const it = this.items.get(seq);
+    if (!it) return;
+    it.finished = true;
+    it.failed = !ok;
+    if (!ok) { this.failedSet.add(it.rel); this.append(`F ${JSON.stringify(it.rel)}`); }
+    let advanced: string | undefined;
+    while (this.items.get(this.next)?.finished) {
+      const x = this.items.get(this.next)!;
+      this.items.delete(this.next);
+      this.ahead.delete(x.rel);
+      advanced = x.rel;
+      this.next++;
+    }
+    if (advanced !== undefined) {
+      this.mark = advanced;
+      this.append(`C ${JSON.stringify(advanced)}`);
+    } else if (ok) {
+      this.ahead.add(it.rel);
+      this.append(`D ${JSON.stringify(it.rel)}`);
+    }
+    if (this.bytes > 8 << 20) this.compact();
+  }
+
+  private append(line: string): void {
+    const b = Buffer.from(line + '\n', 'utf8');
+    fs.writeSync(this.fd, b);
+    this.bytes += b.length;
+  }
+
+  /** Rewrites the journal with only what a resume needs. */
+  private compact(): void {
+    const tmp = `${this.file}.tmp`;
+    const lines = [JSON.stringify(this.header)];
+    for (const f of this.failedSet) lines.push(`F ${JSON.stringify(f)}`);
+    if (this.mark !== undefined) lines.push(`C ${JSON.stringify(this.mark)}`);
+    for (const d of this.ahead) lines.push(`D ${JSON.stringify(d)}`);
+    fs.writeFileSync(tmp, lines.join('\n') + '\n');
+    fs.renameSync(tmp, this.file);
+    fs.closeSync(this.fd);
+    this.fd = fs.openSync(this.file, 'a');
+    this.bytes = 0;
+  }
+
+  close(remove: boolean): void {
+    try { fs.closeSync(this.fd); } catch { /* closed */ }
+    if (remove) fs.rmSync(this.file, { force: true });
+  }
+}

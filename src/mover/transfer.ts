@@ -1,0 +1,399 @@
+// The copy pipeline shared by copy and sync (mpiFileUtils style): walk ->
+// make directories top-down -> copy files, symlinks and hard links in
+// parallel (each under a temporary name, metadata set right after the data,
+// then renamed into place) -> directory metadata last, when a directory's
+// whole content is done. Large files are copied a chunk at a time with
+// several chunks in flight; all-zero blocks are not written (holes stay holes).
+import type { Extent } from '../engine/types.js';
+import { StrataError } from '../errors.js';
+import { fileChecksum } from './checksum.js';
+import type { Journal } from './journal.js';
+import { parentRel } from './names.js';
+import { Pool, Semaphore } from './pool.js';
+import { isFatal, type MStat, type MetaOptions, type Tree } from './tree.js';
+import { march } from './walk.js';
+import { sameTime } from './times.js';
+import { filterXattrs, type XattrMode } from './xattrs.js';
+
+export interface TransferOptions {
+  /** Workers (default 1): each keeps several files and chunks in flight. */
+  jobs?: number;
+  xattrs?: XattrMode;
+  /** Read every written file back and compare checksums with the source. */
+  verify?: boolean;
+  /** Preserve uid/gid (default: when running as root, or into a container). */
+  owner?: boolean;
+  /** Sync: also remove what the source does not have. */
+  delete?: boolean;
+  /** Sync: compare content, not size + mtime. */
+  checksum?: boolean;
+  signal?: AbortSignal;
+  /** Called for every failure as it happens. */
+  onError?: (path: string, reason: string) => void;
+}
+
+export interface Counters {
+  files: number;
+  dirs: number;
+  symlinks: number;
+  hardlinks: number;
+  /** Bytes of the files copied (apparent size). */
+  bytes: number;
+  /** Bytes actually written (holes skipped). */
+  dataBytes: number;
+  /** Resume: items already done by the interrupted run. */
+  skipped: number;
+  /** Sync: items already identical. */
+  unchanged: number;
+  deleted: number;
+  errors: number;
+}
+
+export interface TransferSummary extends Counters {
+  seconds: number;
+  failures: Array<{ path: string; reason: string }>;
+  /** Why the run stopped early (full disk, interrupted), if it did. */
+  stopped?: string;
+}
+
+export function newCounters(): Counters {
+  return { files: 0, dirs: 0, symlinks: 0, hardlinks: 0, bytes: 0, dataBytes: 0, skipped: 0, unchanged: 0, deleted: 0, errors: 0 };
+}
+
+/** One line for an error: "permission denied (EACCES)" from a Node error, else the message. */
+export function reasonOf(e: unknown): string {
+  let cur: unknown = e;
+  for (let i = 0; i < 3 && cur; i++) {
+    const ne = cur as NodeJS.ErrnoException;
+    if (ne.syscall && ne.code) {
+      const m = /^[A-Z]+: ([^,]+)/.exec(ne.message);
+      return `${m ? m[1] : ne.message} (${ne.code})`;
+    }
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  const msg = e instanceof Error ? e.message : String(e);
+  const code = (e as { code?: string }).code;
+  return code && !msg.includes(code) ? `${msg} (${code})` : msg;
+}
+
+const BLOCK = 4096;
+const ZERO_BLOCK = Buffer.alloc(BLOCK);
+const ZERO_PIECE = Buffer.alloc(4 << 20);
+
+/** Non-zero runs of buf (BLOCK granularity): [start, end) pairs. */
+export function dataRuns(buf: Buffer): Array<[number, number]> {
+  if (buf.length <= ZERO_PIECE.length && buf.equals(ZERO_PIECE.subarray(0, buf.length))) return [];
+  const out: Array<[number, number]> = [];
+  let start = -1;
+  for (let i = 0; i < buf.length; i += BLOCK) {
+    const end = Math.min(buf.length, i + BLOCK);
+    const zero = buf.subarray(i, end).equals(end - i === BLOCK ? ZERO_BLOCK : ZERO_BLOCK.subarray(0, end - i));
+    if (!zero && start < 0) start = i;
+    if (zero && start >= 0) { out.push([start, i]); start = -1; }
+  }
+  if (start >= 0) out.push([start, buf.length]);
+  return out;
+}
+
+
+export function sameContentHint(s: MStat, d: MStat): boolean {
+  return s.size === d.size && sameTime(s.mtimeNs, d.mtimeNs);
+}
+
+interface DirState {
+  st: MStat;
+  pending: number;
+  dst?: MStat;
+}
+
+interface LinkState {
+  rel: string;
+  done: Promise<boolean>;
+  remaining: number;
+}
+
+export class Transfer {
+  readonly c: Counters = newCounters();
+  readonly failures: Array<{ path: string; reason: string }> = [];
+  private stopped: string | undefined;
+  private readonly pool: Pool;
+  private readonly chunks: Semaphore;
+  private readonly dirs = new Map<string, DirState>();
+  private readonly links = new Map<string, LinkState>();
+  private readonly meta: MetaOptions;
+  private readonly xmode: XattrMode;
+  private seq = 0;
+  private readonly t0 = process.hrtime.bigint();
+
+  constructor(readonly src: Tree, readonly dst: Tree, readonly mode: 'copy' | 'sync', readonly opts: TransferOptions, readonly journal?: Journal) {
+    const jobs = Math.max(1, opts.jobs ?? 1);
+    this.pool = new Pool(16 * jobs);
+    this.chunks = new Semaphore(8 * jobs);
+    this.meta = { owner: opts.owner ?? (process.getuid?.() === 0 || dst.kind === 'dfs') };
+    this.xmode = opts.xattrs ?? 'non-lustre';
+  }
+
+  get seconds(): number { return Number(process.hrtime.bigint() - this.t0) / 1e9; }
+
+  private fail(tree: Tree, rel: string, e: unknown): void {
+    this.c.errors++;
+    const path = tree.display(rel);
+    const reason = reasonOf(e);
+    if (this.failures.length < 10000) this.failures.push({ path, reason });
+    this.opts.onError?.(path, reason);
+    if (isFatal(e) && !this.stopped) this.stopped = reason;
+  }
+
+  private async srcXattrs(rel: string, st: MStat): Promise<Array<[string, Buffer]>> {
+    if (this.xmode === 'none') return [];
+    return filterXattrs(this.xmode, await this.src.xattrs(rel, st));
+  }
+
+  async run(srcSt: MStat, dstSt: MStat | undefined): Promise<TransferSummary> {
+    const resume = !!this.journal?.resume;
+    let skipBelow: string | undefined;
+    const walkDst = this.mode === 'sync' ? this.dst : undefined;
+    for await (const ev of march(this.src, walkDst, '', srcSt, this.mode === 'sync' ? dstSt : undefined)) {
+      if (this.stopped) break;
+      if (this.opts.signal?.aborted) { this.stopped = 'interrupted'; break; }
+      if (skipBelow !== undefined) {
+        if (ev.rel === skipBelow && ev.kind === 'leave') { skipBelow = undefined; continue; }
+        if (ev.rel.startsWith(skipBelow === '' ? '' : skipBelow + '/')) continue;
+        skipBelow = undefined;
+      }
+      const rel = ev.rel;
+      if (ev.kind === 'error') {
+        this.fail(ev.side === 'src' ? this.src : this.dst, rel, ev.error);
+        continue;
+      }
+      if (ev.kind === 'enter') {
+        try {
+          if (ev.dst && ev.dst.type !== 'dir') { await this.dst.remove(rel); this.c.deleted++; }
+          const made = await this.dst.ensureDir(rel);
+          if (made === 'existed' && resume) await this.dst.cleanTemps(rel);
+        } catch (e) {
+          this.fail(this.dst, rel, e);
+          skipBelow = rel;
+          continue;
+        }
+        this.c.dirs++;
+        const parent = rel === '' ? undefined : this.dirs.get(parentRel(rel));
+        if (parent) parent.pending++;
+        this.dirs.set(rel, { st: ev.src, pending: 1, dst: ev.dst });
+        continue;
+      }
+      if (ev.kind === 'leave') {
+        this.settle(rel);
+        continue;
+      }
+      // entry
+      const s = ev.src;
+      const d = ev.dst;
+      if (!s) {
+        if (d && this.mode === 'sync' && this.opts.delete) await this.within(rel, async () => { await this.dst.remove(rel); this.c.deleted++; });
+        continue;
+      }
+      if (s.type === 'other') {
+        this.fail(this.src, rel, new StrataError('ENOTSUP', 'not copied: sockets, fifos and devices are not supported'));
+        continue;
+      }
+      if (this.mode === 'sync' && d) {
+        if (d.type === s.type && (await this.same(rel, s, d))) {
+          this.c.unchanged++;
+          if (s.type === 'file' && s.nlink > 1) this.linkSeen(s, rel);
+          continue;
+        }
+      }
+      const seq = this.seq++;
+      this.journal?.begin(rel, seq);
+      if (this.journal?.isDone(rel)) {
+        this.c.skipped++;
+        if (s.type === 'file' && s.nlink > 1) this.linkSeen(s, rel);
+        this.journal.finish(seq, true);
+        continue;
+      }
+      await this.within(rel, async () => {
+        let ok = false;
+        try {
+          if (d && d.type !== s.type && d.type === 'dir') await this.dst.remove(rel);
+          await this.copyItem(rel, s);
+          ok = true;
+        } finally {
+          this.journal?.finish(seq, ok);
+        }
+      });
+    }
+    await this.pool.drain();
+    if (!this.stopped && this.opts.signal?.aborted) this.stopped = 'interrupted';
+    return { ...this.c, seconds: this.seconds, failures: this.failures, ...(this.stopped ? { stopped: this.stopped } : {}) };
+  }
+
+  /** Runs an item's work in the pool, counted against its directory. */
+  private async within(rel: string, work: () => Promise<void>): Promise<void> {
+    const pr = parentRel(rel);
+    const parent = rel === '' ? undefined : this.dirs.get(pr);
+    if (parent) parent.pending++;
+    await this.pool.run(async () => {
+      try {
+        await work();
+      } catch (e) {
+        this.fail(this.dst, rel, e);
+      } finally {
+        if (parent) this.settle(pr, true);
+      }
+    });
+  }
+
+  /** One unit of a directory's pending work is done; the last one applies its metadata. */
+  private settle(rel: string, child = false): void {
+    void child;
+    const st = this.dirs.get(rel);
+    if (!st) return;
+    if (--st.pending > 0) return;
+    this.dirs.delete(rel);
+    this.pool.track((async () => {
+      try {
+        await this.finishDir(rel, st);
+      } catch (e) {
+        this.fail(this.dst, rel, e);
+      } finally {
+        if (rel !== '') this.settle(parentRel(rel), true);
+      }
+    })());
+  }
+
+  private async finishDir(rel: string, ds: DirState): Promise<void> {
+    if (this.stopped) return; // leave an interrupted directory writable; resume finishes it
+    const xs = await this.srcXattrs(rel, ds.st);
+    if (this.mode === 'sync') {
+      const now = await this.dst.lstat(rel);
+      if (now && now.perm === ds.st.perm && sameTime(now.mtimeNs, ds.st.mtimeNs) && (!this.meta.owner || (now.uid === ds.st.uid && now.gid === ds.st.gid))) {
+        const have = this.xmode === 'none' ? [] : filterXattrs(this.xmode, await this.dst.xattrs(rel, now));
+        if (sameXattrs(have, xs)) return;
+      }
+    }
+    await this.dst.setMeta(rel, ds.st, this.xmode === 'none' ? undefined : xs, this.meta);
+  }
+
+  private linkSeen(s: MStat, rel: string): void {
+    if (!this.links.has(s.ino)) this.links.set(s.ino, { rel, done: Promise.resolve(true), remaining: s.nlink - 1 });
+    else this.linkDone(s.ino);
+  }
+
+  private linkDone(ino: string): void {
+    const l = this.links.get(ino);
+    if (l && --l.remaining <= 0) this.links.delete(ino);
+  }
+
+  private async same(rel: string, s: MStat, d: MStat): Promise<boolean> {
+    if (s.type === 'dir') return true;
+    if (s.type === 'symlink') return (await this.src.readlink(rel)) === (await this.dst.readlink(rel));
+    if (s.size !== d.size) return false;
+    if (this.opts.checksum) {
+      if ((await fileChecksum(this.src, rel, s)) !== (await fileChecksum(this.dst, rel, d))) return false;
+    } else if (!sameTime(s.mtimeNs, d.mtimeNs)) return false;
+    // Same content: fix metadata only if it differs.
+    if (d.perm !== s.perm || !sameTime(s.mtimeNs, d.mtimeNs) || (this.meta.owner && (d.uid !== s.uid || d.gid !== s.gid))) {
+      await this.dst.setMeta(rel, s, this.xmode === 'none' ? undefined : await this.srcXattrs(rel, s), this.meta);
+    }
+    return true;
+  }
+
+  private async copyItem(rel: string, s: MStat): Promise<void> {
+    if (s.type === 'symlink') {
+      const target = await this.src.readlink(rel);
+      await this.dst.symlink(rel, target, s, [], this.meta);
+      this.c.symlinks++;
+      return;
+    }
+    if (s.nlink > 1) {
+      const l = this.links.get(s.ino);
+      if (l) {
+        this.linkDone(s.ino);
+        if (await l.done) {
+          await this.dst.link(l.rel, rel);
+          this.c.hardlinks++;
+          return;
+        }
+      } else {
+        let resolveDone!: (ok: boolean) => void;
+        this.links.set(s.ino, { rel, done: new Promise<boolean>((r) => { resolveDone = r; }), remaining: s.nlink - 1 });
+        try {
+          await this.copyFile(rel, s);
+          resolveDone(true);
+        } catch (e) {
+          resolveDone(false);
+          throw e;
+        }
+        return;
+      }
+    }
+    await this.copyFile(rel, s);
+  }
+
+  private async copyFile(rel: string, s: MStat): Promise<void> {
+    const xs = await this.srcXattrs(rel, s);
+    const r = await this.src.openRead(rel, s);
+    try {
+      const w = await this.dst.createFile(rel, s, xs, this.meta);
+      try {
+        const ranges: Extent[] = (await r.dataRanges(s.size)) ?? [{ offset: 0, length: s.size }];
+        const unit = Math.max(BLOCK, Math.min(w.chunkSize, 4 << 20));
+        const pieces: Array<[number, number]> = [];
+        for (const e of ranges) {
+          for (let off = e.offset; off < e.offset + e.length;) {
+            const next = Math.min(e.offset + e.length, (Math.floor(off / unit) + 1) * unit);
+            pieces.push([off, next - off]);
+            off = next;
+          }
+        }
+        const small = s.size <= 65536;
+        let failed: unknown;
+        const inflight = new Set<Promise<void>>();
+        for (const [off, n] of pieces) {
+          if (failed || this.stopped) break;
+          if (!small) await this.chunks.take();
+          const p: Promise<void> = (async () => {
+            try {
+              const buf = await r.read(off, n);
+              for (const [a, b] of dataRuns(buf)) {
+                await w.write(buf.subarray(a, b), off + a);
+                this.c.dataBytes += b - a;
+              }
+            } catch (e) {
+              failed ??= e;
+            } finally {
+              if (!small) this.chunks.give();
+            }
+          })().finally(() => inflight.delete(p));
+          inflight.add(p);
+          if (inflight.size >= 8) await Promise.race(inflight);
+        }
+        await Promise.all(inflight);
+        if (failed) throw failed;
+        if (this.stopped) throw new StrataError('EIO', `stopped (${this.stopped})`);
+        await r.checkUnchanged(s);
+        await w.commit(s.size);
+      } catch (e) {
+        await w.abort();
+        throw e;
+      }
+    } finally {
+      await r.close();
+    }
+    this.c.files++;
+    this.c.bytes += s.size;
+    if (this.opts.verify) {
+      const d = await this.dst.lstat(rel);
+      if (!d) throw new StrataError('EIO', 'verify: the copy is missing');
+      const [a, b] = await Promise.all([fileChecksum(this.src, rel, s), fileChecksum(this.dst, rel, d)]);
+      if (a !== b) throw new StrataError('EIO', `verify: checksum mismatch (source ${a}, copy ${b})`);
+    }
+  }
+}
+
+export function sameXattrs(a: Array<[string, Buffer]>, b: Array<[string, Buffer]>): boolean {
+  if (a.length !== b.length) return false;
+  const m = new Map(a);
+  return b.every(([n, v]) => m.get(n)?.equals(v) ?? false);
+}

@@ -1,0 +1,94 @@
+// One interface for both ends of a move: a tree of directories, files and
+// symlinks, addressed by relative paths of escaped names (see names.ts).
+// POSIX (posix.ts) and DFS (dfs-tree.ts) implement it, the way rclone and
+// JuiceFS treat a local directory as just another backend. Walk, copy, sync
+// and compare only talk to this interface.
+import type { Extent } from '../engine/types.js';
+
+export type EntryType = 'file' | 'dir' | 'symlink' | 'other';
+
+export interface MStat {
+  type: EntryType;
+  /** Permission bits (mode & 0o7777). */
+  perm: number;
+  uid: number;
+  gid: number;
+  /** Bytes (files), target length (symlinks), 0 otherwise. */
+  size: number;
+  atimeNs: bigint;
+  mtimeNs: bigint;
+  nlink: number;
+  /** Identity of the inode within the tree (dev:ino on POSIX, the OID on DFS): hard links share it. */
+  ino: string;
+  /** Bytes allocated (POSIX st_blocks*512), when known. */
+  allocated?: number;
+  /** Chunk size of a DFS file (kept when copying DFS -> DFS). */
+  chunkSize?: number;
+}
+
+export interface Listed {
+  name: string;
+  st: MStat;
+}
+
+/** An open source file. */
+export interface FileReader {
+  /** Ranges that hold data (holes excluded), or undefined when the backend cannot tell (then: all of it). */
+  dataRanges(size: number): Promise<Extent[] | undefined>;
+  /** Reads exactly `length` bytes at `offset` (zeros in holes); a short read means the file shrank. */
+  read(offset: number, length: number): Promise<Buffer>;
+  /** Throws if the file changed (size or mtime) while it was read. */
+  checkUnchanged(st: MStat): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A file being written under a temporary name. */
+export interface FileWriter {
+  /** Preferred write unit (the destination's chunk size). */
+  readonly chunkSize: number;
+  write(data: Buffer, offset: number): Promise<void>;
+  /** Sets size, mode, owner, times, xattrs and renames the file into place (replacing an existing one). */
+  commit(size: number): Promise<void>;
+  /** Removes the temporary file. */
+  abort(): Promise<void>;
+}
+
+export interface MetaOptions {
+  /** Set uid/gid (root only on POSIX). */
+  owner: boolean;
+}
+
+export interface Tree {
+  readonly kind: 'posix' | 'dfs';
+  /** For messages: the full location of rel. */
+  display(rel: string): string;
+
+  lstat(rel: string): Promise<MStat | undefined>;
+  /** Entries of a directory in byte order of their names, with their lstat. */
+  list(rel: string): AsyncGenerator<Listed>;
+  /** Raw target bytes of a symlink, escaped. */
+  readlink(rel: string): Promise<string>;
+  /** Extended attributes (name, value), all of them; the caller filters. */
+  xattrs(rel: string, st: MStat): Promise<Array<[string, Buffer]>>;
+  openRead(rel: string, st: MStat): Promise<FileReader>;
+
+  /** Makes a directory (mode 0700 + u+w while it fills); ok if one exists; error if a non-directory does. */
+  ensureDir(rel: string): Promise<'created' | 'existed'>;
+  createFile(rel: string, st: MStat, xattrs: Array<[string, Buffer]>, meta: MetaOptions): Promise<FileWriter>;
+  symlink(rel: string, target: string, st: MStat, xattrs: Array<[string, Buffer]>, meta: MetaOptions): Promise<void>;
+  /** Hard link rel to the already written existingRel (replacing rel if it exists). */
+  link(existingRel: string, rel: string): Promise<void>;
+  /** Sets mode, owner, times and xattrs (replacing the whole xattr set) of an existing entry. */
+  setMeta(rel: string, st: MStat, xattrs: Array<[string, Buffer]> | undefined, meta: MetaOptions): Promise<void>;
+  /** Removes a file, symlink or whole directory tree. */
+  remove(rel: string): Promise<void>;
+  /** Removes leftover temporary files of an interrupted run in a directory. */
+  cleanTemps(rel: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Fatal destination errors: stop the whole run (the rest would fail the same way). */
+export function isFatal(e: unknown): boolean {
+  const code = (e as { code?: string })?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'EROFS';
+}

@@ -1,0 +1,61 @@
+// The walk: both trees in lock step (a merge-join of two sorted listings, as
+// rclone's march and JuiceFS sync do), depth first, names in byte order. It
+// streams: at any time it holds one listing cursor per open directory level
+// (POSIX sorts one directory's names in memory; DFS lists a page at a time),
+// never the tree. Copy walks the source alone (dst undefined).
+import type { Listed, MStat, Tree } from './tree.js';
+import { compareNames, joinRel } from './names.js';
+
+export type WalkEvent =
+  /** A source directory, before its content. */
+  | { kind: 'enter'; rel: string; src: MStat; dst?: MStat }
+  /** The same directory, after its content. */
+  | { kind: 'leave'; rel: string; src: MStat; dst?: MStat }
+  /** Anything else: a non-directory on the source, or a name only the destination has. */
+  | { kind: 'entry'; rel: string; src?: MStat; dst?: MStat }
+  /** A directory that could not be listed (its content is skipped). */
+  | { kind: 'error'; rel: string; side: 'src' | 'dst'; error: unknown };
+
+class Cursor {
+  private it: AsyncGenerator<Listed> | undefined;
+  head: Listed | undefined;
+  error: unknown;
+  constructor(tree: Tree | undefined, rel: string) {
+    this.it = tree?.list(rel);
+  }
+  async next(): Promise<void> {
+    if (!this.it) { this.head = undefined; return; }
+    try {
+      const r = await this.it.next();
+      this.head = r.done ? undefined : r.value;
+      if (r.done) this.it = undefined;
+    } catch (e) {
+      this.error = e;
+      this.head = undefined;
+      this.it = undefined;
+    }
+  }
+}
+
+export async function* march(src: Tree, dst: Tree | undefined, rel: string, s: MStat | undefined, d: MStat | undefined): AsyncGenerator<WalkEvent> {
+  if (s?.type !== 'dir') {
+    yield { kind: 'entry', rel, src: s, dst: d };
+    return;
+  }
+  yield { kind: 'enter', rel, src: s, dst: d };
+  const a = new Cursor(src, rel);
+  const b = new Cursor(d?.type === 'dir' ? dst : undefined, rel);
+  await Promise.all([a.next(), b.next()]);
+  for (;;) {
+    if (a.error !== undefined) { yield { kind: 'error', rel, side: 'src', error: a.error }; break; }
+    if (b.error !== undefined) { yield { kind: 'error', rel, side: 'dst', error: b.error }; break; }
+    if (!a.head && !b.head) break;
+    const c = !a.head ? 1 : !b.head ? -1 : compareNames(a.head.name, b.head.name);
+    const name = c <= 0 ? a.head!.name : b.head!.name;
+    const sa = c <= 0 ? a.head!.st : undefined;
+    const sb = c >= 0 ? b.head!.st : undefined;
+    yield* march(src, dst, joinRel(rel, name), sa, sb);
+    await Promise.all([c <= 0 ? a.next() : undefined, c >= 0 ? b.next() : undefined]);
+  }
+  yield { kind: 'leave', rel, src: s, dst: d };
+}
