@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { StrataError } from '../errors.js';
 import { registerPool } from './pool.js';
 import { registerContainer } from './container.js';
+import { registerPark } from './park.js';
 import { registerFilesystem } from './filesystem.js';
 import { registerMover } from './mover.js';
 import { registerMount } from './mount.js';
@@ -21,6 +22,7 @@ program
 
 registerPool(program);
 registerContainer(program);
+registerPark(program);
 registerFilesystem(program);
 registerMover(program);
 registerMount(program);

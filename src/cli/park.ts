@@ -1,0 +1,53 @@
+// `strata container serialize | deserialize | check`: container parking (src/park).
+import type { Command } from 'commander';
+import { withEngine, globalOpts, printJson } from './context.js';
+import { StrataError } from '../errors.js';
+import { serializeContainer, deserializeContainer, checkContainer } from '../park/index.js';
+
+function jobsOf(text: string | undefined): number {
+  if (text === undefined) return 1;
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 256) throw new StrataError('EINVAL', `bad -j '${text}': expected 1..256 workers`);
+  return Number(text);
+}
+
+export function registerPark(program: Command): void {
+  const cont = program.commands.find((c) => c.name() === 'container');
+  if (!cont) throw new Error('registerPark: the container command must be registered first');
+
+  cont.command('serialize <pool> <cont>')
+    .description('write a container (any type) to HDF5 files <cont-uuid>_rank<N>.h5 (daos-serialize layout)')
+    .option('-o, --output-path <dir>', 'directory for the files (default: current directory)')
+    .option('-j, --jobs <n>', 'worker processes, one file each (default 1)')
+    .option('--snap <name>', 'serialize this snapshot (default: a snapshot taken for the run)')
+    .option('--json', 'print JSON')
+    .action(async (pool: string, c: string, o: { outputPath?: string; jobs?: string; snap?: string; json?: boolean }, cmd: Command) => {
+      const jobs = jobsOf(o.jobs);
+      const r = await withEngine(cmd, (e) => serializeContainer(e, pool, c, { outputDir: o.outputPath, jobs, snap: o.snap, engineUrl: globalOpts(cmd).engine }));
+      if (o.json) { printJson(r); return; }
+      process.stdout.write(`serialized container ${r.label} (${r.uuid}) at epoch ${r.epoch}: ${r.objects} objects, ${r.bytes} bytes\n`);
+      for (const f of r.files) process.stdout.write(`${f}\n`);
+    });
+
+  cont.command('deserialize <pool> <files...>')
+    .description('create a new container from serialized HDF5 files (or a directory of them)')
+    .option('--label <label>', 'label of the new container (default: the label in the files)')
+    .option('-j, --jobs <n>', 'worker processes (default 1)')
+    .option('--json', 'print JSON')
+    .action(async (pool: string, files: string[], o: { label?: string; jobs?: string; json?: boolean }, cmd: Command) => {
+      const jobs = jobsOf(o.jobs);
+      const r = await withEngine(cmd, (e) => deserializeContainer(e, pool, files, { label: o.label, jobs, engineUrl: globalOpts(cmd).engine }));
+      if (o.json) { printJson(r); return; }
+      process.stdout.write(`${r.uuid}\n`);
+    });
+
+  cont.command('check <pool> <cont>')
+    .description('print a content digest of a container (objects, keys, values, extents, properties, ACL, attributes; not the label)')
+    .option('--snap <name>', 'digest this snapshot (default: a snapshot taken for the run)')
+    .option('--json', 'print JSON')
+    .action(async (pool: string, c: string, o: { snap?: string; json?: boolean }, cmd: Command) => {
+      const r = await withEngine(cmd, (e) => checkContainer(e, pool, c, { snap: o.snap }));
+      if (o.json) { printJson(r); return; }
+      process.stdout.write(`${r.digest}  ${r.label}\n`);
+      process.stdout.write(`  ${r.objects} objects, ${r.dkeys} dkeys, ${r.akeys} akeys (${r.singles} single values, ${r.arrays} arrays with ${r.extents} extents), ${r.bytes} bytes; type ${r.type}\n`);
+    });
+}

@@ -1,0 +1,8 @@
+// Container parking: serialize any container to HDF5 files in mpiFileUtils'
+// daos-serialize layout, deserialize them back, and a content digest to
+// compare containers (see docs/park.md).
+export { serializeContainer, serializeRank, type SerializeOptions, type SerializeResult } from './serialize.js';
+export { deserializeContainer, type DeserializeOptions, type DeserializeResult } from './deserialize.js';
+export { checkContainer, type CheckResult } from './digest.js';
+export { cleanupStale } from './pending.js';
+export { verifyFile, rankFileName } from './format.js';

@@ -1,0 +1,278 @@
+// container serialize: writes a container (any type) at a snapshot epoch to
+// HDF5 files <cont-uuid>_rank<N>.h5, one per worker. Rank r of N takes the
+// objects whose position in OID order is r modulo N. Everything streams: table
+// rows go out in batches, arrays in slices (hyperslabs), so memory stays bounded.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Engine, KeyPath } from '../engine/types.js';
+import { StrataError, fromSystemError } from '../errors.js';
+import { openContainer, snapshotEpoch, type ContainerRecord } from '../container/index.js';
+import { listObjects, DaosObject } from '../object/index.js';
+import { H5File, type Dataset } from '../hdf5/h5lib/index.js';
+import {
+  OID_DATA, DKEY_DATA, AKEY_DATA, USER_ATTRS, OID_T, DKEY_T, AKEY_T, UATTR_T, ROOTS_T, USERBLOCK, FORMAT_VERSION,
+  A_VERSION, A_FILES, A_CONT_UUID, A_RANK, A_ALLOCED_OID, A_ACL, PROP_ATTRS, rankFileName, sealFile,
+  type OidRow, type DkeyRow, type AkeyRow,
+} from './format.js';
+import { cleanupStale, runSnapshot } from './pending.js';
+
+const ROWS_BATCH = 1024;
+const SLICE = 4 * 1024 * 1024;
+const EMPTY = Buffer.alloc(0);
+
+export interface SerializeOptions {
+  /** Output directory (default: the current directory); created if missing. */
+  outputDir?: string;
+  /** Number of worker processes / files (default 1). */
+  jobs?: number;
+  /** Serialize this named snapshot instead of taking one for the run. */
+  snap?: string;
+  /** Engine URL the worker processes open (needed for jobs > 1). */
+  engineUrl?: string;
+}
+
+export interface SerializeStats { objects: number; dkeys: number; akeys: number; singles: number; arrays: number; extents: number; bytes: number }
+
+export interface SerializeResult extends SerializeStats {
+  files: string[];
+  epoch: number;
+  uuid: string;
+  label: string;
+}
+
+/** What every rank file carries besides objects. */
+export interface RankJob {
+  contUuid: string;
+  epoch: number;
+  rank: number;
+  ranks: number;
+  file: string;
+  record: ContainerRecord;
+}
+
+function seqOf(hi: bigint, lo: bigint): bigint {
+  // Allocated OIDs carry an object class (ObjectId.make); reserved ones (DFS superblock/root) do not.
+  if (((hi >> 32n) & 0xffffffn) === 0n) return 0n;
+  return ((hi & 0xffffffffn) << 64n) | lo;
+}
+
+class Table {
+  private rows: unknown[] = [];
+  private n = 0;
+  constructor(private ds: Dataset, private type: typeof OID_T) {}
+  push(row: unknown): void {
+    this.rows.push(row);
+    if (this.rows.length >= ROWS_BATCH) this.flush();
+  }
+  flush(): void {
+    this.n = this.ds.appendRows(this.type, this.rows, this.n);
+    this.rows = [];
+  }
+  get count(): number { return this.n + this.rows.length; }
+}
+
+function writeProps(f: H5File, job: RankJob, allocedOid: bigint): void {
+  const rec = job.record;
+  const props: Record<string, string | number> = { ...rec.props, label: rec.label, layout_type: rec.type };
+  f.writeAttr(A_VERSION, 'f32', [FORMAT_VERSION]);
+  f.writeAttr(A_FILES, 'u64', [BigInt(job.ranks)]);
+  f.writeAttr(A_CONT_UUID, 'vstr', [job.contUuid]);
+  f.writeAttr(A_RANK, 'u64', [BigInt(job.rank)]);
+  for (const p of PROP_ATTRS) {
+    const v = props[p.prop];
+    if (v === undefined) continue;
+    if (p.kind === 'str') {
+      const s = String(v);
+      f.writeAttr(p.attr, { str: Buffer.byteLength(s) + 1 }, [s]);
+    } else if (p.kind === 'u64') {
+      f.writeAttr(p.attr, 'u64', [BigInt(v)]);
+    } else {
+      const code = p.values[String(v)];
+      if (code === undefined) throw new StrataError('EINVAL', `property ${p.prop} has a value '${v}' the file format cannot hold`);
+      f.writeAttr(p.attr, 'u64', [BigInt(code)]);
+    }
+  }
+  f.writeAttr('DAOS_PROP_CO_SNAPSHOT_MAX', 'u64', [0n]);
+  f.writeAttr('DAOS_PROP_CO_SCRUBBER_DISABLED', 'u64', [0n]);
+  f.writeAttr(A_ALLOCED_OID, 'u64', [allocedOid]);
+  const posix = rec.type === 'POSIX';
+  f.writeAttr('DAOS_PROP_CO_ROOTS', ROOTS_T, [
+    { hi: 0n, lo: 0n }, { hi: posix ? 1n : 0n, lo: 0n }, { hi: 0n, lo: 0n }, { hi: 0n, lo: 0n },
+  ]);
+  f.writeAttr(A_ACL, 'vstr', rec.acl.length ? rec.acl : ['']);
+}
+
+/** Writes one rank's file (in this process). */
+export async function serializeRank(engine: Engine, job: RankJob): Promise<SerializeStats> {
+  const st: SerializeStats = { objects: 0, dkeys: 0, akeys: 0, singles: 0, arrays: 0, extents: 0, bytes: 0 };
+  const f = H5File.create(job.file, { overwrite: true, userblock: USERBLOCK });
+  let maxSeq = 0n;
+  try {
+    const tableOpts = { dims: [0], maxdims: [-1], chunk: [ROWS_BATCH] };
+    const oids = new Table(f.createDataset(OID_DATA, OID_T, tableOpts), OID_T);
+    const dkeys = new Table(f.createDataset(DKEY_DATA, DKEY_T, tableOpts), DKEY_T);
+    const akeys = new Table(f.createDataset(AKEY_DATA, AKEY_T, tableOpts), AKEY_T);
+    let i = -1;
+    for await (const oid of listObjects(engine, job.contUuid, { epoch: job.epoch })) {
+      i++;
+      if (i % job.ranks !== job.rank) continue;
+      st.objects++;
+      const s = seqOf(oid.hi, oid.lo);
+      if (s > maxSeq) maxSeq = s;
+      oids.push({ 'OID Hi': oid.hi, 'OID Low': oid.lo, 'Dkey Offset': BigInt(dkeys.count) } satisfies OidRow);
+      const obj = new DaosObject(engine, job.contUuid, oid);
+      for await (const dkey of obj.dkeys({ epoch: job.epoch })) {
+        st.dkeys++;
+        dkeys.push({ 'Dkey Value': Buffer.from(dkey), 'Akey Offset': BigInt(akeys.count), 'Record KV Value': EMPTY } satisfies DkeyRow);
+        for await (const ak of obj.akeys(dkey, { epoch: job.epoch })) {
+          st.akeys++;
+          const idx = akeys.count;
+          const k: KeyPath = { cont: job.contUuid, oid: oid.toBytes(), dkey, akey: ak.akey };
+          if (ak.kind === 'single') {
+            st.singles++;
+            const v = (await engine.get(k, job.epoch)) ?? EMPTY;
+            st.bytes += v.length;
+            akeys.push({ 'Akey Value': Buffer.from(ak.akey), 'Dataset ID': BigInt(idx), 'Record Single Value': Buffer.from(v) } satisfies AkeyRow);
+            continue;
+          }
+          st.arrays++;
+          akeys.push({ 'Akey Value': Buffer.from(ak.akey), 'Dataset ID': BigInt(idx), 'Record Single Value': EMPTY } satisfies AkeyRow);
+          const exts = await engine.extents(k, job.epoch);
+          const end = exts.length ? exts[exts.length - 1]!.offset + exts[exts.length - 1]!.length : 0;
+          // Chunks are allocated whole: keep them no larger than the array (max 1 MiB).
+          let chunk = 1;
+          while (chunk < end && chunk < 1024 * 1024) chunk *= 2;
+          const ds = f.createDataset(String(idx), { opaque: 1 }, { dims: [end], maxdims: [-1], chunk: [chunk] });
+          try {
+            let n = 0;
+            for (const e of exts) {
+              st.extents++;
+              for (let off = e.offset; off < e.offset + e.length; off += SLICE) {
+                const len = Math.min(SLICE, e.offset + e.length - off);
+                const data = await engine.read(k, off, len, job.epoch);
+                ds.writeSlab([off], [len], data);
+                st.bytes += len;
+              }
+              const sel = ds.encodeSelection([e.offset], [e.length]);
+              ds.writeAttr(`A-${idx}${n}`, { opaque: sel.length }, [sel]);
+              n++;
+            }
+          } finally {
+            ds.close();
+          }
+        }
+      }
+    }
+    oids.flush();
+    dkeys.flush();
+    akeys.flush();
+    const ua = f.createDataset(USER_ATTRS, UATTR_T, tableOpts);
+    const names = Object.keys(job.record.attrs).sort();
+    ua.appendRows(UATTR_T, names.map((n) => ({ 'Attribute Name': n, 'Attribute Value': Buffer.from(job.record.attrs[n]!, 'base64') })), 0);
+    ua.close();
+    writeProps(f, job, maxSeq);
+  } finally {
+    f.close();
+  }
+  await sealFile(job.file);
+  return st;
+}
+
+function workerScript(): string {
+  return path.join(path.dirname(fileURLToPath(import.meta.url)), 'worker.js');
+}
+
+/** Runs a job in a child process (worker.ts); resolves with its result. */
+export function runWorker<T>(msg: unknown): { done: Promise<T>; kill: () => void } {
+  const child = fork(workerScript(), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const done = new Promise<T>((resolve, reject) => {
+    let settled = false;
+    child.on('message', (m: { ok: boolean; result?: T; error?: { code: string; message: string } }) => {
+      settled = true;
+      if (m.ok) resolve(m.result as T);
+      else reject(new StrataError((m.error?.code ?? 'EIO') as 'EIO', m.error?.message ?? 'worker failed'));
+    });
+    child.on('exit', (code, sig) => {
+      if (!settled) reject(new StrataError('EIO', `parking worker exited (${sig ?? code}) without a result`));
+    });
+    child.on('error', reject);
+    child.send(msg as object);
+  });
+  return { done, kill: () => { child.kill('SIGKILL'); } };
+}
+
+/** Runs jobs with at most `jobs` running at once (in-process when jobs is 1); kills the rest on the first failure. */
+export async function runAll<J, T>(items: J[], jobs: number, local: (j: J) => Promise<T>, remote: (j: J) => unknown): Promise<T[]> {
+  if (jobs <= 1) {
+    const out: T[] = [];
+    for (const it of items) out.push(await local(it));
+    return out;
+  }
+  const out: T[] = new Array(items.length);
+  const running = new Set<{ kill: () => void }>();
+  let next = 0;
+  let failed: unknown;
+  async function lane(): Promise<void> {
+    while (next < items.length && failed === undefined) {
+      const i = next++;
+      const w = runWorker<T>(remote(items[i]!));
+      running.add(w);
+      try {
+        out[i] = await w.done;
+      } catch (e) {
+        if (failed === undefined) failed = e;
+        for (const r of running) r.kill();
+      } finally {
+        running.delete(w);
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(jobs, items.length) }, lane));
+  if (failed !== undefined) throw failed;
+  return out;
+}
+
+function engineUrl(engine: Engine, given?: string): string {
+  if (given) return given;
+  if (engine.kind === 'lmdb') return `lmdb:${engine.location}`;
+  return engine.location;
+}
+
+/** Serializes a container (needs 'r') at a snapshot: the given one, or one taken for the run and destroyed after. */
+export async function serializeContainer(engine: Engine, pool: string, cont: string, opts: SerializeOptions = {}): Promise<SerializeResult> {
+  const jobs = opts.jobs ?? 1;
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 256) throw new StrataError('EINVAL', `bad number of workers ${jobs} (1..256)`);
+  await cleanupStale(engine);
+  const c = await openContainer(engine, pool, cont);
+  const dir = path.resolve(opts.outputDir ?? '.');
+  try { fs.mkdirSync(dir, { recursive: true }); } catch (e) { throw fromSystemError(e, `output directory ${dir}`); }
+  let epoch: number;
+  let release = async () => {};
+  if (opts.snap !== undefined) {
+    epoch = await snapshotEpoch(engine, c.uuid, { snap: opts.snap }, c.label);
+  } else {
+    const s = await runSnapshot(engine, c.uuid);
+    epoch = s.epoch;
+    release = s.release;
+  }
+  try {
+    const ranks = Array.from({ length: jobs }, (_, r): RankJob => ({
+      contUuid: c.uuid, epoch, rank: r, ranks: jobs, file: path.join(dir, rankFileName(c.uuid, r)), record: c.record,
+    }));
+    const url = engineUrl(engine, opts.engineUrl);
+    let stats: SerializeStats[];
+    try {
+      stats = await runAll(ranks, jobs, (j) => serializeRank(engine, j), (j) => ({ kind: 'serialize', engineUrl: url, job: j }));
+    } catch (e) {
+      for (const r of ranks) fs.rmSync(r.file, { force: true });
+      throw e;
+    }
+    const sum: SerializeStats = { objects: 0, dkeys: 0, akeys: 0, singles: 0, arrays: 0, extents: 0, bytes: 0 };
+    for (const s of stats) for (const k of Object.keys(sum) as Array<keyof SerializeStats>) sum[k] += s[k];
+    return { ...sum, files: ranks.map((r) => r.file), epoch, uuid: c.uuid, label: c.label };
+  } finally {
+    await release();
+  }
+}
