@@ -1,0 +1,498 @@
+// The shared engine: the index, catalog and small values in PostgreSQL, large
+// array extents either in PostgreSQL (`blobs`, the default) or in extent files
+// under a directory every node mounts (`?data=/shared/dir`). Many processes on
+// many nodes use one database.
+//
+// Transactions: READ COMMITTED plus one explicit row lock. Every write
+// transaction first locks the epoch counter row (`meta.epoch`, SELECT ... FOR
+// UPDATE), then reads, checks conditions and writes, then stores the new
+// counter value and commits. Writers are serialized like LMDB's single writer,
+// so epochs are strictly increasing in commit order, and a reader that sees
+// epoch E sees every commit with an epoch <= E. Reads need no transaction:
+// each read request is one SQL statement (several ranges go as one UNION ALL).
+//
+// Group commit: commits of one process that queue up while a transaction runs
+// go together in the next transaction (each still gets its own epoch, and a
+// batch whose condition fails writes nothing), so one fsync serves many.
+import os from 'node:os';
+import fs from 'node:fs';
+import pg from 'pg';
+import type { Batch, ContId, EngineUsage, Epoch, SnapshotInfo } from '../types.js';
+import { StrataError, fromSystemError } from '../../errors.js';
+import { uuidBytes } from '../keys.js';
+import type { RecordValue } from '../records.js';
+import { planBatch, type Piece, type PlannedOp } from '../batch-plan.js';
+import type { Condition } from '../types.js';
+import { ExtentFiles, type ExtentRef } from '../extent-files.js';
+import * as core from '../core.js';
+import { KvEngine, type FileEntry } from '../kv-engine.js';
+import { checkSchemaVersion, readSchemaVersion } from './schema.js';
+import { pgConfig, redact } from './url.js';
+import { copyOut } from './copy-out.js';
+
+/** Array writes up to this size stay in the records table; larger ones go to blobs or extent files. */
+const INLINE_MAX = 16 * 1024;
+/** Batches of one process that share a transaction, at most. */
+const GROUP_MAX = 256;
+
+const TABLE_SQL: Record<core.Tbl, string> = { records: 'records', objpunch: 'objpunch', byfile: 'byfile' };
+
+function isRetryable(e: unknown): boolean {
+  const code = (e as { code?: string })?.code;
+  return code === '40001' || code === '40P01';
+}
+
+function pgError(e: unknown, what: string): StrataError {
+  if (e instanceof StrataError) return e;
+  const err = e as { message?: string; code?: string };
+  return new StrataError('EIO', `${what}: ${err?.message ?? String(e)}${err?.code ? ` (${err.code})` : ''}`, { cause: e });
+}
+
+/** A running read or write context on one connection: answers core.Req. */
+class Ctx {
+  private putBuf: Record<core.Tbl, Map<string, Buffer | null>> = { records: new Map(), objpunch: new Map(), byfile: new Map() };
+  private liveBuf = new Map<number, number>();
+  private blobDel: number[] = [];
+  private dirty = false;
+  epoch: number | undefined;
+  private epochUsed = false;
+
+  constructor(readonly client: pg.PoolClient, readonly write: boolean) {}
+
+  private async flush(): Promise<void> {
+    if (!this.dirty) return;
+    this.dirty = false;
+    const c = this.client;
+    for (const tbl of ['records', 'objpunch', 'byfile'] as const) {
+      const m = this.putBuf[tbl];
+      if (m.size === 0) continue;
+      const dels: Buffer[] = [];
+      const keys: Buffer[] = [];
+      const vals: Buffer[] = [];
+      for (const [h, v] of m) {
+        if (v === null) dels.push(Buffer.from(h, 'hex'));
+        else { keys.push(Buffer.from(h, 'hex')); vals.push(v); }
+      }
+      m.clear();
+      if (dels.length) await c.query({ name: `del-${tbl}`, text: `DELETE FROM ${TABLE_SQL[tbl]} WHERE k = ANY($1::bytea[])`, values: [dels] });
+      if (keys.length) {
+        if (tbl === 'objpunch') await c.query({ name: 'put-objpunch', text: 'INSERT INTO objpunch (k) SELECT unnest($1::bytea[]) ON CONFLICT DO NOTHING', values: [keys] });
+        else await c.query({ name: `put-${tbl}`, text: `INSERT INTO ${TABLE_SQL[tbl]} (k, v) SELECT * FROM unnest($1::bytea[], $2::bytea[]) ON CONFLICT (k) DO UPDATE SET v = excluded.v`, values: [keys, vals] });
+      }
+    }
+    if (this.liveBuf.size) {
+      const nos = [...this.liveBuf.keys()], deltas = [...this.liveBuf.values()];
+      this.liveBuf.clear();
+      await c.query({ name: 'live', text: 'UPDATE files SET live = files.live + d.delta FROM unnest($1::int8[], $2::int8[]) AS d(no, delta) WHERE files.no = d.no', values: [nos, deltas] });
+    }
+    if (this.blobDel.length) {
+      const ids = this.blobDel;
+      this.blobDel = [];
+      await c.query({ name: 'blob-del', text: 'DELETE FROM blobs WHERE id = ANY($1::int8[])', values: [ids] });
+    }
+  }
+
+  /** Ends a write transaction's work: pending writes and the epoch counter. */
+  async finish(): Promise<void> {
+    await this.flush();
+    if (this.epochUsed) await this.client.query({ name: 'set-epoch', text: `UPDATE meta SET v = $1 WHERE k = 'epoch'`, values: [this.epoch] });
+  }
+
+  get usedEpoch(): boolean { return this.epochUsed; }
+
+  deleteBlobs(ids: number[]): void {
+    this.blobDel.push(...ids);
+    this.dirty = true;
+  }
+
+  readonly handle = async (r: core.Req): Promise<unknown> => {
+    const c = this.client;
+    switch (r.t) {
+      case 'get': {
+        await this.flush();
+        const res = await c.query({ name: 'get', text: 'SELECT v FROM records WHERE k = $1', values: [r.key], rowMode: 'array' });
+        return res.rows[0]?.[0] as Buffer | undefined;
+      }
+      case 'ranges': {
+        await this.flush();
+        const parts: string[] = [];
+        const values: unknown[] = [];
+        r.ranges.forEach((q, i) => {
+          const n = values.length;
+          values.push(q.start, q.end, q.limit ?? null);
+          const v = q.keysOnly || q.tbl === 'objpunch' ? 'NULL::bytea' : 'v';
+          parts.push(`(SELECT ${i} AS q, k, ${v} AS v FROM ${TABLE_SQL[q.tbl]} WHERE k >= $${n + 1} AND k < $${n + 2} ORDER BY k LIMIT $${n + 3})`);
+        });
+        const name = 'r:' + r.ranges.map((q) => `${q.tbl[0]}${q.keysOnly ? 'k' : 'v'}`).join(',');
+        const res = await c.query({ name, text: parts.join(' UNION ALL '), values, rowMode: 'array' });
+        const out: core.KV[][] = r.ranges.map(() => []);
+        for (const row of res.rows as Array<[number, Buffer, Buffer | null]>) out[row[0]]!.push({ key: row[1], value: row[2] ?? EMPTY });
+        for (const list of out) {
+          for (let i = 1; i < list.length; i++) {
+            if (Buffer.compare(list[i - 1]!.key, list[i]!.key) > 0) { list.sort((a, b) => Buffer.compare(a.key, b.key)); break; }
+          }
+        }
+        return out;
+      }
+      case 'put': this.putBuf[r.tbl].set(r.key.toString('hex'), r.value); this.dirty = true; return undefined;
+      case 'del': this.putBuf[r.tbl].set(r.key.toString('hex'), null); this.dirty = true; return undefined;
+      case 'lock': {
+        if (!this.write) throw new StrataError('EINVAL', 'write request in a read context');
+        if (this.epoch === undefined) {
+          const res = await c.query({ name: 'lock', text: `SELECT v FROM meta WHERE k = 'epoch' FOR UPDATE`, rowMode: 'array' });
+          this.epoch = Number(res.rows[0]![0]);
+        }
+        return undefined;
+      }
+      case 'epoch': {
+        if (this.epoch === undefined) throw new StrataError('EINVAL', 'epoch requested without the lock');
+        this.epoch++;
+        this.epochUsed = true;
+        return this.epoch;
+      }
+      case 'snaps': {
+        const res = await c.query({ name: 'snaps', text: 'SELECT epoch FROM snapshots WHERE cont = $1', values: [r.cont], rowMode: 'array' });
+        return res.rows.map((row) => Number(row[0]));
+      }
+      case 'snap-put':
+        await c.query({ name: 'snap-put', text: 'INSERT INTO snapshots (cont, epoch, name, created_at) VALUES ($1, $2, $3, $4)', values: [r.cont, r.epoch, r.info.name ?? null, r.info.createdAt] });
+        return undefined;
+      case 'snap-del': {
+        const res = await c.query({ name: 'snap-del', text: 'DELETE FROM snapshots WHERE cont = $1 AND epoch = $2', values: [r.cont, r.epoch] });
+        return (res.rowCount ?? 0) > 0;
+      }
+      case 'cat-get': {
+        const res = await c.query({ name: 'cat-get', text: 'SELECT v FROM catalog WHERE k = $1', values: [r.key], rowMode: 'array' });
+        return res.rows.length ? JSON.parse(res.rows[0]![0] as string) : undefined;
+      }
+      case 'cat-put':
+        await c.query({ name: 'cat-put', text: 'INSERT INTO catalog (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = excluded.v', values: [r.key, JSON.stringify(r.value)] });
+        return undefined;
+      case 'cat-del':
+        await c.query({ name: 'cat-del', text: 'DELETE FROM catalog WHERE k = $1', values: [r.key] });
+        return undefined;
+      case 'live': this.liveBuf.set(r.file, (this.liveBuf.get(r.file) ?? 0) + r.delta); this.dirty = true; return undefined;
+      case 'blob-del': this.deleteBlobs([r.id]); return undefined;
+    }
+  };
+}
+
+const EMPTY = Buffer.alloc(0);
+
+interface Pending {
+  plan: PlannedOp[];
+  conditions: Condition[];
+  stored: core.StoredPieces;
+  /** Pieces to store as blobs inside the transaction. */
+  blobs: Piece[];
+  resolve: (e: Epoch) => void;
+  reject: (e: unknown) => void;
+}
+
+export class PgEngine extends KvEngine {
+  readonly kind = 'postgres';
+  private queue: Pending[] = [];
+  private writers = 0;
+  private readonly maxWriters: number;
+
+  private constructor(readonly location: string, private readonly pool: pg.Pool, dataDir: string | undefined) {
+    super();
+    this.maxWriters = Math.max(1, Math.floor(((pool.options.max as number | undefined) ?? 8) / 2));
+    if (dataDir) this.extentFiles = new ExtentFiles(dataDir, () => this.newFile(), (no) => this.sealFile(no));
+  }
+
+  static async open(url: string): Promise<PgEngine> {
+    const cfg = pgConfig(url);
+    if (cfg.dataDir) {
+      try {
+        fs.mkdirSync(cfg.dataDir, { recursive: true });
+        fs.accessSync(cfg.dataDir, fs.constants.W_OK | fs.constants.R_OK | fs.constants.X_OK);
+      } catch (e) {
+        throw fromSystemError(e, `extent directory ${cfg.dataDir} is not usable`);
+      }
+    }
+    const pool = new pg.Pool({ ...cfg.client, max: cfg.poolSize });
+    pool.on('error', () => { /* an idle connection died; the pool replaces it */ });
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (e) {
+      await pool.end().catch(() => undefined);
+      throw new StrataError('EIO', `cannot connect to ${redact(url)}: ${(e as Error).message}`, { cause: e });
+    }
+    try {
+      checkSchemaVersion(await readSchemaVersion(client), url);
+    } catch (e) {
+      client.release();
+      await pool.end().catch(() => undefined);
+      throw e;
+    }
+    client.release();
+    return new PgEngine(redact(url), pool, cfg.dataDir);
+  }
+
+  private async withClient<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    this.assertOpen();
+    let c: pg.PoolClient;
+    try {
+      c = await this.pool.connect();
+    } catch (e) {
+      throw pgError(e, `cannot connect to ${this.location}`);
+    }
+    try {
+      return await fn(c);
+    } finally {
+      c.release();
+    }
+  }
+
+  protected async runRead<T>(g: core.Gen<T>): Promise<T> {
+    return this.withClient(async (c) => {
+      try {
+        return await core.runAsync(g, new Ctx(c, false).handle);
+      } catch (e) {
+        throw pgError(e, 'engine read failed');
+      }
+    });
+  }
+
+  /** Runs fn in a write transaction, retrying serialization failures and deadlocks. */
+  private async transaction<T>(fn: (ctx: Ctx) => Promise<T>, retry = true): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.withClient(async (c) => {
+          await c.query('BEGIN');
+          try {
+            const ctx = new Ctx(c, true);
+            const out = await fn(ctx);
+            await ctx.finish();
+            await c.query('COMMIT');
+            return out;
+          } catch (e) {
+            await c.query('ROLLBACK').catch(() => undefined);
+            throw e;
+          }
+        });
+      } catch (e) {
+        if (retry && attempt < 20 && isRetryable(e)) { await new Promise((r) => setTimeout(r, Math.random() * 5 * (attempt + 1))); continue; }
+        throw pgError(e, 'engine transaction failed');
+      }
+    }
+  }
+
+  protected async runWrite<T>(g: core.Gen<T>): Promise<T> {
+    // A generator runs once: no retry here (with the epoch lock taken first, serialization failures do not happen).
+    return this.transaction((ctx) => core.runAsync(g, ctx.handle), false);
+  }
+
+  protected async readStored(v: RecordValue, at: number, len: number, dst: Buffer, dstOff: number): Promise<void> {
+    if (v.t === 'file') {
+      if (!this.extentFiles) throw new StrataError('EIO', 'a record points into an extent file but this engine URL has no ?data= directory');
+      await this.extentFiles.read({ file: v.file, pos: v.pos + at }, len, dst, dstOff);
+      return;
+    }
+    if (v.t !== 'blob') throw new StrataError('EIO', `cannot read a '${v.t}' record`);
+    await this.withClient(async (c) => {
+      const got = await copyOut(c, `COPY (SELECT substring(data FROM ${at + 1} FOR ${len}) FROM blobs WHERE id = ${Math.trunc(v.id)}) TO STDOUT (FORMAT binary)`);
+      if (got.length === 0) throw new StrataError('ENOENT', `blob ${v.id} is gone`);
+      const field = got[0]!;
+      if (field.length !== len) throw new StrataError('EIO', `blob ${v.id} is shorter than its index says`);
+      field.copy(dst, dstOff);
+    });
+  }
+
+  async currentEpoch(): Promise<Epoch> {
+    return this.withClient(async (c) => Number((await c.query({ name: 'epoch', text: `SELECT v FROM meta WHERE k = 'epoch'`, rowMode: 'array' })).rows[0]![0]));
+  }
+
+  // ---------- catalog ----------
+
+  async catGet(key: string): Promise<unknown | undefined> {
+    return this.withClient(async (c) => {
+      const res = await c.query({ name: 'cat-get', text: 'SELECT v FROM catalog WHERE k = $1', values: [key], rowMode: 'array' });
+      return res.rows.length ? JSON.parse(res.rows[0]![0] as string) : undefined;
+    });
+  }
+
+  async catList(prefix: string, opts: { after?: string; limit?: number } = {}): Promise<Array<[string, unknown]>> {
+    return this.withClient(async (c) => {
+      // Keys compare as bytes (COLLATE "C"); the prefix range is [prefix, prefix + U+FFFF).
+      const res = await c.query({
+        name: 'cat-list',
+        text: 'SELECT k, v FROM catalog WHERE k >= $1 AND k < $2 AND ($3::text IS NULL OR k > $3) ORDER BY k LIMIT $4',
+        values: [prefix, prefix + '\uffff', opts.after ?? null, opts.limit ?? null],
+        rowMode: 'array',
+      });
+      return (res.rows as Array<[string, string]>).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k, JSON.parse(v)] as [string, unknown]);
+    });
+  }
+
+  // ---------- writes ----------
+
+  async allocate(cont: ContId, count: number): Promise<bigint> {
+    if (!Number.isInteger(count) || count < 1) throw new StrataError('EINVAL', `bad allocation count ${count}`);
+    const c = uuidBytes(cont);
+    return this.withClient(async (cl) => {
+      const res = await cl.query({
+        name: 'alloc',
+        text: 'INSERT INTO alloc (cont, next) VALUES ($1, 1 + $2) ON CONFLICT (cont) DO UPDATE SET next = alloc.next + $2 RETURNING next',
+        values: [c, count],
+        rowMode: 'array',
+      });
+      return BigInt(res.rows[0]![0] as string) - BigInt(count);
+    });
+  }
+
+  async commit(batch: Batch): Promise<Epoch> {
+    this.assertOpen();
+    const plan = planBatch(batch.ops);
+    const refs: ExtentRef[] = [];
+    const stored: core.StoredPieces = new Map();
+    const blobs: Piece[] = [];
+    try {
+      for (const p of plan) {
+        if (p.op !== 'array') continue;
+        for (const piece of p.pieces) {
+          if (!piece.data || piece.data.length <= INLINE_MAX) continue;
+          if (this.extentFiles) {
+            const ref = await this.extentFiles.append(piece.data);
+            refs.push(ref);
+            stored.set(piece, { t: 'file', ...ref });
+          } else blobs.push(piece);
+        }
+      }
+      if (refs.length) await this.extentFiles!.durable();
+      const result = await new Promise<Epoch>((resolve, reject) => {
+        this.queue.push({ plan, conditions: batch.conditions ?? [], stored, blobs, resolve, reject });
+        this.pump();
+      });
+      return result;
+    } finally {
+      if (refs.length) await this.extentFiles!.done(refs);
+    }
+  }
+
+  private pump(): void {
+    while (this.writers < this.maxWriters && this.queue.length) {
+      const group = this.queue.splice(0, GROUP_MAX);
+      this.writers++;
+      void this.runGroup(group).finally(() => { this.writers--; this.pump(); });
+    }
+  }
+
+  private async runGroup(group: Pending[]): Promise<void> {
+    let results: Array<Epoch | typeof core.CONFLICT>;
+    try {
+      results = await this.transaction(async (ctx) => {
+        const out: Array<Epoch | typeof core.CONFLICT> = [];
+        // Blob bytes go in before the epoch lock is taken, so other writers are not held up by the transfer.
+        const ids = new Map<Pending, number[]>();
+        for (const item of group) {
+          const mine: number[] = [];
+          for (const piece of item.blobs) {
+            const res = await ctx.client.query({ name: 'blob-put', text: 'INSERT INTO blobs (data) VALUES ($1) RETURNING id', values: [piece.data], rowMode: 'array' });
+            const id = Number(res.rows[0]![0]);
+            mine.push(id);
+            item.stored.set(piece, { t: 'blob', id, len: piece.length });
+          }
+          ids.set(item, mine);
+        }
+        for (const item of group) {
+          const r = await core.runAsync(core.applyBatch(item.plan, item.conditions, item.stored), ctx.handle);
+          if (r === core.CONFLICT && ids.get(item)!.length) ctx.deleteBlobs(ids.get(item)!);
+          out.push(r);
+        }
+        return out;
+      });
+    } catch (e) {
+      if (group.length > 1) {
+        // One bad batch must not fail the others: run them one by one.
+        for (const item of group) await this.runGroup([item]);
+        return;
+      }
+      group[0]!.reject(e);
+      return;
+    }
+    group.forEach((item, i) => {
+      const r = results[i]!;
+      if (r === core.CONFLICT) item.reject(new StrataError('ECONFLICT', 'the data changed since it was read (concurrent update); retry'));
+      else item.resolve(r);
+    });
+  }
+
+  // ---------- snapshots ----------
+
+  async listSnapshots(cont: ContId): Promise<SnapshotInfo[]> {
+    const c = uuidBytes(cont);
+    return this.withClient(async (cl) => {
+      const res = await cl.query({ name: 'snap-list', text: 'SELECT epoch, name, created_at FROM snapshots WHERE cont = $1 ORDER BY epoch', values: [c], rowMode: 'array' });
+      return (res.rows as Array<[string, string | null, string]>).map(([e, n, t]) => ({ epoch: Number(e), ...(n !== null ? { name: n } : {}), createdAt: t }));
+    });
+  }
+
+  async destroyContainer(cont: ContId): Promise<void> {
+    await this.destroyContainerData(cont);
+    const c = uuidBytes(cont);
+    await this.transaction(async (ctx) => {
+      await ctx.client.query('DELETE FROM snapshots WHERE cont = $1', [c]);
+      await ctx.client.query('DELETE FROM alloc WHERE cont = $1', [c]);
+    });
+    await this.afterReclaim();
+  }
+
+  protected override async afterReclaim(): Promise<void> {
+    // Deleted blob rows leave dead tuples: let their space be reused (VACUUM does not block readers or writers).
+    if (!this.extentFiles) await this.withClient(async (c) => { await c.query('VACUUM blobs'); });
+  }
+
+  // ---------- extent files ----------
+
+  protected async listFiles(): Promise<FileEntry[]> {
+    if (!this.extentFiles) return [];
+    return this.withClient(async (c) => {
+      const res = await c.query({ name: 'files', text: 'SELECT no, pid, host, sealed, live FROM files ORDER BY no', rowMode: 'array' });
+      return (res.rows as Array<[string, number, string, boolean, string]>).map(([no, pid, host, sealed, live]) => ({ no: Number(no), pid, host, sealed, live: Number(live) }));
+    });
+  }
+
+  protected async dropFileRows(nos: number[]): Promise<number[]> {
+    return this.withClient(async (c) => {
+      const res = await c.query({ name: 'files-drop', text: 'DELETE FROM files WHERE no = ANY($1::int8[]) AND live <= 0 RETURNING no', values: [nos], rowMode: 'array' });
+      return res.rows.map((r) => Number(r[0]));
+    });
+  }
+
+  private async newFile(): Promise<number> {
+    return this.withClient(async (c) => {
+      const res = await c.query({ name: 'file-new', text: `INSERT INTO files (no, host, pid, sealed, live) VALUES (nextval('file_no'), $1, $2, false, 0) RETURNING no`, values: [os.hostname(), process.pid], rowMode: 'array' });
+      return Number(res.rows[0]![0]);
+    });
+  }
+
+  private async sealFile(no: number): Promise<void> {
+    await this.withClient(async (c) => { await c.query({ name: 'file-seal', text: 'UPDATE files SET sealed = true WHERE no = $1', values: [no] }); });
+  }
+
+  async usage(): Promise<EngineUsage> {
+    const { db, files, blobs } = await this.withClient(async (c) => {
+      const res = await c.query({
+        text: `SELECT pg_database_size(current_database()), (SELECT coalesce(sum(live), 0) FROM files), (SELECT coalesce(sum(octet_length(data)), 0) FROM blobs)`,
+        rowMode: 'array',
+      });
+      const [a, b, d] = res.rows[0] as [string, string, string];
+      return { db: Number(a), files: Number(b), blobs: Number(d) };
+    });
+    const fileBytes = this.extentFiles ? await this.extentFiles.sizeOnDisk() : 0;
+    return { totalBytes: db + fileBytes, liveDataBytes: files + blobs };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.extentFiles) {
+      await this.extentFiles.close();
+      await this.collectFiles().catch(() => 0);
+    }
+    this.closed = true;
+    await this.pool.end();
+  }
+}
