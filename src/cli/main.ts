@@ -9,6 +9,7 @@ import { registerFilesystem } from './filesystem.js';
 import { registerMover } from './mover.js';
 import { registerMount } from './mount.js';
 import { registerUns } from './uns.js';
+import { registerEngine } from './engine.js';
 
 const program = new Command();
 program
@@ -27,6 +28,7 @@ registerFilesystem(program);
 registerMover(program);
 registerMount(program);
 registerUns(program);
+registerEngine(program);
 
 try {
   await program.parseAsync(process.argv);

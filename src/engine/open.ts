@@ -8,6 +8,8 @@ import type { Engine } from './types.js';
 import { StrataError } from '../errors.js';
 import { LmdbEngine } from './lmdb/engine.js';
 import { PgEngine } from './postgres/engine.js';
+import { SCHEMA_VERSION, initSchema } from './postgres/schema.js';
+import { pgConfig, redact } from './postgres/url.js';
 
 export function defaultEngineUrl(): string {
   const env = process.env['STRATA_ENGINE'];
@@ -24,4 +26,45 @@ export async function openEngine(url?: string): Promise<Engine> {
   }
   if (u.startsWith('/') || u.startsWith('.')) return LmdbEngine.open(path.resolve(u));
   throw new StrataError('EINVAL', `bad engine URL '${u}' (expected lmdb:/dir or postgres://user@host/db)`);
+}
+
+/** Creates (or migrates) an engine's storage: the LMDB home, or the PostgreSQL schema. */
+export async function initEngine(url?: string): Promise<{ kind: string; location: string; schemaFrom?: number; schemaTo?: number }> {
+  const u = url || defaultEngineUrl();
+  if (u.startsWith('postgres://') || u.startsWith('postgresql://')) {
+    const { from, to } = await initSchema(u);
+    const engine = await openEngine(u); // checks the result and creates the ?data= directory
+    await engine.close();
+    return { kind: 'postgres', location: redact(u), schemaFrom: from, schemaTo: to };
+  }
+  const engine = await openEngine(u);
+  await engine.close();
+  return { kind: engine.kind, location: engine.location };
+}
+
+export interface EngineInfo {
+  kind: string;
+  location: string;
+  epoch: number;
+  totalBytes: number;
+  liveDataBytes: number;
+  schemaVersion?: number;
+  bulkData?: string;
+}
+
+export async function engineInfo(url?: string): Promise<EngineInfo> {
+  const u = url || defaultEngineUrl();
+  const engine = await openEngine(u);
+  try {
+    const usage = await engine.usage();
+    const info: EngineInfo = { kind: engine.kind, location: engine.location, epoch: await engine.currentEpoch(), ...usage };
+    if (engine.kind === 'postgres') {
+      info.schemaVersion = SCHEMA_VERSION;
+      const dir = pgConfig(u).dataDir;
+      info.bulkData = dir ? `extent files in ${dir}` : 'PostgreSQL (blobs table)';
+    } else info.bulkData = `extent files in ${path.join(engine.location, 'extents')}`;
+    return info;
+  } finally {
+    await engine.close();
+  }
 }

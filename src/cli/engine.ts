@@ -1,0 +1,30 @@
+// `strata engine ...`: create/migrate an engine's storage and show what it holds.
+import type { Command } from 'commander';
+import { globalOpts, printJson, printTable } from './context.js';
+import { engineInfo, initEngine } from '../engine/open.js';
+
+export function registerEngine(program: Command): Command {
+  const engine = program.command('engine').description('the storage engine (lmdb:/dir or postgres://user@host/db)');
+
+  engine.command('init')
+    .description('create the engine storage, or migrate a PostgreSQL schema to this version of strata')
+    .option('--json', 'print the result as JSON')
+    .action(async (o: { json?: boolean }, cmd: Command) => {
+      const r = await initEngine(globalOpts(cmd).engine);
+      if (o.json) { printJson(r); return; }
+      if (r.schemaTo !== undefined) {
+        const what = r.schemaFrom === r.schemaTo ? `schema already at version ${r.schemaTo}` : r.schemaFrom ? `schema migrated from version ${r.schemaFrom} to ${r.schemaTo}` : `schema version ${r.schemaTo} created`;
+        process.stdout.write(`${r.kind} engine at ${r.location}: ${what}\n`);
+      } else process.stdout.write(`${r.kind} engine at ${r.location}: ready\n`);
+    });
+
+  engine.command('info')
+    .description('engine kind, location, current epoch, space used')
+    .option('--json', 'print as JSON')
+    .action(async (o: { json?: boolean }, cmd: Command) => {
+      const info = await engineInfo(globalOpts(cmd).engine);
+      if (o.json) { printJson(info); return; }
+      printTable(['field', 'value'], Object.entries(info).map(([k, v]) => [k, String(v)]));
+    });
+  return engine;
+}
