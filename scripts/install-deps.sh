@@ -6,6 +6,7 @@ pkgs=()
 command -v useradd >/dev/null || pkgs+=(passwd)
 command -v setfattr >/dev/null || pkgs+=(attr)
 command -v rsync >/dev/null || pkgs+=(rsync)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || pkgs+=(postgresql) # the PostgreSQL engine tests start a throwaway server
 command -v h5dump >/dev/null || pkgs+=(hdf5-tools)
 [ -f /usr/include/hdf5/serial/hdf5.h ] || [ -f /usr/include/hdf5.h ] || pkgs+=(libhdf5-dev)
 command -v pkg-config >/dev/null || pkgs+=(pkg-config)
