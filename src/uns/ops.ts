@@ -79,9 +79,20 @@ export async function linkContainer(engine: Engine, pool: string, cont: string, 
   return { container: rec, link };
 }
 
+/** The link at exactly p; a clear EINVAL when p is only below a link. */
+function exactLink(p: string): LinkInfo {
+  try {
+    return linkAt(p);
+  } catch (e) {
+    const r = findLink(p);
+    if (r && r.rest !== '/') throw new StrataError('EINVAL', `${p} is not a UNS link (it is ${r.rest} inside the container linked at ${r.link.path})`);
+    throw e;
+  }
+}
+
 /** Removes the link at exactly `p` (not the container). EINVAL when p is not a link. */
 export function unlinkPath(p: string): LinkInfo {
-  const l = linkAt(p);
+  const l = exactLink(p);
   removeLink(l);
   return l;
 }
@@ -102,7 +113,7 @@ async function findRecord(engine: Engine, l: { pool: string; cont: string }): Pr
  * cannot be destroyed (e.g. no permission) the link is made again.
  */
 export async function destroyContainerAtPath(engine: Engine, p: string, opts: CallOpts & { force?: boolean } = {}): Promise<LinkInfo> {
-  const l = linkAt(p);
+  const l = exactLink(p);
   const rec = await findRecord(engine, l);
   if (!rec) throw new StrataError('ENOENT', `${p} names container ${l.cont} in pool ${l.pool}, which does not exist (a dangling link: remove it with 'container unlink --path')`);
   removeLink(l);
