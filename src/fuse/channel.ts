@@ -138,7 +138,9 @@ export function unmount(mountpoint: string, lazy = false): void {
 /** True if the path is a mountpoint whose FUSE server is gone (stat fails with ENOTCONN). */
 export function isStaleMount(mountpoint: string): boolean {
   try {
+    // stat may be answered from the kernel's attribute cache; opendir always reaches the server.
     fs.statSync(mountpoint);
+    fs.opendirSync(mountpoint).closeSync();
     return false;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'ENOTCONN';

@@ -238,7 +238,7 @@ export class TierFs {
   private isDfs(n: Node): boolean { return (n.kind === 'dfs' || n.kind === 'cont') && !!n.mnt; }
 
   private dfsNode(n: Node): Node & { mnt: Mnt; oid: ObjectId; type: FileType } {
-    if (!this.isDfs(n) || !n.oid || !n.type) throw new Fail(ERRNO['EPERM']!);
+    if (!this.isDfs(n) || !n.oid || !n.type) throw new Fail(ERRNO[n.kind === 'empty' || n.kind === 'snaps' ? 'EROFS' : 'EPERM']!);
     return n as Node & { mnt: Mnt; oid: ObjectId; type: FileType };
   }
 
