@@ -1,0 +1,234 @@
+// Bad input: every kind of damaged or mismatched file set gives a clear error
+// naming the file, and leaves the pool exactly as it was. A fast-check fuzzer
+// mutates valid files; a SIGKILLed deserialize leaves no visible container and
+// the next parking command removes its data.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import fc from 'fast-check';
+import { CLI, runCli, tempDir, tempEngine } from '../helpers.js';
+import type { Engine } from '../../src/engine/types.js';
+import { serializeContainer, deserializeContainer } from '../../src/park/index.js';
+import { sealFile } from '../../src/park/format.js';
+import { listContainers, createContainer, openContainer } from '../../src/container/index.js';
+import { openEngine } from '../../src/engine/open.js';
+import { H5File } from '../../src/hdf5/h5lib/index.js';
+import { isStrataError } from '../../src/errors.js';
+import { fillObjects, fillPosix, makePool } from './util.js';
+
+async function poolState(engine: Engine): Promise<string> {
+  const conts = await listContainers(engine, 'pool');
+  const pending = await engine.catList('park-');
+  return JSON.stringify({ conts: conts.map((c) => c.uuid), pending });
+}
+
+async function expectFail(engine: Engine, files: string[], re: RegExp, label = 'x'): Promise<void> {
+  const before = await poolState(engine);
+  await assert.rejects(deserializeContainer(engine, 'pool', files, { label }), (e: unknown) => {
+    assert.ok(isStrataError(e), `not a StrataError: ${String(e)}`);
+    assert.match((e as Error).message, re);
+    return true;
+  });
+  assert.equal(await poolState(engine), before);
+}
+
+function copyTo(dir: string, files: string[]): string[] {
+  fs.mkdirSync(dir, { recursive: true });
+  return files.map((f) => {
+    const to = path.join(dir, path.basename(f));
+    fs.copyFileSync(f, to);
+    return to;
+  });
+}
+
+/** Edits a file with the HDF5 library, then reseals its checksum (a "valid" file with bad content). */
+function edit(file: string, fn: (f: H5File) => void): void {
+  const f = H5File.open(file, { write: true });
+  try { fn(f); } finally { f.close(); }
+}
+
+test('damaged and mismatched files: clear errors naming the file, pool unchanged', async () => {
+  const { engine, url } = await tempEngine();
+  await makePool(engine);
+  await fillObjects(engine, 'pool', 'a', 'RAW', { objects: 30, akeys: 3 });
+  await fillObjects(engine, 'pool', 'b', 'RAW', { objects: 5, akeys: 2 });
+  const work = tempDir();
+  const A = (await serializeContainer(engine, 'pool', 'a', { outputDir: path.join(work, 'a'), jobs: 2, engineUrl: url })).files;
+  const B = (await serializeContainer(engine, 'pool', 'b', { outputDir: path.join(work, 'b'), jobs: 2, engineUrl: url })).files;
+  let n = 0;
+  const fresh = () => copyTo(path.join(work, `case${n++}`), A);
+
+  // truncated
+  let fs1 = fresh();
+  fs.truncateSync(fs1[1]!, fs.statSync(fs1[1]!).size - 100);
+  await expectFail(engine, fs1, new RegExp(`${fs1[1]}: .*truncated`));
+  fs1 = fresh();
+  fs.truncateSync(fs1[0]!, 300);
+  await expectFail(engine, fs1, new RegExp(`${fs1[0]}: .*truncated`));
+  // corrupted bytes
+  fs1 = fresh();
+  const fd = fs.openSync(fs1[0]!, 'r+');
+  fs.writeSync(fd, Buffer.from([0xde, 0xad]), 0, 2, 4000);
+  fs.closeSync(fd);
+  await expectFail(engine, fs1, new RegExp(`${fs1[0]}: .*checksum mismatch`));
+  // another container's file mixed in
+  await expectFail(engine, [A[0]!, B[1]!], /files of different containers mixed/);
+  // missing rank file
+  await expectFail(engine, [A[0]!], /rank file\(s\) missing: .*_rank1\.h5/);
+  const dirMissing = path.join(work, 'missing');
+  copyTo(dirMissing, [A[1]!]);
+  await expectFail(engine, [dirMissing], /rank file\(s\) missing: .*_rank0\.h5/);
+  // the same rank twice
+  await expectFail(engine, [A[0]!, A[1]!, copyTo(path.join(work, 'dup'), [A[0]!])[0]!], /rank 0 given twice/);
+  // wrong Version
+  fs1 = fresh();
+  edit(fs1[0]!, (f) => f.writeAttr('Version', 'f32', [2]));
+  await sealFile(fs1[0]!);
+  await expectFail(engine, fs1, new RegExp(`${fs1[0]}: unsupported Version 2`));
+  // unknown property
+  fs1 = fresh();
+  edit(fs1[1]!, (f) => f.writeAttr('DAOS_PROP_CO_FROBNICATE', 'u64', [1n]));
+  await sealFile(fs1[1]!);
+  await expectFail(engine, fs1, new RegExp(`${fs1[1]}: unknown property attribute 'DAOS_PROP_CO_FROBNICATE'`));
+  // bad property value
+  fs1 = fresh();
+  for (const f of fs1) { edit(f, (h) => h.writeAttr('DAOS_PROP_CO_CSUM', 'u64', [99n])); await sealFile(f); }
+  await expectFail(engine, fs1, /DAOS_PROP_CO_CSUM' has an unknown value 99/);
+  // a corrupted table (offsets that do not line up), resealed
+  fs1 = fresh();
+  edit(fs1[0]!, (f) => {
+    const ds = f.openDataset('Oid Data');
+    const rows = ds.readRows<Record<string, bigint>>(0, 2);
+    rows[1]!['Dkey Offset'] = 999999n;
+    ds.writeRows({ compound: [['OID Hi', 'u64'], ['OID Low', 'u64'], ['Dkey Offset', 'u64']] }, 0, rows);
+    ds.close();
+  });
+  await sealFile(fs1[0]!);
+  await expectFail(engine, fs1, new RegExp(`${fs1[0]}: 'Oid Data' row [0-9]+: Dkey Offset`));
+  // not HDF5 at all
+  fs1 = fresh();
+  fs.writeFileSync(fs1[1]!, 'not hdf5 at all');
+  await expectFail(engine, fs1, new RegExp(`${fs1[1]}: not a strata parking file`));
+  // not a file / label taken
+  await expectFail(engine, [path.join(work, 'nope.h5')], /nope\.h5: no such file/);
+  await expectFail(engine, A, /already exists/, 'b');
+  await engine.close();
+});
+
+test('fuzz: mutated files are refused with an error naming the file, or load; the pool is never left half-made', async () => {
+  const { engine } = await tempEngine();
+  await makePool(engine);
+  await fillObjects(engine, 'pool', 'src', 'RAW', { objects: 6, akeys: 2 });
+  const work = tempDir();
+  const [orig] = (await serializeContainer(engine, 'pool', 'src', { outputDir: path.join(work, 'o') })).files;
+  const bytes = fs.readFileSync(orig!);
+  let i = 0;
+  // Byte-level mutations (flips, overwrites, truncation, extension): refused by the header check.
+  await fc.assert(fc.asyncProperty(
+    fc.oneof(
+      fc.record({ kind: fc.constant('flip' as const), at: fc.nat(bytes.length - 1), v: fc.integer({ min: 1, max: 255 }) }),
+      fc.record({ kind: fc.constant('cut' as const), at: fc.nat(bytes.length - 1), v: fc.constant(0) }),
+      fc.record({ kind: fc.constant('grow' as const), at: fc.nat(4096), v: fc.integer({ min: 0, max: 255 }) }),
+    ),
+    async (m) => {
+      let b = Buffer.from(bytes);
+      if (m.kind === 'flip') b[m.at] = b[m.at]! ^ m.v;
+      if (m.kind === 'cut') b = b.subarray(0, m.at);
+      if (m.kind === 'grow') b = Buffer.concat([b, Buffer.alloc(m.at + 1, m.v)]);
+      const f = path.join(work, `m${i++}`, path.basename(orig!));
+      fs.mkdirSync(path.dirname(f));
+      fs.writeFileSync(f, b);
+      const before = await poolState(engine);
+      try {
+        await deserializeContainer(engine, 'pool', [f], { label: `ok${i}` });
+        assert.fail('a mutated file was accepted');
+      } catch (e) {
+        assert.ok(isStrataError(e), String(e));
+        assert.ok((e as Error).message.includes(f), (e as Error).message);
+      }
+      assert.equal(await poolState(engine), before);
+    },
+  ), { numRuns: 60 });
+  // Content-level mutations written through HDF5 and resealed: rows of the key tables get random values.
+  await fc.assert(fc.asyncProperty(
+    fc.constantFrom('Oid Data', 'Dkey Data', 'Akey Data'),
+    fc.nat(50), fc.constantFrom('OID Hi', 'Dkey Offset', 'Akey Offset', 'Dataset ID', 'Dkey Value', 'Akey Value', 'Record Single Value', 'Record KV Value'),
+    fc.oneof(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.constantFrom(0n, 1n, 2n, 5n), fc.uint8Array({ maxLength: 20 })),
+    async (table, row, field, value) => {
+      const f = path.join(work, `s${i++}`, path.basename(orig!));
+      fs.mkdirSync(path.dirname(f));
+      fs.copyFileSync(orig!, f);
+      edit(f, (h) => {
+        const ds = h.openDataset(table);
+        const info = ds.info();
+        const n = info.dims[0]!;
+        if (n === 0) { ds.close(); return; }
+        const r = ds.readRows<Record<string, unknown>>(row % n, 1)[0]!;
+        if (!(field in r)) { ds.close(); return; }
+        const isBytes = Buffer.isBuffer(r[field]);
+        r[field] = isBytes ? Buffer.from(typeof value === 'bigint' ? value.toString() : value) : (typeof value === 'bigint' ? value : BigInt(value.length));
+        const type = { compound: info.type.members!.map((mm) => [mm.name, mm.type.class === 'vlen' ? 'vbytes' : 'u64'] as [string, 'vbytes' | 'u64']) };
+        ds.writeRows(type, row % n, [r]);
+        ds.close();
+      });
+      await sealFile(f);
+      const before = await poolState(engine);
+      try {
+        const d = await deserializeContainer(engine, 'pool', [f], { label: `ok${i}` });
+        const c = await openContainer(engine, 'pool', d.label);
+        assert.equal(c.uuid, d.uuid);
+      } catch (e) {
+        assert.ok(isStrataError(e), String(e));
+        assert.ok((e as Error).message.includes(f) || /already exists|bad|key/i.test((e as Error).message), (e as Error).message);
+        assert.equal(await poolState(engine), before);
+      }
+      assert.deepEqual(await engine.catList('park-'), []);
+    },
+  ), { numRuns: 40 });
+  await engine.close();
+});
+
+test('SIGKILL during deserialize: no container becomes visible; the next parking command removes the data', async () => {
+  const home = tempDir();
+  const url = `lmdb:${home}`;
+  let engine = await openEngine(url);
+  await makePool(engine);
+  await createContainer(engine, 'pool', 'keep', { type: 'RAW' });
+  await fillPosix(engine, 'pool', 'src');
+  const c = await openContainer(engine, 'pool', 'src', { write: true });
+  const { mountDfs } = await import('../../src/dfs/index.js');
+  const dfs = await mountDfs(c);
+  for (let k = 0; k < 6; k++) await dfs.writeFile(`/blob${k}`, Buffer.alloc(24 * 1024 * 1024, k + 1));
+  const out = tempDir();
+  await serializeContainer(engine, 'pool', 'src', { outputDir: out });
+  const conts = async () => (await listContainers(engine, 'pool')).map((x) => x.label).sort();
+  const before = await conts();
+  const child = spawn(process.execPath, [CLI, 'container', 'deserialize', 'pool', out, '--label', 'victim'], { env: { ...process.env, STRATA_HOME: home }, stdio: 'ignore' });
+  // kill it once it has started writing data
+  let pending: Array<[string, unknown]> = [];
+  const t0 = Date.now();
+  while (pending.length === 0 && Date.now() - t0 < 20000) {
+    await new Promise((r) => setTimeout(r, 20));
+    pending = await engine.catList('park-pending/');
+  }
+  assert.equal(pending.length, 1, 'deserialize never started');
+  await new Promise((r) => setTimeout(r, 300));
+  child.kill('SIGKILL');
+  await new Promise((r) => child.on('exit', r));
+  const orphan = pending[0]![0].slice('park-pending/'.length);
+  assert.deepEqual(await conts(), before);
+  const cli = await runCli(['container', 'list', 'pool', '--json'], { env: { STRATA_HOME: home } });
+  assert.ok(!cli.stdout.includes('victim'));
+  assert.ok((await engine.listObjects(orphan, { limit: 1 })).length > 0, 'the killed run had written data');
+  // the next parking command cleans up
+  await engine.close();
+  const r = await runCli(['container', 'check', 'pool', 'keep'], { env: { STRATA_HOME: home } });
+  assert.equal(r.code, 0, r.stderr);
+  engine = await openEngine(url);
+  assert.deepEqual(await engine.catList('park-'), []);
+  assert.equal((await engine.listObjects(orphan, { limit: 1 })).length, 0);
+  assert.deepEqual(await conts(), before);
+  await engine.close();
+});
