@@ -4,7 +4,7 @@
 // zeros into holes), and zero ranges are read but never hashed.
 import { createXXHash64 } from 'hash-wasm';
 import type { MStat, Tree } from './tree.js';
-import { dataRuns } from './transfer.js';
+import { dataRuns } from './zeros.js';
 
 const PIECE = 4 << 20;
 
@@ -13,12 +13,13 @@ export async function fileChecksum(tree: Tree, rel: string, st: MStat): Promise<
   h.init();
   const r = await tree.openRead(rel, st);
   const off8 = Buffer.alloc(8);
+  const scratch = Buffer.allocUnsafe(Math.min(PIECE, Math.max(1, st.size)));
   try {
     const ranges = (await r.dataRanges(st.size)) ?? [{ offset: 0, length: st.size }];
     for (const e of ranges) {
       for (let off = e.offset; off < e.offset + e.length; off += PIECE) {
         const n = Math.min(PIECE, e.offset + e.length - off);
-        const buf = await r.read(off, n);
+        const buf = await r.read(off, n, scratch);
         for (const [a, b] of dataRuns(buf)) {
           off8.writeBigUInt64LE(BigInt(off + a));
           h.update(off8);

@@ -251,7 +251,7 @@ export class DfsTree implements Tree {
       chunkSize: cs,
       write: async (data: Buffer, offset: number) => {
         if (!tmp && !starting && pendingBytes + data.length <= SMALL) {
-          pending.push({ data, offset });
+          pending.push({ data: Buffer.from(data), offset }); // a copy: the caller reuses its buffer
           pendingBytes += data.length;
           return;
         }

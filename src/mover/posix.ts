@@ -21,8 +21,9 @@ export function statToM(s: fs.BigIntStats): MStat {
 }
 
 function secs(ns: bigint): number {
-  // Node takes times as a double of seconds (~240 ns resolution today): round, don't truncate.
-  return Number(ns) / 1e9;
+  // Node takes times as a double of seconds and libuv truncates it to whole
+  // microseconds: aim at the middle of the microsecond so the truncation lands on it.
+  return (Number(ns / 1000n) + 0.5) / 1e6;
 }
 
 function isRoot(): boolean {
@@ -110,8 +111,8 @@ export class PosixTree implements Tree {
     return {
       // Node exposes no SEEK_DATA/SEEK_HOLE: holes are found by the copier as all-zero blocks.
       dataRanges: async (): Promise<Extent[] | undefined> => (st.allocated === 0 && st.size > 65536 ? [] : undefined),
-      read: async (offset: number, length: number) => {
-        const buf = Buffer.allocUnsafe(length);
+      read: async (offset: number, length: number, into?: Buffer) => {
+        const buf = into && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length);
         let got = 0;
         while (got < length) {
           const { bytesRead } = await fh.read(buf, got, length - got, offset + got);

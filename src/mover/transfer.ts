@@ -13,6 +13,7 @@ import { Pool, Semaphore } from './pool.js';
 import { isFatal, type MStat, type MetaOptions, type Tree } from './tree.js';
 import { march } from './walk.js';
 import { sameTime } from './times.js';
+import { dataRuns } from './zeros.js';
 import { filterXattrs, type XattrMode } from './xattrs.js';
 
 export interface TransferOptions {
@@ -77,24 +78,15 @@ export function reasonOf(e: unknown): string {
 }
 
 const BLOCK = 4096;
-const ZERO_BLOCK = Buffer.alloc(BLOCK);
-const ZERO_PIECE = Buffer.alloc(4 << 20);
 
-/** Non-zero runs of buf (BLOCK granularity): [start, end) pairs. */
-export function dataRuns(buf: Buffer): Array<[number, number]> {
-  if (buf.length <= ZERO_PIECE.length && buf.equals(ZERO_PIECE.subarray(0, buf.length))) return [];
-  const out: Array<[number, number]> = [];
-  let start = -1;
-  for (let i = 0; i < buf.length; i += BLOCK) {
-    const end = Math.min(buf.length, i + BLOCK);
-    const zero = buf.subarray(i, end).equals(end - i === BLOCK ? ZERO_BLOCK : ZERO_BLOCK.subarray(0, end - i));
-    if (!zero && start < 0) start = i;
-    if (zero && start >= 0) { out.push([start, i]); start = -1; }
-  }
-  if (start >= 0) out.push([start, buf.length]);
-  return out;
+/** Errors raised reading the source (reported with the source path). */
+const fromSource = new WeakSet<object>();
+function src<T>(p: Promise<T>): Promise<T> {
+  return p.catch((e: unknown) => {
+    if (e && typeof e === 'object') fromSource.add(e);
+    throw e;
+  });
 }
-
 
 export function sameContentHint(s: MStat, d: MStat): boolean {
   return s.size === d.size && sameTime(s.mtimeNs, d.mtimeNs);
@@ -123,6 +115,7 @@ export class Transfer {
   private readonly meta: MetaOptions;
   private readonly xmode: XattrMode;
   private seq = 0;
+  private readonly buffers = new BufferPool();
   private readonly t0 = process.hrtime.bigint();
 
   constructor(readonly src: Tree, readonly dst: Tree, readonly mode: 'copy' | 'sync', readonly opts: TransferOptions, readonly journal?: Journal) {
@@ -146,7 +139,7 @@ export class Transfer {
 
   private async srcXattrs(rel: string, st: MStat): Promise<Array<[string, Buffer]>> {
     if (this.xmode === 'none') return [];
-    return filterXattrs(this.xmode, await this.src.xattrs(rel, st));
+    return filterXattrs(this.xmode, await src(this.src.xattrs(rel, st)));
   }
 
   async run(srcSt: MStat, dstSt: MStat | undefined): Promise<TransferSummary> {
@@ -237,7 +230,7 @@ export class Transfer {
       try {
         await work();
       } catch (e) {
-        this.fail(this.dst, rel, e);
+        this.fail(e && typeof e === 'object' && fromSource.has(e) ? this.src : this.dst, rel, e);
       } finally {
         if (parent) this.settle(pr, true);
       }
@@ -301,7 +294,7 @@ export class Transfer {
 
   private async copyItem(rel: string, s: MStat): Promise<void> {
     if (s.type === 'symlink') {
-      const target = await this.src.readlink(rel);
+      const target = await src(this.src.readlink(rel));
       await this.dst.symlink(rel, target, s, [], this.meta);
       this.c.symlinks++;
       return;
@@ -333,11 +326,11 @@ export class Transfer {
 
   private async copyFile(rel: string, s: MStat): Promise<void> {
     const xs = await this.srcXattrs(rel, s);
-    const r = await this.src.openRead(rel, s);
+    const r = await src(this.src.openRead(rel, s));
     try {
       const w = await this.dst.createFile(rel, s, xs, this.meta);
       try {
-        const ranges: Extent[] = (await r.dataRanges(s.size)) ?? [{ offset: 0, length: s.size }];
+        const ranges: Extent[] = (await src(r.dataRanges(s.size))) ?? [{ offset: 0, length: s.size }];
         const unit = Math.max(BLOCK, Math.min(w.chunkSize, 4 << 20));
         const pieces: Array<[number, number]> = [];
         for (const e of ranges) {
@@ -354,8 +347,11 @@ export class Transfer {
           if (failed || this.stopped) break;
           if (!small) await this.chunks.take();
           const p: Promise<void> = (async () => {
+            let held: Buffer | undefined;
             try {
-              const buf = await r.read(off, n);
+              const scratch = this.buffers.get(unit);
+              held = scratch;
+              const buf = await src(r.read(off, n, scratch));
               for (const [a, b] of dataRuns(buf)) {
                 await w.write(buf.subarray(a, b), off + a);
                 this.c.dataBytes += b - a;
@@ -363,6 +359,7 @@ export class Transfer {
             } catch (e) {
               failed ??= e;
             } finally {
+              if (held) this.buffers.put(held);
               if (!small) this.chunks.give();
             }
           })().finally(() => inflight.delete(p));
@@ -372,7 +369,7 @@ export class Transfer {
         await Promise.all(inflight);
         if (failed) throw failed;
         if (this.stopped) throw new StrataError('EIO', `stopped (${this.stopped})`);
-        await r.checkUnchanged(s);
+        await src(r.checkUnchanged(s));
         await w.commit(s.size);
       } catch (e) {
         await w.abort();
@@ -396,4 +393,17 @@ export function sameXattrs(a: Array<[string, Buffer]>, b: Array<[string, Buffer]
   if (a.length !== b.length) return false;
   const m = new Map(a);
   return b.every(([n, v]) => m.get(n)?.equals(v) ?? false);
+}
+
+/** Reusable read buffers (writers never keep the buffers they are given). */
+class BufferPool {
+  private readonly free = new Map<number, Buffer[]>();
+  get(size: number): Buffer {
+    return this.free.get(size)?.pop() ?? Buffer.allocUnsafe(size);
+  }
+  put(b: Buffer): void {
+    const l = this.free.get(b.length) ?? [];
+    if (l.length < 64) l.push(b);
+    this.free.set(b.length, l);
+  }
 }

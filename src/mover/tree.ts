@@ -35,8 +35,11 @@ export interface Listed {
 export interface FileReader {
   /** Ranges that hold data (holes excluded), or undefined when the backend cannot tell (then: all of it). */
   dataRanges(size: number): Promise<Extent[] | undefined>;
-  /** Reads exactly `length` bytes at `offset` (zeros in holes); a short read means the file shrank. */
-  read(offset: number, length: number): Promise<Buffer>;
+  /**
+   * Reads exactly `length` bytes at `offset` (zeros in holes); a short read
+   * means the file shrank. Reads into `into` when given (and returns a view of it).
+   */
+  read(offset: number, length: number, into?: Buffer): Promise<Buffer>;
   /** Throws if the file changed (size or mtime) while it was read. */
   checkUnchanged(st: MStat): Promise<void>;
   close(): Promise<void>;
