@@ -1,0 +1,101 @@
+// FUSE mount benchmarks, each compared in the same run with what a user would
+// do instead: sequential write/read of a large file through `strata mount`
+// versus `strata fs put`/`fs get` of the same file and versus the local disk
+// (dd conv=fdatasync; reads after dropping caches), and `tar x` of many small
+// files into the mount versus into a local directory.
+// Sizes: FUSE_BENCH_FILE_MB (default 1024), FUSE_BENCH_FILES (default 20000).
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { dropCaches, mbps, ratio, timeCommand, MiB, type Row } from './util.js';
+
+const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'strata.js');
+
+export async function benchFuse(workDir: string): Promise<Row[]> {
+  if (process.getuid?.() !== 0 || !fs.existsSync('/dev/fuse')) return [{ name: 'fuse', value: 'skipped: needs root and /dev/fuse' }];
+  const mb = Number(process.env['FUSE_BENCH_FILE_MB'] || 1024);
+  const nfiles = Number(process.env['FUSE_BENCH_FILES'] || 20000);
+  const bytes = mb * MiB;
+  const home = path.join(workDir, 'home');
+  const env = { ...process.env, STRATA_HOME: home, STRATA_ENGINE: '' };
+  const strata = (args: string[]): string => {
+    const r = spawnSync(process.execPath, [CLI, ...args], { env, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`strata ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const mnt = path.join(workDir, 'mnt');
+  fs.mkdirSync(mnt);
+  strata(['pool', 'create', 'bench']);
+  strata(['container', 'create', 'bench', 'fb']);
+  const rows: Row[] = [];
+  const src = path.join(workDir, 'src');
+  // Random data (zero chunks would be skipped by fs put).
+  const fd = fs.openSync(src, 'w');
+  for (let i = 0; i < mb; i++) fs.writeSync(fd, crypto.randomBytes(MiB));
+  fs.fsyncSync(fd);
+  fs.closeSync(fd);
+
+  // Local disk.
+  const local = path.join(workDir, 'local');
+  const dWrite = timeCommand(`dd if=${q(src)} of=${q(local)} bs=1M conv=fdatasync status=none`);
+  dropCaches();
+  const dRead = timeCommand(`dd if=${q(local)} of=/dev/null bs=1M status=none`);
+  fs.rmSync(local);
+
+  // strata fs put / fs get.
+  dropCaches();
+  const pWrite = timeCommand(`STRATA_HOME=${q(home)} node ${q(CLI)} fs put ${q(src)} daos://bench/fb/put.bin >/dev/null`);
+  dropCaches();
+  const got = path.join(workDir, 'got');
+  const pRead = timeCommand(`STRATA_HOME=${q(home)} node ${q(CLI)} fs get daos://bench/fb/put.bin ${q(got)} >/dev/null`);
+  fs.rmSync(got);
+
+  // Through the mount.
+  strata(['mount', mnt, '--pool', 'bench', '--cont', 'fb']);
+  let mWrite = 0;
+  let mRead = 0;
+  let tarLocal = 0;
+  let tarLocalSync = 0;
+  let tarMount = 0;
+  try {
+    dropCaches();
+    mWrite = timeCommand(`dd if=${q(src)} of=${q(path.join(mnt, 'dd.bin'))} bs=1M conv=fdatasync status=none`);
+    dropCaches();
+    mRead = timeCommand(`dd if=${q(path.join(mnt, 'dd.bin'))} of=/dev/null bs=1M status=none`);
+    execFileSync('cmp', [src, path.join(mnt, 'dd.bin')]);
+
+    // Many small files: a tarball of nfiles files (0-4 KiB) in 100 directories.
+    const tree = path.join(workDir, 'tree');
+    for (let d = 0; d < 100; d++) fs.mkdirSync(path.join(tree, `d${d}`), { recursive: true });
+    for (let i = 0; i < nfiles; i++) fs.writeFileSync(path.join(tree, `d${i % 100}`, `f${i}`), crypto.randomBytes(i % 4097));
+    const tarball = path.join(workDir, 'tree.tar');
+    execFileSync('tar', ['cf', tarball, '-C', tree, '.']);
+    fs.rmSync(tree, { recursive: true });
+    const lt = path.join(workDir, 'tar-local');
+    fs.mkdirSync(lt);
+    dropCaches();
+    tarLocal = timeCommand(`tar xf ${q(tarball)} -C ${q(lt)}`);
+    fs.rmSync(lt, { recursive: true });
+    fs.mkdirSync(lt);
+    dropCaches();
+    tarLocalSync = timeCommand(`tar xf ${q(tarball)} -C ${q(lt)} && sync -f ${q(lt)}`);
+    fs.rmSync(lt, { recursive: true });
+    const mt = path.join(mnt, 'tar');
+    fs.mkdirSync(mt);
+    dropCaches();
+    tarMount = timeCommand(`tar xf ${q(tarball)} -C ${q(mt)}`);
+    const count = Number(execFileSync('bash', ['-c', `find ${q(mt)} -type f | wc -l`], { encoding: 'utf8' }).trim());
+    if (count !== nfiles) throw new Error(`tar x into the mount made ${count} files, expected ${nfiles}`);
+  } finally {
+    spawnSync(process.execPath, [CLI, 'umount', mnt], { env, stdio: 'ignore' });
+    spawnSync('umount', ['-l', mnt], { stdio: 'ignore' });
+  }
+  const bw = (s: number) => bytes / s;
+  rows.push({ name: `write ${mb} MiB, 1 MiB blocks, through the mount (dd conv=fdatasync)`, value: `${mbps(bytes, mWrite)}; fs put ${mbps(bytes, pWrite)} (ratio ${ratio(bw(mWrite), bw(pWrite))}); local dd ${mbps(bytes, dWrite)} (ratio ${ratio(bw(mWrite), bw(dWrite))})` });
+  rows.push({ name: `read ${mb} MiB, 1 MiB blocks, through the mount (cold cache)`, value: `${mbps(bytes, mRead)}; fs get ${mbps(bytes, pRead)} (ratio ${ratio(bw(mRead), bw(pRead))}); local dd ${mbps(bytes, dRead)} (ratio ${ratio(bw(mRead), bw(dRead))})` });
+  rows.push({ name: `tar x of ${nfiles} small files (0-4 KiB, 100 dirs)`, value: `${(nfiles / tarMount).toFixed(0)} files/s (${tarMount.toFixed(1)} s); local ${tarLocal.toFixed(2)} s (ratio ${ratio(tarLocal, tarMount)}); local + sync ${tarLocalSync.toFixed(2)} s (ratio ${ratio(tarLocalSync, tarMount)})` });
+  return rows;
+}
