@@ -5,4 +5,4 @@ export { openEngine, defaultEngineUrl } from './engine/open.js';
 export * from './object/index.js';
 export * from './container/index.js';
 export * from './dfs/index.js';
-export * from './uns/location.js';
+export * from './uns/index.js';
