@@ -42,5 +42,14 @@ echo "now:" >&2;           strata fs cat daos://walkthrough/results/run1/data.cs
 echo "at snapshot:" >&2;   strata fs cat daos://walkthrough/results/run1/data.csv --snap before-edit
 strata fs ls -l -R daos://walkthrough/results
 strata fs du daos://walkthrough/results
+
+# The unified namespace: a container reachable through a path of this filesystem.
+strata container create walkthrough linked --type POSIX --path "$work/linked"
+strata fs put "$work/tree/run2/series.txt" "$work/linked/series.txt"
+strata fs mkdir "$work/linked/plots"
+strata uns resolve "$work/linked/plots"
+strata fs ls -l "$work/linked"
+strata container destroy --path "$work/linked"
+
 strata pool query walkthrough
 echo "walkthrough done" >&2
