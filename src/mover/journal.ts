@@ -67,7 +67,6 @@ export async function readJournal(file: string): Promise<ResumeState | undefined
     if (k === 'C') {
       mark = p;
       for (const d of done) if (comparePaths(d, p) <= 0) done.delete(d);
-      failed.delete(p);
     } else if (k === 'D') {
       done.add(p);
       failed.delete(p);
@@ -113,6 +112,8 @@ export class Journal {
     it.finished = true;
     it.failed = !ok;
     if (!ok) { this.failedSet.add(it.rel); this.append(`F ${JSON.stringify(it.rel)}`); }
+    // A retried failure that now succeeded: clear it explicitly (a mark never clears failures).
+    if (ok && this.resume?.failed.has(it.rel)) this.append(`D ${JSON.stringify(it.rel)}`);
     let advanced: string | undefined;
     while (this.items.get(this.next)?.finished) {
       const x = this.items.get(this.next)!;

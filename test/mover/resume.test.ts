@@ -1,0 +1,108 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { CLI, runCli } from '../helpers.js';
+import { moverEnv, ok } from './util.js';
+
+const { home, env } = moverEnv();
+
+function fileIds(root: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (!e.name.startsWith('.strata-tmp.')) {
+        const st = fs.lstatSync(p, { bigint: true });
+        out.set(path.relative(root, p), `${st.ino}:${st.ctimeNs}`);
+      }
+    }
+  };
+  walk(root);
+  return out;
+}
+
+test('SIGKILL mid-copy, then --resume: complete, identical, finished files not copied again', async () => {
+  const src = path.join(home, 'src');
+  const N = 5000;
+  for (let d = 0; d < 50; d++) {
+    fs.mkdirSync(path.join(src, `d${String(d).padStart(2, '0')}`), { recursive: true });
+    for (let f = 0; f < N / 50; f++) fs.writeFileSync(path.join(src, `d${String(d).padStart(2, '0')}`, `f${f}`), `file ${d}/${f}\n`.repeat(100));
+  }
+  fs.writeFileSync(path.join(src, 'd00/hard-a'), 'hard\n');
+  fs.linkSync(path.join(src, 'd00/hard-a'), path.join(src, 'd49/hard-b'));
+  await ok(env, ['pool', 'create', 'tank']);
+  await ok(env, ['fs', 'copy', '--src', src, '--dst', 'daos://tank/big', '-j', '2', '-q']);
+
+  // Container -> POSIX, killed once some files are done.
+  const dst = path.join(home, 'dst');
+  const jdir = path.join(env.STRATA_HOME!, 'mover');
+  const child = spawn(process.execPath, [CLI, 'fs', 'copy', '--src', 'daos://tank/big', '--dst', dst, '-q'], { env: { ...process.env, ...env }, stdio: 'ignore' });
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  let killed = false;
+  for (let i = 0; i < 3000 && !killed; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    const j = fs.existsSync(jdir) ? fs.readdirSync(jdir).find((n) => n.endsWith('.journal')) : undefined;
+    if (j && fs.readFileSync(path.join(jdir, j), 'utf8').split('\n').length > 800) { child.kill('SIGKILL'); killed = true; }
+  }
+  await exited;
+  assert.ok(killed, 'the copy was killed mid-way');
+  const before = fileIds(dst);
+  assert.ok(before.size > 100 && before.size < N, `partial copy (${before.size} files)`);
+  // The snapshot taken by the interrupted copy is still there for the resume.
+  assert.match((await ok(env, ['container', 'list-snaps', 'tank', 'big'])).stdout, /\d/);
+  // Meanwhile the container changes: the resumed copy keeps copying the snapshot.
+  await ok(env, ['fs', 'rm', 'daos://tank/big/d49/f0']);
+
+  const r = await ok(env, ['fs', 'copy', '--src', 'daos://tank/big', '--dst', dst, '--resume', '--json']);
+  const s = JSON.parse(r.stdout);
+  assert.equal(s.resumed, true);
+  assert.equal(s.errors, 0);
+  assert.ok(s.skipped >= before.size - 40, `already finished files skipped (${s.skipped} of ${before.size})`);
+  assert.equal(s.files + s.hardlinks + s.skipped, N + 2);
+  // Same mapping as the first run (not dst/big), and identical to the source.
+  assert.ok(!fs.existsSync(path.join(dst, 'big')));
+  assert.equal((await ok(env, ['fs', 'compare', src, dst])).code, 0);
+  const after = fileIds(dst);
+  let rewritten = 0;
+  for (const [p, id] of before) if (after.get(p) !== id) rewritten++;
+  assert.ok(rewritten <= 40, `${rewritten} finished files were copied again`);
+  assert.equal(fs.statSync(path.join(dst, 'd00/hard-a')).ino, fs.statSync(path.join(dst, 'd49/hard-b')).ino);
+  // Done: journal and snapshot gone.
+  assert.deepEqual(fs.readdirSync(jdir), []);
+  assert.doesNotMatch((await ok(env, ['container', 'list-snaps', 'tank', 'big'])).stdout, /\d/);
+  // --resume with nothing to resume is a fresh copy (into the existing directory, as cp -a).
+  const r2 = await ok(env, ['fs', 'copy', '--src', path.join(src, 'd01'), '--dst', dst, '--resume']);
+  assert.match(r2.stderr, /no interrupted copy to resume/);
+  assert.match(r2.stderr, /^copy: 100 files, 1 directories/m);
+});
+
+test('full disk: the copy stops cleanly and --resume finishes after space is freed', async (t) => {
+  const mnt = path.join(home, 'small');
+  fs.mkdirSync(mnt);
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=6m', 'tmpfs', mnt], { stdio: 'ignore' });
+  } catch {
+    t.skip('cannot mount a small tmpfs here (needs root)');
+    return;
+  }
+  try {
+    const src = path.join(home, 'fill');
+    fs.mkdirSync(src);
+    for (let i = 0; i < 12; i++) fs.writeFileSync(path.join(src, `f${i}`), Buffer.alloc(1024 * 1024, i + 1));
+    const dst = path.join(mnt, 'copy');
+    const r = await runCli(['fs', 'copy', '--src', src, '--dst', dst, '--xattrs', 'none'], { env });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /no space left on device \(ENOSPC\)/);
+    assert.match(r.stderr, /stopped: .*--resume/);
+    execFileSync('mount', ['-o', 'remount,size=64m', mnt]);
+    const r2 = await ok(env, ['fs', 'copy', '--src', src, '--dst', dst, '--resume', '--xattrs', 'none', '--json']);
+    assert.equal(JSON.parse(r2.stdout).errors, 0);
+    assert.equal((await runCli(['fs', 'compare', '--xattrs', 'none', src, dst], { env })).code, 0);
+    assert.deepEqual(fs.readdirSync(dst).filter((n) => n.startsWith('.strata-tmp')), []);
+  } finally {
+    execFileSync('umount', [mnt]);
+  }
+});
