@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchEngine } from './engine.js';
+import { benchMover } from './mover.js';
 import { benchPark } from './park.js';
 import { benchFuse } from './fuse.js';
 import type { Row } from './util.js';
@@ -18,6 +19,7 @@ const only = process.argv[2];
 
 const sections: Array<{ title: string; run: (dir: string) => Promise<Row[]> }> = [
   { title: 'engine', run: (d) => benchEngine(d) },
+  { title: 'mover', run: (d) => benchMover(d) },
   { title: 'park', run: (d) => benchPark(d) },
   { title: 'fuse', run: (d) => benchFuse(d) },
 ];

@@ -1,0 +1,95 @@
+// Data mover benchmark: strata filesystem copy against cp -a, rsync -a and
+// tar|tar on the same disk, plus dd as the disk limit. (a) 20,000 files of
+// 4 KiB in 200 directories, (b) 8 files of 128 MiB; POSIX -> container and
+// container -> POSIX, with -j 1 and -j 2.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MiB, ratio, timeCommand, type Row } from './util.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const CLI = path.resolve(here, '..', '..', 'bin', 'strata.js');
+
+function makeSmall(dir: string): number {
+  const data = Buffer.alloc(4096);
+  for (let d = 0; d < 200; d++) {
+    const sub = path.join(dir, `d${d}`);
+    fs.mkdirSync(sub, { recursive: true });
+    for (let f = 0; f < 100; f++) {
+      data.writeUInt32LE(d * 1000 + f, 0);
+      data.fill(1 + ((d + f) % 200), 4);
+      fs.writeFileSync(path.join(sub, `f${f}`), data);
+    }
+  }
+  return 20000 * 4096;
+}
+
+function makeLarge(dir: string): number {
+  fs.mkdirSync(dir, { recursive: true });
+  const chunk = Buffer.alloc(MiB);
+  for (let i = 0; i < 8; i++) {
+    const fd = fs.openSync(path.join(dir, `big${i}`), 'w');
+    for (let m = 0; m < 128; m++) {
+      for (let k = 0; k < MiB; k += 4096) chunk.writeUInt32LE((i * 131 + m * 7 + k) >>> 0, k);
+      fs.writeSync(fd, chunk);
+    }
+    fs.closeSync(fd);
+  }
+  return 8 * 128 * MiB;
+}
+
+export async function benchMover(workDir: string): Promise<Row[]> {
+  const rows: Row[] = [];
+  const home = path.join(workDir, 'engine');
+  const env = { ...process.env, STRATA_HOME: home, STRATA_ENGINE: '' };
+  const strata = (args: string[]) => {
+    const t0 = process.hrtime.bigint();
+    execFileSync(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    return Number(process.hrtime.bigint() - t0) / 1e9;
+  };
+  strata(['pool', 'create', 'bench']);
+  const rm = (p: string) => fs.rmSync(p, { recursive: true, force: true });
+  for (const [label, make] of [['small: 20,000 x 4 KiB in 200 dirs', makeSmall], ['large: 8 x 128 MiB', makeLarge]] as const) {
+    const src = path.join(workDir, 'src');
+    const bytes = make(src);
+    execFileSync('sync');
+    const out = path.join(workDir, 'out');
+    const t = (cmd: string) => { rm(out); execFileSync('sync'); const s = timeCommand(cmd); rm(out); return s; };
+    const cp = t(`cp -a '${src}' '${out}'`);
+    const rsync = t(`rsync -a '${src}/' '${out}/'`);
+    const tar = t(`mkdir '${out}' && (cd '${src}' && tar cf - .) | (cd '${out}' && tar xf -)`);
+    const mbs = (s: number) => `${(bytes / MiB / s).toFixed(0)} MiB/s`;
+    rows.push({ name: `${label}: cp -a`, value: `${cp.toFixed(2)} s (${mbs(cp)})` });
+    rows.push({ name: `${label}: rsync -a`, value: `${rsync.toFixed(2)} s (${mbs(rsync)})` });
+    rows.push({ name: `${label}: tar | tar`, value: `${tar.toFixed(2)} s (${mbs(tar)})` });
+    if (label.startsWith('large')) {
+      const ddFile = path.join(workDir, 'dd.out');
+      const dd = timeCommand(`dd if=/dev/zero of='${ddFile}' bs=1M count=1024 conv=fdatasync status=none`);
+      rm(ddFile);
+      rows.push({ name: `${label}: dd 1 GiB (fdatasync)`, value: `${dd.toFixed(2)} s (${(1024 / dd).toFixed(0)} MiB/s)` });
+    }
+    for (const j of [1, 2]) {
+      const cont = `c${label[0]}${j}`;
+      const toCont = strata(['fs', 'copy', '--src', src, '--dst', `daos://bench/${cont}`, '-j', String(j), '-q']);
+      rows.push({ name: `${label}: POSIX -> container -j ${j}`, value: `${toCont.toFixed(2)} s (${mbs(toCont)}), ${ratio(cp, toCont)} of cp -a speed` });
+      rm(out);
+      execFileSync('sync');
+      const fromCont = strata(['fs', 'copy', '--src', `daos://bench/${cont}`, '--dst', out, '-j', String(j), '-q']);
+      rm(out);
+      rows.push({ name: `${label}: container -> POSIX -j ${j}`, value: `${fromCont.toFixed(2)} s (${mbs(fromCont)}), ${ratio(cp, fromCont)} of cp -a speed` });
+      strata(['container', 'destroy', 'bench', cont, '--force']);
+    }
+    rm(src);
+  }
+  return rows;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  const dir = fs.mkdtempSync(path.join(process.env['STRATA_BENCH_DIR'] || '/tmp', 'strata-bench-mover-'));
+  try {
+    for (const r of await benchMover(dir)) process.stdout.write(`${r.name}: ${r.value}\n`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
