@@ -1,9 +1,12 @@
 // Engine benchmark: 1 GiB written and read as 1 MiB array chunks against dd on
-// the same disk, and 100k small single-value puts/gets.
+// the same disk, and 100k small single-value puts/gets; the same on PostgreSQL
+// (bulk bytes in the database and in extent files) when a server can be started.
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { openEngine } from '../src/engine/open.js';
+import type { Engine } from '../src/engine/types.js';
+import { freshPgDatabase, pgUnavailableReason } from '../test/pg-server.js';
 import { GiB, MiB, dropCaches, mbps, ratio, timeCommand, timed, type Row } from './util.js';
 
 async function inFlight<T>(count: number, width: number, fn: (i: number) => Promise<T>): Promise<void> {
@@ -32,27 +35,13 @@ export async function benchEngine(workDir: string, sizeBytes = GiB): Promise<Row
   const home = path.join(workDir, 'engine');
   const engine = await openEngine(`lmdb:${home}`);
   const cont = randomUUID();
+  const lm = await measure(engine, cont, sizeBytes);
+  rows.push({ name: `engine write ${sizeBytes / MiB} MiB in 1 MiB chunks (durable)`, value: `${mbps(sizeBytes, lm.write)}; dd conv=fdatasync ${mbps(sizeBytes, ddW)} (ratio ${ratio(ddW, lm.write)}); dd without sync ${mbps(sizeBytes, ddWnosync)} (ratio ${ratio(ddWnosync, lm.write)})` });
+  rows.push({ name: `engine read ${sizeBytes / MiB} MiB in 1 MiB chunks (cold cache)`, value: `${mbps(sizeBytes, lm.read)}; dd ${mbps(sizeBytes, ddR)}; ratio ${ratio(ddR, lm.read)} of dd` });
+  rows.push({ name: `${N / 1000}k small puts (64 B, each its own durable commit, 256 in flight)`, value: `${(N / lm.puts).toFixed(0)} ops/s` });
+  rows.push({ name: `${N / 1000}k small gets`, value: `${(N / lm.gets).toFixed(0)} ops/s` });
   const oid = Buffer.alloc(16, 1);
   const chunk = randomBytes(MiB);
-  const key = (i: number) => { const d = Buffer.alloc(8); d.writeBigUInt64BE(BigInt(i)); return d; };
-  const w = await timed(() => inFlight(chunks, 8, (i) => engine.commit({ ops: [{ op: 'write', cont, oid, dkey: key(i), akey: Buffer.from('0'), offset: 0, data: chunk }] })));
-  dropCaches();
-  const r = await timed(() => inFlight(chunks, 8, async (i) => {
-    const got = await engine.read({ cont, oid, dkey: key(i), akey: Buffer.from('0') }, 0, MiB);
-    if (got[0] !== chunk[0]) throw new Error('read back wrong data');
-  }));
-  rows.push({ name: `engine write ${sizeBytes / MiB} MiB in 1 MiB chunks (durable)`, value: `${mbps(sizeBytes, w.seconds)}; dd conv=fdatasync ${mbps(sizeBytes, ddW)} (ratio ${ratio(ddW, w.seconds)}); dd without sync ${mbps(sizeBytes, ddWnosync)} (ratio ${ratio(ddWnosync, w.seconds)})` });
-  rows.push({ name: `engine read ${sizeBytes / MiB} MiB in 1 MiB chunks (cold cache)`, value: `${mbps(sizeBytes, r.seconds)}; dd ${mbps(sizeBytes, ddR)}; ratio ${ratio(ddR, r.seconds)} of dd` });
-
-  const N = 100_000;
-  const small = Buffer.alloc(64, 7);
-  const p = await timed(() => inFlight(N, 256, (i) => engine.commit({ ops: [{ op: 'put', cont, oid: Buffer.alloc(16, 2), dkey: Buffer.from(`key-${i}`), akey: Buffer.from('v'), value: small }] })));
-  const g = await timed(() => inFlight(N, 1, async (i) => {
-    const v = await engine.get({ cont, oid: Buffer.alloc(16, 2), dkey: Buffer.from(`key-${i}`), akey: Buffer.from('v') });
-    if (!v) throw new Error('missing value');
-  }));
-  rows.push({ name: `${N / 1000}k small puts (64 B, each its own durable commit, 256 in flight)`, value: `${(N / p.seconds).toFixed(0)} ops/s` });
-  rows.push({ name: `${N / 1000}k small gets`, value: `${(N / g.seconds).toFixed(0)} ops/s` });
 
   // Reclaiming: overwrite everything under a snapshot, destroy the snapshot, see the engine shrink.
   const snap = await engine.createSnapshot(cont);
@@ -63,5 +52,53 @@ export async function benchEngine(workDir: string, sizeBytes = GiB): Promise<Row
   rows.push({ name: 'destroy snapshot after full overwrite', value: `engine size ${(before / MiB).toFixed(0)} MiB -> ${(after / MiB).toFixed(0)} MiB in ${d.seconds.toFixed(2)} s` });
   await engine.close();
   fs.rmSync(home, { recursive: true, force: true });
+  rows.push(...(await benchPostgres(workDir, sizeBytes, lm)));
+  return rows;
+}
+
+const N = 100_000;
+const key = (i: number) => { const d = Buffer.alloc(8); d.writeBigUInt64BE(BigInt(i)); return d; };
+
+interface Times { write: number; read: number; puts: number; gets: number }
+
+/** The four measurements on one engine: 1 MiB chunk writes and cold reads, small puts and gets. */
+async function measure(engine: Engine, cont: string, sizeBytes: number): Promise<Times> {
+  const chunks = sizeBytes / MiB;
+  const oid = Buffer.alloc(16, 1);
+  const chunk = randomBytes(MiB);
+  const w = await timed(() => inFlight(chunks, 8, (i) => engine.commit({ ops: [{ op: 'write', cont, oid, dkey: key(i), akey: Buffer.from('0'), offset: 0, data: chunk }] })));
+  dropCaches();
+  const r = await timed(() => inFlight(chunks, 8, async (i) => {
+    const got = await engine.read({ cont, oid, dkey: key(i), akey: Buffer.from('0') }, 0, MiB);
+    if (got[0] !== chunk[0] || got[MiB - 1] !== chunk[MiB - 1]) throw new Error('read back wrong data');
+  }));
+  const small = Buffer.alloc(64, 7);
+  const p = await timed(() => inFlight(N, 256, (i) => engine.commit({ ops: [{ op: 'put', cont, oid: Buffer.alloc(16, 2), dkey: Buffer.from(`key-${i}`), akey: Buffer.from('v'), value: small }] })));
+  const g = await timed(() => inFlight(N, 1, async (i) => {
+    const v = await engine.get({ cont, oid: Buffer.alloc(16, 2), dkey: Buffer.from(`key-${i}`), akey: Buffer.from('v') });
+    if (!v) throw new Error('missing value');
+  }));
+  return { write: w.seconds, read: r.seconds, puts: p.seconds, gets: g.seconds };
+}
+
+/** PostgreSQL rows (bulk bytes in the database and in extent files), when a server can be started. */
+async function benchPostgres(workDir: string, sizeBytes: number, lm: Times): Promise<Row[]> {
+  const why = pgUnavailableReason();
+  if (why) return [{ name: 'postgres', value: `not measured: ${why}` }];
+  const rows: Row[] = [];
+  for (const mode of ['blobs', 'files'] as const) {
+    const dataDir = path.join(workDir, 'pgdata');
+    const url = await freshPgDatabase(mode === 'files' ? `data=${encodeURIComponent(dataDir)}` : '');
+    const engine = await openEngine(url);
+    const t = await measure(engine, randomUUID(), sizeBytes);
+    await engine.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    const label = mode === 'blobs' ? 'postgres, bulk bytes in PostgreSQL' : 'postgres ?data=dir, bulk bytes in extent files';
+    const vs = (ours: number, lmdb: number) => `${ratio(lmdb, ours)} of lmdb`;
+    rows.push({ name: `${label}: write ${sizeBytes / MiB} MiB in 1 MiB chunks`, value: `${mbps(sizeBytes, t.write)} (${vs(t.write, lm.write)})` });
+    rows.push({ name: `${label}: read ${sizeBytes / MiB} MiB in 1 MiB chunks`, value: `${mbps(sizeBytes, t.read)} (${vs(t.read, lm.read)})` });
+    rows.push({ name: `${label}: ${N / 1000}k small puts, 256 in flight`, value: `${(N / t.puts).toFixed(0)} ops/s (${vs(t.puts, lm.puts)})` });
+    rows.push({ name: `${label}: ${N / 1000}k small gets, 1 in flight`, value: `${(N / t.gets).toFixed(0)} ops/s (${vs(t.gets, lm.gets)})` });
+  }
   return rows;
 }

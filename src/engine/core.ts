@@ -177,7 +177,7 @@ type Visit = (first: ParsedKey, recs: Rec[]) => Gen<Buffer | 'stop' | undefined>
  */
 function* scanAkeys(start: Buffer, end: Buffer, visit: Visit): Gen<void> {
   let from = start;
-  let limit = 16;
+  let limit = 4;
   let group: { first: ParsedKey; prefix: Buffer; recs: Rec[] } | undefined;
   for (;;) {
     const page = yield* range({ tbl: 'records', start: from, end, limit });
@@ -198,7 +198,7 @@ function* scanAkeys(start: Buffer, end: Buffer, visit: Visit): Gen<void> {
       if (pk.kind === KIND_DKEY_PUNCH) continue;
       group = { first: pk, prefix: kb.subarray(0, pk.akeyEnd), recs: [toRec(kv)] };
     }
-    if (jump) { from = jump; limit = 16; continue; }
+    if (jump) { from = jump; limit = 4; continue; }
     if (page.length < limit) {
       if (group) yield* visit(group.first, group.recs);
       return;

@@ -9,10 +9,18 @@ import { StrataError } from '../errors.js';
 export const KIND_DKEY_PUNCH = 0x00;
 export const KIND_AKEY = 0x01;
 
+const uuidCache = new Map<string, Buffer>();
+
+/** The 16 bytes of a container UUID (callers must not modify the result: it is cached). */
 export function uuidBytes(uuid: string): Buffer {
+  const hit = uuidCache.get(uuid);
+  if (hit) return hit;
   const hex = uuid.replace(/-/g, '');
   if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new StrataError('EINVAL', `bad container id '${uuid}'`);
-  return Buffer.from(hex, 'hex');
+  const b = Buffer.from(hex, 'hex');
+  if (uuidCache.size > 10000) uuidCache.clear();
+  uuidCache.set(uuid, b);
+  return b;
 }
 
 export function esc(k: Uint8Array): Buffer {
