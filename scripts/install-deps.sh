@@ -12,6 +12,9 @@ command -v h5dump >/dev/null || pkgs+=(hdf5-tools)
 command -v pkg-config >/dev/null || pkgs+=(pkg-config)
 # strata mount (FUSE): fusermount3 and the mount.fuse3 helper; the daemon speaks /dev/fuse itself.
 command -v fusermount3 >/dev/null || pkgs+=(fuse3)
+# MPI-IO test (test/mpi): mpicc builds a small C program, mpirun runs it with 2+ ranks through a mount.
+command -v mpicc >/dev/null || pkgs+=(libopenmpi-dev)
+command -v mpirun >/dev/null || pkgs+=(openmpi-bin)
 if [ ${#pkgs[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" != 0 ]; then
   echo "install-deps: missing packages (install them as root): ${pkgs[*]}" >&2
