@@ -10,6 +10,7 @@ import { registerMover } from './mover.js';
 import { registerMount } from './mount.js';
 import { registerUns } from './uns.js';
 import { registerEngine } from './engine.js';
+import { registerClone } from './clone.js';
 
 const program = new Command();
 program
@@ -29,6 +30,7 @@ registerMover(program);
 registerMount(program);
 registerUns(program);
 registerEngine(program);
+registerClone(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -9,3 +9,4 @@ export * from './pool.js';
 export * from './manage.js';
 export * from './snapshots.js';
 export { keys as catalogKeys } from './catalog.js';
+export * from './clone.js';
