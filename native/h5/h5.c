@@ -1168,6 +1168,895 @@ static napi_value js_decode_selection(napi_env env, napi_callback_info info) {
   return o;
 }
 
+/* ---------- extended API: rich datatypes, raw I/O, links, dataset creation properties ---------- */
+/*
+ * Rich type descriptors (JSON objects), used by the HDF5-container layer:
+ *   {class:'integer', size, signed, order:'le'|'be'}
+ *   {class:'float', size, order}
+ *   {class:'bitfield', size, order}
+ *   {class:'string', size, variable, cset:'ascii'|'utf8', pad:'nullterm'|'nullpad'|'spacepad'}
+ *   {class:'opaque', size, tag}
+ *   {class:'compound', size, members:[{name, offset, type}]}
+ *   {class:'enum', size, base, members:[{name, value}]}
+ *   {class:'array', size, dims, base}
+ *   {class:'vlen', size, base}  {class:'reference'|'time'|'other', size}  (described only)
+ */
+
+static void set_str(napi_env env, napi_value o, const char *k, const char *v) {
+  napi_value s;
+  napi_create_string_utf8(env, v, NAPI_AUTO_LENGTH, &s);
+  napi_set_named_property(env, o, k, s);
+}
+static void set_num(napi_env env, napi_value o, const char *k, double v) { napi_set_named_property(env, o, k, num(env, v)); }
+static void set_bool(napi_env env, napi_value o, const char *k, int v) {
+  napi_value b;
+  napi_get_boolean(env, v, &b);
+  napi_set_named_property(env, o, k, b);
+}
+
+static napi_value rich_type(napi_env env, hid_t t) {
+  napi_value o;
+  napi_create_object(env, &o);
+  H5T_class_t c = H5Tget_class(t);
+  size_t sz = H5Tget_size(t);
+  set_num(env, o, "size", (double)sz);
+  switch (c) {
+    case H5T_INTEGER:
+    case H5T_FLOAT:
+    case H5T_BITFIELD: {
+      set_str(env, o, "class", c == H5T_INTEGER ? "integer" : c == H5T_FLOAT ? "float" : "bitfield");
+      set_str(env, o, "order", H5Tget_order(t) == H5T_ORDER_BE ? "be" : "le");
+      if (c == H5T_INTEGER) set_bool(env, o, "signed", H5Tget_sign(t) == H5T_SGN_2);
+      size_t prec = H5Tget_precision(t);
+      if (prec != sz * 8) set_num(env, o, "precision", (double)prec);
+      int off = H5Tget_offset(t);
+      if (off != 0) set_num(env, o, "offset", off);
+      if (c == H5T_FLOAT) {
+        /* Flag floats that are not IEEE single/double. */
+        int ieee = 0;
+        hid_t ref = sz == 4 ? H5T_IEEE_F32LE : sz == 8 ? H5T_IEEE_F64LE : -1;
+        if (ref >= 0) {
+          size_t sp, ep, esz, mp, msz, rsp, rep, resz, rmp, rmsz;
+          H5Tget_fields(t, &sp, &ep, &esz, &mp, &msz);
+          H5Tget_fields(ref, &rsp, &rep, &resz, &rmp, &rmsz);
+          ieee = sp == rsp && ep == rep && esz == resz && mp == rmp && msz == rmsz && H5Tget_ebias(t) == H5Tget_ebias(ref);
+        }
+        if (!ieee) set_bool(env, o, "custom", 1);
+      }
+      break;
+    }
+    case H5T_STRING: {
+      set_str(env, o, "class", "string");
+      int var = H5Tis_variable_str(t) > 0;
+      set_bool(env, o, "variable", var);
+      set_str(env, o, "cset", H5Tget_cset(t) == H5T_CSET_UTF8 ? "utf8" : "ascii");
+      H5T_str_t pad = H5Tget_strpad(t);
+      set_str(env, o, "pad", pad == H5T_STR_NULLPAD ? "nullpad" : pad == H5T_STR_SPACEPAD ? "spacepad" : "nullterm");
+      break;
+    }
+    case H5T_OPAQUE: {
+      set_str(env, o, "class", "opaque");
+      char *tag = H5Tget_tag(t);
+      set_str(env, o, "tag", tag ? tag : "");
+      if (tag) H5free_memory(tag);
+      break;
+    }
+    case H5T_COMPOUND: {
+      set_str(env, o, "class", "compound");
+      int n = H5Tget_nmembers(t);
+      napi_value arr;
+      napi_create_array_with_length(env, n > 0 ? n : 0, &arr);
+      for (int i = 0; i < n; i++) {
+        napi_value m;
+        napi_create_object(env, &m);
+        char *name = H5Tget_member_name(t, (unsigned)i);
+        set_str(env, m, "name", name ? name : "");
+        if (name) H5free_memory(name);
+        set_num(env, m, "offset", (double)H5Tget_member_offset(t, (unsigned)i));
+        hid_t mt = H5Tget_member_type(t, (unsigned)i);
+        napi_set_named_property(env, m, "type", rich_type(env, mt));
+        H5Tclose(mt);
+        napi_set_element(env, arr, i, m);
+      }
+      napi_set_named_property(env, o, "members", arr);
+      break;
+    }
+    case H5T_ENUM: {
+      set_str(env, o, "class", "enum");
+      hid_t b = H5Tget_super(t);
+      napi_set_named_property(env, o, "base", rich_type(env, b));
+      int n = H5Tget_nmembers(t);
+      napi_value arr;
+      napi_create_array_with_length(env, n > 0 ? n : 0, &arr);
+      hid_t nt = H5Tget_native_type(b, H5T_DIR_ASCEND);
+      int sgn = H5Tget_sign(b) == H5T_SGN_2;
+      for (int i = 0; i < n; i++) {
+        napi_value m;
+        napi_create_object(env, &m);
+        char *name = H5Tget_member_name(t, (unsigned)i);
+        set_str(env, m, "name", name ? name : "");
+        if (name) H5free_memory(name);
+        unsigned char raw[16] = {0}, conv[16] = {0};
+        H5Tget_member_value(t, (unsigned)i, raw);
+        /* Member values are in the base type; convert to a native 64-bit integer. */
+        hid_t to = sgn ? H5T_NATIVE_INT64 : H5T_NATIVE_UINT64;
+        memcpy(conv, raw, H5Tget_size(b));
+        H5Tconvert(b, to, 1, conv, NULL, H5P_DEFAULT);
+        double v;
+        if (sgn) { int64_t x; memcpy(&x, conv, 8); v = (double)x; } else { uint64_t x; memcpy(&x, conv, 8); v = (double)x; }
+        set_num(env, m, "value", v);
+        napi_set_element(env, arr, i, m);
+      }
+      if (nt >= 0) H5Tclose(nt);
+      H5Tclose(b);
+      napi_set_named_property(env, o, "members", arr);
+      break;
+    }
+    case H5T_ARRAY: {
+      set_str(env, o, "class", "array");
+      int nd = H5Tget_array_ndims(t);
+      hsize_t d[MAXDIMS];
+      if (nd > 0 && nd <= MAXDIMS) H5Tget_array_dims2(t, d); else nd = 0;
+      napi_set_named_property(env, o, "dims", dims_to_js(env, d, nd));
+      hid_t b = H5Tget_super(t);
+      napi_set_named_property(env, o, "base", rich_type(env, b));
+      H5Tclose(b);
+      break;
+    }
+    case H5T_VLEN: {
+      set_str(env, o, "class", "vlen");
+      hid_t b = H5Tget_super(t);
+      napi_set_named_property(env, o, "base", rich_type(env, b));
+      H5Tclose(b);
+      break;
+    }
+    case H5T_REFERENCE: set_str(env, o, "class", "reference"); break;
+    case H5T_TIME: set_str(env, o, "class", "time"); break;
+    default: set_str(env, o, "class", "other"); break;
+  }
+  if (H5Tcommitted(t) > 0) set_bool(env, o, "committed", 1);
+  return o;
+}
+
+static int prop_str(napi_env env, napi_value o, const char *k, char *buf, size_t n) {
+  bool has = false;
+  buf[0] = 0;
+  napi_has_named_property(env, o, k, &has);
+  if (!has) return -1;
+  napi_value v;
+  size_t l;
+  napi_get_named_property(env, o, k, &v);
+  if (napi_get_value_string_utf8(env, v, buf, n, &l) != napi_ok) return -1;
+  return 0;
+}
+static int prop_i64(napi_env env, napi_value o, const char *k, int64_t *out) {
+  bool has = false;
+  napi_has_named_property(env, o, k, &has);
+  if (!has) return -1;
+  napi_value v;
+  napi_get_named_property(env, o, k, &v);
+  return get_i64(env, v, out);
+}
+static int prop_bool(napi_env env, napi_value o, const char *k) {
+  bool has = false, b = false;
+  napi_has_named_property(env, o, k, &has);
+  if (!has) return 0;
+  napi_value v;
+  napi_get_named_property(env, o, k, &v);
+  napi_get_value_bool(env, v, &b);
+  return b;
+}
+
+static hid_t type_from_rich(napi_env env, napi_value d) {
+  char cls[32], s[64];
+  int64_t size = 0;
+  if (prop_str(env, d, "class", cls, sizeof cls)) return -1;
+  prop_i64(env, d, "size", &size);
+  if (!strcmp(cls, "integer") || !strcmp(cls, "float") || !strcmp(cls, "bitfield")) {
+    hid_t base;
+    int be = !prop_str(env, d, "order", s, sizeof s) && !strcmp(s, "be");
+    if (!strcmp(cls, "integer")) {
+      int sgn = prop_bool(env, d, "signed");
+      switch (size) {
+        case 1: base = sgn ? H5T_STD_I8LE : H5T_STD_U8LE; break;
+        case 2: base = sgn ? H5T_STD_I16LE : H5T_STD_U16LE; break;
+        case 4: base = sgn ? H5T_STD_I32LE : H5T_STD_U32LE; break;
+        case 8: base = sgn ? H5T_STD_I64LE : H5T_STD_U64LE; break;
+        default: return -1;
+      }
+    } else if (!strcmp(cls, "float")) {
+      if (size == 4) base = H5T_IEEE_F32LE; else if (size == 8) base = H5T_IEEE_F64LE; else return -1;
+    } else {
+      switch (size) {
+        case 1: base = H5T_STD_B8LE; break;
+        case 2: base = H5T_STD_B16LE; break;
+        case 4: base = H5T_STD_B32LE; break;
+        case 8: base = H5T_STD_B64LE; break;
+        default: return -1;
+      }
+    }
+    hid_t t = H5Tcopy(base);
+    if (be) H5Tset_order(t, H5T_ORDER_BE);
+    int64_t prec, off;
+    if (!prop_i64(env, d, "offset", &off)) H5Tset_offset(t, (size_t)off);
+    if (!prop_i64(env, d, "precision", &prec)) H5Tset_precision(t, (size_t)prec);
+    return t;
+  }
+  if (!strcmp(cls, "string")) {
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (prop_bool(env, d, "variable")) H5Tset_size(t, H5T_VARIABLE);
+    else if (size > 0) H5Tset_size(t, (size_t)size);
+    else { H5Tclose(t); return -1; }
+    if (!prop_str(env, d, "cset", s, sizeof s) && !strcmp(s, "utf8")) H5Tset_cset(t, H5T_CSET_UTF8);
+    if (!prop_str(env, d, "pad", s, sizeof s)) {
+      H5Tset_strpad(t, !strcmp(s, "nullpad") ? H5T_STR_NULLPAD : !strcmp(s, "spacepad") ? H5T_STR_SPACEPAD : H5T_STR_NULLTERM);
+    }
+    return t;
+  }
+  if (!strcmp(cls, "opaque")) {
+    if (size <= 0) return -1;
+    hid_t t = H5Tcreate(H5T_OPAQUE, (size_t)size);
+    char tag[300];
+    if (!prop_str(env, d, "tag", tag, sizeof tag) && tag[0]) H5Tset_tag(t, tag);
+    return t;
+  }
+  if (!strcmp(cls, "compound")) {
+    napi_value ms;
+    uint32_t n;
+    if (size <= 0) return -1;
+    napi_get_named_property(env, d, "members", &ms);
+    if (napi_get_array_length(env, ms, &n) != napi_ok) return -1;
+    hid_t t = H5Tcreate(H5T_COMPOUND, (size_t)size);
+    for (uint32_t i = 0; i < n; i++) {
+      napi_value m, mt;
+      napi_get_element(env, ms, i, &m);
+      napi_get_named_property(env, m, "type", &mt);
+      char name[1024];
+      int64_t off;
+      if (prop_str(env, m, "name", name, sizeof name) || prop_i64(env, m, "offset", &off)) { H5Tclose(t); return -1; }
+      hid_t x = type_from_rich(env, mt);
+      if (x < 0) { H5Tclose(t); return -1; }
+      herr_t r = H5Tinsert(t, name, (size_t)off, x);
+      H5Tclose(x);
+      if (r < 0) { H5Tclose(t); return -1; }
+    }
+    return t;
+  }
+  if (!strcmp(cls, "enum")) {
+    napi_value bv, ms;
+    napi_get_named_property(env, d, "base", &bv);
+    hid_t b = type_from_rich(env, bv);
+    if (b < 0) return -1;
+    hid_t t = H5Tenum_create(b);
+    int sgn = H5Tget_sign(b) == H5T_SGN_2;
+    uint32_t n;
+    napi_get_named_property(env, d, "members", &ms);
+    if (napi_get_array_length(env, ms, &n) != napi_ok) n = 0;
+    for (uint32_t i = 0; i < n; i++) {
+      napi_value m;
+      napi_get_element(env, ms, i, &m);
+      char name[1024];
+      int64_t v;
+      if (prop_str(env, m, "name", name, sizeof name) || prop_i64(env, m, "value", &v)) { H5Tclose(t); H5Tclose(b); return -1; }
+      unsigned char buf[16] = {0};
+      memcpy(buf, &v, 8);
+      H5Tconvert(sgn ? H5T_NATIVE_INT64 : H5T_NATIVE_UINT64, b, 1, buf, NULL, H5P_DEFAULT);
+      if (H5Tenum_insert(t, name, buf) < 0) { H5Tclose(t); H5Tclose(b); return -1; }
+    }
+    H5Tclose(b);
+    return t;
+  }
+  if (!strcmp(cls, "array")) {
+    napi_value bv, dv;
+    hsize_t dims[MAXDIMS];
+    napi_get_named_property(env, d, "dims", &dv);
+    int nd = get_dims(env, dv, dims, 0);
+    if (nd < 1) return -1;
+    napi_get_named_property(env, d, "base", &bv);
+    hid_t b = type_from_rich(env, bv);
+    if (b < 0) return -1;
+    hid_t t = H5Tarray_create2(b, (unsigned)nd, dims);
+    H5Tclose(b);
+    return t;
+  }
+  if (!strcmp(cls, "vlen")) {
+    napi_value bv;
+    napi_get_named_property(env, d, "base", &bv);
+    hid_t b = type_from_rich(env, bv);
+    if (b < 0) return -1;
+    hid_t t = H5Tvlen_create(b);
+    H5Tclose(b);
+    return t;
+  }
+  return -1;
+}
+
+/* Does the type hold variable-length data anywhere (vlen, variable strings)? */
+static int has_var(hid_t t) {
+  H5T_class_t c = H5Tget_class(t);
+  if (c == H5T_VLEN) return 1;
+  if (c == H5T_STRING) return H5Tis_variable_str(t) > 0;
+  if (c == H5T_REFERENCE) return 1;
+  if (c == H5T_ARRAY || c == H5T_ENUM) {
+    hid_t b = H5Tget_super(t);
+    int r = has_var(b);
+    H5Tclose(b);
+    return r;
+  }
+  if (c == H5T_COMPOUND) {
+    int n = H5Tget_nmembers(t);
+    for (int i = 0; i < n; i++) {
+      hid_t m = H5Tget_member_type(t, (unsigned)i);
+      int r = has_var(m);
+      H5Tclose(m);
+      if (r) return 1;
+    }
+  }
+  return 0;
+}
+
+static napi_value space_js(napi_env env, hid_t space) {
+  napi_value o;
+  napi_create_object(env, &o);
+  H5S_class_t sc = H5Sget_simple_extent_type(space);
+  set_str(env, o, "kind", sc == H5S_SCALAR ? "scalar" : sc == H5S_NULL ? "null" : "simple");
+  int nd = sc == H5S_SIMPLE ? H5Sget_simple_extent_ndims(space) : 0;
+  hsize_t dims[MAXDIMS], maxdims[MAXDIMS];
+  if (nd > 0) H5Sget_simple_extent_dims(space, dims, maxdims);
+  napi_set_named_property(env, o, "dims", dims_to_js(env, dims, nd));
+  napi_set_named_property(env, o, "maxdims", dims_to_js(env, maxdims, nd));
+  return o;
+}
+
+/* space from {kind, dims, maxdims?} */
+static hid_t space_from_js(napi_env env, napi_value o) {
+  char kind[16];
+  if (prop_str(env, o, "kind", kind, sizeof kind)) strcpy(kind, "simple");
+  if (!strcmp(kind, "scalar")) return H5Screate(H5S_SCALAR);
+  if (!strcmp(kind, "null")) return H5Screate(H5S_NULL);
+  hsize_t dims[MAXDIMS], maxdims[MAXDIMS];
+  napi_value v;
+  bool has;
+  napi_get_named_property(env, o, "dims", &v);
+  int nd = get_dims(env, v, dims, 0), nm = -1;
+  napi_has_named_property(env, o, "maxdims", &has);
+  if (has) { napi_get_named_property(env, o, "maxdims", &v); nm = get_dims(env, v, maxdims, 1); }
+  if (nd < 1 || (nm >= 0 && nm != nd)) return -1;
+  return H5Screate_simple(nd, dims, nm >= 0 ? maxdims : NULL);
+}
+
+/* typeInfo(rich) round trip check: returns the rich description of the type built from it. */
+static napi_value js_check_type(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  get_args(env, info, 1, argv);
+  hid_t t = type_from_rich(env, argv[0]);
+  if (t < 0) return throw_msg(env, "bad type descriptor");
+  napi_value o = rich_type(env, t);
+  H5Tclose(t);
+  return o;
+}
+
+/* datasetMeta(ds) -> {type, space, layout, chunk?, filters[], fill{status, value?, allocTime, fillTime}} */
+static napi_value js_dataset_meta(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  get_args(env, info, 1, argv);
+  hid_t ds = get_hid(env, argv[0]);
+  hid_t t = H5Dget_type(ds), space = H5Dget_space(ds), dcpl = H5Dget_create_plist(ds);
+  if (t < 0 || space < 0 || dcpl < 0) {
+    if (t >= 0) H5Tclose(t);
+    if (space >= 0) H5Sclose(space);
+    if (dcpl >= 0) H5Pclose(dcpl);
+    return throw_h5(env, "dataset metadata");
+  }
+  napi_value o;
+  napi_create_object(env, &o);
+  napi_set_named_property(env, o, "type", rich_type(env, t));
+  napi_set_named_property(env, o, "space", space_js(env, space));
+  H5D_layout_t lay = H5Pget_layout(dcpl);
+  set_str(env, o, "layout", lay == H5D_CHUNKED ? "chunked" : lay == H5D_COMPACT ? "compact" : lay == H5D_VIRTUAL ? "virtual" : "contiguous");
+  if (lay == H5D_CHUNKED) {
+    hsize_t ch[MAXDIMS];
+    int nc = H5Pget_chunk(dcpl, MAXDIMS, ch);
+    if (nc > 0) napi_set_named_property(env, o, "chunk", dims_to_js(env, ch, nc));
+  }
+  if (H5Pget_external_count(dcpl) > 0) set_bool(env, o, "external", 1);
+  int nf = H5Pget_nfilters(dcpl);
+  napi_value fl;
+  napi_create_array(env, &fl);
+  for (int i = 0; i < nf; i++) {
+    unsigned flags = 0, cfg = 0;
+    size_t ncd = 32;
+    unsigned cd[32];
+    char fname[256] = "";
+    H5Z_filter_t id = H5Pget_filter2(dcpl, (unsigned)i, &flags, &ncd, cd, sizeof fname, fname, &cfg);
+    napi_value f;
+    napi_create_object(env, &f);
+    set_num(env, f, "id", (double)id);
+    set_str(env, f, "name", fname);
+    set_num(env, f, "flags", flags);
+    napi_value cdv;
+    napi_create_array_with_length(env, ncd, &cdv);
+    for (size_t k = 0; k < ncd && k < 32; k++) napi_set_element(env, cdv, (uint32_t)k, num(env, cd[k]));
+    napi_set_named_property(env, f, "cd", cdv);
+    set_bool(env, f, "available", H5Zfilter_avail(id) > 0);
+    napi_set_element(env, fl, (uint32_t)i, f);
+  }
+  napi_set_named_property(env, o, "filters", fl);
+  napi_value fo;
+  napi_create_object(env, &fo);
+  H5D_fill_value_t fs;
+  H5Pfill_value_defined(dcpl, &fs);
+  set_str(env, fo, "status", fs == H5D_FILL_VALUE_USER_DEFINED ? "user" : fs == H5D_FILL_VALUE_DEFAULT ? "default" : "undefined");
+  if (fs == H5D_FILL_VALUE_USER_DEFINED && !has_var(t)) {
+    size_t sz = H5Tget_size(t);
+    napi_value buf;
+    void *data;
+    napi_create_buffer(env, sz, &data, &buf);
+    memset(data, 0, sz);
+    if (H5Pget_fill_value(dcpl, t, data) >= 0) napi_set_named_property(env, fo, "value", buf);
+  }
+  H5D_alloc_time_t at;
+  H5Pget_alloc_time(dcpl, &at);
+  set_str(env, fo, "allocTime", at == H5D_ALLOC_TIME_EARLY ? "early" : at == H5D_ALLOC_TIME_LATE ? "late" : at == H5D_ALLOC_TIME_INCR ? "incr" : "default");
+  H5D_fill_time_t ft;
+  H5Pget_fill_time(dcpl, &ft);
+  set_str(env, fo, "fillTime", ft == H5D_FILL_TIME_ALLOC ? "alloc" : ft == H5D_FILL_TIME_NEVER ? "never" : "ifset");
+  napi_set_named_property(env, o, "fill", fo);
+  H5Tclose(t);
+  H5Sclose(space);
+  H5Pclose(dcpl);
+  return o;
+}
+
+/* createDatasetEx(loc, name, richType, {space, layout, chunk?, filters?, fill?}) -> dataset id */
+static napi_value js_create_dataset_ex(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  get_args(env, info, 4, argv);
+  hid_t loc = get_hid(env, argv[0]);
+  char *name = get_string(env, argv[1]);
+  if (!name) return throw_msg(env, "createDatasetEx: name must be a string");
+  hid_t t = type_from_rich(env, argv[2]);
+  if (t < 0) { free(name); return throw_msg(env, "createDatasetEx: bad datatype descriptor"); }
+  napi_value o = argv[3], v;
+  bool has;
+  napi_get_named_property(env, o, "space", &v);
+  hid_t space = space_from_js(env, v);
+  if (space < 0) { free(name); H5Tclose(t); return throw_msg(env, "createDatasetEx: bad dataspace"); }
+  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  char s[32];
+  herr_t bad = 0;
+  if (!prop_str(env, o, "layout", s, sizeof s)) {
+    if (!strcmp(s, "chunked")) {
+      hsize_t ch[MAXDIMS];
+      napi_get_named_property(env, o, "chunk", &v);
+      int nc = get_dims(env, v, ch, 0);
+      if (nc < 1 || H5Pset_chunk(dcpl, nc, ch) < 0) bad = -1;
+    } else if (!strcmp(s, "compact")) {
+      H5Pset_layout(dcpl, H5D_COMPACT);
+    }
+  }
+  napi_has_named_property(env, o, "filters", &has);
+  if (has && !bad) {
+    napi_get_named_property(env, o, "filters", &v);
+    uint32_t n = 0;
+    napi_get_array_length(env, v, &n);
+    for (uint32_t i = 0; i < n && !bad; i++) {
+      napi_value f, cdv;
+      napi_get_element(env, v, i, &f);
+      int64_t id = 0, flags = 0;
+      prop_i64(env, f, "id", &id);
+      prop_i64(env, f, "flags", &flags);
+      unsigned cd[32];
+      uint32_t ncd = 0;
+      napi_get_named_property(env, f, "cd", &cdv);
+      napi_get_array_length(env, cdv, &ncd);
+      if (ncd > 32) ncd = 32;
+      for (uint32_t k = 0; k < ncd; k++) {
+        napi_value e;
+        int64_t x = 0;
+        napi_get_element(env, cdv, k, &e);
+        get_i64(env, e, &x);
+        cd[k] = (unsigned)x;
+      }
+      if (H5Pset_filter(dcpl, (H5Z_filter_t)id, (unsigned)flags, ncd, cd) < 0) bad = -1;
+    }
+  }
+  napi_has_named_property(env, o, "fill", &has);
+  if (has && !bad) {
+    napi_value fo;
+    napi_get_named_property(env, o, "fill", &fo);
+    if (!prop_str(env, fo, "allocTime", s, sizeof s)) {
+      if (!strcmp(s, "early")) H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY);
+      else if (!strcmp(s, "late")) H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_LATE);
+      else if (!strcmp(s, "incr")) H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_INCR);
+    }
+    if (!prop_str(env, fo, "fillTime", s, sizeof s)) {
+      H5Pset_fill_time(dcpl, !strcmp(s, "alloc") ? H5D_FILL_TIME_ALLOC : !strcmp(s, "never") ? H5D_FILL_TIME_NEVER : H5D_FILL_TIME_IFSET);
+    }
+    napi_value fv;
+    bool hv;
+    napi_has_named_property(env, fo, "value", &hv);
+    if (!prop_str(env, fo, "status", s, sizeof s) && !strcmp(s, "user") && hv) {
+      void *data;
+      size_t len;
+      napi_get_named_property(env, fo, "value", &fv);
+      if (get_bytes(env, fv, &data, &len) || len != H5Tget_size(t)) bad = -1;
+      else if (H5Pset_fill_value(dcpl, t, data) < 0) bad = -1;
+    } else if (!prop_str(env, fo, "status", s, sizeof s) && !strcmp(s, "undefined")) {
+      H5Pset_fill_value(dcpl, t, NULL);
+    }
+  }
+  hid_t ds = bad ? -1 : H5Dcreate2(loc, name, t, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  H5Pclose(dcpl);
+  H5Sclose(space);
+  H5Tclose(t);
+  if (ds < 0) {
+    char what[400];
+    snprintf(what, sizeof what, "create dataset '%.300s'", name);
+    free(name);
+    return throw_h5(env, what);
+  }
+  free(name);
+  return handle_js(env, ds);
+}
+
+/* Selection for raw I/O: rank-0 (scalar) datasets take start=[] count=[] (the one element). */
+static int select_raw(napi_env env, hid_t ds, napi_value jstart, napi_value jcount, hid_t *fspace, hid_t *mspace, hsize_t *nelem) {
+  hid_t sp = H5Dget_space(ds);
+  if (sp < 0) { throw_h5(env, "dataset space"); return -1; }
+  H5S_class_t sc = H5Sget_simple_extent_type(sp);
+  if (sc == H5S_SCALAR) {
+    *fspace = sp;
+    *mspace = H5Screate(H5S_SCALAR);
+    *nelem = 1;
+    return 0;
+  }
+  if (sc == H5S_NULL) { H5Sclose(sp); throw_msg(env, "the dataset has a null dataspace (no elements)"); return -1; }
+  H5Sclose(sp);
+  return select_slab(env, ds, jstart, jcount, fspace, mspace, nelem);
+}
+
+/* readRaw(ds, start, count) -> Buffer of elements in the dataset's file type (any fixed-size type). */
+static napi_value js_read_raw(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  get_args(env, info, 3, argv);
+  hid_t ds = get_hid(env, argv[0]);
+  hid_t fs, ms;
+  hsize_t n;
+  if (select_raw(env, ds, argv[1], argv[2], &fs, &ms, &n)) return NULL;
+  hid_t t = H5Dget_type(ds);
+  if (has_var(t)) { H5Tclose(t); H5Sclose(fs); H5Sclose(ms); return throw_msg(env, "readRaw: the dataset's type is not fixed-size"); }
+  size_t sz = H5Tget_size(t);
+  napi_value buf;
+  void *data;
+  if (napi_create_buffer(env, (size_t)(n * sz), &data, &buf) != napi_ok) { H5Tclose(t); H5Sclose(fs); H5Sclose(ms); return throw_msg(env, "readRaw: out of memory"); }
+  herr_t r = n ? H5Dread(ds, t, ms, fs, H5P_DEFAULT, data) : 0;
+  H5Tclose(t); H5Sclose(fs); H5Sclose(ms);
+  if (r < 0) return throw_h5(env, "read dataset");
+  return buf;
+}
+
+/* writeRaw(ds, start, count, buffer): elements in the dataset's file type. */
+static napi_value js_write_raw(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  get_args(env, info, 4, argv);
+  hid_t ds = get_hid(env, argv[0]);
+  void *data;
+  size_t len;
+  if (get_bytes(env, argv[3], &data, &len)) return throw_msg(env, "writeRaw: data must be a Buffer");
+  hid_t fs, ms;
+  hsize_t n;
+  if (select_raw(env, ds, argv[1], argv[2], &fs, &ms, &n)) return NULL;
+  hid_t t = H5Dget_type(ds);
+  size_t sz = H5Tget_size(t);
+  if (has_var(t) || n * sz != len) {
+    H5Tclose(t); H5Sclose(fs); H5Sclose(ms);
+    return throw_msg(env, "writeRaw: data size does not match the selection, or the type is not fixed-size");
+  }
+  herr_t r = n ? H5Dwrite(ds, t, ms, fs, H5P_DEFAULT, data) : 0;
+  H5Tclose(t); H5Sclose(fs); H5Sclose(ms);
+  if (r < 0) return throw_h5(env, "write dataset");
+  return undef(env);
+}
+
+static hid_t vstr_mem(hid_t ft) {
+  hid_t m = H5Tcopy(H5T_C_S1);
+  H5Tset_size(m, H5T_VARIABLE);
+  H5Tset_cset(m, H5Tget_cset(ft));
+  return m;
+}
+
+/* readStrings(ds, start, count) -> string[] (variable-length string datasets). */
+static napi_value js_read_strings(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  get_args(env, info, 3, argv);
+  hid_t ds = get_hid(env, argv[0]);
+  hid_t fs, ms;
+  hsize_t n;
+  if (select_raw(env, ds, argv[1], argv[2], &fs, &ms, &n)) return NULL;
+  hid_t ft = H5Dget_type(ds);
+  if (H5Tget_class(ft) != H5T_STRING || H5Tis_variable_str(ft) <= 0) { H5Tclose(ft); H5Sclose(fs); H5Sclose(ms); return throw_msg(env, "readStrings: not a variable-length string dataset"); }
+  hid_t mt = vstr_mem(ft);
+  H5Tclose(ft);
+  char **p = calloc(n ? n : 1, sizeof(char *));
+  herr_t r = n ? H5Dread(ds, mt, ms, fs, H5P_DEFAULT, p) : 0;
+  napi_value arr = NULL;
+  if (r >= 0) {
+    napi_create_array_with_length(env, n, &arr);
+    for (hsize_t i = 0; i < n; i++) {
+      napi_value s;
+      napi_create_string_utf8(env, p[i] ? p[i] : "", NAPI_AUTO_LENGTH, &s);
+      napi_set_element(env, arr, (uint32_t)i, s);
+    }
+    if (n) RECLAIM(mt, ms, p);
+  }
+  free(p);
+  H5Tclose(mt); H5Sclose(fs); H5Sclose(ms);
+  if (r < 0) return throw_h5(env, "read strings");
+  return arr;
+}
+
+/* writeStrings(ds, start, count, string[]) */
+static napi_value js_write_strings(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  get_args(env, info, 4, argv);
+  hid_t ds = get_hid(env, argv[0]);
+  hid_t fs, ms;
+  hsize_t n;
+  if (select_raw(env, ds, argv[1], argv[2], &fs, &ms, &n)) return NULL;
+  uint32_t len = 0;
+  napi_get_array_length(env, argv[3], &len);
+  hid_t ft = H5Dget_type(ds);
+  if (H5Tget_class(ft) != H5T_STRING || H5Tis_variable_str(ft) <= 0 || len != n) {
+    H5Tclose(ft); H5Sclose(fs); H5Sclose(ms);
+    return throw_msg(env, "writeStrings: not a variable-length string dataset, or the count does not match");
+  }
+  hid_t mt = vstr_mem(ft);
+  H5Tclose(ft);
+  char **p = calloc(n ? n : 1, sizeof(char *));
+  for (uint32_t i = 0; i < len; i++) {
+    napi_value e;
+    napi_get_element(env, argv[3], i, &e);
+    p[i] = get_string(env, e);
+    if (!p[i]) p[i] = strdup("");
+  }
+  herr_t r = n ? H5Dwrite(ds, mt, ms, fs, H5P_DEFAULT, p) : 0;
+  for (uint32_t i = 0; i < len; i++) free(p[i]);
+  free(p);
+  H5Tclose(mt); H5Sclose(fs); H5Sclose(ms);
+  if (r < 0) return throw_h5(env, "write strings");
+  return undef(env);
+}
+
+/* readAttrRaw(loc, name) -> {type (rich), space, raw?: Buffer, strings?: string[]} */
+static napi_value js_read_attr_raw(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  get_args(env, info, 2, argv);
+  hid_t loc = get_hid(env, argv[0]);
+  char *name = get_string(env, argv[1]);
+  if (!name) return throw_msg(env, "readAttrRaw: name must be a string");
+  char what[400];
+  snprintf(what, sizeof what, "read attribute '%.300s'", name);
+  hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+  free(name);
+  if (a < 0) return throw_h5(env, what);
+  hid_t ft = H5Aget_type(a), sp = H5Aget_space(a);
+  napi_value o;
+  napi_create_object(env, &o);
+  napi_set_named_property(env, o, "type", rich_type(env, ft));
+  napi_set_named_property(env, o, "space", space_js(env, sp));
+  hssize_t n = H5Sget_simple_extent_npoints(sp);
+  herr_t r = 0;
+  if (H5Tget_class(ft) == H5T_STRING && H5Tis_variable_str(ft) > 0) {
+    hid_t mt = vstr_mem(ft);
+    char **p = calloc(n > 0 ? (size_t)n : 1, sizeof(char *));
+    r = n > 0 ? H5Aread(a, mt, p) : 0;
+    if (r >= 0) {
+      napi_value arr;
+      napi_create_array_with_length(env, (size_t)(n > 0 ? n : 0), &arr);
+      for (hssize_t i = 0; i < n; i++) {
+        napi_value s;
+        napi_create_string_utf8(env, p[i] ? p[i] : "", NAPI_AUTO_LENGTH, &s);
+        napi_set_element(env, arr, (uint32_t)i, s);
+      }
+      napi_set_named_property(env, o, "strings", arr);
+      if (n > 0) RECLAIM(mt, sp, p);
+    }
+    free(p);
+    H5Tclose(mt);
+  } else if (!has_var(ft)) {
+    size_t sz = H5Tget_size(ft);
+    napi_value buf;
+    void *data;
+    size_t tot = (size_t)(n > 0 ? n : 0) * sz;
+    napi_create_buffer(env, tot, &data, &buf);
+    if (tot) r = H5Aread(a, ft, data);
+    napi_set_named_property(env, o, "raw", buf);
+  }
+  H5Tclose(ft); H5Sclose(sp); H5Aclose(a);
+  if (r < 0) return throw_h5(env, what);
+  return o;
+}
+
+/* writeAttrRaw(loc, name, richType, space, Buffer | string[]) — replaces an existing attribute. */
+static napi_value js_write_attr_raw(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  get_args(env, info, 5, argv);
+  hid_t loc = get_hid(env, argv[0]);
+  char *name = get_string(env, argv[1]);
+  if (!name) return throw_msg(env, "writeAttrRaw: name must be a string");
+  hid_t t = type_from_rich(env, argv[2]);
+  if (t < 0) { free(name); return throw_msg(env, "writeAttrRaw: bad datatype descriptor"); }
+  hid_t sp = space_from_js(env, argv[3]);
+  if (sp < 0) { free(name); H5Tclose(t); return throw_msg(env, "writeAttrRaw: bad dataspace"); }
+  hssize_t n = H5Sget_simple_extent_npoints(sp);
+  if (H5Sget_simple_extent_type(sp) == H5S_NULL) n = 0;
+  char what[400];
+  snprintf(what, sizeof what, "write attribute '%.300s'", name);
+  if (H5Aexists(loc, name) > 0) H5Adelete(loc, name);
+  hid_t a = H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+  free(name);
+  herr_t r = a < 0 ? -1 : 0;
+  bool isarr = false;
+  napi_is_array(env, argv[4], &isarr);
+  if (r >= 0 && n > 0) {
+    if (isarr) {
+      uint32_t len = 0;
+      napi_get_array_length(env, argv[4], &len);
+      if (len != (uint32_t)n || H5Tget_class(t) != H5T_STRING || H5Tis_variable_str(t) <= 0) r = -2;
+      else {
+        char **p = calloc((size_t)n, sizeof(char *));
+        for (uint32_t i = 0; i < len; i++) {
+          napi_value e;
+          napi_get_element(env, argv[4], i, &e);
+          p[i] = get_string(env, e);
+          if (!p[i]) p[i] = strdup("");
+        }
+        hid_t mt = vstr_mem(t);
+        r = H5Awrite(a, mt, p);
+        H5Tclose(mt);
+        for (uint32_t i = 0; i < len; i++) free(p[i]);
+        free(p);
+      }
+    } else {
+      void *data;
+      size_t len;
+      if (get_bytes(env, argv[4], &data, &len) || len != (size_t)n * H5Tget_size(t) || has_var(t)) r = -2;
+      else r = H5Awrite(a, t, data);
+    }
+  }
+  if (a >= 0) H5Aclose(a);
+  H5Sclose(sp);
+  H5Tclose(t);
+  if (r == -2) return throw_msg(env, "writeAttrRaw: value does not match the type and dataspace");
+  if (r < 0) return throw_h5(env, what);
+  return undef(env);
+}
+
+/* links(loc) -> [{name, type:'hard'|'soft'|'external'|'other', target?, file?, object?:'group'|'dataset'|'datatype'|'other', addr?}] */
+typedef struct { napi_env env; napi_value arr; uint32_t n; } links_t;
+
+static herr_t links_cb(hid_t g, const char *name, const H5L_info_t *li, void *d) {
+  links_t *lt = d;
+  napi_env env = lt->env;
+  napi_value o;
+  napi_create_object(env, &o);
+  set_str(env, o, "name", name);
+  if (li->type == H5L_TYPE_HARD) {
+    set_str(env, o, "type", "hard");
+#if H5_VERSION_GE(1, 12, 0)
+    H5O_info2_t oi;
+    if (H5Oget_info_by_name3(g, name, &oi, H5O_INFO_BASIC, H5P_DEFAULT) >= 0) {
+      char *tok = NULL;
+      H5Otoken_to_str(g, &oi.token, &tok);
+      set_str(env, o, "addr", tok ? tok : "");
+      if (tok) H5free_memory(tok);
+#else
+    H5O_info_t oi;
+    if (H5Oget_info_by_name2(g, name, &oi, H5O_INFO_BASIC, H5P_DEFAULT) >= 0) {
+      char a[32];
+      snprintf(a, sizeof a, "%llu", (unsigned long long)oi.addr);
+      set_str(env, o, "addr", a);
+#endif
+      set_str(env, o, "object", oi.type == H5O_TYPE_GROUP ? "group" : oi.type == H5O_TYPE_DATASET ? "dataset" : oi.type == H5O_TYPE_NAMED_DATATYPE ? "datatype" : "other");
+      set_num(env, o, "rc", oi.rc);
+    } else {
+      set_str(env, o, "object", "other");
+    }
+  } else if (li->type == H5L_TYPE_SOFT || li->type == H5L_TYPE_EXTERNAL) {
+    set_str(env, o, "type", li->type == H5L_TYPE_SOFT ? "soft" : "external");
+    size_t sz = li->u.val_size;
+    char *buf = calloc(sz + 1, 1);
+    if (H5Lget_val(g, name, buf, sz + 1, H5P_DEFAULT) >= 0) {
+      if (li->type == H5L_TYPE_SOFT) set_str(env, o, "target", buf);
+      else {
+        const char *file = NULL, *obj = NULL;
+        unsigned fl;
+        if (H5Lunpack_elink_val(buf, sz, &fl, &file, &obj) >= 0) {
+          set_str(env, o, "file", file ? file : "");
+          set_str(env, o, "target", obj ? obj : "");
+        }
+      }
+    }
+    free(buf);
+  } else {
+    set_str(env, o, "type", "other");
+  }
+  napi_set_element(env, lt->arr, lt->n++, o);
+  return 0;
+}
+
+static napi_value js_links(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  get_args(env, info, 1, argv);
+  links_t lt = {env, NULL, 0};
+  napi_create_array(env, &lt.arr);
+  hsize_t idx = 0;
+#if H5_VERSION_GE(1, 12, 0)
+  if (H5Literate1(get_hid(env, argv[0]), H5_INDEX_NAME, H5_ITER_INC, &idx, links_cb, &lt) < 0) return throw_h5(env, "list links");
+#else
+  if (H5Literate(get_hid(env, argv[0]), H5_INDEX_NAME, H5_ITER_INC, &idx, links_cb, &lt) < 0) return throw_h5(env, "list links");
+#endif
+  return lt.arr;
+}
+
+/* createLink(loc, name, {type:'soft'|'hard'|'external', target, file?}); hard targets are paths from the file root. */
+static napi_value js_create_link(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  get_args(env, info, 3, argv);
+  hid_t loc = get_hid(env, argv[0]);
+  char *name = get_string(env, argv[1]);
+  if (!name) return throw_msg(env, "createLink: name must be a string");
+  char type[16];
+  prop_str(env, argv[2], "type", type, sizeof type);
+  napi_value tv;
+  napi_get_named_property(env, argv[2], "target", &tv);
+  char *target = get_string(env, tv);
+  herr_t r = -1;
+  if (target) {
+    if (!strcmp(type, "soft")) r = H5Lcreate_soft(target, loc, name, H5P_DEFAULT, H5P_DEFAULT);
+    else if (!strcmp(type, "hard")) {
+      hid_t f = H5Iget_file_id(loc);
+      r = H5Lcreate_hard(f, target, loc, name, H5P_DEFAULT, H5P_DEFAULT);
+      H5Fclose(f);
+    } else if (!strcmp(type, "external")) {
+      napi_value fv;
+      napi_get_named_property(env, argv[2], "file", &fv);
+      char *file = get_string(env, fv);
+      if (file) r = H5Lcreate_external(file, target, loc, name, H5P_DEFAULT, H5P_DEFAULT);
+      free(file);
+    }
+  }
+  char what[400];
+  snprintf(what, sizeof what, "create link '%.300s'", name);
+  free(name);
+  free(target);
+  if (r < 0) return throw_h5(env, what);
+  return undef(env);
+}
+
+/* objectKind(loc, name) -> 'group'|'dataset'|'datatype'|'other'|'' (dangling) */
+static napi_value js_object_kind(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  get_args(env, info, 2, argv);
+  char *name = get_string(env, argv[1]);
+  if (!name) return throw_msg(env, "objectKind: name must be a string");
+  const char *k = "";
+#if H5_VERSION_GE(1, 12, 0)
+  H5O_info2_t oi;
+  if (H5Oget_info_by_name3(get_hid(env, argv[0]), name, &oi, H5O_INFO_BASIC, H5P_DEFAULT) >= 0)
+#else
+  H5O_info_t oi;
+  if (H5Oget_info_by_name2(get_hid(env, argv[0]), name, &oi, H5O_INFO_BASIC, H5P_DEFAULT) >= 0)
+#endif
+    k = oi.type == H5O_TYPE_GROUP ? "group" : oi.type == H5O_TYPE_DATASET ? "dataset" : oi.type == H5O_TYPE_NAMED_DATATYPE ? "datatype" : "other";
+  g_h5msg[0] = 0;
+  free(name);
+  napi_value s;
+  napi_create_string_utf8(env, k, NAPI_AUTO_LENGTH, &s);
+  return s;
+}
+
 static napi_value js_version(napi_env env, napi_callback_info info) {
   unsigned maj, min, rel;
   H5get_libversion(&maj, &min, &rel);
@@ -1208,6 +2097,18 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("attrNames", js_attr_names);
   EXPORT("encodeSelection", js_encode_selection);
   EXPORT("decodeSelection", js_decode_selection);
+  EXPORT("checkType", js_check_type);
+  EXPORT("datasetMeta", js_dataset_meta);
+  EXPORT("createDatasetEx", js_create_dataset_ex);
+  EXPORT("readRaw", js_read_raw);
+  EXPORT("writeRaw", js_write_raw);
+  EXPORT("readStrings", js_read_strings);
+  EXPORT("writeStrings", js_write_strings);
+  EXPORT("readAttrRaw", js_read_attr_raw);
+  EXPORT("writeAttrRaw", js_write_attr_raw);
+  EXPORT("links", js_links);
+  EXPORT("createLink", js_create_link);
+  EXPORT("objectKind", js_object_kind);
   return exports;
 }
 

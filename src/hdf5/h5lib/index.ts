@@ -45,6 +45,66 @@ export interface AttrValue {
   values: unknown[];
 }
 
+
+/** A full datatype description (rich form): enough to rebuild the type exactly (see native/h5/h5.c). */
+export type H5RichType =
+  | { class: 'integer'; size: number; signed: boolean; order: 'le' | 'be'; precision?: number; offset?: number; committed?: boolean }
+  | { class: 'float'; size: number; order: 'le' | 'be'; custom?: boolean; precision?: number; offset?: number; committed?: boolean }
+  | { class: 'bitfield'; size: number; order: 'le' | 'be'; precision?: number; offset?: number; committed?: boolean }
+  | { class: 'string'; size: number; variable: boolean; cset: 'ascii' | 'utf8'; pad: 'nullterm' | 'nullpad' | 'spacepad'; committed?: boolean }
+  | { class: 'opaque'; size: number; tag: string; committed?: boolean }
+  | { class: 'compound'; size: number; members: Array<{ name: string; offset: number; type: H5RichType }>; committed?: boolean }
+  | { class: 'enum'; size: number; base: H5RichType; members: Array<{ name: string; value: number }>; committed?: boolean }
+  | { class: 'array'; size: number; dims: number[]; base: H5RichType; committed?: boolean }
+  | { class: 'vlen'; size: number; base: H5RichType; committed?: boolean }
+  | { class: 'reference' | 'time' | 'other'; size: number; committed?: boolean };
+
+/** A dataspace: scalar (one element), null (none) or simple (dims; maxdims -1 = unlimited). */
+export interface H5Space { kind: 'simple' | 'scalar' | 'null'; dims: number[]; maxdims?: number[] }
+
+export interface H5Filter { id: number; name: string; flags: number; cd: number[]; available?: boolean }
+
+export interface H5Fill {
+  status: 'undefined' | 'default' | 'user';
+  /** The user fill value, one element in the file type. */
+  value?: Buffer;
+  allocTime: 'early' | 'late' | 'incr' | 'default';
+  fillTime: 'ifset' | 'alloc' | 'never';
+}
+
+/** Everything about a dataset but its data. */
+export interface DatasetMeta {
+  type: H5RichType;
+  space: H5Space;
+  layout: 'contiguous' | 'chunked' | 'compact' | 'virtual';
+  chunk?: number[];
+  external?: boolean;
+  filters: H5Filter[];
+  fill: H5Fill;
+}
+
+export interface H5Link {
+  name: string;
+  type: 'hard' | 'soft' | 'external' | 'other';
+  /** soft: the path; external: the path inside `file`. */
+  target?: string;
+  file?: string;
+  /** hard: what the link points at, and the object's address (identity within the file). */
+  object?: 'group' | 'dataset' | 'datatype' | 'other';
+  addr?: string;
+  rc?: number;
+}
+
+export interface RawAttr { type: H5RichType; space: H5Space; raw?: Buffer; strings?: string[] }
+
+export interface CreateDatasetExOptions {
+  space: H5Space;
+  layout?: 'contiguous' | 'chunked' | 'compact';
+  chunk?: number[];
+  filters?: H5Filter[];
+  fill?: Partial<H5Fill>;
+}
+
 interface Addon {
   version(): string;
   open(path: string, mode: string, opts?: { userblock?: number }): number;
@@ -67,6 +127,18 @@ interface Addon {
   attrNames(loc: number): string[];
   encodeSelection(ds: number, start: number[], count: number[]): Buffer;
   decodeSelection(buf: Uint8Array): { dims: number[]; blocks: Array<[number[], number[]]> };
+  checkType(t: H5RichType): H5RichType;
+  datasetMeta(ds: number): DatasetMeta;
+  createDatasetEx(loc: number, name: string, type: H5RichType, opts: CreateDatasetExOptions): number;
+  readRaw(ds: number, start: number[], count: number[]): Buffer;
+  writeRaw(ds: number, start: number[], count: number[], data: Uint8Array): void;
+  readStrings(ds: number, start: number[], count: number[]): string[];
+  writeStrings(ds: number, start: number[], count: number[], values: string[]): void;
+  readAttrRaw(loc: number, name: string): RawAttr;
+  writeAttrRaw(loc: number, name: string, type: H5RichType, space: H5Space, data: Uint8Array | string[]): void;
+  links(loc: number): H5Link[];
+  createLink(loc: number, name: string, link: { type: 'soft' | 'hard' | 'external'; target: string; file?: string }): void;
+  objectKind(loc: number, name: string): string;
 }
 
 let addon: Addon | undefined;
@@ -125,6 +197,22 @@ abstract class Location {
     return new Dataset(this.file, wrap(this.where(), () => lib().openDataset(this.id, name)), name);
   }
   createGroup(name: string): Group { return new Group(this.file, wrap(this.where(), () => lib().createGroup(this.id, name)), name); }
+  /** Links of this group in name order, with their kind and (hard links) the object they reach. */
+  linkList(): H5Link[] { return wrap(this.where(), () => lib().links(this.id)); }
+  /** Creates a soft, hard (target: absolute path in the file) or external link. */
+  createLink(name: string, link: { type: 'soft' | 'hard' | 'external'; target: string; file?: string }): void {
+    wrap(this.where(), () => lib().createLink(this.id, name, link));
+  }
+  /** What a path reaches: 'group', 'dataset', 'datatype', 'other', or '' when nothing (dangling). */
+  objectKind(name: string): string { return wrap(this.where(), () => lib().objectKind(this.id, name)); }
+  readAttrRaw(name: string): RawAttr { return wrap(this.where(), () => lib().readAttrRaw(this.id, name)); }
+  writeAttrRaw(name: string, type: H5RichType, space: H5Space, data: Uint8Array | string[]): void {
+    wrap(this.where(), () => lib().writeAttrRaw(this.id, name, type, space, data));
+  }
+  /** Creates a dataset from a rich type with layout, filters and fill value. */
+  createDatasetEx(name: string, type: H5RichType, opts: CreateDatasetExOptions): Dataset {
+    return new Dataset(this.file, wrap(this.where(), () => lib().createDatasetEx(this.id, name, type, opts)), name);
+  }
   openGroup(name: string): Group { return new Group(this.file, wrap(this.where(), () => lib().openGroup(this.id, name)), name); }
 }
 
@@ -158,7 +246,24 @@ export class Dataset {
   }
   /** H5Sencode of this dataset's dataspace with the hyperslab [start, start+count) selected. */
   encodeSelection(start: number[], count: number[]): Buffer { return wrap(this.where(), () => lib().encodeSelection(this.id, start, count)); }
+  /** Type (rich), dataspace, layout, chunk, filters and fill value. */
+  meta(): DatasetMeta { return wrap(this.where(), () => lib().datasetMeta(this.id)); }
+  /** Raw elements (file type, any fixed-size type; scalar datasets: start=count=[]). */
+  readRaw(start: number[], count: number[]): Buffer { return wrap(this.where(), () => lib().readRaw(this.id, start, count)); }
+  writeRaw(start: number[], count: number[], data: Uint8Array): void { wrap(this.where(), () => lib().writeRaw(this.id, start, count, data)); }
+  /** Variable-length string datasets. */
+  readStrings(start: number[], count: number[]): string[] { return wrap(this.where(), () => lib().readStrings(this.id, start, count)); }
+  writeStrings(start: number[], count: number[], values: string[]): void { wrap(this.where(), () => lib().writeStrings(this.id, start, count, values)); }
+  readAttrRaw(name: string): RawAttr { return wrap(this.where(), () => lib().readAttrRaw(this.id, name)); }
+  writeAttrRaw(name: string, type: H5RichType, space: H5Space, data: Uint8Array | string[]): void {
+    wrap(this.where(), () => lib().writeAttrRaw(this.id, name, type, space, data));
+  }
   close(): void { wrap(this.where(), () => lib().close(this.id)); }
+}
+
+/** Builds a rich type in the C library and describes it back (validates a descriptor). */
+export function checkRichType(t: H5RichType): H5RichType {
+  return wrap('datatype', () => lib().checkType(t));
 }
 
 export class H5File extends Location {
