@@ -1,0 +1,152 @@
+// Export of an HDF5 container (a snapshot of it) to a native .h5 file that
+// the HDF5 tools read: groups, datasets with their type, dataspace, layout,
+// chunking, filters and fill value, hard/soft/external links, attributes.
+// Data streams chunk by chunk (only chunks that hold data); the file is
+// written under a temporary name and renamed into place at the end.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Engine } from '../engine/types.js';
+import { StrataError, isStrataError } from '../errors.js';
+import { openContainer, resolveSnapshot } from '../container/index.js';
+import { runSnapshot, cleanupStale } from '../park/pending.js';
+import { H5File, type Group, type Dataset } from './h5lib/index.js';
+import { H5Store, H5Group, H5Dataset } from './store.js';
+import { isVarString } from './types.js';
+import { intersect } from './slab.js';
+
+export interface ExportOptions {
+  /** Export this snapshot (name or epoch) instead of one taken for the run. */
+  snap?: string;
+  /** Replace an existing file (default true, like cp). */
+  overwrite?: boolean;
+  onProgress?: (bytes: number) => void;
+}
+
+export interface ExportResult {
+  file: string;
+  epoch: number;
+  groups: number;
+  datasets: number;
+  links: number;
+  attributes: number;
+  bytes: number;
+  seconds: number;
+}
+
+const join = (dir: string, name: string) => (dir === '/' ? `/${name}` : `${dir}/${name}`);
+
+async function writeAttrs(src: H5Group | H5Dataset, dst: Group | H5File | Dataset, res: ExportResult): Promise<void> {
+  for (const name of await src.attrNames()) {
+    const a = await src.getAttr(name);
+    dst.writeAttrRaw(name, a.type, a.space, a.strings ?? a.raw ?? Buffer.alloc(0));
+    res.attributes++;
+  }
+}
+
+async function writeData(src: H5Dataset, dst: Dataset, res: ExportResult): Promise<void> {
+  const sp = src.space;
+  if (sp.kind === 'null') return;
+  if (sp.kind === 'scalar') {
+    let any = false;
+    for await (const _ of src.chunkCoords()) { any = true; break; }
+    if (!any) return;
+    if (isVarString(src.type)) dst.writeStrings([], [], await src.readStrings([], []));
+    else dst.writeRaw([], [], await src.readSlab([], []));
+    res.bytes += src.elementSize;
+    return;
+  }
+  const dims = src.dims;
+  const ch = src.storeChunk;
+  const all = dims.map(() => 0);
+  for await (const c of src.chunkCoords()) {
+    const part = intersect(c, ch, all, dims);
+    if (!part) continue; // beyond the extent (cannot happen after a shrink, which drops them)
+    if (isVarString(src.type)) {
+      dst.writeStrings(part.start, part.count, await src.readStrings(part.start, part.count));
+    } else {
+      const raw = await src.readSlab(part.start, part.count);
+      dst.writeRaw(part.start, part.count, raw);
+      res.bytes += raw.length;
+    }
+  }
+}
+
+async function exportTree(store: H5Store, f: H5File, res: ExportResult, opts: ExportOptions): Promise<void> {
+  const made = new Map<string, string>(); // OID -> first path written
+  made.set(store.root().oid.toString(), '/');
+  const walk = async (src: H5Group, dst: Group | H5File, p: string) => {
+    await writeAttrs(src, dst, res);
+    for await (const [name, l] of src.links()) {
+      const here = join(p, name);
+      if (l.t === 'soft') { dst.createLink(name, { type: 'soft', target: l.target }); res.links++; continue; }
+      if (l.t === 'external') { dst.createLink(name, { type: 'external', file: l.file, target: l.target }); res.links++; continue; }
+      const first = made.get(l.oid);
+      if (first !== undefined) { dst.createLink(name, { type: 'hard', target: first }); res.links++; continue; }
+      made.set(l.oid, here);
+      const obj = await store.open(here);
+      if (obj instanceof H5Group) {
+        const g = dst.createGroup(name);
+        try { res.groups++; await walk(obj, g, here); } finally { g.close(); }
+      } else {
+        const r = obj.record;
+        const ds = dst.createDatasetEx(name, r.type, {
+          space: r.space,
+          layout: r.dcpl.layout,
+          ...(r.dcpl.layout === 'chunked' ? { chunk: r.dcpl.chunk ?? r.dcpl.storeChunk } : {}),
+          filters: r.dcpl.filters,
+          fill: { status: r.dcpl.fill.status, allocTime: r.dcpl.fill.allocTime, fillTime: r.dcpl.fill.fillTime, ...(r.dcpl.fill.value ? { value: Buffer.from(r.dcpl.fill.value, 'base64') } : {}) },
+        });
+        try {
+          res.datasets++;
+          await writeData(obj, ds, res);
+          await writeAttrs(obj, ds, res);
+          opts.onProgress?.(res.bytes);
+        } finally { ds.close(); }
+      }
+    }
+  };
+  await walk(store.root(), f, '/');
+}
+
+/** Exports a snapshot of HDF5 container `cont` to `file` (a directory gets <label>.h5). */
+export async function exportH5(engine: Engine, pool: string, cont: string, file: string, opts: ExportOptions = {}): Promise<ExportResult> {
+  const t0 = Date.now();
+  const c = await openContainer(engine, pool, cont);
+  if (c.type !== 'HDF5') throw new StrataError('EINVAL', `container ${c.label} is a ${c.type} container, not HDF5`);
+  let out = path.resolve(file);
+  try { if (fs.statSync(out).isDirectory()) out = path.join(out, `${c.label}.h5`); } catch { /* a new file */ }
+  if (!fs.existsSync(path.dirname(out))) throw new StrataError('ENOENT', `${file}: its parent directory does not exist`);
+  if (opts.overwrite === false && fs.existsSync(out)) throw new StrataError('EEXIST', `${out}: already exists`);
+  let epoch: number;
+  let release = async () => undefined as void;
+  if (opts.snap !== undefined) {
+    const isEpoch = /^\d+$/.test(opts.snap) && !(await engine.listSnapshots(c.uuid)).some((s) => s.name === opts.snap);
+    epoch = await resolveSnapshot(c, isEpoch ? { epc: opts.snap } : { snap: opts.snap });
+  } else {
+    await cleanupStale(engine);
+    c.require('w', 'take a snapshot for the export');
+    const s = await runSnapshot(engine, c.uuid);
+    epoch = s.epoch;
+    release = s.release;
+  }
+  const tmp = path.join(path.dirname(out), `.${path.basename(out)}.strata-${process.pid}.tmp`);
+  const res: ExportResult = { file: out, epoch, groups: 0, datasets: 0, links: 0, attributes: 0, bytes: 0, seconds: 0 };
+  try {
+    const store = await H5Store.open(c, { epoch });
+    const f = H5File.create(tmp, { overwrite: true });
+    try {
+      await exportTree(store, f, res, opts);
+    } finally {
+      f.close();
+    }
+    fs.renameSync(tmp, out);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    if (isStrataError(e)) throw e;
+    throw new StrataError('EIO', `export to ${out}: ${(e as Error).message}`, { cause: e });
+  } finally {
+    await release();
+  }
+  res.seconds = (Date.now() - t0) / 1000;
+  return res;
+}

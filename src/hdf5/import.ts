@@ -1,0 +1,297 @@
+// Import of a native .h5 file into a new HDF5 container, object by object:
+// groups, datasets (type, dataspace, layout, filters, fill value), hard links
+// (an object reached twice becomes a second link to the same OID), soft and
+// external links, attributes. Data streams in tiles of whole chunks (about
+// 1 MiB, or one chunk when chunks are larger); chunks holding nothing but the
+// fill value are not stored.
+//
+// The container appears only at the end: objects are written under a fresh
+// UUID without a catalog record (recorded as pending, like `container
+// deserialize`), then createContainer() registers it. On failure the data is
+// destroyed; a killed import is cleaned up by the next import or parking command.
+import fs from 'node:fs';
+import crypto from 'node:crypto';
+import type { Engine } from '../engine/types.js';
+import { StrataError, isStrataError } from '../errors.js';
+import {
+  Container, createContainer, resolvePool, requirePoolPerm, currentCaller, checkLabel, containerPropDefaults, openContainer,
+  type ContainerRecord, type ContPerm,
+} from '../container/index.js';
+import { listObjects } from '../object/index.js';
+import { cleanupStale, me, pendingKey } from '../park/pending.js';
+import { H5File, type Dataset, type Group, type H5Link, type DatasetMeta } from './h5lib/index.js';
+import { H5Store, type H5Group, type H5Dataset } from './store.js';
+import { unsupportedReason, isVarString, storedSize } from './types.js';
+import { chunksOf } from './slab.js';
+
+const TILE_BYTES = 1024 * 1024;
+
+export interface ImportOptions {
+  /** Copy what is supported and skip the rest (reported through onWarn) instead of failing. */
+  skipUnsupported?: boolean;
+  onWarn?: (msg: string) => void;
+  /** Called after each dataset with the bytes copied so far. */
+  onProgress?: (bytes: number) => void;
+}
+
+export interface ImportResult {
+  uuid: string;
+  label: string;
+  groups: number;
+  datasets: number;
+  links: number;
+  attributes: number;
+  bytes: number;
+  skipped: Array<{ path: string; reason: string }>;
+  seconds: number;
+}
+
+const join = (dir: string, name: string) => (dir === '/' ? `/${name}` : `${dir}/${name}`);
+
+/** Opens a .h5 file with a clear error for what is not HDF5. */
+export function openH5(file: string): H5File {
+  let st: fs.Stats;
+  try { st = fs.statSync(file); } catch { throw new StrataError('ENOENT', `${file}: no such file`); }
+  if (!st.isFile()) throw new StrataError('EINVAL', `${file}: not a regular file`);
+  try {
+    return H5File.open(file);
+  } catch (e) {
+    throw new StrataError('EINVAL', `${file}: not a readable HDF5 file (corrupt or truncated?): ${(e as Error).message.replace(/^.*?: /, '')}`, { cause: e });
+  }
+}
+
+interface Unsupported { path: string; reason: string }
+
+function datasetProblem(m: DatasetMeta): string | undefined {
+  if (m.layout === 'virtual') return 'virtual dataset';
+  if (m.external) return 'dataset with external storage';
+  const r = unsupportedReason(m.type);
+  if (r) return `unsupported datatype: ${r}`;
+  if (m.type.committed) return 'dataset with a named (committed) datatype';
+  return undefined;
+}
+
+/** Walks the file (name order, each object once) and lists what cannot be imported. */
+export function scanUnsupported(f: H5File): Unsupported[] {
+  const out: Unsupported[] = [];
+  const seen = new Set<string>();
+  const attrs = (loc: { attrNames(): string[]; readAttrRaw(n: string): { type: Parameters<typeof unsupportedReason>[0] } }, path: string) => {
+    for (const a of loc.attrNames()) {
+      let r: string | undefined;
+      try { r = unsupportedReason(loc.readAttrRaw(a).type); } catch (e) { r = (e as Error).message; }
+      if (r) out.push({ path: `${path} (attribute '${a}')`, reason: r });
+    }
+  };
+  const walk = (g: Group | H5File, path: string) => {
+    attrs(g, path);
+    for (const l of g.linkList()) {
+      const p = join(path, l.name);
+      if (l.type === 'other') { out.push({ path: p, reason: 'user-defined link' }); continue; }
+      if (l.type !== 'hard') continue;
+      if (seen.has(l.addr!)) continue;
+      seen.add(l.addr!);
+      if (l.object === 'group') {
+        const sub = g.openGroup(l.name);
+        try { walk(sub, p); } finally { sub.close(); }
+      } else if (l.object === 'dataset') {
+        const ds = g.openDataset(l.name);
+        try {
+          const r = datasetProblem(ds.meta());
+          if (r) out.push({ path: p, reason: r });
+          else attrs(ds, p);
+        } finally { ds.close(); }
+      } else {
+        out.push({ path: p, reason: l.object === 'datatype' ? 'named datatype' : 'unknown object kind' });
+      }
+    }
+  };
+  walk(f, '/');
+  return out;
+}
+
+/** Copies attributes of an HDF5 location onto a store object. */
+async function copyAttrs(src: Group | H5File | Dataset, dst: H5Group | H5Dataset, path: string, skip: Set<string>, res: ImportResult): Promise<void> {
+  for (const a of src.attrNames()) {
+    if (skip.has(`${path} (attribute '${a}')`)) continue;
+    const r = src.readAttrRaw(a);
+    await dst.setAttr(a, r.strings ? { type: r.type, space: r.space, strings: r.strings } : { type: r.type, space: r.space, raw: r.raw ?? Buffer.alloc(0) });
+    res.attributes++;
+  }
+}
+
+/** Streams a dataset's data from the file into the store, a tile of whole chunks at a time. */
+async function copyData(src: Dataset, dst: H5Dataset, res: ImportResult): Promise<void> {
+  const sp = dst.space;
+  if (sp.kind === 'null') return;
+  if (sp.kind === 'scalar') {
+    if (isVarString(dst.type)) await dst.writeStrings([], [], src.readStrings([], []), { fresh: true });
+    else await dst.writeSlab([], [], src.readRaw([], []), { fresh: true });
+    res.bytes += dst.elementSize;
+    return;
+  }
+  const dims = dst.dims;
+  if (dims.some((d) => d === 0)) return;
+  const ch = dst.storeChunk;
+  const chunkBytes = ch.reduce((a, c) => a * c, storedSize(dst.type));
+  const g = Math.max(1, Math.floor(TILE_BYTES / chunkBytes));
+  const tile = ch.slice();
+  tile[0] = Math.min(tile[0]! * g, Math.ceil(dims[0]! / ch[0]!) * ch[0]!);
+  for (const t of chunksOf(dims.map(() => 0), dims, tile)) {
+    const start = t.map((c, i) => c * tile[i]!);
+    const count = start.map((s, i) => Math.min(tile[i]!, dims[i]! - s));
+    if (isVarString(dst.type)) {
+      await dst.writeStrings(start, count, src.readStrings(start, count), { fresh: true });
+    } else {
+      const raw = src.readRaw(start, count);
+      await dst.writeSlab(start, count, raw, { fresh: true });
+      res.bytes += raw.length;
+    }
+  }
+}
+
+async function importTree(f: H5File, store: H5Store, skip: Set<string>, res: ImportResult, opts: ImportOptions): Promise<void> {
+  const made = new Map<string, H5Group | H5Dataset>();
+  const walk = async (g: Group | H5File, dst: H5Group, path: string) => {
+    await copyAttrs(g, dst, path, skip, res);
+    const links: H5Link[] = g.linkList();
+    for (const l of links) {
+      const p = join(path, l.name);
+      if (skip.has(p)) { continue; }
+      if (l.type === 'soft') { await dst.createSoftLink(l.name, l.target ?? ''); res.links++; continue; }
+      if (l.type === 'external') { await dst.createExternalLink(l.name, l.file ?? '', l.target ?? ''); res.links++; continue; }
+      if (l.type !== 'hard') continue;
+      const prev = made.get(l.addr!);
+      if (prev) { await dst.createHardLink(l.name, prev); res.links++; continue; }
+      if (l.object === 'group') {
+        const sub = g.openGroup(l.name);
+        try {
+          const ng = await dst.createGroup(l.name);
+          made.set(l.addr!, ng);
+          res.groups++;
+          await walk(sub, ng, p);
+        } finally { sub.close(); }
+      } else if (l.object === 'dataset') {
+        const ds = g.openDataset(l.name);
+        try {
+          const m = ds.meta();
+          const nd = await dst.createDataset(l.name, {
+            type: m.type,
+            dims: m.space.kind === 'simple' ? m.space.dims : m.space.kind,
+            ...(m.space.kind === 'simple' ? { maxdims: m.space.maxdims } : {}),
+            layout: m.layout === 'virtual' ? 'contiguous' : m.layout,
+            ...(m.layout === 'chunked' ? { chunk: m.chunk } : {}),
+            filters: m.filters.map((x) => ({ id: x.id, name: x.name, flags: x.flags, cd: x.cd })),
+            fill: { status: m.fill.status, ...(m.fill.value ? { value: m.fill.value } : {}), allocTime: m.fill.allocTime, fillTime: m.fill.fillTime },
+          });
+          made.set(l.addr!, nd);
+          res.datasets++;
+          await copyData(ds, nd, res);
+          await copyAttrs(ds, nd, p, skip, res);
+          opts.onProgress?.(res.bytes);
+        } catch (e) {
+          if (isStrataError(e) && e.message.includes(p)) throw e;
+          throw new StrataError(isStrataError(e) ? e.code : 'EIO', `${p}: ${(e as Error).message}`, { cause: e });
+        } finally { ds.close(); }
+      }
+    }
+  };
+  await walk(f, store.root(), '/');
+}
+
+/** Everything the import writes with: a Container handle on a UUID that has no catalog record yet. */
+function pendingContainer(engine: Engine, poolUuid: string, uuid: string, label: string): Container {
+  const rec: ContainerRecord = {
+    uuid, poolUuid, label, type: 'HDF5', props: { ...containerPropDefaults(), label, layout_type: 'HDF5' }, acl: [], attrs: {}, createdAt: new Date().toISOString(),
+  };
+  return new Container(engine, rec, new Set<ContPerm>(['r', 'w']));
+}
+
+function checkFileAndScan(file: string, opts: ImportOptions): { f: H5File; skip: Set<string>; skipped: Unsupported[] } {
+  const f = openH5(file);
+  try {
+    let problems: Unsupported[];
+    try { problems = scanUnsupported(f); } catch (e) {
+      throw new StrataError('EINVAL', `${file}: cannot read the file's structure (corrupt or truncated?): ${(e as Error).message}`, { cause: e });
+    }
+    if (problems.length && !opts.skipUnsupported) {
+      const list = problems.slice(0, 10).map((u) => `${u.path}: ${u.reason}`).join('; ');
+      throw new StrataError('ENOTSUP', `${file}: ${problems.length} unsupported object${problems.length === 1 ? '' : 's'}: ${list}${problems.length > 10 ? '; …' : ''} (use --skip-unsupported to copy the rest)`);
+    }
+    for (const u of problems) opts.onWarn?.(`${file}:${u.path}: skipped (${u.reason})`);
+    return { f, skip: new Set(problems.map((u) => u.path)), skipped: problems };
+  } catch (e) {
+    f.close();
+    throw e;
+  }
+}
+
+/** Imports a .h5 file into a new HDF5 container `label` of `pool` (needs pool 'c'). */
+export async function importH5(engine: Engine, pool: string, label: string, file: string, opts: ImportOptions = {}): Promise<ImportResult> {
+  const t0 = Date.now();
+  await cleanupStale(engine);
+  const p = await resolvePool(engine, pool);
+  requirePoolPerm(p, currentCaller(), 'c', 'create container');
+  checkLabel(label, 'container');
+  if ((await engine.catGet(`cont-label/${p.uuid}/${label}`)) !== undefined) {
+    throw new StrataError('EEXIST', `a container labelled '${label}' already exists in pool ${p.label}`);
+  }
+  const { f, skip, skipped } = checkFileAndScan(file, opts);
+  const uuid = crypto.randomUUID();
+  const key = pendingKey(uuid);
+  const res: ImportResult = { uuid, label, groups: 0, datasets: 0, links: 0, attributes: 0, bytes: 0, skipped, seconds: 0 };
+  try {
+    await engine.commit({ ops: [{ op: 'cat-put', key, value: { ...me(), pool: p.uuid } }], conditions: [{ kind: 'cat-absent', key }] });
+    try {
+      const store = await H5Store.open(pendingContainer(engine, p.uuid, uuid, label), { batch: true });
+      await importTree(f, store, skip, res, opts);
+      store.writeTx('import'); // an empty file still gets its superblock and root group
+      await store.flush();
+      try {
+        await createContainer(engine, pool, label, { uuid, type: 'HDF5' });
+      } catch (e) {
+        throw isStrataError(e) ? new StrataError(e.code, `cannot register the container: ${e.message}`, { cause: e }) : e;
+      }
+      await engine.commit({ ops: [{ op: 'cat-del', key }] });
+    } catch (e) {
+      if ((await engine.catGet(`cont-uuid/${uuid}`)) === undefined) await engine.destroyContainer(uuid).catch(() => undefined);
+      await engine.commit({ ops: [{ op: 'cat-del', key }] }).catch(() => undefined);
+      if (isStrataError(e) && !e.message.startsWith(file)) throw new StrataError(e.code, `${file}: ${e.message}`, { cause: e });
+      throw e;
+    }
+  } finally {
+    f.close();
+  }
+  res.seconds = (Date.now() - t0) / 1000;
+  return res;
+}
+
+/**
+ * Imports into an existing HDF5 container that holds nothing yet (e.g. one
+ * created with --path for a UNS link). On failure whatever was written is punched.
+ */
+export async function importH5Into(engine: Engine, pool: string, cont: string, file: string, opts: ImportOptions = {}): Promise<ImportResult> {
+  const t0 = Date.now();
+  const c = await openContainer(engine, pool, cont, { write: true });
+  if (c.type !== 'HDF5') throw new StrataError('EINVAL', `container ${c.label} is a ${c.type} container; an HDF5 file is imported into a new or an empty HDF5 container`);
+  for await (const _ of listObjects(engine, c.uuid, { pageSize: 1 })) {
+    throw new StrataError('EEXIST', `container ${c.label} is not empty; import an HDF5 file into a new container or an empty HDF5 container`);
+  }
+  const { f, skip, skipped } = checkFileAndScan(file, opts);
+  const res: ImportResult = { uuid: c.uuid, label: c.label, groups: 0, datasets: 0, links: 0, attributes: 0, bytes: 0, skipped, seconds: 0 };
+  try {
+    const store = await H5Store.open(c, { batch: true });
+    await importTree(f, store, skip, res, opts);
+    store.writeTx('import');
+    await store.flush();
+  } catch (e) {
+    const tx = c.tx();
+    for await (const oid of listObjects(engine, c.uuid)) tx.punchObject(c.object(oid));
+    if (!tx.empty) await tx.commit().catch(() => undefined);
+    if (isStrataError(e) && !e.message.startsWith(file)) throw new StrataError(e.code, `${file}: ${e.message}`, { cause: e });
+    throw e;
+  } finally {
+    f.close();
+  }
+  res.seconds = (Date.now() - t0) / 1000;
+  return res;
+}

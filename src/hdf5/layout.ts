@@ -1,0 +1,121 @@
+// Object layout of an HDF5 container (docs/hdf5.md has the full table).
+//
+//   superblock  OID 0.0   dkey "sb"    akeys magic, version, root
+//   root group  OID 0.1
+//   group       dkey "meta" akey kind = "group"
+//               dkey "link" akey <name> = link JSON {t:'hard',oid,kind} | {t:'soft',target} | {t:'external',file,target}
+//               dkey "attr" akey <name> = attribute record (header JSON + payload)
+//   dataset     dkey "meta" akeys kind = "dataset", type (JSON), space (JSON), dcpl (JSON)
+//               dkey "attr" as for groups
+//               dkey 0x00 + chunk coordinates (8-byte big-endian each), akey "d":
+//                   byte array, the chunk's elements in row-major order (full chunk size)
+//               dkey "heap" akey "d": byte array of variable-length string bytes; akey "end" (u64)
+import { ObjectId } from '../object/index.js';
+import { StrataError } from '../errors.js';
+import type { H5Filter, H5RichType, H5Space } from './h5lib/index.js';
+
+export const SB_OID = new ObjectId(0n, 0n);
+export const ROOT_OID = new ObjectId(0n, 1n);
+export const SB_DKEY = 'sb';
+export const SB_MAGIC = 'strata-hdf5';
+export const LAYOUT_VERSION = 1;
+
+export const META = 'meta';
+export const LINK = 'link';
+export const ATTR = 'attr';
+export const HEAP = 'heap';
+export const A_KIND = 'kind';
+export const A_TYPE = 'type';
+export const A_SPACE = 'space';
+export const A_DCPL = 'dcpl';
+export const A_DATA = 'd';
+export const A_END = 'end';
+
+export type LinkValue =
+  | { t: 'hard'; oid: string; kind: 'group' | 'dataset' }
+  | { t: 'soft'; target: string }
+  | { t: 'external'; file: string; target: string };
+
+export interface FillRecord {
+  status: 'undefined' | 'default' | 'user';
+  /** base64 of one element in the dataset's type. */
+  value?: string;
+  allocTime: 'early' | 'late' | 'incr' | 'default';
+  fillTime: 'ifset' | 'alloc' | 'never';
+}
+
+/** Dataset creation properties as recorded (immutable after creation). */
+export interface Dcpl {
+  layout: 'contiguous' | 'chunked' | 'compact';
+  /** HDF5 chunk dims (chunked layout). */
+  chunk?: number[];
+  /** The chunk shape strata stores by (= chunk for chunked datasets; slabs along dim 0 otherwise). */
+  storeChunk: number[];
+  filters: H5Filter[];
+  fill: FillRecord;
+}
+
+export interface DatasetRecord {
+  type: H5RichType;
+  space: H5Space;
+  dcpl: Dcpl;
+}
+
+/** Chunk dkeys: 0x00 then each chunk coordinate as 8 bytes big-endian (byte order = row-major order). */
+export function chunkKey(coords: readonly number[]): Uint8Array {
+  const b = Buffer.alloc(1 + 8 * coords.length);
+  coords.forEach((c, i) => b.writeBigUInt64BE(BigInt(c), 1 + 8 * i));
+  return b;
+}
+
+export function isChunkKey(k: Uint8Array): boolean {
+  return k.length >= 1 && k[0] === 0 && (k.length - 1) % 8 === 0;
+}
+
+export function chunkCoords(k: Uint8Array): number[] {
+  const b = Buffer.from(k.buffer, k.byteOffset, k.length);
+  const out: number[] = [];
+  for (let o = 1; o + 8 <= b.length; o += 8) out.push(Number(b.readBigUInt64BE(o)));
+  return out;
+}
+
+export function encodeJson(v: unknown): Uint8Array {
+  return Buffer.from(JSON.stringify(v), 'utf8');
+}
+
+export function decodeJson<T>(b: Uint8Array | undefined, what: string): T {
+  if (!b) throw new StrataError('EIO', `corrupt HDF5 container: ${what} is missing`);
+  try {
+    return JSON.parse(Buffer.from(b.buffer, b.byteOffset, b.length).toString('utf8')) as T;
+  } catch (e) {
+    throw new StrataError('EIO', `corrupt HDF5 container: ${what} is not JSON`, { cause: e });
+  }
+}
+
+/** An attribute as stored: u32 BE header length, header JSON, payload (raw bytes, or JSON strings). */
+export interface AttrRecord { type: H5RichType; space: H5Space; raw?: Buffer; strings?: string[] }
+
+export function encodeAttr(a: AttrRecord): Uint8Array {
+  const head = Buffer.from(JSON.stringify({ type: a.type, space: a.space, enc: a.strings ? 'strings' : 'raw' }), 'utf8');
+  const body = a.strings ? Buffer.from(JSON.stringify(a.strings), 'utf8') : (a.raw ?? Buffer.alloc(0));
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(head.length);
+  return Buffer.concat([len, head, body]);
+}
+
+export function decodeAttr(b: Uint8Array, what: string): AttrRecord {
+  const buf = Buffer.from(b.buffer, b.byteOffset, b.length);
+  if (buf.length < 4) throw new StrataError('EIO', `corrupt HDF5 container: attribute ${what} is truncated`);
+  const n = buf.readUInt32BE(0);
+  const head = decodeJson<{ type: H5RichType; space: H5Space; enc: 'raw' | 'strings' }>(buf.subarray(4, 4 + n), `attribute ${what}`);
+  const body = buf.subarray(4 + n);
+  if (head.enc === 'strings') return { type: head.type, space: head.space, strings: decodeJson<string[]>(body, `attribute ${what}`) };
+  return { type: head.type, space: head.space, raw: Buffer.from(body) };
+}
+
+/** Number of elements of a dataspace. */
+export function spaceElements(s: H5Space): number {
+  if (s.kind === 'null') return 0;
+  if (s.kind === 'scalar') return 1;
+  return s.dims.reduce((a, d) => a * d, 1);
+}

@@ -1,0 +1,217 @@
+// Datatypes of the HDF5 model: the rich descriptor (H5RichType, shared with
+// the h5lib binding), what strata can store, short names for listings, and a
+// codec between raw element bytes (the dataset's own type, its byte order)
+// and JavaScript values (for `h5 dump` and the typed read/write helpers).
+import type { H5RichType } from './h5lib/index.js';
+import { StrataError } from '../errors.js';
+
+export type { H5RichType } from './h5lib/index.js';
+
+/** Descriptor shorthands for applications: 'i32', 'f64', 'u8'... (little-endian). */
+export function simpleType(name: 'i8' | 'i16' | 'i32' | 'i64' | 'u8' | 'u16' | 'u32' | 'u64' | 'f32' | 'f64'): H5RichType {
+  const size = Number(name.slice(1)) / 8;
+  if (name[0] === 'f') return { class: 'float', size, order: 'le' };
+  return { class: 'integer', size, signed: name[0] === 'i', order: 'le' };
+}
+
+/** A fixed-size string type of n bytes (NUL-terminated, ASCII unless utf8). */
+export function stringType(size: number | 'variable', opts: { cset?: 'ascii' | 'utf8'; pad?: 'nullterm' | 'nullpad' | 'spacepad' } = {}): H5RichType {
+  const variable = size === 'variable';
+  return { class: 'string', size: variable ? 16 : size, variable, cset: opts.cset ?? (variable ? 'utf8' : 'ascii'), pad: opts.pad ?? 'nullterm' };
+}
+
+export function isVarString(t: H5RichType): boolean {
+  return t.class === 'string' && t.variable;
+}
+
+/** Bytes per element as strata stores it (variable strings: a 16-byte heap reference). */
+export function storedSize(t: H5RichType): number {
+  return isVarString(t) ? 16 : t.size;
+}
+
+/** Why a type cannot be stored, or undefined when it can. */
+export function unsupportedReason(t: H5RichType, top = true): string | undefined {
+  switch (t.class) {
+    case 'integer':
+    case 'bitfield':
+      return [1, 2, 4, 8].includes(t.size) ? undefined : `${t.size}-byte ${t.class}`;
+    case 'float':
+      if (t.custom || ![4, 8].includes(t.size)) return `non-IEEE ${t.size}-byte float`;
+      return undefined;
+    case 'string':
+      if (t.variable && !top) return 'variable-length string inside a compound or array';
+      return undefined;
+    case 'opaque':
+      return undefined;
+    case 'enum':
+      return unsupportedReason(t.base, false);
+    case 'compound':
+      for (const m of t.members) {
+        const r = unsupportedReason(m.type, false);
+        if (r) return `compound member '${m.name}': ${r}`;
+      }
+      return undefined;
+    case 'array':
+      return unsupportedReason(t.base, false);
+    case 'vlen':
+      return `variable-length sequence of ${typeName(t.base)}`;
+    default:
+      return `${t.class} datatype`;
+  }
+}
+
+/** A short name: i32le, f64be, str[12], vstr, enum<i8>{A,B}, compound{a:i32,b:f64}, opaque[4], array[2,3]<f32>. */
+export function typeName(t: H5RichType): string {
+  switch (t.class) {
+    case 'integer': return `${t.signed ? 'i' : 'u'}${t.size * 8}${t.order}`;
+    case 'float': return `f${t.size * 8}${t.order}`;
+    case 'bitfield': return `b${t.size * 8}${t.order}`;
+    case 'string': return t.variable ? 'vstr' : `str[${t.size}]`;
+    case 'opaque': return `opaque[${t.size}]${t.tag ? `"${t.tag}"` : ''}`;
+    case 'enum': return `enum<${typeName(t.base)}>{${t.members.map((m) => m.name).join(',')}}`;
+    case 'compound': return `compound{${t.members.map((m) => `${m.name}:${typeName(m.type)}`).join(',')}}`;
+    case 'array': return `array[${t.dims.join(',')}]<${typeName(t.base)}>`;
+    case 'vlen': return `vlen<${typeName(t.base)}>`;
+    default: return t.class;
+  }
+}
+
+/** A JS value of one element: number | bigint | string | Buffer | object | array. */
+export type H5Value = number | bigint | string | Buffer | boolean | H5Value[] | { [k: string]: H5Value };
+
+function readInt(b: Buffer, off: number, size: number, signed: boolean, be: boolean): number | bigint {
+  if (size === 8) return signed ? (be ? b.readBigInt64BE(off) : b.readBigInt64LE(off)) : be ? b.readBigUInt64BE(off) : b.readBigUInt64LE(off);
+  return signed ? (be ? b.readIntBE(off, size) : b.readIntLE(off, size)) : be ? b.readUIntBE(off, size) : b.readUIntLE(off, size);
+}
+
+function writeInt(b: Buffer, off: number, size: number, signed: boolean, be: boolean, v: H5Value): void {
+  if (size === 8) {
+    const x = typeof v === 'bigint' ? v : BigInt(Math.trunc(Number(v)));
+    if (signed) { if (be) b.writeBigInt64BE(x, off); else b.writeBigInt64LE(x, off); } else if (be) b.writeBigUInt64BE(x, off); else b.writeBigUInt64LE(x, off);
+    return;
+  }
+  const x = Number(v);
+  if (!Number.isInteger(x)) throw new StrataError('EINVAL', `value ${String(v)} is not an integer`);
+  if (signed) { if (be) b.writeIntBE(x, off, size); else b.writeIntLE(x, off, size); } else if (be) b.writeUIntBE(x, off, size); else b.writeUIntLE(x, off, size);
+}
+
+/** Decodes one element at `off` (variable strings are not raw: see the store). */
+export function decodeValue(t: H5RichType, b: Buffer, off: number): H5Value {
+  switch (t.class) {
+    case 'integer':
+    case 'bitfield':
+      return readInt(b, off, t.size, t.class === 'integer' && t.signed, t.order === 'be');
+    case 'float':
+      return t.size === 4 ? (t.order === 'be' ? b.readFloatBE(off) : b.readFloatLE(off)) : t.order === 'be' ? b.readDoubleBE(off) : b.readDoubleLE(off);
+    case 'string': {
+      let end = off;
+      const lim = off + t.size;
+      while (end < lim && b[end] !== 0) end++;
+      let s = b.toString(t.cset === 'utf8' ? 'utf8' : 'latin1', off, end);
+      if (t.pad === 'spacepad') s = s.replace(/ +$/, '');
+      return s;
+    }
+    case 'opaque':
+      return Buffer.from(b.subarray(off, off + t.size));
+    case 'enum': {
+      const v = decodeValue(t.base, b, off);
+      const m = t.members.find((x) => BigInt(x.value) === BigInt(v as number | bigint));
+      return m ? m.name : (v as number);
+    }
+    case 'compound': {
+      const o: Record<string, H5Value> = {};
+      for (const m of t.members) o[m.name] = decodeValue(m.type, b, off + m.offset);
+      return o;
+    }
+    case 'array': {
+      const n = t.dims.reduce((a, d) => a * d, 1);
+      const out: H5Value[] = [];
+      for (let i = 0; i < n; i++) out.push(decodeValue(t.base, b, off + i * t.base.size));
+      return out;
+    }
+    default:
+      throw new StrataError('ENOTSUP', `cannot decode a ${typeName(t)} value`);
+  }
+}
+
+/** Encodes one element at `off`. */
+export function encodeValue(t: H5RichType, b: Buffer, off: number, v: H5Value): void {
+  switch (t.class) {
+    case 'integer':
+    case 'bitfield':
+      writeInt(b, off, t.size, t.class === 'integer' && t.signed, t.order === 'be', v);
+      return;
+    case 'float': {
+      const x = Number(v);
+      if (t.size === 4) { if (t.order === 'be') b.writeFloatBE(x, off); else b.writeFloatLE(x, off); } else if (t.order === 'be') b.writeDoubleBE(x, off); else b.writeDoubleLE(x, off);
+      return;
+    }
+    case 'string': {
+      const s = Buffer.from(String(v), t.cset === 'utf8' ? 'utf8' : 'latin1');
+      b.fill(t.pad === 'spacepad' ? 0x20 : 0, off, off + t.size);
+      s.copy(b, off, 0, Math.min(s.length, t.pad === 'nullterm' ? t.size - 1 : t.size));
+      return;
+    }
+    case 'opaque': {
+      const s = Buffer.isBuffer(v) ? v : Buffer.from(v as unknown as Uint8Array);
+      b.fill(0, off, off + t.size);
+      s.copy(b, off, 0, Math.min(s.length, t.size));
+      return;
+    }
+    case 'enum': {
+      const m = typeof v === 'string' ? t.members.find((x) => x.name === v) : undefined;
+      if (typeof v === 'string' && !m) throw new StrataError('EINVAL', `'${v}' is not a member of ${typeName(t)}`);
+      encodeValue(t.base, b, off, m ? m.value : v);
+      return;
+    }
+    case 'compound': {
+      const o = v as Record<string, H5Value>;
+      for (const m of t.members) {
+        if (!(m.name in o)) throw new StrataError('EINVAL', `compound value lacks member '${m.name}'`);
+        encodeValue(m.type, b, off + m.offset, o[m.name]!);
+      }
+      return;
+    }
+    case 'array': {
+      const a = v as H5Value[];
+      const n = t.dims.reduce((x, d) => x * d, 1);
+      if (!Array.isArray(a) || a.length !== n) throw new StrataError('EINVAL', `array value must have ${n} elements`);
+      for (let i = 0; i < n; i++) encodeValue(t.base, b, off + i * t.base.size, a[i]!);
+      return;
+    }
+    default:
+      throw new StrataError('ENOTSUP', `cannot encode a ${typeName(t)} value`);
+  }
+}
+
+/** Decodes every element of a raw buffer. */
+export function decodeAll(t: H5RichType, raw: Buffer): H5Value[] {
+  const out: H5Value[] = [];
+  for (let off = 0; off + t.size <= raw.length; off += t.size) out.push(decodeValue(t, raw, off));
+  return out;
+}
+
+/** Encodes values into a raw buffer. */
+export function encodeAll(t: H5RichType, values: readonly H5Value[]): Buffer {
+  const b = Buffer.alloc(values.length * t.size);
+  values.forEach((v, i) => encodeValue(t, b, i * t.size, v));
+  return b;
+}
+
+/** JSON-safe form of a value (bigint as string when unsafe, Buffers as hex). */
+export function jsonValue(v: H5Value): unknown {
+  if (typeof v === 'bigint') return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+  if (Buffer.isBuffer(v)) return v.toString('hex');
+  if (Array.isArray(v)) return v.map(jsonValue);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, jsonValue(x)]));
+  return v;
+}
+
+/** Text form of a value, h5dump-like. */
+export function textValue(v: H5Value): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'bigint' || typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (Buffer.isBuffer(v)) return v.toString('hex').replace(/(..)(?!$)/g, '$1:');
+  if (Array.isArray(v)) return `[ ${v.map(textValue).join(', ')} ]`;
+  return `{ ${Object.entries(v).map(([k, x]) => `${k}: ${textValue(x)}`).join(', ')} }`;
+}
