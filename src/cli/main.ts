@@ -10,6 +10,7 @@ import { registerMover } from './mover.js';
 import { registerMount } from './mount.js';
 import { registerUns } from './uns.js';
 import { registerEngine } from './engine.js';
+import { registerH5 } from './h5.js';
 import { registerClone } from './clone.js';
 
 const program = new Command();
@@ -30,6 +31,7 @@ registerMover(program);
 registerMount(program);
 registerUns(program);
 registerEngine(program);
+registerH5(program);
 registerClone(program);
 
 try {
