@@ -7,7 +7,7 @@ import { globalOpts, printJson } from './context.js';
 
 interface MoveFlags {
   src?: string; dst?: string; snap?: string; jobs: string; xattrs?: string; verify?: boolean; quiet?: boolean; json?: boolean;
-  resume?: boolean; delete?: boolean; checksum?: boolean;
+  resume?: boolean; delete?: boolean; checksum?: boolean; skipUnsupported?: boolean;
 }
 
 function jobs(s: string): number {
@@ -34,7 +34,7 @@ async function runMove(what: 'copy' | 'sync', o: MoveFlags, cmd: Command): Promi
   let s: CopySummary;
   try {
     s = what === 'copy'
-      ? await copy(o.src, o.dst, { ...common, resume: !!o.resume })
+      ? await copy(o.src, o.dst, { ...common, resume: !!o.resume, skipUnsupported: !!o.skipUnsupported })
       : await sync(o.src, o.dst, { ...common, delete: !!o.delete, checksum: !!o.checksum });
   } finally {
     bar?.stop();
@@ -69,6 +69,7 @@ export function registerMover(program: Command): void {
 
   moveOptions(fsc.command('copy').description('copy a file or tree between POSIX and containers (cp -a semantics), from a snapshot of a container source'))
     .option('--resume', 'continue an interrupted copy of the same --src/--dst')
+    .option('--skip-unsupported', 'HDF5 import: copy what is supported and skip unsupported objects')
     .action((o: MoveFlags, cmd: Command) => runMove('copy', o, cmd));
 
   moveOptions(fsc.command('sync').description('make --dst identical to --src (like rsync -a SRC/ DST/), copying only what differs'))

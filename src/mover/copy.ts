@@ -8,6 +8,7 @@ import { formatLocation, resolveLocation } from '../uns/location.js';
 import { openDest, openSource, type EngineGetter } from './ends.js';
 import { Journal, journalPath, readJournal, type JournalHeader } from './journal.js';
 import { Transfer, type TransferOptions, type TransferSummary } from './transfer.js';
+import { hdf5Copy } from './hdf5.js';
 
 export interface CopyOptions extends TransferOptions {
   /** Copy this snapshot of a container source (name or epoch) instead of taking one. */
@@ -18,6 +19,8 @@ export interface CopyOptions extends TransferOptions {
   engine?: string;
   /** Warnings (not errors). */
   onWarn?: (msg: string) => void;
+  /** HDF5-level copies: import what is supported, skip (and warn about) the rest. */
+  skipUnsupported?: boolean;
   /** Called once the transfer starts, with the live counters (for a progress display). */
   onStart?: (t: Transfer) => void;
 }
@@ -42,6 +45,8 @@ export async function copy(srcInput: string, dstInput: string, opts: CopyOptions
   try {
     const srcLoc = await resolveLocation(srcInput);
     const dstLoc = await resolveLocation(dstInput);
+    const h5 = await hdf5Copy(srcLoc, dstLoc, eng.get, opts);
+    if (h5) return h5;
     const jfile = journalPath(formatLocation(srcLoc), formatLocation(dstLoc));
     const resume = opts.resume ? await readJournal(jfile) : undefined;
     if (opts.resume && !resume) opts.onWarn?.('no interrupted copy to resume: starting a new copy');
