@@ -11,7 +11,9 @@ async function h5Location(s: string): Promise<{ pool: string; cont: string; path
   return l;
 }
 
+let epipe = false;
 function out(s: string): Promise<void> {
+  if (!epipe) { epipe = true; process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(0); throw e; }); }
   return new Promise((r) => { if (process.stdout.write(s)) r(); else process.stdout.once('drain', () => r()); });
 }
 
