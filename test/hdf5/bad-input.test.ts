@@ -1,0 +1,92 @@
+// Bad input: corrupt and truncated files, unsupported datatypes (named; the
+// rest only with --skip-unsupported), out-of-range slices, writes to a
+// snapshot. Every failure is one `strata: ...` line and leaves no container.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { tempDir, runCli } from '../helpers.js';
+import { H5File } from '../../src/hdf5/h5lib/index.js';
+import { makeRichFile, I32, F32, VSTR } from './fixtures.js';
+
+async function containers(env: Record<string, string>): Promise<string[]> {
+  const r = await runCli(['container', 'list', 'p', '--json'], { env });
+  assert.equal(r.code, 0, r.stderr);
+  return (JSON.parse(r.stdout) as Array<{ label: string }>).map((c) => c.label);
+}
+
+test('corrupt, truncated and unsupported files fail cleanly; --skip-unsupported copies the rest', async () => {
+  const dir = tempDir();
+  const env = { STRATA_HOME: tempDir('strata-home-') };
+  assert.equal((await runCli(['pool', 'create', 'p'], { env })).code, 0);
+  const copy = (src: string, dst: string, ...more: string[]) => runCli(['fs', 'copy', '--src', src, '--dst', dst, ...more], { env });
+
+  fs.writeFileSync(path.join(dir, 'garbage.h5'), crypto.randomBytes(4096));
+  let r = await copy(path.join(dir, 'garbage.h5'), 'daos://p/g');
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /^strata: .*garbage\.h5: not a readable HDF5 file/m);
+
+  // a real file with a big dataset, cut in half: the structure may open, the data cannot be read
+  const big = path.join(dir, 'big.h5');
+  const f = H5File.create(big, { overwrite: true });
+  f.createGroup('g').close();
+  const ds = f.createDatasetEx('data', F32, { space: { kind: 'simple', dims: [1 << 18] } });
+  ds.writeRaw([0], [1 << 18], crypto.randomBytes(4 << 18));
+  ds.close();
+  f.close();
+  const whole = fs.readFileSync(big);
+  fs.writeFileSync(path.join(dir, 'trunc.h5'), whole.subarray(0, whole.length >> 1));
+  r = await copy(path.join(dir, 'trunc.h5'), 'daos://p/t');
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /^strata: .*trunc\.h5/m);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  fs.writeFileSync(path.join(dir, 'head.h5'), whole.subarray(0, 100));
+  r = await copy(path.join(dir, 'head.h5'), 'daos://p/h');
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /^strata: .*head\.h5: not a readable HDF5 file/m);
+
+  // unsupported datatypes are named; nothing is created unless --skip-unsupported
+  const uns = path.join(dir, 'uns.h5');
+  makeRichFile(uns);
+  const u = H5File.open(uns, { write: true });
+  u.createDatasetEx('ragged', { class: 'vlen', size: 16, base: I32 }, { space: { kind: 'simple', dims: [2] } }).close();
+  const g1 = u.openGroup('group1');
+  g1.createDatasetEx('mixed', { class: 'compound', size: 16, members: [{ name: 's', offset: 0, type: VSTR }] }, { space: { kind: 'simple', dims: [1] } }).close();
+  g1.close();
+  u.close();
+  r = await copy(uns, 'daos://p/u');
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /^strata: .*unsupported objects?: .*\/ragged: unsupported datatype: variable-length sequence of i32le/m);
+  assert.match(r.stderr, /\/group1\/mixed: unsupported datatype: compound member 's': variable-length string inside a compound/);
+  assert.match(r.stderr, /--skip-unsupported/);
+  assert.deepEqual(await containers(env), []);
+  r = await copy(uns, 'daos://p/u', '--skip-unsupported');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /\/ragged: skipped/);
+  assert.deepEqual(await containers(env), ['u']);
+  const ls = await runCli(['h5', 'ls', 'daos://p/u'], { env });
+  assert.doesNotMatch(ls.stdout, /ragged/);
+  assert.match(ls.stdout, /\/records\tdataset/);
+
+  // an existing label is refused before anything is written
+  r = await copy(uns, 'daos://p/u');
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /^strata: /);
+
+  // slices out of range, groups given to dump, missing paths
+  r = await runCli(['h5', 'dump', 'daos://p/u/group1/ints', '--slice', '3:2,0:1,0:1'], { env });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /^strata: u:\/group1\/ints: read: selection 3:2 is out of range in dimension 0 \(extent 4\)/);
+  r = await runCli(['h5', 'dump', 'daos://p/u/group1/ints', '--slice', '0:1'], { env });
+  assert.match(r.stderr, /^strata: --slice '0:1' has 1 dimensions, the dataset 3/);
+  r = await runCli(['h5', 'dump', 'daos://p/u/group1'], { env });
+  assert.match(r.stderr, /^strata: .*is a group/);
+  r = await runCli(['h5', 'ls', 'daos://p/u/nope'], { env });
+  assert.match(r.stderr, /^strata: u:\/nope: no such group or dataset/);
+  // exporting into a missing directory leaves nothing behind
+  r = await copy('daos://p/u', path.join(dir, 'no', 'such', 'x.h5'));
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /^strata: /);
+  assert.deepEqual(fs.readdirSync(dir).filter((n) => n.includes('strata-')), []);
+});
