@@ -10,6 +10,7 @@ import { registerMover } from './mover.js';
 import { registerMount } from './mount.js';
 import { registerUns } from './uns.js';
 import { registerEngine } from './engine.js';
+import { registerTier } from './tier.js';
 import { registerH5 } from './h5.js';
 import { registerClone } from './clone.js';
 
@@ -31,6 +32,7 @@ registerMover(program);
 registerMount(program);
 registerUns(program);
 registerEngine(program);
+registerTier(program);
 registerH5(program);
 registerClone(program);
 
