@@ -18,8 +18,17 @@ export function tempDir(prefix = 'strata-test-'): string {
   return dir;
 }
 
-/** Opens an engine in a new temporary directory (lmdb) or at STRATA_TEST_ENGINE. */
+/**
+ * Opens a fresh, empty engine: LMDB in a temporary directory, or with
+ * STRATA_TEST_ENGINE=postgres a new database on the test PostgreSQL server
+ * (bulk bytes in a temporary extent directory), so library suites run on both.
+ */
 export async function tempEngine(): Promise<{ engine: Engine; url: string }> {
+  if (process.env['STRATA_TEST_ENGINE'] === 'postgres') {
+    const { freshPgDatabase } = await import('./pg-server.js');
+    const url = await freshPgDatabase(`data=${encodeURIComponent(tempDir('strata-pgdata-'))}`);
+    return { engine: await openEngine(url), url };
+  }
   const url = `lmdb:${tempDir('strata-engine-')}`;
   return { engine: await openEngine(url), url };
 }
