@@ -9,6 +9,7 @@ import { benchEngine } from './engine.js';
 import { benchMover } from './mover.js';
 import { benchPark } from './park.js';
 import { benchFuse } from './fuse.js';
+import { benchHdf5 } from './hdf5.js';
 import type { Row } from './util.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -22,6 +23,7 @@ const sections: Array<{ title: string; run: (dir: string) => Promise<Row[]> }> =
   { title: 'mover', run: (d) => benchMover(d) },
   { title: 'park', run: (d) => benchPark(d) },
   { title: 'fuse', run: (d) => benchFuse(d) },
+  { title: 'hdf5', run: (d) => benchHdf5(d) },
 ];
 
 const out: string[] = [
