@@ -27,6 +27,21 @@ export function printAcl(acl: AclView, opts: { json?: boolean; outfile?: string;
 export function registerPool(program: Command): Command {
   const pool = program.command('pool').description('manage pools (a pool is named by label or UUID)');
 
+  pool.command('check')
+    .description("verify the engine's invariants (index entries point at present data, no orphan extents, space accounting); exit 1 on problems")
+    .option('--repair', 'fix what is safe to fix (space counts, reverse index, orphan extent files)')
+    .option('--json', 'print the report as JSON')
+    .action(async (opts: { repair?: boolean; json?: boolean }, cmd: Command) => {
+      const report = await withEngine(cmd, (engine) => engine.check({ repair: opts.repair }));
+      if (opts.json) printJson(report);
+      else {
+        process.stdout.write(`checked ${report.records} records, ${report.fileExtents} extents in ${report.extentFiles} extent files: ${report.problems.length} problem(s)\n`);
+        for (const p of report.problems) process.stdout.write(`  problem: ${p}\n`);
+        for (const r of report.repaired) process.stdout.write(`  repaired: ${r}\n`);
+      }
+      if (report.problems.length > 0 && !opts.repair) process.exitCode = 1;
+    });
+
   pool.command('create <label>')
     .description('create a pool; prints its UUID')
     .option('--properties <list>', 'properties, name:value[,name:value] (reclaim, space_rb, rd_fac, ec_cell_sz, scrub)')

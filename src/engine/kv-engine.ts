@@ -13,6 +13,7 @@ import { objPrefix, prefixEnd, uuidBytes } from './keys.js';
 import { paintPlan, visibleExtents, visibleSingle, type RecordValue } from './records.js';
 import * as core from './core.js';
 import type { ExtentFiles, ExtentRef } from './extent-files.js';
+import { checkEngine, type EngineCheckReport } from './check.js';
 
 export interface FileEntry { no: number; pid: number; host: string; sealed: boolean; live: number }
 
@@ -102,6 +103,19 @@ export abstract class KvEngine implements Engine {
 
   async listAkeys(cont: ContId, oid: Uint8Array, dkey: Uint8Array, page: Page = {}): Promise<AkeyInfo[]> {
     return this.runRead(core.listAkeys(cont, oid, dkey, page.after, page.epoch ?? LATEST, page.limit ?? 1024));
+  }
+
+  async check(opts: { repair?: boolean } = {}): Promise<EngineCheckReport> {
+    this.assertOpen();
+    const ef = this.extentFiles;
+    return checkEngine({
+      runRead: (g) => this.runRead(g),
+      runWrite: (g) => this.runWrite(g),
+      listFiles: () => this.listFiles(),
+      extentDir: ef?.dir,
+      filePath: ef ? (no) => ef.filePath(no) : undefined,
+      activeFiles: ef ? () => ef.activeFiles() : undefined,
+    }, opts);
   }
 
   // ---------- snapshots and reclaiming ----------

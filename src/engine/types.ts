@@ -136,5 +136,10 @@ export interface Engine {
   destroyContainer(cont: ContId): Promise<void>;
 
   usage(): Promise<EngineUsage>;
+  /** Verifies the engine's invariants (see check.ts); with repair, fixes what is safe to fix. */
+  check(opts?: { repair?: boolean }): Promise<EngineCheckReport>;
   close(): Promise<void>;
 }
+
+export type { EngineCheckReport } from './check.js';
+import type { EngineCheckReport } from './check.js';
