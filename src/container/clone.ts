@@ -8,10 +8,10 @@
 //
 // Atomic like park's deserialize: objects are written under a fresh UUID that
 // has no catalog record (no command can see it), recorded as
-// clone-pending/<uuid> on the destination engine; only when every object is in
+// pending/<uuid> on the destination engine; only when every object is in
 // does createContainer() register the container in one catalog commit. On any
 // error the written data is destroyed; after a kill, the next clone on that
-// engine destroys it (clone-pending.ts).
+// engine destroys it (pending.ts).
 import crypto from 'node:crypto';
 import type { Engine, Epoch, KeyPath, WriteOp } from '../engine/types.js';
 import { StrataError, isStrataError } from '../errors.js';
@@ -23,7 +23,7 @@ import { currentCaller } from './identity.js';
 import { createContainer, openContainer } from './manage.js';
 import { resolvePool, requirePoolPerm, type CallOpts } from './pool.js';
 import { snapshotEpoch } from './snapshots.js';
-import { cleanupStaleClones, cloneOwner, clonePendingKey, cloneRunSnapshot } from './clone-pending.js';
+import { cleanupStale, me, pendingKey, runSnapshot } from './pending.js';
 
 const SLICE = 4 * 1024 * 1024;
 const TX_BYTES = 8 * 1024 * 1024;
@@ -149,21 +149,21 @@ export async function cloneContainer(src: CloneEnd, dst: CloneEnd, opts: CloneOp
     props.push([k, v]);
   }
 
-  await cleanupStaleClones(dst.engine);
-  if (!sameEngine) await cleanupStaleClones(src.engine);
+  await cleanupStale(dst.engine);
+  if (!sameEngine) await cleanupStale(src.engine);
 
   let epoch: Epoch;
   let release = async (): Promise<void> => {};
   if (opts.snap !== undefined) {
     epoch = await snapshotEpoch(src.engine, c.uuid, { snap: opts.snap }, c.label);
   } else {
-    const s = await cloneRunSnapshot(src.engine, c.uuid);
+    const s = await runSnapshot(src.engine, c.uuid);
     epoch = s.epoch;
     release = s.release;
   }
 
   const uuid = crypto.randomUUID();
-  const pkey = clonePendingKey(uuid);
+  const pkey = pendingKey(uuid);
   const st: CloneStats = { objects: 0, dkeys: 0, akeys: 0, singles: 0, arrays: 0, extents: 0, bytes: 0 };
   let maxSeq = 0n;
   let failed: unknown;
@@ -180,7 +180,7 @@ export async function cloneContainer(src: CloneEnd, dst: CloneEnd, opts: CloneOp
     opts.onProgress({ ...prog });
   };
   try {
-    await dst.engine.commit({ ops: [{ op: 'cat-put', key: pkey, value: { ...cloneOwner(), pool: dp.uuid, src: c.uuid } }], conditions: [{ kind: 'cat-absent', key: pkey }] });
+    await dst.engine.commit({ ops: [{ op: 'cat-put', key: pkey, value: { ...me(), pool: dp.uuid, src: c.uuid } }], conditions: [{ kind: 'cat-absent', key: pkey }] });
     try {
       if (opts.onProgress) {
         void (async () => {

@@ -10,3 +10,4 @@ export * from './manage.js';
 export * from './snapshots.js';
 export { keys as catalogKeys } from './catalog.js';
 export * from './clone.js';
+export { cleanupStale, runSnapshot, pendingKey, me as pendingOwner } from './pending.js';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Engine } from '../engine/types.js';
 import { StrataError, isStrataError } from '../errors.js';
 import { openContainer, resolveSnapshot } from '../container/index.js';
-import { runSnapshot, cleanupStale } from '../park/pending.js';
+import { runSnapshot, cleanupStale } from '../container/pending.js';
 import { H5File, type Group, type Dataset } from './h5lib/index.js';
 import { H5Store, H5Group, H5Dataset } from './store.js';
 import { isVarString } from './types.js';

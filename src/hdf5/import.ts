@@ -18,7 +18,7 @@ import {
   type ContainerRecord, type ContPerm,
 } from '../container/index.js';
 import { listObjects } from '../object/index.js';
-import { cleanupStale, me, pendingKey } from '../park/pending.js';
+import { cleanupStale, me, pendingKey } from '../container/pending.js';
 import { H5File, type Dataset, type Group, type H5Link, type DatasetMeta } from './h5lib/index.js';
 import { H5Store, type H5Group, type H5Dataset } from './store.js';
 import { unsupportedReason, isVarString, storedSize } from './types.js';

@@ -20,7 +20,7 @@ import {
   OID_DATA, DKEY_DATA, AKEY_DATA, USER_ATTRS, FORMAT_VERSION, A_VERSION, A_FILES, A_CONT_UUID, A_RANK, A_ALLOCED_OID,
   A_ACL, PROP_ATTRS, IGNORED_PROPS, verifyFile, type OidRow, type DkeyRow, type AkeyRow, type UattrRow,
 } from './format.js';
-import { cleanupStale, me, pendingKey } from './pending.js';
+import { cleanupStale, me, pendingKey } from '../container/pending.js';
 import { runAll } from './serialize.js';
 
 const ROWS_BATCH = 1024;

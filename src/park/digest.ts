@@ -8,7 +8,7 @@ import { createBLAKE3 } from 'hash-wasm';
 import type { Engine, KeyPath } from '../engine/types.js';
 import { openContainer, snapshotEpoch } from '../container/index.js';
 import { listObjects, DaosObject } from '../object/index.js';
-import { cleanupStale, runSnapshot } from './pending.js';
+import { cleanupStale, runSnapshot } from '../container/pending.js';
 
 const SLICE = 4 * 1024 * 1024;
 

@@ -4,5 +4,4 @@
 export { serializeContainer, serializeRank, type SerializeOptions, type SerializeResult } from './serialize.js';
 export { deserializeContainer, type DeserializeOptions, type DeserializeResult } from './deserialize.js';
 export { checkContainer, type CheckResult } from './digest.js';
-export { cleanupStale } from './pending.js';
 export { verifyFile, rankFileName } from './format.js';

@@ -16,7 +16,7 @@ import {
   A_VERSION, A_FILES, A_CONT_UUID, A_RANK, A_ALLOCED_OID, A_ACL, PROP_ATTRS, rankFileName, sealFile,
   type OidRow, type DkeyRow, type AkeyRow,
 } from './format.js';
-import { cleanupStale, runSnapshot } from './pending.js';
+import { cleanupStale, runSnapshot } from '../container/pending.js';
 
 const ROWS_BATCH = 1024;
 const SLICE = 4 * 1024 * 1024;

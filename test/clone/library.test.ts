@@ -271,10 +271,10 @@ describe('clone: bad input', () => {
       const orphan = crypto.randomUUID();
       const oid = new ObjectId(1n << 32n, 1n).toBytes();
       await engine.commit({ ops: [{ op: 'put', cont: orphan, oid, dkey: Buffer.from('d'), akey: Buffer.from('a'), value: Buffer.from('v') }] });
-      await engine.commit({ ops: [{ op: 'cat-put', key: `clone-pending/${orphan}`, value: dead }] });
+      await engine.commit({ ops: [{ op: 'cat-put', key: `pending/${orphan}`, value: dead }] });
       const src = await openContainer(engine, 'src', 'h5');
       const epoch = await engine.createSnapshot(src.uuid);
-      await engine.commit({ ops: [{ op: 'cat-put', key: `clone-snap/${src.uuid}/${epoch}`, value: dead }] });
+      await engine.commit({ ops: [{ op: 'cat-put', key: `run-snap/${src.uuid}/${epoch}`, value: dead }] });
       await cloneContainer({ engine, pool: 'src', cont: 'raw' }, { engine, pool: 'src' });
       assert.deepEqual(await engine.listObjects(orphan, {}), []);
       assert.deepEqual(await engine.listSnapshots(src.uuid), []);

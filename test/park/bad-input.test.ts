@@ -211,13 +211,13 @@ test('SIGKILL during deserialize: no container becomes visible; the next parking
   const t0 = Date.now();
   while (pending.length === 0 && Date.now() - t0 < 20000) {
     await new Promise((r) => setTimeout(r, 20));
-    pending = await engine.catList('park-pending/');
+    pending = await engine.catList('pending/');
   }
   assert.equal(pending.length, 1, 'deserialize never started');
   await new Promise((r) => setTimeout(r, 300));
   child.kill('SIGKILL');
   await new Promise((r) => child.on('exit', r));
-  const orphan = pending[0]![0].slice('park-pending/'.length);
+  const orphan = pending[0]![0].slice('pending/'.length);
   assert.deepEqual(await conts(), before);
   const cli = await runCli(['container', 'list', 'pool', '--json'], { env: { STRATA_HOME: home } });
   assert.ok(!cli.stdout.includes('victim'));

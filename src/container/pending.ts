@@ -1,8 +1,9 @@
-// Work a killed `container clone` could leave behind, recorded in the engine
-// catalog so the next clone on that engine cleans it up (the same scheme as
-// park's pending markers, kept here because the container layer sits below park):
-//   clone-pending/<cont-uuid>       a clone filling a container that has no catalog record yet
-//   clone-snap/<cont-uuid>/<epoch>  a snapshot of a source taken for one clone run
+// Work in progress that a killed process could leave behind, recorded in the
+// engine catalog so the next command that makes or reads containers at the
+// object level (deserialize, clone, HDF5 import/export, serialize, check)
+// cleans it up:
+//   pending/<cont-uuid>            a container being filled that has no catalog record yet
+//   run-snap/<cont-uuid>/<epoch>   a snapshot taken for one run
 // Each entry names its process (host, pid, process start time). An entry whose
 // process is gone (same host) or that is older than a day (other hosts) is stale.
 import fs from 'node:fs';
@@ -10,7 +11,7 @@ import os from 'node:os';
 import type { Engine, Epoch } from '../engine/types.js';
 import { keys } from './catalog.js';
 
-export interface CloneOwner { host: string; pid: number; start: string; at: string }
+export interface Owner { host: string; pid: number; start: string; at: string }
 
 function procStart(pid: number): string {
   try {
@@ -21,11 +22,12 @@ function procStart(pid: number): string {
   }
 }
 
-export function cloneOwner(): CloneOwner {
+/** This process, as recorded in pending entries. */
+export function me(): Owner {
   return { host: os.hostname(), pid: process.pid, start: procStart(process.pid), at: new Date().toISOString() };
 }
 
-function alive(o: CloneOwner): boolean {
+function alive(o: Owner): boolean {
   if (o.host !== os.hostname()) return Date.now() - Date.parse(o.at) < 24 * 3600 * 1000;
   try {
     process.kill(o.pid, 0);
@@ -35,16 +37,18 @@ function alive(o: CloneOwner): boolean {
   return !o.start || procStart(o.pid) === o.start;
 }
 
-export const clonePendingKey = (cont: string): string => `clone-pending/${cont}`;
-export const cloneSnapKey = (cont: string, epoch: Epoch): string => `clone-snap/${cont}/${epoch}`;
+export const PENDING_PREFIX = 'pending/';
+export const RUN_SNAP_PREFIX = 'run-snap/';
+export const pendingKey = (cont: string): string => `${PENDING_PREFIX}${cont}`;
+export const runSnapKey = (cont: string, epoch: Epoch): string => `${RUN_SNAP_PREFIX}${cont}/${epoch}`;
 
-/** Removes what dead clone processes left on an engine: unregistered half-filled containers and run snapshots. */
-export async function cleanupStaleClones(engine: Engine): Promise<{ containers: string[]; snapshots: number }> {
+/** Removes what dead processes left: unregistered half-filled containers and run snapshots. */
+export async function cleanupStale(engine: Engine): Promise<{ containers: string[]; snapshots: number }> {
   const containers: string[] = [];
   let snapshots = 0;
-  for (const [key, v] of await engine.catList('clone-pending/')) {
-    if (alive(v as CloneOwner)) continue;
-    const cont = key.slice('clone-pending/'.length);
+  for (const [key, v] of await engine.catList(PENDING_PREFIX)) {
+    if (alive(v as Owner)) continue;
+    const cont = key.slice(PENDING_PREFIX.length);
     // Registered meanwhile (the process died right after creating the record): keep it.
     if ((await engine.catGet(keys.contUuid(cont))) === undefined) {
       await engine.destroyContainer(cont);
@@ -52,8 +56,8 @@ export async function cleanupStaleClones(engine: Engine): Promise<{ containers: 
     }
     await engine.commit({ ops: [{ op: 'cat-del', key }] });
   }
-  for (const [key, v] of await engine.catList('clone-snap/')) {
-    if (alive(v as CloneOwner)) continue;
+  for (const [key, v] of await engine.catList(RUN_SNAP_PREFIX)) {
+    if (alive(v as Owner)) continue;
     const [, cont, epoch] = key.split('/');
     if ((await engine.listSnapshots(cont!)).some((s) => s.epoch === Number(epoch))) {
       await engine.destroySnapshot(cont!, Number(epoch));
@@ -64,11 +68,11 @@ export async function cleanupStaleClones(engine: Engine): Promise<{ containers: 
   return { containers, snapshots };
 }
 
-/** Takes a snapshot of a source for one clone run, recorded so a killed run's snapshot is removed later. */
-export async function cloneRunSnapshot(engine: Engine, cont: string): Promise<{ epoch: Epoch; release: () => Promise<void> }> {
+/** Takes a snapshot for one run, recorded so a killed run's snapshot is removed later. */
+export async function runSnapshot(engine: Engine, cont: string): Promise<{ epoch: Epoch; release: () => Promise<void> }> {
   const epoch = await engine.createSnapshot(cont, undefined);
-  const key = cloneSnapKey(cont, epoch);
-  await engine.commit({ ops: [{ op: 'cat-put', key, value: cloneOwner() }] });
+  const key = runSnapKey(cont, epoch);
+  await engine.commit({ ops: [{ op: 'cat-put', key, value: me() }] });
   return {
     epoch,
     release: async () => {
