@@ -83,12 +83,12 @@ export class LmdbEngine extends KvEngine {
         }
         return out;
       });
-      case 'put': this.tables[r.tbl].put(r.key, r.value); return undefined;
-      case 'del': this.tables[r.tbl].remove(r.key); return undefined;
+      case 'put': this.tables[r.tbl].putSync(r.key, r.value); return undefined;
+      case 'del': this.tables[r.tbl].removeSync(r.key); return undefined;
       case 'lock': return undefined;
       case 'epoch': {
         const epoch = (this.meta.get('epoch') ?? 0) + 1;
-        this.meta.put('epoch', epoch);
+        this.meta.putSync('epoch', epoch);
         return epoch;
       }
       case 'snaps': {
@@ -96,31 +96,55 @@ export class LmdbEngine extends KvEngine {
         for (const key of this.snaps.getKeys({ start: r.cont, end: prefixEnd(r.cont) })) out.push(Number(key.readBigUInt64BE(16)));
         return out;
       }
-      case 'snap-put': this.snaps.put(Buffer.concat([r.cont, u64be(r.epoch)]), r.info); return undefined;
+      case 'snap-put': this.snaps.putSync(Buffer.concat([r.cont, u64be(r.epoch)]), r.info); return undefined;
       case 'snap-del': {
         const key = Buffer.concat([r.cont, u64be(r.epoch)]);
         if (this.snaps.get(key) === undefined) return false;
-        this.snaps.remove(key);
+        this.snaps.removeSync(key);
         return true;
       }
       case 'cat-get': return this.catalog.get(r.key);
-      case 'cat-put': this.catalog.put(r.key, r.value); return undefined;
-      case 'cat-del': this.catalog.remove(r.key); return undefined;
+      case 'cat-put': this.catalog.putSync(r.key, r.value); return undefined;
+      case 'cat-del': this.catalog.removeSync(r.key); return undefined;
       case 'live': {
         const f = this.files.get(r.file);
-        if (f) this.files.put(r.file, { ...f, live: f.live + r.delta });
+        if (f) this.files.putSync(r.file, { ...f, live: f.live + r.delta });
         return undefined;
       }
       case 'blob-del': throw new StrataError('EIO', 'the LMDB engine keeps no blobs (corrupt record)');
     }
   };
 
+  /**
+   * One LMDB write transaction. lmdb-js reports a failed commit as "Commit
+   * failed" with the cause in a separate rejected promise (commitError), which
+   * would also crash the process as an unhandled rejection: unwrap it and say
+   * what happened (ENOSPC for a full disk).
+   */
+  private async txn<T>(fn: () => T): Promise<T> {
+    try {
+      return await this.env.transaction(fn);
+    } catch (e) {
+      let cause: unknown = e;
+      const pending = (e as { commitError?: Promise<unknown> })?.commitError;
+      if (pending && typeof pending.then === 'function') {
+        try { await pending; } catch (inner) { cause = inner; }
+      }
+      const err = cause as { code?: unknown; message?: string };
+      if (err?.code === 28 || err?.code === 'ENOSPC' || /No space left/i.test(err?.message ?? '')) {
+        throw new StrataError('ENOSPC', `engine index ${this.location}: no space left on device; nothing was written by this operation`, { cause });
+      }
+      if (cause instanceof StrataError) throw cause;
+      throw fromSystemError(cause, `engine index ${this.location}: commit failed`);
+    }
+  }
+
   protected async runRead<T>(g: core.Gen<T>): Promise<T> {
     return core.runSync(g, this.handle);
   }
 
   protected async runWrite<T>(g: core.Gen<T>): Promise<T> {
-    return this.env.transaction(() => core.runSync(g, this.handle));
+    return this.txn(() => core.runSync(g, this.handle));
   }
 
   protected async readStored(v: RecordValue, at: number, len: number, dst: Buffer, dstOff: number): Promise<void> {
@@ -154,9 +178,9 @@ export class LmdbEngine extends KvEngine {
   async allocate(cont: ContId, count: number): Promise<bigint> {
     if (!Number.isInteger(count) || count < 1) throw new StrataError('EINVAL', `bad allocation count ${count}`);
     uuidBytes(cont);
-    const first = await this.env.transaction(() => {
+    const first = await this.txn(() => {
       const next = this.meta.get(`alloc:${cont}`) ?? 1;
-      this.meta.put(`alloc:${cont}`, next + count);
+      this.meta.putSync(`alloc:${cont}`, next + count);
       return next;
     });
     return BigInt(first);
@@ -204,9 +228,9 @@ export class LmdbEngine extends KvEngine {
   async destroyContainer(cont: ContId): Promise<void> {
     await this.destroyContainerData(cont);
     const c = uuidBytes(cont);
-    await this.env.transaction(() => {
-      for (const key of [...this.snaps.getKeys({ start: c, end: prefixEnd(c) })]) this.snaps.remove(key);
-      this.meta.remove(`alloc:${cont}`);
+    await this.txn(() => {
+      for (const key of [...this.snaps.getKeys({ start: c, end: prefixEnd(c) })]) this.snaps.removeSync(key);
+      this.meta.removeSync(`alloc:${cont}`);
     });
   }
 
@@ -219,29 +243,29 @@ export class LmdbEngine extends KvEngine {
   }
 
   protected async dropFileRows(nos: number[]): Promise<number[]> {
-    return this.env.transaction(() => {
+    return this.txn(() => {
       const out: number[] = [];
       for (const no of nos) {
         const f = this.files.get(no);
-        if (f && f.live <= 0) { this.files.remove(no); out.push(no); }
+        if (f && f.live <= 0) { this.files.removeSync(no); out.push(no); }
       }
       return out;
     });
   }
 
   private async newFile(): Promise<number> {
-    return this.env.transaction(() => {
+    return this.txn(() => {
       const no = (this.meta.get('nextFile') ?? 0) + 1;
-      this.meta.put('nextFile', no);
-      this.files.put(no, { pid: process.pid, host: os.hostname(), sealed: false, live: 0 });
+      this.meta.putSync('nextFile', no);
+      this.files.putSync(no, { pid: process.pid, host: os.hostname(), sealed: false, live: 0 });
       return no;
     });
   }
 
   private async sealFile(no: number): Promise<void> {
-    await this.env.transaction(() => {
+    await this.txn(() => {
       const f = this.files.get(no);
-      if (f) this.files.put(no, { ...f, sealed: true });
+      if (f) this.files.putSync(no, { ...f, sealed: true });
     });
   }
 
@@ -264,6 +288,23 @@ export class LmdbEngine extends KvEngine {
 
 const EMPTY = Buffer.alloc(0);
 
+// When a commit fails (a full disk), lmdb-js rejects, besides the promise of
+// the transaction we await, internal promises nobody holds, with the same
+// "Commit failed" error (it carries `commitError`). The failure already reaches
+// the caller through txn(); these echoes must not crash the process.
+let echoesIgnored = false;
+function ignoreCommitFailureEchoes(): void {
+  if (echoesIgnored) return;
+  echoesIgnored = true;
+  process.on('unhandledRejection', (reason) => {
+    if (reason && typeof reason === 'object' && 'commitError' in reason) {
+      (reason as { commitError: Promise<unknown> }).commitError.catch(() => undefined);
+      return;
+    }
+    throw reason;
+  });
+}
+
 // lmdb-js keeps one environment per file in a process: share it between
 // engine instances and close it with the last one.
 const envs = new Map<string, { env: RootDatabase; refs: number }>();
@@ -271,6 +312,7 @@ const envs = new Map<string, { env: RootDatabase; refs: number }>();
 function openEnv(file: string): RootDatabase {
   const shared = envs.get(file);
   if (shared) { shared.refs++; return shared.env; }
+  ignoreCommitFailureEchoes();
   try {
     const env = open({ path: file, maxDbs: 16 });
     envs.set(file, { env, refs: 1 });
