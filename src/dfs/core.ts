@@ -1,6 +1,7 @@
 // Shared state of a mounted DFS: the container, the epoch it reads at, OID
 // allocation, inode and entry reads, and the retry loop for optimistic
 // transactions (Tx conditions -> ECONFLICT -> re-read and retry).
+import os from 'node:os';
 import type { Container } from '../container/container.js';
 import type { Epoch } from '../engine/types.js';
 import { LATEST } from '../engine/types.js';
@@ -8,7 +9,7 @@ import { DaosObject, Tx } from '../object/object.js';
 import { ObjectId, parseObjectClass } from '../object/oid.js';
 import { StrataError, isStrataError } from '../errors.js';
 import {
-  A_ATTR, A_CTIME, A_LINK, A_MTIME, A_SIZE, ENTRY_AKEY, INODE_DKEY, ROOT_OID, S_IFDIR,
+  A_ATTR, A_CTIME, A_LINK, A_MTIME, A_SIZE, ENTRY_AKEY, INODE_DKEY, ORPHAN_AKEY, ORPHAN_OID, ROOT_OID, S_IFDIR,
   decodeAttr, decodeEntry, fromU64le, otypeFor, typeOfMode, type Entry, type FileType, type InodeAttr,
 } from './layout.js';
 
@@ -45,6 +46,8 @@ export class DfsCore {
   private oidNext = 0n;
   private oidEnd = 0n;
   private allocating: Promise<void> | undefined;
+  /** Inodes pinned by open handles of this process (OID string -> count). */
+  private readonly pins = new Map<string, number>();
 
   constructor(readonly container: Container, opts: MountOptions = {}) {
     this.epoch = opts.epoch ?? LATEST;
@@ -111,6 +114,72 @@ export class DfsCore {
     }
   }
 
+  // ---- unlink while open: pins and orphans ----
+
+  /** Pins an inode: while pinned, dropping its last link keeps it (nlink 0, orphan record). */
+  pin(oid: ObjectId): void {
+    const k = oid.toString();
+    this.pins.set(k, (this.pins.get(k) ?? 0) + 1);
+  }
+
+  isPinned(oid: ObjectId): boolean { return this.pins.has(oid.toString()); }
+
+  /** Adds the orphan record of an inode that just lost its last link while pinned. */
+  addOrphan(tx: Tx, oid: ObjectId): void {
+    tx.put(this.obj(ORPHAN_OID), oid.toString(), ORPHAN_AKEY, Buffer.from(JSON.stringify({ pid: process.pid, host: os.hostname(), at: Date.now() })));
+  }
+
+  /** Drops a pin; the last one of an orphaned inode removes it. */
+  async unpin(oid: ObjectId): Promise<void> {
+    const k = oid.toString();
+    const n = (this.pins.get(k) ?? 0) - 1;
+    if (n > 0) { this.pins.set(k, n); return; }
+    this.pins.delete(k);
+    if (this.readOnly) return;
+    const rec = await this.obj(ORPHAN_OID).get(k, ORPHAN_AKEY);
+    if (!rec) return;
+    await this.removeOrphan(oid);
+  }
+
+  private async removeOrphan(oid: ObjectId): Promise<void> {
+    await this.retry(`remove orphan ${oid}`, async () => {
+      const o = this.obj(oid);
+      const tx = this.container.tx();
+      const ver = await o.version(INODE_DKEY, A_ATTR);
+      const a = await o.get(INODE_DKEY, A_ATTR);
+      tx.punchDkey(this.obj(ORPHAN_OID), oid.toString());
+      if (a && decodeAttr(a).nlink === 0) {
+        tx.expectVersion(o, INODE_DKEY, A_ATTR, ver);
+        tx.punchAkey(o, INODE_DKEY, A_ATTR);
+        tx.punchObject(o);
+      }
+      await tx.commit();
+    });
+  }
+
+  /**
+   * Removes orphans (unlinked while open) whose process is gone: left behind
+   * by a crash. Only records of this host are judged (pid liveness); returns
+   * how many were removed.
+   */
+  async purgeOrphans(): Promise<number> {
+    if (this.readOnly || !this.container.perms.has('w')) return 0;
+    const keys = await this.obj(ORPHAN_OID).listDkeys({ limit: 1024 });
+    let n = 0;
+    for (const k of keys) {
+      const name = Buffer.from(k).toString('utf8');
+      const v = await this.obj(ORPHAN_OID).get(k, ORPHAN_AKEY);
+      let rec: { pid?: number; host?: string } = {};
+      try { rec = v ? JSON.parse(Buffer.from(v).toString('utf8')) as typeof rec : {}; } catch { /* corrupt: judged dead */ }
+      if (rec.host === os.hostname() && rec.pid !== undefined && pidAlive(rec.pid)) continue;
+      if (rec.host !== undefined && rec.host !== os.hostname()) continue;
+      if (this.pins.has(name)) continue;
+      await this.removeOrphan(ObjectId.parse(name));
+      n++;
+    }
+    return n;
+  }
+
   /** Reads a directory entry at the mount epoch. */
   async getEntry(dir: ObjectId, name: string): Promise<Entry | undefined> {
     const v = await this.obj(dir).get(name, ENTRY_AKEY, this.epoch);
@@ -152,5 +221,15 @@ export class DfsCore {
     }
     if (t === 'dir') ino.size = 0;
     return ino;
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -7,11 +7,20 @@ import type { Superblock } from './layout.js';
 import { mountCore } from './mount.js';
 import { resolve, resolveExisting, readTarget } from './lookup.js';
 import { createNode, link, mkdir, rmdir, symlink, unlink, type CreateOptions } from './dir.js';
-import { DfsFile, truncateObject } from './io.js';
+import { DfsFile, truncateObject, type DfsFileOptions } from './io.js';
 import { rename, type RenameOptions } from './rename.js';
-import { chmod, chown, stat, utimens, type Stat } from './attr.js';
-import { getXattr, listXattrs, removeXattr, setXattr, type SetXattrOptions } from './xattr.js';
-import { readdir, readdirObject, type DirEntry, type ReaddirOptions } from './readdir.js';
+import { chmod, chown, stat, toStat, utimens, type Stat } from './attr.js';
+import {
+  getXattr, getXattrOf, listXattrs, listXattrsOf, removeXattr, removeXattrOf, replaceXattrsOf, setXattr, setXattrOf, xattrsOf,
+  type SetXattrOptions,
+} from './xattr.js';
+import { readdir, readdirObject, readdirPage, type DirEntry, type DirPage, type ReaddirOptions } from './readdir.js';
+import {
+  DfsBatch, createAt, linkAt, lookupAt, renameAt, setattrOf, unlinkAt,
+  type CreateAtOptions, type NewInode, type RenameAtOptions, type SetAttr,
+} from './at.js';
+import type { ObjectId } from '../object/oid.js';
+import type { Entry, FileType } from './layout.js';
 import { du, statfs, type DuResult, type StatFs } from './usage.js';
 import { joinPath } from './path.js';
 
@@ -24,6 +33,8 @@ export interface OpenOptions extends CreateOptions {
   exclusive?: boolean;
   /** Truncate to 0 on open (O_TRUNC; implies write). */
   truncate?: boolean;
+  /** Keep the file alive while this handle is open, even if its last name is removed (until close()). */
+  pin?: boolean;
 }
 
 /** Largest data handed to one transaction by writeFile. */
@@ -99,7 +110,7 @@ export class Dfs {
         if (r.trailingSlash) throw new StrataError('EISDIR', `${path}: is a directory`);
         try {
           const ent = await createNode(core, path, 'file', { ...opts, follow: true });
-          return new DfsFile(core, ent.oid, opts.chunkSize ?? core.chunkSize, true, path);
+          return new DfsFile(core, ent.oid, opts.chunkSize ?? core.chunkSize, { write: true, path, pin: opts.pin });
         } catch (e) {
           if (isStrataError(e, 'EEXIST') && !opts.exclusive && attempt < 5) continue;
           throw e;
@@ -109,7 +120,7 @@ export class Dfs {
       if (r.ent.type === 'dir') throw new StrataError('EISDIR', `${path}: is a directory`);
       if (r.ent.type !== 'file') throw new StrataError('ELOOP', `${path}: too many levels of symbolic links`);
       const ino = await core.readInode(r.ent.oid, 'file');
-      const f = new DfsFile(core, r.ent.oid, ino.chunkSize, write, path);
+      const f = new DfsFile(core, r.ent.oid, ino.chunkSize, { write, path, pin: opts.pin });
       if (opts.truncate && ino.size > 0) await truncateObject(core, r.ent.oid, ino.chunkSize, 0, path);
       return f;
     }
@@ -124,7 +135,8 @@ export class Dfs {
 
   async readFile(path: string): Promise<Buffer> {
     const f = await this.open(path);
-    return f.read(0, await f.size());
+    const size = await f.size();
+    return f.read(0, size, { size });
   }
 
   /** Removes a file, symlink or (with recursive) a whole tree. */
@@ -148,6 +160,88 @@ export class Dfs {
   }
 
   du(path: string): Promise<DuResult> { return du(this.core, path); }
+
+  // ---- calls by object id (no path walk; see docs/dfs.md "Calls by OID") ----
+
+  /** The entry a path names (its OID and type); ENOENT if missing. */
+  async lookupPath(path: string, opts: { follow?: boolean } = {}): Promise<Entry> {
+    return (await resolveExisting(this.core, path, opts.follow ?? true)).ent;
+  }
+
+  /** The entry `name` of directory `dir`, or undefined. */
+  lookupAt(dir: ObjectId, name: string): Promise<Entry | undefined> { return lookupAt(this.core, dir, name); }
+
+  /** stat of an inode. */
+  async statOf(oid: ObjectId, type?: FileType): Promise<Stat> { return toStat(await this.core.readInode(oid, type)); }
+
+  /**
+   * Creates `name` in `dir` with all its attributes (mode, owner, times,
+   * xattrs, data and size of a file, chunk size, symlink target) in one
+   * transaction. EEXIST if the name exists, unless `exists: 'replace'`.
+   */
+  createAt(dir: ObjectId, name: string, type: FileType, opts?: CreateAtOptions): Promise<Entry> { return createAt(this.core, dir, name, type, opts); }
+  mkdirAt(dir: ObjectId, name: string, opts?: NewInode): Promise<Entry> { return createAt(this.core, dir, name, 'dir', opts); }
+  symlinkAt(dir: ObjectId, name: string, target: string, opts?: Omit<NewInode, 'target'>): Promise<Entry> {
+    return createAt(this.core, dir, name, 'symlink', { ...opts, target });
+  }
+  /** Creates a regular file and returns a handle on it (O_CREAT|O_EXCL). */
+  async createFileAt(dir: ObjectId, name: string, opts: CreateAtOptions & Omit<DfsFileOptions, 'path'> = {}): Promise<DfsFile> {
+    const e = await createAt(this.core, dir, name, 'file', opts);
+    return this.file(e.oid, opts.chunkSize ?? this.core.chunkSize, { write: true, pin: opts.pin, path: name });
+  }
+  /** Hard link: a new name for inode `oid`. */
+  linkAt(oid: ObjectId, dir: ObjectId, name: string): Promise<Entry> { return linkAt(this.core, oid, dir, name); }
+  unlinkAt(dir: ObjectId, name: string): Promise<void> { return unlinkAt(this.core, dir, name); }
+  rmdirAt(dir: ObjectId, name: string): Promise<void> { return unlinkAt(this.core, dir, name, { dir: true }); }
+  renameAt(srcDir: ObjectId, srcName: string, dstDir: ObjectId, dstName: string, opts?: RenameAtOptions): Promise<void> {
+    return renameAt(this.core, srcDir, srcName, dstDir, dstName, opts);
+  }
+  /** mode, uid, gid, size, atime, mtime in any combination, one transaction. */
+  setattr(oid: ObjectId, attrs: SetAttr): Promise<void> { return setattrOf(this.core, oid, attrs); }
+  async readlinkOf(oid: ObjectId): Promise<string> { return readTarget(this.core, oid); }
+
+  getxattrOf(oid: ObjectId, name: string): Promise<Uint8Array> { return getXattrOf(this.core, oid, name); }
+  setxattrOf(oid: ObjectId, name: string, value: Uint8Array | string, opts?: SetXattrOptions): Promise<void> { return setXattrOf(this.core, oid, name, value, opts); }
+  listxattrOf(oid: ObjectId): Promise<string[]> { return listXattrsOf(this.core, oid); }
+  removexattrOf(oid: ObjectId, name: string): Promise<void> { return removeXattrOf(this.core, oid, name); }
+  /** Every xattr with its value. */
+  xattrsOf(oid: ObjectId): Promise<Array<[string, Buffer]>> { return xattrsOf(this.core, oid); }
+  /** Replaces the whole xattr set in one transaction. */
+  replaceXattrsOf(oid: ObjectId, xattrs: Iterable<readonly [string, Uint8Array]>): Promise<void> { return replaceXattrsOf(this.core, oid, xattrs); }
+
+  /** Streams a directory object's entries (with `stat`: readdirplus). */
+  readdirAt(dir: ObjectId, opts?: ReaddirOptions): AsyncGenerator<DirEntry> { return readdirObject(this.core, dir, opts); }
+  /** One page of a directory with each entry's stat (readdirplus); `next` continues. */
+  readdirPlus(dir: ObjectId, opts: { after?: string; limit?: number } = {}): Promise<DirPage> { return readdirPage(this.core, dir, { ...opts, stat: true }); }
+
+  /**
+   * A handle on a regular file known by OID and chunk size (from a directory
+   * entry's stat): no I/O. With `pin` it keeps an unlinked file alive until close().
+   */
+  file(oid: ObjectId, chunkSize: number, opts: DfsFileOptions = {}): DfsFile {
+    if (opts.write) this.core.checkWritable(`open ${opts.path ?? oid} for writing`);
+    return new DfsFile(this.core, oid, chunkSize, opts);
+  }
+
+  /** A handle on a regular file known by OID (reads its chunk size). */
+  async openOid(oid: ObjectId, opts: DfsFileOptions = {}): Promise<DfsFile> {
+    const ino = await this.core.readInode(oid);
+    if (ino.type === 'dir') throw new StrataError('EISDIR', `${opts.path ?? oid}: is a directory`);
+    if (ino.type !== 'file') throw new StrataError('EINVAL', `${opts.path ?? oid}: not a regular file`);
+    return this.file(oid, ino.chunkSize || this.core.chunkSize, opts);
+  }
+
+  /** Reserves an OID for a new inode (pass it as `oid` to createAt / batch.create). */
+  reserveOid(type: FileType): Promise<ObjectId> {
+    this.core.checkWritable('reserve an object id');
+    return this.core.allocOid(type);
+  }
+
+  /** Several creates/writes/setattrs/renames in one transaction (see DfsBatch). */
+  batch(): DfsBatch { return new DfsBatch(this.core); }
+
+  /** Removes files unlinked while open by processes that are gone (also done by every writable mount). */
+  purgeOrphans(): Promise<number> { return this.core.purgeOrphans(); }
   statfs(): Promise<StatFs> { return statfs(this.core); }
 }
 

@@ -8,18 +8,47 @@ import { u64FromKey, u64Key } from '../object/keys.js';
 import type { ObjectId } from '../object/oid.js';
 import type { Extent } from '../engine/types.js';
 import type { DfsCore } from './core.js';
-import { A_CTIME, A_MTIME, A_SIZE, DATA_AKEY, INODE_DKEY, fromU64le, u64le } from './layout.js';
+import { A_CTIME, A_MTIME, A_SIZE, DATA_AKEY, INODE_DKEY, fromU64le } from './layout.js';
+import { addData, setattrOf, type SetAttr } from './at.js';
 
 export const MAX_FILE_SIZE = Number.MAX_SAFE_INTEGER;
 
+export interface DfsFileOptions {
+  /** Open for writing. */
+  write?: boolean;
+  /** For messages. */
+  path?: string;
+  /**
+   * Pin the inode while this handle is open: if its last link is removed
+   * meanwhile it stays readable and writable through this handle and goes
+   * away at close() (unlink while open, within this process).
+   */
+  pin?: boolean;
+}
+
+export interface WriteOptions {
+  /** Raise mtime/ctime to now (default true); false leaves the times for a later setattr. */
+  touch?: boolean;
+}
+
 export class DfsFile {
+  readonly writable: boolean;
+  readonly path: string;
+  private pinned: boolean;
+
   constructor(
     private readonly core: DfsCore,
     readonly oid: ObjectId,
     readonly chunkSize: number,
-    readonly writable: boolean,
-    readonly path: string,
-  ) {}
+    opts: DfsFileOptions | boolean = {},
+    path?: string,
+  ) {
+    const o: DfsFileOptions = typeof opts === 'boolean' ? { write: opts, path } : opts;
+    this.writable = !!o.write;
+    this.path = o.path ?? path ?? oid.toString();
+    this.pinned = !!o.pin;
+    if (this.pinned) core.pin(oid);
+  }
 
   private get o() { return this.core.obj(this.oid); }
 
@@ -28,13 +57,16 @@ export class DfsFile {
     return Number(fromU64le(await this.o.get(INODE_DKEY, A_SIZE, this.core.epoch)));
   }
 
-  /** Reads up to `length` bytes at `offset`; shorter at end of file. */
-  async read(offset: number, length: number): Promise<Buffer> {
+  /**
+   * Reads up to `length` bytes at `offset`; shorter at end of file. With
+   * `size` (the size the caller knows) the size is not read again.
+   */
+  async read(offset: number, length: number, opts: { size?: number; into?: Buffer } = {}): Promise<Buffer> {
     checkRange(offset, length, this.path);
-    const size = await this.size();
+    const size = opts.size ?? await this.size();
     const end = Math.min(size, offset + length);
     if (end <= offset) return Buffer.alloc(0);
-    const out = Buffer.alloc(end - offset);
+    const out = opts.into && opts.into.length >= end - offset ? opts.into.subarray(0, end - offset) : Buffer.allocUnsafe(end - offset);
     const cs = this.chunkSize;
     const jobs: Array<Promise<void>> = [];
     for (let pos = offset; pos < end;) {
@@ -42,7 +74,10 @@ export class DfsFile {
       const inChunk = pos - idx * cs;
       const n = Math.min(cs - inChunk, end - pos);
       const at = pos - offset;
-      jobs.push(this.o.read(u64Key(idx), DATA_AKEY, inChunk, n, this.core.epoch).then((b) => { out.set(b.subarray(0, n), at); }));
+      jobs.push(this.o.read(u64Key(idx), DATA_AKEY, inChunk, n, this.core.epoch).then((b) => {
+        out.set(b.subarray(0, n), at);
+        if (b.length < n) out.fill(0, at + b.length, at + n);
+      }));
       pos += n;
     }
     await Promise.all(jobs);
@@ -50,38 +85,54 @@ export class DfsFile {
   }
 
   /** Writes data at offset (one atomic transaction); the size grows with put-max. */
-  async write(data: Uint8Array, offset: number): Promise<number> {
-    if (!this.writable) throw new StrataError('EINVAL', `${this.path}: not open for writing`);
-    checkRange(offset, data.length, this.path);
-    const tx = this.core.tx(`write ${this.path}`);
-    if (data.length === 0) return 0;
-    const cs = this.chunkSize;
-    const o = this.o;
-    for (let pos = 0; pos < data.length;) {
-      const abs = offset + pos;
-      const idx = Math.floor(abs / cs);
-      const inChunk = abs - idx * cs;
-      const n = Math.min(cs - inChunk, data.length - pos);
-      tx.write(o, u64Key(idx), DATA_AKEY, inChunk, data.subarray(pos, pos + n));
-      pos += n;
-    }
-    const now = this.core.now();
-    tx.putMax(o, INODE_DKEY, A_SIZE, BigInt(offset + data.length));
-    tx.putMax(o, INODE_DKEY, A_MTIME, now);
-    tx.putMax(o, INODE_DKEY, A_CTIME, now);
-    await tx.commit();
+  async write(data: Uint8Array, offset: number, opts: WriteOptions = {}): Promise<number> {
+    await this.writev([{ data, offset }], opts);
     return data.length;
+  }
+
+  /**
+   * Writes several pieces in one transaction (one durable commit): the bulk
+   * path for writers that gather many chunks. The size grows with put-max.
+   */
+  async writev(pieces: ReadonlyArray<{ data: Uint8Array; offset: number }>, opts: WriteOptions = {}): Promise<void> {
+    if (!this.writable) throw new StrataError('EINVAL', `${this.path}: not open for writing`);
+    const tx = this.core.tx(`write ${this.path}`);
+    let end = -1;
+    for (const p of pieces) {
+      checkRange(p.offset, p.data.length, this.path);
+      if (p.data.length === 0) continue;
+      addData(this.core, tx, this.oid, this.chunkSize, p.data, p.offset);
+      end = Math.max(end, p.offset + p.data.length);
+    }
+    if (end < 0) return;
+    const o = this.o;
+    tx.putMax(o, INODE_DKEY, A_SIZE, BigInt(end));
+    if (opts.touch !== false) {
+      const now = this.core.now();
+      tx.putMax(o, INODE_DKEY, A_MTIME, now);
+      tx.putMax(o, INODE_DKEY, A_CTIME, now);
+    }
+    await tx.commit();
   }
 
   /** Sets the size; data beyond it is punched (kept in snapshots only). */
   async truncate(size: number): Promise<void> {
     if (!this.writable) throw new StrataError('EINVAL', `${this.path}: not open for writing`);
-    await truncateObject(this.core, this.oid, this.chunkSize, size, this.path);
+    await setattrOf(this.core, this.oid, { size });
+  }
+
+  /**
+   * One-transaction setattr of this file: e.g. the exact size and mtime at
+   * the end of a write stream (`{ size, mtimeNs }`), mode, owner, atime.
+   */
+  async setattr(a: SetAttr): Promise<void> {
+    if (!this.writable) throw new StrataError('EINVAL', `${this.path}: not open for writing`);
+    await setattrOf(this.core, this.oid, a);
   }
 
   /** Stored (non-hole) byte ranges of the file, in order, clamped to its size. */
-  async extents(): Promise<Extent[]> {
-    return fileExtents(this.core, this.oid, this.chunkSize, await this.size());
+  async extents(size?: number): Promise<Extent[]> {
+    return fileExtents(this.core, this.oid, this.chunkSize, size ?? await this.size());
   }
 
   /** Bytes of data actually stored for the file. */
@@ -89,7 +140,99 @@ export class DfsFile {
     return (await this.extents()).reduce((s, e) => s + e.length, 0);
   }
 
-  close(): void { /* stateless: nothing to release */ }
+  /** A buffered bulk writer: several chunks per transaction, commits in the background (see BulkWriter). */
+  writer(opts: BulkWriterOptions = {}): BulkWriter {
+    if (!this.writable) throw new StrataError('EINVAL', `${this.path}: not open for writing`);
+    return new BulkWriter(this, opts);
+  }
+
+  /** Releases the handle (drops its pin: an unlinked pinned file goes away with its last handle). */
+  async close(): Promise<void> {
+    if (!this.pinned) return;
+    this.pinned = false;
+    await this.core.unpin(this.oid);
+  }
+}
+
+export interface BulkWriterOptions {
+  /** Bytes gathered per transaction (default 8 MiB). */
+  batchBytes?: number;
+  /** Transactions in flight (default 2); write() waits beyond that. */
+  inflight?: number;
+  /** Copy written buffers (the caller reuses them); default false: the caller hands them over. */
+  copy?: boolean;
+  /** Raise mtime/ctime to now with each commit (default true). */
+  touch?: boolean;
+}
+
+/**
+ * Gathers writes of one file and commits them several chunks per transaction
+ * (fewer, larger durable commits), up to `inflight` transactions at a time.
+ * write() returns once the data is buffered; an error of a background commit
+ * is thrown by the next write() or flush().
+ */
+export class BulkWriter {
+  private pieces: Array<{ data: Uint8Array; offset: number }> = [];
+  private bytes = 0;
+  private readonly running = new Set<Promise<void>>();
+  private error: unknown;
+  private readonly batchBytes: number;
+  private readonly inflight: number;
+  /** End offset of data written but not yet committed (0 when clean). */
+  dirtyEnd = 0;
+
+  constructor(private readonly file: DfsFile, private readonly opts: BulkWriterOptions = {}) {
+    this.batchBytes = opts.batchBytes ?? 8 << 20;
+    this.inflight = opts.inflight ?? 2;
+  }
+
+  get dirty(): boolean { return this.bytes > 0 || this.running.size > 0; }
+  get buffered(): number { return this.bytes; }
+
+  async write(data: Uint8Array, offset: number): Promise<void> {
+    this.throwError();
+    if (data.length === 0) return;
+    this.pieces.push({ data: this.opts.copy ? Buffer.from(data) : data, offset });
+    this.bytes += data.length;
+    this.dirtyEnd = Math.max(this.dirtyEnd, offset + data.length);
+    if (this.bytes >= this.batchBytes) await this.dispatch();
+  }
+
+  private async dispatch(): Promise<void> {
+    if (this.pieces.length === 0) return;
+    const pieces = this.pieces;
+    this.pieces = [];
+    this.bytes = 0;
+    const p: Promise<void> = this.file.writev(pieces, { touch: this.opts.touch }).then(() => undefined, (e: unknown) => { this.error ??= e; })
+      .finally(() => { this.running.delete(p); });
+    this.running.add(p);
+    while (this.running.size >= this.inflight) await Promise.race(this.running);
+  }
+
+  private throwError(): void {
+    if (this.error !== undefined) {
+      const e = this.error;
+      this.error = undefined;
+      throw e;
+    }
+  }
+
+  /** Commits everything buffered and waits; throws the first error since the last report. */
+  async flush(): Promise<void> {
+    await this.dispatch();
+    while (this.running.size > 0) await Promise.all([...this.running]);
+    this.dirtyEnd = 0;
+    this.throwError();
+  }
+
+  /** Drops what is buffered (not committed) and waits for the commits in flight. */
+  async discard(): Promise<void> {
+    this.pieces = [];
+    this.bytes = 0;
+    while (this.running.size > 0) await Promise.all([...this.running]);
+    this.error = undefined;
+    this.dirtyEnd = 0;
+  }
 }
 
 function checkRange(offset: number, length: number, path: string): void {
@@ -124,20 +267,6 @@ export async function fileExtents(core: DfsCore, oid: ObjectId, cs: number, size
   return out;
 }
 
-export async function truncateObject(core: DfsCore, oid: ObjectId, cs: number, size: number, path: string): Promise<void> {
-  checkRange(size, 0, path);
-  const tx = core.tx(`truncate ${path}`);
-  const o = core.obj(oid);
-  const keep = Math.floor(size / cs); // chunk that holds the new end (partially kept)
-  const inChunk = size - keep * cs;
-  // Chunks after `keep` go away entirely; the tail of chunk `keep` is punched.
-  for await (const idx of chunkIndexes(core, oid, keep - 1)) {
-    if (idx === keep && inChunk > 0) tx.punchRange(o, u64Key(idx), DATA_AKEY, inChunk, cs - inChunk);
-    else if (idx >= keep) tx.punchDkey(o, u64Key(idx));
-  }
-  const now = core.now();
-  tx.put(o, INODE_DKEY, A_SIZE, u64le(size));
-  tx.putMax(o, INODE_DKEY, A_MTIME, now);
-  tx.putMax(o, INODE_DKEY, A_CTIME, now);
-  await tx.commit();
+export async function truncateObject(core: DfsCore, oid: ObjectId, _cs: number, size: number, _path: string): Promise<void> {
+  await setattrOf(core, oid, { size });
 }

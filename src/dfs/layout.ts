@@ -17,6 +17,9 @@ import { StrataError } from '../errors.js';
 
 export const SB_OID = new ObjectId(0n, 0n);
 export const ROOT_OID = new ObjectId(1n, 0n);
+/** Orphans: inodes unlinked while a handle had them open (dkey = OID string, akey "o" = JSON {pid, host, at}). */
+export const ORPHAN_OID = new ObjectId(0n, 1n);
+export const ORPHAN_AKEY = 'o';
 export const SB_DKEY = 'sb';
 export const SB_AKEY = 'sb';
 export const SB_MAGIC = 'strata-dfs';

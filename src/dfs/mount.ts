@@ -7,7 +7,7 @@ import {
   A_ATTR, INODE_DKEY, LAYOUT_VERSION, ROOT_OID, SB_AKEY, SB_DKEY, SB_MAGIC, SB_OID,
   decodeSuperblock, encodeSuperblock, type Superblock,
 } from './layout.js';
-import { writeNewInode } from './dir.js';
+import { writeNewInode } from './at.js';
 
 export async function readSuperblock(core: DfsCore): Promise<Superblock | undefined> {
   const v = await core.obj(SB_OID).get(SB_DKEY, SB_AKEY, core.epoch);
@@ -29,7 +29,7 @@ export async function mkfs(core: DfsCore): Promise<Superblock> {
     tx.expectVersion(sbObj, SB_DKEY, SB_AKEY, ver);
     tx.put(sbObj, SB_DKEY, SB_AKEY, encodeSuperblock(sb));
     const rootVer = await core.obj(ROOT_OID).version(INODE_DKEY, A_ATTR);
-    if (rootVer === 0) writeNewInode(core, tx, ROOT_OID, 'dir', 0o755, core.now());
+    if (rootVer === 0) writeNewInode(core, tx, ROOT_OID, 'dir', { mode: 0o755 }, core.now());
     try {
       await tx.commit();
       return sb;
@@ -55,5 +55,6 @@ export async function mountCore(container: Container, opts: MountOptions = {}): 
   const core = new DfsCore(container, opts);
   let sb = await readSuperblock(core);
   if (!sb && !core.readOnly && container.perms.has('w')) sb = await mkfs(core);
+  if (sb && !core.readOnly && container.perms.has('w')) await core.purgeOrphans();
   return { core, sb };
 }

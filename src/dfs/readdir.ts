@@ -31,26 +31,50 @@ export async function* readdir(core: DfsCore, path: string, opts: ReaddirOptions
   yield* readdirObject(core, r.ent.oid, opts);
 }
 
-/** Streams the entries of a directory object. */
+/** Streams the entries of a directory object (with `stat`: readdirplus). */
 export async function* readdirObject(core: DfsCore, oid: ObjectId, opts: ReaddirOptions = {}): AsyncGenerator<DirEntry> {
-  const dir = core.obj(oid);
   const pageSize = opts.pageSize ?? 1024;
-  let after: Uint8Array | undefined = opts.after === undefined ? undefined : Buffer.from(opts.after, 'utf8');
+  let after = opts.after;
   for (;;) {
-    const keys = await dir.listDkeys({ epoch: core.epoch, after, limit: pageSize });
-    if (keys.length === 0) return;
-    after = keys[keys.length - 1];
-    const names = keys.filter((k) => !isMetaDkey(k));
-    // Fetch this page's entries in parallel, then yield them in order.
-    const ents = await Promise.all(names.map(async (k) => {
-      const v = await dir.get(k, ENTRY_AKEY, core.epoch);
-      if (!v) return undefined;
-      const e = decodeEntry(v);
-      const de: DirEntry = { name: keyString(k), type: e.type, oid: e.oid.toString() };
-      if (opts.stat) de.stat = toStat(await core.readInode(e.oid, e.type));
-      return de;
-    }));
-    for (const e of ents) if (e) yield e;
-    if (keys.length < pageSize) return;
+    const page = await readdirPage(core, oid, { after, limit: pageSize, stat: opts.stat });
+    yield* page.entries;
+    if (page.next === undefined) return;
+    after = page.next;
   }
+}
+
+export interface DirPage {
+  entries: DirEntry[];
+  /** Pass as `after` for the next page; undefined at the end of the directory. */
+  next: string | undefined;
+}
+
+/**
+ * One page of a directory: one dkey listing, then the entries (and with
+ * `stat`, each entry's inode) fetched together. Engine calls per page: one
+ * listing + one get per entry (+ 4 per entry with stat): the engine has no
+ * multi-get, see docs/dfs.md.
+ */
+export async function readdirPage(core: DfsCore, oid: ObjectId, opts: { after?: string; limit?: number; stat?: boolean } = {}): Promise<DirPage> {
+  const dir = core.obj(oid);
+  const limit = opts.limit ?? 1024;
+  const keys = await dir.listDkeys({ epoch: core.epoch, after: opts.after === undefined ? undefined : Buffer.from(opts.after, 'utf8'), limit });
+  const names = keys.filter((k) => !isMetaDkey(k));
+  const ents = await Promise.all(names.map(async (k) => {
+    const v = await dir.get(k, ENTRY_AKEY, core.epoch);
+    if (!v) return undefined;
+    const e = decodeEntry(v);
+    const de: DirEntry = { name: keyString(k), type: e.type, oid: e.oid.toString() };
+    if (opts.stat) {
+      try {
+        de.stat = toStat(await core.readInode(e.oid, e.type));
+      } catch (err) {
+        if (!(err instanceof StrataError && err.code === 'ENOENT')) throw err;
+        return undefined; // removed between the listing and the stat
+      }
+    }
+    return de;
+  }));
+  const entries = ents.filter((e): e is DirEntry => !!e);
+  return { entries, next: keys.length < limit ? undefined : keyString(keys[keys.length - 1]!) };
 }

@@ -18,16 +18,10 @@ import { Container, type ContainerRecord, type ContPerm } from '../container/con
 import { callerFromIds, type Caller } from '../container/identity.js';
 import { containerPerms, resolveContainer, listContainers } from '../container/manage.js';
 import { poolPerms, resolvePool, listPools, type PoolRecord } from '../container/pool.js';
-import { mountDfs, DfsFile, type FileType } from '../dfs/index.js';
-import { ROOT_OID, S_IFDIR, S_IFMT, XATTR_DKEY, PATH_MAX, type Entry } from '../dfs/layout.js';
-import { checkName } from '../dfs/path.js';
-import { createAt, link as dfsLink, rmdir as dfsRmdir, unlink as dfsUnlink } from '../dfs/dir.js';
-import { rename as dfsRename } from '../dfs/rename.js';
-import { updateAttrOf } from '../dfs/attr.js';
-import { truncateObject } from '../dfs/io.js';
-import { readdirObject, type DirEntry } from '../dfs/readdir.js';
-import { removeXattr, setXattr } from '../dfs/xattr.js';
-import type { Resolved } from '../dfs/lookup.js';
+import {
+  mountDfs, checkName, typeBits, ROOT_OID, S_IFDIR, S_IFMT, PATH_MAX,
+  type CreateAtOptions, type DfsFile, type DirEntry, type Entry, type FileType, type SetAttr,
+} from '../dfs/index.js';
 import { ObjectId } from '../object/oid.js';
 import type { Channel } from './channel.js';
 import {
@@ -68,7 +62,41 @@ interface FileHandle {
   file: DfsFile;
   wb?: WriteBack;
   ra: ReadAhead;
+  /** The pending creation this handle made (CREATE). */
+  creating?: Pending;
 }
+
+/**
+ * A created inode not committed yet (metadata write-back): 'held' while the
+ * creating handle is open (its data and attributes gather here), 'queued'
+ * once it may be committed, 'taken' while its batch commits.
+ */
+interface Pending {
+  key: string;
+  nameKey: string;
+  node: Node;
+  mnt: Mnt;
+  dir: ObjectId;
+  name: string;
+  type: FileType;
+  oid: ObjectId;
+  opts: CreateAtOptions & { mode: number; uid: number; gid: number; atimeNs: bigint; mtimeNs: bigint };
+  ctimeNs: bigint;
+  state: 'held' | 'queued' | 'taken';
+  /** A setattr set mtime: data written later does not move it. */
+  mtimeSet?: boolean;
+  done: Promise<void>;
+  settle: (e?: unknown) => void;
+}
+
+type QItem =
+  | { kind: 'create'; p: Pending }
+  | { kind: 'setattr'; mnt: Mnt; oid: ObjectId; a: SetAttr; key: string; what: string };
+
+/** Small new files (data up to this size) are committed with their creation. */
+const SMALL_FILE = 1 << 20;
+/** Items per metadata batch. */
+const BATCH_MAX = 4096;
 
 interface DirHandle {
   node: Node;
@@ -81,6 +109,10 @@ interface DirHandle {
 }
 
 const TTL_MS = 2000;
+
+function nowNs(): bigint {
+  return BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
+}
 
 class Fail extends Error {
   constructor(readonly errno: number, msg = '') { super(msg); }
@@ -106,6 +138,15 @@ export class TierFs {
   private pools = new Map<string, { rec: PoolRecord; at: number }>();
   private conts = new Map<string, { rec: ContainerRecord; at: number }>();
   private callers = new Map<string, { c: Caller; at: number }>();
+  /** Metadata write-back: created inodes not committed yet (by mnt:oid and by mnt:dir/name). */
+  private pending = new Map<string, Pending>();
+  private pendingNames = new Map<string, Pending>();
+  /** Attribute changes queued or committing, by mnt:oid (getattr applies them). */
+  private attrOverlay = new Map<string, SetAttr>();
+  private queue: QItem[] = [];
+  private committing: Promise<void> | undefined;
+  /** Errors of deferred commits, by mnt:oid, reported by the next fsync/flush/open of the file. */
+  private deferredErrors = new Map<string, unknown>();
   private readonly started = BigInt(Date.now()) * 1_000_000n;
   private readonly entryTimeout: number;
   private readonly attrTimeout: number;
@@ -256,8 +297,8 @@ export class TierFs {
   private async flushNode(n: Node): Promise<void> {
     const jobs: Array<Promise<void>> = [];
     for (const fh of n.open ?? []) {
-      const wb = this.handles.get(fh)?.wb;
-      if (wb?.dirty) jobs.push(wb.flush().catch(() => undefined));
+      const hd = this.handles.get(fh);
+      if (hd?.wb?.dirty) jobs.push(this.committed(n).then(() => hd.wb!.flush()).catch(() => undefined));
     }
     await Promise.all(jobs);
   }
@@ -268,12 +309,149 @@ export class TierFs {
       return { ino: n.synIno ?? 1n, size: 0, blocks: 0, atimeNs: t, mtimeNs: t, ctimeNs: t, mode: S_IFDIR | (n.kind === 'root' || n.kind === 'pool' ? 0o755 : 0o555), nlink: 2, uid: 0, gid: 0, blksize: 4096 };
     }
     const d = this.dfsNode(n);
-    const ino = await d.mnt.core.readInode(d.oid, d.type);
+    const key = this.okey(d.mnt, d.oid);
+    const p = this.pending.get(key);
+    if (p) {
+      const o = p.opts;
+      let size = p.type === 'symlink' ? Buffer.byteLength(o.target ?? '') : 0;
+      if (p.type === 'file') {
+        size = o.size ?? 0;
+        for (const pc of o.pieces ?? []) size = Math.max(size, pc.offset + pc.data.length);
+        size = Math.max(size, this.dirtyEnd(n));
+      }
+      return {
+        ino: d.mnt.ino(d.oid), size, blocks: Math.ceil(size / 512), atimeNs: o.atimeNs, mtimeNs: o.mtimeNs, ctimeNs: p.ctimeNs,
+        mode: typeBits(p.type) | (p.type === 'symlink' ? 0o777 : o.mode), nlink: 1, uid: o.uid, gid: o.gid,
+        blksize: p.type === 'file' ? Math.min(o.chunkSize ?? d.mnt.dfs.chunkSize, 1 << 20) : 4096,
+      };
+    }
+    const ino = await d.mnt.dfs.statOf(d.oid, d.type);
+    const ov = this.attrOverlay.get(key);
+    if (ov) {
+      if (ov.mode !== undefined) ino.mode = (ino.mode & S_IFMT) | ov.mode;
+      if (ov.uid !== undefined) ino.uid = ov.uid;
+      if (ov.gid !== undefined) ino.gid = ov.gid;
+      if (typeof ov.atimeNs === 'bigint') ino.atimeNs = ov.atimeNs;
+      if (typeof ov.mtimeNs === 'bigint') ino.mtimeNs = ov.mtimeNs;
+    }
     const size = Math.max(ino.size, this.dirtyEnd(n));
     return {
       ino: d.mnt.ino(d.oid), size, blocks: Math.ceil(size / 512), atimeNs: ino.atimeNs, mtimeNs: ino.mtimeNs, ctimeNs: ino.ctimeNs,
       mode: ino.mode, nlink: d.type === 'dir' ? 1 : ino.nlink, uid: ino.uid, gid: ino.gid, blksize: d.type === 'file' ? Math.min(ino.chunkSize || 4096, 1 << 20) : 4096,
     };
+  }
+
+  // ---- metadata write-back ----
+
+  private okey(mnt: Mnt, oid: ObjectId): string { return `${mnt.index}:${oid}`; }
+  private nkey(mnt: Mnt, dir: ObjectId, name: string): string { return `${mnt.index}:${dir}/${name}`; }
+
+  private enqueue(item: QItem): void {
+    this.queue.push(item);
+    this.enqueue0();
+  }
+
+  private enqueue0(): void {
+    this.committing ??= this.commitLoop().finally(() => { this.committing = undefined; if (this.queue.length > 0) this.enqueue0(); });
+  }
+
+  /** Commits the queue, everything queued meanwhile going into the next batch. */
+  private async commitLoop(): Promise<void> {
+    while (this.queue.length > 0) {
+      const items = this.queue.splice(0, BATCH_MAX);
+      const byMnt = new Map<Mnt, QItem[]>();
+      for (const it of items) {
+        const m = it.kind === 'create' ? it.p.mnt : it.mnt;
+        (byMnt.get(m) ?? byMnt.set(m, []).get(m)!).push(it);
+        if (it.kind === 'create') it.p.state = 'taken';
+      }
+      for (const [mnt, its] of byMnt) await this.commitItems(mnt, its);
+    }
+  }
+
+  private async commitItems(mnt: Mnt, items: QItem[]): Promise<void> {
+    const stage = (b: ReturnType<Mnt['dfs']['batch']>, it: QItem) => it.kind === 'create'
+      ? b.create(it.p.dir, it.p.name, it.p.type, { ...it.p.opts, oid: it.p.oid }).then(() => undefined)
+      : b.setattr(it.oid, it.a);
+    let failed = false;
+    try {
+      const b = mnt.dfs.batch();
+      for (const it of items) void stage(b, it);
+      await b.commit();
+    } catch {
+      failed = true;
+    }
+    if (failed) {
+      // One by one, so one bad item (a name another client took meanwhile) fails alone.
+      for (const it of items) {
+        try {
+          const b = mnt.dfs.batch();
+          void stage(b, it);
+          await b.commit();
+          this.settle(it);
+        } catch (e) {
+          this.settle(it, e);
+        }
+      }
+      return;
+    }
+    for (const it of items) this.settle(it);
+  }
+
+  private settle(it: QItem, e?: unknown): void {
+    if (it.kind === 'create') {
+      const p = it.p;
+      this.pending.delete(p.key);
+      if (this.pendingNames.get(p.nameKey) === p) this.pendingNames.delete(p.nameKey);
+      if (e !== undefined) {
+        this.deferredErrors.set(p.key, e);
+        process.stderr.write(`strata mount: deferred create of '${p.name}' failed: ${(e as Error)?.message ?? String(e)}\n`);
+        if (p.node.parent?.children.get(p.node.name) === p.node) this.table.detach(p.node);
+      }
+      p.settle(e);
+    } else {
+      if (this.attrOverlay.get(it.key) === it.a) this.attrOverlay.delete(it.key);
+      if (e !== undefined) {
+        this.deferredErrors.set(it.key, e);
+        process.stderr.write(`strata mount: deferred setattr of ${it.what} failed: ${(e as Error)?.message ?? String(e)}\n`);
+      }
+    }
+  }
+
+  /** Queues a held creation (its creating handle was flushed, or something needs it). */
+  private release0(p: Pending): void {
+    if (p.state !== 'held') return;
+    p.state = 'queued';
+    this.enqueue({ kind: 'create', p });
+  }
+
+  /** Waits until the node's creation is committed (if it is pending); throws its error. */
+  private async committed(n: Node): Promise<void> {
+    if (!n.mnt || !n.oid) return;
+    const key = this.okey(n.mnt, n.oid);
+    const p = this.pending.get(key);
+    if (p) {
+      this.release0(p);
+      await p.done;
+    }
+    this.throwDeferred(key);
+  }
+
+  private throwDeferred(key: string): void {
+    const e = this.deferredErrors.get(key);
+    if (e !== undefined) {
+      this.deferredErrors.delete(key);
+      throw e;
+    }
+  }
+
+  /** Commits every pending change (held creations included) and waits: a barrier before namespace reads and changes, fsync, unmount. */
+  async drain(): Promise<void> {
+    for (const p of [...this.pending.values()]) this.release0(p);
+    while (this.committing || this.queue.length > 0) {
+      if (!this.committing) this.enqueue0();
+      await this.committing;
+    }
   }
 
   private async entry(n: Node): Promise<Buffer[]> {
@@ -295,8 +473,9 @@ export class TierFs {
       case OP.READLINK: {
         const d = this.dfsNode(this.node(h.nodeid));
         await this.check(h, d, 'r');
-        const ino = await d.mnt.core.readInode(d.oid, 'symlink');
-        return [Buffer.from(ino.target ?? '', 'utf8')];
+        const p = this.pending.get(this.okey(d.mnt, d.oid));
+        if (p) return [Buffer.from(p.opts.target ?? '', 'utf8')];
+        return [Buffer.from(await d.mnt.dfs.readlinkOf(d.oid), 'utf8')];
       }
       case OP.MKDIR: {
         const mode = body.readUInt32LE(0);
@@ -331,9 +510,17 @@ export class TierFs {
       case OP.OPEN: return this.open(h, this.node(h.nodeid), body.readUInt32LE(0));
       case OP.READ: return this.read(body);
       case OP.WRITE: return this.write(body);
-      case OP.FLUSH: case OP.FSYNC: {
+      case OP.FLUSH: {
         const fhd = this.handles.get(body.readBigUInt64LE(0));
-        if (fhd?.wb) await fhd.wb.flush();
+        if (fhd) await this.flushHandle(fhd);
+        return [];
+      }
+      case OP.FSYNC: {
+        // fsync means durable: everything this file depends on (its creation, its parents') is committed.
+        const fhd = this.handles.get(body.readBigUInt64LE(0));
+        if (fhd) await this.flushHandle(fhd);
+        await this.drain();
+        if (fhd) await this.committed(fhd.node);
         return [];
       }
       case OP.RELEASE: return this.release(body.readBigUInt64LE(0));
@@ -346,7 +533,7 @@ export class TierFs {
         await d?.iter?.return(undefined);
         return [];
       }
-      case OP.FSYNCDIR: return [];
+      case OP.FSYNCDIR: await this.drain(); return [];
       case OP.STATFS: return [this.statfs()];
       case OP.SETXATTR: return this.setxattr(h, this.node(h.nodeid), body);
       case OP.GETXATTR: return this.getxattr(h, this.node(h.nodeid), body);
@@ -354,7 +541,8 @@ export class TierFs {
       case OP.REMOVEXATTR: {
         const d = this.dfsNode(this.node(h.nodeid));
         await this.check(h, d, 'w');
-        await removeXattr(d.mnt.coreFor(h.uid, h.gid), this.path(d), cstr(body, 0)[0], false);
+        await this.committed(d);
+        await d.mnt.dfs.removexattrOf(d.oid, cstr(body, 0)[0]);
         return [];
       }
       case OP.ACCESS: {
@@ -412,7 +600,9 @@ export class TierFs {
       return this.entry(this.table.child(p, name, { kind: 'snaps', poolUuid: p.poolUuid, contUuid: p.contUuid, mnt: p.mnt }, (n) => n.kind === 'snaps'));
     }
     if (name === '.' || name === '..') throw new Fail(ERRNO['EINVAL']!);
-    const ent = await d.mnt.core.getEntry(d.oid, name);
+    const pn = this.pendingNames.get(this.nkey(d.mnt, d.oid, name));
+    if (pn) return this.entry(pn.node);
+    const ent = await d.mnt.dfs.lookupAt(d.oid, name);
     if (!ent) return [negativeEntryOut(this.entryTimeout)];
     return this.entry(this.dfsChild(d, name, ent));
   }
@@ -422,16 +612,35 @@ export class TierFs {
       (n) => n.kind === 'dfs' && !!n.oid?.equals(ent.oid));
   }
 
-  private async createNode(h: InHeader, p: Node, name: string, type: FileType, mode: number, target?: string): Promise<Node> {
+  /**
+   * Creates a name with the caller as owner. The reply does not wait for
+   * the commit (metadata write-back): a file is held until its creating
+   * handle is flushed (then created with its data and attributes in one
+   * transaction, batched with other pending changes); directories and
+   * symlinks are queued at once.
+   */
+  private async createNode(h: InHeader, p: Node, name: string, type: FileType, mode: number, target?: string, held = false): Promise<Node> {
     const d = this.dfsNode(p);
     await this.check(h, d, 'w');
     checkName(name);
-    const core = d.mnt.coreFor(h.uid, h.gid);
-    const parentPath = this.path(d);
-    const full = parentPath === '/' ? `/${name}` : `${parentPath}/${name}`;
-    const r: Resolved = { chain: [{ oid: d.oid, name: d.name }], name, ent: undefined, trailingSlash: false };
-    const ent = await core.retry(`create ${full}`, () => createAt(core, r, full, type, { mode: mode & 0o7777, ...(target !== undefined ? { target } : {}) }));
-    return this.dfsChild(d, name, ent);
+    const nk = this.nkey(d.mnt, d.oid, name);
+    if (this.pendingNames.has(nk) || await d.mnt.dfs.lookupAt(d.oid, name)) throw new Fail(ERRNO['EEXIST']!);
+    const oid = await d.mnt.dfs.reserveOid(type);
+    if (this.pendingNames.has(nk)) throw new Fail(ERRNO['EEXIST']!);
+    const now = nowNs();
+    const node = this.table.child(d, name, { kind: 'dfs', poolUuid: d.poolUuid, contUuid: d.contUuid, mnt: d.mnt, oid, type }, () => false);
+    let settle!: (e?: unknown) => void;
+    const done = new Promise<void>((res, rej) => { settle = (e?: unknown) => (e === undefined ? res() : rej(e)); });
+    done.catch(() => undefined);
+    const pend: Pending = {
+      key: this.okey(d.mnt, oid), nameKey: nk, node, mnt: d.mnt, dir: d.oid, name, type, oid,
+      opts: { mode: mode & 0o7777, uid: h.uid, gid: h.gid, atimeNs: now, mtimeNs: now, ...(target !== undefined ? { target } : {}) },
+      ctimeNs: now, state: 'held', done, settle,
+    };
+    this.pending.set(pend.key, pend);
+    this.pendingNames.set(nk, pend);
+    if (!held) this.release0(pend);
+    return node;
   }
 
   private async create(h: InHeader, p: Node, name: string, type: FileType, mode: number, target?: string): Promise<Buffer[]> {
@@ -444,15 +653,19 @@ export class TierFs {
     const name = cstr(body, 16)[0];
     const p = this.node(h.nodeid);
     let n: Node;
+    let created = false;
     try {
-      n = await this.createNode(h, p, name, 'file', mode);
+      n = await this.createNode(h, p, name, 'file', mode, undefined, true);
+      created = true;
     } catch (e) {
-      if (!isStrataError(e, 'EEXIST') || flags & O_EXCL) throw e;
-      const ent = await this.dfsNode(p).mnt.core.getEntry(p.oid!, name);
+      if (!(e instanceof Fail && e.errno === ERRNO['EEXIST']) || flags & O_EXCL) throw e;
+      const d = this.dfsNode(p);
+      const pn = this.pendingNames.get(this.nkey(d.mnt, d.oid, name));
+      const ent = pn ? { type: pn.type, oid: pn.oid } : await d.mnt.dfs.lookupAt(d.oid, name);
       if (!ent) throw e;
-      n = this.dfsChild(this.dfsNode(p), name, ent);
+      n = pn ? pn.node : this.dfsChild(d, name, ent);
     }
-    const [open] = await this.open(h, n, flags);
+    const [open] = created ? this.openNew(n, flags) : await this.open(h, n, flags);
     const [ent] = await this.entry(n);
     return [ent!, open!];
   }
@@ -461,9 +674,8 @@ export class TierFs {
     const d = this.dfsNode(p);
     await this.check(h, d, 'w');
     if (p.kind === 'cont' && name === '.snapshots') throw new Fail(ERRNO['EPERM']!);
-    const full = path.posix.join(this.path(d), name);
-    const core = d.mnt.coreFor(h.uid, h.gid);
-    if (dir) await dfsRmdir(core, full); else await dfsUnlink(core, full);
+    await this.drain();
+    if (dir) await d.mnt.dfs.rmdirAt(d.oid, name); else await d.mnt.dfs.unlinkAt(d.oid, name);
     const c = p.children.get(name);
     if (c) this.table.detach(c);
     return [];
@@ -477,8 +689,8 @@ export class TierFs {
     await this.check(h, a, 'w');
     const src = a.children.get(from);
     if (src) await this.flushNode(src);
-    const core = a.mnt.coreFor(h.uid, h.gid);
-    await dfsRename(core, path.posix.join(this.path(a), from), path.posix.join(this.path(b), to), { noReplace: !!(flags & RENAME_NOREPLACE) });
+    await this.drain();
+    await a.mnt.dfs.renameAt(a.oid, from, b.oid, to, { noReplace: !!(flags & RENAME_NOREPLACE) });
     if (src) this.table.move(src, b, to);
     else { const v = b.children.get(to); if (v) this.table.detach(v); }
     return [];
@@ -490,8 +702,8 @@ export class TierFs {
     if (s.mnt !== p.mnt) throw new Fail(ERRNO['EXDEV']!);
     await this.check(h, p, 'w');
     checkName(name);
-    const core = p.mnt.coreFor(h.uid, h.gid);
-    await dfsLink(core, this.path(s), path.posix.join(this.path(p), name));
+    await this.drain();
+    await p.mnt.dfs.linkAt(s.oid, p.oid, name);
     return this.entry(this.dfsChild(p, name, { type: s.type, oid: s.oid }));
   }
 
@@ -499,33 +711,85 @@ export class TierFs {
     const valid = body.readUInt32LE(0);
     const d = this.dfsNode(n);
     await this.check(h, d, 'w');
-    const core = d.mnt.coreFor(h.uid, h.gid);
-    const what = this.path(d);
+    const dfs = d.mnt.dfs;
     if (valid & FATTR.SIZE) {
       if (d.type !== 'file') throw new Fail(ERRNO[d.type === 'dir' ? 'EISDIR' : 'EINVAL']!);
       const size = Number(body.readBigUInt64LE(16));
       await this.flushNode(n);
-      const ino = await core.readInode(d.oid, 'file');
-      await truncateObject(core, d.oid, ino.chunkSize, size, what);
+      await this.committed(n);
+      await dfs.setattr(d.oid, { size });
       n.gen = (n.gen ?? 0) + 1;
     }
     const modeBits = valid & (FATTR.MODE | FATTR.UID | FATTR.GID | FATTR.ATIME | FATTR.MTIME | FATTR.ATIME_NOW | FATTR.MTIME_NOW);
     if (modeBits) {
       const t = (off: number, nsOff: number) => body.readBigUInt64LE(off) * 1_000_000_000n + BigInt(body.readUInt32LE(nsOff));
-      const atime = valid & FATTR.ATIME_NOW ? core.now() : valid & FATTR.ATIME ? t(32, 56) : undefined;
-      const mtime = valid & FATTR.MTIME_NOW ? core.now() : valid & FATTR.MTIME ? t(40, 60) : undefined;
-      const mode = body.readUInt32LE(68);
-      const uid = body.readUInt32LE(76);
-      const gid = body.readUInt32LE(80);
-      await core.retry(`setattr ${what}`, () => updateAttrOf(core, d.oid, 'setattr', what, (a) => ({
-        ...(valid & FATTR.MODE ? { mode: (a.mode & S_IFMT) | (mode & 0o7777) } : {}),
-        ...(valid & FATTR.UID ? { uid } : {}),
-        ...(valid & FATTR.GID ? { gid } : {}),
-        ...(atime !== undefined ? { atimeNs: atime } : {}),
-        ...(mtime !== undefined ? { mtimeNs: mtime } : {}),
-      })));
+      const now = nowNs();
+      const a: SetAttr = {};
+      if (valid & FATTR.MODE) a.mode = body.readUInt32LE(68) & 0o7777;
+      if (valid & FATTR.UID) a.uid = body.readUInt32LE(76);
+      if (valid & FATTR.GID) a.gid = body.readUInt32LE(80);
+      if (valid & FATTR.ATIME_NOW) a.atimeNs = now; else if (valid & FATTR.ATIME) a.atimeNs = t(32, 56);
+      if (valid & FATTR.MTIME_NOW) a.mtimeNs = now; else if (valid & FATTR.MTIME) a.mtimeNs = t(40, 60);
+      const key = this.okey(d.mnt, d.oid);
+      const p = this.pending.get(key);
+      if (p && p.state !== 'taken') {
+        // Not committed yet: the change joins the creation.
+        if (a.mode !== undefined) p.opts.mode = a.mode;
+        if (a.uid !== undefined) p.opts.uid = a.uid;
+        if (a.gid !== undefined) p.opts.gid = a.gid;
+        if (typeof a.atimeNs === 'bigint') p.opts.atimeNs = a.atimeNs;
+        if (typeof a.mtimeNs === 'bigint') { p.opts.mtimeNs = a.mtimeNs; p.mtimeSet = true; }
+        p.ctimeNs = now;
+      } else {
+        // Queued: committed with the next batch; getattr shows it meanwhile.
+        const merged: SetAttr = { ...this.attrOverlay.get(key), ...a };
+        this.attrOverlay.set(key, merged);
+        this.enqueue({ kind: 'setattr', mnt: d.mnt, oid: d.oid, a: merged, key, what: n.name });
+      }
     }
     return [attrOut(await this.attr(n), this.attrTimeout)];
+  }
+
+  /** The handle of a file this mount just created (pending): nothing to read or truncate. */
+  private openNew(n: Node, flags: number): Buffer[] {
+    const d = this.dfsNode(n);
+    const p = this.pending.get(this.okey(d.mnt, d.oid))!;
+    const cs = d.mnt.dfs.chunkSize;
+    const file = d.mnt.dfs.file(d.oid, cs, { write: true, pin: true, path: n.name });
+    const fh = this.nextFh++;
+    const hd: FileHandle = { node: n, mnt: d.mnt, file, ra: new ReadAhead(file, cs, this.opts.readAhead ?? 8), creating: p };
+    hd.wb = new WriteBack(file, () => this.committed(n), { inflight: this.opts.writeInflight ?? 4, batchBytes: 4 << 20, small: SMALL_FILE });
+    void flags;
+    this.handles.set(fh, hd);
+    (n.open ??= new Set()).add(fh);
+    n.cacheStamp = undefined;
+    return [openOut(fh, 0)];
+  }
+
+  /**
+   * Flush of a handle (every close): a new small file hands its data to its
+   * pending creation and is queued (one transaction for create + data +
+   * attributes, not waited for); otherwise buffered data is committed and waited for.
+   */
+  private async flushHandle(hd: FileHandle): Promise<void> {
+    const p = hd.creating;
+    if (p && this.pending.get(p.key) === p && p.state === 'held' && hd.wb) {
+      const held = hd.wb.takeHeld();
+      if (held) {
+        if (held.length > 0) {
+          const pieces = [...(p.opts.pieces ?? []), ...held];
+          p.opts.pieces = pieces;
+          if (!p.mtimeSet) p.opts.mtimeNs = nowNs();
+        }
+        this.release0(p);
+        return;
+      }
+    }
+    if (hd.wb) {
+      if (hd.wb.dirty) await this.committed(hd.node);
+      await hd.wb.flush();
+    }
+    if (hd.node.mnt && hd.node.oid) this.throwDeferred(this.okey(hd.node.mnt, hd.node.oid));
   }
 
   private async open(h: InHeader, n: Node, flags: number): Promise<Buffer[]> {
@@ -534,17 +798,18 @@ export class TierFs {
     await this.check(h, d, 'r');
     if (write) await this.check(h, d, 'w');
     if (d.type !== 'file') throw new Fail(ERRNO[d.type === 'dir' ? 'EISDIR' : 'ELOOP']!);
-    const core = write ? d.mnt.coreFor(h.uid, h.gid) : d.mnt.core;
-    const ino = await core.readInode(d.oid, 'file');
-    const file = new DfsFile(core, d.oid, ino.chunkSize, write, this.path(d));
+    await this.committed(n);
+    const ino = await d.mnt.dfs.statOf(d.oid, 'file');
+    const file = d.mnt.dfs.file(d.oid, ino.chunkSize || d.mnt.dfs.chunkSize, { write, pin: true, path: n.name });
     if (write && flags & O_TRUNC && ino.size > 0) {
       await this.flushNode(n);
-      await truncateObject(core, d.oid, ino.chunkSize, 0, file.path);
+      await file.truncate(0);
       n.gen = (n.gen ?? 0) + 1;
     }
     const fh = this.nextFh++;
-    const hd: FileHandle = { node: n, mnt: d.mnt, file, ra: new ReadAhead(file, ino.chunkSize, this.opts.readAhead ?? 8) };
-    if (write) hd.wb = new WriteBack(file, ino.chunkSize, { inflight: this.opts.writeInflight ?? 8 });
+    const hd: FileHandle = { node: n, mnt: d.mnt, file, ra: new ReadAhead(file, file.chunkSize, this.opts.readAhead ?? 8) };
+    if (!write) hd.ra.size = ino.size;
+    if (write) hd.wb = new WriteBack(file, async () => undefined, { inflight: this.opts.writeInflight ?? 4, batchBytes: 4 << 20, small: 0 });
     this.handles.set(fh, hd);
     (n.open ??= new Set()).add(fh);
     const stamp = `${ino.mtimeNs}:${ino.size}:${n.gen ?? 0}`;
@@ -574,6 +839,7 @@ export class TierFs {
     const size = body.readUInt32LE(16);
     await hd.wb.write(body.subarray(40, 40 + size), off);
     hd.node.gen = (hd.node.gen ?? 0) + 1;
+    if (hd.creating && hd.creating.state === 'held') hd.creating.mtimeSet = false;
     return [u32Out(size)];
   }
 
@@ -581,17 +847,22 @@ export class TierFs {
     const hd = this.handles.get(fh);
     if (!hd) return [];
     try {
-      if (hd.wb) await hd.wb.flush();
+      await this.flushHandle(hd);
     } finally {
       this.handles.delete(fh);
       hd.node.open?.delete(fh);
       this.table.release(hd.node);
+      const p = hd.creating;
+      // The pin goes once the creation is committed (a pending file cannot be unlinked yet).
+      if (p && this.pending.get(p.key) === p) void p.done.finally(() => hd.file.close()).catch(() => undefined);
+      else await hd.file.close().catch(() => undefined);
     }
     return [];
   }
 
   private async opendir(h: InHeader, n: Node): Promise<Buffer[]> {
     await this.check(h, n, 'r');
+    if (this.isDfs(n)) await this.drain();
     const dh: DirHandle = { node: n, pos: 0 };
     const caller = this.caller(h);
     if (n.kind === 'root') {
@@ -640,7 +911,7 @@ export class TierFs {
     if (!dh.iter || dh.pos !== pos) {
       // A fresh listing (or a seek): restart the stream and skip to pos.
       await dh.iter?.return(undefined);
-      dh.iter = readdirObject(d.mnt.core, d.oid, { pageSize: 512 });
+      dh.iter = d.mnt.dfs.readdirAt(d.oid, { pageSize: 512 });
       dh.peek = undefined;
       dh.pos = 2;
       while (dh.pos < pos) {
@@ -684,8 +955,9 @@ export class TierFs {
     if (!this.isDfs(n) || !this.xattrAllowed(name)) throw new Fail(ERRNO['ENOTSUP']!);
     const d = this.dfsNode(n);
     await this.check(h, d, 'w');
-    await setXattr(d.mnt.coreFor(h.uid, h.gid), this.path(d), name, Buffer.from(body.subarray(at, at + size)),
-      { create: !!(flags & XATTR_CREATE), replace: !!(flags & XATTR_REPLACE), follow: false });
+    await this.committed(d);
+    await d.mnt.dfs.setxattrOf(d.oid, name, Buffer.from(body.subarray(at, at + size)),
+      { create: !!(flags & XATTR_CREATE), replace: !!(flags & XATTR_REPLACE) });
     return [];
   }
 
@@ -695,9 +967,8 @@ export class TierFs {
     if (!this.isDfs(n) || !this.xattrAllowed(name)) throw new Fail(ERRNO['ENODATA']!);
     const d = this.dfsNode(n);
     await this.check(h, d, 'r');
-    const v = await d.mnt.core.obj(d.oid).get(XATTR_DKEY, name, d.mnt.core.epoch);
-    if (!v || v.length === 0) throw new Fail(ERRNO['ENODATA']!);
-    const val = Buffer.from(v.subarray(1));
+    if (this.pending.has(this.okey(d.mnt, d.oid))) throw new Fail(ERRNO['ENODATA']!); // a new inode has no xattrs yet
+    const val = Buffer.from(await d.mnt.dfs.getxattrOf(d.oid, name));
     if (size === 0) return [u32Out(val.length)];
     if (val.length > size) throw new Fail(ERRNO['ERANGE']!);
     return [val];
@@ -710,7 +981,7 @@ export class TierFs {
       const d = this.dfsNode(n);
       await this.check(h, d, 'r');
       const parts: Buffer[] = [];
-      for await (const a of d.mnt.core.obj(d.oid).akeys(XATTR_DKEY, { epoch: d.mnt.core.epoch })) parts.push(Buffer.from(a.akey), Buffer.alloc(1));
+      if (!this.pending.has(this.okey(d.mnt, d.oid))) for (const a of await d.mnt.dfs.listxattrOf(d.oid)) parts.push(Buffer.from(a, 'utf8'), Buffer.alloc(1));
       names = Buffer.concat(parts);
     }
     if (size === 0) return [u32Out(names.length)];
@@ -720,6 +991,7 @@ export class TierFs {
 
   /** Commits every open handle's buffered writes (on unmount or signal). */
   async flushAll(): Promise<void> {
-    await Promise.all([...this.handles.values()].map((hd) => hd.wb?.flush().catch(() => undefined)));
+    await Promise.all([...this.handles.values()].map((hd) => this.flushHandle(hd).catch(() => undefined)));
+    await this.drain();
   }
 }

@@ -1,72 +1,73 @@
-// Per-open-file state: write-back buffering (writes are gathered into
-// chunk-aligned pieces and committed as one DFS transaction per piece, several
-// in flight; errors surface at the next write, flush, fsync or release) and
-// sequential read-ahead (whole chunks fetched ahead of the reader).
-import type { DfsFile } from '../dfs/index.js';
+// Per-open-file state: write-back buffering and sequential read-ahead.
+//
+// Write-back: writes are buffered in the handle. Up to `small` bytes stay
+// there until flush, so a small new file can be committed together with its
+// creation (fs.ts: one transaction for create + data + attributes); beyond
+// that they go to a DFS bulk writer that commits several chunks per
+// transaction in the background (errors surface at the next write, flush,
+// fsync or release). `ensure` runs before the first commit of data (the
+// file's creation must be committed first).
+import type { BulkWriter, DfsFile } from '../dfs/index.js';
 
 export interface WriteBackOptions {
-  /** Chunk transactions in flight per handle. */
+  /** Transactions in flight per handle. */
   inflight: number;
+  /** Bytes per transaction. */
+  batchBytes: number;
+  /** Bytes kept in the handle before data goes to the bulk writer. */
+  small: number;
 }
 
 export class WriteBack {
-  private pieceOff = 0;
-  private pieceLen = 0;
-  private pieceBufs: Buffer[] = [];
-  private readonly running = new Set<Promise<void>>();
-  private error: unknown;
+  private held: Array<{ data: Buffer; offset: number }> = [];
+  private heldBytes = 0;
+  private bw: BulkWriter | undefined;
   /** End offset of data written but not yet committed (0 when clean). */
   dirtyEnd = 0;
 
-  constructor(private readonly file: DfsFile, private readonly chunkSize: number, private readonly opts: WriteBackOptions) {}
+  constructor(private readonly file: DfsFile, private readonly ensure: () => Promise<void>, private readonly opts: WriteBackOptions) {}
 
-  get dirty(): boolean { return this.pieceLen > 0 || this.running.size > 0; }
+  get dirty(): boolean { return this.heldBytes > 0 || !!this.bw?.dirty; }
 
-  /** Buffers data at off; commits every completed chunk piece in the background. */
+  /** Buffers data at off (the request buffer is handed over, not copied). */
   async write(data: Buffer, off: number): Promise<void> {
-    this.throwError();
-    let pos = 0;
-    while (pos < data.length) {
-      const abs = off + pos;
-      if (this.pieceLen > 0 && abs !== this.pieceOff + this.pieceLen) await this.dispatch();
-      if (this.pieceLen === 0) this.pieceOff = abs;
-      const chunkEnd = (Math.floor(this.pieceOff / this.chunkSize) + 1) * this.chunkSize;
-      const n = Math.min(data.length - pos, chunkEnd - abs);
-      // The request buffer is ours (handed over by the channel), no copy needed.
-      this.pieceBufs.push(data.subarray(pos, pos + n));
-      this.pieceLen += n;
-      pos += n;
-      this.dirtyEnd = Math.max(this.dirtyEnd, abs + n);
-      if (this.pieceOff + this.pieceLen === chunkEnd) await this.dispatch();
+    this.dirtyEnd = Math.max(this.dirtyEnd, off + data.length);
+    if (!this.bw && this.heldBytes + data.length <= this.opts.small) {
+      this.held.push({ data, offset: off });
+      this.heldBytes += data.length;
+      return;
     }
+    if (!this.bw) await this.spill();
+    await this.bw!.write(data, off);
   }
 
-  private async dispatch(): Promise<void> {
-    if (this.pieceLen === 0) return;
-    const buf = this.pieceBufs.length === 1 ? this.pieceBufs[0]! : Buffer.concat(this.pieceBufs, this.pieceLen);
-    const off = this.pieceOff;
-    this.pieceBufs = [];
-    this.pieceLen = 0;
-    const p: Promise<void> = this.file.write(buf, off).then(() => undefined, (e: unknown) => { this.error ??= e; })
-      .finally(() => { this.running.delete(p); });
-    this.running.add(p);
-    while (this.running.size >= this.opts.inflight) await Promise.race(this.running);
+  private async spill(): Promise<void> {
+    await this.ensure();
+    this.bw ??= this.file.writer({ batchBytes: this.opts.batchBytes, inflight: this.opts.inflight });
+    const held = this.held;
+    this.held = [];
+    this.heldBytes = 0;
+    for (const p of held) await this.bw.write(p.data, p.offset);
   }
 
-  private throwError(): void {
-    if (this.error !== undefined) {
-      const e = this.error;
-      this.error = undefined;
-      throw e;
-    }
+  /**
+   * Hands over what is still held (never sent to DFS) for a commit done by
+   * the caller, or undefined when data already went to the bulk writer.
+   */
+  takeHeld(): Array<{ data: Buffer; offset: number }> | undefined {
+    if (this.bw) return undefined;
+    const h = this.held;
+    this.held = [];
+    this.heldBytes = 0;
+    this.dirtyEnd = 0;
+    return h;
   }
 
   /** Commits everything buffered and waits for it; throws the first error since the last report. */
   async flush(): Promise<void> {
-    await this.dispatch();
-    while (this.running.size > 0) await Promise.all([...this.running]);
+    if (this.heldBytes > 0) await this.spill();
+    if (this.bw) await this.bw.flush();
     this.dirtyEnd = 0;
-    this.throwError();
   }
 }
 
@@ -76,13 +77,15 @@ export class ReadAhead {
   private nextOff = -1;
   private streak = 0;
   private gen = -1;
+  /** The file size when known (no size read per chunk); undefined after a change. */
+  size: number | undefined;
 
   constructor(private readonly file: DfsFile, private readonly chunkSize: number, private readonly depth: number) {}
 
   private fetch(idx: number): Promise<Buffer> {
     let p = this.chunks.get(idx);
     if (!p) {
-      p = this.file.read(idx * this.chunkSize, this.chunkSize);
+      p = this.file.read(idx * this.chunkSize, this.chunkSize, this.size === undefined ? {} : { size: this.size });
       p.catch(() => this.chunks.delete(idx));
       this.chunks.set(idx, p);
     }
@@ -91,7 +94,7 @@ export class ReadAhead {
 
   /** Reads [off, off+len); `gen` changes whenever the file was written through this mount. */
   async read(off: number, len: number, gen: number): Promise<Buffer> {
-    if (gen !== this.gen) { this.chunks.clear(); this.gen = gen; }
+    if (gen !== this.gen) { this.chunks.clear(); this.gen = gen; this.size = undefined; }
     const sequential = off === this.nextOff || (off === 0 && this.nextOff === -1);
     this.streak = sequential ? this.streak + 1 : 0;
     this.nextOff = off + len;
@@ -99,7 +102,7 @@ export class ReadAhead {
     const first = Math.floor(off / cs);
     const last = Math.floor((off + len - 1) / cs);
     if (this.streak < 2 && !this.chunks.has(first)) {
-      return this.file.read(off, len);
+      return this.file.read(off, len, this.size === undefined ? {} : { size: this.size });
     }
     for (const k of this.chunks.keys()) if (k < first) this.chunks.delete(k);
     for (let i = last + 1; i <= last + this.depth; i++) void this.fetch(i).catch(() => undefined);

@@ -5,8 +5,7 @@
 // getattr, read and write go straight to the object without a path walk.
 import fs from 'node:fs';
 import type { Container } from '../container/container.js';
-import { DfsCore, type Dfs } from '../dfs/index.js';
-import type { FileType } from '../dfs/index.js';
+import type { Dfs, FileType } from '../dfs/index.js';
 import type { ObjectId } from '../object/oid.js';
 import type { Epoch } from '../engine/types.js';
 import type { ContPerm } from '../container/container.js';
@@ -15,7 +14,6 @@ export type NodeKind = 'root' | 'pool' | 'cont' | 'snaps' | 'dfs' | 'empty';
 
 /** One mounted DFS view: a container at the latest epoch, or one of its snapshots. */
 export class Mnt {
-  private cores = new Map<string, DfsCore>();
   constructor(
     readonly index: number,
     readonly container: Container,
@@ -23,19 +21,7 @@ export class Mnt {
     readonly epoch: Epoch | undefined,
   ) {}
 
-  get core(): DfsCore { return this.dfs.core; }
   get readOnly(): boolean { return this.dfs.readOnly; }
-
-  /** A core whose new inodes belong to uid/gid (the FUSE caller). */
-  coreFor(uid: number, gid: number): DfsCore {
-    const k = `${uid}:${gid}`;
-    let c = this.cores.get(k);
-    if (!c) {
-      c = new DfsCore(this.container, { uid, gid, epoch: this.epoch, readOnly: this.dfs.readOnly });
-      this.cores.set(k, c);
-    }
-    return c;
-  }
 
   /** Inode number: the OID's low bits (a counter per container), tagged with the mount's index. */
   ino(oid: ObjectId): bigint {

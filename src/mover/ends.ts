@@ -190,7 +190,7 @@ function checkNotInside(src: SourceEnd, root: JournalHeader['dstRoot']): void {
   }
   if (src.loc.kind === 'container' && root.kind === 'container') {
     const t = src.tree as DfsTree;
-    if (t.core.container.uuid === root.cont && inside(t.rootPath, root.path)) {
+    if (t.dfs.container.uuid === root.cont && inside(t.rootPath, root.path)) {
       throw new StrataError('EINVAL', `cannot copy a directory, '${formatLocation(src.loc)}', into itself`);
     }
   }
