@@ -43,6 +43,18 @@ echo "at snapshot:" >&2;   strata fs cat daos://walkthrough/results/run1/data.cs
 strata fs ls -l -R daos://walkthrough/results
 strata fs du daos://walkthrough/results
 
+# The data mover: a whole tree into a new container and back, then compared.
+strata fs copy --src "$work/tree" --dst daos://walkthrough/tree-copy
+strata fs copy --src daos://walkthrough/tree-copy --dst "$work/tree-back"
+strata fs compare "$work/tree" "$work/tree-back"
+
+# Parking: the container to HDF5 files and back, identical by content digest.
+strata container serialize walkthrough results --output-path "$work/parked"
+ls -l "$work/parked"
+strata container deserialize walkthrough "$work/parked" --label results-unparked
+strata container check walkthrough results
+strata container check walkthrough results-unparked
+
 # The unified namespace: a container reachable through a path of this filesystem.
 strata container create walkthrough linked --type POSIX --path "$work/linked"
 strata fs put "$work/tree/run2/series.txt" "$work/linked/series.txt"
