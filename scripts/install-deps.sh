@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
-# Installs the system packages strata's tests use, from Debian's packages,
-# when they are missing (needs root; without root it only lists what's missing).
+# Installs the Debian packages strata needs when they are missing (needs root;
+# without root it only lists what is missing).
+#   scripts/install-deps.sh          what strata itself needs to build and run
+#   scripts/install-deps.sh --test   that, plus what the test suite uses
 set -euo pipefail
 pkgs=()
-command -v useradd >/dev/null || pkgs+=(passwd)
-command -v setfattr >/dev/null || pkgs+=(attr)
-command -v rsync >/dev/null || pkgs+=(rsync)
-ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || pkgs+=(postgresql) # the PostgreSQL engine tests start a throwaway server
-command -v h5dump >/dev/null || pkgs+=(hdf5-tools)
+# Build and run: the HDF5 addon (native/h5) links libhdf5; strata mount uses fuse3's mount helper.
 [ -f /usr/include/hdf5/serial/hdf5.h ] || [ -f /usr/include/hdf5.h ] || pkgs+=(libhdf5-dev)
 command -v pkg-config >/dev/null || pkgs+=(pkg-config)
-# strata mount (FUSE): fusermount3 and the mount.fuse3 helper; the daemon speaks /dev/fuse itself.
 command -v fusermount3 >/dev/null || pkgs+=(fuse3)
-# MPI-IO test (test/mpi): mpicc builds a small C program, mpirun runs it with 2+ ranks through a mount.
-command -v mpicc >/dev/null || pkgs+=(libopenmpi-dev)
-command -v mpirun >/dev/null || pkgs+=(openmpi-bin)
+if [ "${1:-}" = "--test" ]; then
+  command -v useradd >/dev/null || pkgs+=(passwd)
+  command -v setfattr >/dev/null || pkgs+=(attr)
+  command -v rsync >/dev/null || pkgs+=(rsync)
+  command -v h5dump >/dev/null || pkgs+=(hdf5-tools)
+  # The PostgreSQL engine tests start a throwaway server.
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || pkgs+=(postgresql)
+  # MPI-IO test (test/mpi): mpicc builds a small C program, mpirun runs it with 2+ ranks through a mount.
+  command -v mpicc >/dev/null || pkgs+=(libopenmpi-dev)
+  command -v mpirun >/dev/null || pkgs+=(openmpi-bin)
+fi
 if [ ${#pkgs[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" != 0 ]; then
   echo "install-deps: missing packages (install them as root): ${pkgs[*]}" >&2

@@ -30,7 +30,7 @@ async function freePort(): Promise<number> {
 export function pgUnavailableReason(): string | undefined {
   if (process.env['STRATA_TEST_PG']) return undefined;
   if (process.getuid?.() !== 0) return 'not root and STRATA_TEST_PG is not set (set it to postgres://user@host:port/db of a server where tests may create databases)';
-  if (!PG_BINS.some((d) => fs.existsSync(path.join(d, 'initdb')))) return 'PostgreSQL server binaries not found (apt-get install postgresql, or scripts/install-deps.sh)';
+  if (!PG_BINS.some((d) => fs.existsSync(path.join(d, 'initdb')))) return 'PostgreSQL server binaries not found (apt-get install postgresql, or scripts/install-deps.sh --test)';
   try { execFileSync('id', ['postgres'], { stdio: 'ignore' }); } catch { return "no 'postgres' user"; }
   return undefined;
 }

@@ -27,7 +27,7 @@ function have(cmd: string): boolean {
 function skipReason(): string | false {
   if (process.getuid?.() !== 0 || !fs.existsSync('/dev/fuse')) return 'needs root and /dev/fuse (strata mount)';
   if (!have('mpicc') || !have('mpirun')) {
-    spawnSync('flock', ['/tmp/strata-apt.lock', 'bash', path.join(REPO, 'scripts', 'install-deps.sh')], { stdio: 'ignore', timeout: 300000 });
+    spawnSync('flock', ['/tmp/strata-apt.lock', 'bash', path.join(REPO, 'scripts', 'install-deps.sh'), '--test'], { stdio: 'ignore', timeout: 300000 });
     if (!have('mpicc') || !have('mpirun')) return 'mpicc/mpirun not found and could not be installed (apt-get install libopenmpi-dev openmpi-bin)';
   }
   return false;
