@@ -1,0 +1,165 @@
+// The calls by OID: createAt with attributes/data, setattr, *at namespace
+// calls, batches, readdirplus pages, bulk writes, unlink while open.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { tempDfs, collect } from './util.js';
+import { mountDfs, ROOT_OID, ORPHAN_OID } from '../../src/dfs/index.js';
+import type { Engine } from '../../src/engine/types.js';
+
+const engines: Engine[] = [];
+after(async () => { for (const e of engines) await e.close(); });
+async function fresh(chunkSize?: number) {
+  const r = await tempDfs({ chunkSize });
+  engines.push(r.engine);
+  return r;
+}
+const code = (c: string) => (e: unknown) => (e as { code?: string }).code === c;
+
+test('createAt: a file with mode, owner, times, xattrs, data and sparse tail in one commit', async () => {
+  const { dfs, engine } = await fresh(4096);
+  const e0 = await engine.currentEpoch();
+  const ent = await dfs.createAt(ROOT_OID, 'f', 'file', {
+    mode: 0o640, uid: 1234, gid: 5678, atimeNs: 111n, mtimeNs: 222n, xattrs: [['user.a', Buffer.from('A')]],
+    data: Buffer.from('hello'), pieces: [{ data: Buffer.from('tail'), offset: 8192 }], size: 20000,
+  });
+  assert.equal(await engine.currentEpoch(), e0 + 1, 'one commit');
+  const st = await dfs.stat('/f');
+  assert.equal(st.perm, 0o640);
+  assert.equal(st.uid, 1234);
+  assert.equal(st.gid, 5678);
+  assert.equal(st.atimeNs, 111n);
+  assert.equal(st.mtimeNs, 222n);
+  assert.equal(st.size, 20000);
+  assert.equal(st.oid, ent.oid.toString());
+  assert.equal(Buffer.from(await dfs.getxattr('/f', 'user.a')).toString(), 'A');
+  const all = await dfs.readFile('/f');
+  assert.equal(all.subarray(0, 5).toString(), 'hello');
+  assert.equal(all.subarray(8192, 8196).toString(), 'tail');
+  assert.equal(await (await dfs.open('/f')).allocated(), 9);
+  await assert.rejects(dfs.createAt(ROOT_OID, 'f', 'file'), code('EEXIST'));
+  // exists: 'replace' drops the old inode in the same transaction.
+  await dfs.createAt(ROOT_OID, 'f', 'file', { exists: 'replace', data: Buffer.from('new') });
+  assert.equal((await dfs.readFile('/f')).toString(), 'new');
+  await dfs.mkdir('/d');
+  await assert.rejects(dfs.createAt((await dfs.lookupPath('/d')).oid, 'x', 'symlink', {}), code('ENOENT'));
+});
+
+test('createAt replace, mkdirAt, symlinkAt, linkAt, renameAt, unlinkAt, rmdirAt', async () => {
+  const { dfs } = await fresh();
+  const d = await dfs.mkdirAt(ROOT_OID, 'd', { mode: 0o700, uid: 7 });
+  assert.equal((await dfs.stat('/d')).uid, 7);
+  await dfs.symlinkAt(d.oid, 's', '../t', { uid: 9 });
+  assert.equal(await dfs.readlink('/d/s'), '../t');
+  const f = await dfs.createAt(d.oid, 'f', 'file', { data: Buffer.from('x') });
+  await dfs.createAt(d.oid, 'f', 'file', { exists: 'replace', data: Buffer.from('y') });
+  await assert.rejects(dfs.createAt(ROOT_OID, 'd', 'file', { exists: 'replace' }), code('EISDIR'));
+  assert.equal((await dfs.readFile('/d/f')).toString(), 'y');
+  await assert.rejects(dfs.statOf(f.oid), code('ENOENT'));
+  const g = await dfs.lookupAt(d.oid, 'f');
+  await dfs.linkAt(g!.oid, ROOT_OID, 'g');
+  assert.equal((await dfs.stat('/g')).nlink, 2);
+  await assert.rejects(dfs.linkAt(d.oid, ROOT_OID, 'dl'), code('EPERM'));
+  await dfs.renameAt(ROOT_OID, 'g', d.oid, 'g2');
+  assert.equal((await dfs.readFile('/d/g2')).toString(), 'y');
+  await assert.rejects(dfs.renameAt(ROOT_OID, 'd', d.oid, 'x'), code('EINVAL'));
+  await assert.rejects(dfs.renameAt(d.oid, 'g2', d.oid, 'f', { noReplace: true }), code('EEXIST'));
+  await dfs.unlinkAt(d.oid, 'g2');
+  assert.equal((await dfs.stat('/d/f')).nlink, 1);
+  await assert.rejects(dfs.rmdirAt(ROOT_OID, 'd'), code('ENOTEMPTY'));
+  await assert.rejects(dfs.unlinkAt(ROOT_OID, 'd'), code('EISDIR'));
+  await dfs.unlinkAt(d.oid, 'f');
+  await dfs.unlinkAt(d.oid, 's');
+  await dfs.rmdirAt(ROOT_OID, 'd');
+  assert.equal(await dfs.exists('/d'), false);
+});
+
+test('setattr: any combination in one commit; exact size and mtime after a write stream', async () => {
+  const { dfs, engine } = await fresh(4096);
+  const f = await dfs.createFileAt(ROOT_OID, 'f');
+  const w = f.writer({ batchBytes: 3 * 4096, touch: false });
+  const data = Buffer.alloc(10 * 4096, 7);
+  const e0 = await engine.currentEpoch();
+  for (let off = 0; off < data.length; off += 4096) await w.write(data.subarray(off, off + 4096), off);
+  await w.flush();
+  assert.ok((await engine.currentEpoch()) - e0 <= 4, 'several chunks per commit');
+  const e1 = await engine.currentEpoch();
+  await f.setattr({ size: 5 * 4096 + 10, mtimeNs: 42n, mode: 0o600, uid: 1, gid: 2, atimeNs: 'now' });
+  assert.equal(await engine.currentEpoch(), e1 + 1);
+  const st = await dfs.statOf(f.oid);
+  assert.deepEqual([st.size, st.mtimeNs, st.perm, st.uid, st.gid], [5 * 4096 + 10, 42n, 0o600, 1, 2]);
+  assert.equal(await f.allocated(), 5 * 4096 + 10);
+  // read with a known size does not read the size
+  assert.equal((await f.read(0, 100, { size: 50 })).length, 50);
+  await assert.rejects(dfs.setattr(ROOT_OID, { size: 0 }), code('EISDIR'));
+});
+
+test('batch: many creates (in a new directory too), writes and a rename in one commit', async () => {
+  const { dfs, engine } = await fresh();
+  const e0 = await engine.currentEpoch();
+  const b = dfs.batch();
+  const dirOid = await dfs.reserveOid('dir');
+  void b.create(ROOT_OID, 'big', 'dir', { oid: dirOid });
+  for (let i = 0; i < 500; i++) void b.create(dirOid, `f${i}`, 'file', { data: Buffer.from(String(i)) });
+  assert.throws(() => b.create(dirOid, 'f1', 'file'), code('EEXIST'));
+  await b.commit();
+  const ecreate = await engine.currentEpoch();
+  assert.ok(ecreate - e0 <= 2, `few commits (${ecreate - e0})`);
+  assert.equal((await dfs.readFile('/big/f321')).toString(), '321');
+  const b2 = dfs.batch();
+  void b2.rename(dirOid, 'f1', ROOT_OID, 'moved');
+  void b2.setattr((await dfs.lookupAt(dirOid, 'f2'))!.oid, { mtimeNs: 5n });
+  await b2.commit();
+  assert.equal((await dfs.readFile('/moved')).toString(), '1');
+  assert.equal((await dfs.stat('/big/f2')).mtimeNs, 5n);
+  // readdirplus: pages with stats
+  let n = 0;
+  let after: string | undefined;
+  do {
+    const page = await dfs.readdirPlus(dirOid, { after, limit: 100 });
+    for (const e of page.entries) { assert.ok(e.stat && e.stat.type === 'file'); n++; }
+    after = page.next;
+  } while (after !== undefined);
+  assert.equal(n, 499);
+  // a failing item fails the whole batch, nothing applied
+  const b3 = dfs.batch();
+  void b3.create(ROOT_OID, 'new1', 'file');
+  void b3.create(ROOT_OID, 'moved', 'file');
+  await assert.rejects(b3.commit(), code('EEXIST'));
+  assert.equal(await dfs.exists('/new1'), false);
+});
+
+test('unlink while open: a pinned handle keeps the file until close; crash leftovers are purged', async () => {
+  const { dfs, container } = await fresh();
+  await dfs.writeFile('/f', 'still here');
+  const f = await dfs.open('/f', { write: true, pin: true });
+  const plain = await dfs.open('/f');
+  await dfs.unlink('/f');
+  assert.equal(await dfs.exists('/f'), false);
+  assert.equal((await f.read(0, 100)).toString(), 'still here');
+  assert.equal((await plain.read(0, 100)).toString(), 'still here');
+  await f.write(Buffer.from('!'), 10);
+  assert.equal((await dfs.statOf(f.oid)).nlink, 0);
+  assert.equal((await collect(container.object(ORPHAN_OID).dkeys())).length, 1);
+  await f.close();
+  await assert.rejects(dfs.statOf(f.oid), code('ENOENT'));
+  assert.equal((await collect(container.object(ORPHAN_OID).dkeys())).length, 0);
+  // rename over a pinned file: same rule
+  await dfs.writeFile('/a', 'A');
+  await dfs.writeFile('/b', 'B');
+  const hb = await dfs.open('/b', { pin: true });
+  await dfs.rename('/a', '/b');
+  assert.equal((await hb.read(0, 10)).toString(), 'B');
+  // a process that dies with the pin: the next writable mount purges the orphan
+  const other = await mountDfs(container);
+  await other.writeFile('/c', 'C');
+  const hc = await other.open('/c', { pin: true });
+  await other.unlink('/c');
+  const rec = Buffer.from(JSON.stringify({ pid: 0x7ffffff0, host: (await import('node:os')).hostname(), at: 0 }));
+  const tx = container.tx();
+  tx.put(container.object(ORPHAN_OID), hc.oid.toString(), 'o', rec);
+  await tx.commit();
+  const again = await mountDfs(container);
+  void again;
+  await assert.rejects(dfs.statOf(hc.oid), code('ENOENT'));
+  await hb.close();
+});
