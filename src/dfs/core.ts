@@ -48,6 +48,8 @@ export class DfsCore {
   private allocating: Promise<void> | undefined;
   /** Inodes pinned by open handles of this process (OID string -> count). */
   private readonly pins = new Map<string, number>();
+  /** Inodes this process orphaned (their last pin removes them). */
+  private readonly orphaned = new Set<string>();
 
   constructor(readonly container: Container, opts: MountOptions = {}) {
     this.epoch = opts.epoch ?? LATEST;
@@ -127,6 +129,7 @@ export class DfsCore {
   /** Adds the orphan record of an inode that just lost its last link while pinned. */
   addOrphan(tx: Tx, oid: ObjectId): void {
     tx.put(this.obj(ORPHAN_OID), oid.toString(), ORPHAN_AKEY, Buffer.from(JSON.stringify({ pid: process.pid, host: os.hostname(), at: Date.now() })));
+    this.orphaned.add(oid.toString());
   }
 
   /** Drops a pin; the last one of an orphaned inode removes it. */
@@ -135,7 +138,8 @@ export class DfsCore {
     const n = (this.pins.get(k) ?? 0) - 1;
     if (n > 0) { this.pins.set(k, n); return; }
     this.pins.delete(k);
-    if (this.readOnly) return;
+    if (this.readOnly || !this.orphaned.has(k)) return;
+    this.orphaned.delete(k);
     const rec = await this.obj(ORPHAN_OID).get(k, ORPHAN_AKEY);
     if (!rec) return;
     await this.removeOrphan(oid);

@@ -114,8 +114,10 @@ function nowNs(): bigint {
   return BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
 }
 
-class Fail extends Error {
-  constructor(readonly errno: number, msg = '') { super(msg); }
+/** An errno answer. Not an Error: no stack trace to capture (ENODATA/ENOENT answers are frequent). */
+class Fail {
+  constructor(readonly errno: number, readonly message = '') {}
+  get stack(): string { return `Fail(${this.errno}): ${this.message}`; }
 }
 
 function errnoOf(e: unknown): number {
@@ -138,6 +140,10 @@ export class TierFs {
   private pools = new Map<string, { rec: PoolRecord; at: number }>();
   private conts = new Map<string, { rec: ContainerRecord; at: number }>();
   private callers = new Map<string, { c: Caller; at: number }>();
+  /** Effective pool/container permissions per caller, valid while the (cached, 2 s) record object is the same. */
+  private permCache = new Map<string, { rec: object; perms: ReadonlySet<string> }>();
+  /** Attributes known without a read (inodes this mount just committed), for attrTimeout. */
+  private attrCache = new Map<string, { a: Attr; at: number }>();
   /** Metadata write-back: created inodes not committed yet (by mnt:oid and by mnt:dir/name). */
   private pending = new Map<string, Pending>();
   private pendingNames = new Map<string, Pending>();
@@ -222,7 +228,7 @@ export class TierFs {
     const now = Date.now();
     const hit = this.callers.get(k);
     if (hit && now - hit.at < TTL_MS * 2) return hit.c;
-    if (this.callers.size > 4096) this.callers.clear();
+    if (this.callers.size > 4096) { this.callers.clear(); this.permCache.clear(); }
     const c = callerFromIds(h.uid, [h.gid, ...(h.pid ? groupsOfPid(h.pid) : [])]);
     this.callers.set(k, { c, at: now });
     return c;
@@ -249,13 +255,19 @@ export class TierFs {
     if (!n.poolUuid) return;
     const caller = this.caller(h);
     const pool = await this.poolRec(n.poolUuid);
-    if (!poolPerms(pool, caller).has('r')) throw new Fail(ERRNO['EACCES']!);
+    const pk = `${h.uid}:${h.gid}:${h.pid}:${n.poolUuid}`;
+    let pp = this.permCache.get(pk);
+    if (!pp || pp.rec !== pool) this.permCache.set(pk, pp = { rec: pool, perms: poolPerms(pool, caller) });
+    if (!pp.perms.has('r')) throw new Fail(ERRNO['EACCES']!);
     if (!n.contUuid) {
       if (perm === 'w') throw new Fail(ERRNO['EPERM']!, 'pools and containers are made with strata pool/container create');
       return;
     }
     const rec = await this.contRec(n.poolUuid, n.contUuid);
-    if (!containerPerms(rec, caller).has(perm)) throw new Fail(ERRNO['EACCES']!);
+    const ck = `${h.uid}:${h.gid}:${h.pid}:${n.contUuid}`;
+    let cp = this.permCache.get(ck);
+    if (!cp || cp.rec !== rec) this.permCache.set(ck, cp = { rec, perms: containerPerms(rec, caller) });
+    if (!cp.perms.has(perm)) throw new Fail(ERRNO['EACCES']!);
     if (perm === 'w' && n.mnt?.readOnly) throw new Fail(ERRNO['EROFS']!);
     if (perm === 'w' && n.kind === 'empty') throw new Fail(ERRNO['EROFS']!);
     if (perm === 'w' && n.kind === 'snaps') throw new Fail(ERRNO['EROFS']!);
@@ -324,6 +336,11 @@ export class TierFs {
         mode: typeBits(p.type) | (p.type === 'symlink' ? 0o777 : o.mode), nlink: 1, uid: o.uid, gid: o.gid,
         blksize: p.type === 'file' ? Math.min(o.chunkSize ?? d.mnt.dfs.chunkSize, 1 << 20) : 4096,
       };
+    }
+    const hit = this.attrCache.get(key);
+    if (hit && Date.now() - hit.at < this.attrTimeout * 1000 && !this.attrOverlay.has(key)) {
+      const size = Math.max(hit.a.size, this.dirtyEnd(n));
+      return { ...hit.a, size, blocks: Math.ceil(size / 512) };
     }
     const ino = await d.mnt.dfs.statOf(d.oid, d.type);
     const ov = this.attrOverlay.get(key);
@@ -401,6 +418,17 @@ export class TierFs {
   private settle(it: QItem, e?: unknown): void {
     if (it.kind === 'create') {
       const p = it.p;
+      if (e === undefined) {
+        const o = p.opts;
+        let size = p.type === 'symlink' ? Buffer.byteLength(o.target ?? '') : o.size ?? 0;
+        for (const pc of o.pieces ?? []) size = Math.max(size, pc.offset + pc.data.length);
+        if (this.attrCache.size > 65536) this.attrCache.clear();
+        this.attrCache.set(p.key, { at: Date.now(), a: {
+          ino: p.mnt.ino(p.oid), size, blocks: Math.ceil(size / 512), atimeNs: o.atimeNs, mtimeNs: o.mtimeNs, ctimeNs: p.ctimeNs,
+          mode: typeBits(p.type) | (p.type === 'symlink' ? 0o777 : o.mode), nlink: 1, uid: o.uid, gid: o.gid,
+          blksize: p.type === 'file' ? Math.min(o.chunkSize ?? p.mnt.dfs.chunkSize, 1 << 20) : 4096,
+        } });
+      }
       this.pending.delete(p.key);
       if (this.pendingNames.get(p.nameKey) === p) this.pendingNames.delete(p.nameKey);
       if (e !== undefined) {
@@ -462,7 +490,26 @@ export class TierFs {
 
   // ---- the operations ----
 
+  /** Forgets cached attributes of what a request may change. */
+  private invalidate(h: InHeader, body: Buffer): void {
+    if (this.attrCache.size === 0) return;
+    switch (h.opcode) {
+      case OP.LOOKUP: case OP.GETATTR: case OP.READ: case OP.READLINK: case OP.OPENDIR: case OP.READDIR: case OP.RELEASEDIR:
+      case OP.GETXATTR: case OP.LISTXATTR: case OP.ACCESS: case OP.STATFS: case OP.MKDIR: case OP.MKNOD: case OP.SYMLINK: case OP.CREATE:
+        return;
+      case OP.WRITE: case OP.FLUSH: case OP.FSYNC: case OP.RELEASE: case OP.OPEN: case OP.SETATTR: case OP.SETXATTR: case OP.REMOVEXATTR: {
+        const n = this.table.get(h.nodeid);
+        if (n?.mnt && n.oid) this.attrCache.delete(this.okey(n.mnt, n.oid));
+        const fh = h.opcode === OP.WRITE || h.opcode === OP.FLUSH || h.opcode === OP.FSYNC || h.opcode === OP.RELEASE ? this.handles.get(body.readBigUInt64LE(0)) : undefined;
+        if (fh?.node.mnt && fh.node.oid) this.attrCache.delete(this.okey(fh.node.mnt, fh.node.oid));
+        return;
+      }
+      default: this.attrCache.clear(); // unlink, rmdir, rename, link: nlink/ctime of others change
+    }
+  }
+
   private async op(h: InHeader, body: Buffer): Promise<Buffer[]> {
+    this.invalidate(h, body);
     switch (h.opcode) {
       case OP.LOOKUP: return this.lookup(h, this.node(h.nodeid), cstr(body, 0)[0]);
       case OP.GETATTR: {
