@@ -196,8 +196,9 @@ export class TierFs {
       case OP.DESTROY: this.ch.reply(h.unique, 0); return;
     }
     this.op(h, body).then(
-      (out) => this.ch.reply(h.unique, 0, ...out),
+      (out) => { this.invalidate(h, body); this.ch.reply(h.unique, 0, ...out); },
       (e: unknown) => {
+        this.invalidate(h, body);
         const errno = errnoOf(e);
         if (errno === ERRNO['EIO'] || this.opts.debug) process.stderr.write(`strata mount: ${OP_NAME[h.opcode] ?? h.opcode}: ${(e as Error)?.stack ?? String(e)}\n`);
         this.ch.reply(h.unique, -errno);
@@ -438,6 +439,7 @@ export class TierFs {
       }
       p.settle(e);
     } else {
+      this.attrCache.delete(it.key);
       if (this.attrOverlay.get(it.key) === it.a) this.attrOverlay.delete(it.key);
       if (e !== undefined) {
         this.deferredErrors.set(it.key, e);
@@ -794,6 +796,7 @@ export class TierFs {
         this.enqueue({ kind: 'setattr', mnt: d.mnt, oid: d.oid, a: merged, key, what: n.name });
       }
     }
+    this.attrCache.delete(this.okey(d.mnt, d.oid));
     return [attrOut(await this.attr(n), this.attrTimeout)];
   }
 
