@@ -2,7 +2,8 @@
 // create+stat+readdir of many empty files (flat and in a 3-level tree), and
 // `fs ls` of a huge directory with its peak RSS.
 // Sizes: DFS_BENCH_FILE_MB (default 1024), DFS_BENCH_FILES (default 100000),
-// DFS_BENCH_LS_ENTRIES (default 0 = skip; set 1000000 for the 1M-entry ls).
+// DFS_BENCH_LS_ENTRIES (default 0 = skip; set 1000000 for the 1M-entry ls; the
+// entries are made 1000 per transaction through DfsBatch).
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -32,7 +33,7 @@ function cli(home: string, args: string[]): void {
   if (r.status !== 0) throw new Error(`strata ${args.join(' ')}: ${r.stderr.toString()}`);
 }
 
-async function manyFiles(dfs: Dfs, n: number, tree: boolean): Promise<{ create: number; stat: number; readdir: number }> {
+async function manyFiles(dfs: Dfs, n: number, tree: boolean): Promise<{ create: number; stat: number; readdir: number; readdirPlus: number }> {
   const dirs: string[] = [];
   if (tree) {
     for (let a = 0; a < 10; a++) for (let b = 0; b < 10; b++) {
@@ -55,7 +56,20 @@ async function manyFiles(dfs: Dfs, n: number, tree: boolean): Promise<{ create: 
   let seen = 0;
   for (const d of dirs) for await (const e of dfs.readdir(d)) { void e; seen++; }
   if (seen !== n) throw new Error(`readdir saw ${seen} of ${n}`);
-  return { create, stat, readdir: n / secs(t0) };
+  const readdir = n / secs(t0);
+  t0 = process.hrtime.bigint();
+  seen = 0;
+  for (const d of dirs) {
+    const oid = (await dfs.lookupPath(d)).oid;
+    let after: string | undefined;
+    do {
+      const page = await dfs.readdirPlus(oid, { after, limit: 1024 });
+      seen += page.entries.length;
+      after = page.next;
+    } while (after !== undefined);
+  }
+  if (seen !== n) throw new Error(`readdirPlus saw ${seen} of ${n}`);
+  return { create, stat, readdir, readdirPlus: n / secs(t0) };
 }
 
 export async function benchDfs(workDir: string): Promise<Array<{ name: string; value: string }>> {
@@ -98,6 +112,7 @@ export async function benchDfs(workDir: string): Promise<Array<{ name: string; v
       out.push({ name: `dfs: create ${nFiles} empty files (${k})`, value: `${r.create.toFixed(0)} ops/s` });
       out.push({ name: `dfs: stat ${nFiles} files (${k})`, value: `${r.stat.toFixed(0)} ops/s` });
       out.push({ name: `dfs: readdir ${nFiles} entries (${k})`, value: `${r.readdir.toFixed(0)} entries/s` });
+      out.push({ name: `dfs: readdirPlus ${nFiles} entries (${k})`, value: `${r.readdirPlus.toFixed(0)} entries/s` });
     }
   } finally {
     await engine.close();
@@ -111,9 +126,15 @@ export async function benchDfs(workDir: string): Promise<Array<{ name: string; v
       const c = await openContainer(eng, 'bp', 'bc', { write: true });
       const dfs = await mountDfs(c);
       await dfs.mkdir('/huge');
-      for (let i = 0; i < lsEntries; i += 64) {
-        await Promise.all(Array.from({ length: Math.min(64, lsEntries - i) }, (_, j) => dfs.open(`/huge/f${i + j}`, { create: true })));
+      // Bulk creation: one transaction (one durable commit) per 1000 entries (DfsBatch).
+      const dir = (await dfs.lookupPath('/huge')).oid;
+      const tc = process.hrtime.bigint();
+      for (let i = 0; i < lsEntries; i += 1000) {
+        const b = dfs.batch();
+        for (let j = i; j < Math.min(lsEntries, i + 1000); j++) void b.create(dir, `f${j}`, 'file');
+        await b.commit();
       }
+      out.push({ name: `dfs: create ${lsEntries} entries, 1000 per transaction`, value: `${secs(tc).toFixed(1)} s (${(lsEntries / secs(tc)).toFixed(0)} entries/s)` });
     } finally {
       await eng.close();
     }

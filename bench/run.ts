@@ -9,6 +9,7 @@ import { benchEngine } from './engine.js';
 import { benchMover } from './mover.js';
 import { benchPark } from './park.js';
 import { benchFuse } from './fuse.js';
+import { benchDfs } from './dfs.js';
 import { benchHdf5 } from './hdf5.js';
 import type { Row } from './util.js';
 
@@ -23,6 +24,7 @@ const sections: Array<{ title: string; run: (dir: string) => Promise<Row[]> }> =
   { title: 'mover', run: (d) => benchMover(d) },
   { title: 'park', run: (d) => benchPark(d) },
   { title: 'fuse', run: (d) => benchFuse(d) },
+  { title: 'dfs', run: (d) => benchDfs(d) },
   { title: 'hdf5', run: (d) => benchHdf5(d) },
 ];
 

@@ -46,6 +46,7 @@ export class DfsCore {
   private oidNext = 0n;
   private oidEnd = 0n;
   private allocating: Promise<void> | undefined;
+  private allocBatch = ALLOC_BATCH;
   /** Inodes pinned by open handles of this process (OID string -> count). */
   private readonly pins = new Map<string, number>();
   /** Inodes this process orphaned (their last pin removes them). */
@@ -91,9 +92,12 @@ export class DfsCore {
       }
       if (!this.allocating) {
         this.container.require('w', 'allocate object id');
-        this.allocating = this.container.engine.allocate(this.container.uuid, ALLOC_BATCH).then((first) => {
+        // Refills grow (64, 128, ... 4096) for a mount that creates a lot: fewer allocation commits.
+        const n = this.allocBatch;
+        this.allocBatch = Math.min(4096, n * 2);
+        this.allocating = this.container.engine.allocate(this.container.uuid, n).then((first) => {
           this.oidNext = first;
-          this.oidEnd = first + BigInt(ALLOC_BATCH);
+          this.oidEnd = first + BigInt(n);
         }).finally(() => { this.allocating = undefined; });
       }
       await this.allocating;
