@@ -77,10 +77,11 @@ export function checkArchivable(p: string): fs.Stats {
 
 export interface TreeSize { bytes: number; files: number; dirs: number; newestMtimeMs: number }
 
-/** Apparent size, counts and newest mtime of a local tree (symlinks not followed, other filesystems not entered). */
+/** Apparent size, counts and newest mtime of a local tree (symlinks not followed, other filesystems not entered, hard links once). */
 export async function treeSize(root: string, onError?: (p: string, e: unknown) => void): Promise<TreeSize> {
   const out: TreeSize = { bytes: 0, files: 0, dirs: 0, newestMtimeMs: 0 };
   const st0 = fs.lstatSync(root);
+  const seen = new Set<string>();
   const walk = async (dir: string): Promise<void> => {
     let d: fs.Dir;
     try { d = await fs.promises.opendir(dir, { bufferSize: 128 }); } catch (e) { onError?.(dir, e); return; }
@@ -94,6 +95,11 @@ export async function treeSize(root: string, onError?: (p: string, e: unknown) =
           out.dirs++;
           if (st.dev === st0.dev) await walk(p);
         } else {
+          if (st.isFile() && st.nlink > 1) {
+            const key = `${st.dev}:${st.ino}`;
+            if (seen.has(key)) continue;
+            seen.add(key);
+          }
           out.files++;
           if (st.isFile()) out.bytes += st.size;
         }

@@ -78,7 +78,7 @@ export function xattrsOf(root: string): string {
 /** `diff -r` exit status and output (no symlink loops in our trees). */
 export function diffR(a: string, b: string): { code: number; out: string } {
   try {
-    return { code: 0, out: execFileSync('diff', ['-r', a, b], { encoding: 'utf8' }) };
+    return { code: 0, out: execFileSync('diff', ['-r', '--no-dereference', a, b], { encoding: 'utf8' }) };
   } catch (e) {
     const err = e as { status: number; stdout: string; stderr: string };
     return { code: err.status, out: `${err.stdout}${err.stderr}` };
