@@ -140,10 +140,10 @@ async function finishRestore(engine: Engine, j: RestoreJournal, opts: RestoreOpt
   const p = j.path;
   const hidden = lstatOrUndefined(j.hidden);
   if (hidden) {
+    pauseAt('restore-rename');
     if (lstatOrUndefined(p)) {
       throw new StrataError('ECONFLICT', `cannot restore ${p}: someone created ${p} meanwhile; nothing was lost: the restored tree is in ${j.hidden} and the data still in container ${j.contUuid}; move ${p} away and run 'strata tier recover'`);
     }
-    pauseAt('restore-rename');
     try {
       fs.renameSync(j.hidden, p);
     } catch (e) {

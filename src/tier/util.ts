@@ -54,13 +54,13 @@ export function lstatOrUndefined(p: string): fs.Stats | undefined {
 /** Refuses a directory that cannot be archived: missing, not a directory, a link or inside one, a filesystem root. */
 export function checkArchivable(p: string): fs.Stats {
   if (p === '/') throw new StrataError('EINVAL', `/ is the root of a filesystem: archive a directory inside it`);
-  const st = lstatOrUndefined(p);
-  if (!st) throw new StrataError('ENOENT', `${p}: no such directory`);
   const r = findLink(p);
   if (r) {
     if (r.rest === '/') throw new StrataError('EINVAL', `${p} is already a UNS link (to container ${r.link.cont} in pool ${r.link.pool}): it is archived already`);
     throw new StrataError('EINVAL', `${p} is inside the container linked at ${r.link.path}: it is in the tier already`);
   }
+  const st = lstatOrUndefined(p);
+  if (!st) throw new StrataError('ENOENT', `${p}: no such directory`);
   if (st.isSymbolicLink()) throw new StrataError('EINVAL', `${p} is a symbolic link: archive the directory it points to`);
   if (!st.isDirectory()) throw new StrataError('ENOTDIR', `${p} is not a directory (tier archive moves directories)`);
   const parent = fs.statSync(path.dirname(p));
