@@ -5,8 +5,10 @@ import { withEngine, printJson, printTable } from './context.js';
 import { StrataError, fromSystemError } from '../errors.js';
 import {
   createPool, listPools, queryPool, destroyPool, getPoolProps, setPoolProps, getPoolAcl, updatePoolAcl,
-  overwritePoolAcl, deletePoolAcl, parseAclText, parsePropList, formatSize, type AclView,
+  overwritePoolAcl, deletePoolAcl, resolvePool, catalogKeys, type PoolRecord, type ContainerRecord, parseAclText, parsePropList, formatSize, type AclView,
 } from '../container/index.js';
+import { checkDfs, type DfsCheckReport } from '../dfs/index.js';
+import type { Engine } from '../engine/types.js';
 
 export function readAclFile(file: string, target: 'pool' | 'container'): string[] {
   let text: string;
@@ -28,18 +30,36 @@ export function registerPool(program: Command): Command {
   const pool = program.command('pool').description('manage pools (a pool is named by label or UUID)');
 
   pool.command('check')
-    .description("verify the engine's invariants (index entries point at present data, no orphan extents, space accounting); exit 1 on problems")
-    .option('--repair', 'fix what is safe to fix (space counts, reverse index, orphan extent files)')
+    .description("verify the engine's invariants (index entries point at present data, no orphan extents, space accounting) and the DFS namespace of every POSIX container (entries name existing inodes, link counts agree, nothing unreachable, sizes cover stored bytes); exit 1 on problems")
+    .option('--repair', 'fix what is safe to fix in the engine (space counts, reverse index, orphan extent files)')
+    .option('--pool <pool>', 'check the POSIX containers of this pool only (default: every pool)')
     .option('--json', 'print the report as JSON')
-    .action(async (opts: { repair?: boolean; json?: boolean }, cmd: Command) => {
-      const report = await withEngine(cmd, (engine) => engine.check({ repair: opts.repair }));
-      if (opts.json) printJson(report);
+    .action(async (opts: { repair?: boolean; json?: boolean; pool?: string }, cmd: Command) => {
+      const { report, dfs } = await withEngine(cmd, async (engine) => {
+        const report = await engine.check({ repair: opts.repair });
+        const pools = opts.pool !== undefined
+          ? [(await resolvePool(engine, opts.pool)).uuid]
+          : (await catListAll(engine, catalogKeys.pools)).map(([, v]) => (v as PoolRecord).uuid);
+        const dfs: Array<{ pool: string; container: string; label: string } & DfsCheckReport> = [];
+        for (const p of pools) {
+          for (const [, v] of await catListAll(engine, catalogKeys.conts(p))) {
+            const c = v as ContainerRecord;
+            if (c.type !== 'POSIX') continue;
+            dfs.push({ pool: p, container: c.uuid, label: c.label, ...(await checkDfs(engine, c.uuid)) });
+          }
+        }
+        return { report, dfs };
+      });
+      const dfsProblems = dfs.reduce((n, d) => n + d.problems.length, 0);
+      if (opts.json) printJson({ ...report, dfs });
       else {
         process.stdout.write(`checked ${report.records} records, ${report.fileExtents} extents in ${report.extentFiles} extent files: ${report.problems.length} problem(s)\n`);
         for (const p of report.problems) process.stdout.write(`  problem: ${p}\n`);
         for (const r of report.repaired) process.stdout.write(`  repaired: ${r}\n`);
+        process.stdout.write(`checked ${dfs.length} POSIX container(s), ${dfs.reduce((n, d) => n + d.inodes, 0)} inodes: ${dfsProblems} problem(s)\n`);
+        for (const d of dfs) for (const p of d.problems) process.stdout.write(`  problem: container ${d.label} (${d.container}): ${p}\n`);
       }
-      if (report.problems.length > 0 && !opts.repair) process.exitCode = 1;
+      if ((report.problems.length > 0 && !opts.repair) || dfsProblems > 0) process.exitCode = 1;
     });
 
   pool.command('create <label>')
@@ -148,4 +168,15 @@ export function aclInput(o: { entry?: string; aclFile?: string }, target: 'pool'
     throw new StrataError('EINVAL', 'give exactly one of --entry or --acl-file');
   }
   return o.entry !== undefined ? parseAclText(o.entry, target) : readAclFile(o.aclFile!, target);
+}
+
+/** Every catalog entry under a prefix, page by page. */
+async function catListAll(engine: Engine, prefix: string): Promise<Array<[string, unknown]>> {
+  const out: Array<[string, unknown]> = [];
+  for (let after: string | undefined; ;) {
+    const page = await engine.catList(prefix, { after, limit: 1000 });
+    out.push(...page);
+    if (page.length < 1000) return out;
+    after = page[page.length - 1]![0];
+  }
 }

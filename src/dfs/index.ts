@@ -14,3 +14,4 @@ export { parseDaosUri, formatDaosUri, type DaosUri } from './uri.js';
 export { normalizePath, parsePath, joinPath, checkName } from './path.js';
 export * from './layout.js';
 export { putFile, getFile, type TransferResult, type TransferOptions } from './transfer.js';
+export { checkDfs, type DfsCheckReport } from './fsck.js';
