@@ -96,7 +96,8 @@ test('a pool whose disk fills, a cold directory without space', { skip: isRoot ?
   // Without the up-front check the copy runs into the full disk mid-way.
   const r = await runCli(['tier', 'archive', dir], { env: { ...e2, STRATA_TIER_NO_SPACE_CHECK: '1' } });
   assert.equal(r.code, 1, r.stderr);
-  assert.match(r.stderr, /^strata: .*(ENOSPC|space).*was not changed\n$/s);
+  // (the lmdb package may print its own "Write error" lines first: an engine-layer matter)
+  assert.match(r.stderr, /(^|\n)strata: [^\n]*(ENOSPC|space)[^\n]*was not changed\n$/);
   assert.equal(sh(`cd '${dir}' && sha256sum *`), sum);
   assert.deepEqual(hiddenSiblings(dir), []);
   assert.equal(await conts(e2), 0);
