@@ -1,0 +1,121 @@
+// Crash-suite helpers: a seeded random stream (STRATA_CRASH_SEED replays a
+// run, STRATA_CRASH_ROUNDS multiplies the kill points), killing a CLI child
+// with SIGKILL after a random delay, and `strata pool check` (engine + DFS) run
+// in-process after every kill.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { CLI, runCli, tempDir, type CliResult } from '../helpers.js';
+import { openEngine } from '../../src/engine/open.js';
+import { catalogKeys } from '../../src/container/index.js';
+import { checkDfs } from '../../src/dfs/index.js';
+
+export const SEED = process.env['STRATA_CRASH_SEED'] ? Number(process.env['STRATA_CRASH_SEED']) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
+export const ROUNDS = Math.max(1, Number(process.env['STRATA_CRASH_ROUNDS'] ?? 1) || 1);
+
+/** mulberry32: a small, fast, seedable PRNG. */
+export function rng(seed: number): { next(): number; int(lo: number, hi: number): number; pick<T>(a: readonly T[]): T } {
+  let s = seed >>> 0;
+  const next = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
+  return { next, int, pick: (a) => a[Math.floor(next() * a.length)]! };
+}
+
+/** The random stream of one suite file: SEED mixed with its name, announced on stderr. */
+export function suiteRng(name: string): ReturnType<typeof rng> {
+  let h = 2166136261;
+  for (const c of name) h = Math.imul(h ^ c.charCodeAt(0), 16777619);
+  process.stderr.write(`# crash ${name}: STRATA_CRASH_SEED=${SEED} (rounds ${ROUNDS})\n`);
+  return rng((SEED ^ h) >>> 0);
+}
+
+export function crashEnv(name: string): { home: string; env: Record<string, string> } {
+  const home = tempDir(`strata-crash-${name}-`);
+  fs.chmodSync(home, 0o755);
+  return { home, env: { STRATA_HOME: path.join(home, 'engine'), STRATA_ENGINE: '' } };
+}
+
+export async function ok(env: Record<string, string>, args: string[]): Promise<CliResult> {
+  const r = await runCli(args, { env });
+  assert.equal(r.code, 0, `strata ${args.join(' ')} failed (${r.code}): ${r.stderr}${r.stdout}`);
+  return r;
+}
+
+export function spawnCli(args: string[], env: Record<string, string>): { child: ChildProcess; exited: Promise<number | null>; out: () => string } {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  child.stdout!.on('data', (d: Buffer) => out.push(d));
+  child.stderr!.on('data', (d: Buffer) => out.push(d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  return { child, exited, out: () => Buffer.concat(out).toString() };
+}
+
+/**
+ * Runs `strata args` and SIGKILLs it after delayMs. Returns killed=false when
+ * it finished first (then code is its exit status).
+ */
+export async function killAfter(args: string[], env: Record<string, string>, delayMs: number): Promise<{ killed: boolean; code: number | null; out: string }> {
+  const p = spawnCli(args, env);
+  let done = false;
+  void p.exited.then(() => { done = true; });
+  await new Promise((r) => setTimeout(r, delayMs));
+  const killed = !done && p.child.kill('SIGKILL');
+  const code = await p.exited;
+  return { killed: killed && code === null, code, out: p.out() };
+}
+
+/** `strata pool check` in this process: engine invariants and every POSIX container's namespace. */
+export async function poolCheck(env: Record<string, string>, what: string): Promise<void> {
+  const engine = await openEngine(`lmdb:${env['STRATA_HOME']}`);
+  try {
+    const rep = await engine.check();
+    assert.deepEqual(rep.problems, [], `engine check after ${what}`);
+    for (const [, p] of await engine.catList(catalogKeys.pools)) {
+      for (const [, c] of await engine.catList(catalogKeys.conts((p as { uuid: string }).uuid))) {
+        const rec = c as { uuid: string; type: string; label: string };
+        if (rec.type !== 'POSIX') continue;
+        const d = await checkDfs(engine, rec.uuid);
+        assert.deepEqual(d.problems, [], `DFS check of ${rec.label} after ${what}`);
+      }
+    }
+  } finally {
+    await engine.close();
+  }
+}
+
+/** The CLI `strata pool check` (run once per scenario, at the end). */
+export async function cliPoolCheck(env: Record<string, string>): Promise<void> {
+  const r = await runCli(['pool', 'check'], { env });
+  assert.equal(r.code, 0, `pool check: ${r.stdout}${r.stderr}`);
+  assert.match(r.stdout, / 0 problem\(s\)\n.* 0 problem\(s\)/s);
+}
+
+/** Kill points of one suite file, reported at the end. */
+export class Tally {
+  kills = 0;
+  finished = 0;
+  constructor(readonly name: string) {}
+  report(): string {
+    const s = `# crash ${this.name}: ${this.kills} kill points (${this.finished} runs finished before their kill), STRATA_CRASH_SEED=${SEED}`;
+    process.stderr.write(s + '\n');
+    return s;
+  }
+}
+
+export function diffR(a: string, b: string): void {
+  const r = spawnSyncDiff(a, b);
+  assert.equal(r, '', `diff -r ${a} ${b}`);
+}
+
+import { spawnSync } from 'node:child_process';
+function spawnSyncDiff(a: string, b: string): string {
+  const r = spawnSync('diff', ['-r', '--no-dereference', a, b], { encoding: 'utf8' });
+  return r.status === 0 ? '' : `${r.stdout}${r.stderr}`;
+}
