@@ -11,8 +11,9 @@ import { ProgressBar } from '../mover/progress.js';
 import type { Transfer } from '../mover/index.js';
 import {
   archive, restore, park, unpark, status, recover, scanCandidates, applyPolicy, parkedGuard,
-  parseAge, parseSize, formatBytes, formatAge, type TierEntry,
+  parseAge, formatBytes, formatAge, type TierEntry,
 } from '../tier/index.js';
+import { parseSize } from '../container/index.js';
 import { globalOpts, printJson, printTable } from './context.js';
 
 function jobs(s: string | undefined, dflt: number): number {

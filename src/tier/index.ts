@@ -10,4 +10,4 @@ export { scanCandidates, applyPolicy, type ScanOptions, type Candidate, type App
 export { parkedGuard } from './guard.js';
 export { listJournals, tierDir, type TierJournal } from './journal.js';
 export { PARKED_XATTR, type ParkedRecord, type ArchivedRecord } from './records.js';
-export { parseAge, parseSize, formatBytes, formatAge, globToRegExp } from './util.js';
+export { parseAge, formatBytes, formatAge, globToRegExp } from './util.js';

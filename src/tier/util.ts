@@ -165,14 +165,8 @@ export function removeTree(p: string): void {
 
 // ---------- units ----------
 
-const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };
-
-/** "1G", "512M", "10k", "4096" -> bytes (binary units; "KB"/"KiB" accepted). */
-export function parseSize(s: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgtpb]?)(?:i?b)?\s*$/i.exec(s);
-  if (!m) throw new StrataError('EINVAL', `bad size '${s}' (examples: 4096, 10k, 512M, 1G)`);
-  return Math.round(Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]!);
-}
+/** Sizes ("1G", "512M", "4096") are parsed like every other size in strata. */
+export { parseSize } from '../container/props.js';
 
 const AGE_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 7 * 86400, y: 365 * 86400 };
 
