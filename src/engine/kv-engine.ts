@@ -213,8 +213,13 @@ export abstract class KvEngine implements Engine {
       .filter((f) => f.live <= 0 && !active.has(f.no) && (f.sealed || (f.host === host && !pidAlive(f.pid))))
       .map((f) => f.no);
     if (candidates.length === 0) return 0;
+    // Files first, rows second: a process killed in between leaves rows
+    // without files (live 0, dropped by the next collect), never extent files
+    // without rows (orphans that only `pool check --repair` would remove).
+    // Safe: the live count of a sealed file or of one whose writer is gone
+    // never grows again (writes and compaction go to a process's own file).
+    for (const no of candidates) await ef.remove(no);
     const victims = await this.dropFileRows(candidates);
-    for (const no of victims) await ef.remove(no);
     return victims.length;
   }
 }
