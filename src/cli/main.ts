@@ -13,6 +13,7 @@ import { registerEngine } from './engine.js';
 import { registerTier } from './tier.js';
 import { registerH5 } from './h5.js';
 import { registerClone } from './clone.js';
+import { registerWorker } from './worker.js';
 
 const program = new Command();
 program
@@ -35,6 +36,7 @@ registerEngine(program);
 registerTier(program);
 registerH5(program);
 registerClone(program);
+registerWorker(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -3,11 +3,12 @@ import type { Command } from 'commander';
 import { StrataError } from '../errors.js';
 import { copy, sync, compare, parseXattrMode, summaryLine, type CopySummary, type Difference } from '../mover/index.js';
 import { ProgressBar } from '../mover/progress.js';
+import { queuedCopy } from '../mover/distributed.js';
 import { globalOpts, printJson } from './context.js';
 
 interface MoveFlags {
   src?: string; dst?: string; snap?: string; jobs: string; xattrs?: string; verify?: boolean; quiet?: boolean; json?: boolean;
-  resume?: boolean; delete?: boolean; checksum?: boolean; skipUnsupported?: boolean;
+  resume?: boolean; delete?: boolean; checksum?: boolean; skipUnsupported?: boolean; queue?: boolean;
 }
 
 function jobs(s: string): number {
@@ -33,11 +34,21 @@ async function runMove(what: 'copy' | 'sync', o: MoveFlags, cmd: Command): Promi
   };
   let s: CopySummary;
   try {
-    s = what === 'copy'
+    s = what === 'copy' && o.queue
+      ? await queuedCopy(o.src, o.dst, {
+        ...common, onStart: undefined,
+        onProgress: (c) => {
+          if (!showBar) return;
+          process.stderr.write(`\r\x1b[Kqueue: ${c.done}/${c.total} items done, ${c.failed} failed, ${(c.bytes / 1e6).toFixed(1)} MB`);
+        },
+        onIdle: (secs) => { if (!o.quiet) process.stderr.write(`${showBar ? '\r\x1b[K' : ''}strata: copy: nothing done for ${secs} s: are workers running? (strata worker --engine <the same URL>)\n`); },
+      })
+      : what === 'copy'
       ? await copy(o.src, o.dst, { ...common, resume: !!o.resume, skipUnsupported: !!o.skipUnsupported })
       : await sync(o.src, o.dst, { ...common, delete: !!o.delete, checksum: !!o.checksum });
   } finally {
     bar?.stop();
+    if (o.queue && showBar) process.stderr.write('\r\x1b[K');
     process.off('SIGINT', onSig);
     process.off('SIGTERM', onSig);
   }
@@ -69,6 +80,7 @@ export function registerMover(program: Command): void {
 
   moveOptions(fsc.command('copy').description('copy a file or tree between POSIX and containers (cp -a semantics), from a snapshot of a container source'))
     .option('--resume', 'continue an interrupted copy of the same --src/--dst')
+    .option('--queue', 'distributed copy: plan the copy into a work queue in the PostgreSQL engine and wait for `strata worker` processes to do it')
     .option('--skip-unsupported', 'HDF5 import: copy what is supported and skip unsupported objects')
     .action((o: MoveFlags, cmd: Command) => runMove('copy', o, cmd));
 

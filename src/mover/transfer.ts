@@ -324,7 +324,44 @@ export class Transfer {
     await this.copyFile(rel, s);
   }
 
-  private async copyFile(rel: string, s: MStat): Promise<void> {
+  // ---- single items, for the distributed copy (queue.ts): the same code as the walk's ----
+
+  /** Copies one file or symlink (no hard-link tracking: links are separate items); returns what it made and the bytes written. */
+  async copyEntry(rel: string, s: MStat): Promise<{ made: 'file' | 'symlink'; dataBytes: number }> {
+    if (s.type === 'symlink') {
+      const target = await src(this.src.readlink(rel));
+      await this.dst.symlink(rel, target, s, [], this.meta);
+      this.c.symlinks++;
+      return { made: 'symlink', dataBytes: 0 };
+    }
+    if (s.type !== 'file') throw new StrataError('ENOTSUP', 'not copied: sockets, fifos and devices are not supported');
+    return { made: 'file', dataBytes: await this.copyFile(rel, s) };
+  }
+
+  /** A later name of a hard-linked file: a link to the copied first name, or a copy of its own when that one failed. */
+  async copyLinkName(firstRel: string, firstOk: boolean, rel: string, s: MStat): Promise<{ made: 'hardlink' | 'file'; dataBytes: number }> {
+    if (firstOk) {
+      await this.dst.link(firstRel, rel);
+      this.c.hardlinks++;
+      return { made: 'hardlink', dataBytes: 0 };
+    }
+    return { made: 'file', dataBytes: await this.copyFile(rel, s) };
+  }
+
+  /** A directory's metadata, once all its content is done; leftover temporary files of dead workers go first. */
+  async finishDirectory(rel: string, st: MStat): Promise<void> {
+    await this.dst.cleanTemps(rel);
+    await this.finishDir(rel, { st, pending: 0 });
+  }
+
+  /** Where an error of an item belongs (the source or the destination path) and its one-line reason. */
+  describe(rel: string, e: unknown): { path: string; reason: string } {
+    const tree = e && typeof e === 'object' && fromSource.has(e) ? this.src : this.dst;
+    return { path: tree.display(rel), reason: reasonOf(e) };
+  }
+
+  private async copyFile(rel: string, s: MStat): Promise<number> {
+    let written = 0;
     const xs = await this.srcXattrs(rel, s);
     const r = await src(this.src.openRead(rel, s));
     try {
@@ -355,6 +392,7 @@ export class Transfer {
               for (const [a, b] of dataRuns(buf)) {
                 await w.write(buf.subarray(a, b), off + a);
                 this.c.dataBytes += b - a;
+                written += b - a;
               }
             } catch (e) {
               failed ??= e;
@@ -386,6 +424,7 @@ export class Transfer {
       const [a, b] = await Promise.all([fileChecksum(this.src, rel, s), fileChecksum(this.dst, rel, d)]);
       if (a !== b) throw new StrataError('EIO', `verify: checksum mismatch (source ${a}, copy ${b})`);
     }
+    return written;
   }
 }
 

@@ -1,0 +1,34 @@
+// `strata worker`: a data mover worker of distributed copies (fs copy --queue).
+import type { Command } from 'commander';
+import { StrataError } from '../errors.js';
+import { parseDuration, runWorker } from '../mover/distributed.js';
+import { globalOpts } from './context.js';
+
+export function registerWorker(program: Command): void {
+  program.command('worker')
+    .description('work on distributed copies (strata fs copy --queue) through the PostgreSQL engine; exits when the queue is drained')
+    .option('--lease <duration>', 'lease of a claimed item, renewed while it runs; a dead worker\'s items go to others after it (e.g. 5s, 500ms)', '5s')
+    .option('--forever', 'keep polling for new jobs instead of exiting when the queue is drained')
+    .option('-j, --jobs <n>', 'lanes (16 items in flight each)', '1')
+    .option('--wait <duration>', 'with no job in the queue, wait this long for one before exiting', '60s')
+    .option('-q, --quiet', 'no summary')
+    .action(async (o: { lease: string; forever?: boolean; jobs: string; wait: string; quiet?: boolean }, cmd: Command) => {
+      const jobs = Number(o.jobs);
+      if (!Number.isInteger(jobs) || jobs < 1 || jobs > 256) throw new StrataError('EINVAL', `bad -j '${o.jobs}' (1-256)`);
+      const ac = new AbortController();
+      const onSig = () => { ac.abort(); process.stderr.write('strata: worker: stopping after the items in flight\n'); };
+      process.once('SIGINT', onSig);
+      process.once('SIGTERM', onSig);
+      try {
+        const s = await runWorker({
+          engine: globalOpts(cmd).engine, leaseMs: parseDuration(o.lease), waitMs: parseDuration(o.wait), forever: !!o.forever, jobs, signal: ac.signal,
+          onError: (p, reason) => process.stderr.write(`strata: ${p}: ${reason}\n`),
+          onLog: (m) => process.stderr.write(`strata: worker: ${m}\n`),
+        });
+        if (!o.quiet) process.stderr.write(`worker: ${s.items} items, ${s.failed} failed, jobs [${s.jobs.join(', ')}], ${s.seconds.toFixed(2)} s\n`);
+      } finally {
+        process.off('SIGINT', onSig);
+        process.off('SIGTERM', onSig);
+      }
+    });
+}

@@ -1,0 +1,353 @@
+// The work queue of a distributed copy, kept in PostgreSQL (schema
+// `strata_queue`, created on demand in the engine's database). A planner
+// (`strata fs copy --queue`) walks the source and inserts items; any number of
+// `strata worker` processes claim them with SELECT … FOR UPDATE SKIP LOCKED
+// under a lease (claimed_by, lease_until), renew the lease while they work and
+// mark them done. An item whose lease runs out (its worker died) is claimable
+// again. Order rules, as in the serial copy: the planner creates directories
+// before it enqueues their content; a directory's metadata item becomes ready
+// when every item below it is finished (a `pending` count, held up by a large
+// HOLD until the planner has seen the whole directory); a later name of a
+// hard-linked file becomes ready when its first name is finished (`after`).
+import os from 'node:os';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { StrataError } from '../errors.js';
+import { pgConfig } from '../engine/postgres/url.js';
+import type { MStat } from './tree.js';
+
+/** Added to a directory item's pending count until the planner has enqueued all of its content. */
+export const HOLD = 2 ** 40;
+
+export type ItemKind = 'entry' | 'link' | 'dir';
+export type ItemState = 'ready' | 'waiting' | 'claimed' | 'done' | 'failed';
+
+export interface JobSpec {
+  /** Source location (formatted), its snapshot epoch (container sources). */
+  src: string;
+  srcEpoch?: number;
+  /** Destination as given and the resolved destination root. */
+  dst: string;
+  dstRoot: { kind: 'posix'; path: string } | { kind: 'container'; pool: string; cont: string; path: string };
+  xattrs: string;
+  verify: boolean;
+}
+
+export interface NewItem {
+  seq: number;
+  kind: ItemKind;
+  rel: string;
+  st: MStat;
+  parent?: number;
+  /** link items: seq and rel of the first name. */
+  after?: number;
+  linkTo?: string;
+}
+
+export interface ClaimedItem {
+  job: number;
+  seq: number;
+  kind: ItemKind;
+  rel: string;
+  st: MStat;
+  attempts: number;
+  after?: number;
+  linkTo?: string;
+}
+
+export interface Outcome {
+  seq: number;
+  /** retry: back to ready (connection lost, or attempts left); again: back to ready without counting the attempt. */
+  state: 'done' | 'failed' | 'retry' | 'again';
+  made?: string;
+  dataBytes?: number;
+  path?: string;
+  error?: string;
+}
+
+export function stToJson(st: MStat): string {
+  return JSON.stringify({ ...st, atimeNs: st.atimeNs.toString(), mtimeNs: st.mtimeNs.toString() });
+}
+
+export function stFromJson(o: Record<string, unknown>): MStat {
+  return { ...(o as unknown as MStat), atimeNs: BigInt(o['atimeNs'] as string), mtimeNs: BigInt(o['mtimeNs'] as string) };
+}
+
+/** Lost connections, a server shutting down or starting up: worth retrying once it is back. */
+export function isConnectionError(e: unknown): boolean {
+  let cur: unknown = e;
+  for (let i = 0; i < 5 && cur; i++) {
+    const code = (cur as { code?: string }).code ?? '';
+    const msg = (cur as { message?: string }).message ?? '';
+    if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTCONN'].includes(code)) return true;
+    if (/^(08|57P)/.test(code)) return true;
+    if (/Connection terminated|connection error|terminating connection|the database system is (starting up|shutting down|in recovery)|Client was closed|ECONNREFUSED|ECONNRESET|cannot connect to/i.test(msg)) return true;
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const SCHEMA = [
+  `CREATE SCHEMA IF NOT EXISTS strata_queue`,
+  `CREATE TABLE IF NOT EXISTS strata_queue.jobs (
+     id bigserial PRIMARY KEY, kind text NOT NULL, spec jsonb NOT NULL, status text NOT NULL DEFAULT 'planning',
+     heartbeat timestamptz NOT NULL DEFAULT now(), created_at timestamptz NOT NULL DEFAULT now())`,
+  `CREATE TABLE IF NOT EXISTS strata_queue.items (
+     job bigint NOT NULL, seq bigint NOT NULL, kind text NOT NULL, rel text NOT NULL, st jsonb NOT NULL,
+     parent bigint, after bigint, link_to text, pending bigint NOT NULL DEFAULT 0, sealed boolean NOT NULL DEFAULT true,
+     state text NOT NULL, attempts int NOT NULL DEFAULT 0, claimed_by text, lease_until timestamptz,
+     size bigint NOT NULL DEFAULT 0, made text, data_bytes bigint NOT NULL DEFAULT 0, path text, error text,
+     PRIMARY KEY (job, seq))`,
+  `CREATE INDEX IF NOT EXISTS items_todo ON strata_queue.items (job, seq) WHERE state IN ('ready', 'claimed')`,
+  `CREATE INDEX IF NOT EXISTS items_after ON strata_queue.items (job, after) WHERE after IS NOT NULL`,
+];
+
+export class WorkQueue {
+  readonly me = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  private constructor(private readonly pool: pg.Pool, private readonly retryMs: number) {}
+
+  /** Opens the queue in the engine's database (a postgres:// engine URL), creating its schema on first use. */
+  static async open(url: string, o: { retryMs?: number } = {}): Promise<WorkQueue> {
+    if (!/^postgres(ql)?:\/\//.test(url)) throw new StrataError('EINVAL', 'a distributed copy needs a PostgreSQL engine (--engine postgres://… or STRATA_ENGINE)');
+    const pool = new pg.Pool({ ...pgConfig(url).client, max: 3 });
+    pool.on('error', () => { /* an idle connection died; the pool replaces it */ });
+    const q = new WorkQueue(pool, o.retryMs ?? 300_000);
+    try {
+      await q.tx(async (c) => {
+        await c.query(`SELECT pg_advisory_xact_lock(hashtext('strata_queue'))`);
+        for (const s of SCHEMA) await c.query(s);
+      });
+    } catch (e) {
+      await pool.end().catch(() => undefined);
+      throw e;
+    }
+    return q;
+  }
+
+  async close(): Promise<void> { await this.pool.end().catch(() => undefined); }
+
+  /** Runs fn, retrying it while the server cannot be reached (up to retryMs). fn must be idempotent. */
+  async retrying<T>(fn: () => Promise<T>): Promise<T> {
+    const t0 = Date.now();
+    for (let k = 0; ; k++) {
+      try {
+        return await fn();
+      } catch (e) {
+        const code = (e as { code?: string })?.code;
+        const again = isConnectionError(e) || code === '40P01' || code === '40001';
+        if (!again || Date.now() - t0 > this.retryMs) throw e;
+        await sleep(Math.min(2000, 100 * 2 ** Math.min(k, 5)));
+      }
+    }
+  }
+
+  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.retrying(async () => {
+      const c = await this.pool.connect();
+      let broken: Error | undefined;
+      try {
+        await c.query('BEGIN');
+        const out = await fn(c);
+        await c.query('COMMIT');
+        return out;
+      } catch (e) {
+        broken = e as Error;
+        await c.query('ROLLBACK').catch(() => undefined);
+        throw e;
+      } finally {
+        c.release(broken && isConnectionError(broken) ? broken : undefined);
+      }
+    });
+  }
+
+  private q<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
+    return this.retrying(() => this.pool.query<R>(text, values));
+  }
+
+  // ---------- planner side ----------
+
+  async createJob(kind: string, spec: JobSpec): Promise<number> {
+    // Not retried blindly (a retry after a lost commit would make a second job); one attempt.
+    const r = await this.pool.query<{ id: string }>(`INSERT INTO strata_queue.jobs (kind, spec) VALUES ($1, $2) RETURNING id`, [kind, JSON.stringify(spec)]);
+    return Number(r.rows[0]!.id);
+  }
+
+  async setJobStatus(job: number, status: 'planning' | 'planned' | 'done'): Promise<void> {
+    await this.q(`UPDATE strata_queue.jobs SET status = $2, heartbeat = now() WHERE id = $1`, [job, status]);
+  }
+
+  async heartbeat(job: number): Promise<void> {
+    await this.q(`UPDATE strata_queue.jobs SET heartbeat = now() WHERE id = $1`, [job]);
+  }
+
+  /**
+   * Applies planner operations in order, in one transaction: item inserts,
+   * link items (ready at once if their first name is already finished) and
+   * directory seals (the directory had n items below it). Idempotent.
+   */
+  async apply(job: number, ops: PlanOp[]): Promise<void> {
+    if (ops.length === 0) return;
+    await this.tx(async (c) => {
+      let run: NewItem[] = [];
+      const flushRun = async () => {
+        if (run.length === 0) return;
+        await c.query(
+          `INSERT INTO strata_queue.items (job, seq, kind, rel, st, parent, pending, sealed, state, size)
+           SELECT $1, u.seq, u.kind, u.rel, u.st::jsonb, u.parent, CASE WHEN u.kind = 'dir' THEN $2::bigint ELSE 0 END,
+                  u.kind <> 'dir', CASE WHEN u.kind = 'dir' THEN 'waiting' ELSE 'ready' END, u.size
+           FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[]) AS u(seq, kind, rel, st, parent, size)
+           ON CONFLICT (job, seq) DO NOTHING`,
+          [job, HOLD, run.map((i) => i.seq), run.map((i) => i.kind), run.map((i) => i.rel), run.map((i) => stToJson(i.st)),
+            run.map((i) => i.parent ?? null), run.map((i) => (i.kind === 'entry' && i.st.type === 'file' ? i.st.size : 0))],
+        );
+        run = [];
+      };
+      for (const op of ops) {
+        if (op.op === 'item' && op.item.kind !== 'link') { run.push(op.item); continue; }
+        await flushRun();
+        if (op.op === 'item') {
+          const it = op.item;
+          // Lock the first name's row: its completion either sees this item or is seen by this check.
+          const f = await c.query<{ state: string }>(`SELECT state FROM strata_queue.items WHERE job = $1 AND seq = $2 FOR UPDATE`, [job, it.after]);
+          const firstFinished = f.rows[0]?.state === 'done' || f.rows[0]?.state === 'failed';
+          await c.query(
+            `INSERT INTO strata_queue.items (job, seq, kind, rel, st, parent, after, link_to, state, size)
+             VALUES ($1, $2, 'link', $3, $4::jsonb, $5, $6, $7, $8, 0) ON CONFLICT (job, seq) DO NOTHING`,
+            [job, it.seq, it.rel, stToJson(it.st), it.parent ?? null, it.after, it.linkTo, firstFinished ? 'ready' : 'waiting'],
+          );
+        } else {
+          await c.query(
+            `UPDATE strata_queue.items SET sealed = true, pending = pending - $3 + $4,
+               state = CASE WHEN pending - $3 + $4 = 0 THEN 'ready' ELSE state END
+             WHERE job = $1 AND seq = $2 AND NOT sealed`,
+            [job, op.seq, HOLD, op.children],
+          );
+        }
+      }
+      await flushRun();
+    });
+  }
+
+  /** Counts by state and outcome, for progress and the summary. */
+  async counts(job: number): Promise<JobCounts> {
+    const r = await this.q<{ state: string; made: string | null; n: string; bytes: string; data: string }>(
+      `SELECT state, made, count(*) AS n, coalesce(sum(size), 0) AS bytes, coalesce(sum(data_bytes), 0) AS data
+       FROM strata_queue.items WHERE job = $1 GROUP BY state, made`, [job]);
+    const c: JobCounts = { total: 0, open: 0, done: 0, failed: 0, files: 0, symlinks: 0, hardlinks: 0, bytes: 0, dataBytes: 0 };
+    for (const row of r.rows) {
+      const n = Number(row.n);
+      c.total += n;
+      if (row.state === 'done') {
+        c.done += n;
+        if (row.made === 'file') { c.files += n; c.bytes += Number(row.bytes); }
+        if (row.made === 'symlink') c.symlinks += n;
+        if (row.made === 'hardlink') c.hardlinks += n;
+        c.dataBytes += Number(row.data);
+      } else if (row.state === 'failed') c.failed += n;
+      else c.open += n;
+    }
+    return c;
+  }
+
+  async failuresAfter(job: number, seq: number): Promise<Array<{ seq: number; path: string; reason: string }>> {
+    const r = await this.q<{ seq: string; path: string | null; rel: string; error: string | null }>(
+      `SELECT seq, path, rel, error FROM strata_queue.items WHERE job = $1 AND state = 'failed' AND seq > $2 ORDER BY seq LIMIT 10000`, [job, seq]);
+    return r.rows.map((x) => ({ seq: Number(x.seq), path: x.path ?? x.rel, reason: x.error ?? 'failed' }));
+  }
+
+  /** Forgets a finished job's items (the job row stays, status done). */
+  async dropItems(job: number): Promise<void> {
+    await this.q(`DELETE FROM strata_queue.items WHERE job = $1`, [job]);
+  }
+
+  // ---------- worker side ----------
+
+  /** Jobs a worker may serve: not done, planner alive (heartbeat within staleSec). */
+  async openJobs(staleSec: number): Promise<Array<{ id: number; kind: string; spec: JobSpec; status: string }>> {
+    const r = await this.q<{ id: string; kind: string; spec: JobSpec; status: string }>(
+      `SELECT id, kind, spec, status FROM strata_queue.jobs WHERE status <> 'done' AND heartbeat > now() - make_interval(secs => $1) ORDER BY id`, [staleSec]);
+    return r.rows.map((x) => ({ id: Number(x.id), kind: x.kind, spec: x.spec, status: x.status }));
+  }
+
+  /** Whether a job still has unfinished items. */
+  async hasOpenItems(job: number): Promise<boolean> {
+    const r = await this.q(`SELECT 1 FROM strata_queue.items WHERE job = $1 AND state IN ('ready', 'waiting', 'claimed') LIMIT 1`, [job]);
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  /** Claims up to n ready items (or items whose lease ran out) of a job. */
+  async claim(job: number, n: number, leaseMs: number): Promise<ClaimedItem[]> {
+    const r = await this.q<{ seq: string; kind: ItemKind; rel: string; st: Record<string, unknown>; attempts: number; after: string | null; link_to: string | null }>(
+      `UPDATE strata_queue.items i SET state = 'claimed', claimed_by = $2, lease_until = now() + make_interval(secs => $3), attempts = i.attempts + 1
+       WHERE (i.job, i.seq) IN (
+         SELECT job, seq FROM strata_queue.items
+         WHERE job = $1 AND (state = 'ready' OR (state = 'claimed' AND lease_until < now()))
+         ORDER BY job, seq LIMIT $4 FOR UPDATE SKIP LOCKED)
+       RETURNING i.seq, i.kind, i.rel, i.st, i.attempts, i.after, i.link_to`,
+      [job, this.me, leaseMs / 1000, n]);
+    return r.rows.map((x) => ({
+      job, seq: Number(x.seq), kind: x.kind, rel: x.rel, st: stFromJson(x.st), attempts: x.attempts,
+      ...(x.after !== null ? { after: Number(x.after) } : {}), ...(x.link_to !== null ? { linkTo: x.link_to } : {}),
+    }));
+  }
+
+  /** Whether a link item's first name was copied. */
+  async firstDone(job: number, seq: number): Promise<boolean> {
+    const r = await this.q<{ ok: boolean }>(`SELECT state = 'done' AND made = 'file' AS ok FROM strata_queue.items WHERE job = $1 AND seq = $2`, [job, seq]);
+    return !!r.rows[0]?.ok;
+  }
+
+  /** Extends the lease of every item this worker holds. */
+  async renew(leaseMs: number): Promise<void> {
+    await this.q(`UPDATE strata_queue.items SET lease_until = now() + make_interval(secs => $2) WHERE claimed_by = $1 AND state = 'claimed'`, [this.me, leaseMs / 1000]);
+  }
+
+  /**
+   * Records outcomes of items this worker still holds (an item whose lease ran
+   * out and that another worker took is left alone), and in the same
+   * transaction counts finished items off their directory and releases link
+   * items waiting for them. Idempotent.
+   */
+  async finish(job: number, outs: Outcome[]): Promise<void> {
+    if (outs.length === 0) return;
+    await this.tx(async (c) => {
+      const fin = await c.query<{ seq: string; parent: string | null }>(
+        `UPDATE strata_queue.items i SET
+           state = CASE WHEN u.state IN ('retry', 'again') THEN 'ready' ELSE u.state END,
+           attempts = CASE WHEN u.state = 'again' THEN greatest(i.attempts - 1, 0) ELSE i.attempts END,
+           claimed_by = NULL, lease_until = NULL, made = u.made, data_bytes = u.data, path = u.path, error = u.error
+         FROM unnest($3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[]) AS u(seq, state, made, data, path, error)
+         WHERE i.job = $1 AND i.seq = u.seq AND i.claimed_by = $2 AND i.state = 'claimed'
+         RETURNING i.seq, i.parent, i.state`,
+        [job, this.me, outs.map((o) => o.seq), outs.map((o) => o.state), outs.map((o) => o.made ?? null), outs.map((o) => o.dataBytes ?? 0),
+          outs.map((o) => o.path ?? null), outs.map((o) => o.error ?? null)]);
+      const finished = (fin.rows as Array<{ seq: string; parent: string | null; state: string }>).filter((r) => r.state === 'done' || r.state === 'failed');
+      if (finished.length === 0) return;
+      const per = new Map<string, number>();
+      for (const r of finished) if (r.parent !== null) per.set(r.parent, (per.get(r.parent) ?? 0) + 1);
+      for (const [parent, n] of [...per].sort((a, b) => Number(a[0]) - Number(b[0]))) {
+        await c.query(
+          `UPDATE strata_queue.items SET pending = pending - $3, state = CASE WHEN pending - $3 = 0 THEN 'ready' ELSE state END
+           WHERE job = $1 AND seq = $2`, [job, parent, n]);
+      }
+      await c.query(`UPDATE strata_queue.items SET state = 'ready' WHERE job = $1 AND after = ANY($2::bigint[]) AND state = 'waiting'`,
+        [job, finished.map((r) => r.seq)]);
+    });
+  }
+}
+
+export type PlanOp = { op: 'item'; item: NewItem } | { op: 'seal'; seq: number; children: number };
+
+export interface JobCounts {
+  total: number;
+  open: number;
+  done: number;
+  failed: number;
+  files: number;
+  symlinks: number;
+  hardlinks: number;
+  bytes: number;
+  dataBytes: number;
+}
