@@ -4,6 +4,7 @@
 // Sizes: DFS_BENCH_FILE_MB (default 1024), DFS_BENCH_FILES (default 100000),
 // DFS_BENCH_LS_ENTRIES (default 0 = skip; set 1000000 for the 1M-entry ls; the
 // entries are made 1000 per transaction through DfsBatch).
+import { runMeasured, size, type Row } from './util.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -72,10 +73,10 @@ async function manyFiles(dfs: Dfs, n: number, tree: boolean): Promise<{ create: 
   return { create, stat, readdir, readdirPlus: n / secs(t0) };
 }
 
-export async function benchDfs(workDir: string): Promise<Array<{ name: string; value: string }>> {
-  const out: Array<{ name: string; value: string }> = [];
-  const mb = Number(process.env['DFS_BENCH_FILE_MB'] ?? 1024);
-  const nFiles = Number(process.env['DFS_BENCH_FILES'] ?? 100000);
+export async function benchDfs(workDir: string): Promise<Row[]> {
+  const out: Row[] = [];
+  const mb = size('DFS_BENCH_FILE_MB', 1024, 128);
+  const nFiles = size('DFS_BENCH_FILES', 100000, 5000);
   const lsEntries = Number(process.env['DFS_BENCH_LS_ENTRIES'] ?? 0);
   const home = path.join(workDir, 'dfs-home');
   fs.mkdirSync(home, { recursive: true });
@@ -98,8 +99,8 @@ export async function benchDfs(workDir: string): Promise<Array<{ name: string; v
   cli(home, ['fs', 'get', 'daos://bp/bc/big', path.join(workDir, 'big.get')]);
   const getS = secs(t0);
   out.push({ name: `dfs: cp ${mb} MiB`, value: `${cpS.toFixed(2)} s (${(mb / cpS).toFixed(0)} MiB/s)` });
-  out.push({ name: `dfs: fs put ${mb} MiB`, value: `${putS.toFixed(2)} s (${(mb / putS).toFixed(0)} MiB/s, ${(putS / cpS).toFixed(1)}x cp)` });
-  out.push({ name: `dfs: fs get ${mb} MiB`, value: `${getS.toFixed(2)} s (${(mb / getS).toFixed(0)} MiB/s, ${(getS / cpS).toFixed(1)}x cp)` });
+  out.push({ name: `dfs: fs put ${mb} MiB`, value: `${putS.toFixed(2)} s (${(mb / putS).toFixed(0)} MiB/s, ${(putS / cpS).toFixed(1)}x cp)`, speed: [{ vs: 'cp', ratio: cpS / putS }] });
+  out.push({ name: `dfs: fs get ${mb} MiB`, value: `${getS.toFixed(2)} s (${(mb / getS).toFixed(0)} MiB/s, ${(getS / cpS).toFixed(1)}x cp)`, speed: [{ vs: 'cp', ratio: cpS / getS }] });
   for (const f of ['big.src', 'big.cp', 'big.get']) fs.rmSync(path.join(workDir, f), { force: true });
 
   // 2. many empty files, flat and 3-level tree
@@ -138,12 +139,9 @@ export async function benchDfs(workDir: string): Promise<Array<{ name: string; v
     } finally {
       await eng.close();
     }
-    t0 = process.hrtime.bigint();
-    const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, CLI, 'fs', 'ls', 'daos://bp/bc/huge'], {
-      env: { ...process.env, STRATA_HOME: home, STRATA_ENGINE: '' }, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 30,
-    });
-    const rssKb = Number(r.stderr.toString().trim().split('\n').pop());
-    out.push({ name: `dfs: fs ls of ${lsEntries} entries`, value: `${secs(t0).toFixed(1)} s, peak RSS ${(rssKb / 1024).toFixed(0)} MB` });
+    const m = await runMeasured(process.execPath, [CLI, 'fs', 'ls', 'daos://bp/bc/huge'], { ...process.env, STRATA_HOME: home, STRATA_ENGINE: '' });
+    if (m.code !== 0) throw new Error(`fs ls failed (exit ${m.code})`);
+    out.push({ name: `dfs: fs ls of ${lsEntries} entries`, value: `${m.seconds.toFixed(1)} s, peak anonymous memory ${m.peakAnonMB.toFixed(0)} MB (heap and buffers), peak RSS ${m.peakRssMB.toFixed(0)} MB (includes the LMDB index pages it maps)` });
   }
   return out;
 }

@@ -9,14 +9,14 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { dropCaches, mbps, ratio, timeCommand, MiB, type Row } from './util.js';
+import { dropCaches, mbps, ratio, size, timeCommand, MiB, type Row } from './util.js';
 
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'strata.js');
 
 export async function benchFuse(workDir: string): Promise<Row[]> {
   if (process.getuid?.() !== 0 || !fs.existsSync('/dev/fuse')) return [{ name: 'fuse', value: 'skipped: needs root and /dev/fuse' }];
-  const mb = Number(process.env['FUSE_BENCH_FILE_MB'] || 1024);
-  const nfiles = Number(process.env['FUSE_BENCH_FILES'] || 20000);
+  const mb = size('FUSE_BENCH_FILE_MB', 1024, 128);
+  const nfiles = size('FUSE_BENCH_FILES', 20000, 2000);
   const bytes = mb * MiB;
   const home = path.join(workDir, 'home');
   const env = { ...process.env, STRATA_HOME: home, STRATA_ENGINE: '' };
@@ -94,8 +94,8 @@ export async function benchFuse(workDir: string): Promise<Row[]> {
     spawnSync('umount', ['-l', mnt], { stdio: 'ignore' });
   }
   const bw = (s: number) => bytes / s;
-  rows.push({ name: `write ${mb} MiB, 1 MiB blocks, through the mount (dd conv=fdatasync)`, value: `${mbps(bytes, mWrite)}; fs put ${mbps(bytes, pWrite)} (ratio ${ratio(bw(mWrite), bw(pWrite))}); local dd ${mbps(bytes, dWrite)} (ratio ${ratio(bw(mWrite), bw(dWrite))})` });
-  rows.push({ name: `read ${mb} MiB, 1 MiB blocks, through the mount (cold cache)`, value: `${mbps(bytes, mRead)}; fs get ${mbps(bytes, pRead)} (ratio ${ratio(bw(mRead), bw(pRead))}); local dd ${mbps(bytes, dRead)} (ratio ${ratio(bw(mRead), bw(dRead))})` });
-  rows.push({ name: `tar x of ${nfiles} small files (0-4 KiB, 100 dirs)`, value: `${(nfiles / tarMount).toFixed(0)} files/s (${tarMount.toFixed(1)} s); local ${tarLocal.toFixed(2)} s (ratio ${ratio(tarLocal, tarMount)}); local + sync ${tarLocalSync.toFixed(2)} s (ratio ${ratio(tarLocalSync, tarMount)})` });
+  rows.push({ name: `write ${mb} MiB, 1 MiB blocks, through the mount (dd conv=fdatasync)`, value: `${mbps(bytes, mWrite)}; fs put ${mbps(bytes, pWrite)} (ratio ${ratio(bw(mWrite), bw(pWrite))}); local dd ${mbps(bytes, dWrite)} (ratio ${ratio(bw(mWrite), bw(dWrite))})`, speed: [{ vs: 'strata fs put', ratio: pWrite / mWrite }, { vs: 'dd conv=fdatasync', ratio: dWrite / mWrite }] });
+  rows.push({ name: `read ${mb} MiB, 1 MiB blocks, through the mount (cold cache)`, value: `${mbps(bytes, mRead)}; fs get ${mbps(bytes, pRead)} (ratio ${ratio(bw(mRead), bw(pRead))}); local dd ${mbps(bytes, dRead)} (ratio ${ratio(bw(mRead), bw(dRead))})`, speed: [{ vs: 'strata fs get', ratio: pRead / mRead }, { vs: 'dd', ratio: dRead / mRead }] });
+  rows.push({ name: `tar x of ${nfiles} small files (0-4 KiB, 100 dirs)`, value: `${(nfiles / tarMount).toFixed(0)} files/s (${tarMount.toFixed(1)} s); local ${tarLocal.toFixed(2)} s (ratio ${ratio(tarLocal, tarMount)}); local + sync ${tarLocalSync.toFixed(2)} s (ratio ${ratio(tarLocalSync, tarMount)})`, speed: [{ vs: 'tar x to local disk', ratio: tarLocal / tarMount }] });
   return rows;
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { H5File } from '../src/hdf5/h5lib/index.js';
-import { type Row, MiB, GiB, mbps, ratio, dropCaches } from './util.js';
+import { type Row, MiB, mbps, ratio, dropCaches, size } from './util.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CLI = path.resolve(here, '..', '..', 'bin', 'strata.js');
@@ -31,7 +31,7 @@ function runRss(cmd: string[], env: Record<string, string> = {}): { seconds: num
 }
 
 function makeBig(file: string): number {
-  const n = GiB / 4;
+  const n = BIG / 4;
   const f = H5File.create(file, { overwrite: true });
   const ds = f.createDatasetEx('data', { class: 'float', size: 4, order: 'le' }, { space: { kind: 'simple', dims: [n], maxdims: [-1] }, layout: 'chunked', chunk: [MiB] });
   const slab = 4 * MiB;
@@ -42,8 +42,10 @@ function makeBig(file: string): number {
   }
   ds.close();
   f.close();
-  return GiB;
+  return BIG;
 }
+
+const BIG = size('HDF5_BENCH_MB', 1024, 128) * MiB;
 
 function makeSmall(file: string, count: number): number {
   const f = H5File.create(file, { overwrite: true });
@@ -65,13 +67,15 @@ function makeSmall(file: string, count: number): number {
   return bytes;
 }
 
+const SMALL = size('HDF5_BENCH_SMALL', 10000, 1000);
+
 export async function benchHdf5(workDir: string): Promise<Row[]> {
   const rows: Row[] = [];
   const env = { STRATA_HOME: path.join(workDir, 'home') };
   execFileSync(process.execPath, [CLI, 'pool', 'create', 'bench'], { env: { ...process.env, ...env }, stdio: 'ignore' });
   const cases: Array<{ name: string; make: (f: string) => number; h5copySrc: string }> = [
-    { name: '1 GiB chunked f32 dataset', make: makeBig, h5copySrc: '/data' },
-    { name: '10,000 small datasets', make: (f) => makeSmall(f, 10000), h5copySrc: '/' },
+    { name: `${BIG / MiB} MiB chunked f32 dataset`, make: makeBig, h5copySrc: '/data' },
+    { name: `${SMALL} small datasets`, make: (f) => makeSmall(f, SMALL), h5copySrc: '/' },
   ];
   let k = 0;
   for (const c of cases) {
@@ -93,8 +97,8 @@ export async function benchHdf5(workDir: string): Promise<Row[]> {
     execFileSync(process.execPath, [CLI, 'container', 'destroy', 'bench', `c${k}`], { env: { ...process.env, ...env }, stdio: 'ignore' });
     rows.push(
       { name: `${c.name}: cp / h5copy`, value: `${cp.toFixed(2)} s / ${h5c.toFixed(2)} s (file ${(fileBytes / MiB).toFixed(1)} MiB, data ${(bytes / MiB).toFixed(1)} MiB)` },
-      { name: `${c.name}: import (fs copy file.h5 -> container)`, value: `${imp.seconds.toFixed(2)} s, ${mbps(bytes, imp.seconds)}, ${ratio(imp.seconds, h5c)} h5copy, ${ratio(imp.seconds, cp)} cp, peak RSS ${imp.rssMB.toFixed(0)} MB` },
-      { name: `${c.name}: export (fs copy container -> file.h5)`, value: `${exp.seconds.toFixed(2)} s, ${mbps(bytes, exp.seconds)}, ${ratio(exp.seconds, h5c)} h5copy, ${ratio(exp.seconds, cp)} cp, peak RSS ${exp.rssMB.toFixed(0)} MB` },
+      { name: `${c.name}: import (fs copy file.h5 -> container)`, value: `${imp.seconds.toFixed(2)} s, ${mbps(bytes, imp.seconds)}, ${ratio(imp.seconds, h5c)} h5copy, ${ratio(imp.seconds, cp)} cp, peak RSS ${imp.rssMB.toFixed(0)} MB`, speed: [{ vs: 'h5copy', ratio: h5c / imp.seconds }, { vs: 'cp', ratio: cp / imp.seconds }] },
+      { name: `${c.name}: export (fs copy container -> file.h5)`, value: `${exp.seconds.toFixed(2)} s, ${mbps(bytes, exp.seconds)}, ${ratio(exp.seconds, h5c)} h5copy, ${ratio(exp.seconds, cp)} cp, peak RSS ${exp.rssMB.toFixed(0)} MB`, speed: [{ vs: 'h5copy', ratio: h5c / exp.seconds }, { vs: 'cp', ratio: cp / exp.seconds }] },
     );
     k++;
   }

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { openEngine } from '../src/engine/open.js';
 import { createPool, createContainer, openContainer } from '../src/container/index.js';
 import { mountDfs } from '../src/dfs/index.js';
-import { timeCommand, ratio, type Row } from './util.js';
+import { timeCommand, ratio, size, type Row } from './util.js';
 
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'strata.js');
 
@@ -26,8 +26,8 @@ interface Case { name: string; files: number; size: number }
 
 export async function benchPark(workDir: string): Promise<Row[]> {
   const cases: Case[] = [
-    { name: 'small', files: Number(process.env['PARK_BENCH_SMALL'] ?? 20000), size: 4096 },
-    { name: 'large', files: Number(process.env['PARK_BENCH_LARGE'] ?? 8), size: Number(process.env['PARK_BENCH_LARGE_MB'] ?? 128) * 1024 * 1024 },
+    { name: 'small', files: size('PARK_BENCH_SMALL', 20000, 2000), size: 4096 },
+    { name: 'large', files: size('PARK_BENCH_LARGE', 8, 2), size: size('PARK_BENCH_LARGE_MB', 128, 32) * 1024 * 1024 },
   ];
   const rows: Row[] = [];
   for (const c of cases) {
@@ -69,8 +69,8 @@ export async function benchPark(workDir: string): Promise<Row[]> {
       const tS = cli(home, ['container', 'serialize', 'bench', 'src', '-o', out, '-j', String(jobs)]);
       spawnSync('sync');
       const tD = cli(home, ['container', 'deserialize', 'bench', out, '--label', `copy${jobs}`, '-j', String(jobs)]);
-      rows.push({ name: `${label}: serialize -j ${jobs} vs tar cf`, value: `${tS.toFixed(2)} s (${ratio(tS, tarC)})` });
-      rows.push({ name: `${label}: deserialize -j ${jobs} vs tar xf`, value: `${tD.toFixed(2)} s (${ratio(tD, tarX)})` });
+      rows.push({ name: `${label}: serialize -j ${jobs} vs tar cf`, value: `${tS.toFixed(2)} s (${ratio(tS, tarC)} the time)`, speed: [{ vs: 'tar cf', ratio: tarC / tS }] });
+      rows.push({ name: `${label}: deserialize -j ${jobs} vs tar xf`, value: `${tD.toFixed(2)} s (${ratio(tD, tarX)} the time)`, speed: [{ vs: 'tar xf', ratio: tarX / tD }] });
       fs.rmSync(out, { recursive: true, force: true });
       cli(home, ['container', 'destroy', 'bench', `copy${jobs}`]);
     }

@@ -1,6 +1,8 @@
-// `npm run bench`: runs every benchmark, compares against the tools users would
-// use instead (dd, cp) in the same run, prints a table and writes bench/RESULTS.md.
-// STRATA_BENCH_DIR picks the disk (default: a directory under the system temp dir).
+// `npm run bench [-- --quick] [section...]`: runs the benchmarks, each against
+// the tools users would use instead (dd, cp -a, rsync, tar, h5copy) in the same
+// run, prints every line and writes bench/RESULTS.md and bench/results.svg.
+// --quick uses small sizes (a few minutes in all). STRATA_BENCH_DIR picks the
+// disk (default: a directory under the system temp dir).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,41 +14,48 @@ import { benchFuse } from './fuse.js';
 import { benchDfs } from './dfs.js';
 import { benchHdf5 } from './hdf5.js';
 import type { Row } from './util.js';
+import { writeReports, type Section } from './report.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
+const args = process.argv.slice(2);
+if (args.includes('--quick')) process.env['BENCH_QUICK'] = '1';
+const quick = process.env['BENCH_QUICK'] === '1';
+const only = args.filter((a) => !a.startsWith('--'));
 const base = process.env['STRATA_BENCH_DIR'] || os.tmpdir();
 const work = fs.mkdtempSync(path.join(base, 'strata-bench-'));
-const only = process.argv[2];
 
 const sections: Array<{ title: string; run: (dir: string) => Promise<Row[]> }> = [
   { title: 'engine', run: (d) => benchEngine(d) },
+  { title: 'dfs', run: (d) => benchDfs(d) },
   { title: 'mover', run: (d) => benchMover(d) },
   { title: 'park', run: (d) => benchPark(d) },
   { title: 'fuse', run: (d) => benchFuse(d) },
-  { title: 'dfs', run: (d) => benchDfs(d) },
   { title: 'hdf5', run: (d) => benchHdf5(d) },
 ];
+const unknown = only.filter((o) => !sections.some((s) => s.title === o));
+if (unknown.length) {
+  process.stderr.write(`bench: unknown section(s) ${unknown.join(', ')} (known: ${sections.map((s) => s.title).join(', ')})\n`);
+  process.exit(2);
+}
 
-const out: string[] = [
-  '# Benchmark results',
-  '',
-  `Machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.type()} ${os.release()}, Node ${process.version}.`,
-  `Run: ${new Date().toISOString()} on ${base}. Ratios compare with the reference tool measured in the same run.`,
-  '',
-];
+const machine = `${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.type()} ${os.release()}, Node ${process.version}, disk of ${base}`;
+const done: Section[] = [];
 try {
   for (const s of sections) {
-    if (only && s.title !== only) continue;
+    if (only.length && !only.includes(s.title)) continue;
     const dir = path.join(work, s.title);
     fs.mkdirSync(dir, { recursive: true });
-    process.stderr.write(`bench: ${s.title}...\n`);
+    process.stderr.write(`bench: ${s.title}${quick ? ' (quick)' : ''}...\n`);
     const rows = await s.run(dir);
-    out.push(`## ${s.title}`, '', '| measurement | result |', '|---|---|', ...rows.map((r) => `| ${r.name} | ${r.value} |`), '');
-    for (const r of rows) process.stdout.write(`${s.title}: ${r.name}: ${r.value}\n`);
+    done.push({ title: s.title, ranAt: new Date().toISOString(), quick, machine, rows });
+    for (const r of rows) {
+      const sp = (r.speed ?? []).map((x) => `${x.ratio.toFixed(2)}x ${x.vs}`).join('; ');
+      process.stdout.write(`${s.title}: ${r.name}: ${r.value}${sp ? `  [speed: ${sp}]` : ''}\n`);
+    }
   }
 } finally {
   fs.rmSync(work, { recursive: true, force: true });
+  if (done.length) writeReports(path.join(repo, 'bench'), done);
 }
-fs.writeFileSync(path.join(repo, 'bench', 'RESULTS.md'), out.join('\n'));
-process.stdout.write(`wrote bench/RESULTS.md\n`);
+process.stdout.write('wrote bench/RESULTS.md, bench/results.svg\n');

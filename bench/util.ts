@@ -1,7 +1,18 @@
 // Small helpers for benchmarks: timing, running reference tools, formatting.
 import { execFileSync } from 'node:child_process';
 
-export interface Row { name: string; value: string }
+/**
+ * One measured line. `speed` compares with the tools users would use instead,
+ * measured in the same run: ratio = their time / our time (above 1: strata is faster).
+ */
+export interface Row { name: string; value: string; speed?: Array<{ vs: string; ratio: number }> }
+
+/** Size knobs: BENCH_QUICK=1 (npm run bench -- --quick) picks the small value. */
+export function size(envName: string, full: number, quick: number): number {
+  const v = process.env[envName];
+  if (v !== undefined && v !== '') return Number(v);
+  return process.env['BENCH_QUICK'] === '1' ? quick : full;
+}
 
 export async function timed<T>(fn: () => Promise<T> | T): Promise<{ seconds: number; result: T }> {
   const t0 = process.hrtime.bigint();
@@ -30,4 +41,31 @@ export function ratio(ours: number, theirs: number): string {
 /** Drops the page cache when allowed (root), so reads come from the disk. */
 export function dropCaches(): void {
   try { execFileSync('bash', ['-c', 'sync; echo 3 > /proc/sys/vm/drop_caches'], { stdio: 'ignore' }); } catch { /* not root */ }
+}
+
+/**
+ * Runs a command and samples its memory from /proc: peak resident set (what
+ * `time -f %M` reports, including file pages it maps, such as the LMDB index)
+ * and peak anonymous memory (heap and buffers: what the process itself holds).
+ */
+export async function runMeasured(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ seconds: number; peakRssMB: number; peakAnonMB: number; code: number }> {
+  const { spawn } = await import('node:child_process');
+  const fs = await import('node:fs');
+  const t0 = process.hrtime.bigint();
+  const child = spawn(cmd, args, { env, stdio: ['ignore', 'ignore', 'ignore'] });
+  let peakRss = 0;
+  let peakAnon = 0;
+  const sample = () => {
+    try {
+      const st = fs.readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      const rss = Number(/VmHWM:\s+(\d+)/.exec(st)?.[1] ?? 0);
+      const anon = Number(/RssAnon:\s+(\d+)/.exec(st)?.[1] ?? 0);
+      peakRss = Math.max(peakRss, rss);
+      peakAnon = Math.max(peakAnon, anon);
+    } catch { /* exited */ }
+  };
+  const timer = setInterval(sample, 20);
+  const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
+  clearInterval(timer);
+  return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, peakRssMB: peakRss / 1024, peakAnonMB: peakAnon / 1024, code };
 }
