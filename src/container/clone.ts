@@ -22,8 +22,7 @@ import { checkLabel, parseRef } from './names.js';
 import { currentCaller } from './identity.js';
 import { createContainer, openContainer } from './manage.js';
 import { resolvePool, requirePoolPerm, type CallOpts } from './pool.js';
-import { snapshotEpoch } from './snapshots.js';
-import { cleanupStale, me, pendingKey, runSnapshot } from './pending.js';
+import { cleanupStale, me, pendingKey, snapshotForRun } from './pending.js';
 
 const SLICE = 4 * 1024 * 1024;
 const TX_BYTES = 8 * 1024 * 1024;
@@ -152,15 +151,7 @@ export async function cloneContainer(src: CloneEnd, dst: CloneEnd, opts: CloneOp
   await cleanupStale(dst.engine);
   if (!sameEngine) await cleanupStale(src.engine);
 
-  let epoch: Epoch;
-  let release = async (): Promise<void> => {};
-  if (opts.snap !== undefined) {
-    epoch = await snapshotEpoch(src.engine, c.uuid, { snap: opts.snap }, c.label);
-  } else {
-    const s = await runSnapshot(src.engine, c.uuid);
-    epoch = s.epoch;
-    release = s.release;
-  }
+  const { epoch, release } = await snapshotForRun(src.engine, c, opts.snap);
 
   const uuid = crypto.randomUUID();
   const pkey = pendingKey(uuid);

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import type { Engine, Epoch } from '../engine/types.js';
 import { keys } from './catalog.js';
+import { snapshotEpoch } from './snapshots.js';
 
 export interface Owner { host: string; pid: number; start: string; at: string }
 
@@ -66,6 +67,15 @@ export async function cleanupStale(engine: Engine): Promise<{ containers: string
     await engine.commit({ ops: [{ op: 'cat-del', key }] });
   }
   return { containers, snapshots };
+}
+
+/**
+ * The view a run reads: the named snapshot if one is given (kept), else a
+ * snapshot taken for this run (released by the caller when done).
+ */
+export async function snapshotForRun(engine: Engine, cont: { uuid: string; label: string }, snap?: string): Promise<{ epoch: Epoch; release: () => Promise<void> }> {
+  if (snap !== undefined) return { epoch: await snapshotEpoch(engine, cont.uuid, { snap }, cont.label), release: async () => undefined };
+  return runSnapshot(engine, cont.uuid);
 }
 
 /** Takes a snapshot for one run, recorded so a killed run's snapshot is removed later. */

@@ -6,9 +6,9 @@
 // beside its source under another label).
 import { createBLAKE3 } from 'hash-wasm';
 import type { Engine, KeyPath } from '../engine/types.js';
-import { openContainer, snapshotEpoch } from '../container/index.js';
+import { openContainer } from '../container/index.js';
 import { listObjects, DaosObject } from '../object/index.js';
-import { cleanupStale, runSnapshot } from '../container/pending.js';
+import { cleanupStale, snapshotForRun } from '../container/pending.js';
 
 const SLICE = 4 * 1024 * 1024;
 
@@ -39,15 +39,7 @@ function u64(n: number | bigint): Buffer {
 export async function checkContainer(engine: Engine, pool: string, cont: string, opts: { snap?: string } = {}): Promise<CheckResult> {
   await cleanupStale(engine);
   const c = await openContainer(engine, pool, cont);
-  let epoch: number;
-  let release = async () => {};
-  if (opts.snap !== undefined) {
-    epoch = await snapshotEpoch(engine, c.uuid, { snap: opts.snap }, c.label);
-  } else {
-    const s = await runSnapshot(engine, c.uuid);
-    epoch = s.epoch;
-    release = s.release;
-  }
+  const { epoch, release } = await snapshotForRun(engine, c, opts.snap);
   try {
     const h = await createBLAKE3();
     h.init();

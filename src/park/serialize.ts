@@ -8,7 +8,7 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Engine, KeyPath } from '../engine/types.js';
 import { StrataError, fromSystemError } from '../errors.js';
-import { openContainer, snapshotEpoch, type ContainerRecord } from '../container/index.js';
+import { openContainer, type ContainerRecord } from '../container/index.js';
 import { listObjects, DaosObject } from '../object/index.js';
 import { H5File, type Dataset } from '../hdf5/h5lib/index.js';
 import {
@@ -16,7 +16,7 @@ import {
   A_VERSION, A_FILES, A_CONT_UUID, A_RANK, A_ALLOCED_OID, A_ACL, PROP_ATTRS, rankFileName, sealFile,
   type OidRow, type DkeyRow, type AkeyRow,
 } from './format.js';
-import { cleanupStale, runSnapshot } from '../container/pending.js';
+import { cleanupStale, snapshotForRun } from '../container/pending.js';
 
 const ROWS_BATCH = 1024;
 const SLICE = 4 * 1024 * 1024;
@@ -248,15 +248,7 @@ export async function serializeContainer(engine: Engine, pool: string, cont: str
   const c = await openContainer(engine, pool, cont);
   const dir = path.resolve(opts.outputDir ?? '.');
   try { fs.mkdirSync(dir, { recursive: true }); } catch (e) { throw fromSystemError(e, `output directory ${dir}`); }
-  let epoch: number;
-  let release = async () => {};
-  if (opts.snap !== undefined) {
-    epoch = await snapshotEpoch(engine, c.uuid, { snap: opts.snap }, c.label);
-  } else {
-    const s = await runSnapshot(engine, c.uuid);
-    epoch = s.epoch;
-    release = s.release;
-  }
+  const { epoch, release } = await snapshotForRun(engine, c, opts.snap);
   try {
     const ranks = Array.from({ length: jobs }, (_, r): RankJob => ({
       contUuid: c.uuid, epoch, rank: r, ranks: jobs, file: path.join(dir, rankFileName(c.uuid, r)), record: c.record,
