@@ -14,6 +14,7 @@ import { initSchema } from '../src/engine/postgres/schema.js';
 const PG_BINS = ['/usr/lib/postgresql/17/bin', '/usr/lib/postgresql/16/bin', '/usr/lib/postgresql/15/bin'];
 
 let server: Promise<string> | undefined;
+let started: { bin: string; data: string; dir: string; uid: number; gid: number } | undefined;
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -59,6 +60,7 @@ async function startServer(): Promise<string> {
     '',
   ].join('\n'));
   run('pg_ctl', ['-D', data, '-l', path.join(dir, 'log'), '-w', '-t', '60', 'start']);
+  started = { bin, data, dir, uid, gid };
   process.on('exit', () => {
     spawnSync(path.join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop'], { uid, gid, stdio: 'ignore' });
     fs.rmSync(dir, { recursive: true, force: true });
@@ -73,6 +75,19 @@ export function pgServer(): Promise<string> {
   if (given) return Promise.resolve(given);
   server ??= startServer();
   return server;
+}
+
+/**
+ * Restarts the server this process started (fast shutdown: every connection
+ * is cut), waiting until it accepts connections again; false when the server
+ * is not ours (STRATA_TEST_PG) or not started.
+ */
+export function restartPgServer(): boolean {
+  if (!started) return false;
+  const { bin, data, dir, uid, gid } = started;
+  const r = spawnSync(path.join(bin, 'pg_ctl'), ['-D', data, '-l', path.join(dir, 'log'), '-m', 'fast', '-w', '-t', '60', 'restart'], { uid, gid, cwd: dir, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`pg_ctl restart failed: ${r.stderr || r.stdout || r.error}`);
+  return true;
 }
 
 /** A new, empty, initialized database on the test server; returns its engine URL. */

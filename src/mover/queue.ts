@@ -147,6 +147,8 @@ export class WorkQueue {
     return this.retrying(async () => {
       const c = await this.pool.connect();
       let broken: Error | undefined;
+      const onError = (e: Error) => { broken = e; };
+      c.on('error', onError);
       try {
         await c.query('BEGIN');
         const out = await fn(c);
@@ -157,6 +159,7 @@ export class WorkQueue {
         await c.query('ROLLBACK').catch(() => undefined);
         throw e;
       } finally {
+        c.off('error', onError);
         c.release(broken && isConnectionError(broken) ? broken : undefined);
       }
     });

@@ -42,6 +42,12 @@ function isRetryable(e: unknown): boolean {
   return code === '40001' || code === '40P01';
 }
 
+/** The connection to the server is gone (server restart, network). */
+function isConnectionLoss(e: unknown): boolean {
+  const err = e as { code?: string; message?: string };
+  return /^(08|57P)/.test(err?.code ?? '') || /Connection terminated|connection error|not queryable/i.test(err?.message ?? '');
+}
+
 function pgError(e: unknown, what: string): StrataError {
   if (e instanceof StrataError) return e;
   const err = e as { message?: string; code?: string };
@@ -239,10 +245,20 @@ export class PgEngine extends KvEngine {
     } catch (e) {
       throw pgError(e, `cannot connect to ${this.location}`);
     }
+    // A connection the server cuts between two statements emits 'error' on the
+    // checked-out client: keep it from crashing the process; the next statement
+    // fails and the broken client is not returned to the pool.
+    let broken: Error | undefined;
+    const onError = (e: Error) => { broken = e; };
+    c.on('error', onError);
     try {
       return await fn(c);
+    } catch (e) {
+      if (!broken && isConnectionLoss(e)) broken = e as Error;
+      throw e;
     } finally {
-      c.release();
+      c.off('error', onError);
+      c.release(broken);
     }
   }
 

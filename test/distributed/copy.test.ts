@@ -1,0 +1,163 @@
+// The distributed copy: `strata fs copy --queue` plans into the work queue of a
+// PostgreSQL engine and `strata worker` processes do the copying. The result
+// must be identical to a serial copy, also when a worker is SIGKILLed mid-copy
+// and when the PostgreSQL server restarts under the copy. Assertions are on
+// data only; every wait is bounded; workers are always killed at the end.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import pg from 'pg';
+import { CLI, runCli, tempDir, type CliResult } from '../helpers.js';
+import { freshPgDatabase, pgUnavailableReason, restartPgServer } from '../pg-server.js';
+import { makeTree } from '../mover/util.js';
+
+const skip = pgUnavailableReason();
+const children = new Set<ChildProcess>();
+const killAll = () => { for (const c of children) { try { c.kill('SIGKILL'); } catch { /* gone */ } } };
+after(killAll);
+process.on('exit', killAll);
+
+interface Worker { child: ChildProcess; done: Promise<CliResult> }
+
+function startWorker(env: Record<string, string>, args: string[] = []): Worker {
+  const child = spawn(process.execPath, [CLI, 'worker', '--lease', '2s', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout!.on('data', (d: Buffer) => out.push(d));
+  child.stderr!.on('data', (d: Buffer) => err.push(d));
+  const done = new Promise<CliResult>((resolve) => {
+    child.on('close', (code, signal) => {
+      children.delete(child);
+      resolve({ code: code ?? (signal ? 128 : -1), stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+    });
+  });
+  return { child, done };
+}
+
+/** Resolves p, or rejects after ms (then the caller's finally kills the workers). */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout;
+  return Promise.race([p, new Promise<T>((_, rej) => { t = setTimeout(() => rej(new Error(`${what}: no result after ${ms / 1000} s`)), ms); })]).finally(() => clearTimeout(t));
+}
+
+async function setup(files = 1200): Promise<{ env: Record<string, string>; url: string; src: string }> {
+  const url = await freshPgDatabase();
+  const home = tempDir('strata-dist-');
+  fs.chmodSync(home, 0o755);
+  const src = path.join(home, 'src');
+  fs.mkdirSync(src);
+  makeTree(src, { sparse: 64 * 1024 * 1024 });
+  for (let d = 0; d < 12; d++) {
+    const dir = path.join(src, 'many', `d${String(d).padStart(2, '0')}`);
+    fs.mkdirSync(dir, { recursive: true });
+    for (let i = 0; i < files / 12; i++) fs.writeFileSync(path.join(dir, `f${i}`), `file ${d}/${i}\n`.repeat(1 + (i % 50)));
+  }
+  for (let i = 0; i < 4; i++) fs.writeFileSync(path.join(src, 'many', `large${i}`), Buffer.alloc(3 * 1024 * 1024 + i, 0x41 + i));
+  const env = { STRATA_ENGINE: url, STRATA_HOME: path.join(home, 'engine') };
+  const r = await runCli(['pool', 'create', 'tank'], { env });
+  assert.equal(r.code, 0, r.stderr);
+  return { env, url, src };
+}
+
+async function query<T extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<T[] | undefined> {
+  const c = new pg.Client({ connectionString: url });
+  c.on('error', () => undefined);
+  try {
+    await c.connect();
+    return (await c.query<T>(text, values)).rows;
+  } catch {
+    return undefined; // server restarting, queue not created yet
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+/** Polls until cond() (bounded). */
+async function until(what: string, cond: () => Promise<boolean>, ms = 90_000): Promise<void> {
+  const t0 = Date.now();
+  while (!(await cond())) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function compareOk(env: Record<string, string>, a: string, b: string): Promise<void> {
+  const r = await runCli(['fs', 'compare', a, b], { env });
+  assert.equal(r.code, 0, `compare ${a} ${b}:\n${r.stdout}${r.stderr}`);
+}
+
+test('distributed copy POSIX -> container with 3 workers equals a serial copy', { skip, timeout: 180_000 }, async () => {
+  const { env, src } = await setup();
+  try {
+    const serial = await runCli(['fs', 'copy', '--src', src, '--dst', 'daos://tank/serial', '--json'], { env });
+    assert.equal(serial.code, 0, serial.stderr);
+    const planner = runCli(['fs', 'copy', '--queue', '--src', src, '--dst', 'daos://tank/dist', '--json'], { env });
+    const workers = [0, 1, 2].map(() => startWorker(env));
+    const p = await within(planner, 150_000, 'planner');
+    assert.equal(p.code, 0, p.stderr);
+    const ws = await within(Promise.all(workers.map((w) => w.done)), 60_000, 'workers');
+    for (const w of ws) assert.equal(w.code, 0, w.stderr);
+    const a = JSON.parse(serial.stdout);
+    const b = JSON.parse(p.stdout);
+    for (const k of ['files', 'dirs', 'symlinks', 'hardlinks', 'bytes', 'dataBytes', 'errors']) assert.equal(b[k], a[k], `summary ${k}`);
+    assert.equal(b.errors, 0);
+    // The work was shared: every worker did something.
+    for (const w of ws) assert.match(w.stderr, /^worker: [1-9]\d* items, 0 failed/m);
+    await compareOk(env, src, 'daos://tank/dist');
+    await compareOk(env, 'daos://tank/serial', 'daos://tank/dist');
+    const st = JSON.parse((await runCli(['fs', 'stat', '--json', 'daos://tank/dist/dir/sub/linked-too'], { env })).stdout);
+    assert.equal(st.nlink, 2, 'hard link kept');
+  } finally {
+    killAll();
+  }
+});
+
+test('a worker SIGKILLed mid-copy: its items go to the others after the lease, the copy is identical', { skip, timeout: 180_000 }, async () => {
+  const { env, url, src } = await setup(1800);
+  try {
+    const planner = runCli(['fs', 'copy', '--queue', '--src', src, '--dst', 'daos://tank/dist'], { env });
+    const workers = [0, 1, 2].map(() => startWorker(env));
+    const victim = workers[0]!;
+    // Kill the victim while it holds claimed items.
+    await until('the victim to hold items', async () => {
+      const rows = await query<{ n: string }>(url, `SELECT count(*) AS n FROM strata_queue.items WHERE claimed_by LIKE $1 AND state = 'claimed'`, [`%:${victim.child.pid}:%`]);
+      return !!rows && Number(rows[0]!.n) > 0;
+    });
+    victim.child.kill('SIGKILL');
+    const p = await within(planner, 150_000, 'planner');
+    assert.equal(p.code, 0, p.stderr);
+    assert.match(p.stderr, /^copy: \d+ files, \d+ directories, 5 links, \d+ bytes, [\d.]+ s, [\d.]+ MB\/s, 0 errors$/m);
+    const ws = await within(Promise.all(workers.map((w) => w.done)), 60_000, 'workers');
+    assert.notEqual(ws[0]!.code, 0, 'the victim was killed');
+    assert.equal(ws[1]!.code, 0, ws[1]!.stderr);
+    assert.equal(ws[2]!.code, 0, ws[2]!.stderr);
+    await compareOk(env, src, 'daos://tank/dist');
+  } finally {
+    killAll();
+  }
+});
+
+test('the PostgreSQL server restarts during a distributed copy: the copy completes identical', { skip: skip ?? (process.env['STRATA_TEST_PG'] ? 'needs a server the test started (STRATA_TEST_PG is set)' : undefined), timeout: 180_000 }, async () => {
+  const { env, url, src } = await setup(1800);
+  try {
+    const planner = runCli(['fs', 'copy', '--queue', '--src', src, '--dst', 'daos://tank/dist'], { env });
+    const workers = [0, 1, 2].map(() => startWorker(env));
+    await until('the plan and some items done', async () => {
+      const rows = await query<{ status: string; done: string }>(url,
+        `SELECT j.status, (SELECT count(*) FROM strata_queue.items i WHERE i.job = j.id AND i.state = 'done') AS done FROM strata_queue.jobs j`);
+      return !!rows && rows.length > 0 && (rows[0]!.status !== 'planning') && Number(rows[0]!.done) >= 100;
+    });
+    assert.ok(restartPgServer(), 'server restarted');
+    const p = await within(planner, 150_000, 'planner');
+    assert.equal(p.code, 0, p.stderr);
+    assert.match(p.stderr, /0 errors$/m);
+    const ws = await within(Promise.all(workers.map((w) => w.done)), 60_000, 'workers');
+    for (const w of ws) assert.equal(w.code, 0, w.stderr);
+    await compareOk(env, src, 'daos://tank/dist');
+  } finally {
+    killAll();
+  }
+});
