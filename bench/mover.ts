@@ -6,7 +6,9 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
 import { MiB, ratio, timeCommand, type Row } from './util.js';
+import { freshPgDatabase, pgUnavailableReason } from '../test/pg-server.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CLI = path.resolve(here, '..', '..', 'bin', 'strata.js');
@@ -82,6 +84,40 @@ export async function benchMover(workDir: string): Promise<Row[]> {
     }
     rm(src);
   }
+  rows.push(...await benchDistributed(workDir));
+  return rows;
+}
+
+function runStrata(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    c.on('error', reject);
+    c.on('close', (code) => (code === 0 ? resolve(0) : reject(new Error(`strata ${args.join(' ')}: exit ${code}`))));
+  });
+}
+
+/** Distributed copy (fs copy --queue + N `strata worker` processes) of 20,000 small files on the PostgreSQL engine. */
+export async function benchDistributed(workDir: string): Promise<Row[]> {
+  const why = pgUnavailableReason();
+  if (why) return [{ name: 'distributed copy', value: `not measured: ${why}` }];
+  const src = path.join(workDir, 'dsrc');
+  makeSmall(src);
+  const rows: Row[] = [];
+  let one = 0;
+  for (const n of [1, 2, 4]) {
+    const url = await freshPgDatabase();
+    const env = { ...process.env, STRATA_ENGINE: url };
+    await runStrata(['pool', 'create', 'bench'], env);
+    const t0 = process.hrtime.bigint();
+    await Promise.all([
+      runStrata(['fs', 'copy', '--queue', '--src', src, '--dst', 'daos://bench/d', '-q'], env),
+      ...Array.from({ length: n }, () => runStrata(['worker', '-q'], env)),
+    ]);
+    const s = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (n === 1) one = s;
+    rows.push({ name: `distributed: 20,000 x 4 KiB POSIX -> container (postgres), ${n} worker${n > 1 ? 's' : ''}`, value: `${s.toFixed(2)} s (${(20000 / s).toFixed(0)} files/s)${n > 1 ? `, ${(one / s).toFixed(2)}x of 1 worker` : ''}` });
+  }
+  fs.rmSync(src, { recursive: true, force: true });
   return rows;
 }
 
