@@ -45,7 +45,7 @@ test('engine writes: SIGKILL at random points; acknowledged batches all there, n
   const cont = '0c0c0c0c-0000-4000-8000-000000000001';
   const tally = new Tally('engine writes');
   let n = 0;
-  for (let round = 0; round < 45 * ROUNDS; round++) {
+  for (let round = 0; round < 55 * ROUNDS; round++) {
     const { acks, killed } = await runDriver(['engine', url, cont, String(n)], r.int(0, 120));
     if (killed) tally.kills++;
     const acked = acks.length ? acks[acks.length - 1]! + 1 : n;
@@ -74,7 +74,7 @@ test('DFS operations (mkdir, put, mv, rm, rmdir, ln, truncate): SIGKILL at rando
     const e = await openEngine(url);
     try { return await describeDfs(await mountDfs(await openContainer(e, 'tank', 'fs'), { readOnly: true })); } finally { await e.close(); }
   };
-  const rounds = 45 * ROUNDS;
+  const rounds = 55 * ROUNDS;
   for (let round = 0; round <= rounds; round++) {
     const last = round === rounds; // the last round runs to completion
     const states: Model[] = [m];

@@ -63,7 +63,7 @@ test('FUSE: SIGKILL of the mount daemon during dd/cp writes; fsync-acknowledged 
     return d;
   };
   try {
-    for (let round = 0; round < 16 * ROUNDS; round++) {
+    for (let round = 0; round < 24 * ROUNDS; round++) {
       const d = await startDaemon();
       dbg(`round ${round}: mounted`);
       const dexit = new Promise((res) => d.on('exit', res));

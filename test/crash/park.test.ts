@@ -33,7 +33,7 @@ test('serialize and deserialize: SIGKILL at random points, then re-run; digests 
   await ok(env, ['fs', 'copy', '--src', src, '--dst', 'daos://tank/c', '-q']);
   const want = await digest('c');
 
-  for (let round = 0; round < 14 * ROUNDS; round++) {
+  for (let round = 0; round < 16 * ROUNDS; round++) {
     const k = await killAfter(['container', 'serialize', 'tank', 'c', '--output-path', path.join(home, `ser${round}`)], env, r.int(100, 800));
     await poolCheck(env, `serialize kill ${round}`);
     if (k.killed) tally.kills++; else { assert.equal(k.code, 0, k.out); tally.finished++; }
@@ -44,7 +44,7 @@ test('serialize and deserialize: SIGKILL at random points, then re-run; digests 
   assert.doesNotMatch((await ok(env, ['container', 'list-snaps', 'tank', 'c'])).stdout, /\d/);
 
   const made: string[] = [];
-  for (let round = 0; round < 14 * ROUNDS; round++) {
+  for (let round = 0; round < 16 * ROUNDS; round++) {
     const label = `d${round}`;
     const k = await killAfter(['container', 'deserialize', 'tank', out, '--label', label], env, r.int(100, 800));
     await poolCheck(env, `deserialize kill ${round}`);
