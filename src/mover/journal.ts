@@ -97,6 +97,8 @@ export class Journal {
     const r = this.resume;
     if (!r) return false;
     if (r.failed.has(rel)) return false;
+    // Inside a directory that failed (not listed): never walked, so not done.
+    for (let i = rel.lastIndexOf('/'); i > 0; i = rel.lastIndexOf('/', i - 1)) if (r.failed.has(rel.slice(0, i))) return false;
     if (r.mark !== undefined && comparePaths(rel, r.mark) <= 0) return true;
     return r.done.has(rel);
   }

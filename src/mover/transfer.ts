@@ -157,6 +157,7 @@ export class Transfer {
       const rel = ev.rel;
       if (ev.kind === 'error') {
         this.fail(ev.side === 'src' ? this.src : this.dst, rel, ev.error);
+        this.journalFailed(rel);
         continue;
       }
       if (ev.kind === 'enter') {
@@ -166,6 +167,7 @@ export class Transfer {
           if (made === 'existed' && resume) await this.dst.cleanTemps(rel);
         } catch (e) {
           this.fail(this.dst, rel, e);
+          this.journalFailed(rel);
           skipBelow = rel;
           continue;
         }
@@ -219,6 +221,17 @@ export class Transfer {
     await this.pool.drain();
     if (!this.stopped && this.opts.signal?.aborted) this.stopped = 'interrupted';
     return { ...this.c, seconds: this.seconds, failures: this.failures, ...(this.stopped ? { stopped: this.stopped } : {}) };
+  }
+
+  /**
+   * Records a directory whose contents were not walked (unreadable, or not
+   * creatable) as failed, so the resume mark does not cover what is inside it.
+   */
+  private journalFailed(rel: string): void {
+    if (!this.journal) return;
+    const seq = this.seq++;
+    this.journal.begin(rel, seq);
+    this.journal.finish(seq, false);
   }
 
   /** Runs an item's work in the pool, counted against its directory. */

@@ -1,0 +1,155 @@
+// Faults around `fs copy`: unreadable source files (EACCES, as an unprivileged
+// user), a full engine home and a full destination (small tmpfs), and the FUSE
+// mount being read killed. Each: the rest is copied, every failure is reported
+// on its own line, the exit status is non-zero, nothing already copied is
+// lost, pool check passes, and `--resume` completes an identical copy.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { CLI, runCli, tempDir } from '../helpers.js';
+import { poolCheck, spawnCli, diffR } from '../crash/util.js';
+import { inject, makeSource, remount, reportFaults, root, withTmpfs } from './util.js';
+
+const NOBODY = 65534;
+
+function fresh(name: string): { home: string; env: Record<string, string>; src: string } {
+  const home = tempDir(`strata-fault-${name}-`);
+  fs.chmodSync(home, 0o755);
+  return { home, env: { STRATA_HOME: path.join(home, 'engine'), STRATA_ENGINE: '' }, src: path.join(home, 'src') };
+}
+
+async function ok(env: Record<string, string>, args: string[], o: { uid?: number; gid?: number } = {}) {
+  const r = await runCli(args, { env, ...o });
+  assert.equal(r.code, 0, `strata ${args.join(' ')}: ${r.stderr}`);
+  return r;
+}
+
+test('EACCES on some source files: the rest is copied, each reported, exit 1; --resume after chmod completes', { skip: !root && 'needs root (to act as an unprivileged user)' }, async () => {
+  const { home, env, src } = fresh('eacces');
+  makeSource(src, { dirs: 4, files: 15 });
+  fs.writeFileSync(path.join(src, 'd1/text'), 'readable\n');
+  const denied = ['d0/f3', 'd1/f7', 'd3/f14'];
+  for (const f of denied) fs.chmodSync(path.join(src, f), 0);
+  fs.mkdirSync(path.join(src, 'd2/locked'));
+  fs.writeFileSync(path.join(src, 'd2/locked/inside'), 'x');
+  fs.chmodSync(path.join(src, 'd2/locked'), 0);
+  inject(denied.length + 1);
+  fs.mkdirSync(env.STRATA_HOME);
+  fs.chownSync(env.STRATA_HOME, NOBODY, NOBODY);
+  const as = { uid: NOBODY, gid: NOBODY };
+  await ok(env, ['pool', 'create', 'tank'], as);
+  const r = await runCli(['fs', 'copy', '--src', src, '--dst', 'daos://tank/c'], { env, ...as });
+  assert.equal(r.code, 1, r.stderr);
+  for (const f of [...denied, 'd2/locked']) assert.match(r.stderr, new RegExp(`^strata: .*${f}: .*permission denied`, 'm'), r.stderr);
+  assert.match(r.stderr, /4 errors/);
+  // Everything else is there.
+  assert.equal((await runCli(['fs', 'cat', 'daos://tank/c/d1/text'], { env, ...as })).stdout, 'readable\n');
+  assert.match((await runCli(['fs', 'ls', 'daos://tank/c/d3'], { env, ...as })).stdout, /f13/);
+  for (const f of denied) assert.notEqual((await runCli(['fs', 'stat', `daos://tank/c/${f}`], { env, ...as })).code, 0);
+  await poolCheck(env, 'EACCES copy');
+  for (const f of denied) fs.chmodSync(path.join(src, f), 0o644);
+  fs.chmodSync(path.join(src, 'd2/locked'), 0o755);
+  const r2 = await ok(env, ['fs', 'copy', '--src', src, '--dst', 'daos://tank/c', '--resume', '--json'], as);
+  assert.equal(JSON.parse(r2.stdout).errors, 0);
+  const cmp = await runCli(['fs', 'compare', src, 'daos://tank/c'], { env, ...as });
+  assert.equal(cmp.code, 0, cmp.stdout + cmp.stderr);
+  void home;
+});
+
+test('full engine home (small tmpfs): the copy stops with ENOSPC, pool check passes, --resume completes after space is freed', { skip: !root && 'needs root to mount a tmpfs' }, async () => {
+  const { home, env, src } = fresh('fullhome');
+  makeSource(src, { dirs: 4, files: 10, big: 3 * 1024 * 1024 });
+  await withTmpfs(env.STRATA_HOME, '7m', async () => {
+    await ok(env, ['pool', 'create', 'tank']);
+    inject();
+    const r = await runCli(['fs', 'copy', '--src', src, '--dst', 'daos://tank/c'], { env });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /^strata: .*no space left on device/im);
+    assert.match(r.stderr, /--resume/);
+    await poolCheck(env, 'full engine home');
+    remount(env.STRATA_HOME, '64m');
+    const r2 = await ok(env, ['fs', 'copy', '--src', src, '--dst', 'daos://tank/c', '--resume', '--json']);
+    assert.equal(JSON.parse(r2.stdout).errors, 0);
+    const cmp = await runCli(['fs', 'compare', src, 'daos://tank/c'], { env });
+    assert.equal(cmp.code, 0, cmp.stdout + cmp.stderr);
+    await poolCheck(env, 'full engine home, resumed');
+  });
+  void home;
+});
+
+test('full destination (container -> small tmpfs): ENOSPC stops the copy, --resume completes after space is freed', { skip: !root && 'needs root to mount a tmpfs' }, async () => {
+  const { home, env, src } = fresh('fulldst');
+  makeSource(src, { dirs: 4, files: 10, big: 2 * 1024 * 1024 });
+  await ok(env, ['pool', 'create', 'tank']);
+  await ok(env, ['fs', 'copy', '--src', src, '--dst', 'daos://tank/c', '-q']);
+  const mnt = path.join(home, 'small');
+  await withTmpfs(mnt, '5m', async () => {
+    const dst = path.join(mnt, 'out');
+    inject();
+    const r = await runCli(['fs', 'copy', '--src', 'daos://tank/c', '--dst', dst], { env });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /no space left on device \(ENOSPC\)/);
+    remount(mnt, '64m');
+    await ok(env, ['fs', 'copy', '--src', 'daos://tank/c', '--dst', dst, '--resume']);
+    diffR(src, dst);
+    assert.deepEqual(fs.readdirSync(dst).filter((n) => n.startsWith('.strata-tmp')), []);
+  });
+  await poolCheck(env, 'full destination');
+});
+
+function mounted(mp: string): boolean {
+  return fs.readFileSync('/proc/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === mp);
+}
+async function waitFor(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; !cond(); i++) {
+    if (i > 3000) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test('the FUSE mount being copied from is killed: clear errors, exit non-zero, nothing lost; --resume completes after a remount', { skip: !(root && fs.existsSync('/dev/fuse')) && 'needs root and /dev/fuse', timeout: 300000 }, async () => {
+  const { home, env, src } = fresh('fuse');
+  makeSource(src, { dirs: 6, files: 60, big: 300000 });
+  await ok(env, ['pool', 'create', 'tank']);
+  await ok(env, ['fs', 'copy', '--src', src, '--dst', 'daos://tank/full', '-q']);
+  const mp = path.join(home, 'mnt');
+  fs.mkdirSync(mp);
+  const start = async () => {
+    const d = spawn(process.execPath, [CLI, 'mount', mp, '--pool', 'tank', '--cont', 'full', '--foreground'], { env: { ...process.env, ...env, UV_THREADPOOL_SIZE: '32' }, stdio: 'ignore' });
+    await waitFor(() => mounted(mp) || d.exitCode !== null, 'the mount');
+    assert.ok(mounted(mp), 'mounted');
+    return d;
+  };
+  let d = await start();
+  try {
+    const p = spawnCli(['fs', 'copy', '--src', mp, '--dst', 'daos://tank/back', '-j', '2'], env);
+    const jdir = path.join(env.STRATA_HOME, 'mover');
+    let killed = false;
+    for (let i = 0; i < 6000 && !killed && p.child.exitCode === null; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      const j = fs.existsSync(jdir) ? fs.readdirSync(jdir).find((n) => n.endsWith('.journal')) : undefined;
+      if (j && fs.readFileSync(path.join(jdir, j), 'utf8').split('\n').length > 40) { d.kill('SIGKILL'); killed = true; inject(); }
+    }
+    assert.ok(killed, `the copy was still running: ${p.out()}`);
+    const hang = setTimeout(() => p.child.kill('SIGKILL'), 120000);
+    const code = await p.exited;
+    clearTimeout(hang);
+    assert.equal(code, 1, p.out());
+    assert.match(p.out(), /^strata: .*(not connected|ENOTCONN)/m, p.out());
+    spawnSync('umount', ['-l', mp], { stdio: 'ignore' });
+    await waitFor(() => !mounted(mp), 'the detach');
+    await poolCheck(env, 'FUSE source killed');
+    d = await start();
+    const r2 = await ok(env, ['fs', 'copy', '--src', mp, '--dst', 'daos://tank/back', '--resume', '--json']);
+    assert.equal(JSON.parse(r2.stdout).errors, 0);
+    const cmp = await runCli(['fs', 'compare', src, 'daos://tank/back', '--xattrs', 'none'], { env });
+    assert.equal(cmp.code, 0, cmp.stdout + cmp.stderr);
+  } finally {
+    if (d.exitCode === null) d.kill('SIGKILL');
+    spawnSync('umount', ['-l', mp], { stdio: 'ignore' });
+  }
+  await poolCheck(env, 'FUSE source, resumed');
+  reportFaults('posix');
+});
