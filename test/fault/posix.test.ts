@@ -153,3 +153,46 @@ test('the FUSE mount being copied from is killed: clear errors, exit non-zero, n
   await poolCheck(env, 'FUSE source, resumed');
   reportFaults('posix');
 });
+
+test('EIO on some source files (a FUSE mount of strata whose extent file is truncated underneath): the rest is copied, each reported, exit 1; pool check names the damage; --resume completes once the bytes are back', { skip: !(root && fs.existsSync('/dev/fuse')) && 'needs root and /dev/fuse', timeout: 300000 }, async () => {
+  const { home, env, src } = fresh('eio');
+  fs.mkdirSync(src);
+  for (let i = 0; i < 3; i++) fs.writeFileSync(path.join(src, `big${i}`), Buffer.alloc(300000, i + 1));
+  fs.writeFileSync(path.join(src, 'small'), 'small\n');
+  await ok(env, ['pool', 'create', 'tank']);
+  await ok(env, ['fs', 'copy', '--src', src, '--dst', 'daos://tank/c', '-q']);
+  const extDir = path.join(env.STRATA_HOME, 'extents');
+  const exts = fs.readdirSync(extDir).filter((n) => n.endsWith('.ext'));
+  assert.equal(exts.length, 1);
+  const ext = path.join(extDir, exts[0]!);
+  fs.copyFileSync(ext, path.join(home, 'ext.bak'));
+  const mp = path.join(home, 'mnt');
+  fs.mkdirSync(mp);
+  const d = spawn(process.execPath, [CLI, 'mount', mp, '--pool', 'tank', '--cont', 'c', '--foreground'], { env: { ...process.env, ...env, UV_THREADPOOL_SIZE: '32' }, stdio: 'ignore' });
+  try {
+    await waitFor(() => mounted(mp) || d.exitCode !== null, 'the mount');
+    assert.ok(mounted(mp));
+    fs.truncateSync(ext, 1000);
+    inject(3);
+    const dst = path.join(home, 'out');
+    const r = await runCli(['fs', 'copy', '--src', mp, '--dst', dst, '--xattrs', 'none'], { env });
+    assert.equal(r.code, 1, r.stderr);
+    for (let i = 0; i < 3; i++) assert.match(r.stderr, new RegExp(`^strata: .*big${i}: i/o error \\(EIO\\)`, 'm'), r.stderr);
+    assert.match(r.stderr, /3 errors/);
+    assert.equal(fs.readFileSync(path.join(dst, 'small'), 'utf8'), 'small\n');
+    assert.deepEqual(fs.readdirSync(dst).sort(), ['small']);
+    const chk = await runCli(['pool', 'check'], { env });
+    assert.equal(chk.code, 1);
+    assert.equal(chk.stdout.split('\n').filter((l) => /problem: record .*lies past the end of extent file/.test(l)).length, 3, chk.stdout);
+    // The bytes come back (same inode, as a repaired disk would): --resume completes.
+    fs.copyFileSync(path.join(home, 'ext.bak'), ext);
+    const r2 = await runCli(['fs', 'copy', '--src', mp, '--dst', dst, '--xattrs', 'none', '--resume'], { env });
+    assert.equal(r2.code, 0, r2.stderr);
+    diffR(src, dst);
+    assert.equal((await runCli(['pool', 'check'], { env })).code, 0);
+  } finally {
+    if (d.exitCode === null) d.kill('SIGKILL');
+    spawnSync('umount', ['-l', mp], { stdio: 'ignore' });
+  }
+  reportFaults('posix');
+});
