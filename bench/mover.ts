@@ -7,15 +7,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
-import { MiB, ratio, timeCommand, type Row } from './util.js';
+import { MiB, ratio, size, timeCommand, type Row } from './util.js';
 import { freshPgDatabase, pgUnavailableReason } from '../test/pg-server.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CLI = path.resolve(here, '..', '..', 'bin', 'strata.js');
 
+const SMALL_DIRS = size('MOVER_BENCH_SMALL_DIRS', 200, 20);
+const LARGE_MB = size('MOVER_BENCH_LARGE_MB', 128, 32);
+
 function makeSmall(dir: string): number {
   const data = Buffer.alloc(4096);
-  for (let d = 0; d < 200; d++) {
+  for (let d = 0; d < SMALL_DIRS; d++) {
     const sub = path.join(dir, `d${d}`);
     fs.mkdirSync(sub, { recursive: true });
     for (let f = 0; f < 100; f++) {
@@ -24,7 +27,7 @@ function makeSmall(dir: string): number {
       fs.writeFileSync(path.join(sub, `f${f}`), data);
     }
   }
-  return 20000 * 4096;
+  return SMALL_DIRS * 100 * 4096;
 }
 
 function makeLarge(dir: string): number {
@@ -32,13 +35,13 @@ function makeLarge(dir: string): number {
   const chunk = Buffer.alloc(MiB);
   for (let i = 0; i < 8; i++) {
     const fd = fs.openSync(path.join(dir, `big${i}`), 'w');
-    for (let m = 0; m < 128; m++) {
+    for (let m = 0; m < LARGE_MB; m++) {
       for (let k = 0; k < MiB; k += 4096) chunk.writeUInt32LE((i * 131 + m * 7 + k) >>> 0, k);
       fs.writeSync(fd, chunk);
     }
     fs.closeSync(fd);
   }
-  return 8 * 128 * MiB;
+  return 8 * LARGE_MB * MiB;
 }
 
 export async function benchMover(workDir: string): Promise<Row[]> {
@@ -52,7 +55,7 @@ export async function benchMover(workDir: string): Promise<Row[]> {
   };
   strata(['pool', 'create', 'bench']);
   const rm = (p: string) => fs.rmSync(p, { recursive: true, force: true });
-  for (const [label, make] of [['small: 20,000 x 4 KiB in 200 dirs', makeSmall], ['large: 8 x 128 MiB', makeLarge]] as const) {
+  for (const [label, make] of [[`small: ${SMALL_DIRS * 100} x 4 KiB in ${SMALL_DIRS} dirs`, makeSmall], [`large: 8 x ${LARGE_MB} MiB`, makeLarge]] as const) {
     const src = path.join(workDir, 'src');
     const bytes = make(src);
     execFileSync('sync');
@@ -74,12 +77,12 @@ export async function benchMover(workDir: string): Promise<Row[]> {
     for (const j of [1, 2]) {
       const cont = `c${label[0]}${j}`;
       const toCont = strata(['fs', 'copy', '--src', src, '--dst', `daos://bench/${cont}`, '-j', String(j), '-q']);
-      rows.push({ name: `${label}: POSIX -> container -j ${j}`, value: `${toCont.toFixed(2)} s (${mbs(toCont)}), ${ratio(cp, toCont)} of cp -a speed` });
+      rows.push({ name: `${label}: POSIX -> container -j ${j}`, value: `${toCont.toFixed(2)} s (${mbs(toCont)}), ${ratio(cp, toCont)} of cp -a speed`, speed: [{ vs: 'cp -a', ratio: cp / toCont }, { vs: 'rsync -a', ratio: rsync / toCont }, { vs: 'tar|tar', ratio: tar / toCont }] });
       rm(out);
       execFileSync('sync');
       const fromCont = strata(['fs', 'copy', '--src', `daos://bench/${cont}`, '--dst', out, '-j', String(j), '-q']);
       rm(out);
-      rows.push({ name: `${label}: container -> POSIX -j ${j}`, value: `${fromCont.toFixed(2)} s (${mbs(fromCont)}), ${ratio(cp, fromCont)} of cp -a speed` });
+      rows.push({ name: `${label}: container -> POSIX -j ${j}`, value: `${fromCont.toFixed(2)} s (${mbs(fromCont)}), ${ratio(cp, fromCont)} of cp -a speed`, speed: [{ vs: 'cp -a', ratio: cp / fromCont }, { vs: 'rsync -a', ratio: rsync / fromCont }, { vs: 'tar|tar', ratio: tar / fromCont }] });
       strata(['container', 'destroy', 'bench', cont, '--force']);
     }
     rm(src);
@@ -96,12 +99,12 @@ function runStrata(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   });
 }
 
-/** Distributed copy (fs copy --queue + N `strata worker` processes) of 20,000 small files on the PostgreSQL engine. */
+/** Distributed copy (fs copy --queue + N `strata worker` processes) of the small-file tree on the PostgreSQL engine. */
 export async function benchDistributed(workDir: string): Promise<Row[]> {
   const why = pgUnavailableReason();
   if (why) return [{ name: 'distributed copy', value: `not measured: ${why}` }];
   const src = path.join(workDir, 'dsrc');
-  makeSmall(src);
+  const files = makeSmall(src) / 4096;
   const rows: Row[] = [];
   let one = 0;
   for (const n of [1, 2, 4]) {
@@ -115,7 +118,7 @@ export async function benchDistributed(workDir: string): Promise<Row[]> {
     ]);
     const s = Number(process.hrtime.bigint() - t0) / 1e9;
     if (n === 1) one = s;
-    rows.push({ name: `distributed: 20,000 x 4 KiB POSIX -> container (postgres), ${n} worker${n > 1 ? 's' : ''}`, value: `${s.toFixed(2)} s (${(20000 / s).toFixed(0)} files/s)${n > 1 ? `, ${(one / s).toFixed(2)}x of 1 worker` : ''}` });
+    rows.push({ name: `distributed: ${files} x 4 KiB POSIX -> container (postgres), ${n} worker${n > 1 ? 's' : ''}`, value: `${s.toFixed(2)} s (${(files / s).toFixed(0)} files/s)${n > 1 ? `, ${(one / s).toFixed(2)}x of 1 worker` : ''}`, speed: n > 1 ? [{ vs: '1 worker', ratio: one / s }] : undefined });
   }
   fs.rmSync(src, { recursive: true, force: true });
   return rows;
