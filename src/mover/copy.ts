@@ -6,6 +6,9 @@ import { openEngine } from '../engine/open.js';
 import { StrataError } from '../errors.js';
 import { formatLocation, resolveLocation } from '../uns/location.js';
 import { openDest, openSource, type EngineGetter } from './ends.js';
+import { DfsTree } from './dfs-tree.js';
+import { cleanupStale, pendingOwner } from '../container/index.js';
+import { runSnapKey } from '../container/pending.js';
 import { Journal, journalPath, readJournal, type JournalHeader } from './journal.js';
 import { Transfer, type TransferOptions, type TransferSummary } from './transfer.js';
 import { hdf5Copy } from './hdf5.js';
@@ -51,6 +54,15 @@ export async function copy(srcInput: string, dstInput: string, opts: CopyOptions
     const resume = opts.resume ? await readJournal(jfile) : undefined;
     if (opts.resume && !resume) opts.onWarn?.('no interrupted copy to resume: starting a new copy');
     const src = await openSource(eng.get, srcInput, { snap: opts.snap, epoch: resume?.header.srcEpoch, warn: opts.onWarn });
+    // A snapshot this run took belongs to this process until the journal
+    // records it: a run-snap marker, so that if the process is killed before
+    // that, a later copy removes it (and removes such leftovers of others now).
+    const marker = src.snapOwned && src.epoch !== undefined && src.tree instanceof DfsTree ? runSnapKey(src.tree.dfs.container.uuid, src.epoch) : undefined;
+    if (marker) {
+      const engine = await eng.get();
+      await engine.commit({ ops: [{ op: 'cat-put', key: marker, value: pendingOwner() }] });
+      await cleanupStale(engine).catch(() => undefined);
+    }
     // The snapshot a copy took is destroyed when the copy completes; an
     // interrupted or failed copy keeps it (and its journal) for --resume.
     let keepSnap = !!resume;
@@ -66,6 +78,7 @@ export async function copy(srcInput: string, dstInput: string, opts: CopyOptions
       };
       const journal = new Journal(jfile, header, resume);
       keepSnap = true;
+      if (marker) await (await eng.get()).commit({ ops: [{ op: 'cat-del', key: marker }] });
       const t = new Transfer(src.tree, dst.tree, 'copy', opts, journal);
       opts.onStart?.(t);
       let summary: TransferSummary;
@@ -81,7 +94,10 @@ export async function copy(srcInput: string, dstInput: string, opts: CopyOptions
       if (clean) keepSnap = false;
       return { ...summary, src: formatLocation(srcLoc), dst: dst.tree.display(''), resumed: !!resume };
     } finally {
-      if (!keepSnap && (src.snapOwned || resume?.header.snapOwned)) await src.destroySnapshot();
+      if (!keepSnap && (src.snapOwned || resume?.header.snapOwned)) {
+        await src.destroySnapshot();
+        if (marker) await (await eng.get()).commit({ ops: [{ op: 'cat-del', key: marker }] });
+      }
     }
   } finally {
     await eng.close();

@@ -12,7 +12,7 @@ import { CLI } from '../helpers.js';
 import { openEngine } from '../../src/engine/open.js';
 import { openContainer } from '../../src/container/index.js';
 import { mountDfs } from '../../src/dfs/index.js';
-import { ROUNDS, Tally, cliPoolCheck, crashEnv, diffR, ok, poolCheck, suiteRng } from './util.js';
+import { ROUNDS, Tally, abortFuse, cliPoolCheck, crashEnv, diffR, ok, poolCheck, suiteRng } from './util.js';
 
 const dbg = (s: string) => { if (process.env['STRATA_CRASH_DEBUG']) process.stderr.write(`${s}\n`); };
 const canFuse = fs.existsSync('/dev/fuse') && process.getuid?.() === 0;
@@ -85,6 +85,8 @@ test('FUSE: SIGKILL of the mount daemon during dd/cp writes; fsync-acknowledged 
       const killed = !wdone;
       d.kill('SIGKILL');
       dbg(`killed ${killed}`);
+      // A daemon that does not finish dying is stuck on its own mount: abort the connection.
+      if (!(await Promise.race([dexit.then(() => true), new Promise((res) => setTimeout(() => res(false), 3000))]))) { abortFuse(mp); tally.aborted++; }
       await dexit;
       dbg('daemon gone');
       const t = setTimeout(() => w.kill('SIGKILL'), 60000);
@@ -117,7 +119,7 @@ test('FUSE: SIGKILL of the mount daemon during dd/cp writes; fsync-acknowledged 
     await poolCheck(env, 'FUSE final');
     await cliPoolCheck(env);
   } finally {
-    if (daemon && daemon.exitCode === null) daemon.kill('SIGKILL');
+    if (daemon && daemon.exitCode === null) { daemon.kill('SIGKILL'); abortFuse(mp); }
     detach(mp);
   }
   tally.report();

@@ -101,9 +101,11 @@ export async function cliPoolCheck(env: Record<string, string>): Promise<void> {
 export class Tally {
   kills = 0;
   finished = 0;
+  /** FUSE: connections that had to be aborted because the killed daemon could not finish exiting. */
+  aborted = 0;
   constructor(readonly name: string) {}
   report(): string {
-    const s = `# crash ${this.name}: ${this.kills} kill points (${this.finished} runs finished before their kill), STRATA_CRASH_SEED=${SEED}`;
+    const s = `# crash ${this.name}: ${this.kills} kill points (${this.finished} runs finished before their kill${this.aborted ? `, ${this.aborted} stuck FUSE connections aborted` : ''}), STRATA_CRASH_SEED=${SEED}`;
     process.stderr.write(s + '\n');
     return s;
   }
@@ -118,4 +120,21 @@ import { spawnSync } from 'node:child_process';
 function spawnSyncDiff(a: string, b: string): string {
   const r = spawnSync('diff', ['-r', '--no-dereference', a, b], { encoding: 'utf8' });
   return r.status === 0 ? '' : `${r.stdout}${r.stderr}`;
+}
+
+/**
+ * Aborts the kernel FUSE connection of a mount whose daemon was killed (fusectl
+ * `abort`). Needed because a daemon SIGKILLed while one of its own threads
+ * waits on a request to its own mount never finishes exiting (the request
+ * waits for an answer only the dying daemon could give), so the connection
+ * stays up and every access hangs; umount -l alone does not release them.
+ * Returns true when a connection was aborted.
+ */
+export function abortFuse(mp: string): boolean {
+  const line = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === mp);
+  if (!line) return false;
+  const minor = line.split(' ')[2]!.split(':')[1]!;
+  const dir = '/sys/fs/fuse/connections';
+  if (!fs.existsSync(path.join(dir, minor))) spawnSync('mount', ['-t', 'fusectl', 'none', dir], { stdio: 'ignore' });
+  try { fs.writeFileSync(path.join(dir, minor, 'abort'), '1'); return true; } catch { return false; }
 }
