@@ -11,7 +11,9 @@ import { engineBatch } from './engine-model.js';
 
 const say = (s: string) => fs.writeSync(1, s + '\n');
 const [mode, url, ...rest] = process.argv.slice(2);
-const engine = await openEngine(url!);
+// Run without arguments (e.g. picked up by `node --test dist/test/`): nothing to do.
+if ((mode !== 'engine' && mode !== 'dfs') || !url) process.exit(0);
+const engine = await openEngine(url);
 if (mode === 'engine') {
   const [cont, first] = rest;
   say('ready');
