@@ -1,19 +1,12 @@
 // The calls by OID: createAt with attributes/data, setattr, *at namespace
 // calls, batches, readdirplus pages, bulk writes, unlink while open.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tempDfs, collect } from './util.js';
+import { freshDfs, hasCode, collect } from './util.js';
 import { mountDfs, ROOT_OID, ORPHAN_OID } from '../../src/dfs/index.js';
-import type { Engine } from '../../src/engine/types.js';
 
-const engines: Engine[] = [];
-after(async () => { for (const e of engines) await e.close(); });
-async function fresh(chunkSize?: number) {
-  const r = await tempDfs({ chunkSize });
-  engines.push(r.engine);
-  return r;
-}
-const code = (c: string) => (e: unknown) => (e as { code?: string }).code === c;
+const fresh = freshDfs;
+const code = hasCode;
 
 test('createAt: a file with mode, owner, times, xattrs, data and sparse tail in one commit', async () => {
   const { dfs, engine } = await fresh(4096);

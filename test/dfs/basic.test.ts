@@ -1,18 +1,10 @@
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tempDfs, collect, makeContainer } from './util.js';
+import { freshDfs, hasCode, collect, makeContainer } from './util.js';
 import { mountDfs } from '../../src/dfs/index.js';
-import type { Engine } from '../../src/engine/types.js';
 
-const engines: Engine[] = [];
-after(async () => { for (const e of engines) await e.close(); });
-async function fresh(chunkSize?: number) {
-  const r = await tempDfs({ chunkSize });
-  engines.push(r.engine);
-  return r;
-}
-
-const code = (c: string) => (e: unknown) => (e as { code?: string }).code === c;
+const fresh = freshDfs;
+const code = hasCode;
 
 test('mkdir, stat, readdir, rmdir', async () => {
   const { dfs } = await fresh();

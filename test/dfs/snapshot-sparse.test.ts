@@ -1,18 +1,12 @@
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tempDfs, collect } from './util.js';
+import { freshDfs, hasCode, collect } from './util.js';
 import { mountDfs } from '../../src/dfs/index.js';
 import type { Engine, Page } from '../../src/engine/types.js';
 import { Container } from '../../src/container/container.js';
 
-const engines: Engine[] = [];
-after(async () => { for (const e of engines) await e.close(); });
-async function fresh(chunkSize?: number) {
-  const r = await tempDfs({ chunkSize });
-  engines.push(r.engine);
-  return r;
-}
-const code = (c: string) => (e: unknown) => (e as { code?: string }).code === c;
+const fresh = freshDfs;
+const code = hasCode;
 
 test('a snapshot view does not change after later writes; writes at it are EROFS', async () => {
   const { dfs, engine, container } = await fresh(8);

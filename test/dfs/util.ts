@@ -30,3 +30,21 @@ export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   for await (const x of it) out.push(x);
   return out;
 }
+
+const opened: Engine[] = [];
+let closing = false;
+
+/** tempDfs whose engine is closed when the test file ends. */
+export async function freshDfs(chunkSize?: number): Promise<{ dfs: Dfs; engine: Engine; container: Container }> {
+  if (!closing) {
+    closing = true;
+    const { after } = await import('node:test');
+    after(async () => { for (const e of opened) await e.close(); });
+  }
+  const r = await tempDfs({ chunkSize });
+  opened.push(r.engine);
+  return r;
+}
+
+/** assert.rejects predicate: a StrataError (or system error) with this code. */
+export const hasCode = (c: string) => (e: unknown): boolean => (e as { code?: string }).code === c;
