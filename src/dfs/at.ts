@@ -110,6 +110,7 @@ export function touchDir(tx: Tx, core: DfsCore, dir: ObjectId, now: bigint): voi
 
 /** Conditions tx on the parent directory still existing (its attr version). */
 export async function expectDir(core: DfsCore, tx: Tx, parent: ObjectId): Promise<void> {
+  if (!tx.once(`dir ${parent}`)) return; // one condition per directory and transaction
   const o = core.obj(parent);
   const ver = await o.version(INODE_DKEY, A_ATTR);
   if (ver === 0 && !parent.equals(ROOT_OID)) throw new StrataError('ENOENT', `directory ${parent} was removed`);
@@ -132,6 +133,7 @@ export function addData(core: DfsCore, tx: Tx, oid: ObjectId, cs: number, data: 
 /** Writes a new inode's records into tx. */
 export function writeNewInode(core: DfsCore, tx: Tx, oid: ObjectId, type: FileType, o: NewInode, now: bigint): void {
   const obj = core.obj(oid);
+  tx.fresh(obj);
   const chunkSize = type === 'file' ? (o.chunkSize ?? core.chunkSize) : 0;
   const perm = type === 'symlink' ? 0o777 : (o.mode ?? (type === 'dir' ? 0o755 : 0o644)) & 0o7777;
   tx.put(obj, INODE_DKEY, A_ATTR, encodeAttr({ mode: typeBits(type) | perm, uid: o.uid ?? core.uid, gid: o.gid ?? core.gid, nlink: 1, chunkSize, atimeNs: o.atimeNs ?? now }));

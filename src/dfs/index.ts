@@ -3,6 +3,7 @@ export { Dfs, mountDfs, type OpenOptions as DfsOpenOptions } from './dfs.js';
 export { DfsFile, BulkWriter, type DfsFileOptions, type WriteOptions, type BulkWriterOptions } from './io.js';
 export { DfsBatch, type CreateAtOptions, type NewInode, type SetAttr, type RenameAtOptions } from './at.js';
 export { DfsCore, type MountOptions, type Inode } from './core.js';
+export { CreateGroup, type CreateGroupOptions } from './group.js';
 export type { Stat } from './attr.js';
 export type { DirEntry, ReaddirOptions, DirPage } from './readdir.js';
 export type { DuResult, StatFs } from './usage.js';

@@ -74,10 +74,7 @@ export class DfsFile {
       const inChunk = pos - idx * cs;
       const n = Math.min(cs - inChunk, end - pos);
       const at = pos - offset;
-      jobs.push(this.o.read(u64Key(idx), DATA_AKEY, inChunk, n, this.core.epoch).then((b) => {
-        out.set(b.subarray(0, n), at);
-        if (b.length < n) out.fill(0, at + b.length, at + n);
-      }));
+      jobs.push(this.o.read(u64Key(idx), DATA_AKEY, inChunk, n, this.core.epoch, out.subarray(at, at + n)).then(() => undefined));
       pos += n;
     }
     await Promise.all(jobs);
@@ -165,6 +162,10 @@ export interface BulkWriterOptions {
   touch?: boolean;
 }
 
+/** Staging buffers of copying writers, reused across writers (allocating a fresh one per write costs more than the copy). */
+const stagingFree: Buffer[] = [];
+const STAGING_KEEP = 8;
+
 /**
  * Gathers writes of one file and commits them several chunks per transaction
  * (fewer, larger durable commits), up to `inflight` transactions at a time.
@@ -174,6 +175,9 @@ export interface BulkWriterOptions {
 export class BulkWriter {
   private pieces: Array<{ data: Uint8Array; offset: number }> = [];
   private bytes = 0;
+  /** With `copy`: the buffer the pending pieces were copied into, and how much of it is used. */
+  private stage: Buffer | undefined;
+  private staged = 0;
   private readonly running = new Set<Promise<void>>();
   private error: unknown;
   private readonly batchBytes: number;
@@ -192,19 +196,42 @@ export class BulkWriter {
   async write(data: Uint8Array, offset: number): Promise<void> {
     this.throwError();
     if (data.length === 0) return;
-    this.pieces.push({ data: this.opts.copy ? Buffer.from(data) : data, offset });
+    this.pieces.push({ data: this.opts.copy ? this.copyIn(data) : data, offset });
     this.bytes += data.length;
     this.dirtyEnd = Math.max(this.dirtyEnd, offset + data.length);
     if (this.bytes >= this.batchBytes) await this.dispatch();
   }
 
+  private copyIn(data: Uint8Array): Uint8Array {
+    if (data.length > this.batchBytes) return Buffer.from(data);
+    if (this.stage && this.staged + data.length > this.stage.length) this.releaseStage();
+    const stage = (this.stage ??= stagingFree.pop() ?? Buffer.allocUnsafe(this.batchBytes));
+    if (stage.length < this.batchBytes) { this.stage = undefined; return this.copyIn(data); }
+    stage.set(data, this.staged);
+    const out = stage.subarray(this.staged, this.staged + data.length);
+    this.staged += data.length;
+    return out;
+  }
+
+  /** Stops filling the current staging buffer (it goes back to the pool once its commit is done). */
+  private releaseStage(): Buffer | undefined {
+    const s = this.stage;
+    this.stage = undefined;
+    this.staged = 0;
+    return s;
+  }
+
   private async dispatch(): Promise<void> {
     if (this.pieces.length === 0) return;
     const pieces = this.pieces;
+    const stage = this.releaseStage();
     this.pieces = [];
     this.bytes = 0;
     const p: Promise<void> = this.file.writev(pieces, { touch: this.opts.touch }).then(() => undefined, (e: unknown) => { this.error ??= e; })
-      .finally(() => { this.running.delete(p); });
+      .finally(() => {
+        this.running.delete(p);
+        if (stage && stagingFree.length < STAGING_KEEP) stagingFree.push(stage);
+      });
     this.running.add(p);
     while (this.running.size >= this.inflight) await Promise.race(this.running);
   }
@@ -229,6 +256,8 @@ export class BulkWriter {
   async discard(): Promise<void> {
     this.pieces = [];
     this.bytes = 0;
+    const stage = this.releaseStage();
+    if (stage && stagingFree.length < STAGING_KEEP) stagingFree.push(stage);
     while (this.running.size > 0) await Promise.all([...this.running]);
     this.error = undefined;
     this.dirtyEnd = 0;

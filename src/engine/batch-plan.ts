@@ -1,7 +1,8 @@
 // Normalizes a batch before it is applied at one epoch: the array writes and
 // hole punches of one akey become disjoint pieces (later ops win), and a punch
-// drops earlier ops of the same batch that it covers. After this, every record
-// written at the batch's epoch is unambiguous for readers.
+// drops earlier ops of the same batch that it covers; put-max ops of one akey
+// merge into one. After this, every record written at the batch's epoch is
+// unambiguous for readers.
 import type { KeyPath, WriteOp } from './types.js';
 import { akeyPrefix, dkeyPrefix, objPrefix, uuidBytes } from './keys.js';
 
@@ -27,6 +28,7 @@ function hex(b: Buffer): string { return b.toString('hex'); }
 export function planBatch(ops: WriteOp[]): PlannedOp[] {
   const out: Array<PlannedOp | undefined> = [];
   const arrays = new Map<string, number>(); // akey prefix -> index in out
+  const maxes = new Map<string, number>(); // akey prefix -> index in out of its put-max, while nothing else touched the akey
   const prefixOf = (op: PlannedOp): string | undefined => {
     if (op.op === 'cat-put' || op.op === 'cat-del') return undefined;
     const kp = op.op === 'array' ? op.kp : op;
@@ -61,8 +63,24 @@ export function planBatch(ops: WriteOp[]): PlannedOp[] {
       entry.pieces.push({ offset: op.offset, length, data: op.op === 'write' ? op.data : undefined });
       continue;
     }
-    if (op.op === 'punch-akey' || op.op === 'put' || op.op === 'put-max') {
-      if (op.op === 'punch-akey') drop(prefixOf(op)!, true);
+    if (op.op === 'put-max') {
+      // Several put-max of one akey (a directory's mtime touched by many
+      // creates) are one put-max of the largest value.
+      const key = prefixOf(op)!;
+      const i = maxes.get(key);
+      const prev = i === undefined ? undefined : out[i];
+      if (prev && prev.op === 'put-max') {
+        if (op.value > prev.value) out[i!] = { ...prev, value: op.value };
+        continue;
+      }
+      maxes.set(key, out.length);
+      out.push(op);
+      continue;
+    }
+    if (op.op === 'punch-akey' || op.op === 'put') {
+      const key = prefixOf(op)!;
+      maxes.delete(key);
+      if (op.op === 'punch-akey') drop(key, true);
       out.push(op);
       continue;
     }

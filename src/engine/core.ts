@@ -12,7 +12,7 @@
 //   byfile    file(4)|pos(8)                -> record key (extent-file reverse index)
 // plus snapshots, catalog, the epoch counter and the extent-file table, reached
 // through dedicated requests.
-import type { Condition, ContId, KeyPath } from './types.js';
+import type { Batch, Condition, ContId, KeyPath } from './types.js';
 import { LATEST } from './types.js';
 import {
   KIND_DKEY_PUNCH, akeyPrefix, dkeyPrefix, dkeyPunchPrefix, epochBytes, objPrefix, parseKey, prefixEnd, recordKey, uuidBytes, type ParsedKey,
@@ -311,7 +311,7 @@ export type StoredPieces = Map<Piece, RecordValue>;
  * Applies a planned batch at a new epoch inside one write transaction.
  * Conditions are checked first; on a failed one nothing is written.
  */
-export function* applyBatch(plan: PlannedOp[], conditions: Condition[], stored: StoredPieces): Gen<number | typeof CONFLICT> {
+export function* applyBatch(plan: PlannedOp[], conditions: Condition[], stored: StoredPieces, freshObjs: Batch['fresh'] = []): Gen<number | typeof CONFLICT> {
   yield { t: 'lock' };
   for (const c of conditions) if (!(yield* checkCondition(c))) return CONFLICT;
   const epoch = (yield { t: 'epoch' }) as number;
@@ -330,6 +330,9 @@ export function* applyBatch(plan: PlannedOp[], conditions: Condition[], stored: 
     written.delete(key.toString('hex'));
     yield* removeRec(key, r.v);
   };
+  // Objects created by this batch hold no older versions: no need to read them.
+  const fresh = new Set(freshObjs.map((f) => objPrefix(uuidBytes(f.cont), f.oid).toString('hex')));
+  const isFresh = (cont: ContId, oid: Uint8Array) => fresh.size > 0 && fresh.has(objPrefix(uuidBytes(cont), oid).toString('hex'));
   const snapCache = new Map<string, number[]>();
   const snaps = function* (cont: string): Gen<number[]> {
     let s = snapCache.get(cont);
@@ -355,7 +358,7 @@ export function* applyBatch(plan: PlannedOp[], conditions: Condition[], stored: 
           b.writeBigUInt64LE(curN > op.value ? curN : op.value);
           value = b;
         } else {
-          old = (yield* range({ tbl: 'records', start: prefix, end: prefixEnd(prefix) })).map(toRec);
+          old = isFresh(op.cont, op.oid) ? [] : (yield* range({ tbl: 'records', start: prefix, end: prefixEnd(prefix) })).map(toRec);
           value = op.value;
         }
         yield* put(recordKey(prefix, epoch, 0), { t: 'single', data: value });
@@ -384,7 +387,7 @@ export function* applyBatch(plan: PlannedOp[], conditions: Condition[], stored: 
       case 'array': {
         const prefix = akeyPrefix(uuidBytes(op.kp.cont), op.kp.oid, op.kp.dkey, op.kp.akey);
         const s = yield* snaps(op.kp.cont);
-        const old = (yield* range({ tbl: 'records', start: prefix, end: prefixEnd(prefix) })).map(toRec);
+        const old = isFresh(op.kp.cont, op.kp.oid) ? [] : (yield* range({ tbl: 'records', start: prefix, end: prefixEnd(prefix) })).map(toRec);
         const gone = new Set<Rec>();
         for (const piece of op.pieces) {
           const end = piece.offset + piece.length;
@@ -446,11 +449,12 @@ function* dropRange(start: Buffer, end: Buffer, snaps: number[], written: Map<st
 
 // ---------- snapshots and reclaiming ----------
 
-export function* createSnapshot(cont: ContId, name: string | undefined): Gen<number> {
+export function* createSnapshot(cont: ContId, name: string | undefined, record?: { keyPrefix: string; value: unknown }): Gen<number> {
   const c = uuidBytes(cont);
   yield { t: 'lock' };
   const epoch = (yield { t: 'epoch' }) as number;
   yield { t: 'snap-put', cont: c, epoch, info: { name, createdAt: new Date().toISOString() } };
+  if (record) yield { t: 'cat-put', key: `${record.keyPrefix}${epoch}`, value: record.value };
   return epoch;
 }
 

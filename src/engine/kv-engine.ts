@@ -63,13 +63,22 @@ export abstract class KvEngine implements Engine {
     return v ? Buffer.from(v) : undefined;
   }
 
-  async read(k: KeyPath, offset: number, length: number, epoch: Epoch = LATEST): Promise<Uint8Array> {
+  async read(k: KeyPath, offset: number, length: number, epoch: Epoch = LATEST, into?: Uint8Array): Promise<Uint8Array> {
     for (let attempt = 0; ; attempt++) {
       try {
         const { recs, floor } = await this.runRead(core.loadAkey(k, epoch));
-        const dst = Buffer.alloc(length);
+        if (into && into.length < length) throw new StrataError('EINVAL', `read: a buffer of ${into.length} bytes cannot hold ${length}`);
+        const dst = into ? Buffer.from(into.buffer, into.byteOffset, length) : Buffer.allocUnsafe(length);
         const reads: Array<Promise<void>> = [];
-        for (const { rec, span } of paintPlan(recs, epoch, floor, { start: offset, end: offset + length })) {
+        const plan = paintPlan(recs, epoch, floor, { start: offset, end: offset + length });
+        // What no record paints reads as zeros.
+        let zeroFrom = offset;
+        for (const { span } of [...plan].sort((a, b) => a.span.start - b.span.start)) {
+          if (span.start > zeroFrom) dst.fill(0, zeroFrom - offset, span.start - offset);
+          zeroFrom = Math.max(zeroFrom, span.end);
+        }
+        if (zeroFrom < offset + length) dst.fill(0, zeroFrom - offset, length);
+        for (const { rec, span } of plan) {
           const v = rec.v;
           if (v.t === 'inline') Buffer.from(v.data.buffer, v.data.byteOffset, v.data.length).copy(dst, span.start - offset, span.start - rec.offset, span.end - rec.offset);
           else reads.push(this.readStored(v, span.start - rec.offset, span.end - span.start, dst, span.start - offset));
@@ -120,9 +129,9 @@ export abstract class KvEngine implements Engine {
 
   // ---------- snapshots and reclaiming ----------
 
-  async createSnapshot(cont: ContId, name?: string): Promise<Epoch> {
+  async createSnapshot(cont: ContId, name?: string, record?: { keyPrefix: string; value: unknown }): Promise<Epoch> {
     this.assertOpen();
-    return this.runWrite(core.createSnapshot(cont, name));
+    return this.runWrite(core.createSnapshot(cont, name, record));
   }
 
   async destroySnapshot(cont: ContId, epoch: Epoch): Promise<void> {

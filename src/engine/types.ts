@@ -59,6 +59,13 @@ export type Condition =
 export interface Batch {
   ops: WriteOp[];
   conditions?: Condition[];
+  /**
+   * Objects this batch creates (ids allocated for them, nothing stored under
+   * them yet): their puts and writes need not look for older versions to
+   * replace. A wrong entry never changes what readers see, it only leaves
+   * older versions for a later reclaim to miss.
+   */
+  fresh?: Array<{ cont: ContId; oid: Uint8Array }>;
 }
 
 export interface Page {
@@ -107,8 +114,12 @@ export interface Engine {
 
   /** Single value of an akey at an epoch; undefined if absent (or if the akey is an array). */
   get(k: KeyPath, epoch?: Epoch): Promise<Uint8Array | undefined>;
-  /** Reads a byte range of an array akey; holes and bytes never written read as zeros. */
-  read(k: KeyPath, offset: number, length: number, epoch?: Epoch): Promise<Uint8Array>;
+  /**
+   * Reads a byte range of an array akey; holes and bytes never written read
+   * as zeros. With `into` (at least `length` bytes) the bytes land there and
+   * its first `length` bytes are returned, so a reader can reuse one buffer.
+   */
+  read(k: KeyPath, offset: number, length: number, epoch?: Epoch, into?: Uint8Array): Promise<Uint8Array>;
   /** Stored (non-hole) ranges of an array akey, merged, in offset order. */
   extents(k: KeyPath, epoch?: Epoch): Promise<Extent[]>;
   /** Epoch of the newest version of an akey (any kind, tombstones included), 0 if never written. */
@@ -125,8 +136,12 @@ export interface Engine {
   /** Catalog entries whose key starts with prefix, in key order. */
   catList(prefix: string, opts?: { after?: string; limit?: number }): Promise<Array<[string, unknown]>>;
 
-  /** Takes a snapshot of a container: an epoch whose view stays readable until destroyed. */
-  createSnapshot(cont: ContId, name?: string): Promise<Epoch>;
+  /**
+   * Takes a snapshot of a container: an epoch whose view stays readable until
+   * destroyed. With `record`, the catalog entry `record.keyPrefix + epoch` is
+   * written in the same commit (so an owner is never missing for a snapshot).
+   */
+  createSnapshot(cont: ContId, name?: string, record?: { keyPrefix: string; value: unknown }): Promise<Epoch>;
   listSnapshots(cont: ContId): Promise<SnapshotInfo[]>;
   /** Forgets a snapshot and reclaims versions no remaining snapshot needs. */
   destroySnapshot(cont: ContId, epoch: Epoch): Promise<void>;

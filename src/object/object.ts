@@ -27,8 +27,8 @@ export class DaosObject {
   get(dkey: Key, akey: Key, epoch?: Epoch): Promise<Uint8Array | undefined> {
     return this.engine.get(this.path(dkey, akey), epoch);
   }
-  read(dkey: Key, akey: Key, offset: number, length: number, epoch?: Epoch): Promise<Uint8Array> {
-    return this.engine.read(this.path(dkey, akey), offset, length, epoch);
+  read(dkey: Key, akey: Key, offset: number, length: number, epoch?: Epoch, into?: Uint8Array): Promise<Uint8Array> {
+    return this.engine.read(this.path(dkey, akey), offset, length, epoch, into);
   }
   extents(dkey: Key, akey: Key, epoch?: Epoch): Promise<Extent[]> {
     return this.engine.extents(this.path(dkey, akey), epoch);
@@ -81,7 +81,21 @@ export async function* listObjects(engine: Engine, cont: ContId, opts?: { epoch?
 export class Tx {
   readonly ops: WriteOp[] = [];
   readonly conditions: Condition[] = [];
+  private readonly freshObjs: Array<{ cont: string; oid: Uint8Array }> = [];
+  private readonly seen = new Set<string>();
   constructor(readonly engine: Engine) {}
+
+  /** Declares an object this transaction creates (a newly allocated id): its writes skip looking for older versions. */
+  fresh(obj: DaosObject): this {
+    this.freshObjs.push({ cont: obj.cont, oid: obj.oid.toBytes() });
+    return this;
+  }
+  /** True the first time a key is given in this transaction: for stagers that add one condition per directory. */
+  once(key: string): boolean {
+    if (this.seen.has(key)) return false;
+    this.seen.add(key);
+    return true;
+  }
 
   private kp(obj: DaosObject, dkey: Key, akey: Key): KeyPath {
     return { cont: obj.cont, oid: obj.oid.toBytes(), dkey: keyBytes(dkey), akey: keyBytes(akey) };
@@ -121,6 +135,6 @@ export class Tx {
   }
   get empty(): boolean { return this.ops.length === 0; }
   commit(): Promise<Epoch> {
-    return this.engine.commit({ ops: this.ops, conditions: this.conditions });
+    return this.engine.commit({ ops: this.ops, conditions: this.conditions, ...(this.freshObjs.length ? { fresh: this.freshObjs } : {}) });
   }
 }

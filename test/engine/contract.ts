@@ -4,7 +4,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import type { Engine, KeyPath } from '../../src/engine/types.js';
+import type { Engine, KeyPath, WriteOp } from '../../src/engine/types.js';
 import { LATEST } from '../../src/engine/types.js';
 import { isStrataError } from '../../src/errors.js';
 
@@ -82,6 +82,15 @@ export function engineContract(name: string, factory: EngineFactory): void {
       assert.deepEqual(await engine.listObjects(cont, { after: oidOf(2), limit: 1 }), [oidOf(3)]);
       await engine.commit({ ops: ['z', 'y', 'x'].map((a) => ({ op: 'put' as const, ...kp(1, 'd', a), value: B(a) })) });
       assert.deepEqual((await engine.listAkeys(cont, oidOf(1), B('d'))).map((a) => `${String(a.akey)}:${a.kind}`), ['a:single', 'x:single', 'y:single', 'z:single']);
+    });
+
+    it('a snapshot taken with a record writes the catalog entry keyed by its epoch in the same commit', async () => {
+      newCont();
+      const epoch = await engine.createSnapshot(cont, undefined, { keyPrefix: `test-run/${cont}/`, value: { who: 'me' } });
+      assert.deepEqual(await engine.catGet(`test-run/${cont}/${epoch}`), { who: 'me' });
+      assert.ok((await engine.listSnapshots(cont)).some((s) => s.epoch === epoch));
+      await engine.destroySnapshot(cont, epoch);
+      await engine.commit({ ops: [{ op: 'cat-del', key: `test-run/${cont}/${epoch}` }] });
     });
 
     it('punches an akey, a dkey and an object, also at epochs before and after', async () => {
@@ -215,6 +224,48 @@ export function engineContract(name: string, factory: EngineFactory): void {
       }
       const counter = await engine.get({ cont, oid: oidOf(99), dkey: B('shared'), akey: B('count') });
       assert.equal(Buffer.from(counter!).readBigUInt64LE(0), 400n, 'every conditional increment of both processes landed');
+    });
+
+    it('property: puts, put-maxes and punches of one akey in one batch act as if applied in order', async () => {
+      const u64 = (v: bigint) => { const b = Buffer.alloc(8); b.writeBigUInt64LE(v); return b; };
+      await fc.assert(fc.asyncProperty(
+        fc.option(fc.bigInt({ min: 0n, max: 1000n }), { nil: undefined }),
+        fc.array(fc.oneof(
+          fc.record({ t: fc.constant('put' as const), v: fc.bigInt({ min: 0n, max: 1000n }) }),
+          fc.record({ t: fc.constant('max' as const), v: fc.bigInt({ min: 0n, max: 1000n }) }),
+          fc.record({ t: fc.constant('punch' as const) }),
+          fc.record({ t: fc.constant('other' as const), v: fc.bigInt({ min: 0n, max: 1000n }) }),
+        ), { minLength: 1, maxLength: 10 }),
+        async (initial, steps) => {
+          newCont();
+          const k = kp(1, 'd', 'm');
+          let model = initial;
+          if (initial !== undefined) await engine.commit({ ops: [{ op: 'put', ...k, value: u64(initial) }] });
+          const ops: WriteOp[] = [];
+          for (const s of steps) {
+            if (s.t === 'put') { ops.push({ op: 'put', ...k, value: u64(s.v) }); model = s.v; }
+            else if (s.t === 'max') { ops.push({ op: 'put-max', ...k, value: s.v }); model = model === undefined || s.v > model ? s.v : model; }
+            else if (s.t === 'punch') { ops.push({ op: 'punch-akey', ...k }); model = undefined; }
+            else ops.push({ op: 'put-max', ...kp(1, 'd', 'other'), value: s.v });
+          }
+          await engine.commit({ ops });
+          const got = await engine.get(k);
+          assert.deepEqual(got === undefined ? undefined : Buffer.from(got).readBigUInt64LE(0), model);
+          await engine.destroyContainer(cont);
+        }), { numRuns: 60 });
+    });
+
+    it('writes into objects a batch declares fresh read back, and later overwrites reclaim them', async () => {
+      newCont();
+      const k = kp(5, 'd', 'a');
+      const arr = kp(5, 'c', 'data');
+      await engine.commit({ ops: [{ op: 'put', ...k, value: B('one') }, { op: 'write', ...arr, offset: 0, data: Buffer.alloc(70000, 3) }], fresh: [{ cont, oid: oidOf(5) }] });
+      assert.equal(String(await engine.get(k)), 'one');
+      assert.deepEqual(Buffer.from(await engine.read(arr, 0, 70000)), Buffer.alloc(70000, 3));
+      await engine.commit({ ops: [{ op: 'put', ...k, value: B('two') }, { op: 'write', ...arr, offset: 0, data: Buffer.alloc(70000, 4) }] });
+      assert.equal(String(await engine.get(k)), 'two');
+      assert.deepEqual(Buffer.from(await engine.read(arr, 0, 70000)), Buffer.alloc(70000, 4));
+      assert.deepEqual((await engine.check()).problems, []);
     });
 
     it('property: array reads match a byte model under random writes, holes and snapshots', async () => {

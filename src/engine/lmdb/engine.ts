@@ -203,7 +203,7 @@ export class LmdbEngine extends KvEngine {
         }
       }
       if (refs.length) await this.extentFiles.durable();
-      const result = await this.runWrite(core.applyBatch(plan, batch.conditions ?? [], stored));
+      const result = await this.runWrite(core.applyBatch(plan, batch.conditions ?? [], stored, batch.fresh));
       if (result === core.CONFLICT) throw new StrataError('ECONFLICT', 'the data changed since it was read (concurrent update); retry');
       return result;
     } catch (e) {

@@ -188,6 +188,7 @@ const EMPTY = Buffer.alloc(0);
 interface Pending {
   plan: PlannedOp[];
   conditions: Condition[];
+  fresh?: Batch['fresh'];
   stored: core.StoredPieces;
   /** Pieces to store as blobs inside the transaction. */
   blobs: Piece[];
@@ -379,7 +380,7 @@ export class PgEngine extends KvEngine {
       }
       if (refs.length) await this.extentFiles!.durable();
       const result = await new Promise<Epoch>((resolve, reject) => {
-        this.queue.push({ plan, conditions: batch.conditions ?? [], stored, blobs, resolve, reject });
+        this.queue.push({ plan, conditions: batch.conditions ?? [], fresh: batch.fresh, stored, blobs, resolve, reject });
         this.pump();
       });
       return result;
@@ -414,7 +415,7 @@ export class PgEngine extends KvEngine {
           ids.set(item, mine);
         }
         for (const item of group) {
-          const r = await core.runAsync(core.applyBatch(item.plan, item.conditions, item.stored), ctx.handle);
+          const r = await core.runAsync(core.applyBatch(item.plan, item.conditions, item.stored, item.fresh), ctx.handle);
           if (r === core.CONFLICT && ids.get(item)!.length) ctx.deleteBlobs(ids.get(item)!);
           out.push(r);
         }
