@@ -79,12 +79,14 @@ export async function snapshotForRun(engine: Engine, cont: { uuid: string; label
 }
 
 /** Takes a snapshot for one run, recorded so a killed run's snapshot is removed later. */
-export async function runSnapshot(engine: Engine, cont: string): Promise<{ epoch: Epoch; release: () => Promise<void> }> {
-  const epoch = await engine.createSnapshot(cont, undefined);
+export async function runSnapshot(engine: Engine, cont: string): Promise<{ epoch: Epoch; key: string; release: () => Promise<void> }> {
+  // The snapshot and its owner record commit together: a kill at any point
+  // leaves either neither or both.
+  const epoch = await engine.createSnapshot(cont, undefined, { keyPrefix: `${RUN_SNAP_PREFIX}${cont}/`, value: me() });
   const key = runSnapKey(cont, epoch);
-  await engine.commit({ ops: [{ op: 'cat-put', key, value: me() }] });
   return {
     epoch,
+    key,
     release: async () => {
       await engine.destroySnapshot(cont, epoch);
       await engine.commit({ ops: [{ op: 'cat-del', key }] });

@@ -6,9 +6,6 @@ import { openEngine } from '../engine/open.js';
 import { StrataError } from '../errors.js';
 import { formatLocation, resolveLocation } from '../uns/location.js';
 import { openDest, openSource, type EngineGetter } from './ends.js';
-import { DfsTree } from './dfs-tree.js';
-import { cleanupStale, pendingOwner } from '../container/index.js';
-import { runSnapKey } from '../container/pending.js';
 import { Journal, journalPath, readJournal, type JournalHeader } from './journal.js';
 import { Transfer, type TransferOptions, type TransferSummary } from './transfer.js';
 import { hdf5Copy } from './hdf5.js';
@@ -54,31 +51,29 @@ export async function copy(srcInput: string, dstInput: string, opts: CopyOptions
     const resume = opts.resume ? await readJournal(jfile) : undefined;
     if (opts.resume && !resume) opts.onWarn?.('no interrupted copy to resume: starting a new copy');
     const src = await openSource(eng.get, srcInput, { snap: opts.snap, epoch: resume?.header.srcEpoch, warn: opts.onWarn });
-    // A snapshot this run took belongs to this process until the journal
-    // records it: a run-snap marker, so that if the process is killed before
-    // that, a later copy removes it (and removes such leftovers of others now).
-    const marker = src.snapOwned && src.epoch !== undefined && src.tree instanceof DfsTree ? runSnapKey(src.tree.dfs.container.uuid, src.epoch) : undefined;
-    if (marker) {
-      const engine = await eng.get();
-      await engine.commit({ ops: [{ op: 'cat-put', key: marker, value: pendingOwner() }] });
-      await cleanupStale(engine).catch(() => undefined);
-    }
-    // The snapshot a copy took is destroyed when the copy completes; an
+    // A snapshot this run took belongs to this process (a run record, so a
+    // later command removes it if this one is killed) until the journal
+    // records it. Then it is destroyed when the copy completes; an
     // interrupted or failed copy keeps it (and its journal) for --resume.
     let keepSnap = !!resume;
     try {
-      const dst = await openDest(eng.get, dstInput, src, { into: true, resumeRoot: resume?.header.dstRoot });
-      if (dst.st && dst.st.type === 'dir' && src.st.type !== 'dir') {
-        throw new StrataError('EISDIR', `${dst.tree.display('')}: is a directory`);
-      }
-      const header: JournalHeader = {
-        version: 1, src: formatLocation(srcLoc), dst: formatLocation(dstLoc), dstRoot: dst.root,
+      // The journal is written once the plan is known: before a destination
+      // container is created (so a killed run resumes into that container,
+      // not into a copy inside it), else right after opening the destination.
+      const made: { journal?: Journal } = {};
+      const startJournal = (dstRoot: JournalHeader['dstRoot']): Journal => made.journal ??= new Journal(jfile, {
+        version: 1, src: formatLocation(srcLoc), dst: formatLocation(dstLoc), dstRoot,
         ...(src.epoch !== undefined ? { srcEpoch: src.epoch, snapOwned: !!(src.snapOwned || resume?.header.snapOwned) } : {}),
         startedAt: resume?.header.startedAt ?? new Date().toISOString(),
-      };
-      const journal = new Journal(jfile, header, resume);
+      }, resume);
+      const dst = await openDest(eng.get, dstInput, src, { into: true, resumeRoot: resume?.header.dstRoot, beforeCreate: (root) => { startJournal(root); keepSnap = true; } });
+      if (dst.st && dst.st.type === 'dir' && src.st.type !== 'dir') {
+        made.journal?.close(true);
+        throw new StrataError('EISDIR', `${dst.tree.display('')}: is a directory`);
+      }
+      const journal = startJournal(dst.root);
       keepSnap = true;
-      if (marker) await (await eng.get()).commit({ ops: [{ op: 'cat-del', key: marker }] });
+      await src.disown();
       const t = new Transfer(src.tree, dst.tree, 'copy', opts, journal);
       opts.onStart?.(t);
       let summary: TransferSummary;
@@ -96,7 +91,6 @@ export async function copy(srcInput: string, dstInput: string, opts: CopyOptions
     } finally {
       if (!keepSnap && (src.snapOwned || resume?.header.snapOwned)) {
         await src.destroySnapshot();
-        if (marker) await (await eng.get()).commit({ ops: [{ op: 'cat-del', key: marker }] });
       }
     }
   } finally {

@@ -1,14 +1,15 @@
 // The DFS backend of the mover's Tree, on a mounted POSIX container, through
 // DFS's calls by OID (docs/dfs.md "Calls by OID"): reads go by the OID and
-// chunk size known from the listing; a small file is one createAt with its
-// mode, owner, times, xattrs and data (one transaction, under its final name:
-// it never appears half-written); a large file gets a temporary entry, data
+// chunk size known from the listing; a small file is one create with its
+// mode, owner, times, xattrs and data (atomic, under its final name: it never
+// appears half-written), grouped with the other files in flight into shared
+// transactions (CreateGroup); a large file gets a temporary entry, data
 // through a bulk writer (several chunks per commit), then one batch that sets
 // its exact size and mtime and renames it into place.
 import { StrataError, isStrataError } from '../errors.js';
 import { LATEST, type Extent } from '../engine/types.js';
 import { ObjectId } from '../object/oid.js';
-import type { BulkWriter, Dfs, DfsFile, Entry, FileType, Stat } from '../dfs/index.js';
+import { CreateGroup, type BulkWriter, type Dfs, type DfsFile, type Entry, type FileType, type Stat } from '../dfs/index.js';
 import { TEMP_RE, tempName } from './names.js';
 import type { FileReader, FileWriter, Listed, MStat, MetaOptions, Tree } from './tree.js';
 
@@ -30,8 +31,11 @@ function splitPath(full: string): { parent: string; name: string } {
 export class DfsTree implements Tree {
   readonly kind = 'dfs' as const;
   private readonly dirCache = new Map<string, ObjectId>();
+  private readonly group: CreateGroup;
 
-  constructor(readonly dfs: Dfs, readonly rootPath: string, readonly uri: string) {}
+  constructor(readonly dfs: Dfs, readonly rootPath: string, readonly uri: string) {
+    this.group = new CreateGroup(dfs);
+  }
 
   full(rel: string): string {
     if (rel === '') return this.rootPath;
@@ -130,7 +134,7 @@ export class DfsTree implements Tree {
   private async createReplacing(rel: string, type: FileType, opts: Parameters<Dfs['createAt']>[3]): Promise<Entry> {
     const loc = await this.locate(rel);
     try {
-      return await this.dfs.createAt(loc.parent, loc.name, type, { ...opts, exists: 'replace' });
+      return await this.group.create(loc.parent, loc.name, type, { ...opts, exists: 'replace' });
     } catch (e) {
       if (!isStrataError(e, 'EISDIR')) throw e;
     }
@@ -266,5 +270,7 @@ export class DfsTree implements Tree {
     return victims.length;
   }
 
-  async close(): Promise<void> { /* the engine is closed by the caller */ }
+  async close(): Promise<void> {
+    await this.group.flush(); // the engine itself is closed by the caller
+  }
 }

@@ -1,11 +1,12 @@
 // Opening the two ends of a move from locations (POSIX paths, UNS paths,
 // daos:// URIs): which tree, which snapshot, and — for copy — where the copy
 // goes (cp -a semantics), with the checks that keep a copy from eating itself.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { StrataError, fromSystemError, isStrataError } from '../errors.js';
 import type { Engine } from '../engine/types.js';
-import { createContainer, createSnap, destroySnap, openContainer, resolveSnapshot } from '../container/index.js';
+import { checkLabel, cleanupStale, createContainer, destroySnap, openContainer, resolvePool, resolveSnapshot, runSnapshot } from '../container/index.js';
 import { mountDfs, normalizePath } from '../dfs/index.js';
 import { formatLocation, resolveLocation, type Location } from '../uns/location.js';
 import { DfsTree } from './dfs-tree.js';
@@ -24,6 +25,11 @@ export interface SourceEnd {
   snapOwned?: boolean;
   /** Destroys a snapshot this run took. */
   release(): Promise<void>;
+  /**
+   * Hands a snapshot this run took over to a journal: drops the run record
+   * that would let a later command remove it once this process is gone.
+   */
+  disown(): Promise<void>;
   /** Destroys the snapshot being read (a resumed copy's snapshot, taken by the first run). */
   destroySnapshot(): Promise<void>;
 }
@@ -39,12 +45,14 @@ export async function openSource(getEngine: EngineGetter, input: string, o: { sn
     const tree = new PosixTree(loc.path);
     const st = await tree.lstat('');
     if (!st) throw new StrataError('ENOENT', `${input}: no such file or directory`);
-    return { tree, st, loc, release: async () => undefined, destroySnapshot: async () => undefined };
+    return { tree, st, loc, release: async () => undefined, disown: async () => undefined, destroySnapshot: async () => undefined };
   }
   const engine = await getEngine();
   const c = await openContainer(engine, loc.pool, loc.cont);
   let epoch: number | undefined;
   let owned = false;
+  // The catalog record naming this process as the owner of the snapshot it takes.
+  let runKey: string | undefined;
   if (o.epoch !== undefined) {
     if (!(await engine.listSnapshots(c.uuid)).some((s) => s.epoch === o.epoch)) {
       throw new StrataError('ENOENT', `container ${c.label}: the snapshot at epoch ${o.epoch} that the interrupted copy was reading is gone; start a new copy without --resume`);
@@ -54,24 +62,29 @@ export async function openSource(getEngine: EngineGetter, input: string, o: { sn
     epoch = await resolveSnapshot(c, /^\d+$/.test(o.snap) && !(await engine.listSnapshots(c.uuid)).some((s) => s.name === o.snap) ? { epc: o.snap } : { snap: o.snap });
   } else if (!o.live) {
     try {
-      epoch = (await createSnap(engine, loc.pool, loc.cont)).epoch;
+      c.require('w', 'create snapshot');
+      ({ epoch, key: runKey } = await runSnapshot(engine, c.uuid));
       owned = true;
+      // Run snapshots of killed moves are removed here, by the next one.
+      await cleanupStale(engine).catch(() => undefined);
     } catch (e) {
       if (!isStrataError(e, 'EACCES')) throw e;
       o.warn?.(`cannot take a snapshot of ${c.label} (no write permission): copying the live container`);
     }
   }
+  const forget = async () => { if (runKey) await engine.commit({ ops: [{ op: 'cat-del', key: runKey }] }); runKey = undefined; };
   const dfs = await mountDfs(c, epoch !== undefined ? { epoch } : { readOnly: true });
   const tree = new DfsTree(dfs, normalizePath(loc.path), containerUri(loc));
   const st = await tree.lstat('');
   if (!st) {
-    if (owned) await destroySnap(engine, loc.pool, loc.cont, { epc: epoch }).catch(() => undefined);
+    if (owned) await destroySnap(engine, loc.pool, loc.cont, { epc: epoch }).then(forget).catch(() => undefined);
     throw new StrataError('ENOENT', `${input}: no such file or directory`);
   }
   return {
     tree, st, loc, epoch, snapOwned: owned,
-    release: async () => { if (owned) await destroySnap(engine, loc.pool, loc.cont, { epc: epoch }); },
-    destroySnapshot: async () => { if (epoch !== undefined) await destroySnap(engine, loc.pool, loc.cont, { epc: epoch }); },
+    release: async () => { if (owned) { await destroySnap(engine, loc.pool, loc.cont, { epc: epoch }); await forget(); } },
+    disown: forget,
+    destroySnapshot: async () => { if (epoch !== undefined) { await destroySnap(engine, loc.pool, loc.cont, { epc: epoch }); await forget(); } },
   };
 }
 
@@ -104,9 +117,13 @@ function srcName(src: SourceEnd): string | undefined {
  * receives SRC as DST/<name>; else DST becomes the copy; a container that does
  * not exist is created and becomes the copy). sync/into=false: DST itself.
  */
-export async function openDest(getEngine: EngineGetter, input: string, src: SourceEnd, o: { into: boolean; resumeRoot?: JournalHeader['dstRoot']; create?: boolean }): Promise<DestEnd> {
+export async function openDest(getEngine: EngineGetter, input: string, src: SourceEnd, o: {
+  into: boolean; resumeRoot?: JournalHeader['dstRoot']; create?: boolean;
+  /** Called with the plan before a destination container is created (copy writes its journal there). */
+  beforeCreate?: (root: JournalHeader['dstRoot']) => void;
+}): Promise<DestEnd> {
   const loc = await resolveLocation(input);
-  if (o.resumeRoot) return openRoot(getEngine, o.resumeRoot, input, false);
+  if (o.resumeRoot) return openRoot(getEngine, o.resumeRoot, input);
   const name = srcName(src);
   if (loc.kind === 'posix') {
     const st = await posixStatFollow(loc.path);
@@ -120,21 +137,30 @@ export async function openDest(getEngine: EngineGetter, input: string, src: Sour
       if (!parent?.isDirectory()) throw new StrataError('ENOENT', `${input}: its parent directory does not exist`);
     }
     checkNotInside(src, { kind: 'posix', path: root });
-    return openRoot(getEngine, { kind: 'posix', path: root }, input, false);
+    return openRoot(getEngine, { kind: 'posix', path: root }, input);
   }
   const engine = await getEngine();
-  let created = false;
   let c;
   try {
     c = await openContainer(engine, loc.pool, loc.cont, { write: true });
   } catch (e) {
     if (!isStrataError(e, 'ENOENT') || o.create === false) throw e;
-    const rec = await createContainer(engine, loc.pool, loc.cont, { type: 'POSIX' });
-    c = await openContainer(engine, loc.pool, rec.uuid, { write: true });
-    created = true;
   }
   let rootPath = normalizePath(loc.path);
-  if (!created) {
+  if (!c) {
+    // A new container becomes the copy. Its uuid is chosen (and recorded by
+    // beforeCreate) before it exists: a killed run resumes into the same one.
+    if (rootPath !== '/' && path.posix.dirname(rootPath) !== '/') {
+      throw new StrataError('ENOENT', `${input}: its parent directory does not exist in the new container`);
+    }
+    const pool = await resolvePool(engine, loc.pool);
+    checkLabel(loc.cont, 'container');
+    const root = { kind: 'container' as const, pool: pool.uuid, cont: crypto.randomUUID(), path: rootPath, createLabel: loc.cont };
+    checkNotInside(src, root);
+    o.beforeCreate?.(root);
+    return openRoot(getEngine, root, input);
+  }
+  {
     const dfs = await mountDfs(c);
     const st = await dfs.stat(rootPath).catch((e) => { if (isStrataError(e, 'ENOENT')) return undefined; throw e; });
     if (st?.type === 'dir') {
@@ -145,27 +171,40 @@ export async function openDest(getEngine: EngineGetter, input: string, src: Sour
       const parent = await dfs.stat(path.posix.dirname(rootPath)).catch(() => undefined);
       if (parent?.type !== 'dir') throw new StrataError('ENOENT', `${input}: its parent directory does not exist`);
     }
-  } else if (rootPath !== '/' && path.posix.dirname(rootPath) !== '/') {
-    throw new StrataError('ENOENT', `${input}: its parent directory does not exist in the new container`);
   }
   const root = { kind: 'container' as const, pool: c.poolUuid, cont: c.uuid, path: rootPath };
   checkNotInside(src, root);
-  const d = await openRoot(getEngine, root, input, created);
-  return d;
+  return openRoot(getEngine, root, input);
 }
 
-async function openRoot(getEngine: EngineGetter, root: JournalHeader['dstRoot'], input: string, created: boolean): Promise<DestEnd> {
+/** Opens a planned destination root; a container the plan creates is created now if it does not exist yet. */
+async function openRoot(getEngine: EngineGetter, root: JournalHeader['dstRoot'], input: string): Promise<DestEnd> {
   if (root.kind === 'posix') {
     const tree = new PosixTree(root.path);
     return { tree, st: await tree.lstat(''), root, createdContainer: false };
   }
   const engine = await getEngine();
+  let created = false;
+  if (root.createLabel !== undefined && !(await containerExists(engine, root.pool, root.cont))) {
+    await createContainer(engine, root.pool, root.createLabel, { type: 'POSIX', uuid: root.cont });
+    created = true;
+  }
   const c = await openContainer(engine, root.pool, root.cont, { write: true });
   const dfs = await mountDfs(c);
   const loc = await resolveLocation(input);
   const uri = loc.kind === 'container' ? containerUri(loc) : `daos://${root.pool}/${root.cont}`;
   const tree = new DfsTree(dfs, root.path, uri);
   return { tree, st: await tree.lstat(''), root, createdContainer: created };
+}
+
+async function containerExists(engine: Engine, pool: string, cont: string): Promise<boolean> {
+  try {
+    await openContainer(engine, pool, cont);
+    return true;
+  } catch (e) {
+    if (isStrataError(e, 'ENOENT')) return false;
+    throw e;
+  }
 }
 
 /** Refuses to copy a directory into itself. */

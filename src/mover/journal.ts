@@ -24,7 +24,11 @@ export interface JournalHeader {
   src: string;
   dst: string;
   /** Where the copy goes: a POSIX path or a container (uuid) + path. */
-  dstRoot: { kind: 'posix'; path: string } | { kind: 'container'; pool: string; cont: string; path: string };
+  dstRoot: { kind: 'posix'; path: string } | {
+    kind: 'container'; pool: string; cont: string; path: string;
+    /** The copy creates this container (with this label and the uuid `cont`): written before it exists, so a resumed run makes the same one. */
+    createLabel?: string;
+  };
   /** Container sources: the snapshot epoch copied, and whether the copy took it (then it destroys it at the end). */
   srcEpoch?: number;
   snapOwned?: boolean;

@@ -10,6 +10,8 @@ import type { FileReader, FileWriter, Listed, MStat, MetaOptions, Tree } from '.
 
 const { O_RDONLY, O_NOFOLLOW, O_WRONLY, O_CREAT, O_EXCL } = fs.constants;
 const SLASH = Buffer.from('/');
+/** Files up to this size are read whole, synchronously, when opened. */
+const SMALL_READ = 64 * 1024;
 
 export function statToM(s: fs.BigIntStats): MStat {
   const type = s.isFile() ? 'file' : s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink' : 'other';
@@ -30,9 +32,38 @@ function isRoot(): boolean {
   return process.getuid?.() === 0;
 }
 
+/**
+ * Whether blocking syscalls are cheap on this tree: true while they answer
+ * from the page cache (microseconds, far less than a trip through libuv's
+ * thread pool). When their average time grows (network filesystem, cold
+ * metadata) calls go parallel and asynchronous; one blocking call a second
+ * keeps measuring.
+ */
+class BlockingCalls {
+  private avgNs = 0;
+  private nextProbe = 0;
+  cheap(): boolean {
+    if (this.avgNs < 300_000) return true;
+    const now = Date.now();
+    if (now < this.nextProbe) return false;
+    this.nextProbe = now + 1000;
+    return true;
+  }
+  time<T>(fn: () => T): T {
+    const t0 = process.hrtime.bigint();
+    try {
+      return fn();
+    } finally {
+      // Samples are capped at 1 ms: a rare stall (writeback, a lock) is not a slow filesystem.
+      this.avgNs = this.avgNs * 0.95 + Math.min(1_000_000, Number(process.hrtime.bigint() - t0)) * 0.05;
+    }
+  }
+}
+
 export class PosixTree implements Tree {
   readonly kind = 'posix' as const;
   readonly root: Buffer;
+  private readonly blocking = new BlockingCalls();
 
   constructor(root: string | Buffer) {
     this.root = typeof root === 'string' ? Buffer.from(root, 'utf8') : root;
@@ -73,16 +104,27 @@ export class PosixTree implements Tree {
     const names = raw.map((b) => encodeName(b)).sort(compareNames);
     raw = [];
     const BATCH = 64;
+    const fail = (e: unknown, n: string) => {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // vanished
+      throw this.fail(e, 'lstat', rel === '' ? n : `${rel}/${n}`);
+    };
     for (let i = 0; i < names.length; i += BATCH) {
       const part = names.slice(i, i + BATCH);
-      const stats = await Promise.all(part.map(async (n) => {
-        try {
-          return statToM(await fs.promises.lstat(Buffer.concat([dir, SLASH, decodeName(n)]), { bigint: true }));
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // vanished
-          throw this.fail(e, 'lstat', rel === '' ? n : `${rel}/${n}`);
-        }
-      }));
+      const stats = this.blocking.cheap()
+        ? part.map((n) => {
+          try {
+            return this.blocking.time(() => statToM(fs.lstatSync(Buffer.concat([dir, SLASH, decodeName(n)]), { bigint: true })));
+          } catch (e) {
+            return fail(e, n);
+          }
+        })
+        : await Promise.all(part.map(async (n) => {
+          try {
+            return statToM(await fs.promises.lstat(Buffer.concat([dir, SLASH, decodeName(n)]), { bigint: true }));
+          } catch (e) {
+            return fail(e, n);
+          }
+        }));
       for (let k = 0; k < part.length; k++) if (stats[k]) yield { name: part[k]!, st: stats[k]! };
     }
   }
@@ -101,6 +143,7 @@ export class PosixTree implements Tree {
   }
 
   async openRead(rel: string, st: MStat): Promise<FileReader> {
+    if (st.size <= SMALL_READ && this.blocking.cheap()) return this.blocking.time(() => this.readSmall(rel, st));
     let fh: fs.promises.FileHandle;
     try {
       fh = await fs.promises.open(this.abs(rel), O_RDONLY | O_NOFOLLOW);
@@ -128,6 +171,53 @@ export class PosixTree implements Tree {
         }
       },
       close: () => fh.close(),
+    };
+  }
+
+  /**
+   * A small file is read whole at open, with synchronous calls: for a file of
+   * a few KiB, four trips through libuv's thread pool cost several times the
+   * syscalls themselves.
+   */
+  private readSmall(rel: string, st: MStat): FileReader {
+    let fd: number;
+    try {
+      fd = fs.openSync(this.abs(rel), O_RDONLY | O_NOFOLLOW);
+    } catch (e) {
+      throw this.fail(e, 'open', rel);
+    }
+    let data: Buffer;
+    let after: fs.BigIntStats;
+    try {
+      data = Buffer.allocUnsafe(st.size);
+      let got = 0;
+      while (got < st.size) {
+        const n = fs.readSync(fd, data, got, st.size - got, got);
+        if (n === 0) break;
+        got += n;
+      }
+      data = data.subarray(0, got);
+      after = fs.fstatSync(fd, { bigint: true });
+    } catch (e) {
+      throw this.fail(e, 'read', rel);
+    } finally {
+      fs.closeSync(fd);
+    }
+    const display = () => this.display(rel);
+    return {
+      dataRanges: async (): Promise<Extent[] | undefined> => undefined,
+      read: async (offset: number, length: number, into?: Buffer) => {
+        if (offset + length > data.length) throw new StrataError('EIO', `${display()}: file shrank while being copied (expected ${st.size} bytes)`);
+        if (!into || into.length < length) return data.subarray(offset, offset + length);
+        data.copy(into, 0, offset, offset + length);
+        return into.subarray(0, length);
+      },
+      checkUnchanged: async (st0: MStat) => {
+        if (Number(after.size) !== st0.size || after.mtimeNs !== st0.mtimeNs) {
+          throw new StrataError('EIO', `${display()}: file changed while being copied (size ${st0.size} -> ${after.size})`);
+        }
+      },
+      close: async () => undefined,
     };
   }
 
@@ -168,6 +258,7 @@ export class PosixTree implements Tree {
   }
 
   async createFile(rel: string, st: MStat, xattrs: Array<[string, Buffer]>, meta: MetaOptions): Promise<FileWriter> {
+    if (st.size <= SMALL_READ && this.blocking.cheap()) return this.createSmall(rel, st, xattrs, meta);
     const tmp = this.tempPath(rel);
     let fh: fs.promises.FileHandle;
     try {
@@ -204,6 +295,59 @@ export class PosixTree implements Tree {
         await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
       },
     };
+  }
+
+  /**
+   * A small file: its data is gathered in memory and written at commit with
+   * synchronous calls (create, write, owner, xattrs, mode, times, rename):
+   * the same steps as a large file, without a thread-pool trip for each.
+   */
+  private createSmall(rel: string, st: MStat, xattrs: Array<[string, Buffer]>, meta: MetaOptions): FileWriter {
+    const pieces: Array<{ data: Buffer; offset: number }> = [];
+    return {
+      chunkSize: 1 << 20,
+      write: async (data: Buffer, offset: number) => {
+        pieces.push({ data: Buffer.from(data), offset }); // a copy: the caller reuses its buffer
+      },
+      commit: async (size: number) => {
+        const tmp = this.tempPath(rel);
+        let fd = -1;
+        try {
+          fd = this.blocking.time(() => {
+            const f = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+            for (const p of pieces) {
+              for (let done = 0; done < p.data.length;) done += fs.writeSync(f, p.data, done, p.data.length - done, p.offset + done);
+            }
+            fs.ftruncateSync(f, size);
+            if (meta.owner && isRoot()) fs.fchownSync(f, st.uid, st.gid);
+            return f;
+          });
+          if (xattrs.length > 0) await writeXattrs(tmp, xattrs, []);
+          fs.fchmodSync(fd, st.perm);
+          fs.futimesSync(fd, secs(st.atimeNs), secs(st.mtimeNs));
+          fs.closeSync(fd);
+          fd = -1;
+          this.placeSync(tmp, rel);
+        } catch (e) {
+          if (fd >= 0) fs.closeSync(fd);
+          fs.rmSync(tmp, { force: true });
+          throw this.fail(e, 'write', rel);
+        }
+      },
+      abort: async () => { pieces.length = 0; },
+    };
+  }
+
+  private placeSync(tmp: Buffer, rel: string): void {
+    const final = this.abs(rel);
+    try {
+      fs.renameSync(tmp, final);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'EISDIR' && code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
+      fs.rmSync(final, { recursive: true, force: true });
+      fs.renameSync(tmp, final);
+    }
   }
 
   async symlink(rel: string, target: string, st: MStat, _xattrs: Array<[string, Buffer]>, meta: MetaOptions): Promise<void> {

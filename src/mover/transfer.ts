@@ -78,6 +78,8 @@ export function reasonOf(e: unknown): string {
 }
 
 const BLOCK = 4096;
+/** Files up to this size are read in one piece and need no chunk budget. */
+const SMALL_FILE = 65536;
 
 /** Errors raised reading the source (reported with the source path). */
 const fromSource = new WeakSet<object>();
@@ -110,6 +112,8 @@ export class Transfer {
   private stopped: string | undefined;
   private readonly pool: Pool;
   private readonly chunks: Semaphore;
+  /** Files larger than SMALL_FILE in flight (each may buffer up to a MiB before its first commit). */
+  private readonly largeFiles: Semaphore;
   private readonly dirs = new Map<string, DirState>();
   private readonly links = new Map<string, LinkState>();
   private readonly meta: MetaOptions;
@@ -120,7 +124,10 @@ export class Transfer {
 
   constructor(readonly src: Tree, readonly dst: Tree, readonly mode: 'copy' | 'sync', readonly opts: TransferOptions, readonly journal?: Journal) {
     const jobs = Math.max(1, opts.jobs ?? 1);
-    this.pool = new Pool(16 * jobs);
+    // Many small files in flight, so that a destination that groups them into
+    // shared transactions gets large groups; large files are bounded apart.
+    this.pool = new Pool(128 * jobs);
+    this.largeFiles = new Semaphore(16 * jobs);
     this.chunks = new Semaphore(8 * jobs);
     this.meta = { owner: opts.owner ?? (process.getuid?.() === 0 || dst.kind === 'dfs') };
     this.xmode = opts.xattrs ?? 'non-lustre';
@@ -374,6 +381,16 @@ export class Transfer {
   }
 
   private async copyFile(rel: string, s: MStat): Promise<number> {
+    if (s.size <= SMALL_FILE) return this.copyFileData(rel, s);
+    await this.largeFiles.take();
+    try {
+      return await this.copyFileData(rel, s);
+    } finally {
+      this.largeFiles.give();
+    }
+  }
+
+  private async copyFileData(rel: string, s: MStat): Promise<number> {
     let written = 0;
     const xs = await this.srcXattrs(rel, s);
     const r = await src(this.src.openRead(rel, s));
@@ -390,7 +407,7 @@ export class Transfer {
             off = next;
           }
         }
-        const small = s.size <= 65536;
+        const small = s.size <= SMALL_FILE;
         let failed: unknown;
         const inflight = new Set<Promise<void>>();
         for (const [off, n] of pieces) {

@@ -2,8 +2,10 @@
 // `@napi-rs/xattr` works on path strings without following symlinks; a path
 // that is not valid UTF-8 cannot be a JS string, so for those the mover falls
 // back to getfattr/setfattr (package attr) with the name built by the shell.
+// The synchronous calls are used: one xattr syscall costs far less than a trip
+// through libuv's thread pool.
 import { execFileSync } from 'node:child_process';
-import { getAttribute, listAttributes, removeAttribute, setAttribute } from '@napi-rs/xattr';
+import { getAttributeSync, listAttributesSync, removeAttributeSync, setAttributeSync } from '@napi-rs/xattr';
 import { StrataError } from '../errors.js';
 
 export type XattrMode = 'none' | 'all' | 'non-lustre';
@@ -60,7 +62,7 @@ export async function readXattrs(p: Buffer): Promise<Array<[string, Buffer]>> {
   if (s === undefined) return readXattrsShell(p);
   let names: string[];
   try {
-    names = await listAttributes(s);
+    names = listAttributesSync(s);
   } catch (e) {
     if (errno(e) === 'ENOTSUP') return [];
     throw xerr(e, 'listxattr');
@@ -68,7 +70,7 @@ export async function readXattrs(p: Buffer): Promise<Array<[string, Buffer]>> {
   const out: Array<[string, Buffer]> = [];
   for (const n of names.sort()) {
     try {
-      const v = await getAttribute(s, n);
+      const v = getAttributeSync(s, n);
       if (v) out.push([n, Buffer.from(v)]);
     } catch (e) {
       if (errno(e) !== 'ENODATA') throw xerr(e, `getxattr ${n}`);
@@ -115,11 +117,11 @@ export async function writeXattrs(p: Buffer, want: Array<[string, Buffer]>, have
   }
   for (const [n] of cur) {
     if (wantNames.has(n)) continue;
-    try { await removeAttribute(s, n); } catch (e) { if (errno(e) !== 'ENODATA') throw xerr(e, `removexattr ${n}`); }
+    try { removeAttributeSync(s, n); } catch (e) { if (errno(e) !== 'ENODATA') throw xerr(e, `removexattr ${n}`); }
   }
   const curMap = new Map(cur);
   for (const [n, v] of want) {
     if (curMap.get(n)?.equals(v)) continue;
-    try { await setAttribute(s, n, v); } catch (e) { throw xerr(e, `setxattr ${n}`); }
+    try { setAttributeSync(s, n, v); } catch (e) { throw xerr(e, `setxattr ${n}`); }
   }
 }

@@ -1,7 +1,8 @@
 // Regression (found by the crash suite: `fs copy` from a container SIGKILLed
 // between taking its snapshot and writing its journal leaked the snapshot
-// forever). The snapshot now carries a run-snap marker until the journal
-// records it; the next copy removes snapshots of dead processes' markers.
+// forever). The snapshot and its run-snap marker now commit together; the
+// marker lasts until the journal records the snapshot; the next copy removes
+// snapshots of dead processes' markers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';

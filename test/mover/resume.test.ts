@@ -60,7 +60,9 @@ test('SIGKILL mid-copy, then --resume: complete, identical, finished files not c
   const s = JSON.parse(r.stdout);
   assert.equal(s.resumed, true);
   assert.equal(s.errors, 0);
-  assert.ok(s.skipped >= before.size - 40, `already finished files skipped (${s.skipped} of ${before.size})`);
+  // Files in flight at the kill (at most 128 per job) may be finished without their journal line yet.
+  const IN_FLIGHT = 128;
+  assert.ok(s.skipped >= before.size - IN_FLIGHT, `already finished files skipped (${s.skipped} of ${before.size})`);
   assert.equal(s.files + s.hardlinks + s.skipped, N + 2);
   // Same mapping as the first run (not dst/big), and identical to the source.
   assert.ok(!fs.existsSync(path.join(dst, 'big')));
@@ -68,7 +70,7 @@ test('SIGKILL mid-copy, then --resume: complete, identical, finished files not c
   const after = fileIds(dst);
   let rewritten = 0;
   for (const [p, id] of before) if (after.get(p) !== id) rewritten++;
-  assert.ok(rewritten <= 40, `${rewritten} finished files were copied again`);
+  assert.ok(rewritten <= IN_FLIGHT, `${rewritten} finished files were copied again`);
   assert.equal(fs.statSync(path.join(dst, 'd00/hard-a')).ino, fs.statSync(path.join(dst, 'd49/hard-b')).ino);
   // Done: journal and snapshot gone.
   assert.deepEqual(fs.readdirSync(jdir), []);
