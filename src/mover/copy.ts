@@ -6,8 +6,8 @@ import { openEngine } from '../engine/open.js';
 import { StrataError } from '../errors.js';
 import { formatLocation, resolveLocation } from '../uns/location.js';
 import { openDest, openSource, type EngineGetter } from './ends.js';
-import { Journal, journalPath, readJournal, type JournalHeader } from './journal.js';
-import { Transfer, type TransferOptions, type TransferSummary } from './transfer.js';
+import { Journal, completedAt, journalPath, readJournal, type JournalHeader } from './journal.js';
+import { Transfer, newCounters, type TransferOptions, type TransferSummary } from './transfer.js';
 import { hdf5Copy } from './hdf5.js';
 
 export interface CopyOptions extends TransferOptions {
@@ -49,7 +49,14 @@ export async function copy(srcInput: string, dstInput: string, opts: CopyOptions
     if (h5) return h5;
     const jfile = journalPath(formatLocation(srcLoc), formatLocation(dstLoc));
     const resume = opts.resume ? await readJournal(jfile) : undefined;
-    if (opts.resume && !resume) opts.onWarn?.('no interrupted copy to resume: starting a new copy');
+    if (opts.resume && !resume) {
+      const at = completedAt(jfile);
+      if (at !== undefined) {
+        opts.onWarn?.(`this copy already completed (${at}): nothing to resume`);
+        return { ...newCounters(), seconds: 0, failures: [], src: formatLocation(srcLoc), dst: formatLocation(dstLoc), resumed: true };
+      }
+      opts.onWarn?.('no interrupted copy to resume: starting a new copy');
+    }
     const src = await openSource(eng.get, srcInput, { snap: opts.snap, epoch: resume?.header.srcEpoch, warn: opts.onWarn });
     // A snapshot this run took belongs to this process (a run record, so a
     // later command removes it if this one is killed) until the journal
@@ -68,7 +75,7 @@ export async function copy(srcInput: string, dstInput: string, opts: CopyOptions
       }, resume);
       const dst = await openDest(eng.get, dstInput, src, { into: true, resumeRoot: resume?.header.dstRoot, beforeCreate: (root) => { startJournal(root); keepSnap = true; } });
       if (dst.st && dst.st.type === 'dir' && src.st.type !== 'dir') {
-        made.journal?.close(true);
+        made.journal?.discard();
         throw new StrataError('EISDIR', `${dst.tree.display('')}: is a directory`);
       }
       const journal = startJournal(dst.root);

@@ -11,7 +11,11 @@
 // Items are files, symlinks and hard links; directories are re-made (idempotent)
 // and their metadata re-applied on resume. Memory on resume is the D and F sets
 // past the last mark, bounded by the number of copies in flight (plus failures).
-// A copy that finishes without errors removes its journal.
+// A copy that finishes without errors replaces its journal by `<hash>.done`
+// (the header and the finish time; written before the journal goes, so one of
+// the two always exists): `--resume` of a copy that completed — even one killed
+// after its last file, before it exited — has nothing left to do. A fresh run
+// of the pair removes it; `.done` files older than 30 days are pruned.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -42,6 +46,34 @@ export function journalDir(): string {
 export function journalPath(src: string, dst: string): string {
   const h = crypto.createHash('sha256').update(`${src}\0${dst}`).digest('hex').slice(0, 32);
   return path.join(journalDir(), `${h}.journal`);
+}
+
+const DONE_KEEP_MS = 30 * 24 * 3600 * 1000;
+
+export function donePath(journal: string): string {
+  return journal.replace(/\.journal$/, '.done');
+}
+
+/** When the copy of this journal path last completed, if it did (and was not restarted since). */
+export function completedAt(journal: string): string | undefined {
+  try {
+    const d = JSON.parse(fs.readFileSync(donePath(journal), 'utf8')) as { finishedAt?: string };
+    return d.finishedAt ?? 'an earlier run';
+  } catch {
+    return undefined;
+  }
+}
+
+/** Removes completion records older than DONE_KEEP_MS. */
+function pruneDone(dir: string): void {
+  let names: string[];
+  try { names = fs.readdirSync(dir); } catch { return; }
+  const old = Date.now() - DONE_KEEP_MS;
+  for (const n of names) {
+    if (!n.endsWith('.done')) continue;
+    const p = path.join(dir, n);
+    try { if (fs.statSync(p).mtimeMs < old) fs.rmSync(p, { force: true }); } catch { /* raced */ }
+  }
 }
 
 export interface ResumeState {
@@ -93,7 +125,11 @@ export class Journal {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     this.mark = resume?.mark;
     this.fd = fs.openSync(file, resume ? 'a' : 'w');
-    if (!resume) this.append(JSON.stringify(header));
+    if (!resume) {
+      this.append(JSON.stringify(header));
+      fs.rmSync(donePath(file), { force: true }); // a fresh run: the earlier completion no longer says anything
+      pruneDone(path.dirname(file));
+    }
   }
 
   /** True when a resumed run already finished rel. */
@@ -158,8 +194,19 @@ export class Journal {
     this.bytes = 0;
   }
 
-  close(remove: boolean): void {
+  /** Ends the journal; a completed copy leaves its `.done` record instead. */
+  close(completed: boolean): void {
     try { fs.closeSync(this.fd); } catch { /* closed */ }
-    if (remove) fs.rmSync(this.file, { force: true });
+    if (!completed) return;
+    const done = donePath(this.file);
+    fs.writeFileSync(`${done}.tmp`, JSON.stringify({ ...this.header, finishedAt: new Date().toISOString() }) + '\n');
+    fs.renameSync(`${done}.tmp`, done);
+    fs.rmSync(this.file, { force: true });
+  }
+
+  /** Drops the journal without a completion record (the copy never started). */
+  discard(): void {
+    try { fs.closeSync(this.fd); } catch { /* closed */ }
+    fs.rmSync(this.file, { force: true });
   }
 }

@@ -73,7 +73,12 @@ test('SIGKILL mid-copy, then --resume: complete, identical, finished files not c
   assert.ok(rewritten <= IN_FLIGHT, `${rewritten} finished files were copied again`);
   assert.equal(fs.statSync(path.join(dst, 'd00/hard-a')).ino, fs.statSync(path.join(dst, 'd49/hard-b')).ino);
   // Done: journal and snapshot gone.
-  assert.deepEqual(fs.readdirSync(jdir), []);
+  assert.deepEqual(fs.readdirSync(jdir).filter((n) => n.endsWith('.journal')), []);
+  // The same --resume again (a script re-run, or a run killed after its last file): nothing to do.
+  const again = await ok(env, ['fs', 'copy', '--src', 'daos://tank/big', '--dst', dst, '--resume', '--json']);
+  assert.match(again.stderr, /already completed/);
+  assert.equal(JSON.parse(again.stdout).files, 0);
+  assert.ok(!fs.existsSync(path.join(dst, 'big')));
   assert.doesNotMatch((await ok(env, ['container', 'list-snaps', 'tank', 'big'])).stdout, /\d/);
   // --resume with nothing to resume is a fresh copy (into the existing directory, as cp -a).
   const r2 = await ok(env, ['fs', 'copy', '--src', path.join(src, 'd01'), '--dst', dst, '--resume']);
