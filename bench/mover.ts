@@ -59,11 +59,16 @@ export async function benchMover(workDir: string): Promise<Row[]> {
     const src = path.join(workDir, 'src');
     const bytes = make(src);
     execFileSync('sync');
-    const out = path.join(workDir, 'out');
-    const t = (cmd: string) => { rm(out); execFileSync('sync'); const s = timeCommand(cmd); rm(out); return s; };
-    const cp = t(`cp -a '${src}' '${out}'`);
-    const rsync = t(`rsync -a '${src}/' '${out}/'`);
-    const tar = t(`mkdir '${out}' && (cd '${src}' && tar cf - .) | (cd '${out}' && tar xf -)`);
+    // Every run writes a directory of its own, removed only after the
+    // section: on this disk creating files right after deleting many costs
+    // several times more (cp -a of the small tree went 0.8 s -> 12 s after a
+    // few rm -rf), which would time the deletes, not the copies.
+    const outs: string[] = [];
+    const fresh = () => { const o = path.join(workDir, `out${outs.length}`); outs.push(o); return o; };
+    const t = (cmd: (out: string) => string) => { const out = fresh(); execFileSync('sync'); return timeCommand(cmd(out)); };
+    const cp = t((out) => `cp -a '${src}' '${out}'`);
+    const rsync = t((out) => `rsync -a '${src}/' '${out}/'`);
+    const tar = t((out) => `mkdir '${out}' && (cd '${src}' && tar cf - .) | (cd '${out}' && tar xf -)`);
     const mbs = (s: number) => `${(bytes / MiB / s).toFixed(0)} MiB/s`;
     rows.push({ name: `${label}: cp -a`, value: `${cp.toFixed(2)} s (${mbs(cp)})` });
     rows.push({ name: `${label}: rsync -a`, value: `${rsync.toFixed(2)} s (${mbs(rsync)})` });
@@ -74,26 +79,26 @@ export async function benchMover(workDir: string): Promise<Row[]> {
       rm(ddFile);
       rows.push({ name: `${label}: dd 1 GiB (fdatasync)`, value: `${dd.toFixed(2)} s (${(1024 / dd).toFixed(0)} MiB/s)` });
     }
-    // The cost of creating files on this disk drifts during a run (it grows
-    // after many deletes on this VM): every strata run is paired with a cp -a
-    // run just before it, in the same state, and the cp -a ratio uses that one.
+    // The disk's speed drifts during a run: every strata run is paired with a
+    // cp -a run just before it, and the cp -a ratio uses that one.
     const row = (name: string, secs: number, cpNow: number): Row => ({
       name, value: `${secs.toFixed(2)} s (${mbs(secs)}), ${ratio(cpNow, secs)} of cp -a speed (cp -a just before: ${cpNow.toFixed(2)} s)`,
       speed: [{ vs: 'cp -a', ratio: cpNow / secs }, { vs: 'rsync -a', ratio: rsync / secs }, { vs: 'tar|tar', ratio: tar / secs }],
     });
     for (const j of [1, 2]) {
       const cont = `c${label[0]}${j}`;
-      const cpIn = t(`cp -a '${src}' '${out}'`);
+      const cpIn = t((out) => `cp -a '${src}' '${out}'`);
       execFileSync('sync');
       const toCont = strata(['fs', 'copy', '--src', src, '--dst', `daos://bench/${cont}`, '-j', String(j), '-q']);
       rows.push(row(`${label}: POSIX -> container -j ${j}`, toCont, cpIn));
-      const cpOut = t(`cp -a '${src}' '${out}'`);
+      const cpOut = t((out) => `cp -a '${src}' '${out}'`);
+      const out = fresh();
       execFileSync('sync');
       const fromCont = strata(['fs', 'copy', '--src', `daos://bench/${cont}`, '--dst', out, '-j', String(j), '-q']);
-      rm(out);
       rows.push(row(`${label}: container -> POSIX -j ${j}`, fromCont, cpOut));
-      strata(['container', 'destroy', 'bench', cont, '--force']);
     }
+    for (const o of outs) rm(o);
+    for (const j of [1, 2]) strata(['container', 'destroy', 'bench', `c${label[0]}${j}`, '--force']);
     rm(src);
   }
   rows.push(...await benchDistributed(workDir));
