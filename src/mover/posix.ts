@@ -368,6 +368,9 @@ export class PosixTree implements Tree {
     try {
       await fs.promises.link(this.abs(existingRel), tmp);
       await this.place(tmp, rel);
+      // rename(2) does nothing when both names are links to one inode (rel
+      // already is this link, e.g. made by an interrupted run): drop the temporary name.
+      await fs.promises.rm(tmp, { force: true });
     } catch (e) {
       await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
       throw this.fail(e, 'link', rel);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { runCli } from '../helpers.js';
+import { PosixTree } from '../../src/mover/posix.js';
 import { BAD_NAME, hasSetfattr, makeTree, moverEnv, ok, sh, statList } from './util.js';
 
 const { home, env } = moverEnv();
@@ -47,7 +48,7 @@ test('copy every file kind POSIX -> container -> POSIX: identical, sparse kept',
   if (hasSetfattr()) assert.match(sh(`getfattr -d '${out}/hello.txt'`), /user.color="blue"/);
   // No snapshot left behind by the copies, no journal left behind.
   assert.match((await ok(env, ['container', 'list-snaps', 'tank', 'c1'])).stdout.trim(), /^(no snapshots)?$/);
-  assert.deepEqual(fs.readdirSync(path.join(env.STRATA_HOME!, 'mover')), []);
+  assert.deepEqual(fs.readdirSync(path.join(env.STRATA_HOME!, 'mover')).filter((n) => n.endsWith('.journal')), []); // completed copies leave only .done records
 });
 
 test('cp -a destination semantics, container -> container, into itself, bad sources', async () => {
@@ -123,4 +124,15 @@ test('a file that changes size while being copied is reported', async () => {
   if (r.code === 0) return; // copied before the first append landed: nothing to report
   assert.match(r.stderr, /growing: .*(changed|shrank) while being copied/);
   assert.ok(!fs.existsSync(path.join(out, 'growing')), 'no partial file under the final name');
+});
+
+test('re-linking a hard link that is already in place leaves no temporary name (rename of two links to one inode does nothing)', async () => {
+  const dir = path.join(home, 'relink');
+  fs.mkdirSync(dir);
+  fs.writeFileSync(path.join(dir, 'a'), 'x');
+  fs.linkSync(path.join(dir, 'a'), path.join(dir, 'b'));
+  const tree = new PosixTree(dir);
+  await tree.link('a', 'b');
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['a', 'b']);
+  assert.equal(fs.statSync(path.join(dir, 'a')).ino, fs.statSync(path.join(dir, 'b')).ino);
 });
