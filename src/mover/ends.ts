@@ -123,8 +123,11 @@ export async function openDest(getEngine: EngineGetter, input: string, src: Sour
   beforeCreate?: (root: JournalHeader['dstRoot']) => void;
 }): Promise<DestEnd> {
   const loc = await resolveLocation(input);
-  if (o.resumeRoot) return openRoot(getEngine, o.resumeRoot, input);
   const name = srcName(src);
+  if (o.resumeRoot) {
+    await checkResumeRoot(getEngine, o.resumeRoot, loc, name, input);
+    return openRoot(getEngine, o.resumeRoot, input, loc.kind === 'posix' && o.resumeRoot.kind === 'posix' && o.resumeRoot.path === loc.path);
+  }
   if (loc.kind === 'posix') {
     const st = await posixStatFollow(loc.path);
     let root = loc.path;
@@ -137,7 +140,7 @@ export async function openDest(getEngine: EngineGetter, input: string, src: Sour
       if (!parent?.isDirectory()) throw new StrataError('ENOENT', `${input}: its parent directory does not exist`);
     }
     checkNotInside(src, { kind: 'posix', path: root });
-    return openRoot(getEngine, { kind: 'posix', path: root }, input);
+    return openRoot(getEngine, { kind: 'posix', path: root }, input, root === loc.path);
   }
   const engine = await getEngine();
   let c;
@@ -178,9 +181,9 @@ export async function openDest(getEngine: EngineGetter, input: string, src: Sour
 }
 
 /** Opens a planned destination root; a container the plan creates is created now if it does not exist yet. */
-async function openRoot(getEngine: EngineGetter, root: JournalHeader['dstRoot'], input: string): Promise<DestEnd> {
+async function openRoot(getEngine: EngineGetter, root: JournalHeader['dstRoot'], input: string, userNamed = false): Promise<DestEnd> {
   if (root.kind === 'posix') {
-    const tree = new PosixTree(root.path);
+    const tree = new PosixTree(root.path, { rootMayBeSymlink: userNamed });
     return { tree, st: await tree.lstat(''), root, createdContainer: false };
   }
   const engine = await getEngine();
@@ -195,6 +198,33 @@ async function openRoot(getEngine: EngineGetter, root: JournalHeader['dstRoot'],
   const uri = loc.kind === 'container' ? containerUri(loc) : `daos://${root.pool}/${root.cont}`;
   const tree = new DfsTree(dfs, root.path, uri);
   return { tree, st: await tree.lstat(''), root, createdContainer: created };
+}
+
+/**
+ * A resumed plan must be one this SRC -> DST could have made (DST itself or
+ * DST/<name of SRC>): the journal is a file in the engine home, not trusted
+ * to send the copy elsewhere.
+ */
+async function checkResumeRoot(getEngine: EngineGetter, root: JournalHeader['dstRoot'], loc: Location, name: string | undefined, input: string): Promise<void> {
+  const bad = () => new StrataError('EINVAL', `the interrupted copy's journal plans a destination that ${input} cannot have (${root.kind === 'posix' ? root.path : `container ${root.cont}${root.path}`}): run the copy without --resume`);
+  if (root.kind === 'posix') {
+    if (loc.kind !== 'posix') throw bad();
+    const p = path.resolve(root.path);
+    if (p !== path.resolve(loc.path) && (name === undefined || p !== path.resolve(loc.path, name))) throw bad();
+    return;
+  }
+  if (loc.kind !== 'container') throw bad();
+  const want = normalizePath(loc.path);
+  const inside = name === undefined ? want : (want === '/' ? `/${name}` : `${want}/${name}`);
+  if (root.path !== want && root.path !== inside) throw bad();
+  const engine = await getEngine();
+  let uuid: string | undefined;
+  try {
+    uuid = (await openContainer(engine, loc.pool, loc.cont)).uuid;
+  } catch (e) {
+    if (!isStrataError(e, 'ENOENT')) throw e;
+  }
+  if (uuid !== undefined ? uuid !== root.cont : root.createLabel !== loc.cont) throw bad();
 }
 
 async function containerExists(engine: Engine, pool: string, cont: string): Promise<boolean> {

@@ -65,7 +65,12 @@ export class PosixTree implements Tree {
   readonly root: Buffer;
   private readonly blocking = new BlockingCalls();
 
-  constructor(root: string | Buffer) {
+  /**
+   * rootMayBeSymlink: the root is the path the user named (a symlink to a
+   * directory there is followed, as cp -a does); a root the mover computed
+   * (DST/<name of SRC>) that is a symlink is refused: never a way out of DST.
+   */
+  constructor(root: string | Buffer, private readonly opts: { rootMayBeSymlink?: boolean } = {}) {
     this.root = typeof root === 'string' ? Buffer.from(root, 'utf8') : root;
   }
 
@@ -230,8 +235,8 @@ export class PosixTree implements Tree {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw this.fail(e, 'mkdir', rel);
     }
     const st = await fs.promises.lstat(p, { bigint: true }).catch((e) => { throw this.fail(e, 'lstat', rel); });
-    // Never write through a symlink or over a file in the destination (only the root may be a symlink to a directory).
-    if (!st.isDirectory() && !(rel === '' && (await fs.promises.stat(p).catch(() => undefined))?.isDirectory())) {
+    // Never write through a symlink or over a file in the destination (only a root the user named may be a symlink to a directory).
+    if (!st.isDirectory() && !(rel === '' && this.opts.rootMayBeSymlink && (await fs.promises.stat(p).catch(() => undefined))?.isDirectory())) {
       throw new StrataError('EEXIST', `${this.display(rel)}: exists and is not a directory`);
     }
     if (!isRoot() && (Number(st.mode) & 0o700) !== 0o700) await fs.promises.chmod(p, (Number(st.mode) & 0o7777) | 0o700).catch(() => undefined);

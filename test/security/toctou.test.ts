@@ -104,10 +104,10 @@ for (const kind of KINDS) {
 
 // ---- product bugs (todo) ----
 
-const ROOT_FOLLOWED = 'the copy root DST/<name> is followed when it is a symlink (src/mover/posix.ts ensureDir allows a symlink root), so the copy lands outside DST; cp -a refuses: "cannot overwrite non-directory"';
+// (Fixed: a copy root the mover computes, DST/<name of SRC>, is never followed when it is a symlink.)
 
 for (const kind of KINDS) {
-  test(`${kind} -> POSIX: a symlink planted at DST/<name of SRC> is an error, not a way out`, { todo: ROOT_FOLLOWED }, async () => {
+  test(`${kind} -> POSIX: a symlink planted at DST/<name of SRC> is an error, not a way out`, async () => {
     const { dst, outside } = arena(`root-${kind}`);
     fs.symlinkSync(outside, path.join(dst, 'tree'));
     const fp = fingerprint(outside);
@@ -118,7 +118,7 @@ for (const kind of KINDS) {
   });
 }
 
-test('POSIX -> POSIX: --resume after the copy root itself was swapped for a symlink does not follow it', { todo: ROOT_FOLLOWED }, async () => {
+test('POSIX -> POSIX: --resume after the copy root itself was swapped for a symlink does not follow it', async () => {
   const { dst, outside } = arena('resume-root');
   fs.mkdirSync(path.join(dst, 'tree/a'), { recursive: true });
   fs.writeFileSync(path.join(dst, 'tree/a/blocker'), 'in the way\n');
@@ -164,9 +164,7 @@ for (const kind of KINDS) {
   });
 }
 
-test('--resume with a journal whose plan points outside DST does not write there', {
-  todo: 'readJournal trusts the header: --resume copies into header.dstRoot without checking it against --src/--dst (src/mover/journal.ts, copy.ts); the journal lives in the (shared) engine home',
-}, async () => {
+test('--resume with a journal whose plan points outside DST does not write there', async () => {
   const { dst, outside } = arena('journal');
   fs.mkdirSync(path.join(dst, 'tree/a'), { recursive: true });
   fs.writeFileSync(path.join(dst, 'tree/a/blocker'), 'in the way\n');
