@@ -3,6 +3,7 @@
 // directory-relative call of at.ts (one conditional transaction; on a
 // conflict the path is resolved again and the call retried).
 import { StrataError } from '../errors.js';
+import { normalizePath } from './path.js';
 import type { DfsCore } from './core.js';
 import type { Entry, FileType } from './layout.js';
 import { parentOf, resolve, resolveExisting } from './lookup.js';
@@ -39,6 +40,7 @@ export async function mkdir(core: DfsCore, path: string, opts: CreateOptions & {
     return;
   }
   core.checkWritable(`mkdir ${path}`);
+  normalizePath(path); // a path that escapes the root is refused before anything is made
   const parts = path.split('/').filter((p) => p !== '' && p !== '.');
   let cur = '';
   for (const p of parts) {

@@ -73,7 +73,7 @@ export async function copy(srcInput: string, dstInput: string, opts: CopyOptions
         ...(src.epoch !== undefined ? { srcEpoch: src.epoch, snapOwned: !!(src.snapOwned || resume?.header.snapOwned) } : {}),
         startedAt: resume?.header.startedAt ?? new Date().toISOString(),
       }, resume);
-      const dst = await openDest(eng.get, dstInput, src, { into: true, resumeRoot: resume?.header.dstRoot, beforeCreate: (root) => { startJournal(root); keepSnap = true; } });
+      const dst = await openDest(eng.get, dstInput, src, { into: true, resumeRoot: resume?.header.dstRoot, beforeCreate: (root) => { startJournal(root); keepSnap = true; }, createRefused: () => { made.journal?.discard(); made.journal = undefined; keepSnap = !!resume; } });
       if (dst.st && dst.st.type === 'dir' && src.st.type !== 'dir') {
         made.journal?.discard();
         throw new StrataError('EISDIR', `${dst.tree.display('')}: is a directory`);

@@ -47,6 +47,7 @@ export async function openSource(getEngine: EngineGetter, input: string, o: { sn
     if (!st) throw new StrataError('ENOENT', `${input}: no such file or directory`);
     return { tree, st, loc, release: async () => undefined, disown: async () => undefined, destroySnapshot: async () => undefined };
   }
+  const rootPath = normalizePath(loc.path); // a path above the container root is refused before any snapshot is taken
   const engine = await getEngine();
   const c = await openContainer(engine, loc.pool, loc.cont);
   let epoch: number | undefined;
@@ -73,12 +74,17 @@ export async function openSource(getEngine: EngineGetter, input: string, o: { sn
     }
   }
   const forget = async () => { if (runKey) await engine.commit({ ops: [{ op: 'cat-del', key: runKey }] }); runKey = undefined; };
-  const dfs = await mountDfs(c, epoch !== undefined ? { epoch } : { readOnly: true });
-  const tree = new DfsTree(dfs, normalizePath(loc.path), containerUri(loc));
-  const st = await tree.lstat('');
-  if (!st) {
+  let tree: DfsTree;
+  let st: MStat | undefined;
+  try {
+    const dfs = await mountDfs(c, epoch !== undefined ? { epoch } : { readOnly: true });
+    tree = new DfsTree(dfs, rootPath, containerUri(loc));
+    st = await tree.lstat('');
+    if (!st) throw new StrataError('ENOENT', `${input}: no such file or directory`);
+  } catch (e) {
+    // The snapshot taken for this run goes with the failed open.
     if (owned) await destroySnap(engine, loc.pool, loc.cont, { epc: epoch }).then(forget).catch(() => undefined);
-    throw new StrataError('ENOENT', `${input}: no such file or directory`);
+    throw e;
   }
   return {
     tree, st, loc, epoch, snapOwned: owned,
@@ -121,6 +127,8 @@ export async function openDest(getEngine: EngineGetter, input: string, src: Sour
   into: boolean; resumeRoot?: JournalHeader['dstRoot']; create?: boolean;
   /** Called with the plan before a destination container is created (copy writes its journal there). */
   beforeCreate?: (root: JournalHeader['dstRoot']) => void;
+  /** Called when creating that container was refused (nothing was made: the plan can go). */
+  createRefused?: () => void;
 }): Promise<DestEnd> {
   const loc = await resolveLocation(input);
   const name = srcName(src);
@@ -161,6 +169,12 @@ export async function openDest(getEngine: EngineGetter, input: string, src: Sour
     const root = { kind: 'container' as const, pool: pool.uuid, cont: crypto.randomUUID(), path: rootPath, createLabel: loc.cont };
     checkNotInside(src, root);
     o.beforeCreate?.(root);
+    try {
+      await createContainer(engine, root.pool, root.createLabel, { type: 'POSIX', uuid: root.cont });
+    } catch (e) {
+      o.createRefused?.();
+      throw e;
+    }
     return openRoot(getEngine, root, input);
   }
   {
