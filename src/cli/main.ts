@@ -38,6 +38,18 @@ registerH5(program);
 registerClone(program);
 registerWorker(program);
 
+// Watchdog: if the event loop empties while the command is still waiting (a
+// wait that can no longer complete, seen after an LMDB write error on a full
+// disk), say so and exit 1 instead of node's silent exit 13. The journal of an
+// interrupted copy is kept, so --resume continues it.
+let finished = false;
+process.on('beforeExit', () => {
+  if (finished) return;
+  finished = true;
+  process.stderr.write('strata: the command stopped before finishing (an internal wait can no longer complete after an earlier error); for a copy, fix the cause and run the same command with --resume\n');
+  process.exit(1);
+});
+
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
@@ -53,3 +65,4 @@ try {
     process.exitCode = 1;
   }
 }
+finished = true;

@@ -113,7 +113,8 @@ test('fs copy POSIX -> container: SIGKILL at random points, then --resume', asyn
     if (!k.killed) {
       assert.equal(k.code, 0, k.out);
       copyTally.finished++;
-      assert.equal((await runCli(['fs', 'compare', src, `daos://tank/${dst}`], { env })).code, 0);
+      const cmp = await runCli(['fs', 'compare', src, `daos://tank/${dst}`], { env });
+      assert.equal(cmp.code, 0, `copy round ${round} finished (${k.out.trim()}) but compare differs: ${cmp.stdout}${cmp.stderr}`);
       dst = `c${++n}`;
       continue;
     }
