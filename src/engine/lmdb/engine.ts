@@ -313,12 +313,21 @@ function openEnv(file: string): RootDatabase {
   const shared = envs.get(file);
   if (shared) { shared.refs++; return shared.env; }
   ignoreCommitFailureEchoes();
-  try {
-    const env = open({ path: file, maxDbs: 16 });
-    envs.set(file, { env, refs: 1 });
-    return env;
-  } catch (e) {
-    throw fromSystemError(e, `cannot open engine index ${file}`);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const env = open({ path: file, maxDbs: 16 });
+      envs.set(file, { env, refs: 1 });
+      return env;
+    } catch (e) {
+      // Many processes opening one index at the same instant can make lmdb-js
+      // fail its first read transaction (EINVAL "No transaction to renew"):
+      // transient, so try again after a short pause.
+      if (attempt < 8 && /No transaction to renew|No current read transaction/i.test(String((e as Error)?.message ?? e))) {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10 + Math.random() * 40);
+        continue;
+      }
+      throw fromSystemError(e, `cannot open engine index ${file}`);
+    }
   }
 }
 
