@@ -3,6 +3,7 @@
 // chunking, filters and fill value, hard/soft/external links, attributes.
 // Data streams chunk by chunk (only chunks that hold data); the file is
 // written under a temporary name and renamed into place at the end.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Engine } from '../engine/types.js';
@@ -129,11 +130,13 @@ export async function exportH5(engine: Engine, pool: string, cont: string, file:
     epoch = s.epoch;
     release = s.release;
   }
-  const tmp = path.join(path.dirname(out), `.${path.basename(out)}.strata-${process.pid}.tmp`);
+  // An unpredictable temporary name, created exclusively (O_EXCL never
+  // follows a symlink planted there): the export never writes through one.
+  const tmp = path.join(path.dirname(out), `.${path.basename(out)}.strata-${process.pid}-${crypto.randomBytes(6).toString('hex')}.tmp`);
   const res: ExportResult = { file: out, epoch, groups: 0, datasets: 0, links: 0, attributes: 0, bytes: 0, seconds: 0 };
   try {
     const store = await H5Store.open(c, { epoch });
-    const f = H5File.create(tmp, { overwrite: true });
+    const f = H5File.create(tmp);
     try {
       await exportTree(store, f, res, opts);
     } finally {
