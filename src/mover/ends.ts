@@ -202,7 +202,7 @@ async function openRoot(getEngine: EngineGetter, root: JournalHeader['dstRoot'],
   }
   const engine = await getEngine();
   let created = false;
-  if (root.createLabel !== undefined && !(await containerExists(engine, root.pool, root.cont))) {
+  if (root.createLabel !== undefined && (await containerUuid(engine, root.pool, root.cont)) === undefined) {
     await createContainer(engine, root.pool, root.createLabel, { type: 'POSIX', uuid: root.cont });
     created = true;
   }
@@ -231,22 +231,16 @@ async function checkResumeRoot(getEngine: EngineGetter, root: JournalHeader['dst
   const want = normalizePath(loc.path);
   const inside = name === undefined ? want : (want === '/' ? `/${name}` : `${want}/${name}`);
   if (root.path !== want && root.path !== inside) throw bad();
-  const engine = await getEngine();
-  let uuid: string | undefined;
-  try {
-    uuid = (await openContainer(engine, loc.pool, loc.cont)).uuid;
-  } catch (e) {
-    if (!isStrataError(e, 'ENOENT')) throw e;
-  }
+  const uuid = await containerUuid(await getEngine(), loc.pool, loc.cont);
   if (uuid !== undefined ? uuid !== root.cont : root.createLabel !== loc.cont) throw bad();
 }
 
-async function containerExists(engine: Engine, pool: string, cont: string): Promise<boolean> {
+/** The uuid of a container, or undefined when there is none by that name. */
+async function containerUuid(engine: Engine, pool: string, cont: string): Promise<string | undefined> {
   try {
-    await openContainer(engine, pool, cont);
-    return true;
+    return (await openContainer(engine, pool, cont)).uuid;
   } catch (e) {
-    if (isStrataError(e, 'ENOENT')) return false;
+    if (isStrataError(e, 'ENOENT')) return undefined;
     throw e;
   }
 }
