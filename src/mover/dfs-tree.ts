@@ -243,6 +243,9 @@ export class DfsTree implements Tree {
     const name = tempName();
     await this.dfs.linkAt(existing.oid, loc.parent, name);
     await this.place(loc.parent, name, loc);
+    // As rename(2), a rename between two links of one inode changes nothing
+    // (rel already was this link, made by an interrupted run): drop the temporary name.
+    await this.dfs.unlinkAt(loc.parent, name).catch((e) => { if (!isStrataError(e, 'ENOENT')) throw e; });
   }
 
   async setMeta(rel: string, st: MStat, xattrs: Array<[string, Buffer]> | undefined, meta: MetaOptions): Promise<void> {
