@@ -702,24 +702,98 @@ static napi_value js_exists(napi_env env, napi_callback_info info) {
   return b;
 }
 
-typedef struct { napi_env env; napi_value arr; uint32_t n; } names_t;
+/*
+ * Names of links and attributes are gathered with H5_ITER_NATIVE and sorted
+ * here (strcmp, HDF5's own name order). Increasing name order over dense
+ * (fractal heap) storage makes libhdf5 1.10 build a table of the links first,
+ * and when that fails on a damaged heap it frees the table's uninitialised
+ * entries (SIGSEGV in H5G__link_release_table). Native order walks the name
+ * index directly and fails cleanly. Nothing is done inside the callbacks but
+ * copying: lookups run after the iteration has ended.
+ */
+typedef struct { char *name; int type; size_t val_size; } entry_t;
+typedef struct { entry_t *v; size_t n, cap; int oom; } entries_t;
 
-static herr_t link_cb(hid_t g, const char *name, const H5L_info_t *i, void *d) {
-  names_t *nt = d;
-  napi_value s;
-  napi_create_string_utf8(nt->env, name, NAPI_AUTO_LENGTH, &s);
-  napi_set_element(nt->env, nt->arr, nt->n++, s);
+static int entries_add(entries_t *e, const char *name, int type, size_t val_size) {
+  if (e->n == e->cap) {
+    size_t cap = e->cap ? e->cap * 2 : 16;
+    entry_t *v = realloc(e->v, cap * sizeof *v);
+    if (!v) { e->oom = 1; return -1; }
+    e->v = v;
+    e->cap = cap;
+  }
+  char *n = strdup(name ? name : "");
+  if (!n) { e->oom = 1; return -1; }
+  e->v[e->n].name = n;
+  e->v[e->n].type = type;
+  e->v[e->n].val_size = val_size;
+  e->n++;
+  return 0;
+}
+
+static void entries_free(entries_t *e) {
+  for (size_t i = 0; i < e->n; i++) free(e->v[i].name);
+  free(e->v);
+  e->v = NULL;
+  e->n = e->cap = 0;
+}
+
+static int entry_cmp(const void *a, const void *b) {
+  return strcmp(((const entry_t *)a)->name, ((const entry_t *)b)->name);
+}
+
+static herr_t gather_link_cb(hid_t g, const char *name, const H5L_info_t *li, void *d) {
+  return entries_add(d, name, (int)li->type, li->type == H5L_TYPE_HARD ? 0 : li->u.val_size) < 0 ? -1 : 0;
+}
+
+static herr_t gather_attr_cb(hid_t loc, const char *name, const H5A_info_t *ai, void *d) {
+  return entries_add(d, name, 0, 0) < 0 ? -1 : 0;
+}
+
+/* Links of a group in name order; 0, or -1 with a JS exception thrown. */
+static int gather_links(napi_env env, hid_t loc, entries_t *e) {
+  hsize_t idx = 0;
+  herr_t r;
+#if H5_VERSION_GE(1, 12, 0)
+  r = H5Literate1(loc, H5_INDEX_NAME, H5_ITER_NATIVE, &idx, gather_link_cb, e);
+#else
+  r = H5Literate(loc, H5_INDEX_NAME, H5_ITER_NATIVE, &idx, gather_link_cb, e);
+#endif
+  if (r < 0 || e->oom) {
+    int oom = e->oom;
+    entries_free(e);
+    if (oom) throw_msg(env, "list links: out of memory"); else throw_h5(env, "list links");
+    return -1;
+  }
+  qsort(e->v, e->n, sizeof *e->v, entry_cmp);
+  for (size_t i = 0; i < e->n; i++) {
+    const char *n = e->v[i].name;
+    /* A name HDF5 would never create: following it as a path would reach some other object. */
+    if (!n[0] || strchr(n, '/') || !strcmp(n, ".")) {
+      char msg[400];
+      snprintf(msg, sizeof msg, "list links: link name '%.300s' is not a valid name (corrupt file?)", n);
+      entries_free(e);
+      throw_msg(env, msg);
+      return -1;
+    }
+  }
   return 0;
 }
 
 static napi_value js_list_links(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   get_args(env, info, 1, argv);
-  names_t nt = {env, NULL, 0};
-  napi_create_array(env, &nt.arr);
-  hsize_t idx = 0;
-  if (H5Literate(get_hid(env, argv[0]), H5_INDEX_NAME, H5_ITER_INC, &idx, link_cb, &nt) < 0) return throw_h5(env, "list links");
-  return nt.arr;
+  entries_t e = {0};
+  if (gather_links(env, get_hid(env, argv[0]), &e)) return NULL;
+  napi_value arr;
+  napi_create_array_with_length(env, e.n, &arr);
+  for (size_t i = 0; i < e.n; i++) {
+    napi_value s;
+    napi_create_string_utf8(env, e.v[i].name, NAPI_AUTO_LENGTH, &s);
+    napi_set_element(env, arr, (uint32_t)i, s);
+  }
+  entries_free(&e);
+  return arr;
 }
 
 /* ---------- datasets ---------- */
@@ -1073,22 +1147,27 @@ static napi_value js_read_attr(napi_env env, napi_callback_info info) {
   return o;
 }
 
-static herr_t attr_cb(hid_t loc, const char *name, const H5A_info_t *i, void *d) {
-  names_t *nt = d;
-  napi_value s;
-  napi_create_string_utf8(nt->env, name, NAPI_AUTO_LENGTH, &s);
-  napi_set_element(nt->env, nt->arr, nt->n++, s);
-  return 0;
-}
-
 static napi_value js_attr_names(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   get_args(env, info, 1, argv);
-  names_t nt = {env, NULL, 0};
-  napi_create_array(env, &nt.arr);
+  entries_t e = {0};
   hsize_t idx = 0;
-  if (H5Aiterate2(get_hid(env, argv[0]), H5_INDEX_NAME, H5_ITER_INC, &idx, attr_cb, &nt) < 0) return throw_h5(env, "list attributes");
-  return nt.arr;
+  /* Native order, then sorted: see gather_links. */
+  if (H5Aiterate2(get_hid(env, argv[0]), H5_INDEX_NAME, H5_ITER_NATIVE, &idx, gather_attr_cb, &e) < 0 || e.oom) {
+    int oom = e.oom;
+    entries_free(&e);
+    return oom ? throw_msg(env, "list attributes: out of memory") : throw_h5(env, "list attributes");
+  }
+  qsort(e.v, e.n, sizeof *e.v, entry_cmp);
+  napi_value arr;
+  napi_create_array_with_length(env, e.n, &arr);
+  for (size_t i = 0; i < e.n; i++) {
+    napi_value s;
+    napi_create_string_utf8(env, e.v[i].name, NAPI_AUTO_LENGTH, &s);
+    napi_set_element(env, arr, (uint32_t)i, s);
+  }
+  entries_free(&e);
+  return arr;
 }
 
 /* ---------- selections ---------- */
@@ -1934,70 +2013,69 @@ static napi_value js_write_attr_raw(napi_env env, napi_callback_info info) {
 }
 
 /* links(loc) -> [{name, type:'hard'|'soft'|'external'|'other', target?, file?, object?:'group'|'dataset'|'datatype'|'other', addr?}] */
-typedef struct { napi_env env; napi_value arr; uint32_t n; } links_t;
-
-static herr_t links_cb(hid_t g, const char *name, const H5L_info_t *li, void *d) {
-  links_t *lt = d;
-  napi_env env = lt->env;
-  napi_value o;
-  napi_create_object(env, &o);
-  set_str(env, o, "name", name);
-  if (li->type == H5L_TYPE_HARD) {
-    set_str(env, o, "type", "hard");
+static napi_value js_links(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  get_args(env, info, 1, argv);
+  hid_t g = get_hid(env, argv[0]);
+  entries_t e = {0};
+  if (gather_links(env, g, &e)) return NULL;
+  napi_value arr;
+  napi_create_array_with_length(env, e.n, &arr);
+  char what[400];
+  const char *bad_name = "";
+  for (size_t i = 0; i < e.n; i++) {
+    const char *name = bad_name = e.v[i].name;
+    int type = e.v[i].type;
+    napi_value o;
+    napi_create_object(env, &o);
+    set_str(env, o, "name", name);
+    if (type == H5L_TYPE_HARD) {
+      set_str(env, o, "type", "hard");
 #if H5_VERSION_GE(1, 12, 0)
-    H5O_info2_t oi;
-    if (H5Oget_info_by_name3(g, name, &oi, H5O_INFO_BASIC, H5P_DEFAULT) >= 0) {
+      H5O_info2_t oi;
+      if (H5Oget_info_by_name3(g, name, &oi, H5O_INFO_BASIC, H5P_DEFAULT) < 0) goto bad_object;
       char *tok = NULL;
       H5Otoken_to_str(g, &oi.token, &tok);
       set_str(env, o, "addr", tok ? tok : "");
       if (tok) H5free_memory(tok);
 #else
-    H5O_info_t oi;
-    if (H5Oget_info_by_name2(g, name, &oi, H5O_INFO_BASIC, H5P_DEFAULT) >= 0) {
+      H5O_info_t oi;
+      if (H5Oget_info_by_name2(g, name, &oi, H5O_INFO_BASIC, H5P_DEFAULT) < 0) goto bad_object;
       char a[32];
       snprintf(a, sizeof a, "%llu", (unsigned long long)oi.addr);
       set_str(env, o, "addr", a);
 #endif
       set_str(env, o, "object", oi.type == H5O_TYPE_GROUP ? "group" : oi.type == H5O_TYPE_DATASET ? "dataset" : oi.type == H5O_TYPE_NAMED_DATATYPE ? "datatype" : "other");
       set_num(env, o, "rc", oi.rc);
-    } else {
-      set_str(env, o, "object", "other");
-    }
-  } else if (li->type == H5L_TYPE_SOFT || li->type == H5L_TYPE_EXTERNAL) {
-    set_str(env, o, "type", li->type == H5L_TYPE_SOFT ? "soft" : "external");
-    size_t sz = li->u.val_size;
-    char *buf = calloc(sz + 1, 1);
-    if (H5Lget_val(g, name, buf, sz + 1, H5P_DEFAULT) >= 0) {
-      if (li->type == H5L_TYPE_SOFT) set_str(env, o, "target", buf);
+    } else if (type == H5L_TYPE_SOFT || type == H5L_TYPE_EXTERNAL) {
+      set_str(env, o, "type", type == H5L_TYPE_SOFT ? "soft" : "external");
+      size_t sz = e.v[i].val_size;
+      char *buf = sz < ((size_t)1 << 30) ? calloc(sz + 1, 1) : NULL;
+      if (!buf || H5Lget_val(g, name, buf, sz + 1, H5P_DEFAULT) < 0) { free(buf); goto bad_value; }
+      if (type == H5L_TYPE_SOFT) set_str(env, o, "target", buf);
       else {
         const char *file = NULL, *obj = NULL;
         unsigned fl;
-        if (H5Lunpack_elink_val(buf, sz, &fl, &file, &obj) >= 0) {
-          set_str(env, o, "file", file ? file : "");
-          set_str(env, o, "target", obj ? obj : "");
-        }
+        if (H5Lunpack_elink_val(buf, sz, &fl, &file, &obj) < 0) { free(buf); goto bad_value; }
+        set_str(env, o, "file", file ? file : "");
+        set_str(env, o, "target", obj ? obj : "");
       }
+      free(buf);
+    } else {
+      set_str(env, o, "type", "other");
     }
-    free(buf);
-  } else {
-    set_str(env, o, "type", "other");
+    napi_set_element(env, arr, (uint32_t)i, o);
   }
-  napi_set_element(env, lt->arr, lt->n++, o);
-  return 0;
-}
-
-static napi_value js_links(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  get_args(env, info, 1, argv);
-  links_t lt = {env, NULL, 0};
-  napi_create_array(env, &lt.arr);
-  hsize_t idx = 0;
-#if H5_VERSION_GE(1, 12, 0)
-  if (H5Literate1(get_hid(env, argv[0]), H5_INDEX_NAME, H5_ITER_INC, &idx, links_cb, &lt) < 0) return throw_h5(env, "list links");
-#else
-  if (H5Literate(get_hid(env, argv[0]), H5_INDEX_NAME, H5_ITER_INC, &idx, links_cb, &lt) < 0) return throw_h5(env, "list links");
-#endif
-  return lt.arr;
+  entries_free(&e);
+  return arr;
+bad_object:
+  snprintf(what, sizeof what, "link '%.300s': cannot read the object it points to", bad_name);
+  goto fail;
+bad_value:
+  snprintf(what, sizeof what, "link '%.300s': cannot read its value", bad_name);
+fail:
+  entries_free(&e);
+  return throw_h5(env, what);
 }
 
 /* createLink(loc, name, {type:'soft'|'hard'|'external', target, file?}); hard targets are paths from the file root. */
@@ -2074,7 +2152,25 @@ static napi_value js_version(napi_env env, napi_callback_info info) {
     napi_set_named_property(env, exports, name, f);                  \
   } while (0)
 
+/*
+ * libhdf5 shuts itself down at exit and, while its automatic error handler is
+ * set, prints "HDF5: infinite loop closing library" and a list of interfaces
+ * when it cannot: after reading a damaged object header, libhdf5 1.10 leaks
+ * blocks of its own free lists (no handle is left open), so that message came
+ * after every such error. Shut it down ourselves with the handler removed.
+ */
+static void at_exit(void) {
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  H5close();
+}
+
 static napi_value init(napi_env env, napi_value exports) {
+  static int once = 0;
+  if (!once) {
+    once = 1;
+    H5dont_atexit(); /* before the library initialises itself */
+    atexit(at_exit);
+  }
   H5Eset_auto2(H5E_DEFAULT, on_error, NULL);
   EXPORT("version", js_version);
   EXPORT("open", js_open);

@@ -23,6 +23,7 @@ import { H5File, type Dataset, type Group, type H5Link, type DatasetMeta } from 
 import { H5Store, type H5Group, type H5Dataset } from './store.js';
 import { unsupportedReason, isVarString, storedSize } from './types.js';
 import { chunksOf } from './slab.js';
+import { probeH5 } from './probe.js';
 
 const TILE_BYTES = 1024 * 1024;
 
@@ -211,7 +212,8 @@ function checkFileAndScan(file: string, opts: ImportOptions): { f: H5File; skip:
   try {
     let problems: Unsupported[];
     try { problems = scanUnsupported(f); } catch (e) {
-      throw new StrataError('EINVAL', `${file}: cannot read the file's structure (corrupt or truncated?): ${(e as Error).message}`, { cause: e });
+      const why = (e as Error).message;
+      throw new StrataError('EINVAL', `${file}: cannot read the file's structure (corrupt or truncated?): ${why.startsWith(file) ? why.slice(file.length).replace(/^:\s*/, '') : why}`, { cause: e });
     }
     if (problems.length && !opts.skipUnsupported) {
       const list = problems.slice(0, 10).map((u) => `${u.path}: ${u.reason}`).join('; ');
@@ -235,6 +237,7 @@ export async function importH5(engine: Engine, pool: string, label: string, file
   if ((await engine.catGet(`cont-label/${p.uuid}/${label}`)) !== undefined) {
     throw new StrataError('EEXIST', `a container labelled '${label}' already exists in pool ${p.label}`);
   }
+  await probeH5(file);
   const { f, skip, skipped } = checkFileAndScan(file, opts);
   const uuid = crypto.randomUUID();
   const key = pendingKey(uuid);
@@ -276,6 +279,7 @@ export async function importH5Into(engine: Engine, pool: string, cont: string, f
   for await (const _ of listObjects(engine, c.uuid, { pageSize: 1 })) {
     throw new StrataError('EEXIST', `container ${c.label} is not empty; import an HDF5 file into a new container or an empty HDF5 container`);
   }
+  await probeH5(file);
   const { f, skip, skipped } = checkFileAndScan(file, opts);
   const res: ImportResult = { uuid: c.uuid, label: c.label, groups: 0, datasets: 0, links: 0, attributes: 0, bytes: 0, skipped, seconds: 0 };
   try {

@@ -22,6 +22,7 @@ import {
 } from './format.js';
 import { cleanupStale, me, pendingKey } from '../container/pending.js';
 import { runAll } from './serialize.js';
+import { probeH5 } from '../hdf5/probe.js';
 
 const ROWS_BATCH = 1024;
 const SLICE = 4 * 1024 * 1024;
@@ -339,7 +340,8 @@ export async function deserializeContainer(engine: Engine, pool: string, inputs:
   const files = collectFiles(inputs);
   const metas: FileMeta[] = [];
   for (const file of files) {
-    await verifyFile(file);
+    // A file without the sealed header has no checksum: probe it first (libhdf5 crashes on some damaged heaps).
+    if ((await verifyFile(file)) === 'plain') await probeH5(file);
     metas.push(readMeta(file));
   }
   const meta = checkSet(metas);

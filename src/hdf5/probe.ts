@@ -1,0 +1,111 @@
+// A first read of an untrusted .h5 file in a child process.
+//
+// libhdf5 1.10 trusts the sizes it finds in global heap collections: reading a
+// variable-length value (string, sequence) whose heap object was damaged
+// copies the object's size into a buffer made for the element's own length,
+// and the process dies later in free() (SIGSEGV/SIGABRT) instead of getting
+// an error. No public call reads the heap references without that copy, so
+// such data cannot be checked first in-process. The probe walks the file (links,
+// attributes) and reads every variable-length value once in a child; a child
+// killed by a signal becomes one clear error, and the caller reads the file
+// itself only after the probe survived. Fixed-size data is not read here (it
+// does not go through the heap), so the cost is the structure and the
+// variable-length data only.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { StrataError } from '../errors.js';
+import { H5File, type Dataset, type Group, type H5RichType } from './h5lib/index.js';
+
+const ROWS = 4096;
+
+function hasVar(t: H5RichType): boolean {
+  switch (t.class) {
+    case 'string': return t.variable;
+    case 'vlen': case 'reference': return true;
+    case 'array': case 'enum': return hasVar(t.base);
+    case 'compound': return t.members.some((m) => hasVar(m.type));
+    default: return false;
+  }
+}
+
+const quiet = (fn: () => unknown) => { try { fn(); } catch { /* the real read reports it */ } };
+
+function readAttrs(loc: Group | H5File | Dataset): void {
+  let names: string[] = [];
+  quiet(() => { names = loc.attrNames(); });
+  for (const a of names) {
+    quiet(() => loc.readAttrRaw(a));
+    quiet(() => loc.readAttr(a)); // converts variable-length sequences too
+  }
+}
+
+function readVarData(ds: Dataset): void {
+  const m = ds.meta();
+  if (!hasVar(m.type) || m.space.kind === 'null') return;
+  if (m.space.kind === 'scalar') {
+    if (m.type.class === 'string') ds.readStrings([], []);
+    return;
+  }
+  const dims = m.space.dims;
+  if (dims.some((d) => d === 0)) return;
+  if (m.type.class === 'string') {
+    // Row by row along dimension 0, whole extent in the others.
+    for (let at = 0; at < dims[0]!; at += ROWS) {
+      const n = Math.min(ROWS, dims[0]! - at);
+      ds.readStrings([at, ...dims.slice(1).map(() => 0)], [n, ...dims.slice(1)]);
+    }
+  } else if (dims.length === 1) {
+    for (let at = 0; at < dims[0]!; at += ROWS) ds.readRows(at, Math.min(ROWS, dims[0]! - at));
+  }
+}
+
+/** Reads the structure, every attribute and every variable-length value of a file; errors are ignored. */
+export function probeInProcess(file: string): void {
+  let f: H5File;
+  try { f = H5File.open(file); } catch { return; }
+  const seen = new Set<string>();
+  const walk = (g: Group | H5File) => {
+    readAttrs(g);
+    let links: ReturnType<Group['linkList']> = [];
+    quiet(() => { links = g.linkList(); });
+    for (const l of links) {
+      if (l.type !== 'hard' || !l.addr || seen.has(l.addr)) continue;
+      seen.add(l.addr);
+      if (l.object === 'group') {
+        let sub: Group | undefined;
+        quiet(() => { sub = g.openGroup(l.name); });
+        if (sub) try { walk(sub); } finally { quiet(() => sub!.close()); }
+      } else if (l.object === 'dataset') {
+        let ds: Dataset | undefined;
+        quiet(() => { ds = g.openDataset(l.name); });
+        if (ds) {
+          try {
+            readAttrs(ds);
+            quiet(() => readVarData(ds!));
+          } finally { quiet(() => ds!.close()); }
+        }
+      }
+    }
+  };
+  try { walk(f); } finally { quiet(() => f.close()); }
+}
+
+/**
+ * Probes `file` in a child process (see above). Resolves when the child
+ * survived; rejects with one EINVAL error naming the file when libhdf5 killed it.
+ */
+export function probeH5(file: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), file], { stdio: 'ignore' });
+    child.on('error', (e) => reject(new StrataError('EIO', `${file}: cannot check the file: ${e.message}`)));
+    child.on('close', (code, signal) => {
+      if (signal) reject(new StrataError('EINVAL', `${file}: not a readable HDF5 file (corrupt?): the HDF5 library crashed reading it (${signal})`));
+      else if (code !== 0) reject(new StrataError('EIO', `${file}: cannot check the file (checker exited with ${code})`));
+      else resolve();
+    });
+  });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2]) {
+  probeInProcess(process.argv[2]);
+}
