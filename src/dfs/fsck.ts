@@ -15,6 +15,7 @@ import { LATEST } from '../engine/types.js';
 import { DaosObject, listObjects } from '../object/index.js';
 import { ObjectId } from '../object/oid.js';
 import { u64FromKey } from '../object/keys.js';
+import { isValidName } from './path.js';
 import {
   A_ATTR, A_SIZE, DATA_AKEY, ENTRY_AKEY, INODE_DKEY, ORPHAN_AKEY, ORPHAN_OID, ROOT_OID, SB_AKEY, SB_DKEY, SB_OID,
   decodeAttr, decodeEntry, decodeSuperblock, fromU64le, isMetaDkey, typeOfMode, type FileType, type InodeAttr,
@@ -62,6 +63,7 @@ export async function checkDfs(engine: Engine, cont: string, opts: { epoch?: Epo
     for await (const k of obj(dir).dkeys({ epoch })) {
       if (isMetaDkey(k)) continue;
       const p = dpath === '/' ? `/${nameOf(k)}` : `${dpath}/${nameOf(k)}`;
+      if (!isValidName(nameOf(k))) { problem(`${dpath}: entry ${JSON.stringify(nameOf(k))} is not a valid name (hidden from readdir and lookup)`); continue; }
       const v = await obj(dir).get(k, ENTRY_AKEY, epoch);
       if (!v) { problem(`${p}: directory key without an entry value`); continue; }
       let ent;

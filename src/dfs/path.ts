@@ -12,6 +12,7 @@ export interface ParsedPath {
 
 export function checkName(name: string, what = 'name'): void {
   if (name.length === 0) throw new StrataError('EINVAL', `empty ${what}`);
+  if (name === '.' || name === '..') throw new StrataError('EINVAL', `'${name}' is not a valid ${what}`);
   if (name.includes('\0')) throw new StrataError('EINVAL', `${what} contains a NUL byte`);
   if (name.includes('/')) throw new StrataError('EINVAL', `${what} '${name}' contains '/'`);
   if (Buffer.byteLength(name, 'utf8') > NAME_MAX) {
@@ -51,4 +52,15 @@ export function joinPath(dir: string, name: string): string {
 export function basename(path: string): string {
   const parts = parsePath(path).parts;
   return parts[parts.length - 1] ?? '';
+}
+
+/**
+ * True for a name a directory entry may carry. Entries stored under any other
+ * dkey (only a damaged or hostile container has them: DFS never writes one)
+ * are invisible to readdir and lookup, and reported by the DFS check, so no
+ * reader is ever handed a name that leads out of its directory.
+ */
+export function isValidName(name: string): boolean {
+  return name.length > 0 && name !== '.' && name !== '..' && !name.includes('/') && !name.includes('\0')
+    && Buffer.byteLength(name, 'utf8') <= NAME_MAX;
 }

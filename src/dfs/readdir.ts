@@ -7,6 +7,7 @@ import type { ObjectId } from '../object/oid.js';
 import { ENTRY_AKEY, decodeEntry, isMetaDkey, type FileType } from './layout.js';
 import { resolveExisting } from './lookup.js';
 import { toStat, type Stat } from './attr.js';
+import { isValidName } from './path.js';
 
 export interface DirEntry {
   name: string;
@@ -59,7 +60,7 @@ export async function readdirPage(core: DfsCore, oid: ObjectId, opts: { after?: 
   const dir = core.obj(oid);
   const limit = opts.limit ?? 1024;
   const keys = await dir.listDkeys({ epoch: core.epoch, after: opts.after === undefined ? undefined : Buffer.from(opts.after, 'utf8'), limit });
-  const names = keys.filter((k) => !isMetaDkey(k));
+  const names = keys.filter((k) => !isMetaDkey(k) && isValidName(keyString(k)));
   const ents = await Promise.all(names.map(async (k) => {
     const v = await dir.get(k, ENTRY_AKEY, core.epoch);
     if (!v) return undefined;

@@ -1,14 +1,19 @@
 // The POSIX backend of the mover's Tree: paths are Buffers (names need not be
 // UTF-8), symlinks are never followed below the root, files are written under
-// a temporary name in their final directory and renamed into place.
+// a temporary name in their final directory and renamed into place. Writes go
+// through directories held open (posix-dirs.ts), never through paths rebuilt
+// from the root, so a directory swapped for a symlink mid-copy leads nowhere.
 import fs from 'node:fs';
 import { fromSystemError, StrataError } from '../errors.js';
 import type { Extent } from '../engine/types.js';
-import { TEMP_RE, compareNames, decodeName, encodeName, tempName } from './names.js';
+import { TEMP_RE, baseRel, compareNames, decodeName, encodeName, parentRel, tempName } from './names.js';
+import { DirHandles, type OpenDir } from './posix-dirs.js';
 import { readXattrs, writeXattrs } from './xattrs.js';
 import type { FileReader, FileWriter, Listed, MStat, MetaOptions, Tree } from './tree.js';
 
 const { O_RDONLY, O_NOFOLLOW, O_WRONLY, O_CREAT, O_EXCL } = fs.constants;
+/** O_PATH (Linux): a descriptor naming an inode without opening it for I/O, whatever its mode. */
+const O_PATH = 0o10000000;
 const SLASH = Buffer.from('/');
 /** Files up to this size are read whole, synchronously, when opened. */
 const SMALL_READ = 64 * 1024;
@@ -64,6 +69,7 @@ export class PosixTree implements Tree {
   readonly kind = 'posix' as const;
   readonly root: Buffer;
   private readonly blocking = new BlockingCalls();
+  private readonly dirs: DirHandles;
 
   /**
    * rootMayBeSymlink: the root is the path the user named (a symlink to a
@@ -72,6 +78,20 @@ export class PosixTree implements Tree {
    */
   constructor(root: string | Buffer, private readonly opts: { rootMayBeSymlink?: boolean } = {}) {
     this.root = typeof root === 'string' ? Buffer.from(root, 'utf8') : root;
+    this.dirs = new DirHandles(this.root, !!opts.rootMayBeSymlink, (rel) => this.display(rel));
+  }
+
+  /**
+   * The directory holding rel, open, and rel's name in it. The root itself
+   * (a single file copied) lives in the directory the user named.
+   */
+  private parentOf(rel: string): { dir: OpenDir; name: Buffer } {
+    if (rel === '') {
+      const i = this.root.lastIndexOf(0x2f);
+      const self = i < 0 ? Buffer.from('.') : i === 0 ? SLASH : this.root.subarray(0, i);
+      return { dir: { self, at: (n) => Buffer.concat([self, SLASH, n]), release: () => undefined }, name: this.root.subarray(i + 1) };
+    }
+    return { dir: this.dirs.acquire(parentRel(rel)), name: decodeName(baseRel(rel)) };
   }
 
   abs(rel: string): Buffer {
@@ -227,48 +247,83 @@ export class PosixTree implements Tree {
   }
 
   async ensureDir(rel: string): Promise<'created' | 'existed'> {
-    const p = this.abs(rel);
+    if (rel === '') return this.ensureRoot();
+    const { dir, name } = this.parentOf(rel);
+    try {
+      const p = dir.at(name);
+      try {
+        fs.mkdirSync(p, 0o700);
+        // Opened from its parent without following a symlink: if another
+        // process swapped it already, this fails, and nothing goes in.
+        this.dirs.acquire(rel).release();
+        return 'created';
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw this.fail(e, 'mkdir', rel);
+      }
+      const st = (() => { try { return fs.lstatSync(p); } catch (e) { throw this.fail(e, 'lstat', rel); } })();
+      // Never write through a symlink or over a file in the destination.
+      if (!st.isDirectory()) throw new StrataError('EEXIST', `${this.display(rel)}: exists and is not a directory`);
+      const d = this.dirs.acquire(rel);
+      try {
+        if (!isRoot() && (st.mode & 0o700) !== 0o700) { try { fs.chmodSync(d.self, (st.mode & 0o7777) | 0o700); } catch { /* filled as far as it lets us */ } }
+      } finally {
+        d.release();
+      }
+      return 'existed';
+    } finally {
+      dir.release();
+    }
+  }
+
+  /** The root: made, or checked (only a root the user named may be a symlink to a directory), then held open. */
+  private async ensureRoot(): Promise<'created' | 'existed'> {
+    const p = this.root;
     try {
       await fs.promises.mkdir(p, 0o700);
+      this.dirs.acquire('').release();
       return 'created';
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw this.fail(e, 'mkdir', rel);
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw this.fail(e, 'mkdir', '');
     }
-    const st = await fs.promises.lstat(p, { bigint: true }).catch((e) => { throw this.fail(e, 'lstat', rel); });
-    // Never write through a symlink or over a file in the destination (only a root the user named may be a symlink to a directory).
-    if (!st.isDirectory() && !(rel === '' && this.opts.rootMayBeSymlink && (await fs.promises.stat(p).catch(() => undefined))?.isDirectory())) {
-      throw new StrataError('EEXIST', `${this.display(rel)}: exists and is not a directory`);
+    const st = await fs.promises.lstat(p, { bigint: true }).catch((e) => { throw this.fail(e, 'lstat', ''); });
+    if (!st.isDirectory() && !(this.opts.rootMayBeSymlink && (await fs.promises.stat(p).catch(() => undefined))?.isDirectory())) {
+      throw new StrataError('EEXIST', `${this.display('')}: exists and is not a directory`);
     }
-    if (!isRoot() && (Number(st.mode) & 0o700) !== 0o700) await fs.promises.chmod(p, (Number(st.mode) & 0o7777) | 0o700).catch(() => undefined);
+    const d = this.dirs.acquire('');
+    try {
+      if (!isRoot() && (Number(st.mode) & 0o700) !== 0o700) await fs.promises.chmod(d.self, (Number(st.mode) & 0o7777) | 0o700).catch(() => undefined);
+    } finally {
+      d.release();
+    }
     return 'existed';
   }
 
-  private tempPath(rel: string): Buffer {
-    const final = this.abs(rel);
-    const i = final.lastIndexOf(0x2f);
-    return Buffer.concat([final.subarray(0, i + 1), Buffer.from(tempName())]);
-  }
-
-  /** Renames tmp over rel; a directory in the way (a type change) is removed first. */
-  private async place(tmp: Buffer, rel: string): Promise<void> {
-    const final = this.abs(rel);
+  /**
+   * Renames dir/tmp over dir/name; a directory in the way (a type change) is
+   * removed first. Synchronous: one rename, no thread-pool trip.
+   */
+  private placeIn(dir: OpenDir, tmp: Buffer, name: Buffer, rel: string): void {
+    const final = dir.at(name);
     try {
-      await fs.promises.rename(tmp, final);
+      fs.renameSync(dir.at(tmp), final);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'EISDIR' && code !== 'ENOTEMPTY' && code !== 'EEXIST') throw this.fail(e, 'rename', rel);
-      await fs.promises.rm(final, { recursive: true, force: true });
-      await fs.promises.rename(tmp, final);
+      if (code !== 'EISDIR' && code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
+      this.dirs.forget(rel);
+      fs.rmSync(final, { recursive: true, force: true });
+      fs.renameSync(dir.at(tmp), final);
     }
   }
 
   async createFile(rel: string, st: MStat, xattrs: Array<[string, Buffer]>, meta: MetaOptions): Promise<FileWriter> {
     if (st.size <= SMALL_READ && this.blocking.cheap()) return this.createSmall(rel, st, xattrs, meta);
-    const tmp = this.tempPath(rel);
+    const { dir, name } = this.parentOf(rel);
+    const tmp = Buffer.from(tempName());
     let fh: fs.promises.FileHandle;
     try {
-      fh = await fs.promises.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+      fh = await fs.promises.open(dir.at(tmp), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
     } catch (e) {
+      dir.release();
       throw this.fail(e, 'create', rel);
     }
     let closed = false;
@@ -286,18 +341,21 @@ export class PosixTree implements Tree {
         try {
           await fh.truncate(size);
           if (meta.owner && isRoot()) await fh.chown(st.uid, st.gid);
-          if (xattrs.length > 0) await writeXattrs(tmp, xattrs, []);
+          if (xattrs.length > 0) await writeXattrs(dir.at(tmp), xattrs, []); // l*xattr calls: never follow
           await fh.chmod(st.perm);
           await fh.utimes(secs(st.atimeNs), secs(st.mtimeNs));
           await close();
-          await this.place(tmp, rel);
+          this.placeIn(dir, tmp, name, rel);
         } catch (e) {
           throw this.fail(e, 'write', rel);
+        } finally {
+          dir.release();
         }
       },
       abort: async () => {
         await close().catch(() => undefined);
-        await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
+        try { fs.rmSync(dir.at(tmp), { force: true }); } catch { /* best effort */ }
+        dir.release();
       },
     };
   }
@@ -315,11 +373,12 @@ export class PosixTree implements Tree {
         pieces.push({ data: Buffer.from(data), offset }); // a copy: the caller reuses its buffer
       },
       commit: async (size: number) => {
-        const tmp = this.tempPath(rel);
+        const { dir, name } = this.parentOf(rel);
+        const tmp = Buffer.from(tempName());
         let fd = -1;
         try {
           fd = this.blocking.time(() => {
-            const f = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+            const f = fs.openSync(dir.at(tmp), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
             for (const p of pieces) {
               for (let done = 0; done < p.data.length;) done += fs.writeSync(f, p.data, done, p.data.length - done, p.offset + done);
             }
@@ -327,94 +386,147 @@ export class PosixTree implements Tree {
             if (meta.owner && isRoot()) fs.fchownSync(f, st.uid, st.gid);
             return f;
           });
-          if (xattrs.length > 0) await writeXattrs(tmp, xattrs, []);
+          if (xattrs.length > 0) await writeXattrs(dir.at(tmp), xattrs, []);
           fs.fchmodSync(fd, st.perm);
           fs.futimesSync(fd, secs(st.atimeNs), secs(st.mtimeNs));
           fs.closeSync(fd);
           fd = -1;
-          this.placeSync(tmp, rel);
+          this.placeIn(dir, tmp, name, rel);
         } catch (e) {
           if (fd >= 0) fs.closeSync(fd);
-          fs.rmSync(tmp, { force: true });
+          try { fs.rmSync(dir.at(tmp), { force: true }); } catch { /* best effort */ }
           throw this.fail(e, 'write', rel);
+        } finally {
+          dir.release();
         }
       },
       abort: async () => { pieces.length = 0; },
     };
   }
 
-  private placeSync(tmp: Buffer, rel: string): void {
-    const final = this.abs(rel);
-    try {
-      fs.renameSync(tmp, final);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'EISDIR' && code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
-      fs.rmSync(final, { recursive: true, force: true });
-      fs.renameSync(tmp, final);
-    }
-  }
-
   async symlink(rel: string, target: string, st: MStat, _xattrs: Array<[string, Buffer]>, meta: MetaOptions): Promise<void> {
-    const tmp = this.tempPath(rel);
+    const { dir, name } = this.parentOf(rel);
+    const tmp = Buffer.from(tempName());
     try {
-      await fs.promises.symlink(decodeName(target), tmp);
-      if (meta.owner && isRoot()) await fs.promises.lchown(tmp, st.uid, st.gid);
-      await fs.promises.lutimes(tmp, secs(st.atimeNs), secs(st.mtimeNs));
-      await this.place(tmp, rel);
+      fs.symlinkSync(decodeName(target), dir.at(tmp));
+      if (meta.owner && isRoot()) fs.lchownSync(dir.at(tmp), st.uid, st.gid);
+      fs.lutimesSync(dir.at(tmp), secs(st.atimeNs), secs(st.mtimeNs));
+      this.placeIn(dir, tmp, name, rel);
     } catch (e) {
-      await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
+      try { fs.rmSync(dir.at(tmp), { force: true }); } catch { /* best effort */ }
       throw this.fail(e, 'symlink', rel);
+    } finally {
+      dir.release();
     }
   }
 
   async link(existingRel: string, rel: string): Promise<void> {
-    const tmp = this.tempPath(rel);
+    const from = this.parentOf(existingRel);
+    const { dir, name } = this.parentOf(rel);
+    const tmp = Buffer.from(tempName());
     try {
-      await fs.promises.link(this.abs(existingRel), tmp);
-      await this.place(tmp, rel);
+      fs.linkSync(from.dir.at(from.name), dir.at(tmp));
+      this.placeIn(dir, tmp, name, rel);
       // rename(2) does nothing when both names are links to one inode (rel
       // already is this link, e.g. made by an interrupted run): drop the temporary name.
-      await fs.promises.rm(tmp, { force: true });
+      fs.rmSync(dir.at(tmp), { force: true });
     } catch (e) {
-      await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
+      try { fs.rmSync(dir.at(tmp), { force: true }); } catch { /* best effort */ }
       throw this.fail(e, 'link', rel);
+    } finally {
+      dir.release();
+      from.dir.release();
     }
   }
 
+  /**
+   * Metadata of an existing entry. A directory through its own open
+   * descriptor; a file through an O_PATH descriptor opened without following
+   * a symlink; a symlink with the l* calls on its name: never through a
+   * symlink someone put in its place.
+   */
   async setMeta(rel: string, st: MStat, xattrs: Array<[string, Buffer]> | undefined, meta: MetaOptions): Promise<void> {
-    const p = this.abs(rel);
+    const owner = meta.owner && isRoot();
     try {
-      if (meta.owner && isRoot()) await fs.promises.lchown(p, st.uid, st.gid);
-      if (st.type !== 'symlink') {
-        if (xattrs !== undefined) await writeXattrs(p, xattrs);
-        await fs.promises.chmod(p, st.perm);
+      if (st.type === 'symlink') {
+        const { dir, name } = this.parentOf(rel);
+        try {
+          if (owner) fs.lchownSync(dir.at(name), st.uid, st.gid);
+          fs.lutimesSync(dir.at(name), secs(st.atimeNs), secs(st.mtimeNs));
+        } finally {
+          dir.release();
+        }
+        return;
       }
-      await fs.promises.lutimes(p, secs(st.atimeNs), secs(st.mtimeNs));
+      // self: a path that follows the descriptor (chmod, chown, utimes);
+      // xpath: one whose last step is the entry itself (the xattr calls never follow).
+      let self: Buffer;
+      let xpath: Buffer;
+      let done: () => void;
+      if (st.type === 'dir') {
+        const d = this.dirs.acquire(rel);
+        self = d.self;
+        xpath = Buffer.concat([d.self, Buffer.from('/.')]);
+        done = () => d.release();
+      } else {
+        const { dir, name } = this.parentOf(rel);
+        let fd: number;
+        try {
+          fd = fs.openSync(dir.at(name), O_PATH | O_NOFOLLOW);
+        } catch (e) {
+          dir.release();
+          throw e;
+        }
+        xpath = dir.at(name);
+        const now = fs.fstatSync(fd);
+        if (now.isSymbolicLink() || now.isDirectory() || (st.type === 'file' && !now.isFile())) {
+          fs.closeSync(fd);
+          dir.release();
+          throw new StrataError('EEXIST', `${this.display(rel)}: was replaced while being copied (no longer a ${st.type})`);
+        }
+        self = this.dirs.fdPath(fd);
+        done = () => { fs.closeSync(fd); dir.release(); };
+      }
+      try {
+        if (owner) fs.chownSync(self, st.uid, st.gid);
+        if (xattrs !== undefined) await writeXattrs(xpath, xattrs);
+        fs.chmodSync(self, st.perm);
+        fs.utimesSync(self, secs(st.atimeNs), secs(st.mtimeNs));
+      } finally {
+        done();
+      }
     } catch (e) {
       throw this.fail(e, 'set attributes of', rel);
     }
   }
 
   async remove(rel: string): Promise<void> {
+    this.dirs.forget(rel);
+    const { dir, name } = this.parentOf(rel);
     try {
-      await fs.promises.rm(this.abs(rel), { recursive: true, force: true });
+      await fs.promises.rm(dir.at(name), { recursive: true, force: true });
     } catch (e) {
       throw this.fail(e, 'remove', rel);
+    } finally {
+      dir.release();
     }
   }
 
   async cleanTemps(rel: string): Promise<number> {
-    const dir = this.abs(rel);
+    const d = this.dirs.acquire(rel);
     let n = 0;
-    for (const b of await fs.promises.readdir(dir, { encoding: 'buffer' }).catch(() => [] as Buffer[])) {
-      if (TEMP_RE.test(b.toString('latin1'))) {
-        await fs.promises.rm(Buffer.concat([dir, SLASH, b]), { force: true, recursive: true });
-        n++;
+    try {
+      for (const b of await fs.promises.readdir(d.self, { encoding: 'buffer' }).catch(() => [] as Buffer[])) {
+        if (TEMP_RE.test(b.toString('latin1'))) {
+          await fs.promises.rm(d.at(b), { force: true, recursive: true });
+          n++;
+        }
       }
+    } finally {
+      d.release();
     }
     return n;
   }
 
-  async close(): Promise<void> { /* nothing held */ }
+  async close(): Promise<void> { this.dirs.closeAll(); }
 }
