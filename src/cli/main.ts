@@ -50,6 +50,15 @@ process.on('beforeExit', () => {
   process.exit(1);
 });
 
+// A reader that goes away (`strata fs ls | head`): stop quietly with the
+// status of a program killed by SIGPIPE (141), as ls and cat do, not a stack.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(141);
+    throw e;
+  });
+}
+
 try {
   await program.parseAsync(process.argv);
 } catch (e) {

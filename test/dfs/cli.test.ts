@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { runCli, tempDir } from '../helpers.js';
+import { spawnSync } from 'node:child_process';
+import { CLI, runCli, tempDir } from '../helpers.js';
 
 const home = tempDir('strata-fs-cli-');
 const env = { STRATA_HOME: home, STRATA_ENGINE: '' };
@@ -93,4 +94,16 @@ test('fs CLI end to end', async () => {
   assert.match(await fails(['fs', 'ls', 'daos://tank/h5/'], 'EINVAL'), /not POSIX/);
   assert.match(await fails(['fs', 'ls', 'daos://tank/nocont/'], 'ENOENT'), /nocont/);
   assert.equal(await ok(['fs', 'ls', `${U}/`]), 'a\nfull\n');
+});
+
+test('a reader that goes away (fs ls | head) ends the command quietly, as ls does', async () => {
+  await ok(['pool', 'create', 'pipes']);
+  const local = path.join(home, 'many/d');
+  fs.mkdirSync(local, { recursive: true });
+  for (let i = 0; i < 2000; i++) fs.writeFileSync(path.join(local, `entry-with-a-long-name-${i}`), '');
+  await ok(['fs', 'copy', '--src', path.join(home, 'many'), '--dst', 'daos://pipes/c', '-q']);
+  for (const args of [['fs', 'ls', 'daos://pipes/c/d'], ['fs', 'ls', '-R', 'daos://pipes/c'], ['fs', 'ls', '-l', 'daos://pipes/c/d']]) {
+    const r = spawnSync('bash', ['-c', `"${process.execPath}" "${CLI}" ${args.join(' ')} | head -c 10 >/dev/null; echo "\${PIPESTATUS[0]}" >&2`], { env: { ...process.env, ...env }, encoding: 'utf8' });
+    assert.equal(r.stderr.trim(), '141', `strata ${args.join(' ')}: only the status of a program stopped by SIGPIPE, no stack: ${r.stderr}`);
+  }
 });
