@@ -19,6 +19,8 @@ export function checkLabel(label: string, what: 'pool' | 'container'): string {
     throw new StrataError('EINVAL', `bad ${what} label '${label}': use 1-127 characters from a-z A-Z 0-9 . _ : -`);
   }
   if (isUuid(label) || looksLikeUuid(label)) throw new StrataError('EINVAL', `bad ${what} label '${label}': a label cannot look like a UUID`);
+  // Labels are also names in paths (daos:// URIs, the FUSE mount): '.' and '..' already mean something there.
+  if (label === '.' || label === '..') throw new StrataError('EINVAL', `bad ${what} label '${label}': '.' and '..' name directories in paths`);
   return label;
 }
 

@@ -32,6 +32,9 @@ test('labels and references', () => {
   assert.throws(() => checkLabel('', 'pool'), einval(/bad pool label/));
   assert.throws(() => checkLabel('a b', 'pool'), einval(/bad pool label/));
   assert.throws(() => checkLabel('x'.repeat(128), 'pool'), einval(/bad pool label/));
+  assert.throws(() => checkLabel('.', 'pool'), einval(/bad pool label/));
+  assert.throws(() => checkLabel('..', 'container'), einval(/bad container label/));
+  assert.equal(checkLabel('...', 'pool'), '...');
   assert.throws(() => checkLabel('0c645981-805d-4837-b907-188d8c06e0d2', 'container'), einval(/look like a UUID/));
   assert.deepEqual(parseRef('0C645981-805D-4837-B907-188D8C06E0D2', 'pool'), { uuid: '0c645981-805d-4837-b907-188d8c06e0d2' });
   assert.deepEqual(parseRef('dead-beef', 'pool'), { label: 'dead-beef' });
