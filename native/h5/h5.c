@@ -1920,6 +1920,12 @@ static napi_value js_read_attr_raw(napi_env env, napi_callback_info info) {
   free(name);
   if (a < 0) return throw_h5(env, what);
   hid_t ft = H5Aget_type(a), sp = H5Aget_space(a);
+  if (ft < 0 || sp < 0) {
+    if (ft >= 0) H5Tclose(ft);
+    if (sp >= 0) H5Sclose(sp);
+    H5Aclose(a);
+    return throw_h5(env, what);
+  }
   napi_value o;
   napi_create_object(env, &o);
   napi_set_named_property(env, o, "type", rich_type(env, ft));

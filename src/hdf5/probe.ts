@@ -4,10 +4,11 @@
 // variable-length value (string, sequence) whose heap object was damaged
 // copies the object's size into a buffer made for the element's own length,
 // and the process dies later in free() (SIGSEGV/SIGABRT) instead of getting
-// an error. No public call reads the heap references without that copy, so
-// such data cannot be checked first in-process. The probe walks the file (links,
+// an error; other damaged sizes make it loop forever. No public call reads
+// the heap references without going through that code, so such data cannot
+// be checked first in-process. The probe walks the file (links,
 // attributes) and reads every variable-length value once in a child; a child
-// killed by a signal becomes one clear error, and the caller reads the file
+// killed by a signal, or stuck, becomes one clear error, and the caller reads the file
 // itself only after the probe survived. Fixed-size data is not read here (it
 // does not go through the heap), so the cost is the structure and the
 // variable-length data only.
@@ -16,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { StrataError } from '../errors.js';
 import { H5File, type Dataset, type Group, type H5RichType } from './h5lib/index.js';
 
-const ROWS = 4096;
+const ROWS = 256;
 
 function hasVar(t: H5RichType): boolean {
   switch (t.class) {
@@ -28,7 +29,8 @@ function hasVar(t: H5RichType): boolean {
   }
 }
 
-const quiet = (fn: () => unknown) => { try { fn(); } catch { /* the real read reports it */ } };
+let tick = () => {};
+const quiet = (fn: () => unknown) => { try { fn(); } catch { /* the real read reports it */ } tick(); };
 
 function readAttrs(loc: Group | H5File | Dataset): void {
   let names: string[] = [];
@@ -53,14 +55,16 @@ function readVarData(ds: Dataset): void {
     for (let at = 0; at < dims[0]!; at += ROWS) {
       const n = Math.min(ROWS, dims[0]! - at);
       ds.readStrings([at, ...dims.slice(1).map(() => 0)], [n, ...dims.slice(1)]);
+      tick();
     }
   } else if (dims.length === 1) {
-    for (let at = 0; at < dims[0]!; at += ROWS) ds.readRows(at, Math.min(ROWS, dims[0]! - at));
+    for (let at = 0; at < dims[0]!; at += ROWS) { ds.readRows(at, Math.min(ROWS, dims[0]! - at)); tick(); }
   }
 }
 
 /** Reads the structure, every attribute and every variable-length value of a file; errors are ignored. */
-export function probeInProcess(file: string): void {
+export function probeInProcess(file: string, progress?: () => void): void {
+  if (progress) tick = progress;
   let f: H5File;
   try { f = H5File.open(file); } catch { return; }
   const seen = new Set<string>();
@@ -90,16 +94,31 @@ export function probeInProcess(file: string): void {
   try { walk(f); } finally { quiet(() => f.close()); }
 }
 
+/** No sign of progress from the child for this long (ms) means libhdf5 is looping on damaged data. */
+const STALL_MS = Number(process.env['STRATA_H5_PROBE_STALL_MS']) || 60000;
+
 /**
  * Probes `file` in a child process (see above). Resolves when the child
- * survived; rejects with one EINVAL error naming the file when libhdf5 killed it.
+ * survived; rejects with one EINVAL error naming the file when libhdf5 killed
+ * it, or when it made no progress for a minute (libhdf5 also loops forever on
+ * some damaged heaps): the child reports each read on stdout.
  */
 export function probeH5(file: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), file], { stdio: 'ignore' });
-    child.on('error', (e) => reject(new StrataError('EIO', `${file}: cannot check the file: ${e.message}`)));
+    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), file], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let stalled = false;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => { stalled = true; child.kill('SIGKILL'); }, STALL_MS);
+    };
+    arm();
+    child.stdout.on('data', arm);
+    child.on('error', (e) => { clearTimeout(timer); reject(new StrataError('EIO', `${file}: cannot check the file: ${e.message}`)); });
     child.on('close', (code, signal) => {
-      if (signal) reject(new StrataError('EINVAL', `${file}: not a readable HDF5 file (corrupt?): the HDF5 library crashed reading it (${signal})`));
+      clearTimeout(timer);
+      if (stalled) reject(new StrataError('EINVAL', `${file}: not a readable HDF5 file (corrupt?): the HDF5 library made no progress reading it for ${Math.round(STALL_MS / 1000)} s`));
+      else if (signal) reject(new StrataError('EINVAL', `${file}: not a readable HDF5 file (corrupt?): the HDF5 library crashed reading it (${signal})`));
       else if (code !== 0) reject(new StrataError('EIO', `${file}: cannot check the file (checker exited with ${code})`));
       else resolve();
     });
@@ -107,5 +126,5 @@ export function probeH5(file: string): Promise<void> {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2]) {
-  probeInProcess(process.argv[2]);
+  probeInProcess(process.argv[2], () => process.stdout.write('.'));
 }
