@@ -4,6 +4,7 @@
 // rows go out in batches, arrays in slices (hyperslabs), so memory stays bounded.
 import fs from 'node:fs';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Engine, KeyPath } from '../engine/types.js';
@@ -107,7 +108,7 @@ function writeProps(f: H5File, job: RankJob, allocedOid: bigint): void {
 /** Writes one rank's file (in this process). */
 export async function serializeRank(engine: Engine, job: RankJob): Promise<SerializeStats> {
   const st: SerializeStats = { objects: 0, dkeys: 0, akeys: 0, singles: 0, arrays: 0, extents: 0, bytes: 0 };
-  const f = H5File.create(job.file, { overwrite: true, userblock: USERBLOCK });
+  const f = H5File.create(job.file, { overwrite: false, userblock: USERBLOCK });
   let maxSeq = 0n;
   try {
     const tableOpts = { dims: [0], maxdims: [-1], chunk: [ROWS_BATCH] };
@@ -250,20 +251,33 @@ export async function serializeContainer(engine: Engine, pool: string, cont: str
   try { fs.mkdirSync(dir, { recursive: true }); } catch (e) { throw fromSystemError(e, `output directory ${dir}`); }
   const { epoch, release } = await snapshotForRun(engine, c, opts.snap);
   try {
-    const ranks = Array.from({ length: jobs }, (_, r): RankJob => ({
-      contUuid: c.uuid, epoch, rank: r, ranks: jobs, file: path.join(dir, rankFileName(c.uuid, r)), record: c.record,
+    // Each rank writes a temporary file of a name nobody can guess (made
+    // exclusively: a planted symlink is never written through); the set is
+    // renamed into place only when every rank succeeded, so a failed or killed
+    // run never leaves a partial file under a rank file's name.
+    const finals = Array.from({ length: jobs }, (_, r) => path.join(dir, rankFileName(c.uuid, r)));
+    const ranks = finals.map((final, r): RankJob => ({
+      contUuid: c.uuid, epoch, rank: r, ranks: jobs, file: path.join(dir, `.${path.basename(final)}.strata-${randomBytes(6).toString('hex')}.tmp`), record: c.record,
     }));
+    for (const f of finals) {
+      if (fs.lstatSync(f, { throwIfNoEntry: false })?.isDirectory()) throw new StrataError('EISDIR', `${f}: is a directory, where a rank file goes`);
+    }
     const url = engineUrl(engine, opts.engineUrl);
     let stats: SerializeStats[];
+    let placed = 0;
     try {
       stats = await runAll(ranks, jobs, (j) => serializeRank(engine, j), (j) => ({ kind: 'serialize', engineUrl: url, job: j }));
+      for (; placed < ranks.length; placed++) {
+        try { fs.renameSync(ranks[placed]!.file, finals[placed]!); } catch (e) { throw fromSystemError(e, `cannot put ${finals[placed]} in place`); }
+      }
     } catch (e) {
       for (const r of ranks) fs.rmSync(r.file, { force: true });
+      for (let i = 0; i < placed; i++) fs.rmSync(finals[i]!, { force: true }); // a set is whole or absent
       throw e;
     }
     const sum: SerializeStats = { objects: 0, dkeys: 0, akeys: 0, singles: 0, arrays: 0, extents: 0, bytes: 0 };
     for (const s of stats) for (const k of Object.keys(sum) as Array<keyof SerializeStats>) sum[k] += s[k];
-    return { ...sum, files: ranks.map((r) => r.file), epoch, uuid: c.uuid, label: c.label };
+    return { ...sum, files: finals, epoch, uuid: c.uuid, label: c.label };
   } finally {
     await release();
   }

@@ -232,3 +232,26 @@ test('SIGKILL during deserialize: no container becomes visible; the next parking
   assert.deepEqual(await conts(), before);
   await engine.close();
 });
+
+test('serialize: a symlink planted at a rank file\'s name is replaced, never written through; a failed run leaves no rank file', async () => {
+  const { engine, url } = await tempEngine();
+  await makePool(engine);
+  await fillObjects(engine, 'pool', 'c', 'RAW', { objects: 5, akeys: 2 });
+  const c = await openContainer(engine, 'pool', 'c');
+  const work = tempDir();
+  const out = path.join(work, 'out');
+  fs.mkdirSync(out);
+  const victim = path.join(work, 'victim');
+  fs.writeFileSync(victim, 'not yours\n');
+  fs.symlinkSync(victim, path.join(out, `${c.uuid}_rank0.h5`));
+  const r = await serializeContainer(engine, 'pool', 'c', { outputDir: out, jobs: 2, engineUrl: url });
+  assert.equal(fs.readFileSync(victim, 'utf8'), 'not yours\n', 'the symlink\'s target is untouched');
+  for (const f of r.files) assert.ok(fs.lstatSync(f).isFile(), `${f} is a regular file`);
+  assert.deepEqual(fs.readdirSync(out).sort(), r.files.map((f) => path.basename(f)).sort(), 'no temporary file left');
+  // A run that fails (the output directory is not writable for a rank's file) leaves nothing behind.
+  const ro = path.join(work, 'ro');
+  fs.mkdirSync(ro);
+  fs.mkdirSync(path.join(ro, `${c.uuid}_rank1.h5`)); // a directory where rank 1's file goes: the rename fails
+  await assert.rejects(serializeContainer(engine, 'pool', 'c', { outputDir: ro, jobs: 2, engineUrl: url }), /rank1\.h5/);
+  assert.deepEqual(fs.readdirSync(ro), [`${c.uuid}_rank1.h5`], 'no partial or temporary rank file left');
+});
