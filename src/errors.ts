@@ -26,6 +26,10 @@ export function fromSystemError(e: unknown, what: string): StrataError {
   const known: ErrorCode[] = ['ENOENT', 'EEXIST', 'EACCES', 'EPERM', 'EINVAL', 'EBUSY', 'ENOTDIR', 'EISDIR',
     'ENOTEMPTY', 'EROFS', 'ENAMETOOLONG', 'ENOSPC', 'EIO', 'ENOTSUP', 'EXDEV', 'ELOOP', 'ENODATA', 'EFBIG'];
   const code = known.includes(err?.code as ErrorCode) ? (err.code as ErrorCode) : 'EIO';
-  const reason = err?.code ? `${err.code}${err.message ? ` (${err.message.replace(/^[A-Z]+: /, '')})` : ''}` : String(e);
+  let detail = err?.message?.replace(/^[A-Z]+: /, '') ?? '';
+  // Node ends the message with "<syscall> '<path>'": dropped when `what` names the path already.
+  const tail = /^(.*?), \w+ '([^']*)'(?: -> '[^']*')?$/.exec(detail);
+  if (tail && what.includes(tail[2]!)) detail = tail[1]!;
+  const reason = err?.code ? `${err.code}${detail ? ` (${detail})` : ''}` : String(e);
   return new StrataError(code, `${what}: ${reason}`, { cause: e });
 }
