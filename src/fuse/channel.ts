@@ -1,11 +1,13 @@
 // The FUSE channel: opens /dev/fuse, mounts it with mount(8) (the kernel takes
 // the descriptor as `fd=3` of the mount process, which inherits it), reads
-// requests with several reads in flight on libuv's thread pool, and writes
-// replies synchronously (a write to /dev/fuse only copies into the kernel).
+// requests (on the main thread while idle, on the thread pool while requests
+// are in flight: see serve), and writes replies synchronously (a write to
+// /dev/fuse only copies into the kernel).
 import fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { StrataError } from '../errors.js';
-import { IN_HEADER, OUT_HEADER, outHeader, readInHeader, type InHeader } from './proto.js';
+import { IN_HEADER, OP, OUT_HEADER, outHeader, readInHeader, type InHeader } from './proto.js';
+import { startWaker, type Waker } from './waker.js';
 
 export interface ChannelOptions {
   mountpoint: string;
@@ -34,6 +36,15 @@ export class Channel {
   readonly fd: number;
   private stopped = false;
   private onClose: Array<() => void> = [];
+  /** Requests read and not answered yet (every request but FORGET, BATCH_FORGET and INTERRUPT gets one reply). */
+  private inflight = 0;
+  /** Reads of /dev/fuse outstanding on the thread pool. */
+  private asyncReads = 0;
+  private syncArmed = false;
+  private handler!: Handler;
+  private background: () => boolean = () => false;
+  private waker: Waker | undefined;
+  private finish!: () => void;
 
   private constructor(fd: number, readonly opts: ChannelOptions) {
     this.fd = fd;
@@ -61,54 +72,134 @@ export class Channel {
     return new Channel(fd, opts);
   }
 
-  /** Starts reading requests; resolves when the filesystem is unmounted. */
-  serve(handler: Handler): Promise<void> {
-    const n = this.opts.readers ?? 4;
+  /**
+   * Starts reading requests; resolves when the filesystem is unmounted.
+   *
+   * How requests are read: while nothing is in flight (every request
+   * answered), the next one is read synchronously on the main thread, so a
+   * serial client (tar, cp -r) pays one wake-up per request instead of two
+   * (thread pool, then event loop). While requests are in flight, reads go
+   * to the thread pool (up to `readers`, one per request in flight), so
+   * the event loop stays free to complete them. A synchronous read blocks
+   * the event loop; `background()` says whether work the daemon started is
+   * still running (commits, bulk writes): a helper thread then wakes the
+   * loop after a few milliseconds by sending a STATFS through the mount,
+   * and otherwise about once a second (signal handlers run on the loop).
+   */
+  serve(handler: Handler, background?: () => boolean): Promise<void> {
+    this.handler = handler;
+    if (background) this.background = background;
+    if (!process.env['STRATA_FUSE_ASYNC_ONLY']) this.waker = startWaker(this.opts.mountpoint);
     return new Promise((resolve) => {
-      let live = n;
-      const done = () => { if (--live === 0) { this.stopped = true; for (const f of this.onClose) f(); resolve(); } };
-      for (let i = 0; i < n; i++) this.readLoop(handler, done);
+      this.finish = () => {
+        this.waker?.stop();
+        for (const f of this.onClose) f();
+        resolve();
+      };
+      this.schedule();
     });
   }
 
-  private readLoop(handler: Handler, done: () => void): void {
-    let buf = Buffer.allocUnsafe(this.opts.bufSize);
-    const next = () => {
-      if (this.stopped) { done(); return; }
-      fs.read(this.fd, buf, 0, buf.length, null, (err, n) => {
-        if (err) {
-          const code = err.code;
-          if (code === 'ENOENT' || code === 'EINTR' || code === 'EAGAIN') { next(); return; }
-          // ENODEV: unmounted. Anything else: give up.
-          if (code !== 'ENODEV') process.stderr.write(`strata mount: reading /dev/fuse: ${err.message}\n`);
-          this.stopped = true;
-          done();
-          return;
-        }
-        if (n < IN_HEADER) { next(); return; }
-        let req: Buffer;
-        if (n > 65536) {
-          // Hand the big buffer (a WRITE) over; read the next request into a fresh one.
-          req = buf.subarray(0, n);
-          buf = Buffer.allocUnsafe(this.opts.bufSize);
-        } else {
-          req = Buffer.from(buf.subarray(0, n));
-        }
-        const h = readInHeader(req);
-        try {
-          handler(h, req.subarray(IN_HEADER, h.len));
-        } catch (e) {
-          process.stderr.write(`strata mount: ${(e as Error).stack ?? String(e)}\n`);
-          this.reply(h.unique, -5);
-        }
-        next();
-      });
-    };
-    next();
+  private stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.asyncReads === 0) this.finish();
+  }
+
+  /** Picks how the next request is read (see serve). */
+  private schedule(): void {
+    if (this.stopped) return;
+    if (this.inflight === 0 && this.asyncReads === 0 && this.waker) {
+      if (!this.syncArmed) { this.syncArmed = true; setImmediate(() => this.syncRead()); }
+      return;
+    }
+    const want = Math.max(1, Math.min(this.opts.readers ?? 4, this.inflight));
+    while (this.asyncReads < want) this.asyncRead();
+  }
+
+  private buf = Buffer.allocUnsafe(0);
+
+  private take(n: number): Buffer {
+    if (n > 65536) {
+      // Hand the big buffer (a WRITE) over; the next request goes into a fresh one.
+      const req = this.buf.subarray(0, n);
+      this.buf = Buffer.allocUnsafe(this.opts.bufSize);
+      return req;
+    }
+    return Buffer.from(this.buf.subarray(0, n));
+  }
+
+  private syncRead(): void {
+    this.syncArmed = false;
+    if (this.stopped) return;
+    if (this.inflight > 0 || this.asyncReads > 0) { this.schedule(); return; }
+    if (this.buf.length === 0) this.buf = Buffer.allocUnsafe(this.opts.bufSize);
+    let n: number;
+    this.waker!.blocking(this.background());
+    try {
+      n = fs.readSync(this.fd, this.buf, 0, this.buf.length, null);
+    } catch (e) {
+      this.waker!.awake();
+      if (!this.readFailed(e as NodeJS.ErrnoException)) this.schedule();
+      return;
+    }
+    this.waker!.awake();
+    this.dispatch(n, this.take(n));
+    this.scheduleLater();
+  }
+
+  /** Decides after the request's synchronous part and its promise jobs ran (most requests are answered by then). */
+  private scheduleLater(): void {
+    setImmediate(() => this.schedule());
+  }
+
+  private asyncRead(): void {
+    this.asyncReads++;
+    const buf = Buffer.allocUnsafe(this.opts.bufSize);
+    fs.read(this.fd, buf, 0, buf.length, null, (err, n) => {
+      this.asyncReads--;
+      if (err) {
+        if (this.readFailed(err)) { if (this.asyncReads === 0) this.finish(); return; }
+      } else {
+        this.dispatch(n, n > 65536 ? buf.subarray(0, n) : Buffer.from(buf.subarray(0, n)));
+      }
+      if (this.stopped) { if (this.asyncReads === 0) this.finish(); return; }
+      this.scheduleLater();
+    });
+  }
+
+  /** True when the channel is finished (unmounted or broken); false for a read to retry. */
+  private readFailed(err: NodeJS.ErrnoException): boolean {
+    const code = err.code;
+    if (code === 'ENOENT' || code === 'EINTR' || code === 'EAGAIN') return this.stopped;
+    // ENODEV: unmounted. Anything else: give up.
+    if (code !== 'ENODEV') process.stderr.write(`strata mount: reading /dev/fuse: ${err.message}\n`);
+    this.stop();
+    return true;
+  }
+
+  private dispatch(n: number, req: Buffer): void {
+    if (n < IN_HEADER) return;
+    const h = readInHeader(req);
+    if (h.opcode !== OP.FORGET && h.opcode !== OP.BATCH_FORGET && h.opcode !== OP.INTERRUPT) this.inflight++;
+    try {
+      this.handler(h, req.subarray(IN_HEADER, h.len));
+    } catch (e) {
+      process.stderr.write(`strata mount: ${(e as Error).stack ?? String(e)}\n`);
+      this.reply(h.unique, -5);
+    }
   }
 
   /** Sends a reply: error is 0 or a negative errno; data only with error 0. */
   reply(unique: bigint, error: number, ...data: Buffer[]): void {
+    try {
+      this.send(unique, error, data);
+    } finally {
+      if (unique !== 0n && --this.inflight === 0) this.schedule();
+    }
+  }
+
+  private send(unique: bigint, error: number, data: Buffer[]): void {
     if (this.stopped && unique !== 0n) return;
     const len = OUT_HEADER + (error === 0 ? data.reduce((s, d) => s + d.length, 0) : 0);
     const parts = error === 0 ? [outHeader(len, 0, unique), ...data] : [outHeader(OUT_HEADER, error, unique)];

@@ -25,12 +25,13 @@ import {
 import { ObjectId } from '../object/oid.js';
 import type { Channel } from './channel.js';
 import {
-  DT, ERRNO, FATTR, FOPEN, INIT, OP, OP_NAME, RENAME_EXCHANGE, RENAME_NOREPLACE, XATTR_CREATE, XATTR_REPLACE,
+  DT, ERRNO, FATTR, FOPEN, INIT, OP, OP_NAME, RENAME_EXCHANGE, RENAME_NOREPLACE, WRITE_KILL_PRIV, XATTR_CREATE, XATTR_REPLACE,
   attrOut, cstr, direntSize, entryOut, initOut, negativeEntryOut, openOut, statfsOut, u32Out, writeDirent,
   type Attr, type InHeader,
 } from './proto.js';
 import { Mnt, NodeTable, groupsOfPid, type Node, type NodeKind } from './nodes.js';
 import { ReadAhead, WriteBack } from './handles.js';
+import { CommitQueue, type Pending, type QItem } from './commit-queue.js';
 
 const ALL_PERMS: ReadonlySet<ContPerm> = new Set<ContPerm>(['r', 'w', 'd', 't', 'T', 'a', 'A', 'o']);
 const O_ACCMODE = 3;
@@ -54,6 +55,14 @@ export interface TierFsOptions {
   readAhead?: number;
   /** Log every request to stderr. */
   debug?: boolean;
+  /**
+   * Metadata write-back (weaker, dfuse-like): close, mkdir, symlink and
+   * setattr are answered before their commit, which follows within
+   * milliseconds in a batch; fsync still waits. Default off: every answered
+   * change except writes into an open file is committed (close-to-open for
+   * other clients). `STRATA_MOUNT_WRITEBACK=1` turns it on for `strata mount`.
+   */
+  writeBack?: boolean;
 }
 
 interface FileHandle {
@@ -64,39 +73,12 @@ interface FileHandle {
   ra: ReadAhead;
   /** The pending creation this handle made (CREATE). */
   creating?: Pending;
+  /** Permission bits as of open (for clearing suid/sgid on write); undefined once cleared or unknown. */
+  mode?: number;
 }
-
-/**
- * A created inode not committed yet (metadata write-back): 'held' while the
- * creating handle is open (its data and attributes gather here), 'queued'
- * once it may be committed, 'taken' while its batch commits.
- */
-interface Pending {
-  key: string;
-  nameKey: string;
-  node: Node;
-  mnt: Mnt;
-  dir: ObjectId;
-  name: string;
-  type: FileType;
-  oid: ObjectId;
-  opts: CreateAtOptions & { mode: number; uid: number; gid: number; atimeNs: bigint; mtimeNs: bigint };
-  ctimeNs: bigint;
-  state: 'held' | 'queued' | 'taken';
-  /** A setattr set mtime: data written later does not move it. */
-  mtimeSet?: boolean;
-  done: Promise<void>;
-  settle: (e?: unknown) => void;
-}
-
-type QItem =
-  | { kind: 'create'; p: Pending }
-  | { kind: 'setattr'; mnt: Mnt; oid: ObjectId; a: SetAttr; key: string; what: string };
 
 /** Small new files (data up to this size) are committed with their creation. */
 const SMALL_FILE = 1 << 20;
-/** Items per metadata batch. */
-const BATCH_MAX = 4096;
 
 interface DirHandle {
   node: Node;
@@ -128,6 +110,13 @@ function errnoOf(e: unknown): number {
   return ERRNO['EIO']!;
 }
 
+/** Mode bits without suid, and without sgid when group-executable (what Linux clears on write/chown). */
+function killPriv(mode: number): number {
+  let m = mode & ~0o4000;
+  if ((m & 0o2010) === 0o2010) m &= ~0o2000;
+  return m;
+}
+
 function dtOf(t: FileType): number { return t === 'dir' ? DT.DIR : t === 'symlink' ? DT.LNK : DT.REG; }
 
 export class TierFs {
@@ -149,14 +138,19 @@ export class TierFs {
   private pendingNames = new Map<string, Pending>();
   /** Attribute changes queued or committing, by mnt:oid (getattr applies them). */
   private attrOverlay = new Map<string, SetAttr>();
-  private queue: QItem[] = [];
-  private committing: Promise<void> | undefined;
+  /** Metadata batches: creations and attribute changes committed together. */
+  private readonly commits = new CommitQueue((it, e) => this.settle(it, e));
   /** Errors of deferred commits, by mnt:oid, reported by the next fsync/flush/open of the file. */
   private deferredErrors = new Map<string, unknown>();
   private readonly started = BigInt(Date.now()) * 1_000_000n;
+  /** Handles closing after their creation commits. */
+  private closing = 0;
+  private readonly stats = process.env['STRATA_FUSE_STATS'] ? new Map<string, { n: number; us: number }>() : undefined;
   private readonly entryTimeout: number;
   private readonly attrTimeout: number;
   readonly maxWrite: number;
+  /** See TierFsOptions.writeBack. */
+  readonly writeBack: boolean;
   private initDone!: () => void;
   /** Resolves once the kernel's INIT has been answered. */
   readonly ready: Promise<void> = new Promise((r) => { this.initDone = r; });
@@ -165,6 +159,7 @@ export class TierFs {
     this.entryTimeout = opts.entryTimeout ?? 1;
     this.attrTimeout = opts.attrTimeout ?? 1;
     this.maxWrite = opts.maxWrite ?? 1 << 20;
+    this.writeBack = opts.writeBack ?? process.env['STRATA_MOUNT_WRITEBACK'] === '1';
     const kind: NodeKind = root.kind === 'all' ? 'root' : root.kind === 'pool' ? 'pool' : root.cont.type === 'POSIX' ? 'cont' : 'empty';
     const init: Partial<Node> = {};
     if (root.kind !== 'all') init.poolUuid = root.pool.uuid;
@@ -195,10 +190,12 @@ export class TierFs {
       case OP.INTERRUPT: return;
       case OP.DESTROY: this.ch.reply(h.unique, 0); return;
     }
+    const t0 = this.stats ? process.hrtime.bigint() : 0n;
     this.op(h, body).then(
-      (out) => { this.invalidate(h, body); this.ch.reply(h.unique, 0, ...out); },
+      (out) => { this.invalidate(h, body); this.ch.reply(h.unique, 0, ...out); if (this.stats) this.count(h.opcode, t0); },
       (e: unknown) => {
         this.invalidate(h, body);
+        if (this.stats) this.count(h.opcode, t0);
         const errno = errnoOf(e);
         if (errno === ERRNO['EIO'] || this.opts.debug) process.stderr.write(`strata mount: ${OP_NAME[h.opcode] ?? h.opcode}: ${(e as Error)?.stack ?? String(e)}\n`);
         this.ch.reply(h.unique, -errno);
@@ -206,11 +203,31 @@ export class TierFs {
     );
   }
 
+  private count(op: number, t0: bigint): void {
+    const k = OP_NAME[op] ?? String(op);
+    const s = this.stats!.get(k) ?? { n: 0, us: 0 };
+    s.n++;
+    s.us += Number(process.hrtime.bigint() - t0) / 1000;
+    this.stats!.set(k, s);
+  }
+
+  /** Work running in the background whose completion needs the event loop (see Channel.serve). */
+  background(): boolean {
+    if (this.commits.busy || this.closing > 0) return true;
+    for (const hd of this.handles.values()) if (hd.wb?.busy || hd.ra.fetching > 0) return true;
+    return false;
+  }
+
+  /** Requests served so far per opcode: count and total microseconds from read to reply (STRATA_FUSE_STATS). */
+  statsReport(): Record<string, { n: number; us: number }> { return Object.fromEntries(this.stats ?? []); }
+
   private init(h: InHeader, body: Buffer): void {
     const major = body.readUInt32LE(0);
     const kflags = body.readUInt32LE(12);
     if (major !== 7) { this.ch.reply(h.unique, -ERRNO['EPROTO']!); return; }
-    const want = INIT.ASYNC_READ | INIT.ATOMIC_O_TRUNC | INIT.BIG_WRITES | INIT.AUTO_INVAL_DATA | INIT.PARALLEL_DIROPS | INIT.MAX_PAGES | INIT.ASYNC_DIO;
+    // HANDLE_KILLPRIV: strata clears suid/sgid on write, truncate and chown itself, so the
+    // kernel does not fetch attributes (GETATTR) before every chown.
+    const want = INIT.ASYNC_READ | INIT.ATOMIC_O_TRUNC | INIT.BIG_WRITES | INIT.AUTO_INVAL_DATA | INIT.PARALLEL_DIROPS | INIT.MAX_PAGES | INIT.ASYNC_DIO | INIT.HANDLE_KILLPRIV;
     this.ch.reply(h.unique, 0, initOut({
       maxReadahead: 4 << 20, flags: want & kflags, maxBackground: 64, congestion: 48,
       maxWrite: this.maxWrite, maxPages: Math.ceil(this.maxWrite / 4096),
@@ -364,57 +381,6 @@ export class TierFs {
   private okey(mnt: Mnt, oid: ObjectId): string { return `${mnt.index}:${oid}`; }
   private nkey(mnt: Mnt, dir: ObjectId, name: string): string { return `${mnt.index}:${dir}/${name}`; }
 
-  private enqueue(item: QItem): void {
-    this.queue.push(item);
-    this.enqueue0();
-  }
-
-  private enqueue0(): void {
-    this.committing ??= this.commitLoop().finally(() => { this.committing = undefined; if (this.queue.length > 0) this.enqueue0(); });
-  }
-
-  /** Commits the queue, everything queued meanwhile going into the next batch. */
-  private async commitLoop(): Promise<void> {
-    while (this.queue.length > 0) {
-      const items = this.queue.splice(0, BATCH_MAX);
-      const byMnt = new Map<Mnt, QItem[]>();
-      for (const it of items) {
-        const m = it.kind === 'create' ? it.p.mnt : it.mnt;
-        (byMnt.get(m) ?? byMnt.set(m, []).get(m)!).push(it);
-        if (it.kind === 'create') it.p.state = 'taken';
-      }
-      for (const [mnt, its] of byMnt) await this.commitItems(mnt, its);
-    }
-  }
-
-  private async commitItems(mnt: Mnt, items: QItem[]): Promise<void> {
-    const stage = (b: ReturnType<Mnt['dfs']['batch']>, it: QItem) => it.kind === 'create'
-      ? b.create(it.p.dir, it.p.name, it.p.type, { ...it.p.opts, oid: it.p.oid }).then(() => undefined)
-      : b.setattr(it.oid, it.a);
-    let failed = false;
-    try {
-      const b = mnt.dfs.batch();
-      for (const it of items) void stage(b, it);
-      await b.commit();
-    } catch {
-      failed = true;
-    }
-    if (failed) {
-      // One by one, so one bad item (a name another client took meanwhile) fails alone.
-      for (const it of items) {
-        try {
-          const b = mnt.dfs.batch();
-          void stage(b, it);
-          await b.commit();
-          this.settle(it);
-        } catch (e) {
-          this.settle(it, e);
-        }
-      }
-      return;
-    }
-    for (const it of items) this.settle(it);
-  }
 
   private settle(it: QItem, e?: unknown): void {
     if (it.kind === 'create') {
@@ -434,13 +400,14 @@ export class TierFs {
       if (this.pendingNames.get(p.nameKey) === p) this.pendingNames.delete(p.nameKey);
       if (e !== undefined) {
         this.deferredErrors.set(p.key, e);
-        process.stderr.write(`strata mount: deferred create of '${p.name}' failed: ${(e as Error)?.message ?? String(e)}\n`);
+        if (this.writeBack) process.stderr.write(`strata mount: deferred create of '${p.name}' failed: ${(e as Error)?.message ?? String(e)}\n`);
         if (p.node.parent?.children.get(p.node.name) === p.node) this.table.detach(p.node);
       }
       p.settle(e);
     } else {
       this.attrCache.delete(it.key);
       if (this.attrOverlay.get(it.key) === it.a) this.attrOverlay.delete(it.key);
+      if (it.waiter) { it.waiter(e); return; }
       if (e !== undefined) {
         this.deferredErrors.set(it.key, e);
         process.stderr.write(`strata mount: deferred setattr of ${it.what} failed: ${(e as Error)?.message ?? String(e)}\n`);
@@ -448,11 +415,21 @@ export class TierFs {
     }
   }
 
+  /** Waits for a queued creation's commit and returns its error here (not again from a later call). */
+  private async settled(p: Pending): Promise<void> {
+    try {
+      await p.done;
+    } catch (e) {
+      this.deferredErrors.delete(p.key);
+      throw e;
+    }
+  }
+
   /** Queues a held creation (its creating handle was flushed, or something needs it). */
   private release0(p: Pending): void {
     if (p.state !== 'held') return;
     p.state = 'queued';
-    this.enqueue({ kind: 'create', p });
+    this.commits.push({ kind: 'create', p });
   }
 
   /** Waits until the node's creation is committed (if it is pending); throws its error. */
@@ -478,10 +455,7 @@ export class TierFs {
   /** Commits every pending change (held creations included) and waits: a barrier before namespace reads and changes, fsync, unmount. */
   async drain(): Promise<void> {
     for (const p of [...this.pending.values()]) this.release0(p);
-    while (this.committing || this.queue.length > 0) {
-      if (!this.committing) this.enqueue0();
-      await this.committing;
-    }
+    await this.commits.drain();
   }
 
   private async entry(n: Node): Promise<Buffer[]> {
@@ -688,7 +662,10 @@ export class TierFs {
     };
     this.pending.set(pend.key, pend);
     this.pendingNames.set(nk, pend);
-    if (!held) this.release0(pend);
+    if (!held) {
+      this.release0(pend);
+      if (!this.writeBack) await this.settled(pend);
+    }
     return node;
   }
 
@@ -769,35 +746,49 @@ export class TierFs {
       await dfs.setattr(d.oid, { size });
       n.gen = (n.gen ?? 0) + 1;
     }
-    const modeBits = valid & (FATTR.MODE | FATTR.UID | FATTR.GID | FATTR.ATIME | FATTR.MTIME | FATTR.ATIME_NOW | FATTR.MTIME_NOW);
-    if (modeBits) {
-      const t = (off: number, nsOff: number) => body.readBigUInt64LE(off) * 1_000_000_000n + BigInt(body.readUInt32LE(nsOff));
-      const now = nowNs();
-      const a: SetAttr = {};
-      if (valid & FATTR.MODE) a.mode = body.readUInt32LE(68) & 0o7777;
-      if (valid & FATTR.UID) a.uid = body.readUInt32LE(76);
-      if (valid & FATTR.GID) a.gid = body.readUInt32LE(80);
-      if (valid & FATTR.ATIME_NOW) a.atimeNs = now; else if (valid & FATTR.ATIME) a.atimeNs = t(32, 56);
-      if (valid & FATTR.MTIME_NOW) a.mtimeNs = now; else if (valid & FATTR.MTIME) a.mtimeNs = t(40, 60);
-      const key = this.okey(d.mnt, d.oid);
-      const p = this.pending.get(key);
-      if (p && p.state !== 'taken') {
-        // Not committed yet: the change joins the creation.
-        if (a.mode !== undefined) p.opts.mode = a.mode;
-        if (a.uid !== undefined) p.opts.uid = a.uid;
-        if (a.gid !== undefined) p.opts.gid = a.gid;
-        if (typeof a.atimeNs === 'bigint') p.opts.atimeNs = a.atimeNs;
-        if (typeof a.mtimeNs === 'bigint') { p.opts.mtimeNs = a.mtimeNs; p.mtimeSet = true; }
-        p.ctimeNs = now;
-      } else {
-        // Queued: committed with the next batch; getattr shows it meanwhile.
-        const merged: SetAttr = { ...this.attrOverlay.get(key), ...a };
-        this.attrOverlay.set(key, merged);
-        this.enqueue({ kind: 'setattr', mnt: d.mnt, oid: d.oid, a: merged, key, what: n.name });
-      }
+    const t = (off: number, nsOff: number) => body.readBigUInt64LE(off) * 1_000_000_000n + BigInt(body.readUInt32LE(nsOff));
+    const now = nowNs();
+    const a: SetAttr = {};
+    if (valid & FATTR.MODE) a.mode = body.readUInt32LE(68) & 0o7777;
+    if (valid & FATTR.UID) a.uid = body.readUInt32LE(76);
+    if (valid & FATTR.GID) a.gid = body.readUInt32LE(80);
+    if (valid & FATTR.ATIME_NOW) a.atimeNs = now; else if (valid & FATTR.ATIME) a.atimeNs = t(32, 56);
+    if (valid & FATTR.MTIME_NOW) a.mtimeNs = now; else if (valid & FATTR.MTIME) a.mtimeNs = t(40, 60);
+    // HANDLE_KILLPRIV: a chown (by anyone, as Linux does) and a truncate by a
+    // non-root caller clear suid, and sgid when group-executable.
+    const chown = a.uid !== undefined || a.gid !== undefined;
+    if (d.type === 'file' && a.mode === undefined && (chown || (valid & FATTR.SIZE && h.uid !== 0))) {
+      const cur = (await this.attr(n)).mode & 0o7777;
+      const killed = killPriv(cur);
+      if (killed !== cur) a.mode = killed;
     }
+    if (Object.keys(a).length > 0) await this.changeAttr(d, a, now);
     this.attrCache.delete(this.okey(d.mnt, d.oid));
     return [attrOut(await this.attr(n), this.attrTimeout)];
+  }
+
+  /** Applies mode/owner/times: joins a pending creation, or is queued for the next batch (getattr shows it meanwhile). */
+  private changeAttr(d: Node & { mnt: Mnt; oid: ObjectId }, a: SetAttr, now: bigint): Promise<void> | undefined {
+    const key = this.okey(d.mnt, d.oid);
+    const p = this.pending.get(key);
+    if (p && p.state !== 'taken') {
+      if (a.mode !== undefined) p.opts.mode = a.mode;
+      if (a.uid !== undefined) p.opts.uid = a.uid;
+      if (a.gid !== undefined) p.opts.gid = a.gid;
+      if (typeof a.atimeNs === 'bigint') p.opts.atimeNs = a.atimeNs;
+      if (typeof a.mtimeNs === 'bigint') { p.opts.mtimeNs = a.mtimeNs; p.mtimeSet = true; }
+      p.ctimeNs = now;
+    } else {
+      const merged: SetAttr = { ...this.attrOverlay.get(key), ...a };
+      this.attrOverlay.set(key, merged);
+      this.attrCache.delete(key);
+      if (this.writeBack) { this.commits.push({ kind: 'setattr', mnt: d.mnt, oid: d.oid, a: merged, key, what: d.name }); return undefined; }
+      return new Promise<void>((res, rej) => {
+        this.commits.push({ kind: 'setattr', mnt: d.mnt, oid: d.oid, a: merged, key, what: d.name, waiter: (e) => (e === undefined ? res() : rej(e)) });
+      });
+    }
+    this.attrCache.delete(key);
+    return undefined;
   }
 
   /** The handle of a file this mount just created (pending): nothing to read or truncate. */
@@ -832,6 +823,8 @@ export class TierFs {
           if (!p.mtimeSet) p.opts.mtimeNs = nowNs();
         }
         this.release0(p);
+        // Close-to-open: the file is committed (whole) before close returns, unless in write-back mode.
+        if (!this.writeBack) await this.settled(p);
         return;
       }
     }
@@ -857,7 +850,7 @@ export class TierFs {
       n.gen = (n.gen ?? 0) + 1;
     }
     const fh = this.nextFh++;
-    const hd: FileHandle = { node: n, mnt: d.mnt, file, ra: new ReadAhead(file, file.chunkSize, this.opts.readAhead ?? 8) };
+    const hd: FileHandle = { node: n, mnt: d.mnt, file, ra: new ReadAhead(file, file.chunkSize, this.opts.readAhead ?? 8), mode: ino.mode & 0o7777 };
     if (!write) hd.ra.size = ino.size;
     if (write) hd.wb = new WriteBack(file, async () => undefined, { inflight: this.opts.writeInflight ?? 4, batchBytes: 4 << 20, small: 0 });
     this.handles.set(fh, hd);
@@ -887,10 +880,25 @@ export class TierFs {
     if (!hd.wb) throw new Fail(ERRNO['EBADF']!);
     const off = Number(body.readBigUInt64LE(8));
     const size = body.readUInt32LE(16);
+    if (body.readUInt32LE(20) & WRITE_KILL_PRIV) this.killPrivOnWrite(hd);
     await hd.wb.write(body.subarray(40, 40 + size), off);
     hd.node.gen = (hd.node.gen ?? 0) + 1;
     if (hd.creating && hd.creating.state === 'held') hd.creating.mtimeSet = false;
     return [u32Out(size)];
+  }
+
+  /** A write by a caller without CAP_FSETID clears suid/sgid (HANDLE_KILLPRIV). */
+  private killPrivOnWrite(hd: FileHandle): void {
+    const n = hd.node;
+    if (!n.mnt || !n.oid) return;
+    const key = this.okey(n.mnt, n.oid);
+    const p = this.pending.get(key);
+    const cur = p && p.state !== 'taken' ? p.opts.mode : this.attrOverlay.get(key)?.mode ?? hd.mode;
+    if (cur === undefined) return;
+    const killed = killPriv(cur);
+    if (killed === cur) return;
+    hd.mode = killed;
+    this.changeAttr(n as Node & { mnt: Mnt; oid: ObjectId }, { mode: killed }, nowNs());
   }
 
   private async release(fh: bigint): Promise<Buffer[]> {
@@ -904,7 +912,10 @@ export class TierFs {
       this.table.release(hd.node);
       const p = hd.creating;
       // The pin goes once the creation is committed (a pending file cannot be unlinked yet).
-      if (p && this.pending.get(p.key) === p) void p.done.finally(() => hd.file.close()).catch(() => undefined);
+      if (p && this.pending.get(p.key) === p) {
+        this.closing++;
+        void p.done.finally(() => hd.file.close()).catch(() => undefined).finally(() => { this.closing--; });
+      }
       else await hd.file.close().catch(() => undefined);
     }
     return [];

@@ -28,6 +28,8 @@ export class WriteBack {
   constructor(private readonly file: DfsFile, private readonly ensure: () => Promise<void>, private readonly opts: WriteBackOptions) {}
 
   get dirty(): boolean { return this.heldBytes > 0 || !!this.bw?.dirty; }
+  /** Data went to the bulk writer and may be committing in the background. */
+  get busy(): boolean { return !!this.bw?.dirty; }
 
   /** Buffers data at off (the request buffer is handed over, not copied). */
   async write(data: Buffer, off: number): Promise<void> {
@@ -82,10 +84,15 @@ export class ReadAhead {
 
   constructor(private readonly file: DfsFile, private readonly chunkSize: number, private readonly depth: number) {}
 
+  /** Chunk reads in flight (prefetches nobody may be waiting for yet). */
+  fetching = 0;
+
   private fetch(idx: number): Promise<Buffer> {
     let p = this.chunks.get(idx);
     if (!p) {
+      this.fetching++;
       p = this.file.read(idx * this.chunkSize, this.chunkSize, this.size === undefined ? {} : { size: this.size });
+      void p.finally(() => { this.fetching--; }).catch(() => undefined);
       p.catch(() => this.chunks.delete(idx));
       this.chunks.set(idx, p);
     }

@@ -128,7 +128,7 @@ export async function mountTier(engine: Engine, opts: MountTierOptions): Promise
     ch.close();
     throw e;
   }
-  const served = ch.serve((h, body) => tfs.handle(h, body));
+  const served = ch.serve((h, body) => tfs.handle(h, body), () => tfs.background());
   const timeout = new Promise<never>((_r, rej) => setTimeout(() => rej(new StrataError('EIO', `mount ${mp}: the kernel did not initialize the FUSE connection`)), 10000).unref());
   await Promise.race([tfs.ready, timeout]);
   // Let the kernel read ahead more than its 128 KiB default (best effort, needs root).
@@ -138,6 +138,8 @@ export async function mountTier(engine: Engine, opts: MountTierOptions): Promise
   }).catch(() => undefined);
   const done = served.then(async () => {
     await tfs.flushAll();
+    const statsFile = process.env['STRATA_FUSE_STATS'];
+    if (statsFile) fs.writeFileSync(statsFile, JSON.stringify(tfs.statsReport(), null, 1));
     ch.close();
   });
   let stopping: Promise<void> | undefined;

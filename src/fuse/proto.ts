@@ -20,7 +20,7 @@ export const OP_NAME: Record<number, string> = Object.fromEntries(Object.entries
 export const INIT = {
   ASYNC_READ: 1 << 0, ATOMIC_O_TRUNC: 1 << 3, BIG_WRITES: 1 << 5, DONT_MASK: 1 << 6,
   AUTO_INVAL_DATA: 1 << 12, DO_READDIRPLUS: 1 << 13, ASYNC_DIO: 1 << 15, WRITEBACK_CACHE: 1 << 16,
-  PARALLEL_DIROPS: 1 << 18, MAX_PAGES: 1 << 22, CACHE_SYMLINKS: 1 << 23,
+  PARALLEL_DIROPS: 1 << 18, HANDLE_KILLPRIV: 1 << 19, MAX_PAGES: 1 << 22, CACHE_SYMLINKS: 1 << 23,
 } as const;
 
 // SETATTR valid bits.
@@ -32,6 +32,8 @@ export const FATTR = {
 // open_out flags.
 export const FOPEN = { DIRECT_IO: 1, KEEP_CACHE: 2, NONSEEKABLE: 4, CACHE_DIR: 8 } as const;
 
+/** fuse_write_in.write_flags: the writer lacks CAP_FSETID, clear suid/sgid (with HANDLE_KILLPRIV). */
+export const WRITE_KILL_PRIV = 1 << 2;
 export const RENAME_NOREPLACE = 1;
 export const RENAME_EXCHANGE = 2;
 export const XATTR_CREATE = 1;
