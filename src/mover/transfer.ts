@@ -5,7 +5,7 @@
 // whole content is done. Large files are copied a chunk at a time with
 // several chunks in flight; all-zero blocks are not written (holes stay holes).
 import type { Extent } from '../engine/types.js';
-import { StrataError } from '../errors.js';
+import { StrataError, isStrataError } from '../errors.js';
 import { fileChecksum } from './checksum.js';
 import type { Journal } from './journal.js';
 import { parentRel } from './names.js';
@@ -139,6 +139,9 @@ export class Transfer {
     this.c.errors++;
     const path = tree.display(rel);
     const reason = reasonOf(e);
+    // Once the run has stopped (a full disk), the items in flight fail for the
+    // same reason: counted (and journaled for --resume), said once.
+    if (this.stopped && (isFatal(e) || (isStrataError(e, 'EIO') && reason.startsWith('stopped (')))) return;
     if (this.failures.length < 10000) this.failures.push({ path, reason });
     this.opts.onError?.(path, reason);
     if (isFatal(e) && !this.stopped) this.stopped = reason;

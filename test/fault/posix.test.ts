@@ -79,6 +79,29 @@ test('full engine home (small tmpfs): the copy stops with ENOSPC, pool check pas
   void home;
 });
 
+test('full engine index (many small files, small tmpfs): two lines, no stall, --resume completes after space is freed', { skip: !root && 'needs root to mount a tmpfs' }, async () => {
+  const { env, src } = fresh('fullindex');
+  makeSource(src, { dirs: 30, files: 24 }); // small files: their bytes go into the index itself
+  await withTmpfs(env.STRATA_HOME, '4m', async () => {
+    await ok(env, ['pool', 'create', 'tank']);
+    inject();
+    const r = await runCli(['fs', 'copy', '--src', src, '--dst', 'daos://tank/c'], { env });
+    assert.equal(r.code, 1, r.stderr);
+    const lines = r.stderr.trim().split('\n');
+    assert.match(lines[0]!, /^strata: .*no space left on device/i, r.stderr);
+    assert.match(lines[lines.length - 1]!, /^strata: copy stopped: .*no space left on device.*--resume/i, r.stderr);
+    assert.ok(lines.length <= 3, `the full disk is said once, not once per file in flight:\n${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /^Error|stopped before finishing/m, r.stderr);
+    await poolCheck(env, 'full engine index');
+    remount(env.STRATA_HOME, '64m');
+    const r2 = await ok(env, ['fs', 'copy', '--src', src, '--dst', 'daos://tank/c', '--resume', '--json']);
+    assert.equal(JSON.parse(r2.stdout).errors, 0);
+    const cmp = await runCli(['fs', 'compare', src, 'daos://tank/c'], { env });
+    assert.equal(cmp.code, 0, cmp.stdout + cmp.stderr);
+    await poolCheck(env, 'full engine index, resumed');
+  });
+});
+
 test('full destination (container -> small tmpfs): ENOSPC stops the copy, --resume completes after space is freed', { skip: !root && 'needs root to mount a tmpfs' }, async () => {
   const { home, env, src } = fresh('fulldst');
   makeSource(src, { dirs: 4, files: 10, big: 2 * 1024 * 1024 });

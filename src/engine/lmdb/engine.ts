@@ -14,6 +14,7 @@ import { prefixEnd, u64be, uuidBytes } from '../keys.js';
 import type { RecordValue } from '../records.js';
 import { planBatch } from '../batch-plan.js';
 import { ExtentFiles, type ExtentRef } from '../extent-files.js';
+import { SpaceGuard, lmdbNeed } from '../space.js';
 import * as core from '../core.js';
 import { KvEngine, type FileEntry } from '../kv-engine.js';
 
@@ -28,6 +29,7 @@ export class LmdbEngine extends KvEngine {
   readonly kind = 'lmdb';
   protected override extentFiles: ExtentFiles;
   private readonly tables: Record<core.Tbl, Bin>;
+  private readonly space: SpaceGuard;
 
   private constructor(
     readonly location: string,
@@ -44,6 +46,7 @@ export class LmdbEngine extends KvEngine {
     super();
     this.tables = { records: recs, objpunch: opunch, byfile: byFile };
     this.extentFiles = new ExtentFiles(path.join(location, 'extents'), () => this.newFile(), (no) => this.sealFile(no));
+    this.space = new SpaceGuard(location);
   }
 
   static async open(dir: string): Promise<LmdbEngine> {
@@ -121,7 +124,8 @@ export class LmdbEngine extends KvEngine {
    * would also crash the process as an unhandled rejection: unwrap it and say
    * what happened (ENOSPC for a full disk).
    */
-  private async txn<T>(fn: () => T): Promise<T> {
+  private async txn<T>(fn: () => T, valueBytes = 0): Promise<T> {
+    this.space.check(lmdbNeed(valueBytes));
     try {
       return await this.env.transaction(fn);
     } catch (e) {
@@ -131,7 +135,10 @@ export class LmdbEngine extends KvEngine {
         try { await pending; } catch (inner) { cause = inner; }
       }
       const err = cause as { code?: unknown; message?: string };
-      if (err?.code === 28 || err?.code === 'ENOSPC' || /No space left/i.test(err?.message ?? '')) {
+      // LMDB reports a write that found no room in the filesystem as EIO.
+      const full = err?.code === 28 || err?.code === 'ENOSPC' || /No space left/i.test(err?.message ?? '')
+        || (err?.code === 5 && this.space.freeNow() < Math.max(lmdbNeed(valueBytes) * 4, 4 << 20));
+      if (full) {
         throw new StrataError('ENOSPC', `engine index ${this.location}: no space left on device; nothing was written by this operation`, { cause });
       }
       if (cause instanceof StrataError) throw cause;
@@ -143,8 +150,8 @@ export class LmdbEngine extends KvEngine {
     return core.runSync(g, this.handle);
   }
 
-  protected async runWrite<T>(g: core.Gen<T>): Promise<T> {
-    return this.txn(() => core.runSync(g, this.handle));
+  protected async runWrite<T>(g: core.Gen<T>, valueBytes = 0): Promise<T> {
+    return this.txn(() => core.runSync(g, this.handle), valueBytes);
   }
 
   protected async readStored(v: RecordValue, at: number, len: number, dst: Buffer, dstOff: number): Promise<void> {
@@ -203,7 +210,7 @@ export class LmdbEngine extends KvEngine {
         }
       }
       if (refs.length) await this.extentFiles.durable();
-      const result = await this.runWrite(core.applyBatch(plan, batch.conditions ?? [], stored, batch.fresh));
+      const result = await this.runWrite(core.applyBatch(plan, batch.conditions ?? [], stored, batch.fresh), inlineBytes(batch));
       if (result === core.CONFLICT) throw new StrataError('ECONFLICT', 'the data changed since it was read (concurrent update); retry');
       return result;
     } catch (e) {
@@ -287,6 +294,17 @@ export class LmdbEngine extends KvEngine {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** Bytes of a batch that land in the index itself (small values and small array pieces). */
+function inlineBytes(batch: Batch): number {
+  let n = 0;
+  for (const op of batch.ops) {
+    // keys and record headers, and the small values (punches only free space)
+    if (op.op === 'put') n += 128 + op.value.length;
+    else if (op.op === 'write') n += 128 + (op.data.length <= INLINE_MAX ? op.data.length : 0);
+  }
+  return n;
+}
 
 // When a commit fails (a full disk), lmdb-js rejects, besides the promise of
 // the transaction we await, internal promises nobody holds, with the same
