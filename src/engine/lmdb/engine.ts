@@ -294,6 +294,7 @@ export class LmdbEngine extends KvEngine {
 }
 
 const EMPTY = Buffer.alloc(0);
+const LMDB_MAP_SIZE = 2 ** 36;
 
 /** Bytes of a batch that land in the index itself (small values and small array pieces). */
 function inlineBytes(batch: Batch): number {
@@ -333,7 +334,12 @@ function openEnv(file: string): RootDatabase {
   ignoreCommitFailureEchoes();
   for (let attempt = 0; ; attempt++) {
     try {
-      const env = open({ path: file, maxDbs: 16 });
+      // A map reserved once (address space only: the file grows as pages are
+      // used). lmdb-js otherwise starts at 128 KiB and grows the map inside
+      // write transactions, which, with several processes writing, failed
+      // commits with MDB_BAD_TXN (mdb_page_touch) and left the environment
+      // unusable. Past 64 GiB of index lmdb-js still grows it.
+      const env = open({ path: file, maxDbs: 16, mapSize: LMDB_MAP_SIZE });
       envs.set(file, { env, refs: 1 });
       return env;
     } catch (e) {
