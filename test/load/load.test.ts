@@ -28,15 +28,6 @@ const KINDS: Kind[] = ['lib', 'cli', 'fuse', 'lib', 'fuse', 'cli', 'lib', 'fuse'
 const SHARED = ['/s0', '/s1', '/s2', '/s1/n'];
 /** A worker still running this long after its deadline is killed (and reported). */
 const GRACE_MS = 30_000;
-/**
- * Seen under heavy load (several suites at once on 2 cores): one LMDB write
- * transaction fails inside lmdb-js ("mdb_page_touch error", then MDB_BAD_TXN
- * at commit); every later commit of that process fails the same way, and a
- * FUSE daemon hit by it never answers the requests waiting on that commit.
- * When a run shows this signature, the checks it breaks are kept as todo.
- */
-const LMDB_BAD_TXN = /MDB_BAD_TXN|mdb_page_touch error/;
-const LMDB_BAD_TXN_TODO = 'known bug: an lmdb-js write txn fails (mdb_page_touch error, MDB_BAD_TXN) under multi-process load; the process\'s later commits all fail and the FUSE daemon hangs';
 const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'worker.js');
 
 function mounted(mp: string): boolean {
@@ -206,14 +197,11 @@ test('load: 8 processes (library, CLI, FUSE) on shared directories; final state 
       for (const f of [daemonLog, path.join(home, 'daemon.out')]) { try { d += fs.readFileSync(f, 'utf8').slice(-2000); } catch { /* none */ } }
       return d;
     };
-    const known = LMDB_BAD_TXN.test(daemonDiag() + stderrs.join('') + JSON.stringify(errors)) ? LMDB_BAD_TXN_TODO : false;
-    if (known) process.stderr.write(`# load: ${known}\n`);
-
-    await t.test('every worker finishes by its deadline (no stalls, no crashes)', { todo: known }, () => {
+    await t.test('every worker finishes by its deadline (no stalls, no crashes)', () => {
       assert.deepEqual(unfinished, []);
       assert.equal(stalls.length, 0, show(stalls));
     });
-    await t.test('no operation on own names fails', { todo: known }, () => {
+    await t.test('no operation on own names fails', () => {
       assert.equal(errors.length, 0, show(errors));
     });
     await t.test('every read is exact (own files) or one whole version (other workers\' files)', () => {
@@ -223,17 +211,17 @@ test('load: 8 processes (library, CLI, FUSE) on shared directories; final state 
     await t.test('the logs replay consistently', () => {
       assert.deepEqual(problems, []);
     });
-    await t.test('the mount shows exactly the expected tree', { todo: known }, () => {
+    await t.test('the mount shows exactly the expected tree', () => {
       assert.deepEqual(viaMount, []);
     });
-    await t.test('the daemon commits and exits on unmount', { todo: known }, () => {
+    await t.test('the daemon commits and exits on unmount', () => {
       assert.equal(daemonCode, 0, `daemon: ${daemonCode}\n${daemonDiag()}`);
     });
-    await t.test('the library and the CLI show exactly the expected tree', { todo: known }, () => {
+    await t.test('the library and the CLI show exactly the expected tree', () => {
       assert.deepEqual(viaLib, []);
       assert.deepEqual(viaCli, []);
     });
-    await t.test('strata pool check and container check pass', { todo: known }, () => {
+    await t.test('strata pool check and container check pass', () => {
       assert.equal(poolCheck.code, 0, poolCheck.stdout + poolCheck.stderr);
       assert.match(poolCheck.stdout, / 0 problem\(s\)\n.* 0 problem\(s\)/s);
       assert.equal(contCheck.code, 0, contCheck.stderr);
