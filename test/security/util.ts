@@ -157,8 +157,15 @@ export async function ok(args: string[], o: RunOptions): Promise<CliResult> {
   return r;
 }
 
+/** Refusals checked by this test file (hostile inputs, forbidden operations), printed at exit so CI logs show them. */
+let refusals = 0;
+process.on('exit', () => {
+  if (refusals > 0) process.stderr.write(`# security ${path.basename(process.argv[1] ?? 'suite')}: ${refusals} hostile inputs or forbidden operations refused with one clear line\n`);
+});
+
 /** Exit 1 and exactly one stderr line, `strata: ...` matching re; nothing on stdout. */
 export function assertOneError(r: CliResult, re: RegExp, what: string): void {
+  refusals++;
   assert.equal(r.code, 1, `${what}: expected exit 1\n${r.stdout}${r.stderr}`);
   const lines = r.stderr.split('\n').filter((l) => l !== '');
   assert.equal(lines.length, 1, `${what}: expected one error line, got:\n${r.stderr}`);
