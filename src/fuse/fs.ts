@@ -755,9 +755,12 @@ export class TierFs {
     if (valid & FATTR.ATIME_NOW) a.atimeNs = now; else if (valid & FATTR.ATIME) a.atimeNs = t(32, 56);
     if (valid & FATTR.MTIME_NOW) a.mtimeNs = now; else if (valid & FATTR.MTIME) a.mtimeNs = t(40, 60);
     // HANDLE_KILLPRIV: a chown (by anyone, as Linux does) and a truncate by a
-    // non-root caller clear suid, and sgid when group-executable.
+    // non-root caller clear suid, and sgid when group-executable. A write by a
+    // caller without CAP_FSETID to such a file makes the kernel send a
+    // SETATTR that changes nothing: that is the request to clear them.
     const chown = a.uid !== undefined || a.gid !== undefined;
-    if (d.type === 'file' && a.mode === undefined && (chown || (valid & FATTR.SIZE && h.uid !== 0))) {
+    const killOnly = (valid & (FATTR.MODE | FATTR.UID | FATTR.GID | FATTR.SIZE | FATTR.ATIME | FATTR.MTIME | FATTR.ATIME_NOW | FATTR.MTIME_NOW | FATTR.CTIME)) === 0;
+    if (d.type === 'file' && a.mode === undefined && (chown || killOnly || (valid & FATTR.SIZE && h.uid !== 0))) {
       const cur = (await this.attr(n)).mode & 0o7777;
       const killed = killPriv(cur);
       if (killed !== cur) a.mode = killed;
