@@ -34,15 +34,15 @@ async function runMove(what: 'copy' | 'sync', o: MoveFlags, cmd: Command): Promi
   };
   let s: CopySummary;
   try {
-    s = what === 'copy' && o.queue
+    s = o.queue
       ? await queuedCopy(o.src, o.dst, {
-        ...common, onStart: undefined,
+        ...common, onStart: undefined, delete: !!o.delete, checksum: !!o.checksum,
         onProgress: (c) => {
           if (!showBar) return;
           process.stderr.write(`\r\x1b[Kqueue: ${c.done}/${c.total} items done, ${c.failed} failed, ${(c.bytes / 1e6).toFixed(1)} MB`);
         },
-        onIdle: (secs) => { if (!o.quiet) process.stderr.write(`${showBar ? '\r\x1b[K' : ''}strata: copy: nothing done for ${secs} s: are workers running? (strata worker --engine <the same URL>)\n`); },
-      })
+        onIdle: (secs) => { if (!o.quiet) process.stderr.write(`${showBar ? '\r\x1b[K' : ''}strata: ${what}: nothing done for ${secs} s: are workers running? (strata worker --engine <the same URL>)\n`); },
+      }, what)
       : what === 'copy'
       ? await copy(o.src, o.dst, { ...common, resume: !!o.resume, skipUnsupported: !!o.skipUnsupported })
       : await sync(o.src, o.dst, { ...common, delete: !!o.delete, checksum: !!o.checksum });
@@ -87,6 +87,7 @@ export function registerMover(program: Command): void {
   moveOptions(fsc.command('sync').description('make --dst identical to --src (like rsync -a SRC/ DST/), copying only what differs'))
     .option('--delete', 'remove what --src does not have')
     .option('--checksum', 'compare content instead of size and mtime')
+    .option('--queue', 'distributed sync: the differing entries go into a work queue in the PostgreSQL engine, done by `strata worker` processes')
     .action((o: MoveFlags, cmd: Command) => runMove('sync', o, cmd));
 
   fsc.command('compare').description('compare two trees (POSIX or containers); exit 0 when identical, 1 when not')

@@ -2,7 +2,9 @@
 // creates directories, enqueues files, links and directory metadata in the
 // work queue, queue.ts) and waits; `strata worker` processes on any node that
 // sees both ends claim items and execute them with the serial copy's code
-// (Transfer.copyEntry / copyLinkName / finishDirectory).
+// (Transfer.copyEntry / copyLinkName / finishDirectory). `strata fs sync
+// --queue` plans the same way, walking both trees: only entries that differ
+// become items, and extras are removed by the planner (--delete).
 import { StrataError } from '../errors.js';
 import { openEngine } from '../engine/open.js';
 import type { Engine } from '../engine/types.js';
@@ -19,6 +21,10 @@ import { parseXattrMode } from './xattrs.js';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface QueuedCopyOptions extends CopyOptions {
+  /** sync: remove what the source lacks. */
+  delete?: boolean;
+  /** sync: compare content, not size and mtime. */
+  checksum?: boolean;
   /** Aggregated progress, called about every poll. */
   onProgress?: (c: JobCounts, planned: boolean) => void;
   /** Called when nothing has been done for a while (no workers?). */
@@ -33,9 +39,13 @@ function engineUrl(given?: string): string {
   return url;
 }
 
-/** `strata fs copy --queue`: plans SRC -> DST into the queue, waits until workers have done it, returns the summary. */
-export async function queuedCopy(srcInput: string, dstInput: string, opts: QueuedCopyOptions = {}): Promise<CopySummary> {
-  if (opts.resume) throw new StrataError('EINVAL', '--resume does not apply to --queue copies (run the same copy again, or fs sync, to finish one)');
+/**
+ * `strata fs copy --queue` (mode copy) and `strata fs sync --queue` (mode
+ * sync): plans SRC -> DST into the queue, waits until workers have done it,
+ * returns the summary.
+ */
+export async function queuedCopy(srcInput: string, dstInput: string, opts: QueuedCopyOptions = {}, mode: 'copy' | 'sync' = 'copy'): Promise<CopySummary> {
+  if (opts.resume) throw new StrataError('EINVAL', '--resume does not apply to --queue copies (run the same copy again, or fs sync --queue, to finish one)');
   const url = engineUrl(opts.engine);
   const t0 = process.hrtime.bigint();
   const seconds = () => Number(process.hrtime.bigint() - t0) / 1e9;
@@ -46,7 +56,7 @@ export async function queuedCopy(srcInput: string, dstInput: string, opts: Queue
     const dstLoc = await resolveLocation(dstInput);
     const src = await openSource(eng.get, srcInput, { snap: opts.snap, warn: opts.onWarn });
     try {
-      const dst = await openDest(eng.get, dstInput, src, { into: true });
+      const dst = await openDest(eng.get, dstInput, src, { into: mode === 'copy' });
       if (dst.st && dst.st.type === 'dir' && src.st.type !== 'dir') {
         throw new StrataError('EISDIR', `${dst.tree.display('')}: is a directory`);
       }
@@ -56,13 +66,13 @@ export async function queuedCopy(srcInput: string, dstInput: string, opts: Queue
       };
       const job = await queue.createJob('copy', spec);
       try {
-        const plan = await planJob(queue, job, src, dst, opts);
+        const plan = await planJob(queue, job, src, dst, opts, mode);
         const waited = plan.stopped ? undefined : await waitJob(queue, job, opts, plan.failures);
         const c = waited?.counts ?? await queue.counts(job);
         const failures = [...plan.failures, ...(waited?.failures ?? [])];
         return {
           files: c.files, dirs: plan.dirs, symlinks: c.symlinks, hardlinks: c.hardlinks, bytes: c.bytes, dataBytes: c.dataBytes,
-          skipped: 0, unchanged: 0, deleted: 0, errors: plan.errors + c.failed, seconds: seconds(), failures,
+          skipped: 0, unchanged: plan.unchanged, deleted: plan.deleted, errors: plan.errors + c.failed, seconds: seconds(), failures,
           ...(plan.stopped || waited?.stopped ? { stopped: plan.stopped ?? waited!.stopped! } : {}),
           src: formatLocation(srcLoc), dst: dst.tree.display(''), resumed: false,
         };
@@ -82,14 +92,23 @@ export async function queuedCopy(srcInput: string, dstInput: string, opts: Queue
 
 interface PlanResult {
   dirs: number;
+  /** sync: entries already equal, and extras removed. */
+  unchanged: number;
+  deleted: number;
   errors: number;
   failures: Array<{ path: string; reason: string }>;
   stopped?: string;
 }
 
-/** Walks the source (streaming), creates the directories and enqueues everything else, in the serial copy's order. */
-async function planJob(queue: WorkQueue, job: number, src: SourceEnd, dst: DestEnd, opts: QueuedCopyOptions): Promise<PlanResult> {
-  const res: PlanResult = { dirs: 0, errors: 0, failures: [] };
+/**
+ * Walks the source (streaming; for a sync, both trees in lock step), creates
+ * the directories and enqueues everything else, in the serial copy's order.
+ */
+async function planJob(queue: WorkQueue, job: number, src: SourceEnd, dst: DestEnd, opts: QueuedCopyOptions, mode: 'copy' | 'sync'): Promise<PlanResult> {
+  const res: PlanResult = { dirs: 0, unchanged: 0, deleted: 0, errors: 0, failures: [] };
+  const syncing = mode === 'sync';
+  // The serial sync's comparison (and its fixing of metadata of equal files).
+  const cmp = syncing ? new Transfer(src.tree, dst.tree, 'sync', { xattrs: opts.xattrs, checksum: opts.checksum }) : undefined;
   const fail = (tree: Tree, rel: string, e: unknown) => {
     res.errors++;
     const path = tree.display(rel);
@@ -98,7 +117,8 @@ async function planJob(queue: WorkQueue, job: number, src: SourceEnd, dst: DestE
     opts.onError?.(path, reason);
   };
   const open = new Map<string, { seq: number; children: number }>();
-  const links = new Map<string, { seq: number; rel: string; remaining: number }>();
+  // First names of hard-linked files; seq undefined: already in place (sync).
+  const links = new Map<string, { seq: number | undefined; rel: string; remaining: number }>();
   let seq = 1;
   let ops: PlanOp[] = [];
   let lastFlush = Date.now();
@@ -111,7 +131,7 @@ async function planJob(queue: WorkQueue, job: number, src: SourceEnd, dst: DestE
     if (Date.now() - lastBeat > 2000) { lastBeat = Date.now(); await queue.heartbeat(job); }
   };
   let skipBelow: string | undefined;
-  for await (const ev of march(src.tree, undefined, '', src.st, undefined)) {
+  for await (const ev of march(src.tree, syncing ? dst.tree : undefined, '', src.st, syncing ? dst.st : undefined)) {
     if (opts.signal?.aborted) { res.stopped = 'interrupted'; break; }
     if (skipBelow !== undefined) {
       if (ev.rel === skipBelow && ev.kind === 'leave') { skipBelow = undefined; continue; }
@@ -120,9 +140,10 @@ async function planJob(queue: WorkQueue, job: number, src: SourceEnd, dst: DestE
     }
     const rel = ev.rel;
     const parent = rel === '' ? undefined : open.get(parentRel(rel));
-    if (ev.kind === 'error') { fail(src.tree, rel, ev.error); continue; }
+    if (ev.kind === 'error') { fail(ev.side === 'dst' ? dst.tree : src.tree, rel, ev.error); continue; }
     if (ev.kind === 'enter') {
       try {
+        if (ev.dst && ev.dst.type !== 'dir') { await dst.tree.remove(rel); res.deleted++; }
         await queue.retrying(() => dst.tree.ensureDir(rel));
       } catch (e) {
         fail(dst.tree, rel, e);
@@ -139,13 +160,37 @@ async function planJob(queue: WorkQueue, job: number, src: SourceEnd, dst: DestE
       if (d) { ops.push({ op: 'seal', seq: d.seq, children: d.children }); open.delete(rel); }
     } else {
       const s = ev.src;
-      if (!s) continue;
+      const d = ev.dst;
+      if (!s) {
+        if (d && syncing && opts.delete) {
+          try { await dst.tree.remove(rel); res.deleted++; } catch (e) { fail(dst.tree, rel, e); }
+        }
+        continue;
+      }
       if (s.type === 'other') { fail(src.tree, rel, new StrataError('ENOTSUP', 'not copied: sockets, fifos and devices are not supported')); continue; }
+      const l = s.type === 'file' && s.nlink > 1 ? links.get(s.ino) : undefined;
+      if (cmp && d) {
+        let equal = false;
+        try {
+          equal = d.type === s.type && (await cmp.same(rel, s, d));
+          if (!equal && d.type === 'dir') { await dst.tree.remove(rel); res.deleted++; }
+        } catch (e) {
+          fail(dst.tree, rel, e);
+          continue;
+        }
+        if (equal) {
+          res.unchanged++;
+          if (s.type === 'file' && s.nlink > 1) {
+            if (!l) links.set(s.ino, { seq: undefined, rel, remaining: s.nlink - 1 });
+            else if (--l.remaining <= 0) links.delete(s.ino);
+          }
+          continue;
+        }
+      }
       const n = seq++;
       const base = { seq: n, rel, st: s, ...(parent ? { parent: parent.seq } : {}) };
-      const l = s.type === 'file' && s.nlink > 1 ? links.get(s.ino) : undefined;
       if (l) {
-        ops.push({ op: 'item', item: { ...base, kind: 'link', after: l.seq, linkTo: l.rel } });
+        ops.push({ op: 'item', item: { ...base, kind: 'link', ...(l.seq !== undefined ? { after: l.seq } : {}), linkTo: l.rel } });
         if (--l.remaining <= 0) links.delete(s.ino);
       } else {
         if (s.type === 'file' && s.nlink > 1) links.set(s.ino, { seq: n, rel, remaining: s.nlink - 1 });
@@ -268,7 +313,7 @@ export async function runWorker(o: WorkerOptions = {}): Promise<WorkerSummary> {
         return { seq: it.seq, state: 'done', made: r.made, dataBytes: r.dataBytes };
       }
       if (it.kind === 'link') {
-        const firstOk = await queue.firstDone(job, it.after!);
+        const firstOk = it.after === undefined ? true : await queue.firstDone(job, it.after);
         const r = await ctx.t.copyLinkName(it.linkTo!, firstOk, it.rel, it.st);
         return { seq: it.seq, state: 'done', made: r.made, dataBytes: r.dataBytes };
       }

@@ -213,12 +213,13 @@ export class WorkQueue {
         if (op.op === 'item') {
           const it = op.item;
           // Lock the first name's row: its completion either sees this item or is seen by this check.
-          const f = await c.query<{ state: string }>(`SELECT state FROM strata_queue.items WHERE job = $1 AND seq = $2 FOR UPDATE`, [job, it.after]);
-          const firstFinished = f.rows[0]?.state === 'done' || f.rows[0]?.state === 'failed';
+          // No first item (a sync whose first name is already in place): ready at once.
+          const f = it.after === undefined ? undefined : await c.query<{ state: string }>(`SELECT state FROM strata_queue.items WHERE job = $1 AND seq = $2 FOR UPDATE`, [job, it.after]);
+          const firstFinished = !f || f.rows[0]?.state === 'done' || f.rows[0]?.state === 'failed';
           await c.query(
             `INSERT INTO strata_queue.items (job, seq, kind, rel, st, parent, after, link_to, state, size)
              VALUES ($1, $2, 'link', $3, $4::jsonb, $5, $6, $7, $8, 0) ON CONFLICT (job, seq) DO NOTHING`,
-            [job, it.seq, it.rel, stToJson(it.st), it.parent ?? null, it.after, it.linkTo, firstFinished ? 'ready' : 'waiting'],
+            [job, it.seq, it.rel, stToJson(it.st), it.parent ?? null, it.after ?? null, it.linkTo, firstFinished ? 'ready' : 'waiting'],
           );
         } else {
           await c.query(

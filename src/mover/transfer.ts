@@ -301,7 +301,11 @@ export class Transfer {
     if (l && --l.remaining <= 0) this.links.delete(ino);
   }
 
-  private async same(rel: string, s: MStat, d: MStat): Promise<boolean> {
+  /**
+   * sync: whether the destination entry already holds the source's content
+   * (size + mtime, or checksums); if so its differing metadata is fixed here.
+   */
+  async same(rel: string, s: MStat, d: MStat): Promise<boolean> {
     if (s.type === 'dir') return true;
     if (s.type === 'symlink') return (await this.src.readlink(rel)) === (await this.dst.readlink(rel));
     if (s.size !== d.size) return false;

@@ -161,3 +161,44 @@ test('the PostgreSQL server restarts during a distributed copy: the copy complet
     killAll();
   }
 });
+
+test('distributed sync (fs sync --queue): only what differs becomes work; --delete removes extras; a second run copies nothing', { skip, timeout: 240_000 }, async () => {
+  const { env, src } = await setup(600);
+  const run = async (extra: string[]) => {
+    const planner = runCli(['fs', 'sync', '--queue', '--src', src, '--dst', 'daos://tank/mirror', '--json', ...extra], { env });
+    const workers = [0, 1].map(() => startWorker(env));
+    const p = await within(planner, 150_000, 'planner');
+    assert.equal(p.code, 0, p.stderr);
+    const ws = await within(Promise.all(workers.map((w) => w.done)), 60_000, 'workers');
+    for (const w of ws) assert.equal(w.code, 0, w.stderr);
+    return JSON.parse(p.stdout) as { files: number; unchanged: number; deleted: number; hardlinks: number; errors: number };
+  };
+  try {
+    const first = await run([]);
+    assert.equal(first.errors, 0);
+    assert.equal(first.unchanged, 0);
+    await compareOk(env, src, 'daos://tank/mirror');
+    // Change the source: new content (same size), a new tree, a removed tree, a file that became a directory.
+    fs.writeFileSync(path.join(src, 'hello.txt'), 'HELLO\n');
+    fs.utimesSync(path.join(src, 'hello.txt'), 1_000_000, 1_000_000);
+    fs.mkdirSync(path.join(src, 'new/deep'), { recursive: true });
+    fs.writeFileSync(path.join(src, 'new/deep/file'), 'new\n');
+    fs.rmSync(path.join(src, 'many/d00'), { recursive: true });
+    fs.rmSync(path.join(src, 'zero'));
+    fs.mkdirSync(path.join(src, 'zero'));
+    fs.writeFileSync(path.join(src, 'zero/inside'), 'was a file\n');
+    const second = await run(['--delete']);
+    assert.equal(second.errors, 0);
+    assert.equal(second.files, 3, 'hello.txt, new/deep/file and zero/inside are copied, nothing else');
+    assert.ok(second.unchanged > 500, `the rest is unchanged (${second.unchanged})`);
+    assert.ok(second.deleted >= 2, `many/d00 and the file zero are removed (${second.deleted})`);
+    await compareOk(env, src, 'daos://tank/mirror');
+    const st = JSON.parse((await runCli(['fs', 'stat', '--json', 'daos://tank/mirror/dir/sub/linked-too'], { env })).stdout);
+    assert.equal(st.nlink, 2, 'hard link kept');
+    const third = await run(['--delete']);
+    assert.equal(third.files, 0, 'a second run right after copies nothing');
+    assert.equal(third.deleted, 0);
+  } finally {
+    killAll();
+  }
+});
