@@ -36,7 +36,7 @@ async function runMove(what: 'copy' | 'sync', o: MoveFlags, cmd: Command): Promi
   try {
     s = o.queue
       ? await queuedCopy(o.src, o.dst, {
-        ...common, onStart: undefined, delete: !!o.delete, checksum: !!o.checksum,
+        ...common, onStart: undefined, delete: !!o.delete, checksum: !!o.checksum, resume: !!o.resume,
         onProgress: (c) => {
           if (!showBar) return;
           process.stderr.write(`\r\x1b[Kqueue: ${c.done}/${c.total} items done, ${c.failed} failed, ${(c.bytes / 1e6).toFixed(1)} MB`);

@@ -45,7 +45,6 @@ function engineUrl(given?: string): string {
  * returns the summary.
  */
 export async function queuedCopy(srcInput: string, dstInput: string, opts: QueuedCopyOptions = {}, mode: 'copy' | 'sync' = 'copy'): Promise<CopySummary> {
-  if (opts.resume) throw new StrataError('EINVAL', '--resume does not apply to --queue copies (run the same copy again, or fs sync --queue, to finish one)');
   const url = engineUrl(opts.engine);
   const t0 = process.hrtime.bigint();
   const seconds = () => Number(process.hrtime.bigint() - t0) / 1e9;
@@ -54,27 +53,35 @@ export async function queuedCopy(srcInput: string, dstInput: string, opts: Queue
   try {
     const srcLoc = await resolveLocation(srcInput);
     const dstLoc = await resolveLocation(dstInput);
+    // --resume of a queued copy: the same SRC -> DST mapping as the earlier
+    // run (its destination root), planned as a sync: what the earlier run
+    // finished is equal and skipped, the rest is copied. With no earlier run
+    // it is a fresh copy.
+    const copying = mode === 'copy';
+    const prev = copying && opts.resume ? await queue.lastJob(formatLocation(srcLoc), formatLocation(dstLoc)) : undefined;
+    const plan: 'copy' | 'sync' = prev ? 'sync' : mode;
     const src = await openSource(eng.get, srcInput, { snap: opts.snap, warn: opts.onWarn });
     try {
-      const dst = await openDest(eng.get, dstInput, src, { into: mode === 'copy' });
+      const dst = await openDest(eng.get, dstInput, src, { into: copying, ...(prev ? { resumeRoot: prev.spec.dstRoot } : {}) });
       if (dst.st && dst.st.type === 'dir' && src.st.type !== 'dir') {
         throw new StrataError('EISDIR', `${dst.tree.display('')}: is a directory`);
       }
       const spec: JobSpec = {
         src: formatLocation(srcLoc), ...(src.epoch !== undefined ? { srcEpoch: src.epoch } : {}),
         dst: formatLocation(dstLoc), dstRoot: dst.root, xattrs: opts.xattrs ?? 'non-lustre', verify: !!opts.verify,
+        ...(plan === 'sync' ? { mode: 'sync' as const } : {}), ...(copying ? { resumable: true } : {}),
       };
       const job = await queue.createJob('copy', spec);
       try {
-        const plan = await planJob(queue, job, src, dst, opts, mode);
-        const waited = plan.stopped ? undefined : await waitJob(queue, job, opts, plan.failures);
+        const plan_ = await planJob(queue, job, src, dst, prev ? { ...opts, delete: false } : opts, plan);
+        const waited = plan_.stopped ? undefined : await waitJob(queue, job, opts, plan_.failures);
         const c = waited?.counts ?? await queue.counts(job);
-        const failures = [...plan.failures, ...(waited?.failures ?? [])];
+        const failures = [...plan_.failures, ...(waited?.failures ?? [])];
         return {
-          files: c.files, dirs: plan.dirs, symlinks: c.symlinks, hardlinks: c.hardlinks, bytes: c.bytes, dataBytes: c.dataBytes,
-          skipped: 0, unchanged: plan.unchanged, deleted: plan.deleted, errors: plan.errors + c.failed, seconds: seconds(), failures,
-          ...(plan.stopped || waited?.stopped ? { stopped: plan.stopped ?? waited!.stopped! } : {}),
-          src: formatLocation(srcLoc), dst: dst.tree.display(''), resumed: false,
+          files: c.files, dirs: plan_.dirs, symlinks: c.symlinks, hardlinks: c.hardlinks, bytes: c.bytes, dataBytes: c.dataBytes,
+          skipped: copying ? plan_.unchanged : 0, unchanged: copying ? 0 : plan_.unchanged, deleted: plan_.deleted, errors: plan_.errors + c.failed, seconds: seconds(), failures,
+          ...(plan_.stopped || waited?.stopped ? { stopped: plan_.stopped ?? waited!.stopped! } : {}),
+          src: formatLocation(srcLoc), dst: dst.tree.display(''), resumed: !!prev,
         };
       } finally {
         await queue.setJobStatus(job, 'done').catch(() => undefined);

@@ -31,6 +31,12 @@ export interface JobSpec {
   dstRoot: { kind: 'posix'; path: string } | { kind: 'container'; pool: string; cont: string; path: string };
   xattrs: string;
   verify: boolean;
+  /** A sync (fs sync --queue, or a resumed copy); absent: a copy. */
+  mode?: 'sync';
+  /** Made by fs copy --queue (with or without --resume): a later --resume continues it. */
+  resumable?: boolean;
+  /** host:pid of the planner (set by createJob). */
+  planner?: string;
 }
 
 export interface NewItem {
@@ -171,10 +177,47 @@ export class WorkQueue {
 
   // ---------- planner side ----------
 
-  async createJob(kind: string, spec: JobSpec): Promise<number> {
+  /**
+   * Records a new job. A second planner on the same destination root while
+   * the first is alive (heard of within staleSec) is refused; earlier jobs on
+   * that root whose planner is gone are closed and their items dropped.
+   */
+  async createJob(kind: string, spec: JobSpec, staleSec = 60): Promise<number> {
     // Not retried blindly (a retry after a lost commit would make a second job); one attempt.
-    const r = await this.pool.query<{ id: string }>(`INSERT INTO strata_queue.jobs (kind, spec) VALUES ($1, $2) RETURNING id`, [kind, JSON.stringify(spec)]);
-    return Number(r.rows[0]!.id);
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      // One planner at a time decides, per destination root.
+      await c.query(`SELECT pg_advisory_xact_lock(hashtext('strata_queue.dst:' || $1))`, [JSON.stringify(spec.dstRoot)]);
+      const live = await c.query<{ id: string; planner: string | null }>(
+        `SELECT id, spec->>'planner' AS planner FROM strata_queue.jobs WHERE status <> 'done' AND spec->'dstRoot' = $1::jsonb AND heartbeat > now() - make_interval(secs => $2) ORDER BY id`,
+        [JSON.stringify(spec.dstRoot), staleSec]);
+      // A planner of this host is judged by its pid at once; others by their heartbeat.
+      const alive = live.rows.find((x) => !plannerDead(x.planner));
+      if (alive) {
+        throw new StrataError('EBUSY', `another planner is running on the same destination (job ${alive.id}, ${spec.dst}); wait for it, or stop it and run again with --resume`);
+      }
+      const dead = await c.query<{ id: string }>(
+        `UPDATE strata_queue.jobs SET status = 'done' WHERE status <> 'done' AND spec->'dstRoot' = $1::jsonb RETURNING id`, [JSON.stringify(spec.dstRoot)]);
+      if (dead.rows.length) await c.query(`DELETE FROM strata_queue.items WHERE job = ANY($1::bigint[])`, [dead.rows.map((x) => x.id)]);
+      const r = await c.query<{ id: string }>(`INSERT INTO strata_queue.jobs (kind, spec) VALUES ($1, $2) RETURNING id`,
+        [kind, JSON.stringify({ ...spec, planner: `${os.hostname()}:${process.pid}` })]);
+      await c.query('COMMIT');
+      return Number(r.rows[0]!.id);
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      c.release();
+    }
+  }
+
+  /** The newest job copying src to dst (as given), for --resume: its destination root. */
+  async lastJob(src: string, dst: string): Promise<{ id: number; spec: JobSpec; status: string } | undefined> {
+    const r = await this.q<{ id: string; spec: JobSpec; status: string }>(
+      `SELECT id, spec, status FROM strata_queue.jobs WHERE kind = 'copy' AND spec->>'src' = $1 AND spec->>'dst' = $2 AND (spec->>'resumable')::boolean ORDER BY id DESC LIMIT 1`, [src, dst]);
+    const x = r.rows[0];
+    return x ? { id: Number(x.id), spec: x.spec, status: x.status } : undefined;
   }
 
   async setJobStatus(job: number, status: 'planning' | 'planned' | 'done'): Promise<void> {
@@ -354,4 +397,16 @@ export interface JobCounts {
   hardlinks: number;
   bytes: number;
   dataBytes: number;
+}
+
+/** Whether a planner recorded as host:pid is known to be gone (a pid of this host that no longer runs). */
+function plannerDead(planner: string | null): boolean {
+  const m = planner ? /^(.*):(\d+)$/.exec(planner) : null;
+  if (!m || m[1] !== os.hostname()) return false;
+  try {
+    process.kill(Number(m[2]), 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }

@@ -202,3 +202,46 @@ test('distributed sync (fs sync --queue): only what differs becomes work; --dele
     killAll();
   }
 });
+
+test('a queued copy whose planner is SIGKILLed: a second planner is told; --resume finishes into the same place, skipping what is done', { skip, timeout: 240_000 }, async () => {
+  const { env, url, src } = await setup(1200);
+  try {
+    // A destination directory that exists: cp -a semantics put the copy in dst/src.
+    const dstDir = path.join(path.dirname(src), 'out');
+    fs.mkdirSync(dstDir);
+    const first = spawn(process.execPath, [CLI, 'fs', 'copy', '--queue', '--src', src, '--dst', dstDir, '-q'], { env: { ...process.env, ...env }, stdio: 'ignore' });
+    children.add(first);
+    const firstClosed = new Promise((r) => first.once('close', r));
+    const count = async (where: string) => {
+      const rows = await query<{ n: string }>(url, `SELECT count(*) AS n FROM strata_queue.items WHERE ${where}`);
+      return rows ? Number(rows[0]!.n) : 0;
+    };
+    // No workers yet: the first planner plans and waits, alive.
+    await until('the first planner to plan', async () => (await count('true')) > 50);
+    // A second planner on the same destination while the first lives: refused.
+    const second = await within(runCli(['fs', 'copy', '--queue', '--src', src, '--dst', dstDir], { env }), 60_000, 'second planner');
+    assert.equal(second.code, 1, second.stderr);
+    assert.match(second.stderr, /^strata: another planner is running on the same destination/m);
+    const workers = [0, 1].map(() => startWorker(env));
+    await until('some items done', async () => (await count(`state = 'done'`)) > 50);
+    first.kill('SIGKILL');
+    await firstClosed;
+    await within(Promise.all(workers.map((w) => w.done.then(() => undefined))), 120_000, 'workers after the planner died');
+    const doneBefore = fs.readdirSync(path.join(dstDir, 'src', 'many')).length;
+    assert.ok(doneBefore > 0, 'the first run copied something');
+    // --resume: the same mapping (dst/src, not dst/src/src), the rest copied.
+    const planner = runCli(['fs', 'copy', '--queue', '--resume', '--src', src, '--dst', dstDir, '--json'], { env });
+    const more = [0, 1].map(() => startWorker(env));
+    const p = await within(planner, 150_000, 'resumed planner');
+    assert.equal(p.code, 0, p.stderr);
+    await within(Promise.all(more.map((w) => w.done)), 60_000, 'workers');
+    const s = JSON.parse(p.stdout) as { resumed: boolean; skipped: number; errors: number };
+    assert.equal(s.resumed, true);
+    assert.equal(s.errors, 0);
+    assert.ok(s.skipped > 0, `files the first run finished are not copied again (${s.skipped} skipped)`);
+    assert.equal(fs.existsSync(path.join(dstDir, 'src', 'src')), false, 'resumed into the same place');
+    await compareOk(env, src, path.join(dstDir, 'src'));
+  } finally {
+    killAll();
+  }
+});
