@@ -81,7 +81,8 @@ export class CommitQueue {
 
   private async commitItems(mnt: Mnt, items: QItem[]): Promise<void> {
     const stage = (b: ReturnType<Mnt['dfs']['batch']>, it: QItem) => it.kind === 'create'
-      ? b.create(it.p.dir, it.p.name, it.p.type, { ...it.p.opts, oid: it.p.oid }).then(() => undefined)
+      // (a failure is thrown by commit(), handled below: the staged promise must not reject unhandled)
+      ? b.create(it.p.dir, it.p.name, it.p.type, { ...it.p.opts, oid: it.p.oid }).then(() => undefined, () => undefined)
       : b.setattr(it.oid, it.a);
     let failed = false;
     try {

@@ -339,7 +339,9 @@ function openEnv(file: string): RootDatabase {
       // write transactions, which, with several processes writing, failed
       // commits with MDB_BAD_TXN (mdb_page_touch) and left the environment
       // unusable. Past 64 GiB of index lmdb-js still grows it.
-      const env = open({ path: file, maxDbs: 16, mapSize: LMDB_MAP_SIZE });
+      // overlappingSync off: a commit resolves once it is on disk, so callers
+      // may record it as done (lmdb-js otherwise resolves before the flush).
+      const env = open({ path: file, maxDbs: 16, mapSize: LMDB_MAP_SIZE, overlappingSync: false });
       envs.set(file, { env, refs: 1 });
       return env;
     } catch (e) {
