@@ -20,6 +20,7 @@ interface MountOpts {
   log?: string;
   readyFd?: string;
   cacheTimeout?: string;
+  writeBack?: boolean;
 }
 
 const THREADS = '32';
@@ -35,6 +36,7 @@ function childArgs(cmd: Command, mp: string | undefined, o: MountOpts): string[]
   if (o.allowOther) a.push('--allow-other');
   if (o.debug) a.push('--debug');
   if (o.cacheTimeout !== undefined) a.push('--cache-timeout', o.cacheTimeout);
+  if (o.writeBack) a.push('--write-back');
   a.push('--foreground');
   return a;
 }
@@ -49,6 +51,7 @@ async function runDaemon(cmd: Command, mp: string, o: MountOpts): Promise<void> 
     if (t !== undefined && !(t >= 0)) throw new StrataError('EINVAL', `bad --cache-timeout '${o.cacheTimeout}'`);
     m = await mountTier(engine, {
       mountpoint: mp, pool: o.pool, cont: o.cont, path: o.path, allowOther: o.allowOther, debug: o.debug,
+      ...(o.writeBack ? { writeBack: true } : {}),
       ...(t !== undefined ? { entryTimeout: t, attrTimeout: t } : {}),
     });
   } catch (e) {
@@ -102,6 +105,7 @@ export function registerMount(program: Command): void {
     .option('-f, --foreground', 'stay in the foreground (default: run as a daemon)')
     .option('--allow-other', 'let other users use the mount (FUSE allow_other)')
     .option('--cache-timeout <seconds>', 'how long the kernel caches names and attributes (default 1)')
+    .option('--write-back', 'answer close, mkdir and setattr before their commit (faster for serial writers; other clients see the change a moment later, see docs/fuse.md)')
     .option('--log <file>', 'daemon: append diagnostics to this file')
     .option('--debug', 'log every FUSE request to stderr')
     .addOption(new Option('--ready-fd <fd>').hideHelp())

@@ -86,3 +86,33 @@ test('suid and sgid are cleared on chown and on a write by a non-root caller', {
   fs.appendFileSync(f, 'z');
   assert.equal(fs.statSync(f).mode & 0o7777, 0o4755, 'root (CAP_FSETID) keeps suid on write');
 });
+
+test('--write-back: close answers before the commit; the files reach the engine whole within moments, and all of them on unmount', { skip: !canFuse && 'needs root and /dev/fuse' }, async () => {
+  const mp2 = path.join(home, 'mnt-wb');
+  fs.mkdirSync(mp2);
+  await cli(['container', 'create', 'tank', 'wb']);
+  await cli(['mount', mp2, '--pool', 'tank', '--cont', 'wb', '--write-back']);
+  try {
+    const blobs = Array.from({ length: 50 }, (_, i) => crypto.randomBytes(100 + i * 37));
+    fs.mkdirSync(path.join(mp2, 'd'));
+    blobs.forEach((b, i) => fs.writeFileSync(path.join(mp2, 'd', `f${i}`), b));
+    // Visible inside the mount at once.
+    assert.deepEqual(fs.readFileSync(path.join(mp2, 'd', 'f49')), blobs[49]);
+    // In the engine within a bounded time (the batch follows the replies).
+    const t0 = Date.now();
+    for (;;) {
+      const r = await runCli(['fs', 'ls', 'daos://tank/wb/d'], { env });
+      if (r.code === 0 && r.stdout.trim().split('\n').length === 50) break;
+      assert.ok(Date.now() - t0 < 10_000, `all 50 files in the engine within 10 s: ${r.stdout}${r.stderr}`);
+      await new Promise((res) => setTimeout(res, 50));
+    }
+  } finally {
+    spawnSync('umount', [mp2], { stdio: 'ignore' });
+    spawnSync('umount', ['-l', mp2], { stdio: 'ignore' });
+  }
+  for (const i of [0, 17, 49]) {
+    const got = path.join(home, `wb${i}`);
+    await cli(['fs', 'get', `daos://tank/wb/d/f${i}`, got]);
+    assert.equal(fs.readFileSync(got).length, 100 + i * 37, `f${i} whole`);
+  }
+});
