@@ -19,10 +19,13 @@ export function registerPark(program: Command): void {
     .option('-o, --output-path <dir>', 'directory for the files (default: current directory)')
     .option('-j, --jobs <n>', 'worker processes, one file each (default 1)')
     .option('--snap <name>', 'serialize this snapshot (default: a snapshot taken for the run)')
+    .option('--queue', 'the -j ranks are written by `strata worker` processes on any node (PostgreSQL engine; DIR must be shared)')
     .option('--json', 'print JSON')
-    .action(async (pool: string, c: string, o: { outputPath?: string; jobs?: string; snap?: string; json?: boolean }, cmd: Command) => {
+    .action(async (pool: string, c: string, o: { outputPath?: string; jobs?: string; snap?: string; queue?: boolean; json?: boolean }, cmd: Command) => {
       const jobs = jobsOf(o.jobs);
-      const r = await withEngine(cmd, (e) => serializeContainer(e, pool, c, { outputDir: o.outputPath, jobs, snap: o.snap, engineUrl: globalOpts(cmd).engine }));
+      const r = await withEngine(cmd, (e) => serializeContainer(e, pool, c, {
+        outputDir: o.outputPath, jobs, snap: o.snap, engineUrl: globalOpts(cmd).engine, queue: !!o.queue, onIdle: (secs: number) => process.stderr.write(`strata: nothing done for ${secs} s: are workers running? (strata worker --engine <the same URL>)\n`),
+      }));
       if (o.json) { printJson(r); return; }
       process.stdout.write(`serialized container ${r.label} (${r.uuid}) at epoch ${r.epoch}: ${r.objects} objects, ${r.bytes} bytes\n`);
       for (const f of r.files) process.stdout.write(`${f}\n`);
@@ -32,10 +35,13 @@ export function registerPark(program: Command): void {
     .description('create a new container from serialized HDF5 files (or a directory of them)')
     .option('--label <label>', 'label of the new container (default: the label in the files)')
     .option('-j, --jobs <n>', 'worker processes (default 1)')
+    .option('--queue', 'the rank files are loaded by `strata worker` processes on any node (PostgreSQL engine; the files must be shared)')
     .option('--json', 'print JSON')
-    .action(async (pool: string, files: string[], o: { label?: string; jobs?: string; json?: boolean }, cmd: Command) => {
+    .action(async (pool: string, files: string[], o: { label?: string; jobs?: string; queue?: boolean; json?: boolean }, cmd: Command) => {
       const jobs = jobsOf(o.jobs);
-      const r = await withEngine(cmd, (e) => deserializeContainer(e, pool, files, { label: o.label, jobs, engineUrl: globalOpts(cmd).engine }));
+      const r = await withEngine(cmd, (e) => deserializeContainer(e, pool, files, {
+        label: o.label, jobs, engineUrl: globalOpts(cmd).engine, queue: !!o.queue, onIdle: (secs: number) => process.stderr.write(`strata: nothing done for ${secs} s: are workers running? (strata worker --engine <the same URL>)\n`),
+      }));
       if (o.json) { printJson(r); return; }
       process.stdout.write(`${r.uuid}\n`);
     });

@@ -17,6 +17,7 @@ import { Transfer, reasonOf } from './transfer.js';
 import type { Tree } from './tree.js';
 import { march } from './walk.js';
 import { parseXattrMode } from './xattrs.js';
+import { runParkTask, type ParkTask } from '../park/task.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -265,7 +266,8 @@ export interface WorkerSummary {
 }
 
 interface JobCtx {
-  t: Transfer;
+  /** Copy jobs; a park job (queued serialize/deserialize ranks) has none. */
+  t?: Transfer;
   close: () => Promise<void>;
 }
 
@@ -273,7 +275,9 @@ interface JobCtx {
 export async function runWorker(o: WorkerOptions = {}): Promise<WorkerSummary> {
   const url = engineUrl(o.engine);
   const lease = o.leaseMs ?? 5000;
-  const capacity = 16 * Math.max(1, o.jobs ?? 1);
+  const lanes = Math.max(1, o.jobs ?? 1);
+  const capacity = 16 * lanes;
+  let ranksInflight = 0;
   const maxAttempts = o.attempts ?? 3;
   const t0 = Date.now();
   const queue = await WorkQueue.open(url);
@@ -305,7 +309,8 @@ export async function runWorker(o: WorkerOptions = {}): Promise<WorkerSummary> {
     else flushTimer ??= setTimeout(() => { flushTimer = undefined; void flush(); }, 50);
   };
 
-  const openCtx = async (id: number, spec: JobSpec): Promise<JobCtx> => {
+  const openCtx = async (id: number, kind: string, spec: JobSpec): Promise<JobCtx> => {
+    if (kind === 'park') return { close: async () => undefined };
     const src = await queue.retrying(() => openSource(getEngine, spec.src, { ...(spec.srcEpoch !== undefined ? { epoch: spec.srcEpoch } : {}), live: true }));
     const dst = await queue.retrying(() => openDest(getEngine, spec.dst, src, { into: true, resumeRoot: spec.dstRoot }));
     const t = new Transfer(src.tree, dst.tree, 'copy', { xattrs: parseXattrMode(spec.xattrs), verify: spec.verify });
@@ -315,6 +320,11 @@ export async function runWorker(o: WorkerOptions = {}): Promise<WorkerSummary> {
 
   const exec = async (job: number, ctx: JobCtx, it: ClaimedItem): Promise<Outcome> => {
     try {
+      if (it.kind === 'rank') {
+        const result = await runParkTask(await getEngine(), it.task as unknown as ParkTask);
+        return { seq: it.seq, state: 'done', result };
+      }
+      if (!ctx.t) throw new StrataError('EINVAL', `item kind ${it.kind} in a job without a copy`);
       if (it.kind === 'entry') {
         const r = await ctx.t.copyEntry(it.rel, it.st);
         return { seq: it.seq, state: 'done', made: r.made, dataBytes: r.dataBytes };
@@ -328,7 +338,7 @@ export async function runWorker(o: WorkerOptions = {}): Promise<WorkerSummary> {
       return { seq: it.seq, state: 'done', made: 'dir' };
     } catch (e) {
       if (isConnectionError(e)) return { seq: it.seq, state: 'again' };
-      const d = ctx.t.describe(it.rel, e);
+      const d = ctx.t ? ctx.t.describe(it.rel, e) : { path: it.rel, reason: reasonOf(e) };
       if (it.attempts < maxAttempts) return { seq: it.seq, state: 'retry', path: d.path, error: d.reason };
       o.onError?.(d.path, d.reason);
       return { seq: it.seq, state: 'failed', path: d.path, error: d.reason };
@@ -339,13 +349,13 @@ export async function runWorker(o: WorkerOptions = {}): Promise<WorkerSummary> {
   try {
     for (;;) {
       if (o.signal?.aborted) break;
-      const jobs = (await queue.openJobs(Math.max(60, (3 * lease) / 1000))).filter((j) => j.kind === 'copy' && !unusable.has(j.id));
+      const jobs = (await queue.openJobs(Math.max(60, (3 * lease) / 1000))).filter((j) => (j.kind === 'copy' || j.kind === 'park') && !unusable.has(j.id));
       let claimed = 0;
       for (const j of jobs) {
         if (inflight >= capacity) break;
         let ctxP = ctxs.get(j.id);
         if (!ctxP) {
-          ctxP = openCtx(j.id, j.spec);
+          ctxP = openCtx(j.id, j.kind, j.spec);
           ctxs.set(j.id, ctxP);
         }
         let ctx: JobCtx;
@@ -357,18 +367,23 @@ export async function runWorker(o: WorkerOptions = {}): Promise<WorkerSummary> {
           o.onLog?.(`job ${j.id}: cannot open its source or destination here: ${reasonOf(e)}`);
           continue;
         }
-        const items = await queue.claim(j.id, Math.min(64, capacity - inflight), lease);
+        // A rank of a serialize/deserialize is a whole process's work: one per lane.
+        const want = j.kind === 'park' ? Math.min(lanes - ranksInflight, capacity - inflight) : Math.min(64, capacity - inflight);
+        if (want <= 0) continue;
+        const items = await queue.claim(j.id, want, lease);
         if (items.length === 0) continue;
         if (!seen.has(j.id)) { seen.add(j.id); sum.jobs.push(j.id); }
         claimed += items.length;
         for (const it of items) {
           inflight++;
+          if (it.kind === 'rank') ranksInflight++;
           void exec(j.id, ctx, it).then((out) => {
             if (out.state === 'done' || out.state === 'failed') sum.items++;
             if (out.state === 'failed') sum.failed++;
             record(j.id, out);
           }).finally(() => {
             inflight--;
+            if (it.kind === 'rank') ranksInflight--;
             wake?.();
           });
         }

@@ -19,7 +19,8 @@ import type { MStat } from './tree.js';
 /** Added to a directory item's pending count until the planner has enqueued all of its content. */
 export const HOLD = 2 ** 40;
 
-export type ItemKind = 'entry' | 'link' | 'dir';
+/** rank: one rank file of a queued serialize/deserialize (its task in `st`, its result in `result`). */
+export type ItemKind = 'entry' | 'link' | 'dir' | 'rank';
 export type ItemState = 'ready' | 'waiting' | 'claimed' | 'done' | 'failed';
 
 export interface JobSpec {
@@ -56,6 +57,8 @@ export interface ClaimedItem {
   kind: ItemKind;
   rel: string;
   st: MStat;
+  /** rank items: the task. */
+  task?: Record<string, unknown>;
   attempts: number;
   after?: number;
   linkTo?: string;
@@ -69,6 +72,8 @@ export interface Outcome {
   dataBytes?: number;
   path?: string;
   error?: string;
+  /** rank items: what the task returned. */
+  result?: unknown;
 }
 
 export function stToJson(st: MStat): string {
@@ -108,6 +113,7 @@ const SCHEMA = [
      PRIMARY KEY (job, seq))`,
   `CREATE INDEX IF NOT EXISTS items_todo ON strata_queue.items (job, seq) WHERE state IN ('ready', 'claimed')`,
   `CREATE INDEX IF NOT EXISTS items_after ON strata_queue.items (job, after) WHERE after IS NOT NULL`,
+  `ALTER TABLE strata_queue.items ADD COLUMN IF NOT EXISTS result jsonb`,
 ];
 
 export class WorkQueue {
@@ -210,6 +216,36 @@ export class WorkQueue {
     } finally {
       c.release();
     }
+  }
+
+  /** A job of independent tasks (queued serialize/deserialize): one ready rank item per task. */
+  async createTaskJob(kind: string, spec: Record<string, unknown>, tasks: Array<{ rel: string; task: object }>): Promise<number> {
+    // One attempt, as createJob: a retry after a lost commit would queue every task twice.
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      const r = await c.query<{ id: string }>(`INSERT INTO strata_queue.jobs (kind, spec, status) VALUES ($1, $2, 'planned') RETURNING id`,
+        [kind, JSON.stringify({ ...spec, planner: `${os.hostname()}:${process.pid}` })]);
+      const job = Number(r.rows[0]!.id);
+      await c.query(
+        `INSERT INTO strata_queue.items (job, seq, kind, rel, st, state)
+         SELECT $1, u.seq, 'rank', u.rel, u.task::jsonb, 'ready' FROM unnest($2::bigint[], $3::text[], $4::text[]) AS u(seq, rel, task)`,
+        [job, tasks.map((_, i) => i + 1), tasks.map((t) => t.rel), tasks.map((t) => JSON.stringify(t.task))]);
+      await c.query('COMMIT');
+      return job;
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      c.release();
+    }
+  }
+
+  /** States, results and errors of a task job's items, in task order. */
+  async taskStates(job: number): Promise<Array<{ state: ItemState; result: unknown; error: string | null; path: string | null }>> {
+    const r = await this.q<{ state: ItemState; result: unknown; error: string | null; path: string | null }>(
+      `SELECT state, result, error, path FROM strata_queue.items WHERE job = $1 ORDER BY seq`, [job]);
+    return r.rows;
   }
 
   /** The newest job copying src to dst (as given), for --resume: its destination root. */
@@ -335,7 +371,8 @@ export class WorkQueue {
        RETURNING i.seq, i.kind, i.rel, i.st, i.attempts, i.after, i.link_to`,
       [job, this.me, leaseMs / 1000, n]);
     return r.rows.map((x) => ({
-      job, seq: Number(x.seq), kind: x.kind, rel: x.rel, st: stFromJson(x.st), attempts: x.attempts,
+      job, seq: Number(x.seq), kind: x.kind, rel: x.rel, attempts: x.attempts,
+      ...(x.kind === 'rank' ? { st: {} as MStat, task: x.st } : { st: stFromJson(x.st) }),
       ...(x.after !== null ? { after: Number(x.after) } : {}), ...(x.link_to !== null ? { linkTo: x.link_to } : {}),
     }));
   }
@@ -364,12 +401,12 @@ export class WorkQueue {
         `UPDATE strata_queue.items i SET
            state = CASE WHEN u.state IN ('retry', 'again') THEN 'ready' ELSE u.state END,
            attempts = CASE WHEN u.state = 'again' THEN greatest(i.attempts - 1, 0) ELSE i.attempts END,
-           claimed_by = NULL, lease_until = NULL, made = u.made, data_bytes = u.data, path = u.path, error = u.error
-         FROM unnest($3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[]) AS u(seq, state, made, data, path, error)
+           claimed_by = NULL, lease_until = NULL, made = u.made, data_bytes = u.data, path = u.path, error = u.error, result = u.result::jsonb
+         FROM unnest($3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::text[]) AS u(seq, state, made, data, path, error, result)
          WHERE i.job = $1 AND i.seq = u.seq AND i.claimed_by = $2 AND i.state = 'claimed'
          RETURNING i.seq, i.parent, i.state`,
         [job, this.me, outs.map((o) => o.seq), outs.map((o) => o.state), outs.map((o) => o.made ?? null), outs.map((o) => o.dataBytes ?? 0),
-          outs.map((o) => o.path ?? null), outs.map((o) => o.error ?? null)]);
+          outs.map((o) => o.path ?? null), outs.map((o) => o.error ?? null), outs.map((o) => (o.result === undefined ? null : JSON.stringify(o.result)))]);
       const finished = (fin.rows as Array<{ seq: string; parent: string | null; state: string }>).filter((r) => r.state === 'done' || r.state === 'failed');
       if (finished.length === 0) return;
       const per = new Map<string, number>();

@@ -22,6 +22,7 @@ import {
 } from './format.js';
 import { cleanupStale, me, pendingKey } from '../container/pending.js';
 import { runAll } from './serialize.js';
+import { runQueued } from './queued.js';
 import { probeH5 } from '../hdf5/probe.js';
 
 const ROWS_BATCH = 1024;
@@ -35,6 +36,9 @@ export interface DeserializeOptions {
   /** Worker processes (default 1). */
   jobs?: number;
   engineUrl?: string;
+  /** Ranks loaded by `strata worker` processes through the queue (PostgreSQL engine), see queued.ts. */
+  queue?: boolean;
+  onIdle?: (seconds: number) => void;
 }
 
 export interface DeserializeResult {
@@ -368,8 +372,11 @@ export async function deserializeContainer(engine: Engine, pool: string, inputs:
   await engine.commit({ ops: [{ op: 'cat-put', key, value: { ...me(), pool: p.uuid } }], conditions: [{ kind: 'cat-absent', key }] });
   try {
     const url = opts.engineUrl ?? (engine.kind === 'lmdb' ? `lmdb:${engine.location}` : engine.location);
-    const loads = files.map((file): LoadJob => ({ file, cont: uuid }));
-    const results = await runAll(loads, jobs, (j) => loadRankFile(engine, j), (j) => ({ kind: 'deserialize', engineUrl: url, job: j }));
+    // Queued ranks run on other nodes, in other directories: absolute paths.
+    const loads = files.map((file): LoadJob => ({ file: opts.queue ? path.resolve(file) : file, cont: uuid }));
+    const results = opts.queue
+      ? await runQueued<LoadResult>(loads.map((job) => ({ kind: 'deserialize', engineUrl: url, job })), files, { engineUrl: opts.engineUrl, onIdle: opts.onIdle })
+      : await runAll(loads, jobs, (j) => loadRankFile(engine, j), (j) => ({ kind: 'deserialize', engineUrl: url, job: j }));
     const maxSeq = meta.allocedOid;
     if (maxSeq > 0n && maxSeq <= BigInt(Number.MAX_SAFE_INTEGER)) await engine.allocate(uuid, Number(maxSeq));
     let rec: ContainerRecord;

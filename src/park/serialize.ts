@@ -18,6 +18,7 @@ import {
   type OidRow, type DkeyRow, type AkeyRow,
 } from './format.js';
 import { cleanupStale, snapshotForRun } from '../container/pending.js';
+import { runQueued } from './queued.js';
 
 const ROWS_BATCH = 1024;
 const SLICE = 4 * 1024 * 1024;
@@ -32,6 +33,9 @@ export interface SerializeOptions {
   snap?: string;
   /** Engine URL the worker processes open (needed for jobs > 1). */
   engineUrl?: string;
+  /** Ranks done by `strata worker` processes through the queue (PostgreSQL engine), see queued.ts. */
+  queue?: boolean;
+  onIdle?: (seconds: number) => void;
 }
 
 export interface SerializeStats { objects: number; dkeys: number; akeys: number; singles: number; arrays: number; extents: number; bytes: number }
@@ -108,6 +112,8 @@ function writeProps(f: H5File, job: RankJob, allocedOid: bigint): void {
 /** Writes one rank's file (in this process). */
 export async function serializeRank(engine: Engine, job: RankJob): Promise<SerializeStats> {
   const st: SerializeStats = { objects: 0, dkeys: 0, akeys: 0, singles: 0, arrays: 0, extents: 0, bytes: 0 };
+  // A retried rank (queue) starts over; removing first never follows a symlink planted there.
+  fs.rmSync(job.file, { force: true });
   const f = H5File.create(job.file, { overwrite: false, userblock: USERBLOCK });
   let maxSeq = 0n;
   try {
@@ -266,7 +272,9 @@ export async function serializeContainer(engine: Engine, pool: string, cont: str
     let stats: SerializeStats[];
     let placed = 0;
     try {
-      stats = await runAll(ranks, jobs, (j) => serializeRank(engine, j), (j) => ({ kind: 'serialize', engineUrl: url, job: j }));
+      stats = opts.queue
+        ? await runQueued<SerializeStats>(ranks.map((job) => ({ kind: 'serialize', engineUrl: url, job })), finals, { engineUrl: opts.engineUrl, onIdle: opts.onIdle })
+        : await runAll(ranks, jobs, (j) => serializeRank(engine, j), (j) => ({ kind: 'serialize', engineUrl: url, job: j }));
       for (; placed < ranks.length; placed++) {
         try { fs.renameSync(ranks[placed]!.file, finals[placed]!); } catch (e) { throw fromSystemError(e, `cannot put ${finals[placed]} in place`); }
       }

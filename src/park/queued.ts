@@ -1,0 +1,48 @@
+// Ranks of a serialize/deserialize done by `strata worker` processes on any
+// node (`--queue`, PostgreSQL engine): one queue item per rank file in the
+// distributed mover's work queue (src/mover/queue.ts), with its leases and
+// retries; this process waits for the results and then finishes the job
+// itself (renames the rank files into place, or registers the container).
+import { StrataError } from '../errors.js';
+import { WorkQueue } from '../mover/queue.js';
+import type { ParkTask } from './task.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface QueuedRanksOptions {
+  engineUrl?: string;
+  /** Called when nothing has been done for a while (no workers?). */
+  onIdle?: (seconds: number) => void;
+}
+
+/** Runs the tasks through the queue; results in task order. Throws the first task that failed for good. */
+export async function runQueued<T>(tasks: ParkTask[], names: string[], o: QueuedRanksOptions = {}): Promise<T[]> {
+  const url = o.engineUrl || process.env['STRATA_ENGINE'] || '';
+  if (!/^postgres(ql)?:\/\//.test(url)) throw new StrataError('EINVAL', '--queue needs a PostgreSQL engine: --engine postgres://… or STRATA_ENGINE');
+  const queue = await WorkQueue.open(url);
+  try {
+    const job = await queue.createTaskJob('park', { what: tasks[0]?.kind ?? 'serialize', ranks: tasks.length }, tasks.map((task, i) => ({ rel: names[i]!, task })));
+    try {
+      let done = -1;
+      let since = Date.now();
+      let warned = 0;
+      for (;;) {
+        const st = await queue.taskStates(job);
+        const failed = st.find((s) => s.state === 'failed');
+        if (failed) throw new StrataError('EIO', `${failed.path ?? 'a rank'}: ${failed.error ?? 'failed'}`);
+        const n = st.filter((s) => s.state === 'done').length;
+        if (n === st.length) return st.map((s) => s.result as T);
+        if (n !== done) { done = n; since = Date.now(); warned = 0; }
+        const idle = Math.floor((Date.now() - since) / 1000);
+        if (idle >= 15 && idle >= warned + 15) { warned = idle; o.onIdle?.(idle); }
+        await queue.heartbeat(job);
+        await sleep(300);
+      }
+    } finally {
+      await queue.setJobStatus(job, 'done').catch(() => undefined);
+      await queue.dropItems(job).catch(() => undefined);
+    }
+  } finally {
+    await queue.close();
+  }
+}
