@@ -742,6 +742,19 @@ static int entry_cmp(const void *a, const void *b) {
   return strcmp(((const entry_t *)a)->name, ((const entry_t *)b)->name);
 }
 
+/* The names of e as a JS array of strings; frees e. */
+static napi_value names_array(napi_env env, entries_t *e) {
+  napi_value arr;
+  napi_create_array_with_length(env, e->n, &arr);
+  for (size_t i = 0; i < e->n; i++) {
+    napi_value s;
+    napi_create_string_utf8(env, e->v[i].name, NAPI_AUTO_LENGTH, &s);
+    napi_set_element(env, arr, (uint32_t)i, s);
+  }
+  entries_free(e);
+  return arr;
+}
+
 static herr_t gather_link_cb(hid_t g, const char *name, const H5L_info_t *li, void *d) {
   return entries_add(d, name, (int)li->type, li->type == H5L_TYPE_HARD ? 0 : li->u.val_size) < 0 ? -1 : 0;
 }
@@ -785,15 +798,7 @@ static napi_value js_list_links(napi_env env, napi_callback_info info) {
   get_args(env, info, 1, argv);
   entries_t e = {0};
   if (gather_links(env, get_hid(env, argv[0]), &e)) return NULL;
-  napi_value arr;
-  napi_create_array_with_length(env, e.n, &arr);
-  for (size_t i = 0; i < e.n; i++) {
-    napi_value s;
-    napi_create_string_utf8(env, e.v[i].name, NAPI_AUTO_LENGTH, &s);
-    napi_set_element(env, arr, (uint32_t)i, s);
-  }
-  entries_free(&e);
-  return arr;
+  return names_array(env, &e);
 }
 
 /* ---------- datasets ---------- */
@@ -1159,15 +1164,7 @@ static napi_value js_attr_names(napi_env env, napi_callback_info info) {
     return oom ? throw_msg(env, "list attributes: out of memory") : throw_h5(env, "list attributes");
   }
   qsort(e.v, e.n, sizeof *e.v, entry_cmp);
-  napi_value arr;
-  napi_create_array_with_length(env, e.n, &arr);
-  for (size_t i = 0; i < e.n; i++) {
-    napi_value s;
-    napi_create_string_utf8(env, e.v[i].name, NAPI_AUTO_LENGTH, &s);
-    napi_set_element(env, arr, (uint32_t)i, s);
-  }
-  entries_free(&e);
-  return arr;
+  return names_array(env, &e);
 }
 
 /* ---------- selections ---------- */

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { Dfs } from '../../src/dfs/index.js';
 import { ObjectId } from '../../src/object/index.js';
-import type { rng } from './util.js';
+import type { rng } from '../rng.js';
 
 export type Op =
   | { k: 'mkdir'; p: string }

@@ -10,23 +10,11 @@ import { CLI, runCli, tempDir, type CliResult } from '../helpers.js';
 import { openEngine } from '../../src/engine/open.js';
 import { catalogKeys } from '../../src/container/index.js';
 import { checkDfs } from '../../src/dfs/index.js';
+import { rng } from '../rng.js';
 
 export const SEED = process.env['STRATA_CRASH_SEED'] ? Number(process.env['STRATA_CRASH_SEED']) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
 export const ROUNDS = Math.max(1, Number(process.env['STRATA_CRASH_ROUNDS'] ?? 1) || 1);
 
-/** mulberry32: a small, fast, seedable PRNG. */
-export function rng(seed: number): { next(): number; int(lo: number, hi: number): number; pick<T>(a: readonly T[]): T } {
-  let s = seed >>> 0;
-  const next = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
-  return { next, int, pick: (a) => a[Math.floor(next() * a.length)]! };
-}
 
 /** The random stream of one suite file: SEED mixed with its name, announced on stderr. */
 export function suiteRng(name: string): ReturnType<typeof rng> {

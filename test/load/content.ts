@@ -3,20 +3,7 @@
 // a generator seeded by (writer, version). Any reader can therefore tell a
 // complete version from a torn or mixed one without asking the writer.
 import crypto from 'node:crypto';
-
-/** mulberry32: a small, fast, seedable PRNG (the plan of every worker). */
-export function rng(seed: number): { next(): number; int(lo: number, hi: number): number; pick<T>(a: readonly T[]): T; chance(p: number): boolean } {
-  let s = seed >>> 0;
-  const next = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
-  return { next, int, pick: (a) => a[Math.floor(next() * a.length)]!, chance: (p) => next() < p };
-}
+import { rng } from '../rng.js';
 
 /** Mixes a seed with a small integer (a worker's id) into an independent stream. */
 export function mix(seed: number, n: number): number {

@@ -20,7 +20,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CliBackend, FuseBackend, LibBackend, codeOf, type Backend, type Kind } from './backends.js';
-import { HEADER, content, rng, sha1, verify } from './content.js';
+import { HEADER, content, sha1, verify } from './content.js';
+import { rng } from '../rng.js';
 
 export interface WorkerArgs {
   id: number;
