@@ -4,7 +4,7 @@
 export type ErrorCode =
   | 'ENOENT' | 'EEXIST' | 'EACCES' | 'EPERM' | 'EINVAL' | 'EBUSY' | 'ENOTDIR' | 'EISDIR'
   | 'ENOTEMPTY' | 'EROFS' | 'ENAMETOOLONG' | 'ENOSPC' | 'EIO' | 'ENOTSUP' | 'EXDEV'
-  | 'ELOOP' | 'ENODATA' | 'EFBIG' | 'ECONFLICT' | 'EPROTO';
+  | 'ELOOP' | 'ENODATA' | 'EFBIG' | 'ECONFLICT' | 'EPROTO' | 'ESTALE';
 
 export class StrataError extends Error {
   readonly code: ErrorCode;

@@ -8,7 +8,8 @@ import { u64FromKey, u64Key } from '../object/keys.js';
 import type { ObjectId } from '../object/oid.js';
 import type { Extent } from '../engine/types.js';
 import type { DfsCore } from './core.js';
-import { A_CTIME, A_MTIME, A_SIZE, DATA_AKEY, INODE_DKEY, fromU64le } from './layout.js';
+import { A_ATTR, A_CTIME, A_MTIME, A_SIZE, DATA_AKEY, INODE_DKEY, fromU64le } from './layout.js';
+import { LATEST } from '../engine/types.js';
 import { addData, setattrOf, type SetAttr } from './at.js';
 
 export const MAX_FILE_SIZE = Number.MAX_SAFE_INTEGER;
@@ -65,7 +66,7 @@ export class DfsFile {
     checkRange(offset, length, this.path);
     const size = opts.size ?? await this.size();
     const end = Math.min(size, offset + length);
-    if (end <= offset) return Buffer.alloc(0);
+    if (end <= offset) { await this.stillThere(); return Buffer.alloc(0); }
     const out = opts.into && opts.into.length >= end - offset ? opts.into.subarray(0, end - offset) : Buffer.allocUnsafe(end - offset);
     const cs = this.chunkSize;
     const jobs: Array<Promise<void>> = [];
@@ -78,7 +79,19 @@ export class DfsFile {
       pos += n;
     }
     await Promise.all(jobs);
+    await this.stillThere();
     return out;
+  }
+
+  /**
+   * At the latest state, a file another client removed or replaced while it
+   * was read reads as zeros or as empty (its data and size go with it): say
+   * so, as NFS does (ESTALE), rather than hand those out. A snapshot never changes.
+   */
+  private async stillThere(): Promise<void> {
+    if (this.core.epoch === LATEST && !(await this.o.get(INODE_DKEY, A_ATTR, LATEST))) {
+      throw new StrataError('ESTALE', `${this.path}: the file was removed or replaced while being read`);
+    }
   }
 
   /** Writes data at offset (one atomic transaction); the size grows with put-max. */

@@ -3,6 +3,8 @@
 // local side are not written (they stay holes); holes of a DFS file stay holes
 // in the local file (only stored extents are written, then the size is set).
 import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import { fromSystemError } from '../errors.js';
 import type { Dfs } from './dfs.js';
@@ -126,12 +128,18 @@ export async function getFile(dfs: Dfs, src: string, dest: string | Writable, op
   const par = opts.parallel ?? 8;
   let dataBytes = 0;
   if (typeof dest === 'string') {
+    // A regular file (new or replaced) is written under a temporary name and
+    // renamed when whole: a failed get leaves the old file or nothing. Other
+    // destinations (/dev/null, a fifo) are written in place.
+    const old = fs.statSync(dest, { throwIfNoEntry: false });
+    const tmp = !old || old.isFile() ? path.join(path.dirname(dest), `.${path.basename(dest)}.strata-${randomBytes(6).toString('hex')}.tmp`) : undefined;
     let fh: fs.promises.FileHandle;
     try {
-      fh = await fs.promises.open(dest, 'w');
+      fh = tmp ? await fs.promises.open(tmp, 'wx', old ? old.mode & 0o7777 : 0o666) : await fs.promises.open(dest, 'w');
     } catch (e) {
       throw fromSystemError(e, `get ${dest}`);
     }
+    let whole = false;
     try {
       const lim = new Limiter(par);
       for (const ext of await f.extents()) {
@@ -149,8 +157,13 @@ export async function getFile(dfs: Dfs, src: string, dest: string | Writable, op
       }
       await lim.drain();
       await fh.truncate(size);
+      whole = true;
     } finally {
       await fh.close();
+      if (tmp) {
+        if (whole) await fs.promises.rename(tmp, dest).catch((e) => { throw fromSystemError(e, `get ${dest}`); });
+        else await fs.promises.rm(tmp, { force: true });
+      }
     }
   } else {
     // In-order stream: keep up to `par` reads ahead.

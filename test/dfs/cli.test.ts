@@ -107,3 +107,43 @@ test('a reader that goes away (fs ls | head) ends the command quietly, as ls doe
     assert.equal(r.stderr.trim(), '141', `strata ${args.join(' ')}: only the status of a program stopped by SIGPIPE, no stack: ${r.stderr}`);
   }
 });
+
+test('fs get of a file another client replaces meanwhile: one clear error, never zeros, nothing half-written', async () => {
+  await ok(['pool', 'create', 'race']);
+  await ok(['container', 'create', 'race', 'c', '--type', 'POSIX']);
+  const a = path.join(home, 'race-a');
+  const b = path.join(home, 'race-b');
+  fs.writeFileSync(a, Buffer.alloc(48 << 20, 0x41));
+  fs.writeFileSync(b, Buffer.alloc(48 << 20, 0x42));
+  await ok(['fs', 'put', a, 'daos://race/c/f']);
+  // In the child: after its second read of engine data, say so and wait until the file was replaced.
+  const waiting = path.join(home, 'race-waiting');
+  const go = path.join(home, 'race-go');
+  const hook = `
+import fs from 'node:fs';
+const read = fs.read; let n = 0;
+fs.read = function (...args) {
+  if (++n === 2) {
+    fs.writeFileSync(${JSON.stringify(waiting)}, '');
+    const t0 = Date.now();
+    while (!fs.existsSync(${JSON.stringify(go)}) && Date.now() - t0 < 20000) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+  }
+  return read.apply(this, args);
+};`;
+  const out = path.join(home, 'race-out');
+  const getting = runCli(['fs', 'get', 'daos://race/c/f', out], { env: { ...env, NODE_OPTIONS: `--import=data:text/javascript,${encodeURIComponent(hook)}` } });
+  for (const t0 = Date.now(); !fs.existsSync(waiting); await new Promise((r) => setTimeout(r, 20))) {
+    assert.ok(Date.now() - t0 < 20000, 'the reader reached its second read');
+  }
+  await ok(['fs', 'rm', 'daos://race/c/f']);
+  await ok(['fs', 'put', b, 'daos://race/c/f']);
+  fs.writeFileSync(go, '');
+  const r = await getting;
+  assert.equal(r.code, 1, `the reader notices: ${r.stderr}`);
+  assert.match(r.stderr, /^strata: .*removed or replaced while being read/);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.deepEqual(fs.readdirSync(home).filter((n) => n.includes('race-out')), [], 'no partial file, no temporary file');
+  // The next reader gets the new version whole.
+  await ok(['fs', 'get', 'daos://race/c/f', out]);
+  assert.ok(fs.readFileSync(out).equals(fs.readFileSync(b)));
+});

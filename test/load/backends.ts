@@ -43,6 +43,8 @@ export class CodedError extends Error {
 }
 
 export function codeOf(e: unknown): string {
+  // libuv has no name for ESTALE (116): Node reports "Unknown system error -116".
+  if ((e as { errno?: unknown })?.errno === -116) return 'ESTALE';
   const c = (e as { code?: unknown })?.code;
   return typeof c === 'string' ? c : 'EUNKNOWN';
 }
@@ -134,6 +136,7 @@ export class FuseBackend implements Backend {
 
 /** Maps a `strata: ...` line to the errno it stands for. */
 function cliCode(stderr: string): string {
+  if (/removed or replaced while being read/i.test(stderr)) return 'ESTALE';
   if (/no such file|not found|does not exist/i.test(stderr)) return 'ENOENT';
   if (/already exists|\bexists\b/i.test(stderr)) return 'EEXIST';
   if (/not empty/i.test(stderr)) return 'ENOTEMPTY';

@@ -189,7 +189,7 @@ test('load: 8 processes (library, CLI, FUSE) on shared directories; final state 
     const mismatches = bad.length + phantom.length + viaMount.length + viaLib.length + viaCli.length;
     const summary = `load: ${KINDS.length} processes, ${ops} operations (cli ${perKind.cli}, library ${perKind.lib}, fuse ${perKind.fuse}), ${mismatches} mismatches, seed ${SEED}`;
     process.stderr.write(`# ${summary}\n`);
-    process.stderr.write(`# load: ${loadSeconds.toFixed(1)} s of load; ${totals.commands} strata commands; ${totals.listings} listings, ${totals.ownReads} own reads, ${totals.otherReads} reads of others' files (${totals.vanished} lost their data to a concurrent replace/unlink, ${totals.gone} gone before the read); final tree ${files} files, ${dirs} directories; ${errors.length} unexpected errors, ${stalls.length} stalls\n`);
+    process.stderr.write(`# load: ${loadSeconds.toFixed(1)} s of load; ${totals.commands} strata commands; ${totals.listings} listings, ${totals.ownReads} own reads, ${totals.otherReads} reads of others' files (${totals.vanished} empty or partial, caught mid-write; ${totals.gone} removed or replaced before or while being read); final tree ${files} files, ${dirs} directories; ${errors.length} unexpected errors, ${stalls.length} stalls\n`);
     t.diagnostic(summary);
     const show = (xs: unknown[]) => xs.slice(0, 15).map((x) => JSON.stringify(x)).join('\n') + (xs.length > 15 ? `\n... ${xs.length - 15} more` : '');
     const daemonDiag = () => {
