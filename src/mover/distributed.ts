@@ -60,7 +60,7 @@ export async function queuedCopy(srcInput: string, dstInput: string, opts: Queue
     // it is a fresh copy.
     const copying = mode === 'copy';
     const prev = copying && opts.resume ? await queue.lastJob(formatLocation(srcLoc), formatLocation(dstLoc)) : undefined;
-    const plan: 'copy' | 'sync' = prev ? 'sync' : mode;
+    const planMode: 'copy' | 'sync' = prev ? 'sync' : mode;
     const src = await openSource(eng.get, srcInput, { snap: opts.snap, warn: opts.onWarn });
     try {
       const dst = await openDest(eng.get, dstInput, src, { into: copying, ...(prev ? { resumeRoot: prev.spec.dstRoot } : {}) });
@@ -70,18 +70,18 @@ export async function queuedCopy(srcInput: string, dstInput: string, opts: Queue
       const spec: JobSpec = {
         src: formatLocation(srcLoc), ...(src.epoch !== undefined ? { srcEpoch: src.epoch } : {}),
         dst: formatLocation(dstLoc), dstRoot: dst.root, xattrs: opts.xattrs ?? 'non-lustre', verify: !!opts.verify,
-        ...(plan === 'sync' ? { mode: 'sync' as const } : {}), ...(copying ? { resumable: true } : {}),
+        ...(planMode === 'sync' ? { mode: 'sync' as const } : {}), ...(copying ? { resumable: true } : {}),
       };
       const job = await queue.createJob('copy', spec);
       try {
-        const plan_ = await planJob(queue, job, src, dst, prev ? { ...opts, delete: false } : opts, plan);
-        const waited = plan_.stopped ? undefined : await waitJob(queue, job, opts, plan_.failures);
+        const plan = await planJob(queue, job, src, dst, prev ? { ...opts, delete: false } : opts, planMode);
+        const waited = plan.stopped ? undefined : await waitJob(queue, job, opts, plan.failures);
         const c = waited?.counts ?? await queue.counts(job);
-        const failures = [...plan_.failures, ...(waited?.failures ?? [])];
+        const failures = [...plan.failures, ...(waited?.failures ?? [])];
         return {
-          files: c.files, dirs: plan_.dirs, symlinks: c.symlinks, hardlinks: c.hardlinks, bytes: c.bytes, dataBytes: c.dataBytes,
-          skipped: copying ? plan_.unchanged : 0, unchanged: copying ? 0 : plan_.unchanged, deleted: plan_.deleted, errors: plan_.errors + c.failed, seconds: seconds(), failures,
-          ...(plan_.stopped || waited?.stopped ? { stopped: plan_.stopped ?? waited!.stopped! } : {}),
+          files: c.files, dirs: plan.dirs, symlinks: c.symlinks, hardlinks: c.hardlinks, bytes: c.bytes, dataBytes: c.dataBytes,
+          skipped: copying ? plan.unchanged : 0, unchanged: copying ? 0 : plan.unchanged, deleted: plan.deleted, errors: plan.errors + c.failed, seconds: seconds(), failures,
+          ...(plan.stopped || waited?.stopped ? { stopped: plan.stopped ?? waited!.stopped! } : {}),
           src: formatLocation(srcLoc), dst: dst.tree.display(''), resumed: !!prev,
         };
       } finally {

@@ -155,6 +155,22 @@ export class WorkQueue {
     }
   }
 
+  /** One transaction, one attempt (for statements a blind retry could apply twice). */
+  private async once<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      const out = await fn(c);
+      await c.query('COMMIT');
+      return out;
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      c.release();
+    }
+  }
+
   private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     return this.retrying(async () => {
       const c = await this.pool.connect();
@@ -190,9 +206,7 @@ export class WorkQueue {
    */
   async createJob(kind: string, spec: JobSpec, staleSec = 60): Promise<number> {
     // Not retried blindly (a retry after a lost commit would make a second job); one attempt.
-    const c = await this.pool.connect();
-    try {
-      await c.query('BEGIN');
+    return this.once(async (c) => {
       // One planner at a time decides, per destination root.
       await c.query(`SELECT pg_advisory_xact_lock(hashtext('strata_queue.dst:' || $1))`, [JSON.stringify(spec.dstRoot)]);
       const live = await c.query<{ id: string; planner: string | null }>(
@@ -208,22 +222,14 @@ export class WorkQueue {
       if (dead.rows.length) await c.query(`DELETE FROM strata_queue.items WHERE job = ANY($1::bigint[])`, [dead.rows.map((x) => x.id)]);
       const r = await c.query<{ id: string }>(`INSERT INTO strata_queue.jobs (kind, spec) VALUES ($1, $2) RETURNING id`,
         [kind, JSON.stringify({ ...spec, planner: `${os.hostname()}:${process.pid}` })]);
-      await c.query('COMMIT');
       return Number(r.rows[0]!.id);
-    } catch (e) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      c.release();
-    }
+    });
   }
 
   /** A job of independent tasks (queued serialize/deserialize): one ready rank item per task. */
   async createTaskJob(kind: string, spec: Record<string, unknown>, tasks: Array<{ rel: string; task: object }>): Promise<number> {
     // One attempt, as createJob: a retry after a lost commit would queue every task twice.
-    const c = await this.pool.connect();
-    try {
-      await c.query('BEGIN');
+    return this.once(async (c) => {
       const r = await c.query<{ id: string }>(`INSERT INTO strata_queue.jobs (kind, spec, status) VALUES ($1, $2, 'planned') RETURNING id`,
         [kind, JSON.stringify({ ...spec, planner: `${os.hostname()}:${process.pid}` })]);
       const job = Number(r.rows[0]!.id);
@@ -231,14 +237,8 @@ export class WorkQueue {
         `INSERT INTO strata_queue.items (job, seq, kind, rel, st, state)
          SELECT $1, u.seq, 'rank', u.rel, u.task::jsonb, 'ready' FROM unnest($2::bigint[], $3::text[], $4::text[]) AS u(seq, rel, task)`,
         [job, tasks.map((_, i) => i + 1), tasks.map((t) => t.rel), tasks.map((t) => JSON.stringify(t.task))]);
-      await c.query('COMMIT');
       return job;
-    } catch (e) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      c.release();
-    }
+    });
   }
 
   /** States, results and errors of a task job's items, in task order. */
