@@ -136,6 +136,8 @@ export async function verifyFile(file: string): Promise<'sealed' | 'plain'> {
   let hdr: Header;
   try { hdr = JSON.parse(head.subarray(0, end < 0 ? 0 : end).toString('utf8')) as Header; } catch { throw bad('unreadable header'); }
   if (hdr?.magic !== HEADER_MAGIC) throw bad('no strata header and no HDF5 signature');
+  // The header is not covered by the checksum: the rest of the block must be the zeros sealFile wrote.
+  if (head.subarray(end + 1).some((b) => b !== 0)) throw bad('damaged header (bytes after it are not zero)');
   if (hdr.v !== 1) throw bad(`header version ${String(hdr.v)} is not supported (expected 1)`);
   if (hdr.size !== st.size) throw bad(`file is ${st.size} bytes but was written with ${hdr.size} (truncated or extended)`);
   const sum = await hashRange(file, USERBLOCK, st.size);

@@ -73,6 +73,12 @@ test('damaged and mismatched files: clear errors naming the file, pool unchanged
   fs.writeSync(fd, Buffer.from([0xde, 0xad]), 0, 2, 4000);
   fs.closeSync(fd);
   await expectFail(engine, fs1, new RegExp(`${fs1[0]}: .*checksum mismatch`));
+  // a byte of the header block's padding (outside the checksum)
+  fs1 = fresh();
+  const pad = fs.openSync(fs1[0]!, 'r+');
+  fs.writeSync(pad, Buffer.from([1]), 0, 1, 500);
+  fs.closeSync(pad);
+  await expectFail(engine, fs1, new RegExp(`${fs1[0]}: .*damaged header`));
   // another container's file mixed in
   await expectFail(engine, [A[0]!, B[1]!], /files of different containers mixed/);
   // missing rank file
