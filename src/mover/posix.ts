@@ -33,8 +33,9 @@ function secs(ns: bigint): number {
   return (Number(ns / 1000n) + 0.5) / 1e6;
 }
 
+let root: boolean | undefined;
 function isRoot(): boolean {
-  return process.getuid?.() === 0;
+  return (root ??= process.getuid?.() === 0);
 }
 
 /**
@@ -315,6 +316,19 @@ export class PosixTree implements Tree {
     }
   }
 
+  /**
+   * A written file's size (holes at its end), owner, xattrs, mode and times,
+   * through its descriptor (xattrs with l* calls on its path: never follow).
+   * Cheap synchronous calls for small and large files alike.
+   */
+  private async finish(fd: number, end: number, size: number, at: Buffer, st: MStat, xattrs: Array<[string, Buffer]>, meta: MetaOptions): Promise<void> {
+    if (end !== size) fs.ftruncateSync(fd, size);
+    if (meta.owner && isRoot()) fs.fchownSync(fd, st.uid, st.gid);
+    if (xattrs.length > 0) await writeXattrs(at, xattrs, []);
+    fs.fchmodSync(fd, st.perm);
+    fs.futimesSync(fd, secs(st.atimeNs), secs(st.mtimeNs));
+  }
+
   async createFile(rel: string, st: MStat, xattrs: Array<[string, Buffer]>, meta: MetaOptions): Promise<FileWriter> {
     if (st.size <= SMALL_READ && this.blocking.cheap()) return this.createSmall(rel, st, xattrs, meta);
     const { dir, name } = this.parentOf(rel);
@@ -328,6 +342,7 @@ export class PosixTree implements Tree {
     }
     let closed = false;
     const close = async () => { if (!closed) { closed = true; await fh.close(); } };
+    let end = 0;
     return {
       chunkSize: 1 << 20,
       write: async (data: Buffer, offset: number) => {
@@ -336,14 +351,11 @@ export class PosixTree implements Tree {
           const { bytesWritten } = await fh.write(data, done, data.length - done, offset + done);
           done += bytesWritten;
         }
+        end = Math.max(end, offset + data.length);
       },
       commit: async (size: number) => {
         try {
-          await fh.truncate(size);
-          if (meta.owner && isRoot()) await fh.chown(st.uid, st.gid);
-          if (xattrs.length > 0) await writeXattrs(dir.at(tmp), xattrs, []); // l*xattr calls: never follow
-          await fh.chmod(st.perm);
-          await fh.utimes(secs(st.atimeNs), secs(st.mtimeNs));
+          await this.finish(fh.fd, end, size, dir.at(tmp), st, xattrs, meta);
           await close();
           this.placeIn(dir, tmp, name, rel);
         } catch (e) {
@@ -377,18 +389,16 @@ export class PosixTree implements Tree {
         const tmp = Buffer.from(tempName());
         let fd = -1;
         try {
+          let end = 0;
           fd = this.blocking.time(() => {
             const f = fs.openSync(dir.at(tmp), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
             for (const p of pieces) {
               for (let done = 0; done < p.data.length;) done += fs.writeSync(f, p.data, done, p.data.length - done, p.offset + done);
+              end = Math.max(end, p.offset + p.data.length);
             }
-            fs.ftruncateSync(f, size);
-            if (meta.owner && isRoot()) fs.fchownSync(f, st.uid, st.gid);
             return f;
           });
-          if (xattrs.length > 0) await writeXattrs(dir.at(tmp), xattrs, []);
-          fs.fchmodSync(fd, st.perm);
-          fs.futimesSync(fd, secs(st.atimeNs), secs(st.mtimeNs));
+          await this.finish(fd, end, size, dir.at(tmp), st, xattrs, meta);
           fs.closeSync(fd);
           fd = -1;
           this.placeIn(dir, tmp, name, rel);
