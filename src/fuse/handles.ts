@@ -2,7 +2,7 @@
 //
 // Write-back: writes are buffered in the handle. Up to `small` bytes stay
 // there until flush, so a small new file can be committed together with its
-// creation (fs.ts: one transaction for create + data + attributes); beyond
+// creation (file-ops.ts: one transaction for create + data + attributes); beyond
 // that they go to a DFS bulk writer that commits several chunks per
 // transaction in the background (errors surface at the next write, flush,
 // fsync or release). `ensure` runs before the first commit of data (the

@@ -5,10 +5,12 @@
 // getattr, read and write go straight to the object without a path walk.
 import fs from 'node:fs';
 import type { Container } from '../container/container.js';
-import type { Dfs, FileType } from '../dfs/index.js';
+import type { Dfs, Entry, FileType } from '../dfs/index.js';
 import type { ObjectId } from '../object/oid.js';
 import type { Epoch } from '../engine/types.js';
 import type { ContPerm } from '../container/container.js';
+import { ERRNO } from './proto.js';
+import { Fail } from './fail.js';
 
 export type NodeKind = 'root' | 'pool' | 'cont' | 'snaps' | 'dfs' | 'empty';
 
@@ -56,6 +58,17 @@ export interface Node {
   cacheStamp?: string;
 }
 
+/** A node inside a mounted DFS view, with its inode. */
+export type DfsNode = Node & { mnt: Mnt; oid: ObjectId; type: FileType };
+
+export function isDfs(n: Node): boolean { return (n.kind === 'dfs' || n.kind === 'cont') && !!n.mnt; }
+
+/** n as a DFS node; EROFS for read-only synthetic directories, EPERM for the pool/container levels. */
+export function dfsNode(n: Node): DfsNode {
+  if (!isDfs(n) || !n.oid || !n.type) throw new Fail(ERRNO[n.kind === 'empty' || n.kind === 'snaps' ? 'EROFS' : 'EPERM']!);
+  return n as DfsNode;
+}
+
 export const ROOT_ID = 1n;
 
 export class NodeTable {
@@ -83,6 +96,12 @@ export class NodeTable {
     this.nodes.set(n.id, n);
     parent.children.set(name, n);
     return n;
+  }
+
+  /** The child node for a DFS directory entry (the existing node while it is the same inode). */
+  dfsChild(p: Node & { mnt: Mnt }, name: string, ent: Entry): Node {
+    return this.child(p, name, { kind: 'dfs', poolUuid: p.poolUuid, contUuid: p.contUuid, mnt: p.mnt, oid: ent.oid, type: ent.type },
+      (n) => n.kind === 'dfs' && !!n.oid?.equals(ent.oid));
   }
 
   /** Removes the name from its parent (the node lives on until the kernel forgets it). */
