@@ -23,17 +23,28 @@ export function uuidBytes(uuid: string): Buffer {
   return b;
 }
 
-export function esc(k: Uint8Array): Buffer {
-  let zeros = 0;
-  for (const b of k) if (b === 0) zeros++;
-  const out = Buffer.alloc(k.length + zeros + 2);
-  let j = 0;
-  for (const b of k) {
+/** Length of esc(k). */
+function escLen(k: Uint8Array): number {
+  let n = k.length + 2;
+  for (let i = 0; i < k.length; i++) if (k[i] === 0) n++;
+  return n;
+}
+
+/** Writes esc(k) into out at j; returns the position after it. */
+function escInto(out: Buffer, j: number, k: Uint8Array): number {
+  for (let i = 0; i < k.length; i++) {
+    const b = k[i]!;
     out[j++] = b;
     if (b === 0) out[j++] = 0xff;
   }
   out[j++] = 0x00;
   out[j++] = 0x01;
+  return j;
+}
+
+export function esc(k: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(escLen(k));
+  escInto(out, 0, k);
   return out;
 }
 
@@ -58,35 +69,58 @@ export function unesc(buf: Uint8Array, pos: number): { key: Buffer; end: number 
 const MAX64 = (1n << 64n) - 1n;
 
 export function epochBytes(epoch: number): Buffer {
-  const b = Buffer.alloc(8);
+  const b = Buffer.allocUnsafe(8);
   b.writeBigUInt64BE(MAX64 - BigInt(epoch));
   return b;
 }
 
 export function u64be(n: number | bigint): Buffer {
-  const b = Buffer.alloc(8);
+  const b = Buffer.allocUnsafe(8);
   b.writeBigUInt64BE(BigInt(n));
   return b;
 }
 
 export function objPrefix(cont: Buffer, oid: Uint8Array): Buffer {
-  return Buffer.concat([cont, oid]);
+  return Buffer.concat([cont, oid], cont.length + oid.length);
 }
+
+// The prefixes below are built in one buffer of the exact size: they are made
+// for every record a transaction touches.
 
 export function dkeyPrefix(cont: Buffer, oid: Uint8Array, dkey: Uint8Array): Buffer {
-  return Buffer.concat([cont, oid, esc(dkey)]);
+  const out = Buffer.allocUnsafe(cont.length + oid.length + escLen(dkey));
+  out.set(cont, 0);
+  out.set(oid, cont.length);
+  escInto(out, cont.length + oid.length, dkey);
+  return out;
 }
 
+function kindPrefix(cont: Buffer, oid: Uint8Array, dkey: Uint8Array, kind: number, akey: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(cont.length + oid.length + escLen(dkey) + 1 + escLen(akey));
+  out.set(cont, 0);
+  out.set(oid, cont.length);
+  let j = escInto(out, cont.length + oid.length, dkey);
+  out[j++] = kind;
+  escInto(out, j, akey);
+  return out;
+}
+
+const NO_KEY = new Uint8Array(0);
+
 export function akeyPrefix(cont: Buffer, oid: Uint8Array, dkey: Uint8Array, akey: Uint8Array): Buffer {
-  return Buffer.concat([cont, oid, esc(dkey), Buffer.from([KIND_AKEY]), esc(akey)]);
+  return kindPrefix(cont, oid, dkey, KIND_AKEY, akey);
 }
 
 export function dkeyPunchPrefix(cont: Buffer, oid: Uint8Array, dkey: Uint8Array): Buffer {
-  return Buffer.concat([cont, oid, esc(dkey), Buffer.from([KIND_DKEY_PUNCH]), esc(new Uint8Array(0))]);
+  return kindPrefix(cont, oid, dkey, KIND_DKEY_PUNCH, NO_KEY);
 }
 
 export function recordKey(prefix: Buffer, epoch: number, offset: number): Buffer {
-  return Buffer.concat([prefix, epochBytes(epoch), u64be(offset)]);
+  const out = Buffer.allocUnsafe(prefix.length + 16);
+  out.set(prefix, 0);
+  out.writeBigUInt64BE(MAX64 - BigInt(epoch), prefix.length);
+  out.writeBigUInt64BE(BigInt(offset), prefix.length + 8);
+  return out;
 }
 
 /** Smallest key greater than every key starting with prefix. */
