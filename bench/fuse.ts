@@ -4,7 +4,10 @@
 // (dd conv=fdatasync; reads after dropping caches), and `tar x` of many small
 // files (4 KiB each, 200 directories) into the mount versus into a local
 // directory: with the default close-to-open mount (every close commits) and
-// with metadata write-back (STRATA_MOUNT_WRITEBACK=1, see docs/fuse.md).
+// with metadata write-back (STRATA_MOUNT_WRITEBACK=1, see docs/fuse.md), and
+// into bindfs (a C FUSE filesystem on libfuse that passes every request to a
+// local directory): what the kernel's FUSE round trips alone cost a `tar x`
+// on this machine, whatever the daemon does.
 // Sizes: FUSE_BENCH_FILE_MB (default 1024), FUSE_BENCH_FILES (default 20000).
 import fs from 'node:fs';
 import path from 'node:path';
@@ -63,6 +66,7 @@ export async function benchFuse(workDir: string): Promise<Row[]> {
   let tarLocalSync = 0;
   let tarMount = 0;
   let tarMountWb = 0;
+  let tarBindfs: number | undefined;
   try {
     dropCaches();
     mWrite = timeCommand(`dd if=${q(src)} of=${q(path.join(mnt, 'dd.bin'))} bs=1M conv=fdatasync status=none`);
@@ -86,6 +90,7 @@ export async function benchFuse(workDir: string): Promise<Row[]> {
     dropCaches();
     tarLocalSync = timeCommand(`tar xf ${q(tarball)} -C ${q(lt)} && sync -f ${q(lt)}`);
     fs.rmSync(lt, { recursive: true });
+    tarBindfs = tarIntoBindfs(workDir, tarball, nfiles, q);
     const mt = path.join(mnt, 'tar');
     fs.mkdirSync(mt);
     dropCaches();
@@ -107,9 +112,37 @@ export async function benchFuse(workDir: string): Promise<Row[]> {
     spawnSync('umount', ['-l', mnt], { stdio: 'ignore' });
   }
   const bw = (s: number) => bytes / s;
+  const bindfsNote = (t: number) => tarBindfs === undefined ? '' : `; bindfs ${tarBindfs.toFixed(2)} s (ratio ${ratio(tarBindfs, t)})`;
+  const bindfsSpeed = (t: number) => tarBindfs === undefined ? [] : [{ vs: 'tar x into bindfs (C FUSE passthrough)', ratio: tarBindfs / t }];
   rows.push({ name: `write ${mb} MiB, 1 MiB blocks, through the mount (dd conv=fdatasync)`, value: `${mbps(bytes, mWrite)}; fs put ${mbps(bytes, pWrite)} (ratio ${ratio(bw(mWrite), bw(pWrite))}); local dd ${mbps(bytes, dWrite)} (ratio ${ratio(bw(mWrite), bw(dWrite))})`, speed: [{ vs: 'strata fs put', ratio: pWrite / mWrite }, { vs: 'dd conv=fdatasync', ratio: dWrite / mWrite }] });
   rows.push({ name: `read ${mb} MiB, 1 MiB blocks, through the mount (cold cache)`, value: `${mbps(bytes, mRead)}; fs get ${mbps(bytes, pRead)} (ratio ${ratio(bw(mRead), bw(pRead))}); local dd ${mbps(bytes, dRead)} (ratio ${ratio(bw(mRead), bw(dRead))})`, speed: [{ vs: 'strata fs get', ratio: pRead / mRead }, { vs: 'dd', ratio: dRead / mRead }] });
-  rows.push({ name: `tar x of ${nfiles} files of 4 KiB (200 dirs), close-to-open (default)`, value: `${(nfiles / tarMount).toFixed(0)} files/s (${tarMount.toFixed(1)} s); local ${tarLocal.toFixed(2)} s (ratio ${ratio(tarLocal, tarMount)}); local + sync ${tarLocalSync.toFixed(2)} s (ratio ${ratio(tarLocalSync, tarMount)})`, speed: [{ vs: 'tar x to local disk', ratio: tarLocal / tarMount }] });
-  rows.push({ name: `tar x of ${nfiles} files of 4 KiB (200 dirs), metadata write-back`, value: `${(nfiles / tarMountWb).toFixed(0)} files/s (${tarMountWb.toFixed(1)} s); local ${tarLocal.toFixed(2)} s (ratio ${ratio(tarLocal, tarMountWb)}); local + sync ${tarLocalSync.toFixed(2)} s (ratio ${ratio(tarLocalSync, tarMountWb)})`, speed: [{ vs: 'tar x to local disk', ratio: tarLocal / tarMountWb }] });
+  rows.push({ name: `tar x of ${nfiles} files of 4 KiB (200 dirs), close-to-open (default)`, value: `${(nfiles / tarMount).toFixed(0)} files/s (${tarMount.toFixed(1)} s); local ${tarLocal.toFixed(2)} s (ratio ${ratio(tarLocal, tarMount)}); local + sync ${tarLocalSync.toFixed(2)} s (ratio ${ratio(tarLocalSync, tarMount)})${bindfsNote(tarMount)}`, speed: [{ vs: 'tar x to local disk', ratio: tarLocal / tarMount }, ...bindfsSpeed(tarMount)] });
+  rows.push({ name: `tar x of ${nfiles} files of 4 KiB (200 dirs), metadata write-back`, value: `${(nfiles / tarMountWb).toFixed(0)} files/s (${tarMountWb.toFixed(1)} s); local ${tarLocal.toFixed(2)} s (ratio ${ratio(tarLocal, tarMountWb)}); local + sync ${tarLocalSync.toFixed(2)} s (ratio ${ratio(tarLocalSync, tarMountWb)})${bindfsNote(tarMountWb)}`, speed: [{ vs: 'tar x to local disk', ratio: tarLocal / tarMountWb }, ...bindfsSpeed(tarMountWb)] });
+  rows.push({
+    name: `tar x of ${nfiles} files of 4 KiB (200 dirs) into bindfs over a local directory (reference C FUSE filesystem)`,
+    value: tarBindfs === undefined ? 'skipped: bindfs not installed (scripts/install-deps.sh --bench)' : `${(nfiles / tarBindfs).toFixed(0)} files/s (${tarBindfs.toFixed(2)} s); local ${tarLocal.toFixed(2)} s (ratio ${ratio(tarLocal, tarBindfs)})`,
+    ...(tarBindfs === undefined ? {} : { speed: [{ vs: 'tar x to local disk', ratio: tarLocal / tarBindfs }] }),
+  });
   return rows;
+}
+
+/** tar x into a bindfs mount of a local directory; undefined when bindfs is not installed. */
+function tarIntoBindfs(workDir: string, tarball: string, nfiles: number, q: (s: string) => string): number | undefined {
+  if (spawnSync('bindfs', ['--version'], { stdio: 'ignore' }).status !== 0) return undefined;
+  const under = path.join(workDir, 'bindfs-dir');
+  const over = path.join(workDir, 'bindfs-mnt');
+  fs.mkdirSync(under);
+  fs.mkdirSync(over);
+  execFileSync('bindfs', [under, over]);
+  try {
+    dropCaches();
+    const t = timeCommand(`tar xf ${q(tarball)} -C ${q(over)}`);
+    const count = Number(execFileSync('bash', ['-c', `find ${q(under)} -type f | wc -l`], { encoding: 'utf8' }).trim());
+    if (count !== nfiles) throw new Error(`tar x into bindfs made ${count} files, expected ${nfiles}`);
+    return t;
+  } finally {
+    spawnSync('fusermount', ['-u', over], { stdio: 'ignore' });
+    spawnSync('umount', ['-l', over], { stdio: 'ignore' });
+    fs.rmSync(under, { recursive: true, force: true });
+  }
 }

@@ -3,13 +3,14 @@
 # without root it only lists what is missing).
 #   scripts/install-deps.sh          what strata itself needs to build and run
 #   scripts/install-deps.sh --test   that, plus what the test suite uses
+#   scripts/install-deps.sh --bench  that, plus the reference tools npm run bench compares with
 set -euo pipefail
 pkgs=()
 # Build and run: the HDF5 addon (native/h5) links libhdf5; strata mount uses fuse3's mount helper.
 [ -f /usr/include/hdf5/serial/hdf5.h ] || [ -f /usr/include/hdf5.h ] || pkgs+=(libhdf5-dev)
 command -v pkg-config >/dev/null || pkgs+=(pkg-config)
 command -v fusermount3 >/dev/null || pkgs+=(fuse3)
-if [ "${1:-}" = "--test" ]; then
+if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--bench" ]; then
   command -v useradd >/dev/null || pkgs+=(passwd)
   command -v setfattr >/dev/null || pkgs+=(attr)
   command -v rsync >/dev/null || pkgs+=(rsync)
@@ -19,6 +20,10 @@ if [ "${1:-}" = "--test" ]; then
   # MPI-IO test (test/mpi): mpicc builds a small C program, mpirun runs it with 2+ ranks through a mount.
   command -v mpicc >/dev/null || pkgs+=(libopenmpi-dev)
   command -v mpirun >/dev/null || pkgs+=(openmpi-bin)
+fi
+if [ "${1:-}" = "--bench" ]; then
+  # bindfs: a C FUSE filesystem (libfuse2) over a local directory, the reference for tar x through a mount.
+  command -v bindfs >/dev/null || pkgs+=(bindfs)
 fi
 if [ ${#pkgs[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" != 0 ]; then
