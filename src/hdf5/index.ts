@@ -1,6 +1,7 @@
-// The HDF5 layer: the HDF5 data model inside HDF5 containers (store.ts,
-// layout in layout.ts / docs/hdf5.md), import/export of native .h5 files,
-// and the listing/dump functions behind `strata h5`.
+// The HDF5 layer: the HDF5 data model inside HDF5 containers (store.ts with
+// group.ts, dataset.ts, attributes.ts; layout in layout.ts / docs/hdf5.md),
+// import/export of native .h5 files, and the listing/dump functions behind
+// `strata h5`.
 export { H5Store, H5Group, H5Dataset, type H5StoreOptions, type DatasetSpec, type Member } from './store.js';
 export * from './types.js';
 export { parseSlice } from './slab.js';

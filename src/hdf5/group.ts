@@ -1,0 +1,114 @@
+// Groups and their links (hard, soft, external): listing members, creating
+// groups, datasets and links, unlinking.
+import { keyString } from '../object/index.js';
+import { StrataError } from '../errors.js';
+import { META, LINK, A_KIND, A_TYPE, A_SPACE, A_DCPL, encodeJson, decodeJson, type LinkValue } from './layout.js';
+import { H5Node } from './attributes.js';
+import { H5Dataset } from './dataset.js';
+import { datasetRecord, type DatasetSpec } from './dataset-spec.js';
+
+export type Member =
+  | { name: string; kind: 'group' | 'dataset'; oid: string }
+  | { name: string; kind: 'soft'; target: string }
+  | { name: string; kind: 'external'; file: string; target: string };
+
+export function joinPath(dir: string, name: string): string {
+  return dir === '/' ? `/${name}` : `${dir}/${name}`;
+}
+
+function checkName(name: string): string {
+  if (!name || name.includes('/') || name === '.' || name.length > 65535) throw new StrataError('EINVAL', `bad link name '${name}' (non-empty, no '/')`);
+  return name;
+}
+
+export class H5Group extends H5Node {
+  readonly kind = 'group' as const;
+
+  async link(name: string): Promise<LinkValue | undefined> {
+    const v = await this.o.get(LINK, name, this.store.epoch);
+    return v ? decodeJson<LinkValue>(v, `link '${name}' of ${this.where()}`) : undefined;
+  }
+
+  /** The group's links in name order, streamed. */
+  async *links(): AsyncGenerator<[string, LinkValue]> {
+    for await (const a of this.o.akeys(LINK, { epoch: this.store.epoch })) {
+      const name = keyString(a.akey);
+      const l = await this.link(name);
+      if (l) yield [name, l];
+    }
+  }
+
+  /** Members (links) with what they lead to. */
+  async members(): Promise<Member[]> {
+    const out: Member[] = [];
+    for await (const [name, l] of this.links()) {
+      if (l.t === 'hard') out.push({ name, kind: l.kind, oid: l.oid });
+      else if (l.t === 'soft') out.push({ name, kind: 'soft', target: l.target });
+      else out.push({ name, kind: 'external', file: l.file, target: l.target });
+    }
+    return out;
+  }
+
+  private async addLink(name: string, v: LinkValue, what: string): Promise<void> {
+    checkName(name);
+    const tx = this.store.writeTx(`${what} ${joinPath(this.path, name)}`);
+    if (!this.store.batch) {
+      if (await this.link(name)) throw new StrataError('EEXIST', `${this.store.label}:${joinPath(this.path, name)}: already exists`);
+      tx.expectVersion(this.o, LINK, name, await this.o.version(LINK, name));
+    }
+    tx.put(this.o, LINK, name, encodeJson(v));
+  }
+
+  private conflict(name: string): () => StrataError {
+    return () => new StrataError('EEXIST', `${this.store.label}:${joinPath(this.path, name)}: created concurrently by another writer`);
+  }
+
+  async createGroup(name: string): Promise<H5Group> {
+    const oid = await this.store.newOid();
+    await this.addLink(name, { t: 'hard', oid: oid.toString(), kind: 'group' }, 'create group');
+    this.store.writeTx('create group').put(this.store.obj(oid), META, A_KIND, 'group');
+    await this.store.done(0, this.conflict(name));
+    return new H5Group(this.store, oid, joinPath(this.path, name));
+  }
+
+  async createDataset(name: string, spec: DatasetSpec): Promise<H5Dataset> {
+    const rec = datasetRecord(spec, `${this.store.label}:${joinPath(this.path, name)}`);
+    const oid = await this.store.newOid();
+    await this.addLink(name, { t: 'hard', oid: oid.toString(), kind: 'dataset' }, 'create dataset');
+    const o = this.store.obj(oid);
+    const tx = this.store.writeTx('create dataset');
+    tx.put(o, META, A_KIND, 'dataset');
+    tx.put(o, META, A_TYPE, encodeJson(rec.type));
+    tx.put(o, META, A_SPACE, encodeJson(rec.space));
+    tx.put(o, META, A_DCPL, encodeJson(rec.dcpl));
+    await this.store.done(256, this.conflict(name));
+    return new H5Dataset(this.store, oid, joinPath(this.path, name), rec);
+  }
+
+  async createSoftLink(name: string, target: string): Promise<void> {
+    if (!target) throw new StrataError('EINVAL', 'a soft link needs a target path');
+    await this.addLink(name, { t: 'soft', target }, 'create soft link');
+    await this.store.done(0, this.conflict(name));
+  }
+
+  async createExternalLink(name: string, file: string, target: string): Promise<void> {
+    await this.addLink(name, { t: 'external', file, target }, 'create external link');
+    await this.store.done(0, this.conflict(name));
+  }
+
+  /** Another name for an existing group or dataset (an HDF5 hard link). */
+  async createHardLink(name: string, to: H5Group | H5Dataset): Promise<void> {
+    await this.addLink(name, { t: 'hard', oid: to.oid.toString(), kind: to.kind }, 'create hard link');
+    await this.store.done(0, this.conflict(name));
+  }
+
+  /** Removes a link (the object stays if other hard links reach it). */
+  async unlink(name: string): Promise<void> {
+    if (!(await this.link(name))) throw new StrataError('ENOENT', `${this.store.label}:${joinPath(this.path, name)}: no such link`);
+    this.store.writeTx('unlink').punchAkey(this.o, LINK, name);
+    await this.store.done();
+  }
+
+  openGroup(rel: string): Promise<H5Group> { return this.store.openGroup(rel.startsWith('/') ? rel : joinPath(this.path, rel)); }
+  openDataset(rel: string): Promise<H5Dataset> { return this.store.openDataset(rel.startsWith('/') ? rel : joinPath(this.path, rel)); }
+}
