@@ -3,8 +3,9 @@
 // an ordered key-value transaction (`Req`) and get the answer back from
 // `next()`. The LMDB driver answers synchronously inside an LMDB transaction;
 // the PostgreSQL driver answers with awaits inside a SQL transaction. Neither
-// repeats the rules: what a batch writes and deletes is decided here (with the
-// pure visibility rules of records.ts).
+// repeats the rules: what a batch writes and deletes is decided in
+// batch-apply.ts (with the pure visibility rules of records.ts); this file
+// holds the requests, the reads, record writes, snapshots and reclaiming.
 //
 // Tables of the ordered store (keys compare as bytes, memcmp):
 //   records   record key (keys.ts)          -> encoded RecordValue
@@ -12,15 +13,16 @@
 //   byfile    file(4)|pos(8)                -> record key (extent-file reverse index)
 // plus snapshots, catalog, the epoch counter and the extent-file table, reached
 // through dedicated requests.
-import type { Batch, Condition, ContId, KeyPath } from './types.js';
+import type { ContId, KeyPath } from './types.js';
 import { LATEST } from './types.js';
 import {
-  KIND_DKEY_PUNCH, akeyPrefix, dkeyPrefix, dkeyPunchPrefix, epochBytes, objPrefix, parseKey, prefixEnd, recordKey, uuidBytes, type ParsedKey,
+  KIND_DKEY_PUNCH, akeyPrefix, dkeyPrefix, dkeyPunchPrefix, objPrefix, parseKey, prefixEnd, uuidBytes, type ParsedKey,
 } from './keys.js';
-import {
-  akeyLive, decodeRecord, encodeRecord, extentLength, isArrayRecord, recordsToKeep, visibleRecords, visibleSingle, type Rec, type RecordValue,
-} from './records.js';
-import type { Piece, PlannedOp } from './batch-plan.js';
+import { akeyLive, decodeRecord, encodeRecord, recordsToKeep, visibleRecords, type Rec, type RecordValue } from './records.js';
+
+// The drivers reach batch application through this module (`core.applyBatch`);
+// the import cycle with batch-apply.ts is harmless: neither uses the other at load.
+export { applyBatch, CONFLICT, type StoredPieces } from './batch-apply.js';
 
 export type Tbl = 'records' | 'objpunch' | 'byfile';
 export interface KV { key: Buffer; value: Buffer }
@@ -88,7 +90,7 @@ export function* range(r: RangeReq): Gen<KV[]> {
 function* getRec(key: Buffer): Gen<Buffer | undefined> {
   return (yield { t: 'get', key }) as Buffer | undefined;
 }
-function* snapsOf(cont: Buffer): Gen<number[]> {
+export function* snapsOf(cont: Buffer): Gen<number[]> {
   return (yield { t: 'snaps', cont }) as number[];
 }
 
@@ -114,10 +116,10 @@ export function fileKey(file: number, pos: number): Buffer {
   return b;
 }
 /** The smallest key strictly greater than key. */
-function after(key: Buffer): Buffer {
+export function after(key: Buffer): Buffer {
   return Buffer.concat([key, Buffer.from([0])]);
 }
-function toRec(kv: KV): Rec {
+export function toRec(kv: KV): Rec {
   return { epoch: tailEpoch(kv.key), offset: tailOffset(kv.key), v: decodeRecord(kv.value), key: kv.key };
 }
 
@@ -256,10 +258,10 @@ export function* listAkeys(cont: ContId, oid: Uint8Array, dkey: Uint8Array, afte
   return out;
 }
 
-// ---------- writes ----------
+// ---------- record writes (a batch's ops: batch-apply.ts) ----------
 
 /** Stops accounting for the bytes a record points at (extent file live count / blob row). */
-function* release(key: Buffer, v: RecordValue): Gen<void> {
+export function* release(key: Buffer, v: RecordValue): Gen<void> {
   if (v.t === 'file') {
     yield { t: 'live', file: v.file, delta: -v.len };
     yield { t: 'del', tbl: 'byfile', key: fileKey(v.file, v.pos) };
@@ -269,7 +271,7 @@ function* release(key: Buffer, v: RecordValue): Gen<void> {
   void key;
 }
 
-function* retain(key: Buffer, v: RecordValue): Gen<void> {
+export function* retain(key: Buffer, v: RecordValue): Gen<void> {
   if (v.t === 'file') {
     yield { t: 'live', file: v.file, delta: v.len };
     yield { t: 'put', tbl: 'byfile', key: fileKey(v.file, v.pos), value: key };
@@ -292,159 +294,6 @@ export function* putRec(key: Buffer, v: RecordValue): Gen<void> {
   yield* removeRec(key);
   yield* retain(key, v);
   yield { t: 'put', tbl: 'records', key, value: encodeRecord(v) };
-}
-
-export const CONFLICT = Symbol('conflict');
-
-function* checkCondition(c: Condition): Gen<boolean> {
-  switch (c.kind) {
-    case 'akey': return (yield* versionOf(c)) === c.version;
-    case 'cat-absent': return (yield { t: 'cat-get', key: c.key }) === undefined;
-    case 'cat-present': return (yield { t: 'cat-get', key: c.key }) !== undefined;
-  }
-}
-
-/** How the large pieces of a batch were stored before the index transaction. */
-export type StoredPieces = Map<Piece, RecordValue>;
-
-/**
- * Applies a planned batch at a new epoch inside one write transaction.
- * Conditions are checked first; on a failed one nothing is written.
- */
-export function* applyBatch(plan: PlannedOp[], conditions: Condition[], stored: StoredPieces, freshObjs: Batch['fresh'] = []): Gen<number | typeof CONFLICT> {
-  yield { t: 'lock' };
-  for (const c of conditions) if (!(yield* checkCondition(c))) return CONFLICT;
-  const epoch = (yield { t: 'epoch' }) as number;
-  // Records this batch wrote (at its new epoch) — the only ones putRec could replace.
-  const written = new Map<string, RecordValue>();
-  const put = function* (key: Buffer, v: RecordValue): Gen<void> {
-    const h = key.toString('hex');
-    const prev = written.get(h);
-    if (prev) yield* release(key, prev);
-    written.set(h, v);
-    yield* retain(key, v);
-    yield { t: 'put', tbl: 'records', key, value: encodeRecord(v) };
-  };
-  const remove = function* (r: Rec): Gen<void> {
-    const key = r.key as Buffer;
-    written.delete(key.toString('hex'));
-    yield* removeRec(key, r.v);
-  };
-  // Objects created by this batch hold no older versions: no need to read them.
-  const fresh = new Set(freshObjs.map((f) => objPrefix(uuidBytes(f.cont), f.oid).toString('hex')));
-  const isFresh = (cont: ContId, oid: Uint8Array) => fresh.size > 0 && fresh.has(objPrefix(uuidBytes(cont), oid).toString('hex'));
-  const snapCache = new Map<string, number[]>();
-  const snaps = function* (cont: string): Gen<number[]> {
-    let s = snapCache.get(cont);
-    if (!s) { s = yield* snapsOf(uuidBytes(cont)); snapCache.set(cont, s); }
-    return s;
-  };
-  for (const op of plan) {
-    switch (op.op) {
-      case 'cat-put': yield { t: 'cat-put', key: op.key, value: op.value }; break;
-      case 'cat-del': yield { t: 'cat-del', key: op.key }; break;
-      case 'put':
-      case 'put-max': {
-        const c = uuidBytes(op.cont);
-        const prefix = akeyPrefix(c, op.oid, op.dkey, op.akey);
-        let value: Uint8Array;
-        let old: Rec[];
-        if (op.op === 'put-max') {
-          const loaded = yield* loadAkey(op, LATEST);
-          old = loaded.recs;
-          const cur = visibleSingle(old, LATEST, loaded.floor);
-          const curN = cur && cur.length === 8 ? Buffer.from(cur).readBigUInt64LE(0) : 0n;
-          const b = Buffer.alloc(8);
-          b.writeBigUInt64LE(curN > op.value ? curN : op.value);
-          value = b;
-        } else {
-          old = isFresh(op.cont, op.oid) ? [] : (yield* range({ tbl: 'records', start: prefix, end: prefixEnd(prefix) })).map(toRec);
-          value = op.value;
-        }
-        yield* put(recordKey(prefix, epoch, 0), { t: 'single', data: value });
-        // Older versions no snapshot sees are dropped at once.
-        const s = yield* snaps(op.cont);
-        const sorted = old.filter((r) => r.epoch < epoch).sort((a, b) => b.epoch - a.epoch);
-        let newer = epoch;
-        for (const r of sorted) {
-          if (!s.some((e) => e >= r.epoch && e < newer)) yield* remove(r);
-          newer = r.epoch;
-        }
-        break;
-      }
-      case 'punch-akey': {
-        const prefix = akeyPrefix(uuidBytes(op.cont), op.oid, op.dkey, op.akey);
-        const old = (yield* range({ tbl: 'records', start: prefix, end: prefixEnd(prefix) })).map(toRec);
-        const s = yield* snaps(op.cont);
-        let kept = 0;
-        for (const r of old) {
-          if (s.some((e) => e >= r.epoch)) kept++;
-          else yield* remove(r);
-        }
-        if (kept) yield* put(recordKey(prefix, epoch, 0), { t: 'tomb' });
-        break;
-      }
-      case 'array': {
-        const prefix = akeyPrefix(uuidBytes(op.kp.cont), op.kp.oid, op.kp.dkey, op.kp.akey);
-        const s = yield* snaps(op.kp.cont);
-        const old = isFresh(op.kp.cont, op.kp.oid) ? [] : (yield* range({ tbl: 'records', start: prefix, end: prefixEnd(prefix) })).map(toRec);
-        const gone = new Set<Rec>();
-        for (const piece of op.pieces) {
-          const end = piece.offset + piece.length;
-          let overlapsKept = false;
-          for (const r of old) {
-            if (gone.has(r) || !isArrayRecord(r.v)) continue;
-            const rs = r.offset, re = r.offset + extentLength(r.v);
-            if (re <= piece.offset || rs >= end) continue;
-            if (rs >= piece.offset && re <= end && !s.some((e) => e >= r.epoch)) { yield* remove(r); gone.add(r); }
-            else overlapsKept = true;
-          }
-          const key = recordKey(prefix, epoch, piece.offset);
-          if (!piece.data) {
-            if (overlapsKept) yield* put(key, { t: 'hole', len: piece.length });
-          } else {
-            yield* put(key, stored.get(piece) ?? { t: 'inline', data: piece.data });
-          }
-        }
-        break;
-      }
-      case 'punch-dkey': {
-        const c = uuidBytes(op.cont);
-        const s = yield* snaps(op.cont);
-        const dp = dkeyPrefix(c, op.oid, op.dkey);
-        yield* dropRange(dp, prefixEnd(dp), s, written);
-        if (s.length) yield* put(recordKey(dkeyPunchPrefix(c, op.oid, op.dkey), epoch, 0), { t: 'dpunch' });
-        break;
-      }
-      case 'punch-obj': {
-        const c = uuidBytes(op.cont);
-        const s = yield* snaps(op.cont);
-        const p = objPrefix(c, op.oid);
-        yield* dropRange(p, prefixEnd(p), s, written);
-        if (s.length) yield { t: 'put', tbl: 'objpunch', key: Buffer.concat([p, epochBytes(epoch)]), value: Buffer.alloc(0) };
-        else for (const kv of yield* range({ tbl: 'objpunch', start: p, end: prefixEnd(p), keysOnly: true })) yield { t: 'del', tbl: 'objpunch', key: kv.key };
-        break;
-      }
-    }
-  }
-  return epoch;
-}
-
-/** Deletes every record in [start, end) that no snapshot can see (all, when there are none). */
-function* dropRange(start: Buffer, end: Buffer, snaps: number[], written: Map<string, RecordValue>): Gen<void> {
-  const newestSnap = Math.max(0, ...snaps);
-  let from = start;
-  for (;;) {
-    const page = yield* range({ tbl: 'records', start: from, end, limit: 1024 });
-    for (const kv of page) {
-      if (snaps.length === 0 || tailEpoch(kv.key) > newestSnap) {
-        written.delete(kv.key.toString('hex'));
-        yield* removeRec(kv.key, decodeRecord(kv.value));
-      }
-    }
-    if (page.length < 1024) return;
-    from = after(page[page.length - 1]!.key);
-  }
 }
 
 // ---------- snapshots and reclaiming ----------

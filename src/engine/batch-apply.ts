@@ -1,0 +1,162 @@
+// Applying a planned batch inside one write transaction: conditions, the new
+// epoch, every op's records, and inline reclaiming of versions no snapshot
+// sees. A generator over the requests of core.ts, like the rest of the logic.
+import type { Batch, Condition, ContId } from './types.js';
+import { LATEST } from './types.js';
+import { akeyPrefix, dkeyPrefix, dkeyPunchPrefix, epochBytes, objPrefix, prefixEnd, recordKey, uuidBytes } from './keys.js';
+import { decodeRecord, encodeRecord, extentLength, isArrayRecord, visibleSingle, type Rec, type RecordValue } from './records.js';
+import type { Piece, PlannedOp } from './batch-plan.js';
+import { after, loadAkey, range, release, removeRec, retain, snapsOf, tailEpoch, toRec, versionOf, type Gen } from './core.js';
+
+export const CONFLICT = Symbol('conflict');
+
+function* checkCondition(c: Condition): Gen<boolean> {
+  switch (c.kind) {
+    case 'akey': return (yield* versionOf(c)) === c.version;
+    case 'cat-absent': return (yield { t: 'cat-get', key: c.key }) === undefined;
+    case 'cat-present': return (yield { t: 'cat-get', key: c.key }) !== undefined;
+  }
+}
+
+/** How the large pieces of a batch were stored before the index transaction. */
+export type StoredPieces = Map<Piece, RecordValue>;
+
+/**
+ * Applies a planned batch at a new epoch inside one write transaction.
+ * Conditions are checked first; on a failed one nothing is written.
+ */
+export function* applyBatch(plan: PlannedOp[], conditions: Condition[], stored: StoredPieces, freshObjs: Batch['fresh'] = []): Gen<number | typeof CONFLICT> {
+  yield { t: 'lock' };
+  for (const c of conditions) if (!(yield* checkCondition(c))) return CONFLICT;
+  const epoch = (yield { t: 'epoch' }) as number;
+  // Records this batch wrote (at its new epoch) — the only ones putRec could replace.
+  const written = new Map<string, RecordValue>();
+  const put = function* (key: Buffer, v: RecordValue): Gen<void> {
+    const h = key.toString('hex');
+    const prev = written.get(h);
+    if (prev) yield* release(key, prev);
+    written.set(h, v);
+    yield* retain(key, v);
+    yield { t: 'put', tbl: 'records', key, value: encodeRecord(v) };
+  };
+  const remove = function* (r: Rec): Gen<void> {
+    const key = r.key as Buffer;
+    written.delete(key.toString('hex'));
+    yield* removeRec(key, r.v);
+  };
+  // Objects created by this batch hold no older versions: no need to read them.
+  const fresh = new Set(freshObjs.map((f) => objPrefix(uuidBytes(f.cont), f.oid).toString('hex')));
+  const isFresh = (cont: ContId, oid: Uint8Array) => fresh.size > 0 && fresh.has(objPrefix(uuidBytes(cont), oid).toString('hex'));
+  const snapCache = new Map<string, number[]>();
+  const snaps = function* (cont: string): Gen<number[]> {
+    let s = snapCache.get(cont);
+    if (!s) { s = yield* snapsOf(uuidBytes(cont)); snapCache.set(cont, s); }
+    return s;
+  };
+  for (const op of plan) {
+    switch (op.op) {
+      case 'cat-put': yield { t: 'cat-put', key: op.key, value: op.value }; break;
+      case 'cat-del': yield { t: 'cat-del', key: op.key }; break;
+      case 'put':
+      case 'put-max': {
+        const c = uuidBytes(op.cont);
+        const prefix = akeyPrefix(c, op.oid, op.dkey, op.akey);
+        let value: Uint8Array;
+        let old: Rec[];
+        if (op.op === 'put-max') {
+          const loaded = yield* loadAkey(op, LATEST);
+          old = loaded.recs;
+          const cur = visibleSingle(old, LATEST, loaded.floor);
+          const curN = cur && cur.length === 8 ? Buffer.from(cur).readBigUInt64LE(0) : 0n;
+          const b = Buffer.alloc(8);
+          b.writeBigUInt64LE(curN > op.value ? curN : op.value);
+          value = b;
+        } else {
+          old = isFresh(op.cont, op.oid) ? [] : (yield* range({ tbl: 'records', start: prefix, end: prefixEnd(prefix) })).map(toRec);
+          value = op.value;
+        }
+        yield* put(recordKey(prefix, epoch, 0), { t: 'single', data: value });
+        // Older versions no snapshot sees are dropped at once.
+        const s = yield* snaps(op.cont);
+        const sorted = old.filter((r) => r.epoch < epoch).sort((a, b) => b.epoch - a.epoch);
+        let newer = epoch;
+        for (const r of sorted) {
+          if (!s.some((e) => e >= r.epoch && e < newer)) yield* remove(r);
+          newer = r.epoch;
+        }
+        break;
+      }
+      case 'punch-akey': {
+        const prefix = akeyPrefix(uuidBytes(op.cont), op.oid, op.dkey, op.akey);
+        const old = (yield* range({ tbl: 'records', start: prefix, end: prefixEnd(prefix) })).map(toRec);
+        const s = yield* snaps(op.cont);
+        let kept = 0;
+        for (const r of old) {
+          if (s.some((e) => e >= r.epoch)) kept++;
+          else yield* remove(r);
+        }
+        if (kept) yield* put(recordKey(prefix, epoch, 0), { t: 'tomb' });
+        break;
+      }
+      case 'array': {
+        const prefix = akeyPrefix(uuidBytes(op.kp.cont), op.kp.oid, op.kp.dkey, op.kp.akey);
+        const s = yield* snaps(op.kp.cont);
+        const old = isFresh(op.kp.cont, op.kp.oid) ? [] : (yield* range({ tbl: 'records', start: prefix, end: prefixEnd(prefix) })).map(toRec);
+        const gone = new Set<Rec>();
+        for (const piece of op.pieces) {
+          const end = piece.offset + piece.length;
+          let overlapsKept = false;
+          for (const r of old) {
+            if (gone.has(r) || !isArrayRecord(r.v)) continue;
+            const rs = r.offset, re = r.offset + extentLength(r.v);
+            if (re <= piece.offset || rs >= end) continue;
+            if (rs >= piece.offset && re <= end && !s.some((e) => e >= r.epoch)) { yield* remove(r); gone.add(r); }
+            else overlapsKept = true;
+          }
+          const key = recordKey(prefix, epoch, piece.offset);
+          if (!piece.data) {
+            if (overlapsKept) yield* put(key, { t: 'hole', len: piece.length });
+          } else {
+            yield* put(key, stored.get(piece) ?? { t: 'inline', data: piece.data });
+          }
+        }
+        break;
+      }
+      case 'punch-dkey': {
+        const c = uuidBytes(op.cont);
+        const s = yield* snaps(op.cont);
+        const dp = dkeyPrefix(c, op.oid, op.dkey);
+        yield* dropRange(dp, prefixEnd(dp), s, written);
+        if (s.length) yield* put(recordKey(dkeyPunchPrefix(c, op.oid, op.dkey), epoch, 0), { t: 'dpunch' });
+        break;
+      }
+      case 'punch-obj': {
+        const c = uuidBytes(op.cont);
+        const s = yield* snaps(op.cont);
+        const p = objPrefix(c, op.oid);
+        yield* dropRange(p, prefixEnd(p), s, written);
+        if (s.length) yield { t: 'put', tbl: 'objpunch', key: Buffer.concat([p, epochBytes(epoch)]), value: Buffer.alloc(0) };
+        else for (const kv of yield* range({ tbl: 'objpunch', start: p, end: prefixEnd(p), keysOnly: true })) yield { t: 'del', tbl: 'objpunch', key: kv.key };
+        break;
+      }
+    }
+  }
+  return epoch;
+}
+
+/** Deletes every record in [start, end) that no snapshot can see (all, when there are none). */
+function* dropRange(start: Buffer, end: Buffer, snaps: number[], written: Map<string, RecordValue>): Gen<void> {
+  const newestSnap = Math.max(0, ...snaps);
+  let from = start;
+  for (;;) {
+    const page = yield* range({ tbl: 'records', start: from, end, limit: 1024 });
+    for (const kv of page) {
+      if (snaps.length === 0 || tailEpoch(kv.key) > newestSnap) {
+        written.delete(kv.key.toString('hex'));
+        yield* removeRec(kv.key, decodeRecord(kv.value));
+      }
+    }
+    if (page.length < 1024) return;
+    from = after(page[page.length - 1]!.key);
+  }
+}
