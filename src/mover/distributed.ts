@@ -12,7 +12,7 @@ import { formatLocation, resolveLocation } from '../uns/location.js';
 import { engineGetter, type CopyOptions, type CopySummary } from './copy.js';
 import { openDest, openSource, type SourceEnd, type DestEnd } from './ends.js';
 import { parentRel } from './names.js';
-import { isConnectionError, WorkQueue, type ClaimedItem, type JobCounts, type JobSpec, type Outcome, type PlanOp } from './queue.js';
+import { isConnectionError, waitForJob, WorkQueue, type ClaimedItem, type JobCounts, type JobSpec, type Outcome, type PlanOp } from './queue.js';
 import { Transfer, reasonOf } from './transfer.js';
 import type { Tree } from './tree.js';
 import { march } from './walk.js';
@@ -75,7 +75,7 @@ export async function queuedCopy(srcInput: string, dstInput: string, opts: Queue
       const job = await queue.createJob('copy', spec);
       try {
         const plan = await planJob(queue, job, src, dst, prev ? { ...opts, delete: false } : opts, planMode);
-        const waited = plan.stopped ? undefined : await waitJob(queue, job, opts, plan.failures);
+        const waited = plan.stopped ? undefined : await waitJob(queue, job, opts);
         const c = waited?.counts ?? await queue.counts(job);
         const failures = [...plan.failures, ...(waited?.failures ?? [])];
         return {
@@ -213,14 +213,13 @@ async function planJob(queue: WorkQueue, job: number, src: SourceEnd, dst: DestE
   return res;
 }
 
+interface Waited { counts: JobCounts; failures: Array<{ path: string; reason: string }>; stopped?: string }
+
 /** Waits until every item is finished, reporting progress and failures as they come. */
-async function waitJob(queue: WorkQueue, job: number, opts: QueuedCopyOptions, _planFailures: unknown[]): Promise<{ counts: JobCounts; failures: Array<{ path: string; reason: string }>; stopped?: string }> {
+async function waitJob(queue: WorkQueue, job: number, opts: QueuedCopyOptions): Promise<Waited> {
   const failures: Array<{ path: string; reason: string }> = [];
   let lastFailed = 0;
-  let lastDone = -1;
-  let idleSince = Date.now();
-  let warned = false;
-  for (;;) {
+  return waitForJob<Waited>(queue, job, async () => {
     const c = await queue.counts(job);
     if (c.failed > failures.length) {
       for (const f of await queue.failuresAfter(job, lastFailed)) {
@@ -230,13 +229,10 @@ async function waitJob(queue: WorkQueue, job: number, opts: QueuedCopyOptions, _
       }
     }
     opts.onProgress?.(c, true);
-    if (c.open === 0) return { counts: c, failures };
-    if (opts.signal?.aborted) return { counts: c, failures, stopped: 'interrupted' };
-    if (c.done + c.failed !== lastDone) { lastDone = c.done + c.failed; idleSince = Date.now(); warned = false; }
-    else if (!warned && Date.now() - idleSince > 15000) { warned = true; opts.onIdle?.(Math.round((Date.now() - idleSince) / 1000)); }
-    await queue.heartbeat(job);
-    await sleep(opts.pollMs ?? 300);
-  }
+    if (c.open === 0) return { end: { counts: c, failures } };
+    if (opts.signal?.aborted) return { end: { counts: c, failures, stopped: 'interrupted' } };
+    return { finished: c.done + c.failed };
+  }, { onIdle: opts.onIdle, pollMs: opts.pollMs });
 }
 
 // ---------------------------------------------------------------- worker

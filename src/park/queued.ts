@@ -4,10 +4,8 @@
 // retries; this process waits for the results and then finishes the job
 // itself (renames the rank files into place, or registers the container).
 import { StrataError } from '../errors.js';
-import { WorkQueue } from '../mover/queue.js';
+import { waitForJob, WorkQueue } from '../mover/queue.js';
 import type { ParkTask } from './task.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface QueuedRanksOptions {
   engineUrl?: string;
@@ -23,21 +21,13 @@ export async function runQueued<T>(tasks: ParkTask[], names: string[], o: Queued
   try {
     const job = await queue.createTaskJob('park', { what: tasks[0]?.kind ?? 'serialize', ranks: tasks.length }, tasks.map((task, i) => ({ rel: names[i]!, task })));
     try {
-      let done = -1;
-      let since = Date.now();
-      let warned = 0;
-      for (;;) {
+      return await waitForJob<T[]>(queue, job, async () => {
         const st = await queue.taskStates(job);
         const failed = st.find((s) => s.state === 'failed');
         if (failed) throw new StrataError('EIO', `${failed.path ?? 'a rank'}: ${failed.error ?? 'failed'}`);
         const n = st.filter((s) => s.state === 'done').length;
-        if (n === st.length) return st.map((s) => s.result as T);
-        if (n !== done) { done = n; since = Date.now(); warned = 0; }
-        const idle = Math.floor((Date.now() - since) / 1000);
-        if (idle >= 15 && idle >= warned + 15) { warned = idle; o.onIdle?.(idle); }
-        await queue.heartbeat(job);
-        await sleep(300);
-      }
+        return n === st.length ? { end: st.map((s) => s.result as T) } : { finished: n };
+      }, { onIdle: o.onIdle, repeatIdle: true });
     } finally {
       await queue.setJobStatus(job, 'done').catch(() => undefined);
       await queue.dropItems(job).catch(() => undefined);
