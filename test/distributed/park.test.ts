@@ -2,38 +2,20 @@
 // deserialize --queue` hand their rank files to `strata worker` processes
 // (PostgreSQL engine); the result is the same as a local run: the same rank
 // files, and a deserialized container whose digest equals the original's.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { CLI, runCli, tempDir, type CliResult } from '../helpers.js';
-import { freshPgDatabase, pgUnavailableReason } from '../pg-server.js';
+import { runCli, type CliResult } from '../helpers.js';
+import { pgUnavailableReason } from '../pg-server.js';
+import { killStarted, queueEnv, started } from '../park/queued.js';
 
 const skip = pgUnavailableReason();
-const children = new Set<ChildProcess>();
-const killAll = () => { for (const c of children) { try { c.kill('SIGKILL'); } catch { /* gone */ } } };
-after(killAll);
 
-function worker(env: Record<string, string>): Promise<CliResult> {
-  const child = spawn(process.execPath, [CLI, 'worker', '--lease', '2s'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  child.stdout!.on('data', (d: Buffer) => out.push(d));
-  child.stderr!.on('data', (d: Buffer) => err.push(d));
-  return new Promise((resolve) => child.on('close', (code) => { children.delete(child); resolve({ code: code ?? -1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }); }));
-}
+const worker = (env: Record<string, string>): Promise<CliResult> => started(['worker', '--lease', '2s'], env).result;
 
 test('serialize --queue and deserialize --queue: ranks done by workers, the container comes back identical', { skip, timeout: 240_000 }, async () => {
-  const url = await freshPgDatabase();
-  const home = tempDir('strata-dist-park-');
-  const env = { STRATA_ENGINE: url, STRATA_HOME: path.join(home, 'unused') };
-  const ok = async (args: string[]) => {
-    const r = await runCli(args, { env });
-    assert.equal(r.code, 0, `strata ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const { home, env, ok } = await queueEnv('strata-dist-park-');
   const src = path.join(home, 'src');
   for (let d = 0; d < 6; d++) {
     fs.mkdirSync(path.join(src, `d${d}`), { recursive: true });
@@ -70,6 +52,6 @@ test('serialize --queue and deserialize --queue: ranks done by workers, the cont
     const cmp = await runCli(['fs', 'compare', src, 'daos://tank/back'], { env });
     assert.equal(cmp.code, 0, cmp.stdout + cmp.stderr);
   } finally {
-    killAll();
+    killStarted();
   }
 });
