@@ -20,9 +20,6 @@ import {
 } from './keys.js';
 import { akeyLive, decodeRecord, encodeRecord, recordsToKeep, visibleRecords, type Rec, type RecordValue } from './records.js';
 
-// The drivers reach batch application through this module (`core.applyBatch`);
-// the import cycle with batch-apply.ts is harmless: neither uses the other at load.
-export { applyBatch, CONFLICT, type StoredPieces } from './batch-apply.js';
 
 export type Tbl = 'records' | 'objpunch' | 'byfile';
 export interface KV { key: Buffer; value: Buffer }

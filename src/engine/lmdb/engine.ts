@@ -16,6 +16,7 @@ import { planBatch } from '../batch-plan.js';
 import { ExtentFiles, type ExtentRef } from '../extent-files.js';
 import { SpaceGuard, lmdbNeed } from '../space.js';
 import * as core from '../core.js';
+import { applyBatch, CONFLICT, type StoredPieces } from '../batch-apply.js';
 import { KvEngine, type FileEntry } from '../kv-engine.js';
 
 /** Array writes up to this size stay in the index; larger ones go to extent files. */
@@ -197,7 +198,7 @@ export class LmdbEngine extends KvEngine {
     this.assertOpen();
     const plan = planBatch(batch.ops);
     const refs: ExtentRef[] = [];
-    const stored: core.StoredPieces = new Map();
+    const stored: StoredPieces = new Map();
     try {
       for (const p of plan) {
         if (p.op !== 'array') continue;
@@ -210,8 +211,8 @@ export class LmdbEngine extends KvEngine {
         }
       }
       if (refs.length) await this.extentFiles.durable();
-      const result = await this.runWrite(core.applyBatch(plan, batch.conditions ?? [], stored, batch.fresh), inlineBytes(batch));
-      if (result === core.CONFLICT) throw new StrataError('ECONFLICT', 'the data changed since it was read (concurrent update); retry');
+      const result = await this.runWrite(applyBatch(plan, batch.conditions ?? [], stored, batch.fresh), inlineBytes(batch));
+      if (result === CONFLICT) throw new StrataError('ECONFLICT', 'the data changed since it was read (concurrent update); retry');
       return result;
     } catch (e) {
       if (e instanceof StrataError) throw e;

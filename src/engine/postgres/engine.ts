@@ -25,6 +25,7 @@ import { planBatch, type Piece, type PlannedOp } from '../batch-plan.js';
 import type { Condition } from '../types.js';
 import { ExtentFiles, type ExtentRef } from '../extent-files.js';
 import * as core from '../core.js';
+import { applyBatch, CONFLICT, type StoredPieces } from '../batch-apply.js';
 import { KvEngine, type FileEntry } from '../kv-engine.js';
 import { checkSchemaVersion, readSchemaVersion } from './schema.js';
 import { pgConfig, redact } from './url.js';
@@ -189,7 +190,7 @@ interface Pending {
   plan: PlannedOp[];
   conditions: Condition[];
   fresh?: Batch['fresh'];
-  stored: core.StoredPieces;
+  stored: StoredPieces;
   /** Pieces to store as blobs inside the transaction. */
   blobs: Piece[];
   resolve: (e: Epoch) => void;
@@ -364,7 +365,7 @@ export class PgEngine extends KvEngine {
     this.assertOpen();
     const plan = planBatch(batch.ops);
     const refs: ExtentRef[] = [];
-    const stored: core.StoredPieces = new Map();
+    const stored: StoredPieces = new Map();
     const blobs: Piece[] = [];
     try {
       for (const p of plan) {
@@ -398,10 +399,10 @@ export class PgEngine extends KvEngine {
   }
 
   private async runGroup(group: Pending[]): Promise<void> {
-    let results: Array<Epoch | typeof core.CONFLICT>;
+    let results: Array<Epoch | typeof CONFLICT>;
     try {
       results = await this.transaction(async (ctx) => {
-        const out: Array<Epoch | typeof core.CONFLICT> = [];
+        const out: Array<Epoch | typeof CONFLICT> = [];
         // Blob bytes go in before the epoch lock is taken, so other writers are not held up by the transfer.
         const ids = new Map<Pending, number[]>();
         for (const item of group) {
@@ -415,8 +416,8 @@ export class PgEngine extends KvEngine {
           ids.set(item, mine);
         }
         for (const item of group) {
-          const r = await core.runAsync(core.applyBatch(item.plan, item.conditions, item.stored, item.fresh), ctx.handle);
-          if (r === core.CONFLICT && ids.get(item)!.length) ctx.deleteBlobs(ids.get(item)!);
+          const r = await core.runAsync(applyBatch(item.plan, item.conditions, item.stored, item.fresh), ctx.handle);
+          if (r === CONFLICT && ids.get(item)!.length) ctx.deleteBlobs(ids.get(item)!);
           out.push(r);
         }
         return out;
@@ -432,7 +433,7 @@ export class PgEngine extends KvEngine {
     }
     group.forEach((item, i) => {
       const r = results[i]!;
-      if (r === core.CONFLICT) item.reject(new StrataError('ECONFLICT', 'the data changed since it was read (concurrent update); retry'));
+      if (r === CONFLICT) item.reject(new StrataError('ECONFLICT', 'the data changed since it was read (concurrent update); retry'));
       else item.resolve(r);
     });
   }
