@@ -317,7 +317,7 @@ export async function runWorker(o: WorkerOptions = {}): Promise<WorkerSummary> {
   const exec = async (job: number, ctx: JobCtx, it: ClaimedItem): Promise<Outcome> => {
     try {
       if (it.kind === 'rank') {
-        const result = await runParkTask(await getEngine(), it.task as unknown as ParkTask);
+        const result = await runParkTask(await getEngine(), it.task as unknown as ParkTask, { queued: true });
         return { seq: it.seq, state: 'done', result };
       }
       if (!ctx.t) throw new StrataError('EINVAL', `item kind ${it.kind} in a job without a copy`);

@@ -5,7 +5,7 @@
 // itself (renames the rank files into place, or registers the container).
 import { StrataError } from '../errors.js';
 import { waitForJob, WorkQueue } from '../mover/queue.js';
-import type { ParkTask } from './task.js';
+import { removeAttempts, type ParkTask } from './task.js';
 
 export interface QueuedRanksOptions {
   engineUrl?: string;
@@ -31,6 +31,8 @@ export async function runQueued<T>(tasks: ParkTask[], names: string[], o: Queued
     } finally {
       await queue.setJobStatus(job, 'done').catch(() => undefined);
       await queue.dropItems(job).catch(() => undefined);
+      // Serialize: the files of attempts that never finished (their workers were killed).
+      for (const t of tasks) if (t.kind === 'serialize') removeAttempts(t.job.file);
     }
   } finally {
     await queue.close();

@@ -8,7 +8,9 @@
 // file under a final name, no container visible); a second worker takes the
 // rank over; the command completes; the directory holds the rank files and
 // nothing else, each sealed; and the container deserialized from them has the
-// source's `container check` digest. Bounded waits; no timing assertions.
+// source's `container check` digest. A second case stops (not kills) a
+// worker past its lease and resumes it after another worker did its rank: the
+// file put in place must still be whole. Bounded waits; no timing assertions.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -53,6 +55,7 @@ function stopped(pid: number): boolean {
 async function stopWhen(p: Proc, what: string, at: () => Promise<boolean>): Promise<void> {
   const pid = p.child.pid!;
   await waitFor(what, async () => {
+    if (p.exited()) throw new Error(`the worker ended before ${what}: ${(await p.result).stderr}`);
     p.child.kill('SIGSTOP');
     await waitFor('the worker to stop', () => stopped(pid), 10_000);
     if (await at()) return true;
@@ -91,8 +94,10 @@ async function leaseRunsOut(url: string, seq: number, dead: Proc): Promise<void>
 
 /** The command completes (exit 0) once the worker has done `items` ranks; the worker exits 0 too. */
 async function completedBy(cmd: Proc, w: Proc, items: number, what: string): Promise<CliResult> {
+  await waitFor(`the command to complete (${what})`, () => cmd.exited(), 90_000);
   const r = await cmd.result;
   assert.equal(r.code, 0, r.stderr);
+  await waitFor('the worker to exit', () => w.exited(), 90_000);
   const wr = await w.result;
   assert.equal(wr.code, 0, wr.stderr);
   assert.match(wr.stderr, new RegExp(`^worker: ${items} items, 0 failed`, 'm'), what);
@@ -106,9 +111,9 @@ function sealed(file: string): boolean {
   return head.toString('latin1').startsWith('{"magic":"strata-park"');
 }
 
-test('queued serialize and deserialize: a worker SIGKILLed mid-rank; another takes the rank after its lease; files and container exact', { skip, timeout: 120_000 }, async () => {
+/** A container to park (files of 9 MiB, so that loading any rank file takes more than one engine batch of 8 MiB, and a few small ones), its digest, and the output directory. */
+async function parkedSource() {
   const { url, home, env, ok } = await queueEnv('strata-crash-park-queue-');
-  // Files of 9 MiB, so that loading any rank file takes more than one engine batch (8 MiB), and a few small ones.
   const src = path.join(home, 'src');
   fs.mkdirSync(path.join(src, 'small'), { recursive: true });
   for (let i = 0; i < 3; i++) fs.writeFileSync(path.join(src, `big${i}`), crypto.randomBytes(9 * 1024 * 1024 + i * 4099));
@@ -117,16 +122,24 @@ test('queued serialize and deserialize: a worker SIGKILLed mid-rank; another tak
   await ok(['fs', 'copy', '--src', src, '--dst', 'daos://tank/orig', '-q']);
   await ok(['container', 'set-attr', 'tank', 'orig', 'parked', 'by workers']);
   const digestOf = async (c: string) => (await ok(['container', 'check', 'tank', c])).split(/\s+/)[0]!;
-  const want = await digestOf('orig');
   const out = path.join(home, 'parked');
   const ls = () => (fs.existsSync(out) ? fs.readdirSync(out) : []);
+  /** Temporary files of rank r (names starting with a dot). */
   const tmpOf = (rank: number) => ls().filter((n) => n.startsWith('.') && n.includes(`_rank${rank}.h5.`)).map((n) => path.join(out, n));
+  return { url, env, ok, digestOf, want: await digestOf('orig'), out, ls, tmpOf };
+}
 
+test('queued serialize and deserialize: a worker SIGKILLed mid-rank; another takes the rank after its lease; files and container exact', { skip, timeout: 240_000 }, async () => {
+  const { url, env, ok, digestOf, want, out, ls, tmpOf } = await parkedSource();
   try {
     // ---- serialize -j 2: the victim writes rank 0, then is killed half-way through rank 1.
     const ser = started(['container', 'serialize', 'tank', 'orig', '-o', out, '-j', '2', '--queue', '--json'], env);
     const victim = worker(env);
     let partial = '';
+    await waitFor('the victim done with rank 0 and on rank 1', async () => {
+      const [r0, r1] = await items(url);
+      return r0?.state === 'done' && heldBy(r1, victim);
+    });
     await stopWhen(victim, 'the victim half-way through rank 1', async () => {
       const [r0, r1] = await items(url);
       assert.notEqual(r1?.state, 'done', 'rank 1 was written whole before the kill point');
@@ -170,4 +183,45 @@ test('queued serialize and deserialize: a worker SIGKILLed mid-rank; another tak
   } finally {
     killStarted();
   }
+});
+
+test('queued serialize: a worker stopped past its lease, resumed after another did its rank, never puts a partial file in place', { skip, timeout: 240_000 }, async () => {
+  const { url, env, ok, digestOf, want, out, ls, tmpOf } = await parkedSource();
+  const ser = started(['container', 'serialize', 'tank', 'orig', '-o', out, '-j', '1', '--queue', '--json'], env);
+  // The victim claims the rank and is stopped before it writes anything: the
+  // engine it opens for its first rank waits on a lock the test holds.
+  await waitFor('the rank queued', async () => (await items(url)).length === 1);
+  const lock = new pg.Client({ connectionString: url });
+  await lock.connect();
+  await lock.query('BEGIN');
+  await lock.query('LOCK TABLE schema_version IN ACCESS EXCLUSIVE MODE');
+  const late = worker(env);
+  try {
+    await stopWhen(late, 'the victim holding the rank', async () => heldBy((await items(url))[0], late));
+  } finally {
+    await lock.query('COMMIT');
+    await lock.end();
+  }
+  assert.deepEqual(tmpOf(0), [], 'nothing written yet');
+  await leaseRunsOut(url, 1, late);
+  // The command is stopped too, so the late worker can resume before it puts the rank in place.
+  ser.child.kill('SIGSTOP');
+  await waitFor('serialize to stop', () => stopped(ser.child.pid!));
+  const h = await worker(env).result;
+  assert.equal(h.code, 0, h.stderr);
+  assert.match(h.stderr, /^worker: 1 items, 0 failed/m, 'a second worker wrote the rank');
+  assert.equal((await items(url))[0]?.state, 'done');
+  // The late worker resumes and writes the rank again; the command resumes while that write is half done.
+  await stopWhen(late, 'the late worker half-way through its own write', async () =>
+    tmpOf(0).some((t) => fs.statSync(t, { throwIfNoEntry: false }) && fs.statSync(t).size >= 64 * 1024 && !sealed(t)));
+  ser.child.kill('SIGCONT');
+  const s = await ser.result;
+  assert.equal(s.code, 0, s.stderr);
+  const final = (JSON.parse(s.stdout) as { files: string[] }).files[0]!;
+  assert.equal(await verifyFile(final), 'sealed', 'the file put in place is whole');
+  await kill(late);
+  assert.deepEqual(ls(), [path.basename(final)], 'the rank file and nothing else');
+  await ok(['container', 'deserialize', 'tank', out, '--label', 'back']);
+  assert.equal(await digestOf('back'), want, 'the container deserialized from the file equals the source');
+  killStarted();
 });
