@@ -51,6 +51,10 @@ export abstract class KvEngine implements Engine {
   /** Engine-specific cleanup at the end of reclaim/destroyContainer (e.g. orphaned blobs). */
   protected async afterReclaim(): Promise<void> { /* nothing by default */ }
 
+  /** Commits of this engine are durable when they resolve, whatever the mode (drivers that can defer override both). */
+  setDurability(_mode: 'durable' | 'visible'): void { /* always durable */ }
+  async sync(): Promise<void> { /* always durable */ }
+
   protected assertOpen(): void {
     if (this.closed) throw new StrataError('EINVAL', 'engine is closed');
   }

@@ -107,6 +107,18 @@ export interface Engine {
 
   /** Applies all ops atomically at one new epoch, after checking conditions. Returns that epoch. */
   commit(batch: Batch): Promise<Epoch>;
+  /**
+   * When this handle's writes resolve. 'durable' (the default): once on disk.
+   * 'visible': once every client sees them; they reach the disk with the next
+   * durable write of any client, with sync(), or with the OS's own writeback.
+   * A killed process loses nothing either way; an OS crash may lose the
+   * 'visible' writes since the last sync, never consistency. (A local
+   * filesystem's model: data is visible at write, durable at fsync.) An
+   * engine whose commits are always durable ignores it.
+   */
+  setDurability(mode: 'durable' | 'visible'): void;
+  /** Makes every write this handle made durable. */
+  sync(): Promise<void>;
   /** The newest committed epoch. */
   currentEpoch(): Promise<Epoch>;
   /** Atomically reserves `count` consecutive numbers from a container's counter; returns the first (starts at 1). */

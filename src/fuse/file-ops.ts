@@ -48,6 +48,8 @@ export class FileOps {
     private readonly meta: PendingChanges,
     private readonly newFh: () => bigint,
     private readonly opts: FileOpsOptions,
+    /** Makes the engine's commits durable (fsync). */
+    private readonly sync: () => Promise<void>,
   ) {}
 
   /** Handles closing, writers committing or chunks being read ahead in the background. */
@@ -195,6 +197,7 @@ export class FileOps {
     if (fhd) await this.flushHandle(fhd);
     await this.meta.drain();
     if (fhd) await this.meta.committed(fhd.node);
+    await this.sync();
     return [];
   }
 

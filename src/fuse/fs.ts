@@ -94,7 +94,11 @@ export class TierFs {
     this.access = new Access(engine);
     this.mounts = new Mounts(engine);
     this.meta = new PendingChanges(this.table, this.writeBack);
-    this.files = new FileOps(this.table, this.access, this.meta, newFh, opts);
+    // A local filesystem's model: what is closed is visible to every client,
+    // what is fsync'ed is on disk. Commits of the mount resolve once visible;
+    // fsync, fsyncdir and unmount wait for the disk (see docs/fuse.md).
+    engine.setDurability('visible');
+    this.files = new FileOps(this.table, this.access, this.meta, newFh, opts, () => engine.sync());
     this.attrs = new Attrs(this.access, this.meta, this.files, opts.entryTimeout ?? 1, opts.attrTimeout ?? 1);
     this.lookups = new Lookup(engine, this.table, this.access, this.mounts, this.meta, this.attrs);
     this.dirOps = new DirOps(engine, this.table, this.access, this.meta, this.attrs, this.files, newFh);
@@ -240,7 +244,7 @@ export class TierFs {
       case OP.OPENDIR: return this.dirOps.opendir(h, this.node(h.nodeid));
       case OP.READDIR: return this.dirOps.readdir(body);
       case OP.RELEASEDIR: return this.dirOps.releasedir(body.readBigUInt64LE(0));
-      case OP.FSYNCDIR: await this.drain(); return [];
+      case OP.FSYNCDIR: await this.drain(); await this.engine.sync(); return [];
       case OP.STATFS: return [this.statfs()];
       case OP.SETXATTR: return this.xattrs.setxattr(h, this.node(h.nodeid), body);
       case OP.GETXATTR: return this.xattrs.getxattr(h, this.node(h.nodeid), body);
@@ -271,5 +275,6 @@ export class TierFs {
   async flushAll(): Promise<void> {
     await Promise.all([...this.files.handles.values()].map((hd) => this.files.flushHandle(hd).catch(() => undefined)));
     await this.drain();
+    await this.engine.sync();
   }
 }

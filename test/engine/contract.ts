@@ -226,6 +226,41 @@ export function engineContract(name: string, factory: EngineFactory): void {
       assert.equal(Buffer.from(counter!).readBigUInt64LE(0), 400n, 'every conditional increment of both processes landed');
     });
 
+    it("'visible' commits: another process sees each one when it returns, a SIGKILL loses none of them, sync() completes", async () => {
+      newCont();
+      const { spawn } = await import('node:child_process');
+      const { fileURLToPath } = await import('node:url');
+      const worker = fileURLToPath(new URL('./visible-writer.js', import.meta.url));
+      const c = spawn(process.execPath, [worker, url, cont], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let acked = -1;
+      let seenWhileRunning = 0;
+      let buf = '';
+      await new Promise<void>((resolve, reject) => {
+        c.on('error', reject);
+        c.on('close', () => resolve());
+        c.stdout!.on('data', (d: Buffer) => {
+          buf += d.toString();
+          const lines = buf.split('\n');
+          buf = lines.pop()!;
+          for (const l of lines) acked = Number(l);
+          if (acked >= 0 && seenWhileRunning < 5) {
+            // Visible to this process as soon as the writer's commit returned.
+            const k = acked;
+            seenWhileRunning++;
+            void engine.get({ cont, oid: oidOf(7), dkey: B(`k${k}`), akey: B('v') }).then((v) => {
+              if (Buffer.from(v ?? []).toString() !== String(k)) reject(new Error(`commit ${k} returned but is not visible to another process`));
+            });
+          }
+          if (acked >= 150) c.kill('SIGKILL');
+        });
+      });
+      assert.ok(acked >= 150, `the writer acknowledged ${acked + 1} commits before it was killed`);
+      const dkeys = await engine.listDkeys(cont, oidOf(7), { limit: 100000 });
+      assert.ok(dkeys.length >= acked + 1, `${dkeys.length} commits found, ${acked + 1} acknowledged`);
+      for (let i = 0; i <= acked; i++) assert.equal(Buffer.from((await engine.get(kp(7, `k${i}`, 'v')))!).toString(), String(i));
+      await engine.sync();
+    });
+
     it('property: puts, put-maxes and punches of one akey in one batch act as if applied in order', async () => {
       const u64 = (v: bigint) => { const b = Buffer.alloc(8); b.writeBigUInt64LE(v); return b; };
       await fc.assert(fc.asyncProperty(

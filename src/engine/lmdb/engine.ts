@@ -31,6 +31,10 @@ export class LmdbEngine extends KvEngine {
   protected override extentFiles: ExtentFiles;
   private readonly tables: Record<core.Tbl, Bin>;
   private readonly space: SpaceGuard;
+  private durability: 'durable' | 'visible' = 'durable';
+  /** The env sync running, and the one queued behind it (callers that came meanwhile share it). */
+  private syncing: Promise<void> | undefined;
+  private syncQueued: Promise<void> | undefined;
 
   private constructor(
     readonly location: string,
@@ -128,7 +132,9 @@ export class LmdbEngine extends KvEngine {
   private async txn<T>(fn: () => T, valueBytes = 0): Promise<T> {
     this.space.check(lmdbNeed(valueBytes));
     try {
-      return await this.env.transaction(fn);
+      const out = await this.env.transaction(fn);
+      if (this.durability === 'durable') await this.sync();
+      return out;
     } catch (e) {
       let cause: unknown = e;
       const pending = (e as { commitError?: Promise<unknown> })?.commitError;
@@ -145,6 +151,27 @@ export class LmdbEngine extends KvEngine {
       if (cause instanceof StrataError) throw cause;
       throw fromSystemError(cause, `engine index ${this.location}: commit failed`);
     }
+  }
+
+  override setDurability(mode: 'durable' | 'visible'): void {
+    this.durability = mode;
+  }
+
+  /**
+   * Flushes the index to disk (mdb_env_sync). The environment is opened
+   * with noMetaSync: a commit flushes its pages, and the meta page that
+   * makes it the current state reaches the disk here (or with the next
+   * commit's flush). Syncs asked for while one runs share the next one.
+   */
+  override sync(): Promise<void> {
+    if (!this.syncing) {
+      this.syncing = new Promise<void>((resolve, reject) => {
+        (this.env as unknown as { sync(cb: (e?: unknown) => void): void }).sync((e) => (e ? reject(e) : resolve()));
+      }).finally(() => { this.syncing = undefined; });
+      return this.syncing;
+    }
+    this.syncQueued ??= this.syncing.catch(() => undefined).then(() => { this.syncQueued = undefined; return this.sync(); });
+    return this.syncQueued;
   }
 
   protected async runRead<T>(g: core.Gen<T>): Promise<T> {
@@ -340,9 +367,12 @@ function openEnv(file: string): RootDatabase {
       // write transactions, which, with several processes writing, failed
       // commits with MDB_BAD_TXN (mdb_page_touch) and left the environment
       // unusable. Past 64 GiB of index lmdb-js still grows it.
-      // overlappingSync off: a commit resolves once it is on disk, so callers
-      // may record it as done (lmdb-js otherwise resolves before the flush).
-      const env = open({ path: file, maxDbs: 16, mapSize: LMDB_MAP_SIZE, overlappingSync: false });
+      // overlappingSync off: a commit resolves once its pages are on disk
+      // (lmdb-js otherwise resolves before the flush). noMetaSync: the meta
+      // page naming the new state is flushed by LmdbEngine.sync(), which a
+      // durable write waits for and a 'visible' one does not (LMDB keeps its
+      // consistency either way; an OS crash may only undo unsynced commits).
+      const env = open({ path: file, maxDbs: 16, mapSize: LMDB_MAP_SIZE, overlappingSync: false, noMetaSync: true });
       envs.set(file, { env, refs: 1 });
       return env;
     } catch (e) {
