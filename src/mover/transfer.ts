@@ -423,7 +423,8 @@ export class Transfer {
           const p: Promise<void> = (async () => {
             let held: Buffer | undefined;
             try {
-              const scratch = this.buffers.get(unit);
+              // A small file gets a small buffer: power-of-two sizes, so the pool keeps a few classes.
+              const scratch = this.buffers.get(Math.min(unit, 2 ** Math.ceil(Math.log2(Math.max(BLOCK, n)))));
               held = scratch;
               const buf = await src(r.read(off, n, scratch));
               for (const [a, b] of dataRuns(buf)) {
