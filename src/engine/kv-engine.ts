@@ -54,6 +54,8 @@ export abstract class KvEngine implements Engine {
   /** Commits of this engine are durable when they resolve, whatever the mode (drivers that can defer override both). */
   setDurability(_mode: 'durable' | 'visible'): void { /* always durable */ }
   async sync(): Promise<void> { /* always durable */ }
+  /** Reads see the latest commits already (drivers with read snapshots override it). */
+  refresh(): void { /* nothing to renew */ }
 
   protected assertOpen(): void {
     if (this.closed) throw new StrataError('EINVAL', 'engine is closed');

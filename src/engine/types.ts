@@ -119,6 +119,14 @@ export interface Engine {
   setDurability(mode: 'durable' | 'visible'): void;
   /** Makes every write this handle made durable. */
   sync(): Promise<void>;
+  /**
+   * The next reads see every commit that returned (in any thread or process)
+   * before this call. Without it a handle's reads may see a state up to one
+   * turn of its event loop old (LMDB keeps a read snapshot that long); a
+   * server answering requests of other clients (the FUSE mount) calls it
+   * per request, so a file another client closed is there when it is opened.
+   */
+  refresh(): void;
   /** The newest committed epoch. */
   currentEpoch(): Promise<Epoch>;
   /** Atomically reserves `count` consecutive numbers from a container's counter; returns the first (starts at 1). */

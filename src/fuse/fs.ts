@@ -129,6 +129,8 @@ export class TierFs {
       case OP.DESTROY: this.ch.reply(h.unique, 0); return;
     }
     const t0 = this.stats ? process.hrtime.bigint() : 0n;
+    // Close-to-open between clients: what another client committed before this request is seen by it.
+    this.engine.refresh();
     this.op(h, body).then(
       (out) => { this.invalidate(h, body); this.ch.reply(h.unique, 0, ...out); if (this.stats) this.stats.count(h.opcode, t0); },
       (e: unknown) => {

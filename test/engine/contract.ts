@@ -226,7 +226,7 @@ export function engineContract(name: string, factory: EngineFactory): void {
       assert.equal(Buffer.from(counter!).readBigUInt64LE(0), 400n, 'every conditional increment of both processes landed');
     });
 
-    it("'visible' commits: another process sees each one when it returns, a SIGKILL loses none of them, sync() completes", async () => {
+    it("'visible' commits: another process sees each one when it returns (after refresh()), a SIGKILL loses none of them, sync() completes", async () => {
       newCont();
       const { spawn } = await import('node:child_process');
       const { fileURLToPath } = await import('node:url');
@@ -244,9 +244,10 @@ export function engineContract(name: string, factory: EngineFactory): void {
           buf = lines.pop()!;
           for (const l of lines) acked = Number(l);
           if (acked >= 0 && seenWhileRunning < 5) {
-            // Visible to this process as soon as the writer's commit returned.
+            // Visible to this process as soon as the writer's commit returned (refresh(): a new read snapshot).
             const k = acked;
             seenWhileRunning++;
+            engine.refresh();
             void engine.get({ cont, oid: oidOf(7), dkey: B(`k${k}`), akey: B('v') }).then((v) => {
               if (Buffer.from(v ?? []).toString() !== String(k)) reject(new Error(`commit ${k} returned but is not visible to another process`));
             });
