@@ -17,7 +17,7 @@ import path from 'node:path';
 import { StrataError, isStrataError } from '../errors.js';
 import type { Engine } from '../engine/types.js';
 import { createSnap, destroyContainer, destroySnap, resolveContainer, resolvePool, setProp } from '../container/index.js';
-import { linkAt, linkContainer, removeLink, type LinkInfo } from '../uns/index.js';
+import { linkAt, linkContainer, relinkContainer, type LinkInfo } from '../uns/index.js';
 import { checkContainer, deserializeContainer, serializeContainer, verifyFile, rankFileName } from '../park/index.js';
 import { reasonOf } from '../mover/transfer.js';
 import {
@@ -26,7 +26,7 @@ import {
 import { entryPath, formatBytes, lstatOrUndefined, pauseAt } from './util.js';
 import { containerUsage, findContainer, freeBytes, linkAtPath, withTierEngine, type TierCommon } from './common.js';
 import {
-  delArchived, delParked, getArchived, getParked, manifestPath, markLinkParked, putArchived, putParked, writeManifest, type ParkedRecord,
+  clearParkedMark, delArchived, delParked, getArchived, getParked, manifestPath, markLinkParked, putArchived, putParked, writeManifest, type ParkedRecord,
 } from './records.js';
 
 export interface ParkOptions extends TierCommon {
@@ -257,11 +257,14 @@ async function runUnpark(engine: Engine, j: UnparkJournal, opts: UnparkOptions, 
     const l = linkAtPath(j.path);
     if (l && l.cont !== newUuid) {
       if (l.cont !== j.oldUuid) throw new StrataError('ECONFLICT', `${j.path} now links another container (${l.cont}); the unparked container is ${newUuid}`);
-      removeLink(linkAt(j.path));
+      // In place: programs using the path never find it missing (a Lustre foreign object is made again).
+      const { link } = await relinkContainer(engine, j.poolUuid, newUuid, linkAt(j.path), { ...(j.prefix !== undefined ? { prefix: j.prefix } : {}) });
+      clearParkedMark(link);
     } else if (!l && lstatOrUndefined(j.path)) {
       throw new StrataError('ECONFLICT', `${j.path} is no longer a link (someone replaced it); the unparked container is ${newUuid}: link it with 'strata container link ${j.poolUuid} ${newUuid} --path PATH'`);
     }
     if (!linkAtPath(j.path)) await linkContainer(engine, j.poolUuid, newUuid, j.path, { link: j.link, prefix: j.prefix });
+    else clearParkedMark(linkAt(j.path));
     setStep(j, 'relinked');
   }
   // relinked: records and files.

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Engine } from '../engine/types.js';
 import type { ContainerType } from '../container/index.js';
-import { getXattr, setXattr } from '../uns/fsx.js';
+import { getXattr, removeXattr, setXattr } from '../uns/fsx.js';
 import type { LinkInfo } from '../uns/index.js';
 
 export const PARKED_XATTR = 'user.strata.parked';
@@ -87,6 +87,11 @@ export function writeManifest(r: ParkedRecord): void {
 export function markLinkParked(link: LinkInfo, r: ParkedRecord): void {
   if (link.kind !== 'xattr') return;
   setXattr(link.path, PARKED_XATTR, Buffer.from(JSON.stringify({ coldDir: r.coldDir, contUuid: r.contUuid, files: r.files.map((f) => path.basename(f)), parkedAt: r.parkedAt })));
+}
+
+/** Removes the parked mark of an xattr link (unpark re-points the link in place). */
+export function clearParkedMark(link: LinkInfo): void {
+  if (link.kind === 'xattr') removeXattr(link.path, PARKED_XATTR);
 }
 
 /** The parked mark of an xattr link, if any. */

@@ -1,7 +1,7 @@
 // Filesystem helpers for UNS: xattrs (through @napi-rs/xattr, which uses the
 // l*xattr calls: never follows a final symlink), statfs magic, errno mapping.
 import fs from 'node:fs';
-import { getAttributeSync, setAttributeSync } from '@napi-rs/xattr';
+import { getAttributeSync, removeAttributeSync, setAttributeSync } from '@napi-rs/xattr';
 import { StrataError, type ErrorCode } from '../errors.js';
 import { LL_SUPER_MAGIC } from './foreign.js';
 
@@ -37,6 +37,17 @@ export function setXattr(p: string, name: string, value: Buffer): void {
     if (code === 'ENOTSUP') throw new StrataError('ENOTSUP', `cannot set xattr ${name} on ${p}: the filesystem does not support user xattrs (use --link symlink)`, { cause: e });
     if (code === 'EACCES' || code === 'EPERM') throw new StrataError(code, `cannot set xattr ${name} on ${p}: permission denied`, { cause: e });
     throw new StrataError(code, `cannot set xattr ${name} on ${p}: ${(e as Error).message.replace(/^\w+: /, '')}`, { cause: e });
+  }
+}
+
+/** Removes an xattr of the entry itself; nothing to do when it is absent. */
+export function removeXattr(p: string, name: string): void {
+  try {
+    removeAttributeSync(p, name);
+  } catch (e) {
+    const code = errnoCode(e) ?? 'EIO';
+    if (code === 'ENODATA' || code === 'ENOTSUP') return;
+    throw new StrataError(code, `cannot remove xattr ${name} of ${p}: ${(e as Error).message.replace(/^\w+: /, '')}`, { cause: e });
   }
 }
 

@@ -257,6 +257,40 @@ export function makeLink(p: string, spec: MakeLinkSpec): LinkInfo {
   return { path: abs, kind: 'xattr', object: isDir ? 'dir' : 'file', pool: spec.pool.toLowerCase(), cont: spec.cont.toLowerCase(), type: spec.type };
 }
 
+/**
+ * Re-points an existing link at another container of the same type, so the
+ * path never stops being a link: an xattr link gets its new `user.daos`
+ * value in one setxattr (same inode, local files and other xattrs kept); a
+ * symlink link is replaced by a new symlink renamed over it. A Lustre
+ * foreign object cannot be rewritten in place: it is removed and made again.
+ */
+export function replaceLink(l: LinkInfo, spec: MakeLinkSpec): LinkInfo {
+  const what = `cannot re-point link ${l.path}`;
+  if (l.kind === 'xattr' && spec.kind === 'xattr') {
+    try {
+      setXattr(l.path, DUNS_XATTR_NAME, encodeDunsAttr({ type: spec.type, pool: spec.pool, cont: spec.cont }));
+    } catch (e) {
+      throw e instanceof StrataError ? new StrataError(e.code, `${what}: ${e.message}`, { cause: e }) : fromSystemError(e, what);
+    }
+    return { ...l, pool: spec.pool.toLowerCase(), cont: spec.cont.toLowerCase(), type: spec.type };
+  }
+  if (l.kind === 'symlink' && spec.kind === 'symlink') {
+    const target = symlinkTarget(spec.prefix!, spec.pool, spec.cont);
+    const tmp = path.join(path.dirname(l.path), `.${path.basename(l.path)}.strata-relink-${process.pid}`);
+    try {
+      fs.rmSync(tmp, { force: true });
+      fs.symlinkSync(target, tmp);
+      fs.renameSync(tmp, l.path);
+    } catch (e) {
+      fs.rmSync(tmp, { force: true });
+      throw fromSystemError(e, what);
+    }
+    return { path: l.path, kind: 'symlink', object: 'symlink', pool: spec.pool.toLowerCase(), cont: spec.cont.toLowerCase(), prefix: normPrefix(spec.prefix!), target };
+  }
+  removeLink(l);
+  return makeLink(l.path, spec);
+}
+
 /** Removes a link (lustre: `lfs unlink_foreign`; a dir link must be empty locally). */
 export function removeLink(l: LinkInfo): void {
   const what = `cannot remove link ${l.path}`;

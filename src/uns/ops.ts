@@ -10,7 +10,7 @@ import {
   type ContainerRecord, type ContainerType, type CreateContainerOptions, type CallOpts, type ContainerInfo,
 } from '../container/index.js';
 import {
-  checkLinkPossible, defaultLinkKind, linkAt, makeLink, readLinkAt, removeLink, type LinkInfo, type LinkKind,
+  checkLinkPossible, defaultLinkKind, linkAt, makeLink, replaceLink, readLinkAt, removeLink, type LinkInfo, type LinkKind,
 } from './link.js';
 import { findLink } from './resolve.js';
 import { unsPrefix } from './config.js';
@@ -77,6 +77,14 @@ export async function linkContainer(engine: Engine, pool: string, cont: string, 
   const spec = linkSpec(p, opts);
   const link = makeLink(p, { ...spec, pool: rec.poolUuid, cont: rec.uuid, type: rec.type });
   return { container: rec, link };
+}
+
+/** Re-points the existing link `l` at another container in place (replaceLink): the path stays a link throughout. */
+export async function relinkContainer(engine: Engine, pool: string, cont: string, l: LinkInfo, opts: LinkOptions = {}): Promise<ContainerWithLink> {
+  const pr = await resolvePool(engine, pool);
+  const rec = await resolveContainer(engine, pr, cont);
+  const spec = linkSpec(l.path, { link: l.kind, ...opts });
+  return { container: rec, link: replaceLink(l, { ...spec, pool: rec.poolUuid, cont: rec.uuid, type: rec.type }) };
 }
 
 /** The link at exactly p; a clear EINVAL when p is only below a link. */

@@ -75,8 +75,13 @@ test('xattr link: archive, read through strata, park, unpark, restore', async ()
   await fails(env, /is parked in .*; run strata tier unpark/, 'tier', 'restore', dir);
 
   // unpark: back in the tier under its label, files removed
+  const inoParked = fs.lstatSync(dir).ino;
   const up = JSON.parse(await ok(env, 'tier', 'unpark', dir, '--json')) as { contUuid: string; label: string; filesRemoved: boolean };
   assert.equal(up.label, 'run42');
+  // The link was re-pointed in place (never missing), and its parked mark is gone.
+  assert.equal(fs.lstatSync(dir).ino, inoParked, 'the xattr link is the same directory');
+  assert.match(sh(`getfattr --only-values -n user.daos '${dir}'`), new RegExp(up.contUuid));
+  assert.equal(sh(`getfattr -n user.strata.parked '${dir}' 2>/dev/null || true`), '');
   assert.equal(up.filesRemoved, true);
   assert.deepEqual(fs.readdirSync(cold), []);
   assert.equal(await ok(env, 'fs', 'cat', `${dir}/hello.txt`), 'hello\n');
