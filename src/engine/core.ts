@@ -295,18 +295,33 @@ export function* putRec(key: Buffer, v: RecordValue): Gen<void> {
 
 // ---------- snapshots and reclaiming ----------
 
+/**
+ * Catalog key of the epoch of a container's last write made while it had
+ * snapshots, or of its newest snapshot if later: destroying a snapshot taken
+ * at or after it frees nothing.
+ */
+export function lastWriteKey(cont: ContId): string {
+  return `lastwrite/${cont}`;
+}
+
 export function* createSnapshot(cont: ContId, name: string | undefined, record?: { keyPrefix: string; value: unknown }): Gen<number> {
   const c = uuidBytes(cont);
   yield { t: 'lock' };
   const epoch = (yield { t: 'epoch' }) as number;
   yield { t: 'snap-put', cont: c, epoch, info: { name, createdAt: new Date().toISOString() } };
   if (record) yield { t: 'cat-put', key: `${record.keyPrefix}${epoch}`, value: record.value };
+  // Every write from now on notes its epoch here (batch-apply.ts): see KvEngine.destroySnapshot.
+  yield { t: 'cat-put', key: lastWriteKey(cont), value: epoch };
   return epoch;
 }
 
-export function* destroySnapshotEntry(cont: ContId, epoch: number): Gen<boolean> {
+/** Deletes a snapshot's entry; says whether it existed and whether the container was written after it (in the same transaction). */
+export function* destroySnapshotEntry(cont: ContId, epoch: number): Gen<{ existed: boolean; writtenAfter: boolean }> {
   yield { t: 'lock' };
-  return (yield { t: 'snap-del', cont: uuidBytes(cont), epoch }) as boolean;
+  const last = yield { t: 'cat-get', key: lastWriteKey(cont) };
+  const existed = (yield { t: 'snap-del', cont: uuidBytes(cont), epoch }) as boolean;
+  // Unknown (an engine home older than the record): assume it was.
+  return { existed, writtenAfter: typeof last !== 'number' || last > epoch };
 }
 
 /** The first object of a container at or after `from`, if any. */

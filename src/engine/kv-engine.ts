@@ -142,7 +142,12 @@ export abstract class KvEngine implements Engine {
 
   async destroySnapshot(cont: ContId, epoch: Epoch): Promise<void> {
     this.assertOpen();
-    if (!(await this.runWrite(core.destroySnapshotEntry(cont, epoch)))) throw new StrataError('ENOENT', `no snapshot at epoch ${epoch}`);
+    const d = await this.runWrite(core.destroySnapshotEntry(cont, epoch));
+    if (!d.existed) throw new StrataError('ENOENT', `no snapshot at epoch ${epoch}`);
+    // Nothing written since the snapshot was taken (the run snapshot of a copy
+    // out of a container): every version it saw is still the latest one, so
+    // none becomes free and the pass over the whole container is skipped.
+    if (!d.writtenAfter) return;
     await this.reclaim(cont);
   }
 
@@ -169,6 +174,7 @@ export abstract class KvEngine implements Engine {
     this.assertOpen();
     const c = uuidBytes(cont);
     while ((await this.runWrite(core.destroySome(c, 2000))) > 0) { /* next slice */ }
+    await this.commit({ ops: [{ op: 'cat-del', key: core.lastWriteKey(cont) }] });
     await this.collectFiles();
   }
 

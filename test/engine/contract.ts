@@ -226,6 +226,35 @@ export function engineContract(name: string, factory: EngineFactory): void {
       assert.equal(Buffer.from(counter!).readBigUInt64LE(0), 400n, 'every conditional increment of both processes landed');
     });
 
+    it('destroying a snapshot taken after the last write frees nothing and changes no read; an older one is reclaimed as before', async () => {
+      newCont();
+      const k = kp(1, 'f', 'data');
+      const MiB = 1 << 20;
+      const base = (await engine.usage()).liveDataBytes;
+      for (let i = 0; i < 8; i++) await engine.commit({ ops: [{ op: 'write', ...k, offset: i * MiB, data: Buffer.alloc(MiB, 1) }] });
+      const old = await engine.createSnapshot(cont, 'old');
+      for (let i = 0; i < 8; i++) await engine.commit({ ops: [{ op: 'write', ...k, offset: i * MiB, data: Buffer.alloc(MiB, 2) }, { op: 'put', ...kp(2, 'd', 'v'), value: B(`v${i}`) }] });
+      // Taken after the last write, then destroyed: the (skipped) reclaim has nothing to free.
+      const idle = await engine.createSnapshot(cont, 'idle');
+      await engine.destroySnapshot(cont, idle);
+      assert.equal((await engine.usage()).liveDataBytes - base, 16 * MiB, 'both versions are still needed (old snapshot and latest)');
+      assert.deepEqual(Buffer.from(await engine.read(k, 3 * MiB, 4, old)), Buffer.alloc(4, 1));
+      assert.deepEqual(Buffer.from(await engine.read(k, 3 * MiB, 4)), Buffer.alloc(4, 2));
+      assert.equal(Buffer.from((await engine.get(kp(2, 'd', 'v')))!).toString(), 'v7');
+      // The old snapshot was followed by writes: destroying it reclaims their first versions.
+      await engine.destroySnapshot(cont, old);
+      assert.equal((await engine.usage()).liveDataBytes - base, 8 * MiB);
+      assert.deepEqual(Buffer.from(await engine.read(k, 3 * MiB, 4)), Buffer.alloc(4, 2));
+      // A snapshot followed by a write, then destroyed: its versions go too.
+      const s3 = await engine.createSnapshot(cont, 's3');
+      await engine.commit({ ops: [{ op: 'write', ...k, offset: 0, data: Buffer.alloc(MiB, 3) }] });
+      await engine.destroySnapshot(cont, s3);
+      assert.equal((await engine.usage()).liveDataBytes - base, 8 * MiB);
+      assert.deepEqual(Buffer.from(await engine.read(k, 0, 4)), Buffer.alloc(4, 3));
+      await engine.destroyContainer(cont);
+      assert.equal(await engine.catGet(`lastwrite/${cont}`), undefined, 'the container leaves no record behind');
+    });
+
     it("'visible' commits: another process sees each one when it returns (after refresh()), a SIGKILL loses none of them, sync() completes", async () => {
       newCont();
       const { spawn } = await import('node:child_process');
