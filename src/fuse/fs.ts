@@ -94,10 +94,6 @@ export class TierFs {
     this.access = new Access(engine);
     this.mounts = new Mounts(engine);
     this.meta = new PendingChanges(this.table, this.writeBack);
-    // A local filesystem's model: what is closed is visible to every client,
-    // what is fsync'ed is on disk. Commits of the mount resolve once visible;
-    // fsync, fsyncdir and unmount wait for the disk (see docs/fuse.md).
-    engine.setDurability('visible');
     this.files = new FileOps(this.table, this.access, this.meta, newFh, opts, () => engine.sync());
     this.attrs = new Attrs(this.access, this.meta, this.files, opts.entryTimeout ?? 1, opts.attrTimeout ?? 1);
     this.lookups = new Lookup(engine, this.table, this.access, this.mounts, this.meta, this.attrs);

@@ -120,12 +120,17 @@ export async function mountTier(engine: Engine, opts: MountTierOptions): Promise
   }
   const maxWrite = opts.maxWrite ?? 1 << 20;
   const ch = Channel.mount({ mountpoint: mp, allowOther: opts.allowOther, bufSize: maxWrite + 8192, readers: opts.readers ?? 4 });
+  // A local filesystem's model: what is closed is visible to every client,
+  // what is fsync'ed is on disk. The mount's commits resolve once visible;
+  // fsync, fsyncdir and unmount wait for the disk (see docs/fuse.md).
+  engine.setDurability('visible');
   const tfs = new TierFs(engine, root, ch, { ...opts, maxWrite });
   try {
     await tfs.prepare();
   } catch (e) {
     unmount(mp, true);
     ch.close();
+    engine.setDurability('durable');
     throw e;
   }
   const served = ch.serve((h, body) => tfs.handle(h, body), () => tfs.background());
@@ -138,6 +143,7 @@ export async function mountTier(engine: Engine, opts: MountTierOptions): Promise
   }).catch(() => undefined);
   const done = served.then(async () => {
     await tfs.flushAll();
+    engine.setDurability('durable');
     const statsFile = process.env['STRATA_FUSE_STATS'];
     if (statsFile) fs.writeFileSync(statsFile, JSON.stringify(tfs.statsReport(), null, 1));
     ch.close();

@@ -155,42 +155,33 @@ export class WorkQueue {
     }
   }
 
-  /** One transaction, one attempt (for statements a blind retry could apply twice). */
+  /**
+   * One transaction, one attempt (alone: for statements a blind retry could
+   * apply twice). A client whose connection broke is destroyed, not reused.
+   */
   private async once<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     const c = await this.pool.connect();
+    let broken: Error | undefined;
+    const onError = (e: Error) => { broken = e; };
+    c.on('error', onError);
     try {
       await c.query('BEGIN');
       const out = await fn(c);
       await c.query('COMMIT');
       return out;
     } catch (e) {
+      broken = e as Error;
       await c.query('ROLLBACK').catch(() => undefined);
       throw e;
     } finally {
-      c.release();
+      c.off('error', onError);
+      c.release(broken && isConnectionError(broken) ? broken : undefined);
     }
   }
 
-  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    return this.retrying(async () => {
-      const c = await this.pool.connect();
-      let broken: Error | undefined;
-      const onError = (e: Error) => { broken = e; };
-      c.on('error', onError);
-      try {
-        await c.query('BEGIN');
-        const out = await fn(c);
-        await c.query('COMMIT');
-        return out;
-      } catch (e) {
-        broken = e as Error;
-        await c.query('ROLLBACK').catch(() => undefined);
-        throw e;
-      } finally {
-        c.off('error', onError);
-        c.release(broken && isConnectionError(broken) ? broken : undefined);
-      }
-    });
+  /** One transaction, retried on connection loss, deadlock and serialization failure. */
+  private tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.retrying(() => this.once(fn));
   }
 
   private q<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {

@@ -255,16 +255,16 @@ async function runUnpark(engine: Engine, j: UnparkJournal, opts: UnparkOptions, 
     }
     pauseAt('unpark-relink');
     const l = linkAtPath(j.path);
-    if (l && l.cont !== newUuid) {
-      if (l.cont !== j.oldUuid) throw new StrataError('ECONFLICT', `${j.path} now links another container (${l.cont}); the unparked container is ${newUuid}`);
-      // In place: programs using the path never find it missing (a Lustre foreign object is made again).
-      const { link } = await relinkContainer(engine, j.poolUuid, newUuid, linkAt(j.path), { ...(j.prefix !== undefined ? { prefix: j.prefix } : {}) });
-      clearParkedMark(link);
-    } else if (!l && lstatOrUndefined(j.path)) {
+    if (l && l.cont !== newUuid && l.cont !== j.oldUuid) throw new StrataError('ECONFLICT', `${j.path} now links another container (${l.cont}); the unparked container is ${newUuid}`);
+    if (!l && lstatOrUndefined(j.path)) {
       throw new StrataError('ECONFLICT', `${j.path} is no longer a link (someone replaced it); the unparked container is ${newUuid}: link it with 'strata container link ${j.poolUuid} ${newUuid} --path PATH'`);
     }
-    if (!linkAtPath(j.path)) await linkContainer(engine, j.poolUuid, newUuid, j.path, { link: j.link, prefix: j.prefix });
-    else clearParkedMark(linkAt(j.path));
+    if (!l) await linkContainer(engine, j.poolUuid, newUuid, j.path, { link: j.link, prefix: j.prefix });
+    else {
+      // In place: programs using the path never find it missing (a Lustre foreign object is made again).
+      const link = l.cont === newUuid ? l : (await relinkContainer(engine, j.poolUuid, newUuid, l, { ...(j.prefix !== undefined ? { prefix: j.prefix } : {}) })).link;
+      clearParkedMark(link);
+    }
     setStep(j, 'relinked');
   }
   // relinked: records and files.

@@ -276,7 +276,8 @@ export function replaceLink(l: LinkInfo, spec: MakeLinkSpec): LinkInfo {
   }
   if (l.kind === 'symlink' && spec.kind === 'symlink') {
     const target = symlinkTarget(spec.prefix!, spec.pool, spec.cont);
-    const tmp = path.join(path.dirname(l.path), `.${path.basename(l.path)}.strata-relink-${process.pid}`);
+    // A fixed name: a relink killed half-way leaves it, and the next one replaces it.
+    const tmp = path.join(path.dirname(l.path), `.${path.basename(l.path)}.strata-relink`);
     try {
       fs.rmSync(tmp, { force: true });
       fs.symlinkSync(target, tmp);
