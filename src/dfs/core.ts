@@ -211,11 +211,17 @@ export class DfsCore {
   }
 
   async readInode(oid: ObjectId, type?: FileType): Promise<Inode> {
-    const o = this.obj(oid);
-    const [a, size, mtime, ctime] = await Promise.all([
-      o.get(INODE_DKEY, A_ATTR, this.epoch), o.get(INODE_DKEY, A_SIZE, this.epoch),
-      o.get(INODE_DKEY, A_MTIME, this.epoch), o.get(INODE_DKEY, A_CTIME, this.epoch),
-    ]);
+    // The inode's akeys in one read (attr, size, mtime, ctime, link).
+    let a: Uint8Array | undefined, size: Uint8Array | undefined, mtime: Uint8Array | undefined, ctime: Uint8Array | undefined, link: Uint8Array | undefined;
+    for (const { akey, value } of await this.obj(oid).fetchDkey(INODE_DKEY, this.epoch)) {
+      switch (Buffer.from(akey.buffer, akey.byteOffset, akey.length).toString('latin1')) {
+        case A_ATTR: a = value; break;
+        case A_SIZE: size = value; break;
+        case A_MTIME: mtime = value; break;
+        case A_CTIME: ctime = value; break;
+        case A_LINK: link = value; break;
+      }
+    }
     let attr: InodeAttr;
     if (a) attr = decodeAttr(a);
     else if (oid.equals(ROOT_OID)) attr = { mode: S_IFDIR | 0o755, uid: 0, gid: 0, nlink: 1, chunkSize: 0, atimeNs: 0n };
@@ -223,8 +229,7 @@ export class DfsCore {
     const t = type ?? typeOfMode(attr.mode);
     const ino: Inode = { ...attr, oid, type: t, size: Number(fromU64le(size)), mtimeNs: fromU64le(mtime), ctimeNs: fromU64le(ctime) };
     if (t === 'symlink') {
-      const l = await o.get(INODE_DKEY, A_LINK, this.epoch);
-      ino.target = l ? Buffer.from(l).toString('utf8') : '';
+      ino.target = link ? Buffer.from(link).toString('utf8') : '';
       ino.size = Buffer.byteLength(ino.target, 'utf8');
     }
     if (t === 'dir') ino.size = 0;

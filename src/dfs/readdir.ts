@@ -51,21 +51,18 @@ export interface DirPage {
 }
 
 /**
- * One page of a directory: one dkey listing, then the entries (and with
- * `stat`, each entry's inode) fetched together. Engine calls per page: one
- * listing + one get per entry (+ 4 per entry with stat): the engine has no
- * multi-get, see docs/dfs.md.
+ * One page of a directory: the entries in one read (listValues), then with
+ * `stat` each entry's inode (one read each).
  */
 export async function readdirPage(core: DfsCore, oid: ObjectId, opts: { after?: string; limit?: number; stat?: boolean } = {}): Promise<DirPage> {
   const dir = core.obj(oid);
   const limit = opts.limit ?? 1024;
-  const keys = await dir.listDkeys({ epoch: core.epoch, after: opts.after === undefined ? undefined : Buffer.from(opts.after, 'utf8'), limit });
-  const names = keys.filter((k) => !isMetaDkey(k) && isValidName(keyString(k)));
-  const ents = await Promise.all(names.map(async (k) => {
-    const v = await dir.get(k, ENTRY_AKEY, core.epoch);
-    if (!v) return undefined;
-    const e = decodeEntry(v);
-    const de: DirEntry = { name: keyString(k), type: e.type, oid: e.oid.toString() };
+  const found = await dir.listValues(ENTRY_AKEY, { epoch: core.epoch, after: opts.after === undefined ? undefined : Buffer.from(opts.after, 'utf8'), limit });
+  const ents = await Promise.all(found.map(async ({ dkey, value }) => {
+    const name = keyString(dkey);
+    if (isMetaDkey(dkey) || !isValidName(name)) return undefined;
+    const e = decodeEntry(value);
+    const de: DirEntry = { name, type: e.type, oid: e.oid.toString() };
     if (opts.stat) {
       try {
         de.stat = toStat(await core.readInode(e.oid, e.type));
@@ -77,5 +74,5 @@ export async function readdirPage(core: DfsCore, oid: ObjectId, opts: { after?: 
     return de;
   }));
   const entries = ents.filter((e): e is DirEntry => !!e);
-  return { entries, next: keys.length < limit ? undefined : keyString(keys[keys.length - 1]!) };
+  return { entries, next: found.length < limit ? undefined : keyString(found[found.length - 1]!.dkey) };
 }

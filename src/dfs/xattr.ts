@@ -63,9 +63,8 @@ export async function listXattrsOf(core: DfsCore, oid: ObjectId): Promise<string
 export async function xattrsOf(core: DfsCore, oid: ObjectId): Promise<Array<[string, Buffer]>> {
   const o = core.obj(oid);
   const out: Array<[string, Buffer]> = [];
-  for await (const a of o.akeys(XATTR_DKEY, { epoch: core.epoch })) {
-    const v = await o.get(XATTR_DKEY, a.akey, core.epoch);
-    if (v && v.length > 0) out.push([Buffer.from(a.akey).toString('utf8'), Buffer.from(v.subarray(1))]);
+  for (const { akey, value } of await o.fetchDkey(XATTR_DKEY, core.epoch)) {
+    if (value.length > 0) out.push([Buffer.from(akey).toString('utf8'), Buffer.from(value.subarray(1))]);
   }
   return out;
 }

@@ -16,9 +16,9 @@
 import type { ContId, KeyPath } from './types.js';
 import { LATEST } from './types.js';
 import {
-  KIND_DKEY_PUNCH, akeyPrefix, dkeyPrefix, dkeyPunchPrefix, objPrefix, parseKey, prefixEnd, uuidBytes, type ParsedKey,
+  KIND_AKEY, KIND_DKEY_PUNCH, akeyPrefix, esc, unesc, dkeyPrefix, dkeyPunchPrefix, objPrefix, parseKey, prefixEnd, uuidBytes, type ParsedKey,
 } from './keys.js';
-import { akeyLive, decodeRecord, encodeRecord, recordsToKeep, visibleRecords, type Rec, type RecordValue } from './records.js';
+import { akeyLive, decodeRecord, encodeRecord, recordsToKeep, visibleRecords, visibleSingle, type Rec, type RecordValue } from './records.js';
 
 
 export type Tbl = 'records' | 'objpunch' | 'byfile';
@@ -155,6 +155,85 @@ function* floorOf(c: Buffer, oid: Uint8Array, dkey: Uint8Array, view: number): G
     { tbl: 'records', start: dkeyPunchPrefix(c, oid, dkey), end: prefixEnd(dkeyPunchPrefix(c, oid, dkey)), keysOnly: true },
   ]);
   return Math.max(maxBelow(o!.map((kv) => punchEpoch(kv.key)), view), maxBelow(d!.map((kv) => tailEpoch(kv.key)), view));
+}
+
+/** Groups the records of [start, end) by akey, in pages; visit sees each group (dkey punches too). */
+function* groupRecords(start: Buffer, end: Buffer, visit: (prefix: Buffer, recs: KV[]) => 'stop' | void): Gen<void> {
+  let from = start;
+  let limit = 64;
+  let group: { prefix: Buffer; kvs: KV[] } | undefined;
+  for (;;) {
+    const page = yield* range({ tbl: 'records', start: from, end, limit });
+    for (const kv of page) {
+      const kb = kv.key;
+      const plen = kb.length - 16;
+      if (group && plen === group.prefix.length && kb.compare(group.prefix, 0, plen, 0, plen) === 0) { group.kvs.push(kv); continue; }
+      if (group && visit(group.prefix, group.kvs) === 'stop') return;
+      group = { prefix: kb.subarray(0, plen), kvs: [kv] };
+    }
+    if (page.length < limit) {
+      if (group) visit(group.prefix, group.kvs);
+      return;
+    }
+    from = after(page[page.length - 1]!.key);
+    limit = Math.min(limit * 4, 1024);
+  }
+}
+
+/**
+ * Live single values of the akeys of one dkey at view, in akey order (array
+ * akeys left out): one scan instead of one read per akey, as DAOS fetches
+ * several akeys of a dkey in one call. Meant for dkeys of small values (an
+ * inode's attributes, its xattrs).
+ */
+export function* fetchDkey(cont: ContId, oid: Uint8Array, dkey: Uint8Array, view: number): Gen<Array<{ akey: Buffer; value: Buffer }>> {
+  const c = uuidBytes(cont);
+  const dp = dkeyPrefix(c, oid, dkey);
+  let floor = maxBelow(yield* objPunches(c, oid), view);
+  const out: Array<{ akey: Buffer; value: Buffer }> = [];
+  // Dkey punches (kind 0x00) sort before the akeys (0x01): the floor is known before the first akey.
+  yield* groupRecords(dp, prefixEnd(dp), (prefix, kvs) => {
+    if (prefix[dp.length] === KIND_DKEY_PUNCH) {
+      for (const kv of kvs) { const e = tailEpoch(kv.key); if (e <= view && e > floor) floor = e; }
+      return;
+    }
+    const v = visibleSingle(kvs.map(toRec), view, floor);
+    if (v) out.push({ akey: unesc(prefix, dp.length + 1).key, value: Buffer.from(v) });
+  });
+  return out;
+}
+
+/**
+ * The dkeys of an object whose akey `akey` holds a live single value at view,
+ * with that value, in dkey order after `after_`: a listing and its gets in one
+ * scan (a directory's entries).
+ */
+export function* listValues(cont: ContId, oid: Uint8Array, akey: Uint8Array, after_: Uint8Array | undefined, view: number, limit: number): Gen<Array<{ dkey: Buffer; value: Buffer }>> {
+  const c = uuidBytes(cont);
+  const op = objPrefix(c, oid);
+  const objFloor = maxBelow(yield* objPunches(c, oid), view);
+  const tail = Buffer.concat([Buffer.from([KIND_AKEY]), esc(akey)]);
+  const out: Array<{ dkey: Buffer; value: Buffer }> = [];
+  let cur: { dp: Buffer; dkey: Buffer; floor: number } | undefined;
+  const start = after_ ? prefixEnd(dkeyPrefix(c, oid, after_)) : op;
+  yield* groupRecords(start, prefixEnd(op), (prefix, kvs) => {
+    // Escaped keys are prefix-free: a group of the same dkey starts with its prefix.
+    if (!cur || prefix.length < cur.dp.length || prefix.compare(cur.dp, 0, cur.dp.length, 0, cur.dp.length) !== 0) {
+      const d = unesc(prefix, op.length);
+      cur = { dp: prefix.subarray(0, d.end), dkey: d.key, floor: objFloor };
+    }
+    const end = cur.dp.length;
+    if (prefix[end] === KIND_DKEY_PUNCH) {
+      for (const kv of kvs) { const e = tailEpoch(kv.key); if (e <= view && e > cur.floor) cur.floor = e; }
+      return undefined;
+    }
+    if (prefix.length !== end + tail.length || prefix.compare(tail, 0, tail.length, end) !== 0) return undefined;
+    const v = visibleSingle(kvs.map(toRec), view, cur.floor);
+    if (!v) return undefined;
+    out.push({ dkey: cur.dkey, value: Buffer.from(v) });
+    return out.length >= limit ? 'stop' : undefined;
+  });
+  return out;
 }
 
 /** Epoch of the newest live version of an akey, 0 when absent. */

@@ -99,6 +99,14 @@ export abstract class KvEngine implements Engine {
     }
   }
 
+  async fetchDkey(cont: ContId, oid: Uint8Array, dkey: Uint8Array, epoch: Epoch = LATEST): Promise<Array<{ akey: Uint8Array; value: Uint8Array }>> {
+    return this.runRead(core.fetchDkey(cont, oid, dkey, epoch));
+  }
+
+  async listValues(cont: ContId, oid: Uint8Array, akey: Uint8Array, page: Page = {}): Promise<Array<{ dkey: Uint8Array; value: Uint8Array }>> {
+    return this.runRead(core.listValues(cont, oid, akey, page.after, page.epoch ?? LATEST, page.limit ?? 1024));
+  }
+
   async extents(k: KeyPath, epoch: Epoch = LATEST): Promise<Extent[]> {
     const { recs, floor } = await this.runRead(core.loadAkey(k, epoch));
     return visibleExtents(recs, epoch, floor).map((s) => ({ offset: s.start, length: s.end - s.start }));

@@ -140,6 +140,17 @@ export interface Engine {
    * its first `length` bytes are returned, so a reader can reuse one buffer.
    */
   read(k: KeyPath, offset: number, length: number, epoch?: Epoch, into?: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Live single values of every akey of a dkey at an epoch, in akey order
+   * (array akeys are left out): one read for a dkey of small values.
+   */
+  fetchDkey(cont: ContId, oid: Uint8Array, dkey: Uint8Array, epoch?: Epoch): Promise<Array<{ akey: Uint8Array; value: Uint8Array }>>;
+  /**
+   * The dkeys (after page.after, up to page.limit, default 1024) whose akey
+   * `akey` holds a live single value, with that value, in dkey order: a
+   * listing and its gets in one read.
+   */
+  listValues(cont: ContId, oid: Uint8Array, akey: Uint8Array, page?: Page): Promise<Array<{ dkey: Uint8Array; value: Uint8Array }>>;
   /** Stored (non-hole) ranges of an array akey, merged, in offset order. */
   extents(k: KeyPath, epoch?: Epoch): Promise<Extent[]>;
   /** Epoch of the newest version of an akey (any kind, tombstones included), 0 if never written. */

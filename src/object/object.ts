@@ -36,6 +36,14 @@ export class DaosObject {
   version(dkey: Key, akey: Key): Promise<Epoch> {
     return this.engine.version(this.path(dkey, akey));
   }
+  /** Live single values of all akeys of a dkey (one read). */
+  fetchDkey(dkey: Key, epoch?: Epoch): Promise<Array<{ akey: Uint8Array; value: Uint8Array }>> {
+    return this.engine.fetchDkey(this.cont, this.oid.toBytes(), keyBytes(dkey), epoch);
+  }
+  /** Dkeys whose akey holds a live single value, with the value (one read per page). */
+  listValues(akey: Key, opts?: ListOptions): Promise<Array<{ dkey: Uint8Array; value: Uint8Array }>> {
+    return this.engine.listValues(this.cont, this.oid.toBytes(), keyBytes(akey), page(opts));
+  }
   listDkeys(opts?: ListOptions): Promise<Uint8Array[]> {
     return this.engine.listDkeys(this.cont, this.oid.toBytes(), page(opts));
   }

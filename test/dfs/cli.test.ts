@@ -100,7 +100,8 @@ test('a reader that goes away (fs ls | head) ends the command quietly, as ls doe
   await ok(['pool', 'create', 'pipes']);
   const local = path.join(home, 'many/d');
   fs.mkdirSync(local, { recursive: true });
-  for (let i = 0; i < 2000; i++) fs.writeFileSync(path.join(local, `entry-with-a-long-name-${i}`), '');
+  // More names than a pipe buffer (64 KiB) holds: the listing cannot finish before head exits.
+  for (let i = 0; i < 5000; i++) fs.writeFileSync(path.join(local, `entry-with-a-long-name-${i}`), '');
   await ok(['fs', 'copy', '--src', path.join(home, 'many'), '--dst', 'daos://pipes/c', '-q']);
   for (const args of [['fs', 'ls', 'daos://pipes/c/d'], ['fs', 'ls', '-R', 'daos://pipes/c'], ['fs', 'ls', '-l', 'daos://pipes/c/d']]) {
     const r = spawnSync('bash', ['-c', `"${process.execPath}" "${CLI}" ${args.join(' ')} | head -c 10 >/dev/null; echo "\${PIPESTATUS[0]}" >&2`], { env: { ...process.env, ...env }, encoding: 'utf8' });

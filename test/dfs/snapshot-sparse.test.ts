@@ -85,12 +85,12 @@ test('readdir streams in pages: no call returns more than a page, memory stays b
   const { engine, container } = await fresh();
   let calls = 0;
   let maxLimit = 0;
-  // A container whose engine records listDkeys page sizes.
+  // A container whose engine records the page sizes of directory listings.
   const spy: Engine = Object.create(engine) as Engine;
-  spy.listDkeys = async (cont: string, oid: Uint8Array, page?: Page) => {
+  spy.listValues = async (cont: string, oid: Uint8Array, akey: Uint8Array, page?: Page) => {
     calls++;
     maxLimit = Math.max(maxLimit, page?.limit ?? Infinity);
-    return engine.listDkeys(cont, oid, page);
+    return engine.listValues(cont, oid, akey, page);
   };
   const c2 = new Container(spy, container.record, container.perms);
   const dfs = await mountDfs(c2);
