@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
-import { MiB, ratio, size, timeCommand, type Row } from './util.js';
+import { MiB, ratio, settle, size, timeCommand, type Row } from './util.js';
 import { freshPgDatabase, pgUnavailableReason } from '../test/pg-server.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -65,7 +65,7 @@ export async function benchMover(workDir: string): Promise<Row[]> {
     // few rm -rf), which would time the deletes, not the copies.
     const outs: string[] = [];
     const fresh = () => { const o = path.join(workDir, `out${outs.length}`); outs.push(o); return o; };
-    const t = (cmd: (out: string) => string) => { const out = fresh(); execFileSync('sync'); return timeCommand(cmd(out)); };
+    const t = (cmd: (out: string) => string) => { const out = fresh(); settle(src); return timeCommand(cmd(out)); };
     const cp = t((out) => `cp -a '${src}' '${out}'`);
     const rsync = t((out) => `rsync -a '${src}/' '${out}/'`);
     const tar = t((out) => `mkdir '${out}' && (cd '${src}' && tar cf - .) | (cd '${out}' && tar xf -)`);
@@ -75,6 +75,7 @@ export async function benchMover(workDir: string): Promise<Row[]> {
     rows.push({ name: `${label}: tar | tar`, value: `${tar.toFixed(2)} s (${mbs(tar)})` });
     if (label.startsWith('large')) {
       const ddFile = path.join(workDir, 'dd.out');
+      settle();
       const dd = timeCommand(`dd if=/dev/zero of='${ddFile}' bs=1M count=1024 conv=fdatasync status=none`);
       rm(ddFile);
       rows.push({ name: `${label}: dd 1 GiB (fdatasync)`, value: `${dd.toFixed(2)} s (${(1024 / dd).toFixed(0)} MiB/s)` });
@@ -88,12 +89,12 @@ export async function benchMover(workDir: string): Promise<Row[]> {
     for (const j of [1, 2]) {
       const cont = `c${label[0]}${j}`;
       const cpIn = t((out) => `cp -a '${src}' '${out}'`);
-      execFileSync('sync');
+      settle(src, home);
       const toCont = strata(['fs', 'copy', '--src', src, '--dst', `daos://bench/${cont}`, '-j', String(j), '-q']);
       rows.push(row(`${label}: POSIX -> container -j ${j}`, toCont, cpIn));
       const cpOut = t((out) => `cp -a '${src}' '${out}'`);
       const out = fresh();
-      execFileSync('sync');
+      settle(home);
       const fromCont = strata(['fs', 'copy', '--src', `daos://bench/${cont}`, '--dst', out, '-j', String(j), '-q']);
       rows.push(row(`${label}: container -> POSIX -j ${j}`, fromCont, cpOut));
     }

@@ -44,6 +44,19 @@ export function dropCaches(): void {
 }
 
 /**
+ * Before a timed run: writes back dirty pages, empties the page cache and reads
+ * `warm` back in (sources hot for every tool, as they would be for cp -a
+ * run twice). A page cache left full by earlier runs made each new page cost
+ * a reclaim (system time 2-3x higher) and swung ratios from one run to the
+ * next. Without root it only syncs.
+ */
+export function settle(...warm: string[]): void {
+  dropCaches();
+  execFileSync('sync');
+  for (const w of warm) execFileSync('bash', ['-c', `find '${w}' -type f -print0 | xargs -0 -r cat > /dev/null`], { stdio: 'ignore' });
+}
+
+/**
  * Runs a command and samples its memory from /proc: peak resident set (what
  * `time -f %M` reports, including file pages it maps, such as the LMDB index)
  * and peak anonymous memory (heap and buffers: what the process itself holds).
