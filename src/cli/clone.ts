@@ -7,13 +7,14 @@
 // engine from --src-engine / --dst-engine; the global --engine is the default.
 import path from 'node:path';
 import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
+import type CliProgress from 'cli-progress';
 import { globalOpts, printJson } from './context.js';
 import { StrataError } from '../errors.js';
 import type { Engine } from '../engine/types.js';
 import { openEngine, defaultEngineUrl } from '../engine/open.js';
 import { cloneContainer, type CloneProgress } from '../container/index.js';
 import { resolveLocation } from '../uns/location.js';
+import { loadCliProgress } from '../mover/progress.js';
 
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const LABEL = /^[a-zA-Z0-9._:-]{1,127}$/;
@@ -94,7 +95,7 @@ export function registerClone(program: Command): void {
       const srcUrl = normalUrl(s.engine ?? o.srcEngine ?? g);
       const dstUrl = normalUrl(d.engine ?? o.dstEngine ?? g);
       const engines: Engine[] = [];
-      let bar: cliProgress.SingleBar | undefined;
+      let bar: CliProgress.SingleBar | undefined;
       try {
         const se = await openEngine(srcUrl);
         engines.push(se);
@@ -103,6 +104,7 @@ export function registerClone(program: Command): void {
         const t0 = performance.now();
         let onProgress: ((p: CloneProgress) => void) | undefined;
         if (!o.quiet && !o.json && process.stderr.isTTY) {
+          const cliProgress = await loadCliProgress();
           bar = new cliProgress.SingleBar({
             stream: process.stderr, hideCursor: true, etaBuffer: 20, fps: 5,
             format: '{bar} {percentage}% | {value}/{tobj} objects | {mb} MB | {rate} MB/s | ETA {eta_formatted}',

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { StrataError } from '../errors.js';
 import { copy, sync, compare, parseXattrMode, summaryLine, type CopySummary, type Difference } from '../mover/index.js';
-import { ProgressBar } from '../mover/progress.js';
+import { loadCliProgress, ProgressBar } from '../mover/progress.js';
 import { queuedCopy } from '../mover/distributed.js';
 import { globalOpts, printJson } from './context.js';
 
@@ -24,6 +24,7 @@ async function runMove(what: 'copy' | 'sync', o: MoveFlags, cmd: Command): Promi
   process.once('SIGINT', onSig);
   process.once('SIGTERM', onSig);
   const showBar = !o.quiet && !o.json && process.stderr.isTTY;
+  if (showBar && !o.queue) await loadCliProgress();
   const bar = showBar ? new ProgressBar() : undefined;
   const common = {
     jobs: jobs(o.jobs), xattrs: parseXattrMode(o.xattrs), verify: !!o.verify, snap: o.snap, engine: globalOpts(cmd).engine,

@@ -4,10 +4,9 @@
 // turns "container does not exist" into "<path> is parked in ...; run strata
 // tier unpark <link>" for every other command.
 import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
 import { StrataError } from '../errors.js';
 import { parseLinkKind } from '../uns/index.js';
-import { ProgressBar } from '../mover/progress.js';
+import { loadCliProgress, ProgressBar } from '../mover/progress.js';
 import type { Transfer } from '../mover/index.js';
 import {
   archive, restore, park, unpark, status, recover, scanCandidates, applyPolicy, parkedGuard,
@@ -25,13 +24,14 @@ function jobs(s: string | undefined, dflt: number): number {
 
 const warn = (quiet?: boolean) => (m: string) => { if (!quiet) process.stderr.write(`strata: warning: ${m}\n`); };
 
-/** A progress display for one long operation: phases as lines, the mover's bar during copies (TTY only). */
-function progress(show: boolean) {
+/** A progress display for one long operation: phases as lines, with `bars` the mover's bar during copies (TTY only). */
+async function progress(show: boolean, bars: boolean) {
+  if (show && bars) await loadCliProgress();
   let bar: ProgressBar | undefined;
   const stopBar = () => { bar?.stop(); bar = undefined; };
   return {
     onPhase: (ph: string) => { if (!show) return; stopBar(); process.stderr.write(`strata: tier: ${ph}\n`); },
-    onTransfer: (t: Transfer) => { if (!show) return; stopBar(); bar = new ProgressBar(); bar.start(t, undefined); },
+    onTransfer: (t: Transfer) => { if (!show || !bars) return; stopBar(); bar = new ProgressBar(); bar.start(t, undefined); },
     stop: stopBar,
   };
 }
@@ -76,7 +76,7 @@ export function registerTier(program: Command): void {
     .option('-q, --quiet', 'no progress or summary')
     .option('--json', 'print the result as JSON')
     .action(async (dir: string, o: { pool?: string; link?: string; prefix?: string; keepSource?: boolean; jobs?: string; quiet?: boolean; json?: boolean }, cmd: Command) => {
-      const pr = progress(!o.quiet && !o.json && !!process.stderr.isTTY);
+      const pr = await progress(!o.quiet && !o.json && !!process.stderr.isTTY, true);
       try {
         const r = await archive(dir, {
           engine: globalOpts(cmd).engine, pool: o.pool, link: o.link ? parseLinkKind(o.link) : undefined, prefix: o.prefix,
@@ -100,7 +100,7 @@ export function registerTier(program: Command): void {
     .option('-q, --quiet', 'no progress or summary')
     .option('--json', 'print the result as JSON')
     .action(async (p: string, o: { keepContainer?: boolean; jobs?: string; quiet?: boolean; json?: boolean }, cmd: Command) => {
-      const pr = progress(!o.quiet && !o.json && !!process.stderr.isTTY);
+      const pr = await progress(!o.quiet && !o.json && !!process.stderr.isTTY, true);
       try {
         const r = await restore(p, {
           engine: globalOpts(cmd).engine, keepContainer: !!o.keepContainer, jobs: jobs(o.jobs, 4), onWarn: warn(o.quiet), onPhase: pr.onPhase, onTransfer: pr.onTransfer,
@@ -120,7 +120,7 @@ export function registerTier(program: Command): void {
     .option('-q, --quiet', 'no summary')
     .option('--json', 'print the result as JSON')
     .action(async (p: string, o: { to: string; jobs?: string; quiet?: boolean; json?: boolean }, cmd: Command) => {
-      const pr = progress(!o.quiet && !o.json && !!process.stderr.isTTY);
+      const pr = await progress(!o.quiet && !o.json && !!process.stderr.isTTY, false);
       const r = await park(p, o.to, { engine: globalOpts(cmd).engine, jobs: jobs(o.jobs, 1), onWarn: warn(o.quiet), onPhase: pr.onPhase });
       if (o.json) { printJson(r); return; }
       if (!o.quiet) process.stderr.write(`park: ${r.path} -> ${r.coldDir} (${r.files.length} file${r.files.length === 1 ? '' : 's'}, ${formatBytes(r.fileBytes)}), container ${r.label} freed, ${r.seconds.toFixed(2)} s\n`);
@@ -133,7 +133,7 @@ export function registerTier(program: Command): void {
     .option('-q, --quiet', 'no summary')
     .option('--json', 'print the result as JSON')
     .action(async (p: string, o: { keepFiles?: boolean; jobs?: string; quiet?: boolean; json?: boolean }, cmd: Command) => {
-      const pr = progress(!o.quiet && !o.json && !!process.stderr.isTTY);
+      const pr = await progress(!o.quiet && !o.json && !!process.stderr.isTTY, false);
       const r = await unpark(p, { engine: globalOpts(cmd).engine, keepFiles: !!o.keepFiles, jobs: jobs(o.jobs, 1), onWarn: warn(o.quiet), onPhase: pr.onPhase });
       if (o.json) { printJson(r); return; }
       if (!o.quiet) process.stderr.write(`unpark: ${r.path} -> ${r.label} (${r.contUuid})${r.filesRemoved ? ', parked files removed' : ''}, ${r.seconds.toFixed(2)} s\n`);
@@ -180,7 +180,8 @@ export function registerTier(program: Command): void {
       }
       if (o.apply !== 'archive' && o.apply !== 'park') throw new StrataError('EINVAL', `--apply takes archive or park, not '${o.apply}'`);
       const tty = !o.json && !!process.stderr.isTTY;
-      const bar = tty ? new cliProgress.SingleBar({ stream: process.stderr, format: `${o.apply} {bar} {value}/{total} | {name}`, hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
+      const cliProgress = tty ? await loadCliProgress() : undefined;
+      const bar = cliProgress ? new cliProgress.SingleBar({ stream: process.stderr, format: `${o.apply} {bar} {value}/{total} | {name}`, hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
       let started = false;
       const r = await applyPolicy(dir, o.apply, {
         ...base, to: o.to, pool: o.pool, link: o.link ? parseLinkKind(o.link) : undefined, prefix: o.prefix, jobs: jobs(o.jobs, 4),

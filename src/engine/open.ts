@@ -7,9 +7,10 @@ import path from 'node:path';
 import type { Engine } from './types.js';
 import { StrataError } from '../errors.js';
 import { LmdbEngine } from './lmdb/engine.js';
-import { PgEngine } from './postgres/engine.js';
-import { SCHEMA_VERSION, initSchema } from './postgres/schema.js';
-import { pgConfig, redact } from './postgres/url.js';
+
+// The PostgreSQL engine is loaded on use: pg costs ~60 ms at startup.
+let pgModules: Promise<[typeof import('./postgres/engine.js'), typeof import('./postgres/schema.js'), typeof import('./postgres/url.js')]> | undefined;
+const loadPg = () => (pgModules ??= Promise.all([import('./postgres/engine.js'), import('./postgres/schema.js'), import('./postgres/url.js')]));
 
 export function defaultEngineUrl(): string {
   const env = process.env['STRATA_ENGINE'];
@@ -22,6 +23,7 @@ export async function openEngine(url?: string): Promise<Engine> {
   const u = url || defaultEngineUrl();
   if (u.startsWith('lmdb:')) return LmdbEngine.open(path.resolve(u.slice('lmdb:'.length)));
   if (u.startsWith('postgres://') || u.startsWith('postgresql://')) {
+    const [{ PgEngine }] = await loadPg();
     return PgEngine.open(u);
   }
   if (u.startsWith('/') || u.startsWith('.')) return LmdbEngine.open(path.resolve(u));
@@ -32,6 +34,7 @@ export async function openEngine(url?: string): Promise<Engine> {
 export async function initEngine(url?: string): Promise<{ kind: string; location: string; schemaFrom?: number; schemaTo?: number }> {
   const u = url || defaultEngineUrl();
   if (u.startsWith('postgres://') || u.startsWith('postgresql://')) {
+    const [, { initSchema }, { redact }] = await loadPg();
     const { from, to } = await initSchema(u);
     const engine = await openEngine(u); // checks the result and creates the ?data= directory
     await engine.close();
@@ -59,6 +62,7 @@ export async function engineInfo(url?: string): Promise<EngineInfo> {
     const usage = await engine.usage();
     const info: EngineInfo = { kind: engine.kind, location: engine.location, epoch: await engine.currentEpoch(), ...usage };
     if (engine.kind === 'postgres') {
+      const [, { SCHEMA_VERSION }, { pgConfig }] = await loadPg();
       info.schemaVersion = SCHEMA_VERSION;
       const dir = pgConfig(u).dataDir;
       info.bulkData = dir ? `extent files in ${dir}` : 'PostgreSQL (blobs table)';

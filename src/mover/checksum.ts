@@ -2,13 +2,17 @@
 // hash-wasm) over the file's non-zero 4 KiB blocks, each preceded by its
 // offset, then the size. Holes and written zeros hash the same (a copy turns
 // zeros into holes), and zero ranges are read but never hashed.
-import { createXXHash64 } from 'hash-wasm';
 import type { MStat, Tree } from './tree.js';
 import { dataRuns } from './zeros.js';
+
+// hash-wasm is loaded on use: it costs ~38 ms at startup of every command.
+let hashWasm: Promise<typeof import('hash-wasm')> | undefined;
+const loadHashWasm = () => (hashWasm ??= import('hash-wasm'));
 
 const PIECE = 4 << 20;
 
 export async function fileChecksum(tree: Tree, rel: string, st: MStat): Promise<string> {
+  const { createXXHash64 } = await loadHashWasm();
   const h = await createXXHash64();
   h.init();
   const r = await tree.openRead(rel, st);

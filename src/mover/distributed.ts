@@ -12,7 +12,7 @@ import { formatLocation, resolveLocation } from '../uns/location.js';
 import { engineGetter, type CopyOptions, type CopySummary } from './copy.js';
 import { openDest, openSource, type SourceEnd, type DestEnd } from './ends.js';
 import { parentRel } from './names.js';
-import { isConnectionError, waitForJob, WorkQueue, type ClaimedItem, type JobCounts, type JobSpec, type Outcome, type PlanOp } from './queue.js';
+import type { ClaimedItem, JobCounts, JobSpec, Outcome, PlanOp, WorkQueue } from './queue.js';
 import { Transfer, reasonOf } from './transfer.js';
 import type { Tree } from './tree.js';
 import { march } from './walk.js';
@@ -20,6 +20,10 @@ import { parseXattrMode } from './xattrs.js';
 import { runParkTask, type ParkTask } from '../park/task.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// The queue is loaded on use: it brings pg, ~60 ms at startup of every command.
+let queueModule: Promise<typeof import('./queue.js')> | undefined;
+const loadQueue = () => (queueModule ??= import('./queue.js'));
 
 export interface QueuedCopyOptions extends CopyOptions {
   /** sync: remove what the source lacks. */
@@ -49,6 +53,7 @@ export async function queuedCopy(srcInput: string, dstInput: string, opts: Queue
   const url = engineUrl(opts.engine);
   const t0 = process.hrtime.bigint();
   const seconds = () => Number(process.hrtime.bigint() - t0) / 1e9;
+  const { WorkQueue } = await loadQueue();
   const queue = await WorkQueue.open(url);
   const eng = engineGetter(url);
   try {
@@ -219,6 +224,7 @@ interface Waited { counts: JobCounts; failures: Array<{ path: string; reason: st
 async function waitJob(queue: WorkQueue, job: number, opts: QueuedCopyOptions): Promise<Waited> {
   const failures: Array<{ path: string; reason: string }> = [];
   let lastFailed = 0;
+  const { waitForJob } = await loadQueue();
   return waitForJob<Waited>(queue, job, async () => {
     const c = await queue.counts(job);
     if (c.failed > failures.length) {
@@ -276,6 +282,7 @@ export async function runWorker(o: WorkerOptions = {}): Promise<WorkerSummary> {
   let ranksInflight = 0;
   const maxAttempts = o.attempts ?? 3;
   const t0 = Date.now();
+  const { isConnectionError, WorkQueue } = await loadQueue();
   const queue = await WorkQueue.open(url);
   let engineP: Promise<Engine> | undefined;
   const getEngine = () => (engineP ??= queue.retrying(() => openEngine(url)).catch((e) => { engineP = undefined; throw e; }));

@@ -1,19 +1,30 @@
 // Progress for long moves: a bar on a TTY (files, bytes, rate, ETA), fed by
 // the transfer's counters; totals come from a light scan of the source that
 // runs alongside the copy (streaming too), so the bar moves during the scan.
-import cliProgress from 'cli-progress';
+import type CliProgress from 'cli-progress';
 import type { Transfer, TransferSummary } from './transfer.js';
 import { march } from './walk.js';
 
+// cli-progress is loaded on use (a bar is shown: a TTY, no --quiet/--json):
+// it costs ~25 ms at startup of every command.
+let cliProgress: typeof CliProgress | undefined;
+
+/** Loads cli-progress; await it before starting a ProgressBar or making a bar. */
+export async function loadCliProgress(): Promise<typeof CliProgress> {
+  return (cliProgress ??= (await import('cli-progress')).default);
+}
+
 export class ProgressBar {
-  private bar: cliProgress.SingleBar | undefined;
+  private bar: CliProgress.SingleBar | undefined;
   private timer: NodeJS.Timeout | undefined;
   private totalFiles = 0;
   private totalBytes = 0;
   private scanned = false;
   private stopScan = false;
 
+  /** Needs loadCliProgress() done. */
   start(t: Transfer, srcSt: Parameters<Transfer['run']>[0] | undefined): void {
+    if (!cliProgress) throw new Error('ProgressBar.start: call loadCliProgress() first');
     this.bar = new cliProgress.SingleBar({
       stream: process.stderr,
       format: '{bar} {percentage}% | {files}/{tfiles} files | {mb}/{tmb} MB | {rate} MB/s | ETA {eta_formatted}',

@@ -4,13 +4,16 @@
 // value and array extent (offsets, lengths and bytes) in key order. It
 // excludes the UUID, the creation time and the label (a copy usually sits
 // beside its source under another label).
-import { createBLAKE3 } from 'hash-wasm';
 import type { Engine, KeyPath } from '../engine/types.js';
 import { openContainer } from '../container/index.js';
 import { listObjects, DaosObject } from '../object/index.js';
 import { cleanupStale, snapshotForRun } from '../container/pending.js';
 
 const SLICE = 4 * 1024 * 1024;
+
+// hash-wasm is loaded on use: it costs ~38 ms at startup of every command.
+let hashWasm: Promise<typeof import('hash-wasm')> | undefined;
+const loadHashWasm = () => (hashWasm ??= import('hash-wasm'));
 
 export interface CheckResult {
   uuid: string;
@@ -41,6 +44,7 @@ export async function checkContainer(engine: Engine, pool: string, cont: string,
   const c = await openContainer(engine, pool, cont);
   const { epoch, release } = await snapshotForRun(engine, c, opts.snap);
   try {
+    const { createBLAKE3 } = await loadHashWasm();
     const h = await createBLAKE3();
     h.init();
     const put = (tag: string, b: Uint8Array) => { h.update(tag); h.update(u64(b.length)); h.update(b); };

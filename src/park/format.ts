@@ -4,9 +4,12 @@
 // with the file's length and checksum, which HDF5 ignores) that lets a reader
 // reject truncated or corrupted files before the HDF5 library parses them.
 import fs from 'node:fs';
-import { createXXHash128 } from 'hash-wasm';
 import { StrataError } from '../errors.js';
 import type { H5Type } from '../hdf5/h5lib/index.js';
+
+// hash-wasm is loaded on use: it costs ~38 ms at startup of every command.
+let hashWasm: Promise<typeof import('hash-wasm')> | undefined;
+const loadHashWasm = () => (hashWasm ??= import('hash-wasm'));
 
 export const FORMAT_VERSION = 0; // the `Version` attribute mpiFileUtils writes (float 0.0)
 export const USERBLOCK = 512;
@@ -81,6 +84,7 @@ export interface Header {
 }
 
 async function hashRange(file: string, from: number, to: number): Promise<string> {
+  const { createXXHash128 } = await loadHashWasm();
   const h = await createXXHash128();
   h.init();
   const fd = fs.openSync(file, 'r');

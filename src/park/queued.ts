@@ -4,8 +4,11 @@
 // retries; this process waits for the results and then finishes the job
 // itself (renames the rank files into place, or registers the container).
 import { StrataError } from '../errors.js';
-import { waitForJob, WorkQueue } from '../mover/queue.js';
 import { removeAttempts, type ParkTask } from './task.js';
+
+// The queue is loaded on use: it brings pg, ~60 ms at startup of every command.
+let queueModule: Promise<typeof import('../mover/queue.js')> | undefined;
+const loadQueue = () => (queueModule ??= import('../mover/queue.js'));
 
 export interface QueuedRanksOptions {
   engineUrl?: string;
@@ -17,6 +20,7 @@ export interface QueuedRanksOptions {
 export async function runQueued<T>(tasks: ParkTask[], names: string[], o: QueuedRanksOptions = {}): Promise<T[]> {
   const url = o.engineUrl || process.env['STRATA_ENGINE'] || '';
   if (!/^postgres(ql)?:\/\//.test(url)) throw new StrataError('EINVAL', '--queue needs a PostgreSQL engine: --engine postgres://… or STRATA_ENGINE');
+  const { waitForJob, WorkQueue } = await loadQueue();
   const queue = await WorkQueue.open(url);
   try {
     const job = await queue.createTaskJob('park', { what: tasks[0]?.kind ?? 'serialize', ranks: tasks.length }, tasks.map((task, i) => ({ rel: names[i]!, task })));
