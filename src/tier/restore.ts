@@ -4,11 +4,13 @@
 // --keep-container).
 //
 //   prepared/copying  sync container -> .NAME.strata-restore-<id>
-//   verifying         compare with checksums (live container vs the copy)
+//   verifying         compare with checksums (live container vs the copy), then
+//                     the copy flushed to disk (syncfs) before anything is removed
 //   unlinking         link removed (point of no return: the data is in the copy)
 //   unlinked          copy renamed to PATH
 //   renamed           container destroyed, journal removed
 import fs from 'node:fs';
+import path from 'node:path';
 import { StrataError, isStrataError } from '../errors.js';
 import type { Engine } from '../engine/types.js';
 import { destroyContainer } from '../container/index.js';
@@ -19,7 +21,7 @@ import { reasonOf } from '../mover/transfer.js';
 import {
   assertNotBusy, journalFor, newJournalBase, removeJournal, setStep, writeJournal, type RestoreJournal,
 } from './journal.js';
-import { entryPath, hiddenSibling, lstatOrUndefined, pauseAt, removeTree } from './util.js';
+import { entryPath, fsyncDirectory, hiddenSibling, lstatOrUndefined, pauseAt, removeTree, syncFilesystem } from './util.js';
 import { containerUri, findContainer, linkAtPath, refuseParked, withTierEngine, type TierCommon } from './common.js';
 import { delArchived } from './records.js';
 
@@ -121,6 +123,9 @@ async function runRestore(engine: Engine, j: RestoreJournal, opts: RestoreOption
         diffs = await verify(j, opts);
         if (diffs.length) throw new StrataError('EBUSY', `the container of ${p} changed while it was being restored (${diffs.slice(0, 3).map((d) => `${d.what} ${d.path}`).join('; ')}): restore refused`);
       }
+      // The copy is on disk before the link (and later the container) goes.
+      opts.onPhase?.('flush to disk');
+      syncFilesystem(j.hidden);
       pauseAt('restore-swap');
       if (!ourLink(j)) {
         throw new StrataError('ECONFLICT', `${p} changed during the restore: it is no longer the link to container ${j.contUuid} (someone replaced it); nothing was removed`);
@@ -146,6 +151,7 @@ async function finishRestore(engine: Engine, j: RestoreJournal, opts: RestoreOpt
     }
     try {
       fs.renameSync(j.hidden, p);
+      fsyncDirectory(path.dirname(p)); // the rename is on disk before the container is destroyed
     } catch (e) {
       throw new StrataError('EIO', `cannot move the restored tree ${j.hidden} to ${p}: ${reasonOf(e)}; run 'strata tier recover' once fixed`);
     }

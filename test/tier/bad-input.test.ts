@@ -152,6 +152,27 @@ test('restore racing someone who creates the path', async () => {
   assert.equal(await conts(), before - 1);
 });
 
+test('restore whose copy cannot be flushed to disk: refused before anything is removed', async () => {
+  const { dir, kept } = tree('noflush');
+  await ok(env, 'tier', 'archive', dir);
+  const before = await conts();
+  // A `sync` that fails, first on PATH: the restore's syncfs of the copy reports an I/O error.
+  const bin = path.join(home, 'failing-sync-bin');
+  fs.mkdirSync(bin, { recursive: true });
+  fs.writeFileSync(path.join(bin, 'sync'), '#!/bin/sh\necho "sync: error syncing \'$2\': Input/output error" >&2\nexit 1\n', { mode: 0o755 });
+  const r = await fails({ ...env, PATH: `${bin}:${process.env['PATH']}` }, /cannot flush .* to disk \(sync -f\): error syncing .*Input\/output error.*was not changed/, 'tier', 'restore', dir);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr.trim().split('\n').filter((l) => l.startsWith('strata: ') && !l.startsWith('strata: tier: ')).length, 1, r.stderr);
+  // Still archived: the link, the container, no copy left beside it.
+  assert.ok(fs.lstatSync(dir).isDirectory() && sh(`getfattr -n user.daos --only-values '${dir}'`).startsWith('DAOS.POSIX://'));
+  assert.deepEqual(hiddenSiblings(dir), []);
+  assert.equal(await conts(), before);
+  // With a working sync it restores.
+  await ok(env, 'tier', 'restore', dir);
+  assert.equal(diffR(kept, dir).code, 0);
+  assert.equal(await conts(), before - 1);
+});
+
 test('scan: candidates by age, size and name; --apply goes on past failures', async () => {
   const area = path.join(home, 'projects');
   fs.mkdirSync(area);
