@@ -3,6 +3,7 @@
 // objects whose position in OID order is r modulo N. Everything streams: table
 // rows go out in batches, arrays in slices (hyperslabs), so memory stays bounded.
 import fs from 'node:fs';
+import { fsyncDirectory } from '../durable.js';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fork } from 'node:child_process';
@@ -278,6 +279,8 @@ export async function serializeContainer(engine: Engine, pool: string, cont: str
       for (; placed < ranks.length; placed++) {
         try { fs.renameSync(ranks[placed]!.file, finals[placed]!); } catch (e) { throw fromSystemError(e, `cannot put ${finals[placed]} in place`); }
       }
+      // The files are fsynced when sealed; their names are on disk once the directory is (tier park destroys the container next).
+      fsyncDirectory(dir);
     } catch (e) {
       for (const r of ranks) fs.rmSync(r.file, { force: true });
       for (let i = 0; i < placed; i++) fs.rmSync(finals[i]!, { force: true }); // a set is whole or absent

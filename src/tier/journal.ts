@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { StrataError, fromSystemError } from '../errors.js';
 import type { LinkKind } from '../uns/index.js';
+import { fsyncDirectory } from '../durable.js';
 
 export type TierOp = 'archive' | 'restore' | 'park' | 'unpark';
 
@@ -117,10 +118,7 @@ export function journalOwnerAlive(j: TierJournal): boolean {
 }
 
 function fsyncDir(dir: string): void {
-  try {
-    const fd = fs.openSync(dir, 'r');
-    try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
-  } catch { /* best effort */ }
+  try { fsyncDirectory(dir); } catch { /* best effort */ }
 }
 
 export function journalFile(id: string): string {

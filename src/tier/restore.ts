@@ -21,7 +21,8 @@ import { reasonOf } from '../mover/transfer.js';
 import {
   assertNotBusy, journalFor, newJournalBase, removeJournal, setStep, writeJournal, type RestoreJournal,
 } from './journal.js';
-import { entryPath, fsyncDirectory, hiddenSibling, lstatOrUndefined, pauseAt, removeTree, syncFilesystem } from './util.js';
+import { entryPath, hiddenSibling, lstatOrUndefined, pauseAt, removeTree } from './util.js';
+import { fsyncDirectory, syncFilesystem } from '../durable.js';
 import { containerUri, findContainer, linkAtPath, refuseParked, withTierEngine, type TierCommon } from './common.js';
 import { delArchived } from './records.js';
 

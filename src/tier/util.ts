@@ -1,6 +1,5 @@
 // Small helpers of the tier layer: the test pause hook, path checks, sizes of
 // local trees, processes writing below a directory, and a glob matcher.
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { StrataError, fromSystemError } from '../errors.js';
@@ -22,37 +21,6 @@ export function pauseAt(step: string): void {
   for (;;) {
     Atomics.wait(cell, 0, 0, 50); // blocks the event loop: nothing else runs meanwhile
     if (file && !fs.existsSync(file)) return;
-  }
-}
-
-/**
- * Makes everything written to the filesystem holding `dir` durable (syncfs(2),
- * through coreutils' `sync -f`: Node has no syncfs). The mover, as cp -a,
- * leaves written files to the kernel's writeback; a step that then destroys
- * the only other copy (tier restore) must not run before the bytes are on disk.
- */
-export function syncFilesystem(dir: string): void {
-  const r = spawnSync('sync', ['-f', dir], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) {
-    const why = r.error ? reasonOfSpawn(r.error) : (r.stderr.trim().replace(/^sync: /, '') || `exit status ${r.status}`);
-    throw new StrataError('EIO', `cannot flush ${dir} to disk (sync -f): ${why}`);
-  }
-}
-
-function reasonOfSpawn(e: Error): string {
-  return (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'the sync command (coreutils) was not found' : e.message;
-}
-
-/** fsync of a directory: a rename in it is on disk. */
-export function fsyncDirectory(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(dir, 'r');
-    fs.fsyncSync(fd);
-  } catch (e) {
-    throw fromSystemError(e, `cannot flush directory ${dir}`);
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
   }
 }
 
