@@ -49,6 +49,7 @@ export async function copy(srcInput: string, dstInput: string, opts: CopyOptions
     if (h5) return h5;
     const jfile = journalPath(formatLocation(srcLoc), formatLocation(dstLoc));
     const resume = opts.resume ? await readJournal(jfile) : undefined;
+    if (resume?.distrusted) opts.onWarn?.(`the machine restarted since the interrupted copy: ${resume.distrusted} items it finished after its last flush to disk are copied again`);
     if (opts.resume && !resume) {
       const at = completedAt(jfile);
       if (at !== undefined) {
@@ -92,7 +93,7 @@ export async function copy(srcInput: string, dstInput: string, opts: CopyOptions
       // Finished without errors: forget the journal and the snapshot taken for the copy.
       // Otherwise keep both, so --resume continues from the same view.
       const clean = summary.errors === 0 && !summary.stopped;
-      journal.close(clean);
+      await journal.close(clean);
       if (clean) keepSnap = false;
       return { ...summary, src: formatLocation(srcLoc), dst: dst.tree.display(''), resumed: !!resume };
     } finally {

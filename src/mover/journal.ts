@@ -8,6 +8,14 @@
 //   C <path>   every item up to <path> in walk order is finished (low-water mark)
 //   D <path>   <path> finished ahead of the mark (parallel copies finish out of order)
 //   F <path>   <path> failed (a resumed run tries it again)
+//   B <id>     a run (first or resumed) starts, on the machine boot <id>
+//   P / S      a flush to disk of a POSIX destination started / ended: the
+//              events before the P are on disk
+// Into a container every event follows a durable commit. Into a POSIX
+// directory the files are left to the kernel's writeback (as cp -a does), so
+// after a power loss or crash of the machine (a new boot id) only the events
+// before the last completed flush are trusted; the rest is copied again. A
+// killed process loses nothing the kernel holds, so the same boot trusts all.
 // Items are files, symlinks and hard links; directories are re-made (idempotent)
 // and their metadata re-applied on resume. Memory on resume is the D and F sets
 // past the last mark, bounded by the number of copies in flight (plus failures).
@@ -21,7 +29,34 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import { spawn } from 'node:child_process';
 import { comparePaths } from './names.js';
+import { fsyncDirectory, syncFilesystem } from '../durable.js';
+import { StrataError } from '../errors.js';
+
+/** This boot of the machine (STRATA_TEST_BOOT_ID stands in for a restart in tests). */
+export function bootId(): string {
+  const t = process.env['STRATA_TEST_BOOT_ID'];
+  if (t) return t;
+  try { return fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(); } catch { return 'unknown'; }
+}
+
+/** How often a copy into a POSIX directory flushes it to disk and says so in its journal. */
+function checkpointMs(): number {
+  const v = Number(process.env['STRATA_MOVER_CHECKPOINT_MS']);
+  return Number.isFinite(v) && v > 0 ? v : 5000;
+}
+
+/** syncfs of the filesystem holding dir, without blocking the event loop. */
+function syncfsAsync(dir: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const c = spawn('sync', ['-f', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    c.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    c.on('error', reject);
+    c.on('close', (code) => (code === 0 ? resolve() : reject(new Error(err.trim().replace(/^sync: /, '') || `sync -f: exit status ${code}`))));
+  });
+}
 
 export interface JournalHeader {
   version: 1;
@@ -81,34 +116,64 @@ export interface ResumeState {
   mark: string | undefined;
   done: Set<string>;
   failed: Set<string>;
+  /** Finished items not trusted (written before a machine restart, after the last flush): copied again. */
+  distrusted: number;
 }
 
-/** Reads a journal; undefined if there is none (or it is unreadable). */
-export async function readJournal(file: string): Promise<ResumeState | undefined> {
+type JournalEvent = { k: 'C' | 'D' | 'F'; p: string };
+
+/**
+ * Reads a journal; undefined if there is none (or it is unreadable). Events a
+ * restart of the machine may have undone are dropped (see the header comment).
+ */
+export async function readJournal(file: string, currentBoot = bootId()): Promise<ResumeState | undefined> {
   if (!fs.existsSync(file)) return undefined;
   const rl = readline.createInterface({ input: fs.createReadStream(file, 'utf8'), crlfDelay: Infinity });
   let header: JournalHeader | undefined;
-  let mark: string | undefined;
-  const done = new Set<string>();
-  const failed = new Set<string>();
+  const events: JournalEvent[] = [];
+  let flushed = 0; // events known to be on disk
+  let pending: number | undefined; // events before the P of a flush not yet completed
+  let boot: string | undefined;
+  let distrusted = 0;
+  let durable = false;
+  // A restart between two runs (or since the last one) undid what was not flushed.
+  const restarted = () => { distrusted += events.length - flushed; events.length = flushed; pending = undefined; };
   for await (const line of rl) {
     if (!header) {
       try { header = JSON.parse(line) as JournalHeader; } catch { return undefined; }
+      durable = header.dstRoot.kind === 'container';
       continue;
     }
+    if (line === 'P') { pending = events.length; continue; }
+    if (line === 'S') { if (pending !== undefined) flushed = pending; pending = undefined; continue; }
     if (line.length < 3) continue;
     let p: string;
     try { p = JSON.parse(line.slice(2)) as string; } catch { continue; } // a torn last line
     const k = line[0];
+    if (k === 'B') {
+      if (!durable && boot !== undefined && p !== boot) restarted();
+      boot = p;
+    } else if (k === 'C' || k === 'D' || k === 'F') {
+      events.push({ k, p });
+      if (durable) flushed = events.length;
+    }
+  }
+  if (!header) return undefined;
+  // Journals without B lines (older runs) are trusted whole, as they were written.
+  if (!durable && boot !== undefined && boot !== currentBoot) restarted();
+  let mark: string | undefined;
+  const done = new Set<string>();
+  const failed = new Set<string>();
+  for (const { k, p } of events) {
     if (k === 'C') {
       mark = p;
       for (const d of done) if (comparePaths(d, p) <= 0) done.delete(d);
     } else if (k === 'D') {
       done.add(p);
       failed.delete(p);
-    } else if (k === 'F') failed.add(p);
+    } else failed.add(p);
   }
-  return header ? { header, mark, done, failed } : undefined;
+  return { header, mark, done, failed, distrusted };
 }
 
 /** Tracks finished items in walk order and appends to the journal. */
@@ -120,16 +185,42 @@ export class Journal {
   private mark: string | undefined;
   private readonly ahead = new Set<string>();
   private readonly failedSet = new Set<string>();
+  /** POSIX destination: the directory flushed to disk at checkpoints (undefined: events follow durable commits). */
+  private readonly flushRoot: string | undefined;
+  private unflushed = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private flushError: unknown;
 
   constructor(readonly file: string, readonly header: JournalHeader, readonly resume: ResumeState | undefined) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     this.mark = resume?.mark;
+    this.flushRoot = header.dstRoot.kind === 'posix' ? header.dstRoot.path : undefined;
     this.fd = fs.openSync(file, resume ? 'a' : 'w');
     if (!resume) {
       this.append(JSON.stringify(header));
       fs.rmSync(donePath(file), { force: true }); // a fresh run: the earlier completion no longer says anything
       pruneDone(path.dirname(file));
     }
+    this.append(`B ${JSON.stringify(bootId())}`);
+    // The plan is on disk before anything happens at the destination.
+    fs.fdatasyncSync(this.fd);
+    if (!resume) fsyncDirectory(path.dirname(file));
+    if (this.flushRoot !== undefined) {
+      this.timer = setInterval(() => { void this.checkpoint(); }, checkpointMs());
+      this.timer.unref();
+    }
+  }
+
+  /** POSIX destination: flushes it to disk and notes that the events before are safe from a machine restart. */
+  private checkpoint(): Promise<void> {
+    if (this.flushing || this.unflushed === 0 || this.flushRoot === undefined) return this.flushing ?? Promise.resolve();
+    this.append('P');
+    this.unflushed = 0;
+    this.flushing = syncfsAsync(this.flushRoot)
+      .then(() => { this.append('S'); }, (e: unknown) => { this.flushError = e; })
+      .finally(() => { this.flushing = undefined; });
+    return this.flushing;
   }
 
   /** True when a resumed run already finished rel. */
@@ -178,6 +269,7 @@ export class Journal {
     const b = Buffer.from(line + '\n', 'utf8');
     fs.writeSync(this.fd, b);
     this.bytes += b.length;
+    if (line.length > 2 && line[1] === ' ' && line[0] !== 'B') this.unflushed++;
   }
 
   /** Rewrites the journal with only what a resume needs. */
@@ -187,6 +279,12 @@ export class Journal {
     for (const f of this.failedSet) lines.push(`F ${JSON.stringify(f)}`);
     if (this.mark !== undefined) lines.push(`C ${JSON.stringify(this.mark)}`);
     for (const d of this.ahead) lines.push(`D ${JSON.stringify(d)}`);
+    lines.push(`B ${JSON.stringify(bootId())}`);
+    if (this.flushRoot !== undefined) {
+      // What the rewritten journal says done must be on disk (rare: every 8 MiB of journal).
+      syncFilesystem(this.flushRoot);
+      lines.push('P', 'S');
+    }
     fs.writeFileSync(tmp, lines.join('\n') + '\n');
     fs.renameSync(tmp, this.file);
     fs.closeSync(this.fd);
@@ -194,18 +292,45 @@ export class Journal {
     this.bytes = 0;
   }
 
-  /** Ends the journal; a completed copy leaves its `.done` record instead. */
-  close(completed: boolean): void {
+  /**
+   * Ends the journal; a completed copy leaves its `.done` record instead, once
+   * a POSIX destination is flushed to disk (a completion the next boot could
+   * not find on disk would make --resume skip it).
+   */
+  async close(completed: boolean): Promise<void> {
+    this.stopTimer();
+    if (this.flushing) await this.flushing;
+    if (completed && this.flushRoot !== undefined) {
+      try {
+        await syncfsAsync(this.flushRoot);
+      } catch (e) {
+        try { fs.closeSync(this.fd); } catch { /* closed */ }
+        throw new StrataError('EIO', `the copy finished but ${this.flushRoot} could not be flushed to disk: ${(e as Error).message}; run the same command with --resume once fixed`);
+      }
+    }
     try { fs.closeSync(this.fd); } catch { /* closed */ }
     if (!completed) return;
     const done = donePath(this.file);
-    fs.writeFileSync(`${done}.tmp`, JSON.stringify({ ...this.header, finishedAt: new Date().toISOString() }) + '\n');
+    const fd = fs.openSync(`${done}.tmp`, 'w');
+    try {
+      fs.writeSync(fd, JSON.stringify({ ...this.header, finishedAt: new Date().toISOString() }) + '\n');
+      fs.fdatasyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
     fs.renameSync(`${done}.tmp`, done);
+    fsyncDirectory(path.dirname(done));
     fs.rmSync(this.file, { force: true });
+  }
+
+  private stopTimer(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
   }
 
   /** Drops the journal without a completion record (the copy never started). */
   discard(): void {
+    this.stopTimer();
     try { fs.closeSync(this.fd); } catch { /* closed */ }
     fs.rmSync(this.file, { force: true });
   }
