@@ -6,7 +6,7 @@ import { LATEST } from './types.js';
 import { akeyPrefix, dkeyPrefix, dkeyPunchPrefix, epochBytes, objPrefix, prefixEnd, recordKey, uuidBytes } from './keys.js';
 import { decodeRecord, encodeRecord, extentLength, isArrayRecord, visibleSingle, type Rec, type RecordValue } from './records.js';
 import type { Piece, PlannedOp } from './batch-plan.js';
-import { after, lastWriteKey, loadAkey, range, release, removeRec, retain, snapsOf, tailEpoch, toRec, versionOf, type Gen } from './core.js';
+import { after, lastWriteKey, touchedKey, loadAkey, range, release, removeRec, retain, snapsOf, tailEpoch, toRec, versionOf, type Gen } from './core.js';
 
 export const CONFLICT = Symbol('conflict');
 
@@ -143,9 +143,21 @@ export function* applyBatch(plan: PlannedOp[], conditions: Condition[], stored: 
   }
   // Containers with snapshots note this epoch: destroying a snapshot taken
   // after their last write frees nothing, and skips the reclaim pass.
-  const touched = new Set<ContId>();
-  for (const op of plan) if (op.op === 'array') touched.add(op.kp.cont); else if ('cont' in op) touched.add(op.cont);
-  for (const cont of touched) if ((yield* snaps(cont)).length > 0) yield { t: 'cat-put', key: lastWriteKey(cont), value: epoch };
+  // They also note which objects this epoch wrote (touchedKey): destroying a
+  // snapshot then reclaims only objects written after it.
+  const touched = new Map<ContId, Map<string, Uint8Array>>();
+  for (const op of plan) {
+    const kp = op.op === 'array' ? op.kp : 'oid' in op ? op : undefined;
+    if (!kp) continue;
+    let objs = touched.get(kp.cont);
+    if (!objs) touched.set(kp.cont, (objs = new Map()));
+    objs.set(Buffer.from(kp.oid).toString('hex'), kp.oid);
+  }
+  for (const [cont, objs] of touched) {
+    if ((yield* snaps(cont)).length === 0) continue;
+    yield { t: 'cat-put', key: lastWriteKey(cont), value: epoch };
+    for (const oid of objs.values()) yield { t: 'cat-put', key: touchedKey(cont, epoch, oid), value: 1 };
+  }
   return epoch;
 }
 

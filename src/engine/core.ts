@@ -389,9 +389,33 @@ export function* createSnapshot(cont: ContId, name: string | undefined, record?:
   const epoch = (yield { t: 'epoch' }) as number;
   yield { t: 'snap-put', cont: c, epoch, info: { name, createdAt: new Date().toISOString() } };
   if (record) yield { t: 'cat-put', key: `${record.keyPrefix}${epoch}`, value: record.value };
-  // Every write from now on notes its epoch here (batch-apply.ts): see KvEngine.destroySnapshot.
+  // Every write from now on notes its epoch and objects (batch-apply.ts): see KvEngine.destroySnapshot.
   yield { t: 'cat-put', key: lastWriteKey(cont), value: epoch };
+  yield { t: 'cat-put', key: touchedMarker(cont, epoch), value: 1 };
   return epoch;
+}
+
+/**
+ * Catalog keys of the objects written while a container had snapshots, by
+ * epoch: `touched/<cont>/<epoch, 16 digits>/<oid hex>`. Destroying a snapshot
+ * frees versions only in objects written after it, so its reclaim pass reads
+ * those objects instead of the whole container.
+ */
+export function touchedPrefix(cont: ContId): string {
+  return `touched/${cont}/`;
+}
+export function touchedKey(cont: ContId, epoch: number, oid: Uint8Array): string {
+  return `${touchedPrefix(cont)}${String(epoch).padStart(16, '0')}/${Buffer.from(oid).toString('hex')}`;
+}
+/** Written with each snapshot: the index is complete for the writes after it (snapshots of older engine homes lack it). */
+export function touchedMarker(cont: ContId, epoch: number): string {
+  return `${touchedPrefix(cont)}${String(epoch).padStart(16, '0')}/snap`;
+}
+/** Epoch and OID of a touched key (no OID for a snapshot's marker). */
+export function parseTouchedKey(key: string, cont: ContId): { epoch: number; oid?: Buffer } {
+  const rest = key.slice(touchedPrefix(cont).length);
+  const tail = rest.slice(17);
+  return { epoch: Number(rest.slice(0, 16)), ...(tail === 'snap' ? {} : { oid: Buffer.from(tail, 'hex') }) };
 }
 
 /** Deletes a snapshot's entry; says whether it existed and whether the container was written after it (in the same transaction). */

@@ -152,25 +152,73 @@ export abstract class KvEngine implements Engine {
     this.assertOpen();
     const d = await this.runWrite(core.destroySnapshotEntry(cont, epoch));
     if (!d.existed) throw new StrataError('ENOENT', `no snapshot at epoch ${epoch}`);
+    const left = (await this.listSnapshots(cont)).map((x) => x.epoch).sort((a, b) => a - b);
     // Nothing written since the snapshot was taken (the run snapshot of a copy
     // out of a container): every version it saw is still the latest one, so
-    // none becomes free and the pass over the whole container is skipped.
-    if (!d.writtenAfter) return;
-    await this.reclaim(cont);
+    // none becomes free and no object is read.
+    if (!d.writtenAfter) {
+      // nothing to reclaim
+    } else if ((await this.catGet(core.touchedMarker(cont, epoch))) === undefined) {
+      await this.reclaim(cont); // a snapshot older than the index of written objects: the whole container
+    } else {
+      // Only objects written after the snapshot and up to the next view can hold versions no view needs now.
+      await this.reclaimObjects(cont, this.touchedAfter(cont, epoch, left.find((e) => e > epoch) ?? Infinity));
+    }
+    await this.pruneTouched(cont, left[0]);
   }
 
+  /** OIDs written at epochs in (from, to], from the touched index, a page at a time (a repeated OID is harmless). */
+  private async *touchedAfter(cont: ContId, from: number, to: number): AsyncGenerator<Buffer> {
+    const prefix = core.touchedPrefix(cont);
+    let after = `${prefix}${String(from).padStart(16, '0')}/~`;
+    for (;;) {
+      const page = await this.catList(prefix, { after, limit: 1024 });
+      const seen = new Set<string>();
+      for (const [key] of page) {
+        const t = core.parseTouchedKey(key, cont);
+        if (t.epoch > to) return;
+        if (t.oid && !seen.has(key.slice(-32))) { seen.add(key.slice(-32)); yield t.oid; }
+      }
+      if (page.length < 1024) return;
+      after = page[page.length - 1]![0];
+    }
+  }
+
+  /** Drops index entries no remaining snapshot can use (epochs below the oldest; all when none is left). */
+  private async pruneTouched(cont: ContId, oldest: number | undefined): Promise<void> {
+    const prefix = core.touchedPrefix(cont);
+    for (;;) {
+      const page = await this.catList(prefix, { limit: 1000 });
+      const dead = page.filter(([k]) => oldest === undefined || core.parseTouchedKey(k, cont).epoch < oldest);
+      if (dead.length) await this.commit({ ops: dead.map(([key]) => ({ op: 'cat-del' as const, key })) });
+      if (dead.length < page.length || page.length < 1000) return;
+    }
+  }
+
+  /** Drops every version no view (snapshot or latest) needs, in every object of the container. */
   async reclaim(cont: ContId): Promise<void> {
+    const c = uuidBytes(cont);
+    const engine = this;
+    await this.reclaimObjects(cont, (async function* () {
+      let from: Buffer = c;
+      for (;;) {
+        const oid = await engine.runRead(core.nextObject(c, from));
+        if (!oid) return;
+        yield oid;
+        from = prefixEnd(objPrefix(c, oid));
+      }
+    })());
+  }
+
+  /** Drops the versions no view needs in the given objects, then frees extent files. */
+  private async reclaimObjects(cont: ContId, oids: AsyncIterable<Buffer>): Promise<void> {
     this.assertOpen();
     const c = uuidBytes(cont);
     const views = [...(await this.listSnapshots(cont)).map((s) => s.epoch), LATEST];
     // One object at a time: decide from a read, delete in a short write transaction.
-    let from: Buffer = c;
-    for (;;) {
-      const oid = await this.runRead(core.nextObject(c, from));
-      if (!oid) break;
+    for await (const oid of oids) {
       const doomed = await this.runRead(core.aggregateObject(c, oid, views));
       if (doomed.recs.length || doomed.punches.length) await this.runWrite(core.removeDoomed(doomed));
-      from = prefixEnd(objPrefix(c, oid));
     }
     await this.compactFiles();
     await this.collectFiles();
@@ -183,6 +231,7 @@ export abstract class KvEngine implements Engine {
     const c = uuidBytes(cont);
     while ((await this.runWrite(core.destroySome(c, 2000))) > 0) { /* next slice */ }
     await this.commit({ ops: [{ op: 'cat-del', key: core.lastWriteKey(cont) }] });
+    await this.pruneTouched(cont, undefined);
     await this.collectFiles();
   }
 

@@ -255,6 +255,43 @@ export function engineContract(name: string, factory: EngineFactory): void {
       assert.equal(await engine.catGet(`lastwrite/${cont}`), undefined, 'the container leaves no record behind');
     });
 
+    it('property: destroying a snapshot reclaims, from the objects written after it, all that a pass over the whole container would', async () => {
+      await fc.assert(fc.asyncProperty(
+        fc.array(fc.oneof(
+          fc.record({ t: fc.constant('put' as const), o: fc.nat(7), v: fc.nat(5) }),
+          fc.record({ t: fc.constant('write' as const), o: fc.nat(7), off: fc.nat(3) }),
+          fc.record({ t: fc.constant('punch' as const), o: fc.nat(7) }),
+          fc.record({ t: fc.constant('snap' as const) }),
+          fc.record({ t: fc.constant('destroy' as const), i: fc.nat(5) }),
+        ), { maxLength: 30 }),
+        fc.boolean(),
+        async (steps, oldHome) => {
+          newCont();
+          const snaps: number[] = [];
+          const records = async () => (await engine.check()).records;
+          for (const s of steps) {
+            if (s.t === 'put') await engine.commit({ ops: [{ op: 'put', ...kp(s.o + 1, 'd', 'a'), value: B(`v${s.v}`) }] });
+            else if (s.t === 'write') await engine.commit({ ops: [{ op: 'write', ...kp(s.o + 1, 'd', 'arr'), offset: s.off * 100, data: Buffer.alloc(100, s.off + 1) }] });
+            else if (s.t === 'punch') await engine.commit({ ops: [{ op: 'punch-obj', cont, oid: oidOf(s.o + 1) }] });
+            else if (s.t === 'snap') {
+              const e = await engine.createSnapshot(cont);
+              snaps.push(e);
+              // A snapshot of an engine home older than the index of written objects: destroying it must still free everything.
+              if (oldHome) await engine.commit({ ops: [{ op: 'cat-del', key: `touched/${cont}/${String(e).padStart(16, '0')}/snap` }] });
+            } else if (snaps.length) {
+              const victim = snaps.splice(s.i % snaps.length, 1)[0]!;
+              await engine.destroySnapshot(cont, victim);
+              const left = await records();
+              await engine.reclaim(cont);
+              assert.equal(await records(), left, 'a full pass found versions the destroy left behind');
+            }
+          }
+          for (const e of snaps) await engine.destroySnapshot(cont, e);
+          assert.deepEqual(await engine.catList(`touched/${cont}/`), [], 'no index entries once no snapshot is left');
+          await engine.destroyContainer(cont);
+        }), { numRuns: 30 });
+    });
+
     it("'visible' commits: another process sees each one when it returns (after refresh()), a SIGKILL loses none of them, sync() completes", async () => {
       newCont();
       const { spawn } = await import('node:child_process');
