@@ -9,6 +9,7 @@
 //   cont-uuid/<cont-uuid>                pool uuid          (container UUIDs are unique engine-wide)
 //   cont-rev/<cont-uuid>/<rev>           true               (CAS token of the container record)
 //   snap-name/<cont-uuid>/<name>         {reservedAt, epoch?} (snapshot name uniqueness)
+//   cont-away/<cont-uuid>                {pool, note}       (a container taken out of the tier, e.g. parked: where it went)
 //
 // A record carries `rev`; an update deletes the token of its rev and writes the
 // token of rev+1 under the condition that the old token is present. Two
@@ -28,6 +29,7 @@ export const keys = {
   contRev: (c: string, rev: number) => `cont-rev/${c}/${rev}`,
   snapName: (c: string, name: string) => `snap-name/${c}/${name}`,
   snapNames: (c: string) => `snap-name/${c}/`,
+  contAway: (c: string) => `cont-away/${c}`,
 };
 
 /** A condition, and the error to report if it still fails after a conflict (none: retry). */

@@ -8,6 +8,7 @@ export * from './props.js';
 export * from './pool.js';
 export * from './manage.js';
 export * from './snapshots.js';
+export * from './away.js';
 export { keys as catalogKeys } from './catalog.js';
 export * from './clone.js';
 export { cleanupStale, runSnapshot, pendingKey, me as pendingOwner } from './pending.js';

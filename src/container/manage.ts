@@ -11,6 +11,7 @@ import { DEFAULT_CONT_ACL, deleteAclPrincipal, effectivePerms, updateAclEntries,
 import { currentCaller, groupName, principal, type Caller } from './identity.js';
 import { CONTAINER_PROPS, containerPropDefaults, parseContainerType, propDef, showProp } from './props.js';
 import { resolvePool, requirePoolPerm, poolPerms, type CallOpts, type PoolRecord, type PropEntry, type AclView } from './pool.js';
+import { containerAway } from './away.js';
 
 export function containerPerms(rec: ContainerRecord, caller: Caller): Set<ContPerm> {
   return effectivePerms(rec.acl, String(rec.props['owner']), String(rec.props['group']), caller, 'container') as Set<ContPerm>;
@@ -21,7 +22,10 @@ export async function resolveContainer(engine: Engine, pool: PoolRecord, ref: st
   const r = parseRef(ref, 'container');
   const uuid = 'uuid' in r ? r.uuid : ((await engine.catGet(keys.contLabel(pool.uuid, r.label))) as string | undefined);
   const rec = uuid ? ((await engine.catGet(keys.cont(pool.uuid, uuid))) as ContainerRecord | undefined) : undefined;
-  if (!rec) throw new StrataError('ENOENT', `no container '${ref}' in pool ${pool.label}`);
+  if (!rec) {
+    const away = 'uuid' in r ? await containerAway(engine, r.uuid) : undefined;
+    throw new StrataError('ENOENT', away ? `container ${ref} of pool ${pool.label} is not in the tier: ${away.note}` : `no container '${ref}' in pool ${pool.label}`);
+  }
   return rec;
 }
 

@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Engine } from '../engine/types.js';
-import type { ContainerType } from '../container/index.js';
+import { awayOps, clearAwayOps, type ContainerType } from '../container/index.js';
 import { getXattr, removeXattr, setXattr } from '../uns/fsx.js';
 import type { LinkInfo } from '../uns/index.js';
 
@@ -63,11 +63,12 @@ export async function getParked(engine: Engine, cont: string): Promise<ParkedRec
 }
 
 export async function putParked(engine: Engine, r: ParkedRecord): Promise<void> {
-  await engine.commit({ ops: [{ op: 'cat-put', key: parkedKey(r.contUuid), value: r }] });
+  // With the container-level record, so every caller naming the container is told where it went.
+  await engine.commit({ ops: [{ op: 'cat-put', key: parkedKey(r.contUuid), value: r }, ...awayOps(r.contUuid, { pool: r.poolUuid, note: `parked in ${r.coldDir}; run strata tier unpark ${r.path}` })] });
 }
 
 export async function delParked(engine: Engine, cont: string): Promise<void> {
-  await engine.commit({ ops: [{ op: 'cat-del', key: parkedKey(cont) }] });
+  await engine.commit({ ops: [{ op: 'cat-del', key: parkedKey(cont) }, ...clearAwayOps(cont)] });
 }
 
 export function manifestPath(coldDir: string, cont: string): string {

@@ -8,6 +8,7 @@ import type { Engine } from '../engine/types.js';
 import {
   createContainer, destroyContainer, destroyContainerRecord, resolvePool, resolveContainer, listContainers, checkLabel,
   type ContainerRecord, type ContainerType, type CreateContainerOptions, type CallOpts, type ContainerInfo,
+  containerAway,
 } from '../container/index.js';
 import {
   checkLinkPossible, defaultLinkKind, linkAt, makeLink, replaceLink, readLinkAt, removeLink, type LinkInfo, type LinkKind,
@@ -151,6 +152,8 @@ export interface UnsInfo {
   type?: ContainerType;
   /** The container named by the link does not exist. */
   dangling: boolean;
+  /** When it was taken out of the tier (parked): where it went and how to bring it back. */
+  away?: string;
 }
 
 /** Resolves a path at or below a link, with labels from the engine. EINVAL when no link is there. */
@@ -174,7 +177,11 @@ async function describe(engine: Engine | undefined, link: LinkInfo, p: string, r
     if (rec) {
       out.contLabel = rec.label;
       out.type ??= rec.type;
-    } else out.dangling = true;
+    } else {
+      out.dangling = true;
+      const away = await containerAway(engine, link.cont);
+      if (away) out.away = away.note;
+    }
   }
   return out;
 }
@@ -223,13 +230,13 @@ async function* walk(dir: string, dev: number, onError: (p: string, e: unknown) 
   }
 }
 
-export interface ScannedLink extends LinkInfo { poolLabel?: string; contLabel?: string; dangling: boolean }
+export interface ScannedLink extends LinkInfo { poolLabel?: string; contLabel?: string; dangling: boolean; away?: string }
 
 /** scanLinks with each link checked against the engine (labels, dangling). */
 export async function* scanLinksChecked(engine: Engine, dir: string, onError?: (p: string, e: unknown) => void): AsyncGenerator<ScannedLink> {
   for await (const l of scanLinks(dir, onError)) {
     const d = await describe(engine, l, l.path, '/');
-    yield { ...l, type: d.type, poolLabel: d.poolLabel, contLabel: d.contLabel, dangling: d.dangling };
+    yield { ...l, type: d.type, poolLabel: d.poolLabel, contLabel: d.contLabel, dangling: d.dangling, ...(d.away ? { away: d.away } : {}) };
   }
 }
 
