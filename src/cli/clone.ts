@@ -12,9 +12,11 @@ import { globalOpts, printJson } from './context.js';
 import { StrataError } from '../errors.js';
 import type { Engine } from '../engine/types.js';
 import { openEngine, defaultEngineUrl } from '../engine/open.js';
-import { cloneContainer, type CloneProgress } from '../container/index.js';
-import { resolveLocation } from '../uns/location.js';
-import { loadCliProgress } from '../mover/progress.js';
+import type { CloneProgress } from '../container/index.js';
+
+// The container and UNS layers are loaded when the clone runs, not for --help.
+const lib = () => import('../container/index.js');
+const location = () => import('../uns/location.js');
 
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const LABEL = /^[a-zA-Z0-9._:-]{1,127}$/;
@@ -40,6 +42,7 @@ export async function parseCloneDst(loc: string): Promise<{ pool: string; cont?:
   }
   const parts = loc.replace(/\/+$/, '').split('/');
   if (loc.startsWith('/') && parts.length === 2 && UUID.test(parts[1]!)) return { pool: parts[1]! };
+  const { resolveLocation } = await location();
   const r = await resolveLocation(loc);
   if (r.kind === 'posix') throw new StrataError('EINVAL', `bad destination '${loc}': expected daos://<pool>[/<new-label>] or /<pool-uuid> (to copy into a POSIX directory use 'strata filesystem copy')`);
   if (r.path !== '/') throw new StrataError('EINVAL', `bad destination '${loc}': a clone is a whole container, not a path inside one`);
@@ -48,6 +51,7 @@ export async function parseCloneDst(loc: string): Promise<{ pool: string; cont?:
 }
 
 async function parseCloneSrc(loc: string): Promise<{ pool: string; cont: string }> {
+  const { resolveLocation } = await location();
   const r = await resolveLocation(loc);
   if (r.kind === 'posix') throw new StrataError('EINVAL', `bad source '${loc}': not a container (expected daos://<pool>/<cont>, /<pool-uuid>/<cont-uuid> or a UNS path)`);
   if (r.path !== '/') throw new StrataError('EINVAL', `bad source '${loc}': clone copies whole containers, not ${r.path} inside one (use 'strata filesystem copy')`);
@@ -84,6 +88,7 @@ export function registerClone(program: Command): void {
     .option('-q, --quiet', 'no progress bar or summary line')
     .option('--json', 'print the result as JSON')
     .action(async (o: CloneCliOpts, cmd: Command) => {
+      const { cloneContainer } = await lib();
       const s = splitEnginePrefix(o.src);
       const d = splitEnginePrefix(o.dst);
       if (s.engine !== undefined && o.srcEngine !== undefined) throw new StrataError('EINVAL', 'give the source engine either as a --src prefix or with --src-engine, not both');
@@ -104,6 +109,7 @@ export function registerClone(program: Command): void {
         const t0 = performance.now();
         let onProgress: ((p: CloneProgress) => void) | undefined;
         if (!o.quiet && !o.json && process.stderr.isTTY) {
+          const { loadCliProgress } = await import('../mover/progress.js');
           const cliProgress = await loadCliProgress();
           bar = new cliProgress.SingleBar({
             stream: process.stderr, hideCursor: true, etaBuffer: 20, fps: 5,

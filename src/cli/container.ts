@@ -3,13 +3,10 @@ import type { Command } from 'commander';
 import { withEngine, printJson, printTable } from './context.js';
 import { readAclFile, printAcl, aclInput } from './pool.js';
 import { StrataError } from '../errors.js';
-import {
-  createContainer, listContainers, queryContainer, destroyContainer, getProps, setProps, getAcl, overwriteAcl,
-  updateAcl, deleteAcl, setAttr, getAttr, getAttrs, delAttr, createSnap, listSnaps, destroySnap,
-  parsePropList, formatSize,
-} from '../container/index.js';
-import { createContainerAtPath, destroyContainerAtPath, linkContainer, unlinkPath } from '../uns/ops.js';
-import { parseLinkKind } from '../uns/link.js';
+
+// The container and UNS layers are loaded when a command runs, not for --help.
+const lib = () => import('../container/index.js');
+const uns = () => import('../uns/index.js');
 
 type Json = { json?: boolean };
 
@@ -29,8 +26,9 @@ export function registerContainer(program: Command): Command {
     .option('--prefix <prefix>', 'symlink links: where the tier is mounted (default STRATA_UNS_PREFIX, then uns.prefix)')
     .option('--json', 'print the container record as JSON')
     .action(async (pool: string, label: string | undefined, o: { type?: string; chunkSize?: string; oclass?: string; properties?: string; aclFile?: string; attrs?: string; path?: string; link?: string; prefix?: string; json?: boolean }, cmd: Command) => {
+      const { createContainer, parsePropList } = await lib();
       const props = o.properties ? parsePropList(o.properties) : undefined;
-      const acl = o.aclFile ? readAclFile(o.aclFile, 'container') : undefined;
+      const acl = o.aclFile ? await readAclFile(o.aclFile, 'container') : undefined;
       const attrs = o.attrs ? Object.fromEntries(parsePropList(o.attrs, 'attribute')) : undefined;
       const copts = { type: o.type, chunkSize: o.chunkSize, oclass: o.oclass, props, acl, attrs };
       if (o.path === undefined) {
@@ -40,6 +38,7 @@ export function registerContainer(program: Command): Command {
         if (o.json) printJson(rec); else process.stdout.write(`${rec.uuid}\n`);
         return;
       }
+      const { createContainerAtPath, parseLinkKind } = await uns();
       const link = o.link === undefined ? undefined : parseLinkKind(o.link);
       const r = await withEngine(cmd, (e) => createContainerAtPath(e, pool, label, o.path!, { ...copts, link, prefix: o.prefix }));
       if (o.json) printJson({ ...r.container, link: r.link }); else process.stdout.write(`${r.container.uuid}\n`);
@@ -49,6 +48,7 @@ export function registerContainer(program: Command): Command {
     .description('list the containers of a pool')
     .option('--json', 'print JSON')
     .action(async (pool: string, o: Json, cmd: Command) => {
+      const { listContainers } = await lib();
       const list = await withEngine(cmd, (e) => listContainers(e, pool));
       if (o.json) { printJson(list); return; }
       if (list.length === 0) { process.stdout.write('no containers\n'); return; }
@@ -59,6 +59,7 @@ export function registerContainer(program: Command): Command {
     .description('show a container')
     .option('--json', 'print JSON')
     .action(async (pool: string, c: string, o: Json, cmd: Command) => {
+      const { queryContainer, formatSize } = await lib();
       const q = await withEngine(cmd, (e) => queryContainer(e, pool, c));
       if (o.json) { printJson(q); return; }
       const rows: Array<[string, string | number]> = [
@@ -79,11 +80,13 @@ export function registerContainer(program: Command): Command {
     .action(async (pool: string | undefined, c: string | undefined, o: { force?: boolean; path?: string }, cmd: Command) => {
       if (o.path !== undefined) {
         if (pool !== undefined) throw new StrataError('EINVAL', 'give either <pool> <cont> or --path, not both');
+        const { destroyContainerAtPath } = await uns();
         const l = await withEngine(cmd, (e) => destroyContainerAtPath(e, o.path!, { force: o.force }));
         process.stdout.write(`container ${l.cont} destroyed, link ${l.path} removed\n`);
         return;
       }
       if (pool === undefined || c === undefined) throw new StrataError('EINVAL', 'give <pool> <cont> or --path');
+      const { destroyContainer } = await lib();
       await withEngine(cmd, (e) => destroyContainer(e, pool, c, { force: o.force }));
       process.stdout.write(`container ${c} destroyed\n`);
     });
@@ -95,6 +98,7 @@ export function registerContainer(program: Command): Command {
     .option('--prefix <prefix>', 'symlink links: where the tier is mounted (default STRATA_UNS_PREFIX, then uns.prefix)')
     .option('--json', 'print the link as JSON')
     .action(async (pool: string, c: string, o: { path: string; link?: string; prefix?: string; json?: boolean }, cmd: Command) => {
+      const { linkContainer, parseLinkKind } = await uns();
       const link = o.link === undefined ? undefined : parseLinkKind(o.link);
       const r = await withEngine(cmd, (e) => linkContainer(e, pool, c, o.path, { link, prefix: o.prefix }));
       if (o.json) printJson(r.link); else process.stdout.write(`${r.link.path} -> ${r.container.label} (${r.link.kind} link)\n`);
@@ -104,6 +108,7 @@ export function registerContainer(program: Command): Command {
     .description('remove a UNS link, keeping the container')
     .requiredOption('--path <path>', 'the link')
     .action(async (o: { path: string }) => {
+      const { unlinkPath } = await uns();
       const l = unlinkPath(o.path);
       process.stdout.write(`link ${l.path} removed (container ${l.cont} kept)\n`);
     });
@@ -113,6 +118,7 @@ export function registerContainer(program: Command): Command {
     .option('--prop <names>', 'only these properties, name[,name]')
     .option('--json', 'print JSON')
     .action(async (pool: string, c: string, o: Json & { prop?: string }, cmd: Command) => {
+      const { getProps } = await lib();
       let props = await withEngine(cmd, (e) => getProps(e, pool, c));
       if (o.prop) {
         const want = o.prop.split(',').map((s) => s.trim().toLowerCase());
@@ -128,6 +134,7 @@ export function registerContainer(program: Command): Command {
   cont.command('set-prop <pool> <cont> <properties>')
     .description('set properties, name:value[,name:value] (label, status, owner, group; the rest are fixed at creation)')
     .action(async (pool: string, c: string, list: string, _o: unknown, cmd: Command) => {
+      const { setProps, parsePropList } = await lib();
       const props = parsePropList(list);
       await withEngine(cmd, (e) => setProps(e, pool, c, props));
       process.stdout.write('properties updated\n');
@@ -138,6 +145,7 @@ export function registerContainer(program: Command): Command {
     .option('-u, --user <name>', 'new owner, e.g. alice or alice@')
     .option('-g, --group <name>', 'new owning group, e.g. staff or staff@')
     .action(async (pool: string, c: string, o: { user?: string; group?: string }, cmd: Command) => {
+      const { setProps } = await lib();
       const props: Array<[string, string]> = [];
       if (o.user) props.push(['owner', o.user]);
       if (o.group) props.push(['group', o.group]);
@@ -151,6 +159,7 @@ export function registerContainer(program: Command): Command {
     .option('--json', 'print JSON')
     .option('--outfile <file>', 'write the ACL to a file')
     .action(async (pool: string, c: string, o: Json & { outfile?: string }, cmd: Command) => {
+      const { getAcl } = await lib();
       printAcl(await withEngine(cmd, (e) => getAcl(e, pool, c)), o);
     });
 
@@ -158,7 +167,8 @@ export function registerContainer(program: Command): Command {
     .description('replace the whole ACL with the entries of a file')
     .requiredOption('--acl-file <file>', 'entries, one per line, # comments')
     .action(async (pool: string, c: string, o: { aclFile: string }, cmd: Command) => {
-      const entries = readAclFile(o.aclFile, 'container');
+      const { overwriteAcl } = await lib();
+      const entries = await readAclFile(o.aclFile, 'container');
       printAcl(await withEngine(cmd, (e) => overwriteAcl(e, pool, c, entries)), {});
     });
 
@@ -167,7 +177,8 @@ export function registerContainer(program: Command): Command {
     .option('-e, --entry <entry>', 'one entry, e.g. A::alice@:rw')
     .option('--acl-file <file>', 'entries from a file')
     .action(async (pool: string, c: string, o: { entry?: string; aclFile?: string }, cmd: Command) => {
-      const entries = aclInput(o, 'container');
+      const { updateAcl } = await lib();
+      const entries = await aclInput(o, 'container');
       printAcl(await withEngine(cmd, (e) => updateAcl(e, pool, c, entries)), {});
     });
 
@@ -175,12 +186,14 @@ export function registerContainer(program: Command): Command {
     .description("remove a principal's entries")
     .requiredOption('-p, --principal <principal>', 'OWNER@, GROUP@, EVERYONE@, u:name@ or g:name@')
     .action(async (pool: string, c: string, o: { principal: string }, cmd: Command) => {
+      const { deleteAcl } = await lib();
       printAcl(await withEngine(cmd, (e) => deleteAcl(e, pool, c, o.principal)), {});
     });
 
   cont.command('set-attr <pool> <cont> <name> <value>')
     .description('set a user attribute')
     .action(async (pool: string, c: string, name: string, value: string, _o: unknown, cmd: Command) => {
+      const { setAttr } = await lib();
       await withEngine(cmd, (e) => setAttr(e, pool, c, name, value));
     });
 
@@ -188,6 +201,7 @@ export function registerContainer(program: Command): Command {
     .description('print a user attribute value')
     .option('--json', 'print JSON (value as UTF-8 and base64)')
     .action(async (pool: string, c: string, name: string, o: Json, cmd: Command) => {
+      const { getAttr } = await lib();
       const v = await withEngine(cmd, (e) => getAttr(e, pool, c, name));
       if (o.json) printJson({ name, value: v.toString('utf8'), base64: v.toString('base64') });
       else process.stdout.write(Buffer.concat([v, Buffer.from('\n')]));
@@ -198,6 +212,7 @@ export function registerContainer(program: Command): Command {
     .option('-v, --verbose', 'show values too')
     .option('--json', 'print JSON')
     .action(async (pool: string, c: string, o: Json & { verbose?: boolean }, cmd: Command) => {
+      const { getAttrs } = await lib();
       const attrs = await withEngine(cmd, (e) => getAttrs(e, pool, c));
       const names = Object.keys(attrs);
       if (o.json) {
@@ -212,6 +227,7 @@ export function registerContainer(program: Command): Command {
   cont.command('del-attr <pool> <cont> <name>')
     .description('delete a user attribute')
     .action(async (pool: string, c: string, name: string, _o: unknown, cmd: Command) => {
+      const { delAttr } = await lib();
       await withEngine(cmd, (e) => delAttr(e, pool, c, name));
     });
 
@@ -220,6 +236,7 @@ export function registerContainer(program: Command): Command {
     .option('-s, --snap <name>', 'snapshot name (unique in the container)')
     .option('--json', 'print JSON')
     .action(async (pool: string, c: string, o: Json & { snap?: string }, cmd: Command) => {
+      const { createSnap } = await lib();
       const s = await withEngine(cmd, (e) => createSnap(e, pool, c, { name: o.snap }));
       if (o.json) printJson(s); else process.stdout.write(`${s.epoch}\n`);
     });
@@ -228,6 +245,7 @@ export function registerContainer(program: Command): Command {
     .description('list snapshots')
     .option('--json', 'print JSON')
     .action(async (pool: string, c: string, o: Json, cmd: Command) => {
+      const { listSnaps } = await lib();
       const snaps = await withEngine(cmd, (e) => listSnaps(e, pool, c));
       if (o.json) { printJson(snaps); return; }
       if (snaps.length === 0) { process.stdout.write('no snapshots\n'); return; }
@@ -240,6 +258,7 @@ export function registerContainer(program: Command): Command {
     .option('-e, --epc <epoch>', 'snapshot epoch')
     .option('-r, --epcrange <A-B>', 'every snapshot with epoch A..B')
     .action(async (pool: string, c: string, o: { snap?: string; epc?: string; epcrange?: string }, cmd: Command) => {
+      const { destroySnap } = await lib();
       const gone = await withEngine(cmd, (e) => destroySnap(e, pool, c, o));
       process.stdout.write(`destroyed snapshot${gone.length === 1 ? '' : 's'} ${gone.join(', ')}\n`);
     });

@@ -4,15 +4,19 @@
 import type { Command } from 'commander';
 import { StrataError } from '../errors.js';
 import type { Engine } from '../engine/types.js';
-import { openContainer, resolveSnapshot } from '../container/index.js';
-import { resolveLocation, formatLocation } from '../uns/location.js';
-import { mountDfs, putFile, getFile, joinPath, type Dfs, type DirEntry, type Stat } from '../dfs/index.js';
+import type { Dfs, DirEntry, Stat } from '../dfs/index.js';
 import { withEngine, printJson } from './context.js';
+
+// The DFS, container and UNS layers are loaded when a command runs, not for --help.
+const dfsLib = () => import('../dfs/index.js');
+const location = () => import('../uns/location.js');
+const containerLib = () => import('../container/index.js');
 
 interface SnapOpts { snap?: string; epc?: string }
 
 /** A location in a container: daos://, /<pool-uuid>/<cont-uuid>/..., or a UNS path. */
 async function containerLocation(s: string): Promise<{ pool: string; cont: string; path: string }> {
+  const { resolveLocation, formatLocation } = await location();
   const l = await resolveLocation(s);
   if (l.kind !== 'container') {
     throw new StrataError('EINVAL', `'${s}' is not in a container (expected daos://<pool>/<cont>[/path], /<pool-uuid>/<cont-uuid>[/path], or a path at or below a UNS link; ${formatLocation(l)} is under no link)`);
@@ -22,6 +26,8 @@ async function containerLocation(s: string): Promise<{ pool: string; cont: strin
 
 async function withDfs<T>(cmd: Command, uri: string, write: boolean, snap: SnapOpts, fn: (dfs: Dfs, path: string) => Promise<T>): Promise<T> {
   const u = await containerLocation(uri);
+  const { openContainer, resolveSnapshot } = await containerLib();
+  const { mountDfs } = await dfsLib();
   return withEngine(cmd, async (engine: Engine) => {
     const c = await openContainer(engine, u.pool, u.cont, { write: write && snap.snap === undefined && snap.epc === undefined });
     let epoch: number | undefined;
@@ -62,6 +68,7 @@ function out(s: string): Promise<void> {
 }
 
 async function listDir(dfs: Dfs, path: string, o: { l?: boolean; R?: boolean; json?: boolean }, header: boolean, first: { v: boolean }): Promise<void> {
+  const { joinPath } = await dfsLib();
   if (header) await out(`${first.v ? '' : '\n'}${path}:\n`);
   first.v = false;
   const subdirs: string[] = [];
@@ -131,6 +138,7 @@ export function registerFilesystem(program: Command): void {
       const a = await containerLocation(from);
       const b = await containerLocation(to);
       if (a.pool !== b.pool || a.cont !== b.cont) throw new StrataError('EXDEV', `mv: '${from}' and '${to}' are in different containers`);
+      const { joinPath } = await dfsLib();
       await withDfs(cmd, from, true, o, async (dfs) => {
         let dest = b.path;
         // mv a dir/ -> into dir, like mv(1)
@@ -151,6 +159,7 @@ export function registerFilesystem(program: Command): void {
     .action(async (target: string, uri: string, o: SnapOpts & { symbolic?: boolean }, cmd: Command) => {
       await withDfs(cmd, uri, true, o, async (dfs, path) => {
         if (o.symbolic) return dfs.symlink(target, path);
+        const { resolveLocation } = await location();
         const tl = await resolveLocation(target);
         const t = tl.kind === 'container' ? tl : undefined;
         const u = await containerLocation(uri);
@@ -161,6 +170,7 @@ export function registerFilesystem(program: Command): void {
 
   snapOptions(fsc.command('cat').description('write a file to stdout').argument('<uri>'))
     .action(async (uri: string, o: SnapOpts, cmd: Command) => {
+      const { getFile } = await dfsLib();
       await withDfs(cmd, uri, false, o, async (dfs, path) => { await getFile(dfs, path, process.stdout); });
     });
 
@@ -169,6 +179,7 @@ export function registerFilesystem(program: Command): void {
     .option('-m, --mode <octal>', 'permission bits (default: the local file\'s)'))
     .action(async (local: string, uri: string, o: SnapOpts & { chunkSize?: string; parallel: string; mode?: string }, cmd: Command) => {
       const fsm = await import('node:fs');
+      const { putFile, joinPath } = await dfsLib();
       let mode = 0o666 & ~process.umask();
       if (local !== '-') {
         try { mode = fsm.statSync(local).mode & 0o7777; } catch (e) { const { fromSystemError } = await import('../errors.js'); throw fromSystemError(e, `put ${local}`); }
@@ -189,6 +200,7 @@ export function registerFilesystem(program: Command): void {
   snapOptions(fsc.command('get').description('copy a file out of the container to a local file (or - for stdout); holes stay holes').argument('<uri>').argument('<local>')
     .option('-j, --parallel <n>', 'chunk reads in flight', '8'))
     .action(async (uri: string, local: string, o: SnapOpts & { parallel: string }, cmd: Command) => {
+      const { getFile, joinPath } = await dfsLib();
       await withDfs(cmd, uri, false, o, async (dfs, path) => {
         let dest = local;
         if (local !== '-') {

@@ -1,11 +1,14 @@
 // `strata h5`: look inside HDF5 containers (ls, dump).
 import type { Command } from 'commander';
 import { StrataError } from '../errors.js';
-import { resolveLocation, formatLocation } from '../uns/location.js';
-import { openH5Container, listH5, dumpH5, jsonValue, textValue, typeName, type ListEntry } from '../hdf5/index.js';
+import type { ListEntry } from '../hdf5/index.js';
 import { withEngine, printJson } from './context.js';
 
+// The HDF5 and UNS layers are loaded when a command runs, not for --help.
+const lib = () => import('../hdf5/index.js');
+
 async function h5Location(s: string): Promise<{ pool: string; cont: string; path: string }> {
+  const { resolveLocation, formatLocation } = await import('../uns/location.js');
   const l = await resolveLocation(s);
   if (l.kind !== 'container') throw new StrataError('EINVAL', `'${s}' is not in a container (expected daos://<pool>/<cont>[/path] or a UNS path; ${formatLocation(l)} is under no link)`);
   return l;
@@ -39,6 +42,7 @@ export function registerH5(program: Command): void {
     .option('--json', 'one JSON object per member')
     .action(async (loc: string, o: { recursive?: boolean; snap?: string; json?: boolean }, cmd: Command) => {
       const l = await h5Location(loc);
+      const { openH5Container, listH5 } = await lib();
       await withEngine(cmd, async (engine) => {
         const store = await openH5Container(engine, l.pool, l.cont, { snap: o.snap });
         for await (const e of listH5(store, l.path, { recursive: !!o.recursive })) await out(o.json ? JSON.stringify(e) + '\n' : line(e) + '\n');
@@ -51,6 +55,7 @@ export function registerH5(program: Command): void {
     .option('--json', 'JSON output')
     .action(async (loc: string, o: { slice?: string; snap?: string; json?: boolean }, cmd: Command) => {
       const l = await h5Location(loc);
+      const { openH5Container, dumpH5, jsonValue, textValue } = await lib();
       await withEngine(cmd, async (engine) => {
         const store = await openH5Container(engine, l.pool, l.cont, { snap: o.snap });
         const d = await dumpH5(store, l.path, { slice: o.slice });
@@ -74,7 +79,6 @@ export function registerH5(program: Command): void {
         }
         s += '  }\n';
         await out(s);
-        void typeName;
       });
     });
 }

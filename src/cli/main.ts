@@ -1,5 +1,7 @@
 // The `strata` command. Thin: parse, call a library function, print.
-// One file per command group registers its subcommands here.
+// One file per command group registers its subcommands here. Those files load
+// the library layers inside their actions (dynamic import), so `--help`,
+// `--version` and each command load only what they use.
 import { Command, CommanderError } from 'commander';
 import { StrataError } from '../errors.js';
 import { registerPool } from './pool.js';

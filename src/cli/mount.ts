@@ -7,8 +7,10 @@ import { spawn } from 'node:child_process';
 import { Option, type Command } from 'commander';
 import { StrataError } from '../errors.js';
 import { openEngine } from '../engine/open.js';
-import { checkMountpoint, isStaleMount, mountTier, resolveTierRoot, strataMounts, unmount } from '../fuse/index.js';
 import { globalOpts, withEngine } from './context.js';
+
+// The FUSE layer is loaded when a command runs, not for --help.
+const lib = () => import('../fuse/index.js');
 
 interface MountOpts {
   pool?: string;
@@ -42,6 +44,7 @@ function childArgs(cmd: Command, mp: string | undefined, o: MountOpts): string[]
 }
 
 async function runDaemon(cmd: Command, mp: string, o: MountOpts): Promise<void> {
+  const { mountTier } = await lib();
   const engine = await openEngine(globalOpts(cmd).engine);
   const ready = o.readyFd !== undefined ? Number(o.readyFd) : undefined;
   const tell = (s: string) => { if (ready !== undefined) { try { fs.writeSync(ready, s); } catch { /* parent gone */ } } };
@@ -116,6 +119,7 @@ export function registerMount(program: Command): void {
         throw new StrataError('EINVAL', '--path mounts the container on the link itself: give no other mountpoint');
       }
       if (o.foreground && process.env['UV_THREADPOOL_SIZE']) return runDaemon(cmd, mp, o);
+      const { checkMountpoint, resolveTierRoot } = await lib();
       // Check what can be checked here, for a clear error before anything starts.
       await withEngine(cmd, async (engine) => { await resolveTierRoot(engine, o); });
       if (o.path === undefined) checkMountpoint(mp);
@@ -126,7 +130,8 @@ export function registerMount(program: Command): void {
     .alias('unmount')
     .description('unmount a strata FUSE mount (buffered writes are committed first)')
     .option('-l, --lazy', 'detach now even if busy')
-    .action((mp: string, o: { lazy?: boolean }) => {
+    .action(async (mp: string, o: { lazy?: boolean }) => {
+      const { isStaleMount, strataMounts, unmount } = await lib();
       if (!fs.existsSync(mp) && !isStaleMount(mp)) throw new StrataError('ENOENT', `${mp}: no such directory`);
       const real = isStaleMount(mp) ? mp : fs.realpathSync(mp);
       if (!strataMounts().has(real) && !isStaleMount(mp)) throw new StrataError('EINVAL', `${mp} is not a strata mount`);

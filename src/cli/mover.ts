@@ -1,10 +1,11 @@
 // `strata filesystem copy | sync | compare`: the data mover on the command line.
 import type { Command } from 'commander';
 import { StrataError } from '../errors.js';
-import { copy, sync, compare, parseXattrMode, summaryLine, type CopySummary, type Difference } from '../mover/index.js';
-import { loadCliProgress, ProgressBar } from '../mover/progress.js';
-import { queuedCopy } from '../mover/distributed.js';
+import type { CopySummary, Difference } from '../mover/index.js';
 import { globalOpts, printJson } from './context.js';
+
+// The mover is loaded when a command runs, not for --help.
+const lib = () => import('../mover/index.js');
 
 interface MoveFlags {
   src?: string; dst?: string; snap?: string; jobs: string; xattrs?: string; verify?: boolean; quiet?: boolean; json?: boolean;
@@ -19,6 +20,9 @@ function jobs(s: string): number {
 
 async function runMove(what: 'copy' | 'sync', o: MoveFlags, cmd: Command): Promise<void> {
   if (!o.src || !o.dst) throw new StrataError('EINVAL', `${what}: --src and --dst are required`);
+  const { copy, sync, parseXattrMode, summaryLine } = await lib();
+  const { loadCliProgress, ProgressBar } = await import('../mover/progress.js');
+  const { queuedCopy } = await import('../mover/distributed.js');
   const ac = new AbortController();
   const onSig = () => { ac.abort(); process.stderr.write(`\nstrata: ${what}: interrupted, finishing the files in flight (run again with --resume)\n`); };
   process.once('SIGINT', onSig);
@@ -99,6 +103,7 @@ export function registerMover(program: Command): void {
     .option('--no-content', 'do not compare the content of same-size files')
     .option('--dir-times', 'also compare directory mtimes')
     .action(async (a: string, b: string, o: { json?: boolean; snap?: string; xattrs?: string; content: boolean; dirTimes?: boolean }, cmd: Command) => {
+      const { compare, parseXattrMode } = await lib();
       const diffs: Difference[] = [];
       const r = await compare(a, b, {
         engine: globalOpts(cmd).engine, snap: o.snap, xattrs: parseXattrMode(o.xattrs), content: o.content, dirTimes: !!o.dirTimes,

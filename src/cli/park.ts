@@ -2,7 +2,9 @@
 import type { Command } from 'commander';
 import { withEngine, globalOpts, printJson } from './context.js';
 import { StrataError } from '../errors.js';
-import { serializeContainer, deserializeContainer, checkContainer } from '../park/index.js';
+
+// The park layer (HDF5, worker processes) is loaded when a command runs, not for --help.
+const lib = () => import('../park/index.js');
 
 function jobsOf(text: string | undefined): number {
   if (text === undefined) return 1;
@@ -23,6 +25,7 @@ export function registerPark(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (pool: string, c: string, o: { outputPath?: string; jobs?: string; snap?: string; queue?: boolean; json?: boolean }, cmd: Command) => {
       const jobs = jobsOf(o.jobs);
+      const { serializeContainer } = await lib();
       const r = await withEngine(cmd, (e) => serializeContainer(e, pool, c, {
         outputDir: o.outputPath, jobs, snap: o.snap, engineUrl: globalOpts(cmd).engine, queue: !!o.queue, onIdle: (secs: number) => process.stderr.write(`strata: nothing done for ${secs} s: are workers running? (strata worker --engine <the same URL>)\n`),
       }));
@@ -39,6 +42,7 @@ export function registerPark(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (pool: string, files: string[], o: { label?: string; jobs?: string; queue?: boolean; json?: boolean }, cmd: Command) => {
       const jobs = jobsOf(o.jobs);
+      const { deserializeContainer } = await lib();
       const r = await withEngine(cmd, (e) => deserializeContainer(e, pool, files, {
         label: o.label, jobs, engineUrl: globalOpts(cmd).engine, queue: !!o.queue, onIdle: (secs: number) => process.stderr.write(`strata: nothing done for ${secs} s: are workers running? (strata worker --engine <the same URL>)\n`),
       }));
@@ -51,6 +55,7 @@ export function registerPark(program: Command): void {
     .option('--snap <name>', 'digest this snapshot (default: a snapshot taken for the run)')
     .option('--json', 'print JSON')
     .action(async (pool: string, c: string, o: { snap?: string; json?: boolean }, cmd: Command) => {
+      const { checkContainer } = await lib();
       const r = await withEngine(cmd, (e) => checkContainer(e, pool, c, { snap: o.snap }));
       if (o.json) { printJson(r); return; }
       process.stdout.write(`${r.digest}  ${r.label}\n`);

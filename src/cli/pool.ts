@@ -3,16 +3,17 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { withEngine, printJson, printTable } from './context.js';
 import { StrataError, fromSystemError } from '../errors.js';
-import {
-  createPool, listPools, queryPool, destroyPool, getPoolProps, setPoolProps, getPoolAcl, updatePoolAcl,
-  overwritePoolAcl, deletePoolAcl, resolvePool, catalogKeys, type PoolRecord, type ContainerRecord, parseAclText, parsePropList, formatSize, type AclView,
-} from '../container/index.js';
-import { checkDfs, type DfsCheckReport } from '../dfs/index.js';
+import type { PoolRecord, ContainerRecord, AclView } from '../container/index.js';
+import type { DfsCheckReport } from '../dfs/index.js';
 import type { Engine } from '../engine/types.js';
 
-export function readAclFile(file: string, target: 'pool' | 'container'): string[] {
+// The container layer is loaded when a command runs, not for --help.
+const lib = () => import('../container/index.js');
+
+export async function readAclFile(file: string, target: 'pool' | 'container'): Promise<string[]> {
   let text: string;
   try { text = fs.readFileSync(file, 'utf8'); } catch (e) { throw fromSystemError(e, `cannot read ACL file ${file}`); }
+  const { parseAclText } = await lib();
   return parseAclText(text, target);
 }
 
@@ -35,6 +36,8 @@ export function registerPool(program: Command): Command {
     .option('--pool <pool>', 'check the POSIX containers of this pool only (default: every pool)')
     .option('--json', 'print the report as JSON')
     .action(async (opts: { repair?: boolean; json?: boolean; pool?: string }, cmd: Command) => {
+      const { resolvePool, catalogKeys } = await lib();
+      const { checkDfs } = await import('../dfs/index.js');
       const { report, dfs } = await withEngine(cmd, async (engine) => {
         const report = await engine.check({ repair: opts.repair });
         const pools = opts.pool !== undefined
@@ -68,8 +71,9 @@ export function registerPool(program: Command): Command {
     .option('--acl-file <file>', 'ACL file, one entry per line (default A::OWNER@:rw, A:G:GROUP@:rw, A::EVERYONE@:r)')
     .option('--json', 'print the pool record as JSON')
     .action(async (label: string, o: { properties?: string; aclFile?: string; json?: boolean }, cmd: Command) => {
+      const { createPool, parsePropList } = await lib();
       const props = o.properties ? parsePropList(o.properties) : undefined;
-      const acl = o.aclFile ? readAclFile(o.aclFile, 'pool') : undefined;
+      const acl = o.aclFile ? await readAclFile(o.aclFile, 'pool') : undefined;
       const rec = await withEngine(cmd, (e) => createPool(e, label, { props, acl }));
       if (o.json) printJson(rec); else process.stdout.write(`${rec.uuid}\n`);
     });
@@ -78,6 +82,7 @@ export function registerPool(program: Command): Command {
     .description('list the pools you may read')
     .option('--json', 'print JSON')
     .action(async (o: { json?: boolean }, cmd: Command) => {
+      const { listPools } = await lib();
       const pools = await withEngine(cmd, (e) => listPools(e));
       if (o.json) { printJson(pools); return; }
       if (pools.length === 0) { process.stdout.write('no pools\n'); return; }
@@ -88,6 +93,7 @@ export function registerPool(program: Command): Command {
     .description('show a pool: owner, ACL, properties, containers, engine usage')
     .option('--json', 'print JSON')
     .action(async (ref: string, o: { json?: boolean }, cmd: Command) => {
+      const { queryPool, formatSize } = await lib();
       const q = await withEngine(cmd, (e) => queryPool(e, ref));
       if (o.json) { printJson(q); return; }
       const u = q.engine.usage;
@@ -106,6 +112,7 @@ export function registerPool(program: Command): Command {
     .option('-r, --recursive', 'destroy its containers too')
     .option('-f, --force', 'same as --recursive (dmg compatibility)')
     .action(async (ref: string, o: { recursive?: boolean; force?: boolean }, cmd: Command) => {
+      const { destroyPool } = await lib();
       await withEngine(cmd, (e) => destroyPool(e, ref, { recursive: o.recursive || o.force }));
       process.stdout.write(`pool ${ref} destroyed\n`);
     });
@@ -114,6 +121,7 @@ export function registerPool(program: Command): Command {
     .description('show pool properties')
     .option('--json', 'print JSON')
     .action(async (ref: string, o: { json?: boolean }, cmd: Command) => {
+      const { getPoolProps } = await lib();
       const props = await withEngine(cmd, (e) => getPoolProps(e, ref));
       if (o.json) printJson(props.map(({ name, description, value }) => ({ name, description, value })));
       else printTable(['Name', 'Value', 'Description'], props.map((p) => [p.name, p.shown, p.description]));
@@ -122,6 +130,7 @@ export function registerPool(program: Command): Command {
   pool.command('set-prop <pool> <properties>')
     .description('set pool properties, name:value[,name:value]')
     .action(async (ref: string, list: string, _o: unknown, cmd: Command) => {
+      const { setPoolProps, parsePropList } = await lib();
       const props = parsePropList(list);
       await withEngine(cmd, (e) => setPoolProps(e, ref, props));
       process.stdout.write('pool properties updated\n');
@@ -132,6 +141,7 @@ export function registerPool(program: Command): Command {
     .option('--json', 'print JSON')
     .option('--outfile <file>', 'write the ACL to a file')
     .action(async (ref: string, o: { json?: boolean; outfile?: string }, cmd: Command) => {
+      const { getPoolAcl } = await lib();
       printAcl(await withEngine(cmd, (e) => getPoolAcl(e, ref)), o);
     });
 
@@ -140,7 +150,8 @@ export function registerPool(program: Command): Command {
     .option('-e, --entry <entry>', 'one entry, e.g. A::alice@:rw')
     .option('--acl-file <file>', 'entries from a file')
     .action(async (ref: string, o: { entry?: string; aclFile?: string }, cmd: Command) => {
-      const entries = aclInput(o, 'pool');
+      const { updatePoolAcl } = await lib();
+      const entries = await aclInput(o, 'pool');
       printAcl(await withEngine(cmd, (e) => updatePoolAcl(e, ref, entries)), {});
     });
 
@@ -148,7 +159,8 @@ export function registerPool(program: Command): Command {
     .description('replace the whole ACL with a file')
     .requiredOption('--acl-file <file>', 'entries, one per line')
     .action(async (ref: string, o: { aclFile: string }, cmd: Command) => {
-      const entries = readAclFile(o.aclFile, 'pool');
+      const { overwritePoolAcl } = await lib();
+      const entries = await readAclFile(o.aclFile, 'pool');
       printAcl(await withEngine(cmd, (e) => overwritePoolAcl(e, ref, entries)), {});
     });
 
@@ -156,6 +168,7 @@ export function registerPool(program: Command): Command {
     .description("remove a principal's entry")
     .requiredOption('-p, --principal <principal>', 'OWNER@, GROUP@, EVERYONE@, u:name@ or g:name@')
     .action(async (ref: string, o: { principal: string }, cmd: Command) => {
+      const { deletePoolAcl } = await lib();
       printAcl(await withEngine(cmd, (e) => deletePoolAcl(e, ref, o.principal)), {});
     });
 
@@ -163,10 +176,11 @@ export function registerPool(program: Command): Command {
 }
 
 /** --entry E or --acl-file F (exactly one). */
-export function aclInput(o: { entry?: string; aclFile?: string }, target: 'pool' | 'container'): string[] {
+export async function aclInput(o: { entry?: string; aclFile?: string }, target: 'pool' | 'container'): Promise<string[]> {
   if ((o.entry === undefined) === (o.aclFile === undefined)) {
     throw new StrataError('EINVAL', 'give exactly one of --entry or --acl-file');
   }
+  const { parseAclText } = await lib();
   return o.entry !== undefined ? parseAclText(o.entry, target) : readAclFile(o.aclFile!, target);
 }
 

@@ -5,15 +5,14 @@
 // tier unpark <link>" for every other command.
 import type { Command } from 'commander';
 import { StrataError } from '../errors.js';
-import { parseLinkKind } from '../uns/index.js';
-import { loadCliProgress, ProgressBar } from '../mover/progress.js';
+import type { ProgressBar } from '../mover/progress.js';
 import type { Transfer } from '../mover/index.js';
-import {
-  archive, restore, park, unpark, status, recover, scanCandidates, applyPolicy, parkedGuard,
-  parseAge, formatBytes, formatAge, type TierEntry,
-} from '../tier/index.js';
-import { parseSize } from '../container/index.js';
+import type { TierEntry } from '../tier/index.js';
 import { globalOpts, printJson, printTable } from './context.js';
+
+// The tier layer (and the mover, UNS and park layers below it) is loaded when a command runs, not for --help.
+const lib = () => import('../tier/index.js');
+const uns = () => import('../uns/index.js');
 
 function jobs(s: string | undefined, dflt: number): number {
   if (s === undefined) return dflt;
@@ -26,6 +25,7 @@ const warn = (quiet?: boolean) => (m: string) => { if (!quiet) process.stderr.wr
 
 /** A progress display for one long operation: phases as lines, with `bars` the mover's bar during copies (TTY only). */
 async function progress(show: boolean, bars: boolean) {
+  const { loadCliProgress, ProgressBar } = await import('../mover/progress.js');
   if (show && bars) await loadCliProgress();
   let bar: ProgressBar | undefined;
   const stopBar = () => { bar?.stop(); bar = undefined; };
@@ -36,7 +36,7 @@ async function progress(show: boolean, bars: boolean) {
   };
 }
 
-function entryLine(e: TierEntry): string[] {
+function entryLine(e: TierEntry, formatBytes: (n: number) => string): string[] {
   const size = e.bytes !== undefined ? formatBytes(e.bytes) : '-';
   let where = '-';
   if (e.state === 'archived') where = `${e.poolLabel ?? e.poolUuid}/${e.contLabel ?? e.contUuid} (${e.link})`;
@@ -61,6 +61,8 @@ export function registerTier(program: Command): void {
     if (COMMANDS_WITHOUT_GUARD.has(name) || name.startsWith('tier') || COMMANDS_WITHOUT_GUARD.has(name.split(' ')[0]!)) return;
     const strings: string[] = [...action.args.filter((a): a is string => typeof a === 'string')];
     for (const v of Object.values(action.opts())) if (typeof v === 'string') strings.push(v);
+    if (strings.length === 0) return; // nothing to check: the guard is not even loaded
+    const { parkedGuard } = await import('../tier/guard.js');
     await parkedGuard(strings, globalOpts(action).engine);
   });
 
@@ -76,6 +78,8 @@ export function registerTier(program: Command): void {
     .option('-q, --quiet', 'no progress or summary')
     .option('--json', 'print the result as JSON')
     .action(async (dir: string, o: { pool?: string; link?: string; prefix?: string; keepSource?: boolean; jobs?: string; quiet?: boolean; json?: boolean }, cmd: Command) => {
+      const { archive, formatBytes } = await lib();
+      const { parseLinkKind } = await uns();
       const pr = await progress(!o.quiet && !o.json && !!process.stderr.isTTY, true);
       try {
         const r = await archive(dir, {
@@ -100,6 +104,7 @@ export function registerTier(program: Command): void {
     .option('-q, --quiet', 'no progress or summary')
     .option('--json', 'print the result as JSON')
     .action(async (p: string, o: { keepContainer?: boolean; jobs?: string; quiet?: boolean; json?: boolean }, cmd: Command) => {
+      const { restore, formatBytes } = await lib();
       const pr = await progress(!o.quiet && !o.json && !!process.stderr.isTTY, true);
       try {
         const r = await restore(p, {
@@ -120,6 +125,7 @@ export function registerTier(program: Command): void {
     .option('-q, --quiet', 'no summary')
     .option('--json', 'print the result as JSON')
     .action(async (p: string, o: { to: string; jobs?: string; quiet?: boolean; json?: boolean }, cmd: Command) => {
+      const { park, formatBytes } = await lib();
       const pr = await progress(!o.quiet && !o.json && !!process.stderr.isTTY, false);
       const r = await park(p, o.to, { engine: globalOpts(cmd).engine, jobs: jobs(o.jobs, 1), onWarn: warn(o.quiet), onPhase: pr.onPhase });
       if (o.json) { printJson(r); return; }
@@ -133,6 +139,7 @@ export function registerTier(program: Command): void {
     .option('-q, --quiet', 'no summary')
     .option('--json', 'print the result as JSON')
     .action(async (p: string, o: { keepFiles?: boolean; jobs?: string; quiet?: boolean; json?: boolean }, cmd: Command) => {
+      const { unpark } = await lib();
       const pr = await progress(!o.quiet && !o.json && !!process.stderr.isTTY, false);
       const r = await unpark(p, { engine: globalOpts(cmd).engine, keepFiles: !!o.keepFiles, jobs: jobs(o.jobs, 1), onWarn: warn(o.quiet), onPhase: pr.onPhase });
       if (o.json) { printJson(r); return; }
@@ -145,9 +152,10 @@ export function registerTier(program: Command): void {
     .option('--no-size', 'do not compute sizes (faster)')
     .option('--json', 'print JSON (an array of entries)')
     .action(async (p: string, o: { recursive?: boolean; size: boolean; json?: boolean }, cmd: Command) => {
+      const { status, formatBytes } = await lib();
       const es = await status(p, { engine: globalOpts(cmd).engine, recursive: !!o.recursive, sizes: o.size, onWarn: warn(false) });
       if (o.json) { printJson(es); return; }
-      printTable(['PATH', 'STATE', 'SIZE', 'WHERE'], es.map(entryLine));
+      printTable(['PATH', 'STATE', 'SIZE', 'WHERE'], es.map((e) => entryLine(e, formatBytes)));
     });
 
   tier.command('scan <dir>')
@@ -166,6 +174,8 @@ export function registerTier(program: Command): void {
     .action(async (dir: string, o: {
       olderThan?: string; largerThan?: string; include: string[]; exclude: string[]; apply?: string; to?: string; pool?: string; link?: string; prefix?: string; jobs?: string; json?: boolean;
     }, cmd: Command) => {
+      const { scanCandidates, applyPolicy, parseAge, formatBytes, formatAge } = await lib();
+      const { parseSize } = await import('../container/index.js');
       const base = {
         engine: globalOpts(cmd).engine, olderThanMs: o.olderThan ? parseAge(o.olderThan) : undefined, largerThan: o.largerThan ? parseSize(o.largerThan) : undefined,
         include: o.include, exclude: o.exclude, onWarn: warn(!!o.json),
@@ -180,6 +190,8 @@ export function registerTier(program: Command): void {
       }
       if (o.apply !== 'archive' && o.apply !== 'park') throw new StrataError('EINVAL', `--apply takes archive or park, not '${o.apply}'`);
       const tty = !o.json && !!process.stderr.isTTY;
+      const { loadCliProgress } = await import('../mover/progress.js');
+      const { parseLinkKind } = await uns();
       const cliProgress = tty ? await loadCliProgress() : undefined;
       const bar = cliProgress ? new cliProgress.SingleBar({ stream: process.stderr, format: `${o.apply} {bar} {value}/{total} | {name}`, hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
       let started = false;
@@ -205,6 +217,7 @@ export function registerTier(program: Command): void {
     .option('--forget', 'only drop the journal (after fixing things by hand)')
     .option('--json', 'print JSON')
     .action(async (p: string | undefined, o: { forget?: boolean; json?: boolean }, cmd: Command) => {
+      const { recover } = await lib();
       const rs = await recover(p, { engine: globalOpts(cmd).engine, forget: !!o.forget, onWarn: warn(false) });
       if (o.json) printJson(rs);
       else if (rs.length === 0) process.stderr.write('recover: nothing to do\n');

@@ -4,13 +4,14 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { StrataError, fromSystemError } from '../errors.js';
 import { withEngine, printJson, printTable } from './context.js';
-import {
-  resolveUnsPath, scanLinksChecked, findOrphans, type UnsInfo, type ScannedLink,
-} from '../uns/ops.js';
-import { siteUpcallFormat } from '../uns/link.js';
+import type { UnsInfo, ScannedLink } from '../uns/ops.js';
+// upcall.js is small and names the default format in the help text; the rest loads when a command runs.
 import {
   parseUpcallFormat, encodeUpcallItems, decodeUpcallItems, applyUpcall, foreignSymlinkTarget, formatUpcallFormat, LEGACY_POOL_COLON_CONT,
 } from '../uns/upcall.js';
+
+const ops = () => import('../uns/ops.js');
+const link = () => import('../uns/link.js');
 
 function out(s: string): Promise<void> {
   return new Promise((r) => { if (process.stdout.write(s)) r(); else process.stdout.once('drain', () => r()); });
@@ -38,8 +39,10 @@ function scanJson(l: ScannedLink): Record<string, unknown> {
 }
 
 /** The upcall format: --format, else uns.upcall_format (or STRATA_UNS_UPCALL_FORMAT), else the legacy <pool>:<cont> one. */
-function upcallText(explicit?: string): string {
-  return explicit ?? siteUpcallFormat()?.text ?? LEGACY_POOL_COLON_CONT;
+async function upcallText(explicit?: string): Promise<string> {
+  if (explicit !== undefined) return explicit;
+  const { siteUpcallFormat } = await link();
+  return siteUpcallFormat()?.text ?? LEGACY_POOL_COLON_CONT;
 }
 
 export function registerUns(program: Command): Command {
@@ -49,6 +52,7 @@ export function registerUns(program: Command): Command {
     .description('show the pool, container and path inside it for a UNS link or any path below one')
     .option('--json', 'print JSON')
     .action(async (p: string, o: { json?: boolean }, cmd: Command) => {
+      const { resolveUnsPath } = await ops();
       const i = await withEngine(cmd, (e) => resolveUnsPath(e, p));
       if (o.json) { printJson(infoJson(i)); return; }
       const rows: Array<[string, string]> = [
@@ -66,6 +70,7 @@ export function registerUns(program: Command): Command {
     .option('--orphans <pool>', 'list the containers of this pool that no link under DIR names')
     .option('--json', 'one JSON object per line')
     .action(async (dir: string, o: { json?: boolean; orphans?: string }, cmd: Command) => {
+      const { findOrphans, scanLinksChecked } = await ops();
       await withEngine(cmd, async (e) => {
         if (o.orphans) {
           const orphans = await findOrphans(e, o.orphans, dir, {}, warn);
@@ -95,7 +100,7 @@ export function registerUns(program: Command): Command {
     .option('--output <file>', 'write the items here instead of /sys/fs/lustre/llite/<instance>/foreign_symlink_upcall_info')
     .action(async (instance: string, o: { format?: string; output?: string }) => {
       if (!/^[A-Za-z0-9._-]+$/.test(instance)) throw new StrataError('EINVAL', `bad llite instance name '${instance}' (e.g. lustre-ffff8f1e3c5a4800)`);
-      const buf = encodeUpcallItems(parseUpcallFormat(upcallText(o.format)));
+      const buf = encodeUpcallItems(parseUpcallFormat(await upcallText(o.format)));
       decodeUpcallItems(buf); // the client's checks, before anything is written
       const target = o.output ?? `/sys/fs/lustre/llite/${instance}/foreign_symlink_upcall_info`;
       let fd: number;
@@ -128,6 +133,7 @@ export function registerUns(program: Command): Command {
         try { b = fs.readFileSync(o.items); } catch (e) { throw fromSystemError(e, `read ${o.items}`); }
         items = decodeUpcallItems(b);
       } else {
+        const { siteUpcallFormat } = await link();
         const text = o.format ?? siteUpcallFormat()?.text;
         items = text ? parseUpcallFormat(text) : undefined;
       }

@@ -1,8 +1,10 @@
 // `strata worker`: a data mover worker of distributed copies (fs copy --queue).
 import type { Command } from 'commander';
 import { StrataError } from '../errors.js';
-import { parseDuration, runWorker } from '../mover/distributed.js';
 import { globalOpts } from './context.js';
+
+// The distributed mover is loaded when the worker runs, not for --help.
+const lib = () => import('../mover/distributed.js');
 
 export function registerWorker(program: Command): void {
   program.command('worker')
@@ -13,6 +15,7 @@ export function registerWorker(program: Command): void {
     .option('--wait <duration>', 'with no job in the queue, wait this long for one before exiting', '60s')
     .option('-q, --quiet', 'no summary')
     .action(async (o: { lease: string; forever?: boolean; jobs: string; wait: string; quiet?: boolean }, cmd: Command) => {
+      const { parseDuration, runWorker } = await lib();
       const jobs = Number(o.jobs);
       if (!Number.isInteger(jobs) || jobs < 1 || jobs > 256) throw new StrataError('EINVAL', `bad -j '${o.jobs}' (1-256)`);
       const ac = new AbortController();

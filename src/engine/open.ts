@@ -6,7 +6,11 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Engine } from './types.js';
 import { StrataError } from '../errors.js';
-import { LmdbEngine } from './lmdb/engine.js';
+
+// The LMDB engine is loaded on first use too: the lmdb package costs ~30 ms at
+// startup of every command, `--help` and `--version` included.
+let lmdbModule: Promise<typeof import('./lmdb/engine.js')> | undefined;
+const loadLmdb = () => (lmdbModule ??= import('./lmdb/engine.js'));
 
 // The PostgreSQL engine is loaded on use: pg costs ~60 ms at startup.
 let pgModules: Promise<[typeof import('./postgres/engine.js'), typeof import('./postgres/schema.js'), typeof import('./postgres/url.js')]> | undefined;
@@ -21,12 +25,18 @@ export function defaultEngineUrl(): string {
 
 export async function openEngine(url?: string): Promise<Engine> {
   const u = url || defaultEngineUrl();
-  if (u.startsWith('lmdb:')) return LmdbEngine.open(path.resolve(u.slice('lmdb:'.length)));
+  if (u.startsWith('lmdb:')) {
+    const { LmdbEngine } = await loadLmdb();
+    return LmdbEngine.open(path.resolve(u.slice('lmdb:'.length)));
+  }
   if (u.startsWith('postgres://') || u.startsWith('postgresql://')) {
     const [{ PgEngine }] = await loadPg();
     return PgEngine.open(u);
   }
-  if (u.startsWith('/') || u.startsWith('.')) return LmdbEngine.open(path.resolve(u));
+  if (u.startsWith('/') || u.startsWith('.')) {
+    const { LmdbEngine } = await loadLmdb();
+    return LmdbEngine.open(path.resolve(u));
+  }
   throw new StrataError('EINVAL', `bad engine URL '${u}' (expected lmdb:/dir or postgres://user@host/db)`);
 }
 
