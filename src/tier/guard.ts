@@ -5,7 +5,8 @@
 // of every command (src/cli/tier.ts); uns itself does not know about parking
 // (see docs/tier.md, "What other layers should offer").
 import { StrataError } from '../errors.js';
-import { findLink, type LinkInfo } from '../uns/index.js';
+import { findLink } from '../uns/resolve.js'; // not uns/index.js: this runs before every command with a path
+import type { LinkInfo } from '../uns/index.js';
 import { openEngine } from '../engine/open.js';
 import { getParked, parkedMessage, readParkedMark } from './records.js';
 

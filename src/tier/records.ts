@@ -10,7 +10,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Engine } from '../engine/types.js';
-import { awayOps, clearAwayOps, type ContainerType } from '../container/index.js';
+import type { ContainerType } from '../container/index.js';
+import { awayOps, clearAwayOps } from '../container/away.js';
 import { getXattr, removeXattr, setXattr } from '../uns/fsx.js';
 import type { LinkInfo } from '../uns/index.js';
 
