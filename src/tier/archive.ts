@@ -113,9 +113,21 @@ export async function archive(dirInput: string, opts: ArchiveOptions = {}): Prom
   });
 }
 
-/** The filesystem must take user xattrs for an xattr link: try on a scratch file beside p. */
+/**
+ * The filesystem must take user xattrs for an xattr link: try on a scratch
+ * file beside p. A run killed in the middle leaves its probe: the next one
+ * removes probes of processes that are gone.
+ */
 function probeXattrs(p: string): void {
-  const probe = path.join(path.dirname(p), `.${path.basename(p)}.strata-probe-${process.pid}`);
+  const dir = path.dirname(p);
+  const stem = `.${path.basename(p)}.strata-probe-`;
+  try {
+    for (const n of fs.readdirSync(dir)) {
+      const pid = n.startsWith(stem) ? Number(n.slice(stem.length)) : NaN;
+      if (Number.isInteger(pid) && pid !== process.pid && !processAlive(pid)) fs.rmSync(path.join(dir, n), { force: true });
+    }
+  } catch { /* unreadable: the probe below reports it */ }
+  const probe = path.join(dir, `${stem}${process.pid}`);
   try {
     fs.writeFileSync(probe, '');
     fs.chmodSync(probe, 0o600);
@@ -126,6 +138,10 @@ function probeXattrs(p: string): void {
   } finally {
     fs.rmSync(probe, { force: true });
   }
+}
+
+function processAlive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
 }
 
 /** Continues an archive from its journal's step (fresh runs start at 'copying'). */

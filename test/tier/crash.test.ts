@@ -150,3 +150,14 @@ test('restore killed before and after the swap; park and unpark killed', async (
   await assertLocalOnly(dir, kept, base - 1);
   await noJournals();
 });
+
+test('archive killed while probing for xattrs: the next archive removes the dead probe', async () => {
+  const { dir } = fresh(`t${n++}-probe`);
+  // The probe of a process that is gone (a child that has exited), as a SIGKILL during the probe leaves it.
+  const dead = Number(sh('sh -c \'echo $$\''));
+  const probe = path.join(path.dirname(dir), `.${path.basename(dir)}.strata-probe-${dead}`);
+  fs.writeFileSync(probe, '');
+  await ok(env, 'tier', 'archive', dir, '--link', 'xattr');
+  assert.equal(exists(probe), false);
+  assert.deepEqual(hiddenSiblings(dir), []);
+});
