@@ -26,7 +26,7 @@ function infoJson(i: UnsInfo): Record<string, unknown> {
   return {
     path: i.path, linkPath: i.link.path, linkKind: i.link.kind, linkObject: i.link.object,
     poolUuid: i.poolUuid, poolLabel: i.poolLabel ?? null, contUuid: i.contUuid, contLabel: i.contLabel ?? null,
-    type: i.type ?? null, containerPath: i.containerPath, dangling: i.dangling,
+    type: i.type ?? null, containerPath: i.containerPath, dangling: i.dangling, ...(i.away ? { away: i.away } : {}),
     ...(i.link.prefix !== undefined ? { prefix: i.link.prefix, target: i.link.target } : {}),
   };
 }
@@ -34,7 +34,7 @@ function infoJson(i: UnsInfo): Record<string, unknown> {
 function scanJson(l: ScannedLink): Record<string, unknown> {
   return {
     path: l.path, kind: l.kind, object: l.object, poolUuid: l.pool, poolLabel: l.poolLabel ?? null, contUuid: l.cont,
-    contLabel: l.contLabel ?? null, type: l.type ?? null, dangling: l.dangling, ...(l.target ? { target: l.target } : {}),
+    contLabel: l.contLabel ?? null, type: l.type ?? null, dangling: l.dangling, ...(l.away ? { away: l.away } : {}), ...(l.target ? { target: l.target } : {}),
   };
 }
 
@@ -58,7 +58,7 @@ export function registerUns(program: Command): Command {
       const rows: Array<[string, string]> = [
         ['Link', `${i.link.path} (${i.link.kind}${i.link.target ? ` -> ${i.link.target}` : ''})`],
         ['Pool UUID', i.poolUuid], ['Pool Label', i.poolLabel ?? '(pool not found)'],
-        ['Container UUID', i.contUuid], ['Container Label', i.contLabel ?? '(container not found: dangling link)'],
+        ['Container UUID', i.contUuid], ['Container Label', i.contLabel ?? (i.away ? `(not in the tier: ${i.away})` : '(container not found: dangling link)')],
         ['Container Type', i.type ?? 'unknown'], ['Path in container', i.containerPath],
       ];
       const w = Math.max(...rows.map((r) => r[0].length));
@@ -81,16 +81,18 @@ export function registerUns(program: Command): Command {
         }
         let n = 0;
         let dangling = 0;
+        let away = 0;
         for await (const l of scanLinksChecked(e, dir, warn)) {
           n++;
-          if (l.dangling) dangling++;
+          if (l.away) away++;
+          else if (l.dangling) dangling++;
           if (o.json) await out(JSON.stringify(scanJson(l)) + '\n');
           else {
-            const names = l.dangling ? `${l.pool}/${l.cont} DANGLING (container gone)` : `${l.poolLabel}/${l.contLabel} (${l.pool}/${l.cont})`;
+            const names = l.away ? `${l.pool}/${l.cont} AWAY (${l.away})` : l.dangling ? `${l.pool}/${l.cont} DANGLING (container gone)` : `${l.poolLabel}/${l.contLabel} (${l.pool}/${l.cont})`;
             await out(`${l.path}\t${l.kind}\t${l.type ?? 'unknown'}\t${names}\n`);
           }
         }
-        if (!o.json) process.stderr.write(`${n} link${n === 1 ? '' : 's'}, ${dangling} dangling\n`);
+        if (!o.json) process.stderr.write(`${n} link${n === 1 ? '' : 's'}, ${dangling} dangling${away ? `, ${away} away (parked)` : ''}\n`);
       });
     });
 
