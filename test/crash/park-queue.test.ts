@@ -174,7 +174,10 @@ test('queued serialize and deserialize: a worker SIGKILLed mid-rank; another tak
     });
     await kill(victim2);
     await leaseRunsOut(url, 1, victim2);
-    assert.equal((await items(url))[1]?.state, 'ready', 'rank file 1 not started');
+    // Rank file 1 is not done: still queued, or claimed by the killed worker
+    // together with rank file 0 (a claim can take both when both are queued).
+    const r1 = (await items(url))[1];
+    assert.ok(r1?.state === 'ready' || heldBy(r1, victim2), `rank file 1 not done: ${JSON.stringify(r1)}`);
     assert.equal(des.exited(), false, 'deserialize has not finished with rank file 0 missing');
     assert.doesNotMatch(await ok(['container', 'list', 'tank']), /\bback\b/, 'no container visible');
     await completedBy(des, worker(env), 2, 'the second worker loaded both rank files, the killed one again');
