@@ -404,12 +404,16 @@ export function* createSnapshot(cont: ContId, name: string | undefined, record?:
 export function touchedPrefix(cont: ContId): string {
   return `touched/${cont}/`;
 }
+/** The keys of one epoch (16 digits: string order is epoch order). */
+export function touchedAt(cont: ContId, epoch: number): string {
+  return `${touchedPrefix(cont)}${String(epoch).padStart(16, '0')}/`;
+}
 export function touchedKey(cont: ContId, epoch: number, oid: Uint8Array): string {
-  return `${touchedPrefix(cont)}${String(epoch).padStart(16, '0')}/${Buffer.from(oid).toString('hex')}`;
+  return `${touchedAt(cont, epoch)}${Buffer.from(oid).toString('hex')}`;
 }
 /** Written with each snapshot: the index is complete for the writes after it (snapshots of older engine homes lack it). */
 export function touchedMarker(cont: ContId, epoch: number): string {
-  return `${touchedPrefix(cont)}${String(epoch).padStart(16, '0')}/snap`;
+  return `${touchedAt(cont, epoch)}snap`;
 }
 /** Epoch and OID of a touched key (no OID for a snapshot's marker). */
 export function parseTouchedKey(key: string, cont: ContId): { epoch: number; oid?: Buffer } {

@@ -170,7 +170,7 @@ export abstract class KvEngine implements Engine {
   /** OIDs written at epochs in (from, to], from the touched index, a page at a time (a repeated OID is harmless). */
   private async *touchedAfter(cont: ContId, from: number, to: number): AsyncGenerator<Buffer> {
     const prefix = core.touchedPrefix(cont);
-    let after = `${prefix}${String(from).padStart(16, '0')}/~`;
+    let after = `${core.touchedAt(cont, from)}~`; // past every key of epoch `from`
     for (;;) {
       const page = await this.catList(prefix, { after, limit: 1024 });
       const seen = new Set<string>();

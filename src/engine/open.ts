@@ -9,12 +9,10 @@ import { StrataError } from '../errors.js';
 
 // The LMDB engine is loaded on first use too: the lmdb package costs ~30 ms at
 // startup of every command, `--help` and `--version` included.
-let lmdbModule: Promise<typeof import('./lmdb/engine.js')> | undefined;
-const loadLmdb = () => (lmdbModule ??= import('./lmdb/engine.js'));
+const loadLmdb = () => import('./lmdb/engine.js');
 
 // The PostgreSQL engine is loaded on use: pg costs ~60 ms at startup.
-let pgModules: Promise<[typeof import('./postgres/engine.js'), typeof import('./postgres/schema.js'), typeof import('./postgres/url.js')]> | undefined;
-const loadPg = () => (pgModules ??= Promise.all([import('./postgres/engine.js'), import('./postgres/schema.js'), import('./postgres/url.js')]));
+const loadPg = () => Promise.all([import('./postgres/engine.js'), import('./postgres/schema.js'), import('./postgres/url.js')]);
 
 export function defaultEngineUrl(): string {
   const env = process.env['STRATA_ENGINE'];

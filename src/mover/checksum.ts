@@ -6,8 +6,7 @@ import type { MStat, Tree } from './tree.js';
 import { dataRuns } from './zeros.js';
 
 // hash-wasm is loaded on use: it costs ~38 ms at startup of every command.
-let hashWasm: Promise<typeof import('hash-wasm')> | undefined;
-const loadHashWasm = () => (hashWasm ??= import('hash-wasm'));
+const loadHashWasm = () => import('hash-wasm');
 
 const PIECE = 4 << 20;
 

@@ -22,8 +22,7 @@ import { runParkTask, type ParkTask } from '../park/task.js';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // The queue is loaded on use: it brings pg, ~60 ms at startup of every command.
-let queueModule: Promise<typeof import('./queue.js')> | undefined;
-const loadQueue = () => (queueModule ??= import('./queue.js'));
+const loadQueue = () => import('./queue.js');
 
 export interface QueuedCopyOptions extends CopyOptions {
   /** sync: remove what the source lacks. */

@@ -190,7 +190,6 @@ export class Journal {
   private unflushed = 0;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
-  private flushError: unknown;
 
   constructor(readonly file: string, readonly header: JournalHeader, readonly resume: ResumeState | undefined) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -218,7 +217,8 @@ export class Journal {
     this.append('P');
     this.unflushed = 0;
     this.flushing = syncfsAsync(this.flushRoot)
-      .then(() => { this.append('S'); }, (e: unknown) => { this.flushError = e; })
+      // A failed flush only leaves the events uncovered: the next one (or the one at the end, which reports) covers them.
+      .then(() => { this.append('S'); }, () => undefined)
       .finally(() => { this.flushing = undefined; });
     return this.flushing;
   }
@@ -244,9 +244,9 @@ export class Journal {
     if (!it) return;
     it.finished = true;
     it.failed = !ok;
-    if (!ok) { this.failedSet.add(it.rel); this.append(`F ${JSON.stringify(it.rel)}`); }
+    if (!ok) { this.failedSet.add(it.rel); this.event('F', it.rel); }
     // A retried failure that now succeeded: clear it explicitly (a mark never clears failures).
-    if (ok && this.resume?.failed.has(it.rel)) this.append(`D ${JSON.stringify(it.rel)}`);
+    if (ok && this.resume?.failed.has(it.rel)) this.event('D', it.rel);
     let advanced: string | undefined;
     while (this.items.get(this.next)?.finished) {
       const x = this.items.get(this.next)!;
@@ -257,10 +257,10 @@ export class Journal {
     }
     if (advanced !== undefined) {
       this.mark = advanced;
-      this.append(`C ${JSON.stringify(advanced)}`);
+      this.event('C', advanced);
     } else if (ok) {
       this.ahead.add(it.rel);
-      this.append(`D ${JSON.stringify(it.rel)}`);
+      this.event('D', it.rel);
     }
     if (this.bytes > 8 << 20) this.compact();
   }
@@ -269,7 +269,12 @@ export class Journal {
     const b = Buffer.from(line + '\n', 'utf8');
     fs.writeSync(this.fd, b);
     this.bytes += b.length;
-    if (line.length > 2 && line[1] === ' ' && line[0] !== 'B') this.unflushed++;
+  }
+
+  /** A C, D or F line: an event the next flush of a POSIX destination covers. */
+  private event(k: 'C' | 'D' | 'F', rel: string): void {
+    this.append(`${k} ${JSON.stringify(rel)}`);
+    this.unflushed++;
   }
 
   /** Rewrites the journal with only what a resume needs. */

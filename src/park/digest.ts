@@ -12,8 +12,7 @@ import { cleanupStale, snapshotForRun } from '../container/pending.js';
 const SLICE = 4 * 1024 * 1024;
 
 // hash-wasm is loaded on use: it costs ~38 ms at startup of every command.
-let hashWasm: Promise<typeof import('hash-wasm')> | undefined;
-const loadHashWasm = () => (hashWasm ??= import('hash-wasm'));
+const loadHashWasm = () => import('hash-wasm');
 
 export interface CheckResult {
   uuid: string;

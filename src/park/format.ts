@@ -8,8 +8,7 @@ import { StrataError } from '../errors.js';
 import type { H5Type } from '../hdf5/h5lib/index.js';
 
 // hash-wasm is loaded on use: it costs ~38 ms at startup of every command.
-let hashWasm: Promise<typeof import('hash-wasm')> | undefined;
-const loadHashWasm = () => (hashWasm ??= import('hash-wasm'));
+const loadHashWasm = () => import('hash-wasm');
 
 export const FORMAT_VERSION = 0; // the `Version` attribute mpiFileUtils writes (float 0.0)
 export const USERBLOCK = 512;

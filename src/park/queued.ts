@@ -7,8 +7,7 @@ import { StrataError } from '../errors.js';
 import { removeAttempts, type ParkTask } from './task.js';
 
 // The queue is loaded on use: it brings pg, ~60 ms at startup of every command.
-let queueModule: Promise<typeof import('../mover/queue.js')> | undefined;
-const loadQueue = () => (queueModule ??= import('../mover/queue.js'));
+const loadQueue = () => import('../mover/queue.js');
 
 export interface QueuedRanksOptions {
   engineUrl?: string;
