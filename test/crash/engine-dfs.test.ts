@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { openEngine } from '../../src/engine/open.js';
 import { openContainer } from '../../src/container/index.js';
 import { mountDfs } from '../../src/dfs/index.js';
-import { ROUNDS, Tally, cliPoolCheck, crashEnv, ok, poolCheck, suiteRng } from './util.js';
+import { Tally, cliPoolCheck, crashEnv, ok, poolCheck, suiteRng } from './util.js';
 import { appliedBatches } from './engine-model.js';
 import { applyOp, describeDfs, describeModel, emptyModel, genOp, type Model, type Op } from './dfs-model.js';
 
@@ -43,11 +43,11 @@ test('engine writes: SIGKILL at random points; acknowledged batches all there, n
   const { env } = crashEnv('engine');
   const url = `lmdb:${env.STRATA_HOME}`;
   const cont = '0c0c0c0c-0000-4000-8000-000000000001';
-  const tally = new Tally('engine writes');
+  const tally = new Tally('engine writes', 55, 0, 120);
   let n = 0;
-  for (let round = 0; round < 55 * ROUNDS; round++) {
-    const { acks, killed } = await runDriver(['engine', url, cont, String(n)], r.int(0, 120));
-    if (killed) tally.kills++;
+  for (let round = 0; tally.more(); round++) {
+    const { acks, killed } = await runDriver(['engine', url, cont, String(n)], tally.delay(r));
+    tally.count(killed);
     const acked = acks.length ? acks[acks.length - 1]! + 1 : n;
     const e = await openEngine(url);
     let now: number;
@@ -67,23 +67,22 @@ test('DFS operations (mkdir, put, mv, rm, rmdir, ln, truncate): SIGKILL at rando
   const url = `lmdb:${env.STRATA_HOME}`;
   await ok(env, ['pool', 'create', 'tank']);
   await ok(env, ['container', 'create', 'tank', 'fs', '--type', 'POSIX', '--chunk-size', '64K']);
-  const tally = new Tally('DFS operations');
+  const tally = new Tally('DFS operations', 55, 0, 100);
   let m: Model = emptyModel();
   let applied = 0;
   const describe = async () => {
     const e = await openEngine(url);
     try { return await describeDfs(await mountDfs(await openContainer(e, 'tank', 'fs'), { readOnly: true })); } finally { await e.close(); }
   };
-  const rounds = 55 * ROUNDS;
-  for (let round = 0; round <= rounds; round++) {
-    const last = round === rounds; // the last round runs to completion
+  for (let round = 0; ; round++) {
+    const last = !tally.more(); // the last round runs to completion
     const states: Model[] = [m];
     const ops: Op[] = [];
     for (let i = 0; i < (last ? 30 : 200); i++) { ops.push(genOp(states[i]!, r)); states.push(applyOp(states[i]!, ops[i]!)); }
     const file = path.join(home, 'ops.json');
     fs.writeFileSync(file, JSON.stringify(ops));
-    const { acks, killed } = await runDriver(['dfs', url, 'tank', 'fs', file, '0'], last ? 1e9 : r.int(0, 100));
-    if (killed) tally.kills++;
+    const { acks, killed } = await runDriver(['dfs', url, 'tank', 'fs', file, '0'], last ? 1e9 : tally.delay(r));
+    if (!last) tally.count(killed);
     const a = acks.length;
     applied += a;
     const got = await describe();
@@ -91,7 +90,7 @@ test('DFS operations (mkdir, put, mv, rm, rmdir, ln, truncate): SIGKILL at rando
     else if (a < ops.length && got === describeModel(states[a + 1]!)) { m = states[a + 1]!; applied++; }
     else assert.equal(got, describeModel(states[a]!), `round ${round}: after ${a} acknowledged ops (next: ${JSON.stringify(ops[a])})`);
     await poolCheck(env, `DFS kill ${round}`);
-    if (last) assert.equal(a, ops.length);
+    if (last) { assert.equal(a, ops.length); break; }
   }
   process.stderr.write(`# crash DFS operations: ${applied} operations applied\n`);
   await cliPoolCheck(env);

@@ -12,7 +12,7 @@ import { CLI } from '../helpers.js';
 import { openEngine } from '../../src/engine/open.js';
 import { openContainer } from '../../src/container/index.js';
 import { mountDfs } from '../../src/dfs/index.js';
-import { ROUNDS, Tally, abortFuse, cliPoolCheck, crashEnv, diffR, ok, poolCheck, suiteRng } from './util.js';
+import { Tally, abortFuse, cliPoolCheck, crashEnv, diffR, ok, poolCheck, suiteRng } from './util.js';
 
 const dbg = (s: string) => { if (process.env['STRATA_CRASH_DEBUG']) process.stderr.write(`${s}\n`); };
 const canFuse = fs.existsSync('/dev/fuse') && process.getuid?.() === 0;
@@ -35,7 +35,7 @@ function detach(mp: string): void {
 
 test('FUSE: SIGKILL of the mount daemon during dd/cp writes; fsync-acknowledged files survive', { skip: !canFuse && 'needs root and /dev/fuse', timeout: 300000 }, async () => {
   const r = suiteRng('fuse');
-  const tally = new Tally('FUSE writes');
+  const tally = new Tally('FUSE writes', 24, 20, 450);
   const { home, env } = crashEnv('fuse');
   const mp = path.join(home, 'mnt');
   const srcDir = path.join(home, 'fsrc');
@@ -63,7 +63,7 @@ test('FUSE: SIGKILL of the mount daemon during dd/cp writes; fsync-acknowledged 
     return d;
   };
   try {
-    for (let round = 0; round < 24 * ROUNDS; round++) {
+    for (let round = 0; tally.more(); round++) {
       const d = await startDaemon();
       dbg(`round ${round}: mounted`);
       const dexit = new Promise((res) => d.on('exit', res));
@@ -74,14 +74,16 @@ test('FUSE: SIGKILL of the mount daemon during dd/cp writes; fsync-acknowledged 
           ? `cp "$SRC/${n}" "$MP/${dir}/${n}" && sync "$MP/${dir}/${n}" && echo "ack ${n}" || exit 1`
           : `dd if="$SRC/${n}" of="$MP/${dir}/${n}" bs=64k conv=fsync status=none && echo "ack ${n}" || exit 1`)),
       ].join('\n');
+      const t0 = Date.now();
       const w = spawn('bash', ['-c', script], { env: { ...process.env, MP: mp, SRC: srcDir }, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       w.stdout.on('data', (b: Buffer) => { out += b.toString(); });
       w.stderr.on('data', () => undefined);
       const wexit = new Promise<number | null>((res) => w.on('exit', (c) => res(c)));
       let wdone = false;
-      void wexit.then(() => { wdone = true; });
-      await new Promise((res) => setTimeout(res, r.int(20, 450)));
+      let ms = 0;
+      void wexit.then(() => { wdone = true; ms = Date.now() - t0; });
+      await new Promise((res) => setTimeout(res, tally.delay(r)));
       const killed = !wdone;
       d.kill('SIGKILL');
       dbg(`killed ${killed}`);
@@ -96,7 +98,7 @@ test('FUSE: SIGKILL of the mount daemon during dd/cp writes; fsync-acknowledged 
       detach(mp);
       await waitFor(() => !mounted(mp), 'the detach');
       dbg('detached');
-      if (killed) tally.kills++; else tally.finished++;
+      tally.count(killed, ms);
       await poolCheck(env, `FUSE kill ${round}`);
       const acked = [...out.matchAll(/^ack (\S+)$/gm)].map((m) => m[1]!);
       const e = await openEngine(`lmdb:${env.STRATA_HOME}`);

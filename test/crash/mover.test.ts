@@ -11,7 +11,7 @@ import path from 'node:path';
 import { openEngine } from '../../src/engine/open.js';
 import { openContainer } from '../../src/container/index.js';
 import { mountDfs, type Dfs } from '../../src/dfs/index.js';
-import { ROUNDS, Tally, cliPoolCheck, crashEnv, diffR, killAfter, ok, poolCheck, suiteRng } from './util.js';
+import { Tally, cliPoolCheck, crashEnv, diffR, killAfter, ok, poolCheck, suiteRng } from './util.js';
 import { runCli } from '../helpers.js';
 
 const r = suiteRng('mover');
@@ -101,24 +101,22 @@ test('setup', async () => {
   await ok(env, ['pool', 'create', 'tank']);
 });
 
-const copyTally = new Tally('fs copy');
-
 test('fs copy POSIX -> container: SIGKILL at random points, then --resume', async () => {
+  const tally = new Tally('fs copy in', 22, 120, 650);
   const want = await posixTree(src);
   let n = 0;
   let dst = `c${n}`;
-  for (let round = 0; round < 22 * ROUNDS; round++) {
-    const k = await killAfter(['fs', 'copy', '--src', src, '--dst', `daos://tank/${dst}`, '--resume', '-q'], env, r.int(120, 650));
+  for (let round = 0; tally.more(); round++) {
+    const k = await killAfter(['fs', 'copy', '--src', src, '--dst', `daos://tank/${dst}`, '--resume', '-q'], env, tally.delay(r));
     await poolCheck(env, `copy kill ${round}`);
+    tally.count(k.killed, k.ms);
     if (!k.killed) {
       assert.equal(k.code, 0, k.out);
-      copyTally.finished++;
       const cmp = await runCli(['fs', 'compare', src, `daos://tank/${dst}`], { env });
       assert.equal(cmp.code, 0, `copy round ${round} finished (${k.out.trim()}) but compare differs: ${cmp.stdout}${cmp.stderr}`);
       dst = `c${++n}`;
       continue;
     }
-    copyTally.kills++;
     assertConsistent(await dfsTree(dst), [want], journalDone(), `copy kill ${round}`);
   }
   const r2 = await ok(env, ['fs', 'copy', '--src', src, '--dst', `daos://tank/${dst}`, '--resume', '--json']);
@@ -127,23 +125,24 @@ test('fs copy POSIX -> container: SIGKILL at random points, then --resume', asyn
   assert.equal(cmp.code, 0, cmp.stdout + cmp.stderr);
   assert.deepEqual((await dfsTree(dst)).tmp, []);
   if (dst !== 'full') await ok(env, ['fs', 'copy', '--src', src, '--dst', 'daos://tank/full', '-q']);
+  tally.report();
 });
 
 test('fs copy container -> POSIX: SIGKILL at random points, then --resume; diff -r', async () => {
+  const tally = new Tally('fs copy out', 18, 120, 650);
   const want = await posixTree(src);
   let n = 0;
   let dst = path.join(home, `out${n}`);
-  for (let round = 0; round < 18 * ROUNDS; round++) {
-    const k = await killAfter(['fs', 'copy', '--src', 'daos://tank/full', '--dst', dst, '--resume', '-q'], env, r.int(120, 650));
+  for (let round = 0; tally.more(); round++) {
+    const k = await killAfter(['fs', 'copy', '--src', 'daos://tank/full', '--dst', dst, '--resume', '-q'], env, tally.delay(r));
     await poolCheck(env, `copy-out kill ${round}`);
+    tally.count(k.killed, k.ms);
     if (!k.killed) {
       assert.equal(k.code, 0, k.out);
-      copyTally.finished++;
       diffR(src, dst);
       dst = path.join(home, `out${++n}`);
       continue;
     }
-    copyTally.kills++;
     assertConsistent(await posixTree(dst), [want], journalDone(), `copy-out kill ${round}`);
   }
   await ok(env, ['fs', 'copy', '--src', 'daos://tank/full', '--dst', dst, '--resume', '-q']);
@@ -152,12 +151,12 @@ test('fs copy container -> POSIX: SIGKILL at random points, then --resume; diff 
   // (Snapshots of copies killed before their journal existed: test/crash/mover-snap.test.ts; a kill
   // in the millisecond between taking the snapshot and marking it can still leak one, so no assertion here.)
   await cliPoolCheck(env);
-  copyTally.report();
+  tally.report();
 });
 
 test('fs sync POSIX -> container (changed, added, deleted files): SIGKILL at random points, then sync again', async () => {
-  const tally = new Tally('fs sync');
-  for (let round = 0; round < 12 * ROUNDS; round++) {
+  const tally = new Tally('fs sync', 12, 100, 600);
+  for (let round = 0; tally.more(); round++) {
     const before = await posixTree(src);
     // Change the source: rewrite, add and delete a few files.
     for (let i = 0; i < 8; i++) {
@@ -166,9 +165,10 @@ test('fs sync POSIX -> container (changed, added, deleted files): SIGKILL at ran
       else fs.writeFileSync(p, bytes(r.int(0, 60000), r.int(0, 1e6)));
     }
     const after = await posixTree(src);
-    const k = await killAfter(['fs', 'sync', '--src', src, '--dst', 'daos://tank/full', '--delete', '-q'], env, r.int(100, 600));
+    const k = await killAfter(['fs', 'sync', '--src', src, '--dst', 'daos://tank/full', '--delete', '-q'], env, tally.delay(r));
     await poolCheck(env, `sync kill ${round}`);
-    if (!k.killed) { assert.equal(k.code, 0, k.out); tally.finished++; } else tally.kills++;
+    tally.count(k.killed, k.ms);
+    if (!k.killed) assert.equal(k.code, 0, k.out);
     assertConsistent(await dfsTree('full'), [before, after], [], `sync kill ${round}`);
     // Finish it before the next change, so the container holds one of two versions of each file.
     if (k.killed) await ok(env, ['fs', 'sync', '--src', src, '--dst', 'daos://tank/full', '--delete', '-q']);
@@ -180,14 +180,15 @@ test('fs sync POSIX -> container (changed, added, deleted files): SIGKILL at ran
 });
 
 test('fs put of a multi-chunk file: SIGKILL at random points, then put again', async () => {
-  const tally = new Tally('fs put');
+  const tally = new Tally('fs put', 10, 100, 550);
   const big = path.join(home, 'big.bin');
   fs.writeFileSync(big, bytes(6 * 1024 * 1024 + 77, 5));
   await ok(env, ['container', 'create', 'tank', 'puts', '--chunk-size', '256K']);
-  for (let round = 0; round < 10 * ROUNDS; round++) {
-    const k = await killAfter(['fs', 'put', big, `daos://tank/puts/f${round % 3}`], env, r.int(100, 550));
+  for (let round = 0; tally.more(); round++) {
+    const k = await killAfter(['fs', 'put', big, `daos://tank/puts/f${round % 3}`], env, tally.delay(r));
     await poolCheck(env, `put kill ${round}`);
-    if (k.killed) tally.kills++; else { assert.equal(k.code, 0, k.out); tally.finished++; }
+    tally.count(k.killed, k.ms);
+    if (!k.killed) assert.equal(k.code, 0, k.out);
   }
   for (let i = 0; i < 3; i++) {
     await ok(env, ['fs', 'put', big, `daos://tank/puts/f${i}`]);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { openEngine } from '../../src/engine/open.js';
-import { ROUNDS, Tally, cliPoolCheck, crashEnv, killAfter, ok, poolCheck, suiteRng } from './util.js';
+import { Tally, cliPoolCheck, crashEnv, killAfter, ok, poolCheck, suiteRng } from './util.js';
 
 const r = suiteRng('park');
 const { home, env } = crashEnv('park');
@@ -22,7 +22,8 @@ async function labels(): Promise<string[]> {
 }
 
 test('serialize and deserialize: SIGKILL at random points, then re-run; digests identical', async () => {
-  const tally = new Tally('park');
+  const ser = new Tally('serialize', 16, 100, 800);
+  const des = new Tally('deserialize', 16, 100, 800);
   const src = path.join(home, 'src');
   for (let d = 0; d < 4; d++) {
     fs.mkdirSync(path.join(src, `d${d}`), { recursive: true });
@@ -33,10 +34,11 @@ test('serialize and deserialize: SIGKILL at random points, then re-run; digests 
   await ok(env, ['fs', 'copy', '--src', src, '--dst', 'daos://tank/c', '-q']);
   const want = await digest('c');
 
-  for (let round = 0; round < 16 * ROUNDS; round++) {
-    const k = await killAfter(['container', 'serialize', 'tank', 'c', '--output-path', path.join(home, `ser${round}`)], env, r.int(100, 800));
+  for (let round = 0; ser.more(); round++) {
+    const k = await killAfter(['container', 'serialize', 'tank', 'c', '--output-path', path.join(home, `ser${round}`)], env, ser.delay(r));
     await poolCheck(env, `serialize kill ${round}`);
-    if (k.killed) tally.kills++; else { assert.equal(k.code, 0, k.out); tally.finished++; }
+    ser.count(k.killed, k.ms);
+    if (!k.killed) assert.equal(k.code, 0, k.out);
   }
   const out = path.join(home, 'ser');
   await ok(env, ['container', 'serialize', 'tank', 'c', '--output-path', out]);
@@ -44,11 +46,12 @@ test('serialize and deserialize: SIGKILL at random points, then re-run; digests 
   assert.doesNotMatch((await ok(env, ['container', 'list-snaps', 'tank', 'c'])).stdout, /\d/);
 
   const made: string[] = [];
-  for (let round = 0; round < 16 * ROUNDS; round++) {
+  for (let round = 0; des.more(); round++) {
     const label = `d${round}`;
-    const k = await killAfter(['container', 'deserialize', 'tank', out, '--label', label], env, r.int(100, 800));
+    const k = await killAfter(['container', 'deserialize', 'tank', out, '--label', label], env, des.delay(r));
     await poolCheck(env, `deserialize kill ${round}`);
-    if (k.killed) tally.kills++; else { assert.equal(k.code, 0, k.out); tally.finished++; }
+    des.count(k.killed, k.ms);
+    if (!k.killed) assert.equal(k.code, 0, k.out);
     // All or nothing: a visible container is complete.
     if ((await labels()).includes(label)) { assert.equal(await digest(label), want, `${label} after kill`); made.push(label); }
     else assert.ok(k.killed, k.out);
@@ -60,5 +63,6 @@ test('serialize and deserialize: SIGKILL at random points, then re-run; digests 
   try { assert.deepEqual(await e.catList('pending/'), []); assert.deepEqual(await e.catList('run-snap/'), []); } finally { await e.close(); }
   assert.deepEqual((await labels()).sort(), ['back', 'c', ...made].sort());
   await cliPoolCheck(env);
-  tally.report();
+  ser.report();
+  des.report();
 });

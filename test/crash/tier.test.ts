@@ -9,11 +9,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { runCli } from '../helpers.js';
 import { makeTree, tierEnv, sh, exists, hiddenSiblings } from '../tier/util.js';
-import { ROUNDS, Tally, cliPoolCheck, killAfter, poolCheck, suiteRng } from './util.js';
+import { Tally, cliPoolCheck, killAfter, poolCheck, suiteRng } from './util.js';
 
 test('tier archive: SIGKILL at random points, then recover / re-run: archived and identical', async () => {
   const r = suiteRng('tier');
-  const tally = new Tally('tier archive');
+  const tally = new Tally('tier archive', 10, 150, 1200);
   const { home, env } = tierEnv('crash-random');
   const run = async (...args: string[]) => {
     const x = await runCli(args, { env });
@@ -23,15 +23,16 @@ test('tier archive: SIGKILL at random points, then recover / re-run: archived an
   await run('pool', 'create', 'tank');
   const ws = path.join(home, 'ws');
   fs.mkdirSync(ws);
-  for (let round = 0; round < 10 * ROUNDS; round++) {
+  for (let round = 0; tally.more(); round++) {
     const dir = path.join(ws, `t${round}`);
     const kept = path.join(home, `kept${round}`);
     fs.mkdirSync(dir);
     makeTree(dir, { files: 30 });
     sh(`cp -a '${dir}' '${kept}'`);
-    const k = await killAfter(['tier', 'archive', dir, '-j', '2'], env, r.int(150, 1200));
+    const k = await killAfter(['tier', 'archive', dir, '-j', '2'], env, tally.delay(r));
     await poolCheck(env, `tier kill ${round}`);
-    if (k.killed) tally.kills++; else { assert.equal(k.code, 0, k.out); tally.finished++; }
+    tally.count(k.killed, k.ms);
+    if (!k.killed) assert.equal(k.code, 0, k.out);
     // Whole somewhere: the directory, the moved-aside copy, or the container behind the link.
     assert.ok(exists(dir) || hiddenSiblings(dir).length > 0, `round ${round}: the data is gone`);
     await run('tier', 'recover');

@@ -47,16 +47,18 @@ export function spawnCli(args: string[], env: Record<string, string>): { child: 
 
 /**
  * Runs `strata args` and SIGKILLs it after delayMs. Returns killed=false when
- * it finished first (then code is its exit status).
+ * it finished first (then code is its exit status and ms the time it took).
  */
-export async function killAfter(args: string[], env: Record<string, string>, delayMs: number): Promise<{ killed: boolean; code: number | null; out: string }> {
+export async function killAfter(args: string[], env: Record<string, string>, delayMs: number): Promise<{ killed: boolean; code: number | null; out: string; ms: number }> {
+  const t0 = Date.now();
   const p = spawnCli(args, env);
   let done = false;
-  void p.exited.then(() => { done = true; });
+  let ms = 0;
+  void p.exited.then(() => { done = true; ms = Date.now() - t0; });
   await new Promise((r) => setTimeout(r, delayMs));
   const killed = !done && p.child.kill('SIGKILL');
   const code = await p.exited;
-  return { killed: killed && code === null, code, out: p.out() };
+  return { killed: killed && code === null, code, out: p.out(), ms };
 }
 
 /** `strata pool check` in this process: engine invariants and every POSIX container's namespace. */
@@ -85,16 +87,39 @@ export async function cliPoolCheck(env: Record<string, string>): Promise<void> {
   assert.match(r.stdout, / 0 problem\(s\)\n.* 0 problem\(s\)/s);
 }
 
-/** Kill points of one suite file, reported at the end. */
+/**
+ * Kill points of one suite file: the suite runs until it has made `target`
+ * kills (times STRATA_CRASH_ROUNDS), at most three attempts per kill wanted.
+ * Kill delays adapt to the machine: a run that finished before its kill
+ * narrows the window to 90% of the time it took, so later kills land inside
+ * the work however fast the machine (or the CLI's start-up) is. `report`
+ * prints the line CI shows and fails a suite that fell short.
+ */
 export class Tally {
   kills = 0;
   finished = 0;
+  attempts = 0;
   /** FUSE: connections that had to be aborted because the killed daemon could not finish exiting. */
   aborted = 0;
-  constructor(readonly name: string) {}
+  private readonly want: number;
+  constructor(readonly name: string, target: number, private lo = 0, private hi = 0) { this.want = target * ROUNDS; }
+  /** True while kill points are missing and attempts remain. */
+  more(): boolean { return this.kills < this.want && this.attempts < 3 * this.want; }
+  /** The next kill delay in ms, in the current window. */
+  delay(r: ReturnType<typeof rng>): number { this.attempts++; return r.int(this.lo, this.hi); }
+  /** Counts one attempt's outcome; a finished run of `ms` narrows the window. */
+  count(killed: boolean, ms = 0): void {
+    if (killed) { this.kills++; return; }
+    this.finished++;
+    if (ms > 0) {
+      this.hi = Math.max(1, Math.min(this.hi, Math.floor(ms * 0.9)));
+      this.lo = Math.min(this.lo, Math.floor(this.hi / 2));
+    }
+  }
   report(): string {
-    const s = `# crash ${this.name}: ${this.kills} kill points (${this.finished} runs finished before their kill${this.aborted ? `, ${this.aborted} stuck FUSE connections aborted` : ''}), STRATA_CRASH_SEED=${SEED}`;
+    const s = `# crash ${this.name}: ${this.kills} kill points (target ${this.want}; ${this.finished} runs finished before their kill${this.aborted ? `, ${this.aborted} stuck FUSE connections aborted` : ''}), STRATA_CRASH_SEED=${SEED}`;
     process.stderr.write(s + '\n');
+    assert.ok(this.kills >= this.want, `${this.name}: only ${this.kills} of ${this.want} kill points landed in ${this.attempts} attempts`);
     return s;
   }
 }
