@@ -57,15 +57,53 @@ export function settle(...warm: string[]): void {
 }
 
 /**
+ * A memory cgroup of `mb` MiB for one command (cgroup v2, else v1), charged
+ * for the page cache the command brings in as well as its own memory, as a
+ * batch scheduler's memory limit is. Undefined where none can be made (not
+ * root, no memory controller).
+ */
+function memoryCgroup(mb: number, fs: typeof import('node:fs')): { procs: string; peakMB: () => number; remove: () => void } | undefined {
+  const name = `strata-bench-${process.pid}`;
+  const v2 = '/sys/fs/cgroup';
+  const tries: Array<() => { procs: string; peakMB: () => number; remove: () => void }> = [
+    () => {
+      if (!fs.readFileSync(`${v2}/cgroup.controllers`, 'utf8').split(/\s+/).includes('memory')) throw new Error('no memory controller');
+      fs.writeFileSync(`${v2}/cgroup.subtree_control`, '+memory');
+      const dir = `${v2}/${name}`;
+      fs.mkdirSync(dir);
+      fs.writeFileSync(`${dir}/memory.max`, String(mb * 1048576));
+      return { procs: `${dir}/cgroup.procs`, peakMB: () => Number(fs.readFileSync(`${dir}/memory.peak`, 'utf8')) / 1048576, remove: () => fs.rmdirSync(dir) };
+    },
+    () => {
+      const dir = `${v2}/memory/${name}`;
+      fs.mkdirSync(dir);
+      fs.writeFileSync(`${dir}/memory.limit_in_bytes`, String(mb * 1048576));
+      return { procs: `${dir}/cgroup.procs`, peakMB: () => Number(fs.readFileSync(`${dir}/memory.max_usage_in_bytes`, 'utf8')) / 1048576, remove: () => fs.rmdirSync(dir) };
+    },
+  ];
+  for (const t of tries) {
+    try { return t(); } catch { /* try the next kind */ }
+  }
+  return undefined;
+}
+
+/**
  * Runs a command and samples its memory from /proc: peak resident set (what
  * `time -f %M` reports, including file pages it maps, such as the LMDB index)
  * and peak anonymous memory (heap and buffers: what the process itself holds).
+ * With `memoryLimitMB` the command runs inside a memory cgroup of that size
+ * (cgroupPeakMB is then the cgroup's peak charge), or the result says
+ * `limited: false` when no cgroup could be made.
  */
-export async function runMeasured(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ seconds: number; peakRssMB: number; peakAnonMB: number; code: number }> {
+export async function runMeasured(cmd: string, args: string[], env: NodeJS.ProcessEnv, opts: { memoryLimitMB?: number } = {}): Promise<{ seconds: number; peakRssMB: number; peakAnonMB: number; code: number; limited: boolean; cgroupPeakMB?: number }> {
   const { spawn } = await import('node:child_process');
   const fs = await import('node:fs');
+  const cg = opts.memoryLimitMB ? memoryCgroup(opts.memoryLimitMB, fs) : undefined;
   const t0 = process.hrtime.bigint();
-  const child = spawn(cmd, args, { env, stdio: ['ignore', 'ignore', 'ignore'] });
+  // In a cgroup: a shell joins it, then becomes the command (exec keeps the pid).
+  const child = cg
+    ? spawn('sh', ['-c', `echo $$ > '${cg.procs}' && exec "$0" "$@"`, cmd, ...args], { env, stdio: ['ignore', 'ignore', 'ignore'] })
+    : spawn(cmd, args, { env, stdio: ['ignore', 'ignore', 'ignore'] });
   let peakRss = 0;
   let peakAnon = 0;
   const sample = () => {
@@ -80,5 +118,11 @@ export async function runMeasured(cmd: string, args: string[], env: NodeJS.Proce
   const timer = setInterval(sample, 20);
   const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
   clearInterval(timer);
-  return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, peakRssMB: peakRss / 1024, peakAnonMB: peakAnon / 1024, code };
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  let cgroupPeakMB: number | undefined;
+  if (cg) {
+    try { cgroupPeakMB = cg.peakMB(); } catch { /* no peak file */ }
+    try { cg.remove(); } catch { /* still draining */ }
+  }
+  return { seconds, peakRssMB: peakRss / 1024, peakAnonMB: peakAnon / 1024, code, limited: !!cg, cgroupPeakMB };
 }
