@@ -22,9 +22,13 @@ export async function benchEngine(workDir: string, sizeBytes = size('ENGINE_BENC
   const ddFile = path.join(workDir, 'dd.bin');
   // Source bytes come from a cached file so dd measures only the writing side.
   timeCommand(`dd if=/dev/urandom of=${ddFile}.src bs=1M count=${chunks} status=none && sync && cat ${ddFile}.src > /dev/null`);
-  const ddW = timeCommand(`dd if=${ddFile}.src of=${ddFile} bs=1M count=${chunks} conv=fdatasync status=none`);
-  fs.rmSync(ddFile, { force: true });
-  timeCommand('sync');
+  // The disk's durable rate: the best of three dd runs (the disk is shared and noisy).
+  let ddW = Infinity;
+  for (let i = 0; i < 3; i++) {
+    ddW = Math.min(ddW, timeCommand(`dd if=${ddFile}.src of=${ddFile} bs=1M count=${chunks} conv=fdatasync status=none`));
+    fs.rmSync(ddFile, { force: true });
+    timeCommand('sync');
+  }
   const ddWnosync = timeCommand(`dd if=${ddFile}.src of=${ddFile} bs=1M count=${chunks} status=none`);
   timeCommand('sync');
   dropCaches();
@@ -36,7 +40,7 @@ export async function benchEngine(workDir: string, sizeBytes = size('ENGINE_BENC
   const engine = await openEngine(`lmdb:${home}`);
   const cont = randomUUID();
   const lm = await measure(engine, cont, sizeBytes);
-  rows.push({ name: `engine write ${sizeBytes / MiB} MiB in 1 MiB chunks (durable)`, value: `${mbps(sizeBytes, lm.write)}; dd conv=fdatasync ${mbps(sizeBytes, ddW)} (ratio ${ratio(ddW, lm.write)}); dd without sync ${mbps(sizeBytes, ddWnosync)} (ratio ${ratio(ddWnosync, lm.write)})`, speed: [{ vs: 'dd conv=fdatasync', ratio: ddW / lm.write }, { vs: 'dd (page cache)', ratio: ddWnosync / lm.write }] });
+  rows.push({ name: `engine write ${sizeBytes / MiB} MiB in 1 MiB chunks (durable)`, value: `${mbps(sizeBytes, lm.write)}; dd conv=fdatasync (best of 3) ${mbps(sizeBytes, ddW)} (ratio ${ratio(ddW, lm.write)}); dd without sync ${mbps(sizeBytes, ddWnosync)} (ratio ${ratio(ddWnosync, lm.write)})`, speed: [{ vs: 'dd conv=fdatasync', ratio: ddW / lm.write }, { vs: 'dd (page cache)', ratio: ddWnosync / lm.write }] });
   rows.push({ name: `engine read ${sizeBytes / MiB} MiB in 1 MiB chunks (cold cache)`, value: `${mbps(sizeBytes, lm.read)}; dd ${mbps(sizeBytes, ddR)}; ratio ${ratio(ddR, lm.read)} of dd`, speed: [{ vs: 'dd', ratio: ddR / lm.read }] });
   rows.push({ name: `${N / 1000}k small puts (64 B, each its own durable commit, 256 in flight)`, value: `${(N / lm.puts).toFixed(0)} ops/s` });
   rows.push({ name: `${N / 1000}k small gets`, value: `${(N / lm.gets).toFixed(0)} ops/s` });
