@@ -90,8 +90,19 @@ export function restartPgServer(): boolean {
   return true;
 }
 
-/** A new, empty, initialized database on the test server; returns its engine URL. */
+/**
+ * A new, empty, initialized database on the test server; returns its engine
+ * URL. Large extents stay in PostgreSQL unless `query` names a data= directory.
+ */
 export async function freshPgDatabase(query = ''): Promise<string> {
+  const url = await emptyPgDatabase();
+  const full = query ? `${url}${url.includes('?') ? '&' : '?'}${query}` : url;
+  await initSchema(full, 'postgres');
+  return full;
+}
+
+/** A new database on the test server without a strata schema; returns its URL. */
+export async function emptyPgDatabase(): Promise<string> {
   const admin = await pgServer();
   const name = `strata_test_${randomBytes(6).toString('hex')}`;
   const client = new pg.Client({ connectionString: admin });
@@ -103,7 +114,5 @@ export async function freshPgDatabase(query = ''): Promise<string> {
   }
   const u = new URL(admin);
   u.pathname = `/${name}`;
-  const url = u.toString();
-  await initSchema(url);
-  return query ? `${url}${url.includes('?') ? '&' : '?'}${query}` : url;
+  return u.toString();
 }

@@ -14,7 +14,7 @@ export function registerEngine(program: Command): Command {
       if (o.json) { printJson(r); return; }
       if (r.schemaTo !== undefined) {
         const what = r.schemaFrom === r.schemaTo ? `schema already at version ${r.schemaTo}` : r.schemaFrom ? `schema migrated from version ${r.schemaFrom} to ${r.schemaTo}` : `schema version ${r.schemaTo} created`;
-        process.stdout.write(`${r.kind} engine at ${r.location}: ${what}\n`);
+        process.stdout.write(`${r.kind} engine at ${r.location}: ${what}; large extents: ${r.bulkData}\n`);
       } else process.stdout.write(`${r.kind} engine at ${r.location}: ready\n`);
     });
 

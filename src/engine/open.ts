@@ -1,6 +1,7 @@
 // One place that turns an engine URL into an Engine:
 //   lmdb:/dir | /dir        embedded LMDB engine in that directory
-//   postgres://...          shared PostgreSQL engine (?data=/shared/dir for extent files)
+//   postgres://...          shared PostgreSQL engine (large extents where engine init
+//                           recorded, or ?data=/shared/dir | ?data=postgres)
 // Default: STRATA_ENGINE, else lmdb at STRATA_HOME, else ~/.local/share/strata.
 import os from 'node:os';
 import path from 'node:path';
@@ -14,11 +15,12 @@ const loadLmdb = () => import('./lmdb/engine.js');
 // The PostgreSQL engine is loaded on use: pg costs ~60 ms at startup.
 const loadPg = () => Promise.all([import('./postgres/engine.js'), import('./postgres/schema.js'), import('./postgres/url.js')]);
 
+function defaultHome(): string {
+  return process.env['STRATA_HOME'] || path.join(os.homedir(), '.local', 'share', 'strata');
+}
+
 export function defaultEngineUrl(): string {
-  const env = process.env['STRATA_ENGINE'];
-  if (env) return env;
-  const home = process.env['STRATA_HOME'] || path.join(os.homedir(), '.local', 'share', 'strata');
-  return `lmdb:${home}`;
+  return process.env['STRATA_ENGINE'] || `lmdb:${defaultHome()}`;
 }
 
 export async function openEngine(url?: string): Promise<Engine> {
@@ -38,15 +40,23 @@ export async function openEngine(url?: string): Promise<Engine> {
   throw new StrataError('EINVAL', `bad engine URL '${u}' (expected lmdb:/dir or postgres://user@host/db)`);
 }
 
-/** Creates (or migrates) an engine's storage: the LMDB home, or the PostgreSQL schema. */
-export async function initEngine(url?: string): Promise<{ kind: string; location: string; schemaFrom?: number; schemaTo?: number }> {
+/**
+ * Creates (or migrates) an engine's storage: the LMDB home, or the PostgreSQL
+ * schema. A new PostgreSQL database keeps large extents in extent files (the
+ * faster place, docs/engine.md) under the URL's data= directory, by default
+ * `<strata home>/pg-extents/<host>_<port>_<db>` (one machine; nodes sharing
+ * the database need a directory they all mount at the same path).
+ */
+export async function initEngine(url?: string): Promise<{ kind: string; location: string; schemaFrom?: number; schemaTo?: number; bulkData?: string }> {
   const u = url || defaultEngineUrl();
   if (u.startsWith('postgres://') || u.startsWith('postgresql://')) {
     const [, { initSchema }, { redact }] = await loadPg();
-    const { from, to } = await initSchema(u);
-    const engine = await openEngine(u); // checks the result and creates the ?data= directory
+    const p = new URL(u);
+    const name = `${p.hostname || 'local'}_${p.port || '5432'}_${decodeURIComponent(p.pathname.slice(1)) || 'postgres'}`.replace(/[^A-Za-z0-9._-]/g, '_');
+    const { from, to, data } = await initSchema(u, path.join(defaultHome(), 'pg-extents', name));
+    const engine = await openEngine(u); // checks the result
     await engine.close();
-    return { kind: 'postgres', location: redact(u), schemaFrom: from, schemaTo: to };
+    return { kind: 'postgres', location: redact(u), schemaFrom: from, schemaTo: to, bulkData: describeData(data) };
   }
   const engine = await openEngine(u);
   await engine.close();
@@ -70,13 +80,16 @@ export async function engineInfo(url?: string): Promise<EngineInfo> {
     const usage = await engine.usage();
     const info: EngineInfo = { kind: engine.kind, location: engine.location, epoch: await engine.currentEpoch(), ...usage };
     if (engine.kind === 'postgres') {
-      const [, { SCHEMA_VERSION }, { pgConfig }] = await loadPg();
+      const [, { SCHEMA_VERSION }] = await loadPg();
       info.schemaVersion = SCHEMA_VERSION;
-      const dir = pgConfig(u).dataDir;
-      info.bulkData = dir ? `extent files in ${dir}` : 'PostgreSQL (blobs table)';
-    } else info.bulkData = `extent files in ${path.join(engine.location, 'extents')}`;
+      info.bulkData = describeData((engine as import('./postgres/engine.js').PgEngine).data);
+    } else info.bulkData = describeData(path.join(engine.location, 'extents'));
     return info;
   } finally {
     await engine.close();
   }
+}
+
+function describeData(data: string): string {
+  return data === 'postgres' ? 'PostgreSQL (blobs table)' : `extent files in ${data}`;
 }

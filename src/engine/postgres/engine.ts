@@ -27,7 +27,7 @@ import { ExtentFiles, type ExtentRef } from '../extent-files.js';
 import * as core from '../core.js';
 import { applyBatch, CONFLICT, type StoredPieces } from '../batch-apply.js';
 import { KvEngine, type FileEntry } from '../kv-engine.js';
-import { checkSchemaVersion, readSchemaVersion } from './schema.js';
+import { checkSchemaVersion, readDataSetting, readSchemaVersion } from './schema.js';
 import { pgConfig, redact } from './url.js';
 import { copyOut } from './copy-out.js';
 
@@ -203,22 +203,25 @@ export class PgEngine extends KvEngine {
   private writers = 0;
   private readonly maxWriters: number;
 
-  private constructor(readonly location: string, private readonly pool: pg.Pool, dataDir: string | undefined) {
+  /** Where this engine puts large extents: a directory of extent files, or 'postgres'. */
+  readonly data: string;
+
+  private constructor(readonly location: string, private readonly pool: pg.Pool, data: string) {
     super();
+    this.data = data;
     this.maxWriters = Math.max(1, Math.floor(((pool.options.max as number | undefined) ?? 8) / 2));
-    if (dataDir) this.extentFiles = new ExtentFiles(dataDir, () => this.newFile(), (no) => this.sealFile(no));
+    if (data !== 'postgres') this.extentFiles = new ExtentFiles(data, () => this.newFile(), (no) => this.sealFile(no));
   }
 
+  /**
+   * Opens the engine. Large extents go where the URL's data= says, else where
+   * `strata engine init` recorded in the database. A directory named in the
+   * URL is created if missing; a recorded one must already be there (a node
+   * that does not mount it is told so rather than writing extents nobody
+   * else can read).
+   */
   static async open(url: string): Promise<PgEngine> {
     const cfg = pgConfig(url);
-    if (cfg.dataDir) {
-      try {
-        fs.mkdirSync(cfg.dataDir, { recursive: true });
-        fs.accessSync(cfg.dataDir, fs.constants.W_OK | fs.constants.R_OK | fs.constants.X_OK);
-      } catch (e) {
-        throw fromSystemError(e, `extent directory ${cfg.dataDir} is not usable`);
-      }
-    }
     const pool = new pg.Pool({ ...cfg.client, max: cfg.poolSize });
     pool.on('error', () => { /* an idle connection died; the pool replaces it */ });
     let client: pg.PoolClient;
@@ -228,15 +231,25 @@ export class PgEngine extends KvEngine {
       await pool.end().catch(() => undefined);
       throw new StrataError('EIO', `cannot connect to ${redact(url)}: ${(e as Error).message}`, { cause: e });
     }
+    let data: string;
     try {
       checkSchemaVersion(await readSchemaVersion(client), url);
+      data = cfg.data ?? await readDataSetting(client);
+      if (data !== 'postgres') {
+        try {
+          if (cfg.data) fs.mkdirSync(data, { recursive: true });
+          fs.accessSync(data, fs.constants.W_OK | fs.constants.R_OK | fs.constants.X_OK);
+        } catch (e) {
+          throw fromSystemError(e, cfg.data ? `extent directory ${data} is not usable` : `extent directory ${data} (recorded by strata engine init) is not usable on this node; mount it at that path or name another with ?data=`);
+        }
+      }
     } catch (e) {
       client.release();
       await pool.end().catch(() => undefined);
       throw e;
     }
     client.release();
-    return new PgEngine(redact(url), pool, cfg.dataDir);
+    return new PgEngine(redact(url), pool, data);
   }
 
   private async withClient<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
@@ -305,7 +318,7 @@ export class PgEngine extends KvEngine {
 
   protected async readStored(v: RecordValue, at: number, len: number, dst: Buffer, dstOff: number): Promise<void> {
     if (v.t === 'file') {
-      if (!this.extentFiles) throw new StrataError('EIO', 'a record points into an extent file but this engine URL has no ?data= directory');
+      if (!this.extentFiles) throw new StrataError('EIO', 'a record points into an extent file but this engine keeps large extents in PostgreSQL (data=postgres)');
       await this.extentFiles.read({ file: v.file, pos: v.pos + at }, len, dst, dstOff);
       return;
     }

@@ -2,8 +2,9 @@
 // `strata engine init` (initSchema). An engine refuses to open a database
 // whose schema is missing, older (run `strata engine init`) or newer (this
 // strata is too old for it) than the one it was built for.
+import fs from 'node:fs';
 import pg from 'pg';
-import { StrataError } from '../../errors.js';
+import { StrataError, fromSystemError } from '../../errors.js';
 import { pgConfig, redact } from './url.js';
 
 /** Each entry migrates from version i to i+1. */
@@ -24,6 +25,14 @@ const MIGRATIONS: string[][] = [
     `CREATE SEQUENCE file_no`,
     `CREATE TABLE files (no bigint PRIMARY KEY, host text NOT NULL, pid int NOT NULL, sealed boolean NOT NULL, live bigint NOT NULL)`,
     `CREATE TABLE byfile (k bytea PRIMARY KEY, v bytea NOT NULL)`,
+  ],
+  [
+    // Where large array extents go ('data': a directory of extent files, or
+    // 'postgres' for the blobs table), recorded by engine init so that
+    // clients need no ?data=. Version-1 databases kept them in PostgreSQL
+    // unless a URL said otherwise.
+    `CREATE TABLE settings (k text PRIMARY KEY, v text NOT NULL)`,
+    `INSERT INTO settings VALUES ('data', 'postgres')`,
   ],
 ];
 
@@ -48,8 +57,20 @@ export function checkSchemaVersion(version: number | undefined, url: string): vo
   }
 }
 
-/** Creates or migrates the schema; returns the versions before and after. Safe to run concurrently. */
-export async function initSchema(url: string): Promise<{ from: number; to: number }> {
+/** Where the database keeps large extents (settings 'data'): a directory or 'postgres'. */
+export async function readDataSetting(client: pg.ClientBase): Promise<string> {
+  const r = await client.query<{ v: string }>(`SELECT v FROM settings WHERE k = 'data'`);
+  return r.rows[0]?.v ?? 'postgres';
+}
+
+/**
+ * Creates or migrates the schema and records where large extents go: the
+ * URL's data= (a directory, or 'postgres'), else on a new database
+ * `defaultData`. Moving extents already kept somewhere is refused (only
+ * PostgreSQL -> extent files, which leaves existing blobs readable). Returns
+ * the versions before and after and the place recorded. Safe to run concurrently.
+ */
+export async function initSchema(url: string, defaultData: string): Promise<{ from: number; to: number; data: string }> {
   const client = new pg.Client(pgConfig(url).client);
   try {
     await client.connect();
@@ -71,9 +92,23 @@ export async function initSchema(url: string): Promise<{ from: number; to: numbe
       for (const sql of MIGRATIONS[v]!) await client.query(sql);
     }
     await client.query('UPDATE schema_version SET version = $1', [SCHEMA_VERSION]);
+    const had = await readDataSetting(client);
+    const data = pgConfig(url).data ?? (from === 0 ? defaultData : had);
+    if (data !== had) {
+      if (from > 0 && had !== 'postgres') {
+        throw new StrataError('EINVAL', `${redact(url)} keeps large extents in extent files under ${had}; engine init does not move them (leave data= out of the URL to keep that place)`);
+      }
+      await client.query(`UPDATE settings SET v = $1 WHERE k = 'data'`, [data]);
+    }
+    if (data !== 'postgres') {
+      try {
+        fs.mkdirSync(data, { recursive: true });
+      } catch (e) {
+        throw fromSystemError(e, `cannot create the extent directory ${data}`);
+      }
+    }
     await client.query('COMMIT');
-    if (from === 0) from = 0;
-    return { from, to: SCHEMA_VERSION };
+    return { from, to: SCHEMA_VERSION, data };
   } catch (e) {
     await client.query('ROLLBACK').catch(() => undefined);
     if (e instanceof StrataError) throw e;
