@@ -71,7 +71,7 @@ export async function benchEngine(workDir: string, sizeBytes = size('ENGINE_BENC
   return rows;
 }
 
-const N = 100_000;
+const N = size('ENGINE_BENCH_SMALL', 100_000, 10_000);
 const key = (i: number) => { const d = Buffer.alloc(8); d.writeBigUInt64BE(BigInt(i)); return d; };
 
 interface Times { write: number; read: number; puts: number; gets: number }

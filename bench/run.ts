@@ -7,12 +7,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { benchEngine } from './engine.js';
-import { benchMover } from './mover.js';
-import { benchPark } from './park.js';
-import { benchFuse } from './fuse.js';
-import { benchDfs } from './dfs.js';
-import { benchHdf5 } from './hdf5.js';
 import type { Row } from './util.js';
 import { writeReports, type Section } from './report.js';
 
@@ -25,13 +19,15 @@ const only = args.filter((a) => !a.startsWith('--'));
 const base = process.env['STRATA_BENCH_DIR'] || os.tmpdir();
 const work = fs.mkdtempSync(path.join(base, 'strata-bench-'));
 
+// Sections load after BENCH_QUICK is set: their sizes (util.size) are read when
+// a section module loads.
 const sections: Array<{ title: string; run: (dir: string) => Promise<Row[]> }> = [
-  { title: 'engine', run: (d) => benchEngine(d) },
-  { title: 'dfs', run: (d) => benchDfs(d) },
-  { title: 'mover', run: (d) => benchMover(d) },
-  { title: 'park', run: (d) => benchPark(d) },
-  { title: 'fuse', run: (d) => benchFuse(d) },
-  { title: 'hdf5', run: (d) => benchHdf5(d) },
+  { title: 'engine', run: async (d) => (await import('./engine.js')).benchEngine(d) },
+  { title: 'dfs', run: async (d) => (await import('./dfs.js')).benchDfs(d) },
+  { title: 'mover', run: async (d) => (await import('./mover.js')).benchMover(d) },
+  { title: 'park', run: async (d) => (await import('./park.js')).benchPark(d) },
+  { title: 'fuse', run: async (d) => (await import('./fuse.js')).benchFuse(d) },
+  { title: 'hdf5', run: async (d) => (await import('./hdf5.js')).benchHdf5(d) },
 ];
 const unknown = only.filter((o) => !sections.some((s) => s.title === o));
 if (unknown.length) {
@@ -47,7 +43,9 @@ try {
     const dir = path.join(work, s.title);
     fs.mkdirSync(dir, { recursive: true });
     process.stderr.write(`bench: ${s.title}${quick ? ' (quick)' : ''}...\n`);
+    const t0 = Date.now();
     const rows = await s.run(dir);
+    process.stderr.write(`bench: ${s.title} took ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
     done.push({ title: s.title, ranAt: new Date().toISOString(), quick, machine, rows });
     for (const r of rows) {
       const sp = (r.speed ?? []).map((x) => `${x.ratio.toFixed(2)}x ${x.vs}`).join('; ');
