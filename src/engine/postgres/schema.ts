@@ -94,17 +94,19 @@ export async function initSchema(url: string, defaultData: string): Promise<{ fr
     await client.query('UPDATE schema_version SET version = $1', [SCHEMA_VERSION]);
     const had = await readDataSetting(client);
     const data = pgConfig(url).data ?? (from === 0 ? defaultData : had);
-    if (data !== had) {
+    if (data !== had || from === 0) {
       if (from > 0 && had !== 'postgres') {
         throw new StrataError('EINVAL', `${redact(url)} keeps large extents in extent files under ${had}; engine init does not move them (leave data= out of the URL to keep that place)`);
       }
       await client.query(`UPDATE settings SET v = $1 WHERE k = 'data'`, [data]);
-    }
-    if (data !== 'postgres') {
-      try {
-        fs.mkdirSync(data, { recursive: true });
-      } catch (e) {
-        throw fromSystemError(e, `cannot create the extent directory ${data}`);
+      // Created only when recorded: a later init on a node that does not
+      // mount the directory must not make a local one in its place.
+      if (data !== 'postgres') {
+        try {
+          fs.mkdirSync(data, { recursive: true });
+        } catch (e) {
+          throw fromSystemError(e, `cannot create the extent directory ${data}`);
+        }
       }
     }
     await client.query('COMMIT');
