@@ -50,11 +50,14 @@ function errno(e: unknown): string | undefined {
   return n === 95 ? 'ENOTSUP' : n === 61 ? 'ENODATA' : n === 1 ? 'EPERM' : n === 13 ? 'EACCES' : n === 28 ? 'ENOSPC' : n === 2 ? 'ENOENT' : n === 7 ? 'E2BIG' : undefined;
 }
 
-function xerr(e: unknown, what: string): StrataError {
+function xerr(e: unknown, what: string, hint = ''): StrataError {
   const code = errno(e);
   const known = code === 'ENOTSUP' || code === 'EPERM' || code === 'EACCES' || code === 'ENOSPC' || code === 'ENOENT' || code === 'ENODATA';
-  return new StrataError(known ? code : 'EIO', `${what}: ${String((e as Error)?.message ?? e)}`, { cause: e });
+  return new StrataError(known ? code : 'EIO', `${what}: ${String((e as Error)?.message ?? e)}${hint}`, { cause: e });
 }
+
+/** Why a destination refuses an attribute is its own rule: say how to copy without. */
+const SET_HINT = ' (the destination does not take this attribute; --xattrs none copies without extended attributes)';
 
 /** All xattrs of a path (symlinks not followed). A filesystem without xattrs gives []. */
 export async function readXattrs(p: Buffer): Promise<Array<[string, Buffer]>> {
@@ -111,7 +114,7 @@ export async function writeXattrs(p: Buffer, want: Array<[string, Buffer]>, have
     try {
       execFileSync('bash', ['-c', cmds.join(' && ')], { stdio: ['ignore', 'ignore', 'pipe'] });
     } catch (e) {
-      throw new StrataError('EIO', `setfattr: ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`);
+      throw new StrataError('EIO', `setfattr: ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}${SET_HINT}`);
     }
     return;
   }
@@ -122,6 +125,6 @@ export async function writeXattrs(p: Buffer, want: Array<[string, Buffer]>, have
   const curMap = new Map(cur);
   for (const [n, v] of want) {
     if (curMap.get(n)?.equals(v)) continue;
-    try { setAttributeSync(s, n, v); } catch (e) { throw xerr(e, `setxattr ${n}`); }
+    try { setAttributeSync(s, n, v); } catch (e) { throw xerr(e, `setxattr ${n}`, SET_HINT); }
   }
 }
