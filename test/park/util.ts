@@ -12,7 +12,7 @@ export async function makePool(engine: Engine, label = 'pool'): Promise<void> {
   await createPool(engine, label);
 }
 
-/** A POSIX container with every file kind: regular, sparse, empty, xattrs, symlinks, hard links, a 1 GiB sparse-ish file. */
+/** A POSIX container with every file kind: regular, sparse, empty, xattrs, symlinks, hard links; with `big`, a 1 GiB file of data and a 1 GiB sparse-ish one. */
 export async function fillPosix(engine: Engine, pool: string, label: string, opts: { big?: boolean } = {}): Promise<void> {
   await createContainer(engine, pool, label, { type: 'POSIX', chunkSize: '256K', attrs: { purpose: 'test', bin: new Uint8Array([0, 1, 255]) }, props: { cksum: 'crc32', rd_lvl: 'rank' } });
   const c = await openContainer(engine, pool, label, { write: true });
@@ -37,6 +37,13 @@ export async function fillPosix(engine: Engine, pool: string, label: string, opt
     const g = await dfs.open('/big', { create: true, write: true });
     for (let i = 0; i < 8; i++) await g.write(crypto.randomBytes(MiB / 2), i * 128 * MiB + i * 4099);
     await g.truncate(1024 * MiB);
+    // 1 GiB of data: every MiB differs (its number in the first bytes)
+    const d = await dfs.open('/dense', { create: true, write: true });
+    const block = crypto.randomBytes(MiB);
+    for (let i = 0; i < 1024; i++) {
+      block.writeUInt32LE(i, 0);
+      await d.write(block, i * MiB);
+    }
   }
 }
 
