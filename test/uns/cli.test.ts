@@ -110,6 +110,16 @@ test('symlink links: prefix from --prefix, STRATA_UNS_PREFIX or the config; reso
   fs.rmSync(env.STRATA_CONFIG);
   const scan = ok(await run('uns', 'scan', ws, '--json')).trim().split('\n').map((l) => JSON.parse(l) as { path: string; kind: string });
   assert.deepEqual(scan.filter((s) => s.kind === 'symlink').map((s) => path.basename(s.path)).sort(), ['sl-conf', 'sl-posix', 'sl.h5']);
+  // unlink removes only the link; link makes it again
+  for (const [p, label, type] of [[p1, 'slp', 'POSIX'], [p2, c2, 'HDF5']] as const) {
+    const target = fs.readlinkSync(p);
+    ok(await run('cont', 'unlink', '--path', p));
+    assert.throws(() => fs.lstatSync(p), /ENOENT/);
+    assert.equal(await contCount('up2'), 3);
+    ok(await run('cont', 'link', 'up2', label, '--path', p, '--link', 'symlink', '--prefix', path.dirname(path.dirname(target))));
+    assert.equal(fs.readlinkSync(p), target);
+    assert.equal((await resolve(p)).type, type);
+  }
   for (const p of [p1, p2, p3]) ok(await run('cont', 'destroy', '--path', p));
   assert.equal(await contCount('up2'), 0);
   assert.equal(fs.existsSync(p1), false);
