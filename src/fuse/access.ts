@@ -4,6 +4,8 @@ import type { Engine } from '../engine/types.js';
 import type { ContainerRecord } from '../container/container.js';
 import { callerFromIds, type Caller } from '../container/identity.js';
 import { containerPerms, resolveContainer } from '../container/manage.js';
+import { containerAway } from '../container/away.js';
+import { isStrataError } from '../errors.js';
 import { poolPerms, resolvePool, type PoolRecord } from '../container/pool.js';
 import { ERRNO, type InHeader } from './proto.js';
 import { groupsOfPid, type Node } from './nodes.js';
@@ -44,9 +46,23 @@ export class Access {
   async contRec(poolUuid: string, uuid: string): Promise<ContainerRecord> {
     const hit = this.conts.get(uuid);
     if (hit && Date.now() - hit.at < TTL_MS) return hit.rec;
-    const rec = await resolveContainer(this.engine, await this.poolRec(poolUuid), uuid);
+    const rec = await this.resolveCont(await this.poolRec(poolUuid), uuid);
     this.conts.set(uuid, { rec, at: Date.now() });
     return rec;
+  }
+
+  /**
+   * A container by label or UUID. A parked one answers EREMOTE ("Object is
+   * remote"): programs going through a link learn the data is elsewhere, not
+   * gone (strata commands on the same path say where and how to unpark).
+   */
+  async resolveCont(pool: PoolRecord, ref: string): Promise<ContainerRecord> {
+    try {
+      return await resolveContainer(this.engine, pool, ref);
+    } catch (e) {
+      if (isStrataError(e, 'ENOENT') && await containerAway(this.engine, ref)) throw new Fail(ERRNO['EREMOTE']!);
+      throw e;
+    }
   }
 
   /** Caches records a lookup has just resolved (by label or UUID). */

@@ -4,7 +4,7 @@
 import type { Engine } from '../engine/types.js';
 import { isStrataError } from '../errors.js';
 import type { ContainerRecord } from '../container/container.js';
-import { resolveContainer } from '../container/manage.js';
+
 import { poolPerms, resolvePool, type PoolRecord } from '../container/pool.js';
 import { ROOT_OID } from '../dfs/index.js';
 import { ERRNO, negativeEntryOut, type InHeader } from './proto.js';
@@ -41,7 +41,7 @@ export class Lookup {
       case 'pool': {
         await this.access.check(h, p, 'r');
         let rec: ContainerRecord;
-        try { rec = await resolveContainer(this.engine, await this.access.poolRec(p.poolUuid!), name); } catch (e) {
+        try { rec = await this.access.resolveCont(await this.access.poolRec(p.poolUuid!), name); } catch (e) {
           if (isStrataError(e, 'ENOENT') || isStrataError(e, 'EINVAL')) return [negativeEntryOut(0)];
           throw e;
         }
