@@ -258,8 +258,7 @@ export async function importH5(engine: Engine, pool: string, label: string, file
     } catch (e) {
       if ((await engine.catGet(`cont-uuid/${uuid}`)) === undefined) await engine.destroyContainer(uuid).catch(() => undefined);
       await engine.commit({ ops: [{ op: 'cat-del', key }] }).catch(() => undefined);
-      if (isStrataError(e) && !e.message.startsWith(file)) throw new StrataError(e.code, `${file}: ${e.message}`, { cause: e });
-      throw e;
+      throw namingFile(file, e);
     }
   } finally {
     f.close();
@@ -291,11 +290,15 @@ export async function importH5Into(engine: Engine, pool: string, cont: string, f
     const tx = c.tx();
     for await (const oid of listObjects(engine, c.uuid)) tx.punchObject(c.object(oid));
     if (!tx.empty) await tx.commit().catch(() => undefined);
-    if (isStrataError(e) && !e.message.startsWith(file)) throw new StrataError(e.code, `${file}: ${e.message}`, { cause: e });
-    throw e;
+    throw namingFile(file, e);
   } finally {
     f.close();
   }
   res.seconds = (Date.now() - t0) / 1000;
   return res;
+}
+
+/** The error of a failed import, its message starting with the file's name. */
+function namingFile(file: string, e: unknown): unknown {
+  return isStrataError(e) && !e.message.startsWith(file) ? new StrataError(e.code, `${file}: ${e.message}`, { cause: e }) : e;
 }

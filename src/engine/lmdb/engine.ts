@@ -132,7 +132,11 @@ export class LmdbEngine extends KvEngine {
   private async txn<T>(fn: () => T, valueBytes = 0): Promise<T> {
     this.space.check(lmdbNeed(valueBytes));
     try {
-      const out = await this.env.transaction(fn);
+      // A child transaction of lmdb-js's batch: it commits or aborts whole. A
+      // plain transaction() callback that throws keeps the writes it made,
+      // and an LMDB error inside it fails the whole batch (MDB_BAD_TXN for
+      // every commit sharing it); as a child, only this commit fails.
+      const out = await this.env.childTransaction(fn);
       if (this.durability === 'durable') await this.sync();
       return out;
     } catch (e) {
