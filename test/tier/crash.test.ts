@@ -151,6 +151,27 @@ test('restore killed before and after the swap; park and unpark killed', async (
   await noJournals();
 });
 
+test('unpark of a symlink link killed between making the new symlink and renaming it over the old one: re-running finishes it', async () => {
+  const { dir, kept } = fresh(`t${n++}-relink`);
+  const prefix = path.join(home, 'mnt');
+  await ok(env, 'tier', 'archive', dir, '--link', 'symlink', '--prefix', prefix);
+  const base = await containers();
+  const cold = path.join(home, `cold-${n}`);
+  await ok(env, 'tier', 'park', dir, '--to', cold);
+  const parkedTarget = fs.readlinkSync(dir);
+  // SIGKILL the unpark at the rename of its temporary symlink: the new link exists beside the old one.
+  const hook = `import fs from 'node:fs'; const r = fs.renameSync; fs.renameSync = function (a, b, ...x) { if (String(a).endsWith('.strata-relink')) process.kill(process.pid, 'SIGKILL'); return r.call(fs, a, b, ...x); };`;
+  const killed = await runCli(['tier', 'unpark', dir], { env: { ...env, NODE_OPTIONS: `--import=data:text/javascript,${encodeURIComponent(hook)}` } });
+  assert.equal(killed.code, -1, `killed at the rename: ${killed.stderr}`);
+  assert.equal(fs.readlinkSync(dir), parkedTarget, 'the path still names the parked container');
+  assert.deepEqual(hiddenSiblings(dir), [`.${path.basename(dir)}.strata-relink`]);
+  assert.match((await runCli(['tier', 'unpark', dir], { env })).stderr, /continuing the interrupted unpark/);
+  assert.notEqual(fs.readlinkSync(dir), parkedTarget);
+  assert.ok(fs.readlinkSync(dir).startsWith(`${prefix}/`));
+  await assertArchivedOnly(dir, kept, base);
+  await noJournals();
+});
+
 test('archive killed while probing for xattrs: the next archive removes the dead probe', async () => {
   const { dir } = fresh(`t${n++}-probe`);
   // The probe of a process that is gone (a child that has exited), as a SIGKILL during the probe leaves it.
