@@ -31,7 +31,6 @@ export class LmdbEngine extends KvEngine {
   protected override extentFiles: ExtentFiles;
   private readonly tables: Record<core.Tbl, Bin>;
   private readonly space: SpaceGuard;
-  private durability: 'durable' | 'visible' = 'durable';
   /** The env sync running, and the one queued behind it (callers that came meanwhile share it). */
   private syncing: Promise<void> | undefined;
   private syncQueued: Promise<void> | undefined;
@@ -137,7 +136,6 @@ export class LmdbEngine extends KvEngine {
       // and an LMDB error inside it fails the whole batch (MDB_BAD_TXN for
       // every commit sharing it); as a child, only this commit fails.
       const out = await this.env.childTransaction(fn);
-      if (this.durability === 'durable') await this.sync();
       return out;
     } catch (e) {
       let cause: unknown = e;
@@ -162,15 +160,10 @@ export class LmdbEngine extends KvEngine {
     (this.env as unknown as { resetReadTxn(): void }).resetReadTxn();
   }
 
-  override setDurability(mode: 'durable' | 'visible'): void {
-    this.durability = mode;
-  }
-
   /**
-   * Flushes the index to disk (mdb_env_sync). The environment is opened
-   * with noMetaSync: a commit flushes its pages, and the meta page that
-   * makes it the current state reaches the disk here (or with the next
-   * commit's flush). Syncs asked for while one runs share the next one.
+   * Flushes the index to disk (mdb_env_sync). Every commit already flushes
+   * its pages and the meta page, so this only confirms; syncs asked for
+   * while one runs share the next one.
    */
   override sync(): Promise<void> {
     if (!this.syncing) {
@@ -377,11 +370,12 @@ function openEnv(file: string): RootDatabase {
       // commits with MDB_BAD_TXN (mdb_page_touch) and left the environment
       // unusable. Past 64 GiB of index lmdb-js still grows it.
       // overlappingSync off: a commit resolves once its pages are on disk
-      // (lmdb-js otherwise resolves before the flush). noMetaSync: the meta
-      // page naming the new state is flushed by LmdbEngine.sync(), which a
-      // durable write waits for and a 'visible' one does not (LMDB keeps its
-      // consistency either way; an OS crash may only undo unsynced commits).
-      const env = open({ path: file, maxDbs: 16, mapSize: LMDB_MAP_SIZE, overlappingSync: false, noMetaSync: true });
+      // (lmdb-js otherwise resolves before the flush). The meta page is
+      // synced by every commit too: with noMetaSync, processes that opened
+      // the index, committed and closed it while others wrote damaged it
+      // (lost entries, stale files, an LMDB assertion on a free page still
+      // in use; reproduced with short-lived writers beside long-lived ones).
+      const env = open({ path: file, maxDbs: 16, mapSize: LMDB_MAP_SIZE, overlappingSync: false });
       envs.set(file, { env, refs: 1 });
       return env;
     } catch (e) {
