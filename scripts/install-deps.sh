@@ -6,7 +6,12 @@
 #   scripts/install-deps.sh --bench  that, plus the reference tools npm run bench compares with
 set -euo pipefail
 pkgs=()
-# Build and run: the HDF5 addon (native/h5) links libhdf5; strata mount uses fuse3's mount helper.
+# Build and run: the native addons (native/lmdb builds lmdb-js on LMDB 0.9, native/h5
+# links libhdf5) need a C/C++ compiler, make and python3 for node-gyp; strata
+# mount uses fuse3's mount helper.
+command -v g++ >/dev/null || pkgs+=(g++)
+command -v make >/dev/null || pkgs+=(make)
+command -v python3 >/dev/null || pkgs+=(python3)
 [ -f /usr/include/hdf5/serial/hdf5.h ] || [ -f /usr/include/hdf5.h ] || pkgs+=(libhdf5-dev)
 command -v pkg-config >/dev/null || pkgs+=(pkg-config)
 command -v fusermount3 >/dev/null || pkgs+=(fuse3)
