@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import * as lmdb from 'lmdb';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { Batch, ContId, EngineUsage, Epoch, SnapshotInfo } from '../types.js';
 import { StrataError, fromSystemError } from '../../errors.js';
@@ -31,6 +32,7 @@ export class LmdbEngine extends KvEngine {
   protected override extentFiles: ExtentFiles;
   private readonly tables: Record<core.Tbl, Bin>;
   private readonly space: SpaceGuard;
+  private durability: 'durable' | 'visible' = 'durable';
   /** The env sync running, and the one queued behind it (callers that came meanwhile share it). */
   private syncing: Promise<void> | undefined;
   private syncQueued: Promise<void> | undefined;
@@ -136,6 +138,7 @@ export class LmdbEngine extends KvEngine {
       // and an LMDB error inside it fails the whole batch (MDB_BAD_TXN for
       // every commit sharing it); as a child, only this commit fails.
       const out = await this.env.childTransaction(fn);
+      if (this.durability === 'durable') await this.sync();
       return out;
     } catch (e) {
       let cause: unknown = e;
@@ -160,10 +163,15 @@ export class LmdbEngine extends KvEngine {
     (this.env as unknown as { resetReadTxn(): void }).resetReadTxn();
   }
 
+  override setDurability(mode: 'durable' | 'visible'): void {
+    this.durability = mode;
+  }
+
   /**
-   * Flushes the index to disk (mdb_env_sync). Every commit already flushes
-   * its pages and the meta page, so this only confirms; syncs asked for
-   * while one runs share the next one.
+   * Flushes the index to disk (mdb_env_sync). The environment is opened
+   * with noMetaSync: a commit flushes its pages, and the meta page that
+   * makes it the current state reaches the disk here (or with the next
+   * commit's flush). Syncs asked for while one runs share the next one.
    */
   override sync(): Promise<void> {
     if (!this.syncing) {
@@ -361,6 +369,7 @@ const envs = new Map<string, { env: RootDatabase; refs: number }>();
 function openEnv(file: string): RootDatabase {
   const shared = envs.get(file);
   if (shared) { shared.refs++; return shared.env; }
+  checkLmdbBuild(file);
   ignoreCommitFailureEchoes();
   for (let attempt = 0; ; attempt++) {
     try {
@@ -370,12 +379,11 @@ function openEnv(file: string): RootDatabase {
       // commits with MDB_BAD_TXN (mdb_page_touch) and left the environment
       // unusable. Past 64 GiB of index lmdb-js still grows it.
       // overlappingSync off: a commit resolves once its pages are on disk
-      // (lmdb-js otherwise resolves before the flush). The meta page is
-      // synced by every commit too: with noMetaSync, processes that opened
-      // the index, committed and closed it while others wrote damaged it
-      // (lost entries, stale files, an LMDB assertion on a free page still
-      // in use; reproduced with short-lived writers beside long-lived ones).
-      const env = open({ path: file, maxDbs: 16, mapSize: LMDB_MAP_SIZE, overlappingSync: false });
+      // (lmdb-js otherwise resolves before the flush). noMetaSync: the meta
+      // page naming the new state is flushed by LmdbEngine.sync(), which a
+      // durable write waits for and a 'visible' one does not (LMDB keeps its
+      // consistency either way; an OS crash may only undo unsynced commits).
+      const env = open({ path: file, maxDbs: 16, mapSize: LMDB_MAP_SIZE, overlappingSync: false, noMetaSync: true });
       envs.set(file, { env, refs: 1 });
       return env;
     } catch (e) {
@@ -388,6 +396,31 @@ function openEnv(file: string): RootDatabase {
       }
       throw fromSystemError(e, `cannot open engine index ${file}`);
     }
+  }
+}
+
+/**
+ * The engine runs on LMDB 0.9 only (native/lmdb/build.mjs builds lmdb-js on
+ * it). lmdb-js's prebuilt addon runs its own LMDB branch (0.9.90), which
+ * damaged indexes shared by several processes (docs/engine.md). An index that
+ * branch wrote (its data format 2) cannot be opened by LMDB 0.9: say so
+ * rather than LMDB's "not an LMDB file".
+ */
+function checkLmdbBuild(file: string): void {
+  const lmdbVersion = (lmdb as unknown as { version: { major: number; minor: number; patch: number; versionString: string } }).version;
+  if (lmdbVersion.major !== 0 || lmdbVersion.minor !== 9 || lmdbVersion.patch >= 90) {
+    throw new StrataError('ENOTSUP', `the LMDB engine needs lmdb-js built on LMDB 0.9, but it loaded ${lmdbVersion.versionString} (lmdb-js's prebuilt addon, unsafe with several processes on one index): run \`npm run build\` to build it`);
+  }
+  let head: Buffer;
+  try {
+    head = Buffer.alloc(32);
+    const fd = fs.openSync(file, 'r');
+    try { fs.readSync(fd, head, 0, 32, 0); } finally { fs.closeSync(fd); }
+  } catch {
+    return; // a new index, or one LMDB reports on itself
+  }
+  if (head.readUInt32LE(24) === 0xbeefc0de && head.readUInt32LE(28) === 2) {
+    throw new StrataError('ENOTSUP', `engine index ${file} is in LMDB data format 2 (written by a strata build on lmdb-js's prebuilt LMDB 0.9.90); this build reads LMDB 0.9's format 1: serialize its containers with that build and deserialize them here`);
   }
 }
 
