@@ -3,6 +3,7 @@
 // of itself with --foreground and waits (through a pipe) until the kernel has
 // initialized the mount, then returns; errors of the daemon come back the same way.
 import fs from 'node:fs';
+import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { Option, type Command } from 'commander';
 import { StrataError } from '../errors.js';
@@ -130,8 +131,20 @@ export function registerMount(program: Command): void {
     .alias('unmount')
     .description('unmount a strata FUSE mount (buffered writes are committed first)')
     .option('-l, --lazy', 'detach now even if busy')
-    .action(async (mp: string, o: { lazy?: boolean }) => {
-      const { isStaleMount, strataMounts, unmount } = await lib();
+    .option('-f, --force', 'for a mount whose daemon hangs: abort its FUSE connection (waiting calls fail, unsaved writes are lost), then detach')
+    .action(async (mp: string, o: { lazy?: boolean; force?: boolean }) => {
+      const { abortConnection, isStaleMount, strataMounts, unmount } = await lib();
+      if (o.force) {
+        // Never touch the mount itself here: its daemon may not answer.
+        // Resolve the parent only: a stat of the mountpoint would reach the daemon.
+        const abs = path.resolve(mp);
+        let target = abs;
+        try { target = path.join(fs.realpathSync(path.dirname(abs)), path.basename(abs)); } catch { /* keep abs */ }
+        if (!strataMounts().has(target)) throw new StrataError('EINVAL', `${mp} is not a strata mount`);
+        abortConnection(target);
+        unmount(target, true);
+        return;
+      }
       if (!fs.existsSync(mp) && !isStaleMount(mp)) throw new StrataError('ENOENT', `${mp}: no such directory`);
       const real = isStaleMount(mp) ? mp : fs.realpathSync(mp);
       if (!strataMounts().has(real) && !isStaleMount(mp)) throw new StrataError('EINVAL', `${mp} is not a strata mount`);

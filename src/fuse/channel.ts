@@ -82,7 +82,7 @@ export class Channel {
    * to the thread pool (up to `readers`, one per request in flight), so
    * the event loop stays free to complete them. A synchronous read blocks
    * the event loop; `background()` says whether work the daemon started is
-   * still running (commits, bulk writes): a helper thread then wakes the
+   * still running (commits, bulk writes): a helper process then wakes the
    * loop after a few milliseconds by sending a STATFS through the mount,
    * and otherwise about once a second (signal handlers run on the loop).
    */
@@ -224,6 +224,38 @@ export class Channel {
 export function unmount(mountpoint: string, lazy = false): void {
   const args = lazy ? ['-l', mountpoint] : [mountpoint];
   run('umount', args, `umount ${mountpoint}`);
+}
+
+/**
+ * Aborts the FUSE connection of a mount through fusectl (mounting it at
+ * /sys/fs/fuse/connections if needed), without touching the mount itself:
+ * every request waiting on it fails (ENOTCONN) and the server's reads end.
+ * For a mount whose server neither answers nor exits. True when aborted.
+ */
+export function abortConnection(mountpoint: string): boolean {
+  const dev = strataMounts().get(mountpoint) ?? anyFuseMount(mountpoint);
+  const minor = dev?.split(':')[1];
+  if (!minor) return false;
+  const dir = '/sys/fs/fuse/connections';
+  if (!fs.existsSync(`${dir}/${minor}`)) spawnSync('mount', ['-t', 'fusectl', 'none', dir], { stdio: 'ignore' });
+  try {
+    fs.writeFileSync(`${dir}/${minor}/abort`, '1');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The "maj:min" of any FUSE mount at this mountpoint (mountinfo). */
+function anyFuseMount(mountpoint: string): string | undefined {
+  let text = '';
+  try { text = fs.readFileSync('/proc/self/mountinfo', 'utf8'); } catch { return undefined; }
+  for (const line of text.split('\n')) {
+    const [left, right] = line.split(' - ');
+    const f = left?.split(' ') ?? [];
+    if (right?.startsWith('fuse') && f[4] === mountpoint) return f[2];
+  }
+  return undefined;
 }
 
 /** True if the path is a mountpoint whose FUSE server is gone (stat fails with ENOTCONN). */

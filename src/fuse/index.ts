@@ -13,7 +13,7 @@ import { Channel, isStaleMount, strataMounts, unmount } from './channel.js';
 import { TierFs, type TierFsOptions, type TierRoot } from './fs.js';
 
 export { TierFs, type TierFsOptions, type TierRoot } from './fs.js';
-export { unmount, isStaleMount, strataMounts } from './channel.js';
+export { abortConnection, unmount, isStaleMount, strataMounts } from './channel.js';
 
 export interface MountTierOptions extends TierFsOptions {
   mountpoint: string;
@@ -136,11 +136,11 @@ export async function mountTier(engine: Engine, opts: MountTierOptions): Promise
   const served = ch.serve((h, body) => tfs.handle(h, body), () => tfs.background());
   const timeout = new Promise<never>((_r, rej) => setTimeout(() => rej(new StrataError('EIO', `mount ${mp}: the kernel did not initialize the FUSE connection`)), 10000).unref());
   await Promise.race([tfs.ready, timeout]);
-  // Let the kernel read ahead more than its 128 KiB default (best effort, needs root).
-  void fs.promises.stat(mp).then((st) => {
-    const dev = `${Math.floor(st.dev / 256) & 0xfff}:${(st.dev & 0xff) | ((st.dev >> 12) & 0xfff00)}`;
-    return fs.promises.writeFile(`/sys/class/bdi/${dev}/read_ahead_kb`, '4096');
-  }).catch(() => undefined);
+  // Let the kernel read ahead more than its 128 KiB default (best effort, needs
+  // root). The device number comes from mountinfo: the daemon never makes
+  // requests through its own mount (see waker.ts).
+  const dev = strataMounts().get(mp);
+  if (dev) void fs.promises.writeFile(`/sys/class/bdi/${dev}/read_ahead_kb`, '4096').catch(() => undefined);
   const done = served.then(async () => {
     await tfs.flushAll();
     engine.setDurability('durable');

@@ -1,22 +1,29 @@
 // Wakes the daemon's event loop while its main thread is blocked in a
-// synchronous read of /dev/fuse (channel.ts): a helper thread watches a
-// shared word the main thread sets around each blocking read, and when a
+// synchronous read of /dev/fuse (channel.ts): a helper process learns, over a
+// pipe, when the main thread blocks in a read and when it wakes, and when a
 // read has blocked too long it sends a request through the mount (STATFS:
 // never cached by the kernel, answered without touching the engine), which
-// the blocked read returns. Too long = a few milliseconds when the daemon
-// has background work whose completions wait for the loop (commits, bulk
+// the blocked read returns. Too long = a few milliseconds when the daemon has
+// background work whose completions wait for the loop (commits, bulk
 // writes), about a second otherwise (so signal handlers run).
+//
+// A process, not a thread of the daemon: a thread whose request through the
+// daemon's own mount was already read when the daemon is killed waits for
+// the answer without end, and as it shares the daemon's descriptors the
+// daemon's /dev/fuse stays open, the kernel never aborts the connection,
+// and every process using the mount hangs. The helper holds no /dev/fuse
+// descriptor: when the daemon dies the connection is aborted, the helper's
+// request fails, its pipe ends, and it exits.
 import fs from 'node:fs';
-import { Worker, isMainThread, workerData } from 'node:worker_threads';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-// Shared words: [0] state (0 awake, 1 blocked and idle, 2 blocked with background work, 3 stop),
-// [1] number of the current blocking read.
-const STATE = 0;
-const SEQ = 1;
 const BUSY_MS = 3;
 const IDLE_MS = 1000;
-const TICK_MS = 2;
+/** Bytes on the pipe: the main thread's state. */
+const AWAKE = 0;
+const BLOCKED_IDLE = 1;
+const BLOCKED_BUSY = 2;
 
 export interface Waker {
   /** The main thread is about to block in a read; `busy`: background work is running. */
@@ -27,42 +34,57 @@ export interface Waker {
 }
 
 export function startWaker(mountpoint: string): Waker {
-  const shared = new Int32Array(new SharedArrayBuffer(8));
-  const w = new Worker(fileURLToPath(import.meta.url), { workerData: { strataWaker: true, shared, mountpoint } });
-  w.unref();
-  w.on('error', (e) => process.stderr.write(`strata mount: waker thread: ${e.message}\n`));
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), mountpoint], { stdio: ['pipe', 'ignore', 'inherit'] });
+  child.unref();
+  child.on('error', (e) => process.stderr.write(`strata mount: waker process: ${e.message}\n`));
+  const stdin = child.stdin!;
+  stdin.on('error', () => undefined);
+  (stdin as unknown as { unref?: () => void }).unref?.();
+  // The pipe's descriptor, written synchronously: the main thread blocks right after.
+  const fd = (stdin as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  const one = Buffer.alloc(1);
+  let last = AWAKE;
+  const send = (b: number) => {
+    if (fd === undefined || b === last) return;
+    last = b;
+    one[0] = b;
+    try { fs.writeSync(fd, one); } catch { /* the helper is gone: reads still return on their own */ }
+  };
   return {
-    blocking(busy) {
-      Atomics.add(shared, SEQ, 1);
-      Atomics.store(shared, STATE, busy ? 2 : 1);
-    },
-    awake() { Atomics.store(shared, STATE, 0); },
+    blocking(busy) { send(busy ? BLOCKED_BUSY : BLOCKED_IDLE); },
+    awake() { send(AWAKE); },
     stop() {
-      Atomics.store(shared, STATE, 3);
-      void w.terminate();
+      stdin.destroy();
+      child.kill();
     },
   };
 }
 
-function loop(shared: Int32Array, mountpoint: string): void {
-  const nap = new Int32Array(new SharedArrayBuffer(4));
-  let seq = -1;
-  let since = 0;
-  for (;;) {
-    const state = Atomics.load(shared, STATE);
-    if (state === 3) return;
-    const now = Date.now();
-    const s = Atomics.load(shared, SEQ);
-    if (state === 0 || s !== seq) { seq = s; since = now; }
-    else if (now - since >= (state === 2 ? BUSY_MS : IDLE_MS)) {
-      try { fs.statfsSync(mountpoint); } catch { /* unmounted meanwhile */ }
-      since = Date.now();
-    }
-    Atomics.wait(nap, 0, 0, state === 0 || state === 2 ? TICK_MS : 50);
-  }
+/** The helper process: reads states from stdin, sends STATFS when a read blocked too long. */
+function helper(mountpoint: string): void {
+  let state = AWAKE;
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    if (state === AWAKE) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      fs.statfs(mountpoint, (err) => {
+        if (err && (err as NodeJS.ErrnoException).code === 'ENOTCONN') process.exit(0);
+        if (!timer) arm(); // still blocked: wake it again after the same wait
+      });
+    }, state === BLOCKED_BUSY ? BUSY_MS : IDLE_MS);
+  };
+  process.stdin.on('data', (d: Buffer) => {
+    state = d[d.length - 1]!;
+    arm();
+  });
+  process.stdin.on('end', () => process.exit(0));
+  // Ctrl-C or a TERM to the daemon's process group is the daemon's to handle
+  // (it needs this helper to wake its loop); the helper ends with its pipe.
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => undefined);
+  process.stdin.on('error', () => process.exit(0));
 }
 
-if (!isMainThread && (workerData as { strataWaker?: boolean } | undefined)?.strataWaker) {
-  const d = workerData as { shared: Int32Array; mountpoint: string };
-  loop(d.shared, d.mountpoint);
-}
+if (process.argv[1] === fileURLToPath(import.meta.url)) helper(process.argv[2]!);

@@ -206,6 +206,107 @@ test('SIGKILL of the daemon: the next mount recovers the stale mountpoint and fs
   mounts.delete(mp);
 });
 
+/** Processes whose parent is pid. */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(d));
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+
+async function gone(pid: number, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (alive(pid)) {
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
+}
+
+test('a daemon SIGKILLed while busy always finishes exiting: its waker is a separate process without /dev/fuse', { skip, timeout: 90000 }, async () => {
+  // A thread of the daemon waiting on its own mount kept a killed daemon from
+  // exiting (and every client of the mount hung): the daemon now makes no
+  // requests through its own mount.
+  const mp = tempDir('strata-fuse-waker-');
+  for (let round = 0; round < 6; round++) {
+    await mount(['--pool', 'tank', '--cont', 'data'], mp);
+    const pid = daemonPid(fs.realpathSync(mp))!;
+    assert.ok(pid, 'daemon found');
+    const wakers = childrenOf(pid).filter((c) => fs.readFileSync(`/proc/${c}/cmdline`, 'utf8').includes('waker.js'));
+    assert.equal(wakers.length, 1, 'one waker process');
+    const fds = fs.readdirSync(`/proc/${wakers[0]}/fd`).map((f) => { try { return fs.readlinkSync(`/proc/${wakers[0]}/fd/${f}`); } catch { return ''; } });
+    assert.ok(!fds.includes('/dev/fuse'), `the waker holds no /dev/fuse: ${fds.join(' ')}`);
+    // Busy: a writer streaming small writes with fsyncs (commits in the background).
+    const writer = spawnSync('bash', ['-c', `(for i in $(seq 1 400); do dd if=/dev/urandom of=${mp}/f$i bs=4k count=4 conv=fsync status=none || exit 0; done) >/dev/null 2>&1 & sleep 0.${3 + round}; kill -0 $! && echo writer running`], { encoding: 'utf8', timeout: 30000 });
+    process.kill(pid, 'SIGKILL');
+    assert.ok(await gone(pid, 5000), `round ${round}: the killed daemon did not finish exiting (${writer.stdout.trim()})`);
+    assert.ok(await gone(wakers[0]!, 5000), `round ${round}: the waker did not exit with its daemon`);
+    assert.throws(() => fs.readdirSync(mp), /ENOTCONN/);
+  }
+  await cli(['umount', mp]);
+  mounts.delete(mp);
+});
+
+test('umount --force detaches a mount whose daemon hangs; calls waiting on it fail instead of hanging', { skip, timeout: 30000 }, async () => {
+  const mp = tempDir('strata-fuse-hung-');
+  await mount(['--pool', 'tank', '--cont', 'data', '--cache-timeout', '0'], mp);
+  fs.writeFileSync(path.join(mp, 'x'), 'x');
+  const pid = daemonPid(fs.realpathSync(mp))!;
+  process.kill(pid, 'SIGSTOP');
+  try {
+    const { spawn } = await import('node:child_process');
+    const stuck = spawn('stat', [path.join(mp, 'x')], { stdio: 'ignore' });
+    const stuckExit = new Promise<number | null>((res) => stuck.on('exit', (c) => res(c)));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(stuck.exitCode, null, 'stat waits on the hung daemon');
+    const r = await cli(['umount', '--force', mp]);
+    assert.equal(r.stderr, '');
+    assert.notEqual(await stuckExit, 0, 'the waiting stat failed');
+    assert.ok(!fs.readFileSync('/proc/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === fs.realpathSync(mp)), 'detached');
+  } finally {
+    process.kill(pid, 'SIGKILL');
+    process.kill(pid, 'SIGCONT');
+  }
+  assert.ok(await gone(pid, 5000));
+  mounts.delete(mp);
+  const r = await cli(['umount', '--force', mp], false);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /^strata: .*not a strata mount/);
+});
+
+test('a READ the engine fails (a truncated extent file) answers EIO and logs one line per request, no stack trace', { skip, timeout: 30000 }, async () => {
+  const own = { STRATA_HOME: tempDir('strata-fuse-eio-home-'), STRATA_ENGINE: '' };
+  const run = async (args: string[]) => {
+    const r = await runCli(args, { env: own });
+    assert.equal(r.code, 0, `strata ${args.join(' ')}: ${r.stderr}`);
+  };
+  await run(['pool', 'create', 'p']);
+  await run(['container', 'create', 'p', 'c']);
+  const mp = tempDir('strata-fuse-eio-');
+  const log = path.join(tempDir('strata-fuse-eio-log-'), 'daemon.log');
+  await run(['mount', mp, '--pool', 'p', '--cont', 'c']);
+  mounts.add(mp);
+  fs.writeFileSync(path.join(mp, 'big'), crypto.randomBytes(1 << 20));
+  await run(['umount', mp]);
+  for (const f of fs.readdirSync(path.join(own.STRATA_HOME, 'extents'))) fs.truncateSync(path.join(own.STRATA_HOME, 'extents', f), 0);
+  await run(['mount', mp, '--pool', 'p', '--cont', 'c', '--log', log]);
+  const r = spawnSync('cat', [path.join(mp, 'big')], { encoding: 'utf8' });
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /Input\/output error/);
+  await run(['umount', mp]);
+  mounts.delete(mp);
+  const lines = fs.readFileSync(log, 'utf8').split('\n').filter(Boolean);
+  assert.ok(lines.some((l) => /^strata mount: READ: .*extent file/.test(l)), lines.join('\n'));
+  assert.ok(!lines.some((l) => /^\s+at /.test(l)), `a stack trace in the log:\n${lines.join('\n')}`);
+});
+
 test('the container ACL is enforced for each caller (allow_other)', { skip, timeout: 30000 }, async () => {
   const parent = tempDir('strata-fuse-acl-');
   fs.chmodSync(parent, 0o755);

@@ -16,6 +16,7 @@ import { CLI, runCli, tempDir } from '../helpers.js';
 import { openEngine } from '../../src/engine/open.js';
 import { openContainer } from '../../src/container/index.js';
 import { mountDfs } from '../../src/dfs/index.js';
+import { abortConnection } from '../../src/fuse/channel.js';
 import { mix } from './content.js';
 import { diffTrees, parseLsJson, readLog, replay, walkDfs, walkLocal, type LogLine } from './model.js';
 import type { WorkerArgs } from './worker.js';
@@ -73,12 +74,7 @@ function cliWithin(args: string[], env: Record<string, string>, ms: number): Pro
 
 /** Aborts a FUSE connection whose daemon cannot answer any more (fusectl), so nothing stays hung on it. */
 function abortFuse(mp: string): void {
-  const line = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === mp);
-  if (!line) return;
-  const minor = line.split(' ')[2]!.split(':')[1]!;
-  const dir = '/sys/fs/fuse/connections';
-  if (!fs.existsSync(path.join(dir, minor))) spawnSync('mount', ['-t', 'fusectl', 'none', dir], { stdio: 'ignore' });
-  try { fs.writeFileSync(path.join(dir, minor, 'abort'), '1'); } catch { /* gone already */ }
+  abortConnection(mp);
 }
 
 test('load: 8 processes (library, CLI, FUSE) on shared directories; final state equals the logs', { skip: !canFuse && 'needs root and /dev/fuse', timeout: SECONDS * 1000 + 180_000 }, async (t) => {
