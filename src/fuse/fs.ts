@@ -19,6 +19,7 @@ import type { ContainerRecord } from '../container/container.js';
 import type { PoolRecord } from '../container/pool.js';
 import { ROOT_OID, S_IFMT, PATH_MAX } from '../dfs/index.js';
 import type { Channel } from './channel.js';
+import { StrataError } from '../errors.js';
 import {
   ERRNO, INIT, OP, OP_NAME,
   attrOut, cstr, initOut, statfsOut,
@@ -133,7 +134,13 @@ export class TierFs {
         this.invalidate(h, body);
         if (this.stats) this.stats.count(h.opcode, t0);
         const errno = errnoOf(e);
-        if (errno === ERRNO['EIO'] || this.opts.debug) process.stderr.write(`strata mount: ${OP_NAME[h.opcode] ?? h.opcode}: ${(e as Error)?.stack ?? String(e)}\n`);
+        if (errno === ERRNO['EIO'] || this.opts.debug) {
+          // One line for errors strata knows (a damaged record, a disk error);
+          // the stack trace only for anything else (a bug) or with --debug.
+          const known = e instanceof StrataError || e instanceof Fail || typeof (e as NodeJS.ErrnoException)?.code === 'string';
+          const text = this.opts.debug || !known ? (e as Error)?.stack ?? String(e) : (e as Error).message;
+          process.stderr.write(`strata mount: ${OP_NAME[h.opcode] ?? h.opcode}: ${text}\n`);
+        }
         this.ch.reply(h.unique, -errno);
       },
     );
