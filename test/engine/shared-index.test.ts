@@ -98,3 +98,19 @@ test(`${WRITERS} writers committing 'visible' beside short-lived openers lose no
   const check = await runCli(['pool', 'check'], { env: { STRATA_HOME: home, STRATA_ENGINE: '' } });
   assert.equal(check.code, 0, check.stdout + check.stderr);
 });
+
+test('20 CLI processes starting at once on one index all work and print nothing on stderr', async () => {
+  // On the prebuilt addon, about fifteen at once could fail a first read
+  // transaction ("No transaction to renew"), and lmdb-js printed a line.
+  const env = { STRATA_HOME: tempDir(), STRATA_ENGINE: '' };
+  assert.equal((await runCli(['pool', 'create', 'tank'], { env })).code, 0);
+  for (const args of [['pool', 'list'], ['container', 'create', 'tank']]) {
+    const rs = await Promise.all(Array.from({ length: 20 }, (_, i) => runCli(args[0] === 'container' ? [...args, `c${i}`] : args, { env })));
+    for (const r of rs) {
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stderr, '');
+    }
+  }
+  const list = await runCli(['container', 'list', 'tank', '--json'], { env });
+  assert.equal((JSON.parse(list.stdout) as unknown[]).length, 20);
+});
