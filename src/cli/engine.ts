@@ -7,7 +7,7 @@ export function registerEngine(program: Command): Command {
   const engine = program.command('engine').description('the storage engine (lmdb:/dir or postgres://user@host/db)');
 
   engine.command('init')
-    .description('create the engine storage, or migrate a PostgreSQL schema to this version of strata')
+    .description('create the engine storage, or migrate it to this version of strata (a PostgreSQL schema; an LMDB index in the prebuilt lmdb-js format)')
     .option('--json', 'print the result as JSON')
     .action(async (o: { json?: boolean }, cmd: Command) => {
       const r = await initEngine(globalOpts(cmd).engine);
@@ -15,6 +15,9 @@ export function registerEngine(program: Command): Command {
       if (r.schemaTo !== undefined) {
         const what = r.schemaFrom === r.schemaTo ? `schema already at version ${r.schemaTo}` : r.schemaFrom ? `schema migrated from version ${r.schemaFrom} to ${r.schemaTo}` : `schema version ${r.schemaTo} created`;
         process.stdout.write(`${r.kind} engine at ${r.location}: ${what}; large extents: ${r.bulkData}\n`);
+      } else if (r.upgraded) {
+        const n = Object.values(r.upgraded).reduce((a, b) => a + b, 0);
+        process.stdout.write(`${r.kind} engine at ${r.location}: index rewritten in LMDB 0.9's format (${n} entries; the old file is kept as index.mdb.format2)\n`);
       } else process.stdout.write(`${r.kind} engine at ${r.location}: ready\n`);
     });
 

@@ -47,7 +47,7 @@ export async function openEngine(url?: string): Promise<Engine> {
  * `<strata home>/pg-extents/<host>_<port>_<db>` (one machine; nodes sharing
  * the database need a directory they all mount at the same path).
  */
-export async function initEngine(url?: string): Promise<{ kind: string; location: string; schemaFrom?: number; schemaTo?: number; bulkData?: string }> {
+export async function initEngine(url?: string): Promise<{ kind: string; location: string; schemaFrom?: number; schemaTo?: number; bulkData?: string; upgraded?: Record<string, number> }> {
   const u = url || defaultEngineUrl();
   if (u.startsWith('postgres://') || u.startsWith('postgresql://')) {
     const [, { initSchema }, { redact }] = await loadPg();
@@ -58,9 +58,13 @@ export async function initEngine(url?: string): Promise<{ kind: string; location
     await engine.close();
     return { kind: 'postgres', location: redact(u), schemaFrom: from, schemaTo: to, bulkData: describeData(data) };
   }
+  // LMDB: an index in lmdb-js's prebuilt data format 2 is rewritten in LMDB 0.9's format 1.
+  const home = path.resolve(u.startsWith('lmdb:') ? u.slice('lmdb:'.length) : u);
+  const { upgradeIndex } = await import('./lmdb/index-copy.js');
+  const upgraded = await upgradeIndex(home);
   const engine = await openEngine(u);
   await engine.close();
-  return { kind: engine.kind, location: engine.location };
+  return { kind: engine.kind, location: engine.location, ...(upgraded ? { upgraded } : {}) };
 }
 
 export interface EngineInfo {

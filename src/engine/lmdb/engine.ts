@@ -19,6 +19,7 @@ import { SpaceGuard, lmdbNeed } from '../space.js';
 import * as core from '../core.js';
 import { applyBatch, CONFLICT, type StoredPieces } from '../batch-apply.js';
 import { KvEngine, type FileEntry } from '../kv-engine.js';
+import { isFormat2 } from './index-copy.js';
 
 /** Array writes up to this size stay in the index; larger ones go to extent files. */
 const INLINE_MAX = 16 * 1024;
@@ -403,24 +404,19 @@ function openEnv(file: string): RootDatabase {
  * The engine runs on LMDB 0.9 only (native/lmdb/build.mjs builds lmdb-js on
  * it). lmdb-js's prebuilt addon runs its own LMDB branch (0.9.90), which
  * damaged indexes shared by several processes (docs/engine.md). An index that
- * branch wrote (its data format 2) cannot be opened by LMDB 0.9: say so
- * rather than LMDB's "not an LMDB file".
+ * branch wrote (its data format 2) cannot be opened by LMDB 0.9: say so, and
+ * how to upgrade it, rather than LMDB's "not an LMDB file".
  */
 function checkLmdbBuild(file: string): void {
   const lmdbVersion = (lmdb as unknown as { version: { major: number; minor: number; patch: number; versionString: string } }).version;
   if (lmdbVersion.major !== 0 || lmdbVersion.minor !== 9 || lmdbVersion.patch >= 90) {
     throw new StrataError('ENOTSUP', `the LMDB engine needs lmdb-js built on LMDB 0.9, but it loaded ${lmdbVersion.versionString} (lmdb-js's prebuilt addon, unsafe with several processes on one index): run \`npm run build\` to build it`);
   }
-  let head: Buffer;
-  try {
-    head = Buffer.alloc(32);
-    const fd = fs.openSync(file, 'r');
-    try { fs.readSync(fd, head, 0, 32, 0); } finally { fs.closeSync(fd); }
-  } catch {
-    return; // a new index, or one LMDB reports on itself
+  if (!fs.existsSync(file) && fs.existsSync(`${file}.format1`)) {
+    throw new StrataError('EBUSY', `engine index ${file}: an upgrade of its format was interrupted; run \`strata engine init\` to finish it`);
   }
-  if (head.readUInt32LE(24) === 0xbeefc0de && head.readUInt32LE(28) === 2) {
-    throw new StrataError('ENOTSUP', `engine index ${file} is in LMDB data format 2 (written by a strata build on lmdb-js's prebuilt LMDB 0.9.90); this build reads LMDB 0.9's format 1: serialize its containers with that build and deserialize them here`);
+  if (isFormat2(file)) {
+    throw new StrataError('ENOTSUP', `engine index ${file} is in LMDB data format 2 (written by lmdb-js's prebuilt LMDB 0.9.90); run \`strata engine init\` once to rewrite it in LMDB 0.9's format 1 (the old file is kept)`);
   }
 }
 
