@@ -16,8 +16,10 @@ export function registerEngine(program: Command): Command {
         const what = r.schemaFrom === r.schemaTo ? `schema already at version ${r.schemaTo}` : r.schemaFrom ? `schema migrated from version ${r.schemaFrom} to ${r.schemaTo}` : `schema version ${r.schemaTo} created`;
         process.stdout.write(`${r.kind} engine at ${r.location}: ${what}; large extents: ${r.bulkData}\n`);
       } else if (r.upgraded) {
+        // No counts: this run only finished the renames of an interrupted upgrade.
         const n = Object.values(r.upgraded).reduce((a, b) => a + b, 0);
-        process.stdout.write(`${r.kind} engine at ${r.location}: index rewritten in LMDB 0.9's format (${n} entries; the old file is kept as index.mdb.format2)\n`);
+        const what = Object.keys(r.upgraded).length ? `${n} entries` : 'an interrupted upgrade finished';
+        process.stdout.write(`${r.kind} engine at ${r.location}: index rewritten in LMDB 0.9's format (${what}; the old file is kept as index.mdb.format2)\n`);
       } else process.stdout.write(`${r.kind} engine at ${r.location}: ready\n`);
     });
 
