@@ -84,3 +84,14 @@ test('an upgrade stopped between its renames: commands refuse the home, the next
   assert.ok(isFormat2(path.join(c, 'index.mdb.format2')));
   assert.equal((await ok(c, ['container', 'check', 'tank', 'fs'])).split('\n')[0], digest);
 });
+
+test('a damaged format-2 index: engine init fails with one line and leaves no partial new index', async () => {
+  const home = tempDir();
+  const page = Buffer.alloc(8192);
+  page.writeUInt32LE(0xbeefc0de, 24);
+  page.writeUInt32LE(2, 28);
+  fs.writeFileSync(path.join(home, 'index.mdb'), page);
+  await fails(home, ['engine', 'init'], /reading engine index .* failed/);
+  assert.ok(fs.readFileSync(path.join(home, 'index.mdb')).equals(page), 'the old index is unchanged');
+  assert.deepEqual(fs.readdirSync(home).filter((f) => f.includes('upgrading') || f.includes('format1')), []);
+});

@@ -36,15 +36,17 @@ export async function copyIndex(from: string, to: string, prebuilt: 'reader' | '
   const writer = spawn(process.execPath, [script, 'write', to], { stdio: ['pipe', 'pipe', 'pipe'], env: env(prebuilt === 'writer') });
   reader.stdout!.pipe(writer.stdin!);
   writer.stdin!.on('error', () => undefined);
-  const done = (p: ReturnType<typeof spawn>) => new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+  const done = (p: ReturnType<typeof spawn>) => new Promise<{ code: number | null; signal: string | null; out: string; err: string }>((resolve) => {
     let out = '';
     let err = '';
     if (p === writer) p.stdout!.on('data', (d: Buffer) => { out += d; });
     p.stderr!.on('data', (d: Buffer) => { err += d; });
-    p.on('close', (code) => resolve({ code, out, err }));
+    p.on('close', (code, signal) => resolve({ code, signal, out, err }));
   });
   const [r, w] = await Promise.all([done(reader), done(writer)]);
-  const why = (x: { err: string }) => x.err.trim().split('\n').filter(Boolean).pop() ?? 'no message';
+  // LMDB may crash on a damaged file rather than report it.
+  const why = (x: { signal: string | null; err: string }) => x.err.trim().split('\n').filter(Boolean).pop()
+    ?? (x.signal ? `the process died of ${x.signal} (is the file damaged?)` : 'no message');
   if (r.code !== 0) throw new StrataError('EIO', `reading engine index ${from} failed: ${why(r)}`);
   if (w.code !== 0) throw new StrataError('EIO', `writing engine index ${to} failed: ${why(w)}`);
   return JSON.parse(w.out) as Counts;
@@ -76,9 +78,14 @@ export async function upgradeIndex(home: string): Promise<Counts | undefined> {
   if (!fs.existsSync(ready)) {
     if (!isFormat2(file)) return undefined;
     const tmp = `${file}.upgrading`;
-    fs.rmSync(tmp, { force: true });
-    fs.rmSync(`${tmp}-lock`, { force: true });
-    counts = await copyIndex(file, tmp, 'reader');
+    const dropTmp = () => { fs.rmSync(tmp, { force: true }); fs.rmSync(`${tmp}-lock`, { force: true }); };
+    dropTmp();
+    try {
+      counts = await copyIndex(file, tmp, 'reader');
+    } catch (e) {
+      dropTmp(); // the old index is untouched; nothing half-written stays
+      throw e;
+    }
     fs.rmSync(`${tmp}-lock`, { force: true });
     fs.renameSync(tmp, ready);
     fsyncDir(home);
