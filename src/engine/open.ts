@@ -23,19 +23,23 @@ export function defaultEngineUrl(): string {
   return process.env['STRATA_ENGINE'] || `lmdb:${defaultHome()}`;
 }
 
+/** The directory of an LMDB engine URL (lmdb:/dir, /dir or ./dir), else undefined. */
+function lmdbHome(u: string): string | undefined {
+  if (u.startsWith('lmdb:')) return path.resolve(u.slice('lmdb:'.length));
+  if (u.startsWith('/') || u.startsWith('.')) return path.resolve(u);
+  return undefined;
+}
+
 export async function openEngine(url?: string): Promise<Engine> {
   const u = url || defaultEngineUrl();
-  if (u.startsWith('lmdb:')) {
+  const home = lmdbHome(u);
+  if (home !== undefined) {
     const { LmdbEngine } = await loadLmdb();
-    return LmdbEngine.open(path.resolve(u.slice('lmdb:'.length)));
+    return LmdbEngine.open(home);
   }
   if (u.startsWith('postgres://') || u.startsWith('postgresql://')) {
     const [{ PgEngine }] = await loadPg();
     return PgEngine.open(u);
-  }
-  if (u.startsWith('/') || u.startsWith('.')) {
-    const { LmdbEngine } = await loadLmdb();
-    return LmdbEngine.open(path.resolve(u));
   }
   throw new StrataError('EINVAL', `bad engine URL '${u}' (expected lmdb:/dir or postgres://user@host/db)`);
 }
@@ -59,9 +63,8 @@ export async function initEngine(url?: string): Promise<{ kind: string; location
     return { kind: 'postgres', location: redact(u), schemaFrom: from, schemaTo: to, bulkData: describeData(data) };
   }
   // LMDB: an index in lmdb-js's prebuilt data format 2 is rewritten in LMDB 0.9's format 1.
-  const home = path.resolve(u.startsWith('lmdb:') ? u.slice('lmdb:'.length) : u);
-  const { upgradeIndex } = await import('./lmdb/index-copy.js');
-  const upgraded = await upgradeIndex(home);
+  const home = lmdbHome(u);
+  const upgraded = home === undefined ? undefined : await (await import('./lmdb/index-copy.js')).upgradeIndex(home);
   const engine = await openEngine(u);
   await engine.close();
   return { kind: engine.kind, location: engine.location, ...(upgraded ? { upgraded } : {}) };

@@ -72,11 +72,6 @@ function cliWithin(args: string[], env: Record<string, string>, ms: number): Pro
   });
 }
 
-/** Aborts a FUSE connection whose daemon cannot answer any more (fusectl), so nothing stays hung on it. */
-function abortFuse(mp: string): void {
-  abortConnection(mp);
-}
-
 test('load: 8 processes (library, CLI, FUSE) on shared directories; final state equals the logs', { skip: !canFuse && 'needs root and /dev/fuse', timeout: SECONDS * 1000 + 180_000 }, async (t) => {
   process.stderr.write(`# load: STRATA_LOAD_SEED=${SEED} STRATA_LOAD_SECONDS=${SECONDS}\n`);
   t.diagnostic(`STRATA_LOAD_SEED=${SEED}`);
@@ -153,7 +148,7 @@ test('load: 8 processes (library, CLI, FUSE) on shared directories; final state 
     // ---- the final state, through the mount (kernel caches expire first) ----
     await new Promise((r) => setTimeout(r, 1200));
     // A hung mount must not hang the test: past the limit the connection is aborted and the walk fails.
-    const guard = setTimeout(() => abortFuse(mp), 30_000);
+    const guard = setTimeout(() => abortConnection(mp), 30_000);
     const viaMount = await walkLocal(mp).then((tree) => diffTrees(model, tree, unknown), (e: Error) => [`walking the mount failed: ${e.message}`]);
     clearTimeout(guard);
     const files = [...model.values()].filter((n) => n.type === 'file').length;
@@ -164,7 +159,7 @@ test('load: 8 processes (library, CLI, FUSE) on shared directories; final state 
     let daemonCode = um.code === 0 ? await exitedWithin(daemon, 15_000) : 'stuck';
     if (daemonCode === 'stuck') {
       daemon.kill('SIGKILL');
-      abortFuse(mp);
+      abortConnection(mp);
       spawnSync('umount', ['-l', mp], { stdio: 'ignore' });
       await exitedWithin(daemon, 10_000);
     }
@@ -227,7 +222,7 @@ test('load: 8 processes (library, CLI, FUSE) on shared directories; final state 
     for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
     if (daemon.exitCode === null && daemon.signalCode === null) {
       spawnSync('umount', [mp], { stdio: 'ignore', timeout: 10_000 });
-      if ((await exitedWithin(daemon, 10_000)) === 'stuck') { daemon.kill('SIGKILL'); abortFuse(mp); await exitedWithin(daemon, 5_000); }
+      if ((await exitedWithin(daemon, 10_000)) === 'stuck') { daemon.kill('SIGKILL'); abortConnection(mp); await exitedWithin(daemon, 5_000); }
     }
     if (mounted(mp)) spawnSync('umount', ['-l', mp], { stdio: 'ignore' });
     fs.closeSync(daemonOut);
