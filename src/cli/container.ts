@@ -74,20 +74,25 @@ export function registerContainer(program: Command): Command {
     });
 
   cont.command('destroy [pool] [cont]')
-    .description('destroy a container with its data and snapshots (--path: the container a UNS link names, and the link)')
-    .option('-f, --force', 'accepted for daos compatibility (there are no open handles to wait for)')
+    .description('destroy a container with its data and snapshots (--path: the container a UNS link names, and the link); refuses while other UNS links name it unless --force')
+    .option('-f, --force', 'destroy even while UNS links name the container (they then lead nowhere: each is named on stderr)')
     .option('--path <path>', 'a UNS link: destroy the container it names and remove the link')
     .action(async (pool: string | undefined, c: string | undefined, o: { force?: boolean; path?: string }, cmd: Command) => {
+      const warnStranded = (links: Array<{ path: string; kind: string }>) => {
+        for (const l of links) process.stderr.write(`strata: warning: ${l.path} (${l.kind} link) now names a destroyed container\n`);
+      };
       if (o.path !== undefined) {
         if (pool !== undefined) throw new StrataError('EINVAL', 'give either <pool> <cont> or --path, not both');
         const { destroyContainerAtPath } = await uns();
-        const l = await withEngine(cmd, (e) => destroyContainerAtPath(e, o.path!, { force: o.force }));
-        process.stdout.write(`container ${l.cont} destroyed, link ${l.path} removed\n`);
+        const r = await withEngine(cmd, (e) => destroyContainerAtPath(e, o.path!, { force: o.force }));
+        warnStranded(r.stranded);
+        process.stdout.write(`container ${r.link.cont} destroyed, link ${r.link.path} removed\n`);
         return;
       }
       if (pool === undefined || c === undefined) throw new StrataError('EINVAL', 'give <pool> <cont> or --path');
       const { destroyContainer } = await lib();
-      await withEngine(cmd, (e) => destroyContainer(e, pool, c, { force: o.force }));
+      await uns(); // the UNS layer tells the container layer which recorded links still stand
+      warnStranded(await withEngine(cmd, (e) => destroyContainer(e, pool, c, { force: o.force })));
       process.stdout.write(`container ${c} destroyed\n`);
     });
 
@@ -105,12 +110,16 @@ export function registerContainer(program: Command): Command {
     });
 
   cont.command('unlink')
-    .description('remove a UNS link, keeping the container')
+    .description('remove a UNS link, keeping the container (a link to a parked container only with --force)')
     .requiredOption('--path <path>', 'the link')
-    .action(async (o: { path: string }) => {
+    .option('-f, --force', 'remove even the link to a parked container (its cold files are then reached by nothing)')
+    .action(async (o: { path: string; force?: boolean }, cmd: Command) => {
       const { unlinkPath } = await uns();
-      const l = unlinkPath(o.path);
-      process.stdout.write(`link ${l.path} removed (container ${l.cont} kept)\n`);
+      const r = await withEngine(cmd, (e) => unlinkPath(e, o.path, { force: o.force }));
+      const what = r.named === 'container' ? `container ${r.link.cont} kept`
+        : r.named === 'parked' ? `container ${r.link.cont} stays parked (${r.away}); nothing links to it now`
+          : `it named container ${r.link.cont}, which does not exist`;
+      process.stdout.write(`link ${r.link.path} removed (${what})\n`);
     });
 
   cont.command('get-prop <pool> <cont>')

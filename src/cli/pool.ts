@@ -108,12 +108,14 @@ export function registerPool(program: Command): Command {
     });
 
   pool.command('destroy <pool>')
-    .description('destroy a pool (its owner or root); refuses while it holds containers unless --recursive')
+    .description('destroy a pool (its owner or root); refuses while it holds containers unless --recursive, and while UNS links name them unless --force')
     .option('-r, --recursive', 'destroy its containers too')
-    .option('-f, --force', 'same as --recursive (dmg compatibility)')
+    .option('-f, --force', 'destroy recursively even containers that UNS links still name (those links then lead nowhere)')
     .action(async (ref: string, o: { recursive?: boolean; force?: boolean }, cmd: Command) => {
       const { destroyPool } = await lib();
-      await withEngine(cmd, (e) => destroyPool(e, ref, { recursive: o.recursive || o.force }));
+      await import('../uns/index.js'); // the UNS layer tells the container layer which recorded links still stand
+      const stranded = await withEngine(cmd, (e) => destroyPool(e, ref, { recursive: o.recursive || o.force, force: o.force }));
+      for (const l of stranded) process.stderr.write(`strata: warning: ${l.path} (${l.kind} link) now names a destroyed container\n`);
       process.stdout.write(`pool ${ref} destroyed\n`);
     });
 

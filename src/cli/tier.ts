@@ -46,7 +46,8 @@ function entryLine(e: TierEntry, formatBytes: (n: number) => string): string[] {
   return [e.path + (e.inside && e.inside !== '/' ? ` (contains ${e.inside})` : ''), e.state + pend, size, where];
 }
 
-const COMMANDS_WITHOUT_GUARD = new Set(['tier', 'container unlink', 'container destroy', 'container link', 'uns scan', 'umount']);
+// These handle parked links themselves (uns resolve describes one: it is how to ask what a path is).
+const COMMANDS_WITHOUT_GUARD = new Set(['tier', 'container unlink', 'container destroy', 'container link', 'uns scan', 'uns resolve', 'umount']);
 
 function commandPath(cmd: Command): string {
   const names: string[] = [];

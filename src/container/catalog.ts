@@ -10,6 +10,7 @@
 //   cont-rev/<cont-uuid>/<rev>           true               (CAS token of the container record)
 //   snap-name/<cont-uuid>/<name>         {reservedAt, epoch?} (snapshot name uniqueness)
 //   cont-away/<cont-uuid>                {pool, note}       (a container taken out of the tier, e.g. parked: where it went)
+//   cont-link/<cont-uuid>/<path hash>    LinkRecord         (a UNS link strata made or found: destroy refuses while it stands)
 //
 // A record carries `rev`; an update deletes the token of its rev and writes the
 // token of rev+1 under the condition that the old token is present. Two

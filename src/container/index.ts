@@ -9,6 +9,7 @@ export * from './pool.js';
 export * from './manage.js';
 export * from './snapshots.js';
 export * from './away.js';
+export * from './links.js';
 export { keys as catalogKeys } from './catalog.js';
 export * from './clone.js';
 export { cleanupStale, runSnapshot, pendingKey, me as pendingOwner } from './pending.js';

@@ -12,6 +12,7 @@ import { currentCaller, groupName, principal, type Caller } from './identity.js'
 import { CONTAINER_PROPS, containerPropDefaults, parseContainerType, propDef, showProp } from './props.js';
 import { resolvePool, requirePoolPerm, poolPerms, type CallOpts, type PoolRecord, type PropEntry, type AclView } from './pool.js';
 import { containerAway } from './away.js';
+import { checkUnlinked, dropLinkRecordOps, type LinkRecord } from './links.js';
 
 export function containerPerms(rec: ContainerRecord, caller: Caller): Set<ContPerm> {
   return effectivePerms(rec.acl, String(rec.props['owner']), String(rec.props['group']), caller, 'container') as Set<ContPerm>;
@@ -205,18 +206,23 @@ export async function destroyContainerRecord(engine: Engine, rec: ContainerRecor
   ops.push({ op: 'cat-del', key: keys.contUuid(rec.uuid) });
   for (const [k] of await engine.catList(`cont-rev/${rec.uuid}/`)) ops.push({ op: 'cat-del', key: k });
   for (const [k] of await engine.catList(keys.snapNames(rec.uuid))) ops.push({ op: 'cat-del', key: k });
+  ops.push(...(await dropLinkRecordOps(engine, rec.uuid)));
   await engine.commit({ ops });
 }
 
 /**
  * Destroys a container: its data, snapshots and catalog entries. Needs 'd' on
- * the container or 'd' on the pool (as DAOS). `force` is accepted for DAOS
- * compatibility (strata keeps no open handles to wait for).
+ * the container or 'd' on the pool (as DAOS). Refuses while a UNS link strata
+ * made still names the container (links.ts), unless `force`; returns the links
+ * a forced destroy left pointing nowhere. `except`: link paths the caller
+ * removes itself.
  */
-export async function destroyContainer(engine: Engine, pool: string, cont: string, opts: CallOpts & { force?: boolean } = {}): Promise<void> {
+export async function destroyContainer(engine: Engine, pool: string, cont: string, opts: CallOpts & { force?: boolean; except?: string[] } = {}): Promise<LinkRecord[]> {
   const l = await load(engine, pool, cont, opts, 'destroy container');
   if (!l.perms.has('d') && !poolPerms(l.pool, l.caller).has('d')) need(l, 'd', 'destroy container');
+  const stranded = await checkUnlinked(engine, l.rec.uuid, l.rec.label, opts);
   await destroyContainerRecord(engine, l.rec);
+  return stranded;
 }
 
 /** Updates a container record under compare-and-swap. */

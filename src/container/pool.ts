@@ -8,6 +8,7 @@ import { checkLabel, checkUuid, parseRef } from './names.js';
 import { DEFAULT_POOL_ACL, deleteAclPrincipal, effectivePerms, updateAclEntries, validateAcl } from './acl.js';
 import { currentCaller, groupName, principal, type Caller } from './identity.js';
 import { destroyContainerRecord } from './manage.js';
+import { checkUnlinked, type LinkRecord } from './links.js';
 import type { ContainerRecord } from './container.js';
 import { POOL_PROPS, poolPropDefaults, propDef, showProp } from './props.js';
 
@@ -164,18 +165,24 @@ export async function queryPool(engine: Engine, pool: string, opts: CallOpts = {
  * here the pool owner or root may do it. Refuses (EBUSY) while the pool holds
  * containers unless `recursive`, which destroys them first.
  */
-export async function destroyPool(engine: Engine, pool: string, opts: CallOpts & { recursive?: boolean } = {}): Promise<void> {
+export async function destroyPool(engine: Engine, pool: string, opts: CallOpts & { recursive?: boolean; force?: boolean } = {}): Promise<LinkRecord[]> {
   const caller = opts.caller ?? currentCaller();
   const p = await resolvePool(engine, pool);
   if (!isPoolAdmin(p, caller)) {
     throw new StrataError('EACCES', `destroy pool: permission denied on pool ${p.label} (only its owner ${poolOwner(p)} or root may destroy it)`);
   }
+  const stranded: LinkRecord[] = [];
   for (;;) {
     const conts = await engine.catList(keys.conts(p.uuid), { limit: 100 });
     if (conts.length === 0) break;
     if (!opts.recursive) {
       const n = await countContainers(engine, p.uuid);
       throw new StrataError('EBUSY', `pool ${p.label} still holds ${n} container${n === 1 ? '' : 's'}; destroy them first or use --recursive`);
+    }
+    // Links to any of them refuse before the first one is destroyed.
+    for (const [, v] of conts) {
+      const c = v as ContainerRecord;
+      stranded.push(...(await checkUnlinked(engine, c.uuid, `${c.label} of pool ${p.label}`, { force: opts.force })));
     }
     for (const [, v] of conts) await destroyContainerRecord(engine, v as ContainerRecord);
   }
@@ -195,6 +202,7 @@ export async function destroyPool(engine: Engine, pool: string, opts: CallOpts &
       guards: [{ cond: { kind: 'cat-present', key: keys.poolRev(p.uuid, rev) } }],
     };
   });
+  return stranded;
 }
 
 /** Updates a pool record under compare-and-swap; `change` gets a fresh copy and may throw. */

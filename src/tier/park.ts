@@ -131,7 +131,8 @@ async function finishPark(engine: Engine, j: ParkJournal, t0: number): Promise<P
   const record = await getParked(engine, j.contUuid);
   if (!record) throw new StrataError('EIO', `the parked record of ${j.path} is missing; the container is untouched`);
   pauseAt('park-destroy');
-  if (await findContainer(engine, j.poolUuid, j.contUuid)) await destroyContainer(engine, j.poolUuid, j.contUuid);
+  // The link stays and now names a parked container (its record says how to unpark).
+  if (await findContainer(engine, j.poolUuid, j.contUuid)) await destroyContainer(engine, j.poolUuid, j.contUuid, { force: true });
   await delArchived(engine, j.contUuid);
   removeJournal(j);
   return { path: j.path, contUuid: j.contUuid, label: record.label, coldDir: record.coldDir, files: record.files, fileBytes: record.fileBytes, seconds: (Date.now() - t0) / 1000 };

@@ -8,7 +8,7 @@ import type { Engine } from '../engine/types.js';
 import {
   createContainer, destroyContainer, destroyContainerRecord, resolvePool, resolveContainer, listContainers, checkLabel,
   type ContainerRecord, type ContainerType, type CreateContainerOptions, type CallOpts, type ContainerInfo,
-  containerAway,
+  containerAway, recordLinkOps, forgetLinkOps, adoptLink, setLinkProbe, checkUnlinked, type LinkRecord,
 } from '../container/index.js';
 import {
   checkLinkPossible, defaultLinkKind, linkAt, makeLink, replaceLink, readLinkAt, removeLink, type LinkInfo, type LinkKind,
@@ -22,6 +22,21 @@ export interface LinkOptions {
   link?: LinkKind;
   /** symlink links: the tier's mount prefix (default STRATA_UNS_PREFIX, then uns.prefix). */
   prefix?: string;
+}
+
+// Lets the container layer tell whether a recorded link still names its container.
+setLinkProbe((p) => {
+  try {
+    return linkAt(p).cont;
+  } catch (e) {
+    if (isStrataError(e, 'ENOENT') || isStrataError(e, 'EINVAL') || isStrataError(e, 'ENOTDIR')) return undefined;
+    throw e;
+  }
+});
+
+/** Records a link strata made, so destroying its container refuses while it stands (container/links.ts). */
+async function recordLink(engine: Engine, l: LinkInfo): Promise<void> {
+  await engine.commit({ ops: recordLinkOps(l.cont, l.path, l.kind) });
 }
 
 function linkSpec(p: string, o: LinkOptions): { kind: LinkKind; prefix?: string } {
@@ -63,6 +78,12 @@ export async function createContainerAtPath(engine: Engine, pool: string, label:
   const rec = await createContainer(engine, pool, label ?? (await labelForPath(engine, pool, p, uuid)), { ...copts, uuid });
   try {
     const link = makeLink(p, { ...spec, pool: rec.poolUuid, cont: rec.uuid, type: rec.type });
+    try {
+      await recordLink(engine, link);
+    } catch (e) {
+      try { removeLink(link); } catch { /* the original error is the one to report */ }
+      throw e;
+    }
     return { container: rec, link };
   } catch (e) {
     await destroyContainerRecord(engine, rec);
@@ -77,6 +98,7 @@ export async function linkContainer(engine: Engine, pool: string, cont: string, 
   const rec = await resolveContainer(engine, pr, cont);
   const spec = linkSpec(p, opts);
   const link = makeLink(p, { ...spec, pool: rec.poolUuid, cont: rec.uuid, type: rec.type });
+  await recordLink(engine, link);
   return { container: rec, link };
 }
 
@@ -85,7 +107,9 @@ export async function relinkContainer(engine: Engine, pool: string, cont: string
   const pr = await resolvePool(engine, pool);
   const rec = await resolveContainer(engine, pr, cont);
   const spec = linkSpec(l.path, { link: l.kind, ...opts });
-  return { container: rec, link: replaceLink(l, { ...spec, pool: rec.poolUuid, cont: rec.uuid, type: rec.type }) };
+  const link = replaceLink(l, { ...spec, pool: rec.poolUuid, cont: rec.uuid, type: rec.type });
+  await engine.commit({ ops: [...forgetLinkOps(l.cont, l.path), ...recordLinkOps(link.cont, link.path, link.kind)] });
+  return { container: rec, link };
 }
 
 /** The link at exactly p; a clear EINVAL when p is only below a link. */
@@ -99,11 +123,29 @@ function exactLink(p: string): LinkInfo {
   }
 }
 
-/** Removes the link at exactly `p` (not the container). EINVAL when p is not a link. */
-export function unlinkPath(p: string): LinkInfo {
+export interface Unlinked {
+  link: LinkInfo;
+  /** What the link named: a container that is kept, a parked one (forced), or nothing. */
+  named: 'container' | 'parked' | 'nothing';
+  /** Where a parked container's data is (its away note). */
+  away?: string;
+}
+
+/**
+ * Removes the link at exactly `p` (not the container). EINVAL when p is not a
+ * link. A link to a parked container is the only way back to its cold files:
+ * removing it refuses unless `force`.
+ */
+export async function unlinkPath(engine: Engine, p: string, opts: { force?: boolean } = {}): Promise<Unlinked> {
   const l = exactLink(p);
+  const rec = await findRecord(engine, l);
+  const away = rec ? undefined : await containerAway(engine, l.cont);
+  if (away && !opts.force) {
+    throw new StrataError('EBUSY', `${p} is the link to parked container ${l.cont} (${away.note}); bring it back with 'strata tier unpark ${p}' (removing the link leaves its files with nothing pointing at them; use --force to remove it anyway)`);
+  }
   removeLink(l);
-  return l;
+  await engine.commit({ ops: forgetLinkOps(l.cont, l.path) });
+  return { link: l, named: rec ? 'container' : away ? 'parked' : 'nothing', ...(away ? { away: away.note } : {}) };
 }
 
 async function findRecord(engine: Engine, l: { pool: string; cont: string }): Promise<ContainerRecord | undefined> {
@@ -121,20 +163,27 @@ async function findRecord(engine: Engine, l: { pool: string; cont: string }): Pr
  * link or the container no longer exists (use unlinkPath). If the container
  * cannot be destroyed (e.g. no permission) the link is made again.
  */
-export async function destroyContainerAtPath(engine: Engine, p: string, opts: CallOpts & { force?: boolean } = {}): Promise<LinkInfo> {
+export async function destroyContainerAtPath(engine: Engine, p: string, opts: CallOpts & { force?: boolean } = {}): Promise<{ link: LinkInfo; stranded: LinkRecord[] }> {
   const l = exactLink(p);
   const rec = await findRecord(engine, l);
-  if (!rec) throw new StrataError('ENOENT', `${p} names container ${l.cont} in pool ${l.pool}, which does not exist (a dangling link: remove it with 'container unlink --path')`);
+  if (!rec) {
+    const away = await containerAway(engine, l.cont);
+    if (away) throw new StrataError('EBUSY', `${p} names container ${l.cont}, which is parked (${away.note}); nothing destroyed: bring it back with 'strata tier unpark ${p}'`);
+    throw new StrataError('ENOENT', `${p} names container ${l.cont} in pool ${l.pool}, which does not exist (a dangling link: remove it with 'container unlink --path')`);
+  }
+  // Other links to the container refuse before anything changes.
+  await checkUnlinked(engine, rec.uuid, rec.label, { force: opts.force, except: [l.path] });
   removeLink(l);
+  let stranded: LinkRecord[];
   try {
-    await destroyContainer(engine, rec.poolUuid, rec.uuid, opts);
+    stranded = await destroyContainer(engine, rec.poolUuid, rec.uuid, { ...opts, except: [l.path] });
   } catch (e) {
     try {
       makeLink(l.path, { kind: l.kind, pool: l.pool, cont: l.cont, type: l.type ?? rec.type, prefix: l.prefix });
     } catch { /* reported below */ }
     throw e;
   }
-  return l;
+  return { link: l, stranded };
 }
 
 export interface UnsInfo {
@@ -150,7 +199,7 @@ export interface UnsInfo {
   contLabel?: string;
   /** Type from the link, else from the container. */
   type?: ContainerType;
-  /** The container named by the link does not exist. */
+  /** The container named by the link does not exist and is not parked (away). */
   dangling: boolean;
   /** When it was taken out of the tier (parked): where it went and how to bring it back. */
   away?: string;
@@ -178,9 +227,10 @@ async function describe(engine: Engine | undefined, link: LinkInfo, p: string, r
       out.contLabel = rec.label;
       out.type ??= rec.type;
     } else {
-      out.dangling = true;
+      // A parked container is away, not gone: its link is the way back.
       const away = await containerAway(engine, link.cont);
       if (away) out.away = away.note;
+      else out.dangling = true;
     }
   }
   return out;
@@ -232,10 +282,18 @@ async function* walk(dir: string, dev: number, onError: (p: string, e: unknown) 
 
 export interface ScannedLink extends LinkInfo { poolLabel?: string; contLabel?: string; dangling: boolean; away?: string }
 
-/** scanLinks with each link checked against the engine (labels, dangling). */
+/**
+ * scanLinks with each link checked against the engine (labels, dangling).
+ * Links to existing containers are recorded on the way, so that links made
+ * by hand or by an older strata protect their containers from destroy too.
+ */
 export async function* scanLinksChecked(engine: Engine, dir: string, onError?: (p: string, e: unknown) => void): AsyncGenerator<ScannedLink> {
   for await (const l of scanLinks(dir, onError)) {
     const d = await describe(engine, l, l.path, '/');
+    if (d.contLabel !== undefined) {
+      // A courtesy: a home this caller may only read still scans.
+      try { await adoptLink(engine, l.cont, l.path, l.kind); } catch (e) { if (!isStrataError(e, 'EACCES') && !isStrataError(e, 'EROFS')) throw e; }
+    }
     yield { ...l, type: d.type, poolLabel: d.poolLabel, contLabel: d.contLabel, dangling: d.dangling, ...(d.away ? { away: d.away } : {}) };
   }
 }

@@ -30,7 +30,7 @@ test('a parked container: the library, uns and the container layer say where it 
     assert.deepEqual(await containerAway(engine, link.cont), { pool: link.pool, note: `parked in ${cold}; run strata tier unpark ${dir}` });
     await assert.rejects(openContainer(engine, link.pool, link.cont), (e) => isStrataError(e, 'ENOENT') && want.test(e.message));
     const info = await resolveUnsPath(engine, path.join(dir, 'sub'));
-    assert.equal(info.dangling, true);
+    assert.equal(info.dangling, false, "a parked link is away, not dangling");
     assert.equal(info.away, `parked in ${cold}; run strata tier unpark ${dir}`);
   } finally {
     await engine.close();
@@ -39,7 +39,7 @@ test('a parked container: the library, uns and the container layer say where it 
   const scan = await ok(env, 'uns', 'scan', home);
   assert.match(scan, new RegExp(`${dir}\txattr\tPOSIX\t${link.pool}/${link.cont} AWAY \\(parked in ${cold}; run strata tier unpark ${dir}\\)`));
   const json = (await ok(env, 'uns', 'scan', home, '--json')).trim().split('\n').map((l) => JSON.parse(l) as { path: string; dangling: boolean; away?: string });
-  assert.deepEqual(json.filter((j) => j.path === dir).map((j) => [j.dangling, j.away]), [[true, `parked in ${cold}; run strata tier unpark ${dir}`]]);
+  assert.deepEqual(json.filter((j) => j.path === dir).map((j) => [j.dangling, j.away]), [[false, `parked in ${cold}; run strata tier unpark ${dir}`]]);
   // A library copy from below the link (no CLI guard in between).
   await assert.rejects(copy(dir, path.join(home, 'out'), { engine: url }), (e) => isStrataError(e, 'ENOENT') && want.test(e.message));
 
