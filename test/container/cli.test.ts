@@ -71,6 +71,8 @@ test('container create/list/query/props/acl/attrs/snapshots/destroy', async () =
   fails(await run('cont', 'create', 'cp2', 'c1'), /container labelled 'c1' already exists in pool cp2/);
   fails(await run('cont', 'create', 'cp2', 'c3', '--type', 'ext4'), /unknown container type 'ext4'/);
   fails(await run('cont', 'create', 'cp2', 'c3', '--chunk-size', '0'), /chunk_size/);
+  fails(await run('cont', 'create', 'cp2', 'c3', '--chunk-size', '3'), /bad value '3' for property chunk_size \(must be 4 KiB \.\. 1 GiB\)/);
+  fails(await run('cont', 'create', 'cp2', 'c3', '--chunk-size', '4095'), /must be 4 KiB/);
   fails(await run('cont', 'create', 'cp2', 'c3', '--chunk-size', 'lots'), /bad value for property chunk_size 'lots'|bad .*'lots'/);
   fails(await run('cont', 'create', 'cp2', 'c3', '--oclass', 'Q7'), /unknown object class 'Q7'/);
   fails(await run('cont', 'create', 'cp2', 'c3', '--properties', 'color:red'), /unknown container property 'color'/);
