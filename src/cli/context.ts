@@ -22,6 +22,19 @@ export async function withEngine<T>(cmd: Command, fn: (engine: Engine) => Promis
   }
 }
 
+/**
+ * A listing as one JSON document: an array written entry by entry as the
+ * walk yields them (memory stays bounded), so `python3 -m json.tool` and
+ * `jq` read it whole; with `lines`, JSON lines (one object a line) instead.
+ */
+export function jsonList(write: (s: string) => Promise<void>, lines = false): { item(v: unknown): Promise<void>; end(): Promise<void> } {
+  let n = 0;
+  return {
+    item: (v) => write(lines ? `${JSON.stringify(v)}\n` : `${n++ === 0 ? '[\n' : ',\n'}${JSON.stringify(v)}`),
+    end: () => (lines ? Promise.resolve() : write(n === 0 ? '[]\n' : '\n]\n')),
+  };
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n');
 }

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { StrataError } from '../errors.js';
 import type { Engine } from '../engine/types.js';
 import type { Dfs, DirEntry, Stat } from '../dfs/index.js';
-import { withEngine, printJson } from './context.js';
+import { withEngine, printJson, jsonList } from './context.js';
 
 // The DFS, container and UNS layers are loaded when a command runs, not for --help.
 const dfsLib = () => import('../dfs/index.js');
@@ -67,7 +67,9 @@ function out(s: string): Promise<void> {
   return new Promise((r) => { if (process.stdout.write(s)) r(); else process.stdout.once('drain', () => r()); });
 }
 
-async function listDir(dfs: Dfs, path: string, o: { l?: boolean; R?: boolean; json?: boolean }, header: boolean, first: { v: boolean }): Promise<void> {
+type JsonList = ReturnType<typeof jsonList>;
+
+async function listDir(dfs: Dfs, path: string, o: { l?: boolean; R?: boolean; json?: JsonList }, header: boolean, first: { v: boolean }): Promise<void> {
   const { joinPath } = await dfsLib();
   if (header) await out(`${first.v ? '' : '\n'}${path}:\n`);
   first.v = false;
@@ -75,7 +77,7 @@ async function listDir(dfs: Dfs, path: string, o: { l?: boolean; R?: boolean; js
   // Subdirectory names are kept for -R only (one level at a time).
   for await (const e of dfs.readdir(path, { stat: !!o.l || !!o.json })) {
     const p = joinPath(path, e.name);
-    if (o.json) await out(JSON.stringify({ path: p, name: e.name, type: e.type, oid: e.oid, ...(e.stat ? statJson(e.stat) : {}) }) + '\n');
+    if (o.json) await o.json.item({ path: p, name: e.name, type: e.type, oid: e.oid, ...(e.stat ? statJson(e.stat) : {}) });
     else if (o.l) await out(await longLine(dfs, p, e.name, e.stat!));
     else await out(e.name + '\n');
     if (o.R && e.type === 'dir') subdirs.push(p);
@@ -86,17 +88,19 @@ async function listDir(dfs: Dfs, path: string, o: { l?: boolean; R?: boolean; js
 export function registerFilesystem(program: Command): void {
   const fsc = program.command('filesystem').alias('fs').description('POSIX filesystem in a POSIX container (daos://<pool>/<cont>/<path>)');
 
-  snapOptions(fsc.command('ls').description('list a directory (JSON lines with --json)').argument('<uri>')
-    .option('-l', 'long listing').option('-R', 'recursive').option('--json', 'one JSON object per entry'))
-    .action(async (uri: string, o: SnapOpts & { l?: boolean; R?: boolean; json?: boolean }, cmd: Command) => {
+  snapOptions(fsc.command('ls').description('list a directory').argument('<uri>')
+    .option('-l', 'long listing').option('-R', 'recursive').option('--json', 'one JSON array of entries').option('--json-lines', 'one JSON object per line'))
+    .action(async (uri: string, o: SnapOpts & { l?: boolean; R?: boolean; json?: boolean; jsonLines?: boolean }, cmd: Command) => {
       await withDfs(cmd, uri, false, o, async (dfs, path) => {
+        const json = o.json || o.jsonLines ? jsonList(out, !!o.jsonLines) : undefined;
         const st = await dfs.lstat(path);
         if (st.type !== 'dir' && !(st.type === 'symlink' && (await dfs.stat(path)).type === 'dir')) {
-          if (o.json) await out(JSON.stringify({ path, ...statJson(st) }) + '\n');
+          if (json) await json.item({ path, ...statJson(st) });
           else await out(o.l ? await longLine(dfs, path, path, st) : path + '\n');
-          return;
+        } else {
+          await listDir(dfs, path, { l: o.l, R: o.R, json }, !!o.R && !json, { v: true });
         }
-        await listDir(dfs, path, o, !!o.R && !o.json, { v: true });
+        await json?.end();
       });
     });
 

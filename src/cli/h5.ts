@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { StrataError } from '../errors.js';
 import type { ListEntry } from '../hdf5/index.js';
-import { withEngine, printJson } from './context.js';
+import { withEngine, printJson, jsonList } from './context.js';
 
 // The HDF5 and UNS layers are loaded when a command runs, not for --help.
 const lib = () => import('../hdf5/index.js');
@@ -39,13 +39,19 @@ export function registerH5(program: Command): void {
   h5.command('ls').description('list a group of an HDF5 container (or describe a dataset)').argument('<location>')
     .option('-r, --recursive', 'list subgroups too')
     .option('--snap <name>', 'read this snapshot (name or epoch)')
-    .option('--json', 'one JSON object per member')
-    .action(async (loc: string, o: { recursive?: boolean; snap?: string; json?: boolean }, cmd: Command) => {
+    .option('--json', 'one JSON array of members')
+    .option('--json-lines', 'one JSON object per line')
+    .action(async (loc: string, o: { recursive?: boolean; snap?: string; json?: boolean; jsonLines?: boolean }, cmd: Command) => {
       const l = await h5Location(loc);
       const { openH5Container, listH5 } = await lib();
+      const json = o.json || o.jsonLines ? jsonList(out, !!o.jsonLines) : undefined;
       await withEngine(cmd, async (engine) => {
         const store = await openH5Container(engine, l.pool, l.cont, { snap: o.snap });
-        for await (const e of listH5(store, l.path, { recursive: !!o.recursive })) await out(o.json ? JSON.stringify(e) + '\n' : line(e) + '\n');
+        for await (const e of listH5(store, l.path, { recursive: !!o.recursive })) {
+          if (json) await json.item(e);
+          else await out(line(e) + '\n');
+        }
+        await json?.end();
       });
     });
 

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { StrataError, fromSystemError } from '../errors.js';
-import { withEngine, printJson, printTable } from './context.js';
+import { withEngine, printJson, printTable, jsonList } from './context.js';
 import type { UnsInfo, ScannedLink } from '../uns/ops.js';
 // upcall.js is small and names the default format in the help text; the rest loads when a command runs.
 import {
@@ -68,13 +68,19 @@ export function registerUns(program: Command): Command {
   uns.command('scan <dir>')
     .description('list every UNS link under a directory (dangling ones flagged); --orphans: containers of a pool no link names')
     .option('--orphans <pool>', 'list the containers of this pool that no link under DIR names')
-    .option('--json', 'one JSON object per line')
-    .action(async (dir: string, o: { json?: boolean; orphans?: string }, cmd: Command) => {
+    .option('--json', 'one JSON array of links')
+    .option('--json-lines', 'one JSON object per line')
+    .action(async (dir: string, o: { json?: boolean; jsonLines?: boolean; orphans?: string }, cmd: Command) => {
       const { findOrphans, scanLinksChecked } = await ops();
+      const json = o.json || o.jsonLines ? jsonList(out, !!o.jsonLines) : undefined;
       await withEngine(cmd, async (e) => {
         if (o.orphans) {
           const orphans = await findOrphans(e, o.orphans, dir, {}, warn);
-          if (o.json) { for (const c of orphans) await out(JSON.stringify({ orphan: true, contUuid: c.uuid, contLabel: c.label, type: c.type, poolUuid: c.poolUuid }) + '\n'); return; }
+          if (json) {
+            for (const c of orphans) await json.item({ orphan: true, contUuid: c.uuid, contLabel: c.label, type: c.type, poolUuid: c.poolUuid });
+            await json.end();
+            return;
+          }
           if (orphans.length === 0) { await out('no orphan containers\n'); return; }
           printTable(['UUID', 'Label', 'Type'], orphans.map((c) => [c.uuid, c.label, c.type]));
           return;
@@ -86,13 +92,14 @@ export function registerUns(program: Command): Command {
           n++;
           if (l.away) away++;
           else if (l.dangling) dangling++;
-          if (o.json) await out(JSON.stringify(scanJson(l)) + '\n');
+          if (json) await json.item(scanJson(l));
           else {
             const names = l.away ? `${l.pool}/${l.cont} AWAY (${l.away})` : l.dangling ? `${l.pool}/${l.cont} DANGLING (container gone)` : `${l.poolLabel}/${l.contLabel} (${l.pool}/${l.cont})`;
             await out(`${l.path}\t${l.kind}\t${l.type ?? 'unknown'}\t${names}\n`);
           }
         }
-        if (!o.json) process.stderr.write(`${n} link${n === 1 ? '' : 's'}, ${dangling} dangling${away ? `, ${away} away (parked)` : ''}\n`);
+        await json?.end();
+        if (!json) process.stderr.write(`${n} link${n === 1 ? '' : 's'}, ${dangling} dangling${away ? `, ${away} away (parked)` : ''}\n`);
       });
     });
 

@@ -68,7 +68,7 @@ test('files made by the HDF5 tools (h5import, h5repack, h5copy) round-trip throu
   assert.equal(imp.code, 0, imp.stderr);
   const ls = await runCli(['h5', 'ls', '-r', 'daos://p/tools', '--json'], { env });
   assert.equal(ls.code, 0, ls.stderr);
-  const entries = ls.stdout.trim().split('\n').map((l) => JSON.parse(l) as { path: string; kind: string; type?: string; chunk?: number[]; filters?: string[] });
+  const entries = JSON.parse(ls.stdout) as Array<{ path: string; kind: string; type?: string; chunk?: number[]; filters?: string[] }>;
   const counts = entries.find((e) => e.path === '/counts')!;
   assert.equal(counts.type, 'i16be');
   assert.deepEqual(counts.chunk, [2, 5]);

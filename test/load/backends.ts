@@ -197,7 +197,7 @@ export class CliBackend implements Backend {
     return fs.readFileSync(local);
   }
   async list(dir: string): Promise<Ent[]> {
-    const out = (await this.run(['fs', 'ls', '--json', this.uri(dir)])).toString();
+    const out = (await this.run(['fs', 'ls', '--json-lines', this.uri(dir)])).toString();
     return out.split('\n').filter(Boolean).map((l) => {
       const j = JSON.parse(l) as { name: string; type: string };
       return { name: j.name, type: j.type === 'file' || j.type === 'dir' ? j.type : 'other' };

@@ -172,7 +172,7 @@ test('load: 8 processes (library, CLI, FUSE) on shared directories; final state 
     } finally {
       await engine.close();
     }
-    const ls = await cliWithin(['fs', 'ls', '-R', '--json', 'daos://tank/fs/'], env, 30_000);
+    const ls = await cliWithin(['fs', 'ls', '-R', '--json-lines', 'daos://tank/fs/'], env, 30_000);
     const viaCli = ls.code === 0 ? diffTrees(model, parseLsJson(ls.stdout, ''), unknown) : [`fs ls -R failed: ${ls.stderr}`];
     const poolCheck = await cliWithin(['pool', 'check'], env, 30_000);
     const contCheck = await cliWithin(['container', 'check', 'tank', 'fs'], env, 30_000);

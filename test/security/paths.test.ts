@@ -66,7 +66,7 @@ test('symlinks pointing outside the source are copied as symlinks, never followe
   const s1 = JSON.parse(r1.stdout) as { files: number; symlinks: number; errors: number };
   assert.deepEqual([s1.files, s1.symlinks, s1.errors], [2, Object.keys(LINKS).length, 0], 'only the two real files were read');
   // In the container: the symlinks, and nothing of the host below them.
-  const ls = (await ok(['fs', 'ls', '-R', '--json', 'daos://tank/links'], o)).stdout.trim().split('\n').map((l) => JSON.parse(l) as { path: string; type: string });
+  const ls = JSON.parse((await ok(['fs', 'ls', '-R', '--json', 'daos://tank/links'], o)).stdout) as Array<{ path: string; type: string }>;
   const types = Object.fromEntries(ls.map((e) => [e.path.slice(1), e.type]));
   const expected: Record<string, string> = { 'plain.txt': 'file', 'dir': 'dir', 'dir/inner.txt': 'file' };
   for (const name of Object.keys(LINKS)) expected[name] = 'symlink';

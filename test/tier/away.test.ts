@@ -38,7 +38,7 @@ test('a parked container: the library, uns and the container layer say where it 
   // uns scan lists it as away, not as a dangling link.
   const scan = await ok(env, 'uns', 'scan', home);
   assert.match(scan, new RegExp(`${dir}\txattr\tPOSIX\t${link.pool}/${link.cont} AWAY \\(parked in ${cold}; run strata tier unpark ${dir}\\)`));
-  const json = (await ok(env, 'uns', 'scan', home, '--json')).trim().split('\n').map((l) => JSON.parse(l) as { path: string; dangling: boolean; away?: string });
+  const json = JSON.parse(await ok(env, 'uns', 'scan', home, '--json')) as Array<{ path: string; dangling: boolean; away?: string }>;
   assert.deepEqual(json.filter((j) => j.path === dir).map((j) => [j.dangling, j.away]), [[false, `parked in ${cold}; run strata tier unpark ${dir}`]]);
   // A library copy from below the link (no CLI guard in between).
   await assert.rejects(copy(dir, path.join(home, 'out'), { engine: url }), (e) => isStrataError(e, 'ENOENT') && want.test(e.message));

@@ -62,7 +62,7 @@ test('xattr links: POSIX and HDF5, create/resolve/fs/scan/unlink/link/destroy', 
   r = await resolve(h5);
   assert.deepEqual([r.contUuid, r.type, r.contLabel], [h5Uuid, 'HDF5', 'results.h5']);
   // scan lists both, does not descend into the link
-  const scan = ok(await run('uns', 'scan', ws, '--json')).trim().split('\n').map((l) => JSON.parse(l) as { path: string; kind: string; contUuid: string; dangling: boolean; type: string });
+  const scan = JSON.parse(ok(await run('uns', 'scan', ws, '--json'))) as Array<{ path: string; kind: string; contUuid: string; dangling: boolean; type: string }>;
   assert.deepEqual(scan.map((s) => [path.basename(s.path), s.kind, s.type, s.dangling]).sort(), [['results.h5', 'xattr', 'HDF5', false], ['simdata', 'xattr', 'POSIX', false]]);
   assert.match(ok(await run('uns', 'scan', ws)), /simdata\txattr\tPOSIX\tup1\/simdata/);
   // unlink keeps the container; link makes it again (by label)
@@ -71,7 +71,7 @@ test('xattr links: POSIX and HDF5, create/resolve/fs/scan/unlink/link/destroy', 
   assert.equal(await contCount('up1'), 2);
   fails(await run('uns', 'resolve', dir), /is not a UNS link/);
   // orphans: simdata has no link under ws now
-  const orphans = ok(await run('uns', 'scan', ws, '--orphans', 'up1', '--json')).trim().split('\n').map((l) => JSON.parse(l) as { contLabel: string });
+  const orphans = JSON.parse(ok(await run('uns', 'scan', ws, '--orphans', 'up1', '--json'))) as Array<{ contLabel: string }>;
   assert.deepEqual(orphans.map((o) => o.contLabel), ['simdata']);
   ok(await run('cont', 'link', 'up1', 'simdata', '--path', dir));
   assert.equal((await resolve(`${dir}/subdir/f.txt`)).contUuid, contUuid);
@@ -108,7 +108,7 @@ test('symlink links: prefix from --prefix, STRATA_UNS_PREFIX or the config; reso
   const c3 = ok(await run('cont', 'create', 'up2', 'slc', '--path', p3, '--link', 'symlink')).trim();
   assert.equal(fs.readlinkSync(p3), `/from/config/${poolUuid}/${c3}`);
   fs.rmSync(env.STRATA_CONFIG);
-  const scan = ok(await run('uns', 'scan', ws, '--json')).trim().split('\n').map((l) => JSON.parse(l) as { path: string; kind: string });
+  const scan = JSON.parse(ok(await run('uns', 'scan', ws, '--json'))) as Array<{ path: string; kind: string }>;
   assert.deepEqual(scan.filter((s) => s.kind === 'symlink').map((s) => path.basename(s.path)).sort(), ['sl-conf', 'sl-posix', 'sl.h5']);
   // unlink removes only the link; link makes it again
   for (const [p, label, type] of [[p1, 'slp', 'POSIX'], [p2, c2, 'HDF5']] as const) {
@@ -157,7 +157,7 @@ test('bad links: malformed user.daos, dangling, symlink loops', async () => {
   const r = await resolve(bad);
   assert.equal(r.dangling, true);
   assert.equal(r.poolLabel, null);
-  const scan = ok(await run('uns', 'scan', ws, '--json')).trim().split('\n').map((l) => JSON.parse(l) as { path: string; dangling: boolean });
+  const scan = JSON.parse(ok(await run('uns', 'scan', ws, '--json'))) as Array<{ path: string; dangling: boolean }>;
   assert.deepEqual(scan.filter((s) => s.dangling).map((s) => s.path), [fs.realpathSync(bad)]);
   assert.match(ok(await run('uns', 'scan', ws)), /badlink.*DANGLING/);
   fails(await run('cont', 'destroy', '--path', bad), /does not exist \(a dangling link/);

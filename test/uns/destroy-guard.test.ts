@@ -123,3 +123,20 @@ test('tier: the archive link protects the only copy; a parked link is not dangli
   ok(await run('tier', 'park', proj, '--to', path.join(home, 'cold2')));
   assert.match(ok(await run('cont', 'unlink', '--path', proj, '--force')), /stays parked \(parked in .*\); nothing links to it now/);
 });
+
+test('every --json listing is one JSON document; --json-lines gives one object a line', async () => {
+  ok(await run('pool', 'create', 'jl'));
+  const j = path.join(ws, 'jsondoc');
+  ok(await run('cont', 'create', 'jl', 'jc', '--path', j));
+  ok(await run('fs', 'mkdir', '-p', `${j}/a/b`));
+  ok(await runCli(['fs', 'put', '-', `${j}/a/f`], { env, input: 'x' }));
+  const ls = JSON.parse(ok(await run('fs', 'ls', '-R', '--json', j))) as Array<{ path: string }>;
+  assert.deepEqual(ls.map((e) => e.path).sort(), ['/a', '/a/b', '/a/f']);
+  assert.deepEqual(JSON.parse(ok(await run('fs', 'ls', '--json', `${j}/a/b`))), []);
+  assert.equal((JSON.parse(ok(await run('fs', 'ls', '--json', `${j}/a/f`))) as unknown[]).length, 1);
+  const lines = ok(await run('fs', 'ls', '-R', '--json-lines', j)).trim().split('\n').map((l) => JSON.parse(l) as { path: string });
+  assert.equal(lines.length, 3);
+  const scan = JSON.parse(ok(await run('uns', 'scan', ws, '--json'))) as Array<{ path: string }>;
+  assert.ok(scan.some((s) => s.path === j));
+  assert.ok(Array.isArray(JSON.parse(ok(await run('uns', 'scan', ws, '--orphans', 'jl', '--json')))));
+});
