@@ -35,6 +35,11 @@ export function jsonList(write: (s: string) => Promise<void>, lines = false): { 
   };
 }
 
+/** "1 file", "2 files": a count with its noun (plural: the noun + s unless given). */
+export function count(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n');
 }

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { StrataError } from '../errors.js';
 import type { Engine } from '../engine/types.js';
 import type { Dfs, DirEntry, Stat } from '../dfs/index.js';
-import { withEngine, printJson, jsonList } from './context.js';
+import { withEngine, printJson, jsonList, count } from './context.js';
 
 // The DFS, container and UNS layers are loaded when a command runs, not for --help.
 const dfsLib = () => import('../dfs/index.js');
@@ -58,9 +58,33 @@ function statJson(st: Stat): Record<string, unknown> {
   return { ...st, mode: '0' + st.mode.toString(8), perm: '0' + st.perm.toString(8), ino: st.ino.toString(), atimeNs: st.atimeNs.toString(), mtimeNs: st.mtimeNs.toString(), ctimeNs: st.ctimeNs.toString() };
 }
 
-async function longLine(dfs: Dfs, path: string, name: string, st: Stat): Promise<string> {
+/** Sizes as `ls -lh` and `du -h` print them: 512, 4.0K, 17M (rounded up, one decimal below 10). */
+export function humanSize(n: number): string {
+  const units = ['K', 'M', 'G', 'T', 'P', 'E'];
+  if (n < 1024) return String(n);
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  if (v < 10) {
+    const r = Math.ceil(v * 10) / 10;
+    return r < 10 ? `${r.toFixed(1)}${units[i]}` : `10${units[i]}`;
+  }
+  const r = Math.ceil(v);
+  return r < 1024 || i === units.length - 1 ? `${r}${units[i]}` : `1.0${units[i + 1]}`;
+}
+
+interface LongOpts { human?: boolean; names: { user(uid: number): string; group(gid: number): string } }
+
+async function longLine(dfs: Dfs, path: string, name: string, st: Stat, o: LongOpts): Promise<string> {
   const target = st.type === 'symlink' ? ` -> ${await dfs.readlink(path)}` : '';
-  return `${modeString(st)} ${String(st.nlink).padStart(3)} ${String(st.uid).padStart(5)} ${String(st.gid).padStart(5)} ${String(st.size).padStart(12)} ${timeString(st.mtimeNs)} ${name}${target}\n`;
+  const size = o.human ? humanSize(st.size) : String(st.size);
+  return `${modeString(st)} ${String(st.nlink).padStart(3)} ${o.names.user(st.uid).padEnd(8)} ${o.names.group(st.gid).padEnd(8)} ${size.padStart(o.human ? 5 : 12)} ${timeString(st.mtimeNs)} ${name}${target}\n`;
+}
+
+/** User and group names as `ls -l` shows them (numbers when the system has no name). */
+async function ownerNames(): Promise<LongOpts['names']> {
+  const { userName, groupName } = await containerLib();
+  return { user: userName, group: groupName };
 }
 
 function out(s: string): Promise<void> {
@@ -69,7 +93,7 @@ function out(s: string): Promise<void> {
 
 type JsonList = ReturnType<typeof jsonList>;
 
-async function listDir(dfs: Dfs, path: string, o: { l?: boolean; R?: boolean; json?: JsonList }, header: boolean, first: { v: boolean }): Promise<void> {
+async function listDir(dfs: Dfs, path: string, o: { l?: LongOpts; R?: boolean; json?: JsonList }, header: boolean, first: { v: boolean }): Promise<void> {
   const { joinPath } = await dfsLib();
   if (header) await out(`${first.v ? '' : '\n'}${path}:\n`);
   first.v = false;
@@ -78,7 +102,7 @@ async function listDir(dfs: Dfs, path: string, o: { l?: boolean; R?: boolean; js
   for await (const e of dfs.readdir(path, { stat: !!o.l || !!o.json })) {
     const p = joinPath(path, e.name);
     if (o.json) await o.json.item({ path: p, name: e.name, type: e.type, oid: e.oid, ...(e.stat ? statJson(e.stat) : {}) });
-    else if (o.l) await out(await longLine(dfs, p, e.name, e.stat!));
+    else if (o.l) await out(await longLine(dfs, p, e.name, e.stat!, o.l));
     else await out(e.name + '\n');
     if (o.R && e.type === 'dir') subdirs.push(p);
   }
@@ -88,17 +112,19 @@ async function listDir(dfs: Dfs, path: string, o: { l?: boolean; R?: boolean; js
 export function registerFilesystem(program: Command): void {
   const fsc = program.command('filesystem').alias('fs').description('POSIX filesystem in a POSIX container (daos://<pool>/<cont>/<path>)');
 
-  snapOptions(fsc.command('ls').description('list a directory').argument('<uri>')
-    .option('-l', 'long listing').option('-R', 'recursive').option('--json', 'one JSON array of entries').option('--json-lines', 'one JSON object per line'))
-    .action(async (uri: string, o: SnapOpts & { l?: boolean; R?: boolean; json?: boolean; jsonLines?: boolean }, cmd: Command) => {
+  snapOptions(fsc.command('ls').description('list a directory').argument('<uri>').helpOption('--help', 'display help for command')
+    .option('-l', 'long listing').option('-h, --human-readable', 'with -l: sizes as 4.0K, 17M').option('-R', 'recursive')
+    .option('--json', 'one JSON array of entries').option('--json-lines', 'one JSON object per line'))
+    .action(async (uri: string, o: SnapOpts & { l?: boolean; humanReadable?: boolean; R?: boolean; json?: boolean; jsonLines?: boolean }, cmd: Command) => {
       await withDfs(cmd, uri, false, o, async (dfs, path) => {
         const json = o.json || o.jsonLines ? jsonList(out, !!o.jsonLines) : undefined;
+        const long = o.l ? { human: o.humanReadable, names: await ownerNames() } : undefined;
         const st = await dfs.lstat(path);
         if (st.type !== 'dir' && !(st.type === 'symlink' && (await dfs.stat(path)).type === 'dir')) {
           if (json) await json.item({ path, ...statJson(st) });
-          else await out(o.l ? await longLine(dfs, path, path, st) : path + '\n');
+          else await out(long ? await longLine(dfs, path, path, st, long) : path + '\n');
         } else {
-          await listDir(dfs, path, { l: o.l, R: o.R, json }, !!o.R && !json, { v: true });
+          await listDir(dfs, path, { l: long, R: o.R, json }, !!o.R && !json, { v: true });
         }
         await json?.end();
       });
@@ -234,12 +260,14 @@ export function registerFilesystem(program: Command): void {
       await withDfs(cmd, uri, true, o, (dfs, path) => dfs.setxattr(path, name, value));
     });
 
-  snapOptions(fsc.command('du').description('space used by a subtree (stored bytes exclude holes)').argument('<uri>').option('--json', 'JSON output'))
-    .action(async (uri: string, o: SnapOpts & { json?: boolean }, cmd: Command) => {
+  snapOptions(fsc.command('du').description('space used by a subtree (stored bytes exclude holes)').argument('<uri>').helpOption('--help', 'display help for command')
+    .option('-h, --human-readable', 'sizes as 4.0K, 17M').option('--json', 'JSON output'))
+    .action(async (uri: string, o: SnapOpts & { json?: boolean; humanReadable?: boolean }, cmd: Command) => {
       await withDfs(cmd, uri, false, o, async (dfs, path) => {
         const r = await dfs.du(path);
         if (o.json) return printJson({ path, ...r });
-        await out(`${r.storedBytes}\t${r.apparentBytes}\t${path}\t(${r.files} files, ${r.dirs} dirs, ${r.symlinks} symlinks; stored, apparent bytes)\n`);
+        const size = (n: number) => (o.humanReadable ? humanSize(n) : String(n));
+        await out(`${size(r.storedBytes)}\t${size(r.apparentBytes)}\t${path}\t(${count(r.files, 'file')}, ${count(r.dirs, 'dir')}, ${count(r.symlinks, 'symlink')}; stored, apparent bytes)\n`);
       });
     });
 }

@@ -61,8 +61,13 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
+// `strata help tier archive` is `strata tier archive --help` (commander's own
+// help command looks at one word only and showed the whole group).
+const argv = process.argv.slice(2);
+const helpFor = argv[0] === 'help' && argv.length > 2 && argv.slice(1).every((a) => !a.startsWith('-'));
+
 try {
-  await program.parseAsync(process.argv);
+  await program.parseAsync(helpFor ? [...process.argv.slice(0, 2), ...argv.slice(1), '--help'] : process.argv);
 } catch (e) {
   if (e instanceof CommanderError) {
     process.exitCode = e.exitCode === 0 ? 0 : 2;

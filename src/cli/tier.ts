@@ -8,7 +8,7 @@ import { StrataError } from '../errors.js';
 import type { ProgressBar } from '../mover/progress.js';
 import type { Transfer } from '../mover/index.js';
 import type { TierEntry } from '../tier/index.js';
-import { globalOpts, printJson, printTable } from './context.js';
+import { globalOpts, printJson, printTable, count } from './context.js';
 
 // The tier layer (and the mover, UNS and park layers below it) is loaded when a command runs, not for --help.
 const lib = () => import('../tier/index.js');
@@ -113,7 +113,7 @@ export function registerTier(program: Command): void {
         });
         pr.stop();
         if (o.json) { printJson(r); return; }
-        if (!o.quiet) process.stderr.write(`restore: ${r.path} is a local directory again (${r.files} files, ${formatBytes(r.bytes)}); container ${r.contUuid} ${r.containerKept ? 'kept' : 'destroyed'}, ${r.seconds.toFixed(2)} s\n`);
+        if (!o.quiet) process.stderr.write(`restore: ${r.path} is a local directory again (${count(r.files, 'file')}, ${formatBytes(r.bytes)}); container ${r.contUuid} ${r.containerKept ? 'kept' : 'destroyed'}, ${r.seconds.toFixed(2)} s\n`);
       } finally {
         pr.stop();
       }
@@ -208,7 +208,7 @@ export function registerTier(program: Command): void {
       if (o.json) printJson(r);
       else {
         for (const it of r.items) process.stderr.write(it.ok ? `${o.apply}: ${it.path}: done (${formatBytes(it.bytes)})\n` : `strata: ${it.path}: ${it.error}\n`);
-        process.stderr.write(`${o.apply}: ${r.candidates} candidates, ${r.done} done, ${r.failed} failed, ${formatBytes(r.bytes)}, ${r.seconds.toFixed(2)} s\n`);
+        process.stderr.write(`${o.apply}: ${count(r.candidates, 'candidate')}, ${r.done} done, ${r.failed} failed, ${formatBytes(r.bytes)}, ${r.seconds.toFixed(2)} s\n`);
       }
       if (r.failed > 0) process.exitCode = 1;
     });
