@@ -67,7 +67,7 @@ export function checkOwnerChange(caller: Caller, cur: Owned, a: OwnerChange, wha
   const root = isSuperuser(caller);
   const owner = caller.uid === cur.uid;
   if (!root) {
-    if (a.uid !== undefined && (a.uid !== cur.uid || !owner)) throw eperm(what, `only root may change the owner of a file (owner ${cur.uid}, caller ${caller.uid})`);
+    if (a.uid !== undefined && (a.uid !== cur.uid || !owner)) throw eperm(what, `only root may change the owner of a file (to ${a.uid}; owner ${cur.uid}, caller ${caller.uid})`);
     if (a.gid !== undefined && !owner) throw eperm(what, `only the owner (${cur.uid}) or root may change the group`);
     if (a.gid !== undefined && a.gid !== cur.gid && !inGroup(caller, a.gid)) throw eperm(what, `caller ${caller.uid} is not in group ${a.gid}`);
     if (a.mode !== undefined && !owner) throw eperm(what, `only the owner (${cur.uid}) or root may change the mode`);

@@ -72,6 +72,12 @@ test('the reproduction through the CLI as the unprivileged user: chown to root i
   await ok(['fs', 'chmod', '4755', `${U}/id`], { env, as: user });
   await ok(['fs', 'truncate', '-s', '4096', `${U}/id`], { env, as: user });
   assert.equal((await statOf(`${U}/id`)).perm, 0o755, 'a non-root truncate clears suid');
+  // setgid: kept in its own group, dropped in a group it is not in (root moved the file there).
+  await ok(['fs', 'chmod', '2755', `${U}/id`], { env, as: user });
+  assert.equal((await statOf(`${U}/id`)).perm, 0o2755);
+  await asRoot(['fs', 'chown', `${user.uid}:0`, `${U}/id`]);
+  await ok(['fs', 'chmod', '2755', `${U}/id`], { env, as: user });
+  assert.deepEqual(await statOf(`${U}/id`), { uid: user.uid, gid: 0, perm: 0o755 });
 
   // Someone else's file: no chmod, no chown, no chgrp, no explicit times; touch (now) is fine.
   await asRoot(['fs', 'put', '/usr/bin/id', `${U}/rootid`]);
