@@ -185,3 +185,14 @@ test('ownership rules through the mount for a caller that is not root: chown, ch
   assert.equal(r.status, 0, r.stderr);
   assert.equal(fs.statSync(mine).mode & 0o7777, 0o2755);
 });
+
+test('an open with O_TRUNC by a caller that is not root clears suid, as a truncate does', { skip: !canFuse && 'needs root and /dev/fuse' }, () => {
+  fs.chmodSync(home, 0o755);
+  const f = path.join(mp, 'suid-trunc');
+  fs.writeFileSync(f, 'some bytes');
+  fs.chmodSync(f, 0o4777);
+  const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'bash', '-c', `: > '${f}'`], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(fs.statSync(f).size, 0);
+  assert.equal(fs.statSync(f).mode & 0o7777, 0o777, 'suid cleared by the truncate');
+});
