@@ -198,6 +198,36 @@ export function registerFilesystem(program: Command): void {
       });
     });
 
+  snapOptions(fsc.command('chown').description('change the owner and/or group: OWNER[:GROUP] or :GROUP, names or numbers (only root changes the owner; the owner may change the group to one of its groups)')
+    .argument('<owner>').argument('<uri>').option('-h, --no-dereference', 'change a symlink itself'))
+    .action(async (spec: string, uri: string, o: SnapOpts & { dereference: boolean }, cmd: Command) => {
+      const { uid, gid } = await parseOwner(spec);
+      await withDfs(cmd, uri, true, o, (dfs, path) => (o.dereference ? dfs.chown(path, uid, gid) : dfs.lchown(path, uid, gid)));
+    });
+
+  snapOptions(fsc.command('chmod').description('change the permission bits (octal; only the owner or root)').argument('<mode>').argument('<uri>'))
+    .action(async (mode: string, uri: string, o: SnapOpts, cmd: Command) => {
+      const m = parseMode(mode, 0);
+      await withDfs(cmd, uri, true, o, (dfs, path) => dfs.chmod(path, m));
+    });
+
+  snapOptions(fsc.command('touch').description('set the access and modification times to now (or -d TIME: only the owner or root); creates a missing file')
+    .argument('<uri>').option('-d, --date <time>', 'this time instead of now (ISO 8601, or @SECONDS)'))
+    .action(async (uri: string, o: SnapOpts & { date?: string }, cmd: Command) => {
+      const t = o.date === undefined ? 'now' as const : parseTime(o.date);
+      await withDfs(cmd, uri, true, o, async (dfs, path) => {
+        if (!(await dfs.exists(path))) await (await dfs.open(path, { create: true, mode: 0o666 & ~process.umask() })).close();
+        await dfs.utimens(path, t, t);
+      });
+    });
+
+  snapOptions(fsc.command('truncate').description('set a file\'s size (data beyond it is dropped, a larger size leaves a hole)').argument('<uri>')
+    .requiredOption('-s, --size <bytes>', 'the new size'))
+    .action(async (uri: string, o: SnapOpts & { size: string }, cmd: Command) => {
+      const size = o.size === '0' ? 0 : parseCount(o.size);
+      await withDfs(cmd, uri, true, o, (dfs, path) => dfs.truncate(path, size));
+    });
+
   snapOptions(fsc.command('cat').description('write a file to stdout').argument('<uri>'))
     .action(async (uri: string, o: SnapOpts, cmd: Command) => {
       const { getFile } = await dfsLib();
@@ -280,6 +310,26 @@ function parseMode(s: string | undefined, dflt: number): number {
   if (s === undefined) return dflt;
   if (!/^[0-7]{1,4}$/.test(s)) throw new StrataError('EINVAL', `bad mode '${s}' (octal, e.g. 755)`);
   return parseInt(s, 8);
+}
+
+/** OWNER[:GROUP] or :GROUP (user and group names or numbers). */
+async function parseOwner(spec: string): Promise<{ uid?: number; gid?: number }> {
+  const { uidOf, gidOf } = await containerLib();
+  const m = /^([^:]*)(?::([^:]*))?$/.exec(spec);
+  if (!m || (m[1] === '' && !m[2])) throw new StrataError('EINVAL', `bad owner '${spec}' (OWNER[:GROUP] or :GROUP)`);
+  const uid = m[1] ? uidOf(m[1]) : undefined;
+  if (m[1] && uid === undefined) throw new StrataError('EINVAL', `no user '${m[1]}'`);
+  const gid = m[2] ? gidOf(m[2]) : undefined;
+  if (m[2] && gid === undefined) throw new StrataError('EINVAL', `no group '${m[2]}'`);
+  return { uid, gid };
+}
+
+function parseTime(s: string): bigint {
+  const sec = /^@(\d+)(?:\.(\d{1,9}))?$/.exec(s);
+  if (sec) return BigInt(sec[1]!) * 1_000_000_000n + BigInt((sec[2] ?? '').padEnd(9, '0'));
+  const ms = Date.parse(s);
+  if (Number.isNaN(ms) || ms < 0) throw new StrataError('EINVAL', `bad time '${s}' (ISO 8601, or @SECONDS)`);
+  return BigInt(ms) * 1_000_000n;
 }
 
 function parseCount(s: string): number {

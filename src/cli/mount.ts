@@ -19,6 +19,8 @@ interface MountOpts {
   path?: string;
   foreground?: boolean;
   allowOther?: boolean;
+  suid?: boolean;
+  dev?: boolean;
   debug?: boolean;
   log?: string;
   readyFd?: string;
@@ -37,6 +39,8 @@ function childArgs(cmd: Command, mp: string | undefined, o: MountOpts): string[]
   if (o.cont !== undefined) a.push('--cont', o.cont);
   if (o.path !== undefined) a.push('--path', o.path);
   if (o.allowOther) a.push('--allow-other');
+  if (o.suid) a.push('--suid');
+  if (o.dev) a.push('--dev');
   if (o.debug) a.push('--debug');
   if (o.cacheTimeout !== undefined) a.push('--cache-timeout', o.cacheTimeout);
   if (o.writeBack) a.push('--write-back');
@@ -54,7 +58,7 @@ async function runDaemon(cmd: Command, mp: string, o: MountOpts): Promise<void> 
     const t = o.cacheTimeout !== undefined ? Number(o.cacheTimeout) : undefined;
     if (t !== undefined && !(t >= 0)) throw new StrataError('EINVAL', `bad --cache-timeout '${o.cacheTimeout}'`);
     m = await mountTier(engine, {
-      mountpoint: mp, pool: o.pool, cont: o.cont, path: o.path, allowOther: o.allowOther, debug: o.debug,
+      mountpoint: mp, pool: o.pool, cont: o.cont, path: o.path, allowOther: o.allowOther, suid: o.suid, dev: o.dev, debug: o.debug,
       ...(o.writeBack ? { writeBack: true } : {}),
       ...(t !== undefined ? { entryTimeout: t, attrTimeout: t } : {}),
     });
@@ -108,6 +112,8 @@ export function registerMount(program: Command): void {
     .option('--path <link>', 'mount the container of this xattr UNS link on the link itself')
     .option('-f, --foreground', 'stay in the foreground (default: run as a daemon)')
     .option('--allow-other', 'let other users use the mount (FUSE allow_other)')
+    .option('--suid', 'root only: honour set-user-ID/set-group-ID bits of files in the mount (default: nosuid)')
+    .option('--dev', 'root only: honour device files in the mount (default: nodev)')
     .option('--cache-timeout <seconds>', 'how long the kernel caches names and attributes (default 1)')
     .option('--write-back', 'answer close, mkdir and setattr before their commit (faster for serial writers; other clients see the change a moment later, see docs/fuse.md)')
     .option('--log <file>', 'daemon: append diagnostics to this file')
@@ -115,6 +121,8 @@ export function registerMount(program: Command): void {
     .addOption(new Option('--ready-fd <fd>').hideHelp())
     .action(async (mountpoint: string | undefined, o: MountOpts, cmd: Command) => {
       const mp = mountpoint ?? o.path;
+      const { checkPrivilegedOptions } = await lib();
+      checkPrivilegedOptions(o);
       if (mp === undefined) throw new StrataError('EINVAL', 'give a mountpoint (or --path LINK)');
       if (mountpoint !== undefined && o.path !== undefined && fs.realpathSync(mountpoint) !== fs.realpathSync(o.path)) {
         throw new StrataError('EINVAL', '--path mounts the container on the link itself: give no other mountpoint');

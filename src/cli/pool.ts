@@ -32,7 +32,7 @@ export function registerPool(program: Command): Command {
 
   pool.command('check')
     .description("verify the engine's invariants (index entries point at present data, no orphan extents, space accounting) and the DFS namespace of every POSIX container (entries name existing inodes, link counts agree, nothing unreachable, sizes cover stored bytes); exit 1 on problems")
-    .option('--repair', 'fix what is safe to fix in the engine (space counts, reverse index, orphan extent files)')
+    .option('--repair', 'fix what is safe to fix: in the engine space counts, reverse index, orphan extent files; in DFS namespaces objects nothing names')
     .option('--pool <pool>', 'check the POSIX containers of this pool only (default: every pool)')
     .option('--json', 'print the report as JSON')
     .action(async (opts: { repair?: boolean; json?: boolean; pool?: string }, cmd: Command) => {
@@ -48,7 +48,7 @@ export function registerPool(program: Command): Command {
           for (const [, v] of await catListAll(engine, catalogKeys.conts(p))) {
             const c = v as ContainerRecord;
             if (c.type !== 'POSIX') continue;
-            dfs.push({ pool: p, container: c.uuid, label: c.label, ...(await checkDfs(engine, c.uuid)) });
+            dfs.push({ pool: p, container: c.uuid, label: c.label, ...(await checkDfs(engine, c.uuid, { repair: opts.repair })) });
           }
         }
         return { report, dfs };
@@ -61,6 +61,7 @@ export function registerPool(program: Command): Command {
         for (const r of report.repaired) process.stdout.write(`  repaired: ${r}\n`);
         process.stdout.write(`checked ${dfs.length} POSIX container(s), ${dfs.reduce((n, d) => n + d.inodes, 0)} inodes: ${dfsProblems} problem(s)\n`);
         for (const d of dfs) for (const p of d.problems) process.stdout.write(`  problem: container ${d.label} (${d.container}): ${p}\n`);
+        for (const d of dfs) for (const r of d.repaired) process.stdout.write(`  repaired: container ${d.label} (${d.container}): ${r}\n`);
       }
       if ((report.problems.length > 0 && !opts.repair) || dfsProblems > 0) process.exitCode = 1;
     });

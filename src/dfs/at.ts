@@ -10,11 +10,12 @@ import { u64Key } from '../object/keys.js';
 import type { DfsCore } from './core.js';
 import {
   A_ATTR, A_CTIME, A_LINK, A_MTIME, A_SIZE, DATA_AKEY, ENTRY_AKEY, INODE_DKEY, PATH_MAX, ROOT_OID, S_IFMT, XATTR_DKEY,
-  XATTR_VALUE_MAX, encodeAttr, encodeEntry, typeBits, u64le, type Entry, type FileType,
+  XATTR_VALUE_MAX, decodeAttr, encodeAttr, encodeEntry, typeBits, u64le, type Entry, type FileType,
 } from './layout.js';
 import { checkName } from './path.js';
 import { checkXattrName } from './xattr.js';
 import { chunkIndexes, MAX_FILE_SIZE } from './io.js';
+import { checkNewOwner, checkOwnerChange, writeKillsPriv, killPriv } from './owner.js';
 
 /** Attributes of a new inode; every field is optional. */
 export interface NewInode {
@@ -78,10 +79,11 @@ export function checkChunkSize(cs: number | undefined): void {
   if (!Number.isInteger(cs) || cs <= 0 || cs > 0xffffffff) throw new StrataError('EINVAL', `bad chunk size ${cs}`);
 }
 
-function checkNewInode(type: FileType, o: NewInode, what: string): void {
+function checkNewInode(core: DfsCore, type: FileType, o: NewInode, what: string): void {
   if (o.mode !== undefined && (!Number.isInteger(o.mode) || o.mode < 0 || o.mode > 0o7777)) throw new StrataError('EINVAL', `${what}: bad mode ${o.mode.toString(8)}`);
   checkId(o.uid, what);
   checkId(o.gid, what);
+  checkNewOwner(core.caller, o.uid ?? core.uid, o.gid ?? core.gid, what);
   checkTime(o.atimeNs, what);
   checkTime(o.mtimeNs, what);
   checkChunkSize(o.chunkSize);
@@ -115,6 +117,28 @@ export async function expectDir(core: DfsCore, tx: Tx, parent: ObjectId): Promis
   const ver = await o.version(INODE_DKEY, A_ATTR);
   if (ver === 0 && !parent.equals(ROOT_OID)) throw new StrataError('ENOENT', `directory ${parent} was removed`);
   tx.expectVersion(o, INODE_DKEY, A_ATTR, ver);
+}
+
+/**
+ * Conditions a write of file data on its inode still existing (ESTALE
+ * otherwise): bytes written after another client removed the file would
+ * revive an object no entry names. The condition is the version of the
+ * inode's attr record, which writers never change (they merge size and
+ * times with put-max), so parallel writers of one file do not conflict. An
+ * inode unlinked while open keeps its record (nlink 0), so it stays
+ * writable. A non-root writer of `data` clears set-user-ID/set-group-ID in
+ * the same transaction, as Linux does. Changes of xattrs take the condition
+ * too (`data: false`).
+ */
+export async function expectInode(core: DfsCore, tx: Tx, oid: ObjectId, what: string, opts: { data?: boolean } = { data: true }): Promise<void> {
+  const o = core.obj(oid);
+  const ver = await o.version(INODE_DKEY, A_ATTR);
+  const v = ver === 0 ? undefined : await o.get(INODE_DKEY, A_ATTR);
+  if (!v) throw new StrataError('ESTALE', `${what}: the file was removed`);
+  tx.expectVersion(o, INODE_DKEY, A_ATTR, ver);
+  if (!opts.data) return;
+  const attr = decodeAttr(v);
+  if (writeKillsPriv(core.caller, attr.mode)) tx.put(o, INODE_DKEY, A_ATTR, encodeAttr({ ...attr, mode: (attr.mode & S_IFMT) | killPriv(attr.mode & 0o7777) }));
 }
 
 /** Adds file data pieces (split at chunk boundaries) to tx. */
@@ -224,15 +248,15 @@ export function stageSetattr(core: DfsCore, oid: ObjectId, a: SetAttr): Stager<v
     const { attr, ver } = await core.attrV(oid);
     const now = core.now();
     const next = { ...attr };
-    if (a.mode !== undefined) next.mode = (attr.mode & S_IFMT) | (a.mode & 0o7777);
+    const perm = checkOwnerChange(core.caller, attr, a, `setattr ${oid}`);
+    if (perm !== undefined) next.mode = (attr.mode & S_IFMT) | perm;
     if (a.uid !== undefined) next.uid = a.uid;
     if (a.gid !== undefined) next.gid = a.gid;
     if (a.atimeNs !== undefined) next.atimeNs = a.atimeNs === 'now' ? now : a.atimeNs;
-    const attrChanged = a.mode !== undefined || a.uid !== undefined || a.gid !== undefined || a.atimeNs !== undefined;
-    if (attrChanged) {
-      tx.expectVersion(o, INODE_DKEY, A_ATTR, ver);
-      tx.put(o, INODE_DKEY, A_ATTR, encodeAttr(next));
-    }
+    const attrChanged = perm !== undefined || a.uid !== undefined || a.gid !== undefined || a.atimeNs !== undefined;
+    // Conditioned even when attr stays: a size or mtime put on an inode removed meanwhile would revive it.
+    tx.expectVersion(o, INODE_DKEY, A_ATTR, ver);
+    if (attrChanged) tx.put(o, INODE_DKEY, A_ATTR, encodeAttr(next));
     if (a.size !== undefined) {
       if ((attr.mode & S_IFMT) !== typeBits('file')) throw new StrataError((attr.mode & S_IFMT) === typeBits('dir') ? 'EISDIR' : 'EINVAL', `truncate ${oid}: not a regular file`);
       await stageTruncate(core, tx, oid, attr.chunkSize || core.chunkSize, a.size);
@@ -276,7 +300,7 @@ export async function lookupAt(core: DfsCore, dir: ObjectId, name: string): Prom
 /** Creates a file, directory or symlink `name` in directory `dir`, with all its attributes, in one transaction. */
 export async function createAt(core: DfsCore, dir: ObjectId, name: string, type: FileType, o: CreateAtOptions = {}): Promise<Entry> {
   checkName(name);
-  checkNewInode(type, o, `create ${name}`);
+  checkNewInode(core, type, o, `create ${name}`);
   core.checkWritable(`create ${name}`);
   const oid = o.oid ?? await core.allocOid(type);
   return run(core, `create ${name}`, stageCreate(core, dir, name, type, oid, o));
@@ -399,6 +423,8 @@ export class DfsBatch {
   private names = new Set<string>();
   /** Directories created by this batch: creates inside them need no parent condition. */
   private newDirs = new Set<string>();
+  /** Inodes created by this batch: writes to them need no existence condition. */
+  private newOids = new Set<string>();
   private allocs: Array<Promise<ObjectId>> = [];
 
   constructor(private readonly core: DfsCore) {
@@ -410,7 +436,7 @@ export class DfsBatch {
   /** Stages a create; resolves (with the entry) when the batch commits. */
   create(dir: ObjectId, name: string, type: FileType, o: CreateAtOptions = {}): Promise<Entry> {
     checkName(name);
-    checkNewInode(type, o, `create ${name}`);
+    checkNewInode(this.core, type, o, `create ${name}`);
     const k = `${dir}/${name}`;
     if (this.names.has(k)) throw new StrataError('EEXIST', `${name}: created twice in one batch`);
     this.names.add(k);
@@ -418,7 +444,8 @@ export class DfsBatch {
     const oidP = o.oid ? Promise.resolve(o.oid) : core.allocOid(type);
     this.allocs.push(oidP);
     const parentIsNew = this.newDirs.has(dir.toString());
-    if (type === 'dir') void oidP.then((oid) => this.newDirs.add(oid.toString()), () => undefined);
+    void oidP.then((oid) => { this.newOids.add(oid.toString()); if (type === 'dir') this.newDirs.add(oid.toString()); }, () => undefined);
+    if (o.oid) this.newOids.add(o.oid.toString());
     if (type === 'dir' && o.oid) this.newDirs.add(o.oid.toString());
     return this.add(async (tx) => stageCreate(core, dir, name, type, await oidP, o, parentIsNew)(tx));
   }
@@ -436,7 +463,9 @@ export class DfsBatch {
   /** Stages file data (and a put-max of the size) of a file with chunk size cs. */
   write(oid: ObjectId, cs: number, data: Uint8Array, offset: number): Promise<void> {
     const core = this.core;
+    const created = this.newOids;
     return this.add(async (tx) => {
+      if (!created.has(oid.toString()) && tx.once(`inode ${oid}`)) await expectInode(core, tx, oid, `write ${oid}`);
       addData(core, tx, oid, cs, data, offset);
       tx.putMax(core.obj(oid), INODE_DKEY, A_SIZE, BigInt(offset + data.length));
     });
@@ -459,6 +488,7 @@ export class DfsBatch {
     this.results = [];
     this.names.clear();
     this.newDirs.clear();
+    this.newOids = new Set();
     if (stagers.length === 0) return;
     try {
       await Promise.all(this.allocs);

@@ -8,6 +8,7 @@ import { LATEST } from '../engine/types.js';
 import { DaosObject, Tx } from '../object/object.js';
 import { ObjectId, parseObjectClass } from '../object/oid.js';
 import { StrataError, isStrataError } from '../errors.js';
+import { currentCaller, type Caller } from '../container/identity.js';
 import {
   A_ATTR, A_CTIME, A_LINK, A_MTIME, A_SIZE, ENTRY_AKEY, INODE_DKEY, ORPHAN_AKEY, ORPHAN_OID, ROOT_OID, S_IFDIR,
   decodeAttr, decodeEntry, fromU64le, otypeFor, typeOfMode, type Entry, type FileType, type InodeAttr,
@@ -28,7 +29,13 @@ export interface MountOptions {
   epoch?: Epoch;
   /** Mount read-only at the latest epoch. */
   readOnly?: boolean;
-  /** Owner given to new inodes (default: the calling process's uid/gid). */
+  /**
+   * Who acts through this mount, for the ownership rules (owner.ts; default:
+   * the calling process). Only a root process may act for another user (as
+   * the FUSE daemon does per request).
+   */
+  caller?: Caller;
+  /** Owner given to new inodes (default: the caller's uid and first gid). */
   uid?: number;
   gid?: number;
   /** Default chunk size for new files (default: the container's chunk_size property). */
@@ -40,6 +47,7 @@ const ALLOC_BATCH = 64;
 export class DfsCore {
   readonly epoch: Epoch;
   readonly readOnly: boolean;
+  readonly caller: Caller;
   readonly uid: number;
   readonly gid: number;
   readonly chunkSize: number;
@@ -55,8 +63,13 @@ export class DfsCore {
   constructor(readonly container: Container, opts: MountOptions = {}) {
     this.epoch = opts.epoch ?? LATEST;
     this.readOnly = opts.epoch !== undefined || !!opts.readOnly;
-    this.uid = opts.uid ?? (process.getuid?.() ?? 0);
-    this.gid = opts.gid ?? (process.getgid?.() ?? 0);
+    const me = currentCaller();
+    if (opts.caller && opts.caller.uid !== me.uid && me.uid !== 0) {
+      throw new StrataError('EPERM', `mount: only root may act as another user (uid ${opts.caller.uid}, this process ${me.uid})`);
+    }
+    this.caller = opts.caller ?? me;
+    this.uid = opts.uid ?? this.caller.uid;
+    this.gid = opts.gid ?? this.caller.gids[0] ?? 0;
     this.chunkSize = opts.chunkSize ?? container.chunkSize;
     if (!Number.isInteger(this.chunkSize) || this.chunkSize <= 0 || this.chunkSize > 0xffffffff) {
       throw new StrataError('EINVAL', `bad chunk size ${this.chunkSize}`);

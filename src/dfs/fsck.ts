@@ -8,11 +8,14 @@
 //   - no file stores bytes beyond its size, and its chunk dkeys are chunk
 //     indexes of a sane chunk size.
 // Reads the latest state; run it on a quiescent container (a concurrent
-// writer can make a transient mismatch appear). Memory: a few dozen bytes per
+// writer can make a transient mismatch appear). With `repair` it removes the
+// unreachable objects (leaked: nothing names them, no open handle records
+// them); other problems are reported, not repaired. Memory: a few dozen bytes per
 // inode (the reference counts), so millions of inodes fit.
 import type { Engine, Epoch } from '../engine/types.js';
 import { LATEST } from '../engine/types.js';
-import { DaosObject, listObjects } from '../object/index.js';
+import { DaosObject, Tx, listObjects } from '../object/index.js';
+import { StrataError } from '../errors.js';
 import { ObjectId } from '../object/oid.js';
 import { u64FromKey } from '../object/keys.js';
 import { isValidName } from './path.js';
@@ -27,6 +30,8 @@ export interface DfsCheckReport {
   orphans: number;
   /** One line per problem, naming the path or object. */
   problems: string[];
+  /** With repair: one line per problem fixed (not listed in problems). */
+  repaired: string[];
 }
 
 interface Ref { type: FileType; count: number; path: string }
@@ -36,13 +41,14 @@ function nameOf(k: Uint8Array): string {
 }
 
 /** Checks the DFS namespace of one POSIX container (at `epoch`, default the latest state). */
-export async function checkDfs(engine: Engine, cont: string, opts: { epoch?: Epoch; maxProblems?: number } = {}): Promise<DfsCheckReport> {
+export async function checkDfs(engine: Engine, cont: string, opts: { epoch?: Epoch; maxProblems?: number; repair?: boolean } = {}): Promise<DfsCheckReport> {
   const epoch = opts.epoch ?? LATEST;
   const max = opts.maxProblems ?? 1000;
   const problems: string[] = [];
   const problem = (p: string) => { if (problems.length < max) problems.push(p); };
   const obj = (oid: ObjectId) => new DaosObject(engine, cont, oid);
-  const report: DfsCheckReport = { inodes: 0, entries: 0, orphans: 0, problems };
+  const report: DfsCheckReport = { inodes: 0, entries: 0, orphans: 0, problems, repaired: [] };
+  if (opts.repair && epoch !== LATEST) throw new StrataError('EINVAL', 'a DFS check of a snapshot cannot repair it');
 
   // Which objects exist at all.
   const present = new Set<string>();
@@ -124,9 +130,24 @@ export async function checkDfs(engine: Engine, cont: string, opts: { epoch?: Epo
   // Nothing else: every other object is unreachable (leaked).
   for (const key of present) {
     if (refs.has(key) || orphans.has(key) || key === SB_OID.toString() || key === ORPHAN_OID.toString()) continue;
-    problem(`object ${key}: not reachable from the root and not a recorded orphan`);
+    const what = `object ${key}: not reachable from the root and not a recorded orphan`;
+    if (!opts.repair) { problem(what); continue; }
+    try {
+      await removeUnreachable(engine, obj(ObjectId.parse(key)));
+      report.repaired.push(`${what}: removed`);
+    } catch (e) {
+      problem(`${what}; not removed: ${(e as Error).message}`);
+    }
   }
   return report;
+}
+
+/** Punches a leaked object (conditioned on its inode record as read here: a link made meanwhile changes it). */
+async function removeUnreachable(engine: Engine, o: DaosObject): Promise<void> {
+  const tx = new Tx(engine);
+  tx.expectVersion(o, INODE_DKEY, A_ATTR, await o.version(INODE_DKEY, A_ATTR));
+  tx.punchObject(o);
+  await tx.commit();
 }
 
 async function checkFile(o: DaosObject, attr: InodeAttr, p: string, key: string, epoch: Epoch, problem: (s: string) => void): Promise<void> {

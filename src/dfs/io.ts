@@ -10,7 +10,7 @@ import type { Extent } from '../engine/types.js';
 import type { DfsCore } from './core.js';
 import { A_ATTR, A_CTIME, A_MTIME, A_SIZE, DATA_AKEY, INODE_DKEY, fromU64le } from './layout.js';
 import { LATEST } from '../engine/types.js';
-import { addData, setattrOf, type SetAttr } from './at.js';
+import { addData, expectInode, setattrOf, type SetAttr } from './at.js';
 
 export const MAX_FILE_SIZE = Number.MAX_SAFE_INTEGER;
 
@@ -106,23 +106,29 @@ export class DfsFile {
    */
   async writev(pieces: ReadonlyArray<{ data: Uint8Array; offset: number }>, opts: WriteOptions = {}): Promise<void> {
     if (!this.writable) throw new StrataError('EINVAL', `${this.path}: not open for writing`);
-    const tx = this.core.tx(`write ${this.path}`);
+    const what = `write ${this.path}`;
+    this.core.checkWritable(what);
     let end = -1;
     for (const p of pieces) {
       checkRange(p.offset, p.data.length, this.path);
-      if (p.data.length === 0) continue;
-      addData(this.core, tx, this.oid, this.chunkSize, p.data, p.offset);
-      end = Math.max(end, p.offset + p.data.length);
+      if (p.data.length > 0) end = Math.max(end, p.offset + p.data.length);
     }
     if (end < 0) return;
-    const o = this.o;
-    tx.putMax(o, INODE_DKEY, A_SIZE, BigInt(end));
-    if (opts.touch !== false) {
-      const now = this.core.now();
-      tx.putMax(o, INODE_DKEY, A_MTIME, now);
-      tx.putMax(o, INODE_DKEY, A_CTIME, now);
-    }
-    await tx.commit();
+    // Conditioned on the inode still existing (expectInode): a conflict is a
+    // change of its attributes or links meanwhile, so the write is redone.
+    await this.core.retry(what, async () => {
+      const tx = this.core.tx(what);
+      await expectInode(this.core, tx, this.oid, what);
+      for (const p of pieces) if (p.data.length > 0) addData(this.core, tx, this.oid, this.chunkSize, p.data, p.offset);
+      const o = this.o;
+      tx.putMax(o, INODE_DKEY, A_SIZE, BigInt(end));
+      if (opts.touch !== false) {
+        const now = this.core.now();
+        tx.putMax(o, INODE_DKEY, A_MTIME, now);
+        tx.putMax(o, INODE_DKEY, A_CTIME, now);
+      }
+      await tx.commit();
+    });
   }
 
   /** Sets the size; data beyond it is punched (kept in snapshots only). */

@@ -7,6 +7,7 @@ import type { ObjectId } from '../object/oid.js';
 import type { DfsCore } from './core.js';
 import { A_CTIME, INODE_DKEY, XATTR_DKEY, XATTR_NAME_MAX, XATTR_VALUE_MAX } from './layout.js';
 import { resolveExisting } from './lookup.js';
+import { expectInode } from './at.js';
 
 export interface SetXattrOptions {
   /** Fail with EEXIST if the attribute exists. */
@@ -37,6 +38,7 @@ export async function setXattrOf(core: DfsCore, oid: ObjectId, name: string, val
   await core.retry(`setxattr ${what}`, async () => {
     const o = core.obj(oid);
     const tx = core.tx(`setxattr ${what}`);
+    await expectInode(core, tx, oid, `setxattr ${what}`, { data: false });
     if (opts.create || opts.replace) {
       const ver = await o.version(XATTR_DKEY, name);
       const cur = await o.get(XATTR_DKEY, name, core.epoch);
@@ -84,6 +86,7 @@ export async function replaceXattrsOf(core: DfsCore, oid: ObjectId, xattrs: Iter
   await core.retry(`setxattr ${oid}`, async () => {
     const o = core.obj(oid);
     const tx = core.tx(`setxattr ${oid}`);
+    await expectInode(core, tx, oid, `setxattr ${oid}`, { data: false });
     for await (const a of o.akeys(XATTR_DKEY, { epoch: core.epoch })) {
       if (!want.has(Buffer.from(a.akey).toString('utf8'))) tx.punchAkey(o, XATTR_DKEY, a.akey);
     }
@@ -105,6 +108,7 @@ export async function removeXattrOf(core: DfsCore, oid: ObjectId, name: string, 
   await core.retry(`removexattr ${what}`, async () => {
     const o = core.obj(oid);
     const tx = core.tx(`removexattr ${what}`);
+    await expectInode(core, tx, oid, `removexattr ${what}`, { data: false });
     const ver = await o.version(XATTR_DKEY, name);
     const cur = await o.get(XATTR_DKEY, name, core.epoch);
     if (!cur) throw new StrataError('ENODATA', `${what}: no xattr '${name}'`);

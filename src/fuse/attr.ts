@@ -1,7 +1,7 @@
 // Attributes: getattr (of committed inodes, pending creations and queued
 // changes), setattr, the entry replies of lookups and creates, and the
 // clearing of suid/sgid (HANDLE_KILLPRIV).
-import { S_IFDIR, S_IFMT, typeBits, type SetAttr } from '../dfs/index.js';
+import { S_IFDIR, S_IFMT, checkOwnerChange, killPriv, typeBits, type SetAttr } from '../dfs/index.js';
 import { ERRNO, FATTR, attrOut, entryOut, type Attr, type InHeader } from './proto.js';
 import { dfsNode, isDfs, type Node } from './nodes.js';
 import type { Access } from './access.js';
@@ -12,12 +12,7 @@ export function nowNs(): bigint {
   return BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
 }
 
-/** Mode bits without suid, and without sgid when group-executable (what Linux clears on write/chown). */
-export function killPriv(mode: number): number {
-  let m = mode & ~0o4000;
-  if ((m & 0o2010) === 0o2010) m &= ~0o2000;
-  return m;
-}
+export { killPriv };
 
 /** What attributes need of the open files (file-ops.ts): sizes include buffered writes; truncates commit them first. */
 export interface OpenData {
@@ -112,6 +107,19 @@ export class Attrs {
     // non-root caller clear suid, and sgid when group-executable. A write by a
     // caller without CAP_FSETID to such a file makes the kernel send a
     // SETATTR that changes nothing: that is the request to clear them.
+    // The ownership rules of DFS for this request's caller (the daemon's own
+    // DFS view acts as root), on fresh attributes: the kernel checks them too
+    // (default_permissions), but against attributes it may have cached.
+    if (a.mode !== undefined || a.uid !== undefined || a.gid !== undefined || a.atimeNs !== undefined || a.mtimeNs !== undefined) {
+      this.meta.attrCache.delete(okey(d.mnt, d.oid));
+      const cur = await this.attr(n);
+      const perm = checkOwnerChange(this.access.caller(h), cur, {
+        ...a,
+        atimeNs: valid & FATTR.ATIME_NOW ? 'now' : a.atimeNs,
+        mtimeNs: valid & FATTR.MTIME_NOW ? 'now' : a.mtimeNs,
+      }, `setattr ${n.name}`);
+      if (a.mode !== undefined && perm !== undefined) a.mode = perm;
+    }
     const chown = a.uid !== undefined || a.gid !== undefined;
     const killOnly = (valid & (FATTR.MODE | FATTR.UID | FATTR.GID | FATTR.SIZE | FATTR.ATIME | FATTR.MTIME | FATTR.ATIME_NOW | FATTR.MTIME_NOW | FATTR.CTIME)) === 0;
     if (d.type === 'file' && a.mode === undefined && (chown || killOnly || (valid & FATTR.SIZE && h.uid !== 0))) {

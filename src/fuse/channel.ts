@@ -13,6 +13,10 @@ export interface ChannelOptions {
   mountpoint: string;
   /** Options of the FUSE mount itself (default_permissions, allow_other...). */
   allowOther?: boolean;
+  /** Honour set-user-ID/set-group-ID bits (default: nosuid). */
+  suid?: boolean;
+  /** Honour device files (default: nodev). */
+  dev?: boolean;
   fsname?: string;
   subtype?: string;
   /** Largest request body the kernel may send (max_write + headers). */
@@ -63,6 +67,10 @@ export class Channel {
     const gid = process.getgid?.() ?? 0;
     const o = [`fd=3`, `rootmode=40000`, `user_id=${uid}`, `group_id=${gid}`, 'default_permissions'];
     if (opts.allowOther) o.push('allow_other');
+    // Any user who may write a container can store a mode; a set-user-ID
+    // program or a device node from there must not act on this host.
+    if (!opts.suid) o.push('nosuid');
+    if (!opts.dev) o.push('nodev');
     try {
       run('mount', ['-i', '-n', '-t', `fuse.${opts.subtype ?? 'strata'}`, '-o', o.join(','), opts.fsname ?? 'strata', opts.mountpoint], `mount ${opts.mountpoint}`, fd);
     } catch (e) {

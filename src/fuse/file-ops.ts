@@ -135,6 +135,12 @@ export class FileOps {
     }
     const fh = this.newFh();
     const hd: FileHandle = { node: n, mnt: d.mnt, file, ra: new ReadAhead(file, file.chunkSize, this.opts.readAhead ?? 8), mode: ino.mode & 0o7777 };
+    // O_TRUNC is a truncate: by a caller that is not root it clears suid (and
+    // sgid when group-executable), as Linux does; HANDLE_KILLPRIV leaves that to us.
+    if (write && flags & O_TRUNC && h.uid !== 0 && killPriv(hd.mode!) !== hd.mode) {
+      hd.mode = killPriv(hd.mode!);
+      await this.meta.changeAttr(d, { mode: hd.mode }, nowNs());
+    }
     if (!write) hd.ra.size = ino.size;
     if (write) hd.wb = new WriteBack(file, async () => undefined, { inflight: this.opts.writeInflight ?? 4, batchBytes: 4 << 20, small: 0 });
     this.handles.set(fh, hd);

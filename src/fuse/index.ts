@@ -7,6 +7,7 @@ import { getAttributeSync } from '@napi-rs/xattr';
 import type { Engine } from '../engine/types.js';
 import { StrataError } from '../errors.js';
 import { currentCaller } from '../container/identity.js';
+import { isUuid } from '../container/names.js';
 import { requirePoolPerm, resolvePool } from '../container/pool.js';
 import { containerPerms, resolveContainer } from '../container/manage.js';
 import { Channel, isStaleMount, strataMounts, unmount } from './channel.js';
@@ -25,6 +26,10 @@ export interface MountTierOptions extends TierFsOptions {
   path?: string;
   /** Let users other than the mounting one use the mount (FUSE allow_other). */
   allowOther?: boolean;
+  /** Honour set-user-ID/set-group-ID bits of files in the mount (default: mounted nosuid). Root only. */
+  suid?: boolean;
+  /** Honour device files (default: mounted nodev). Root only. */
+  dev?: boolean;
   /** Reads of /dev/fuse in flight (default 4). */
   readers?: number;
 }
@@ -44,8 +49,11 @@ export function readXattrLink(p: string): { pool: string; cont: string; type: st
   }
   if (!v) throw new StrataError('EINVAL', `${p} is not a UNS link (no ${DUNS_XATTR} xattr)`);
   const text = v.toString('utf8').replace(/\0+$/, '');
-  const m = /^DAOS\.([A-Za-z0-9_]+):\/\/([0-9a-fA-F-]{36})\/([0-9a-fA-F-]{36})$/.exec(text);
+  const m = /^DAOS\.([A-Za-z0-9_]+):\/\/([^/]*)\/([^/]*)$/.exec(text);
   if (!m) throw new StrataError('EINVAL', `${p}: malformed ${DUNS_XATTR} value '${text}'`);
+  for (const [what, u] of [['pool', m[2]!], ['container', m[3]!]] as const) {
+    if (!isUuid(u)) throw new StrataError('EINVAL', `${p}: malformed ${DUNS_XATTR} value (${what} UUID '${u}' cannot be parsed)`);
+  }
   return { type: m[1]!, pool: m[2]!.toLowerCase(), cont: m[3]!.toLowerCase() };
 }
 
@@ -68,6 +76,13 @@ export async function resolveTierRoot(engine: Engine, opts: { pool?: string; con
   const c = await resolveContainer(engine, p, cont);
   if (!containerPerms(c, caller).has('r')) throw new StrataError('EACCES', `mount: permission denied on container ${c.label} for ${caller.user} (needs 'r')`);
   return { kind: 'cont', pool: p, cont: c };
+}
+
+/** --suid and --dev let a mount act on this host with what any container writer stored: root only. */
+export function checkPrivilegedOptions(opts: { suid?: boolean; dev?: boolean }): void {
+  if (!opts.suid && !opts.dev) return;
+  const uid = process.geteuid?.() ?? 0;
+  if (uid !== 0) throw new StrataError('EPERM', `${opts.suid ? '--suid' : '--dev'}: only root may mount with ${opts.suid ? 'set-user-ID programs' : 'device files'} honoured (you are uid ${uid})`);
 }
 
 /**
@@ -111,6 +126,7 @@ function umountAsync(mp: string, lazy: boolean): Promise<void> {
 
 /** Mounts and serves the tier in this process. Resolves once the kernel has initialized the mount. */
 export async function mountTier(engine: Engine, opts: MountTierOptions): Promise<RunningMount> {
+  checkPrivilegedOptions(opts);
   const mp = fs.realpathSync(opts.mountpoint);
   const root = await resolveTierRoot(engine, opts);
   if (opts.path === undefined) checkMountpoint(mp);
@@ -119,7 +135,7 @@ export async function mountTier(engine: Engine, opts: MountTierOptions): Promise
     if (strataMounts().has(mp)) throw new StrataError('EBUSY', `${mp} is already a strata mount`);
   }
   const maxWrite = opts.maxWrite ?? 1 << 20;
-  const ch = Channel.mount({ mountpoint: mp, allowOther: opts.allowOther, bufSize: maxWrite + 8192, readers: opts.readers ?? 4 });
+  const ch = Channel.mount({ mountpoint: mp, allowOther: opts.allowOther, suid: opts.suid, dev: opts.dev, bufSize: maxWrite + 8192, readers: opts.readers ?? 4 });
   // A local filesystem's model: what is closed is visible to every client,
   // what is fsync'ed is on disk. The mount's commits resolve once visible;
   // fsync, fsyncdir and unmount wait for the disk (see docs/fuse.md).

@@ -116,3 +116,83 @@ test('--write-back: close answers before the commit; the files reach the engine 
     assert.equal(fs.readFileSync(got).length, 100 + i * 37, `f${i} whole`);
   }
 });
+
+test('a file another client removes while the mount writes it: the writer gets an error, nothing is revived, pool check stays clean', { skip: !canFuse && 'needs root and /dev/fuse' }, async () => {
+  const f = path.join(mp, 'removed-while-written');
+  fs.writeFileSync(f, 'start\n');
+  const fd = fs.openSync(f, 'r+');
+  let failure: NodeJS.ErrnoException | undefined;
+  try {
+    fs.writeSync(fd, Buffer.alloc(4096, 1), 0, 4096, 0);
+    fs.fsyncSync(fd);
+    await cli(['fs', 'rm', 'daos://tank/data/removed-while-written']);
+    try {
+      fs.writeSync(fd, Buffer.alloc(100 * 1024, 2), 0, 100 * 1024, 4096);
+      fs.fsyncSync(fd);
+    } catch (e) {
+      failure = e as NodeJS.ErrnoException;
+    }
+  } finally {
+    try { fs.closeSync(fd); } catch (e) { failure ??= e as NodeJS.ErrnoException; }
+  }
+  assert.ok(failure, 'the write, fsync or close reports that the file is gone');
+  assert.equal(failure.errno, -116, `ESTALE (${String(failure)})`); // libuv has no name for ESTALE
+  const r = await runCli(['pool', 'check', '--pool', 'tank'], { env });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /POSIX container\(s\), \d+ inodes: 0 problem\(s\)/);
+});
+
+test('ownership rules through the mount for a caller that is not root: chown, chgrp, chmod, setgid, times', { skip: !canFuse && 'needs root and /dev/fuse' }, () => {
+  fs.chmodSync(home, 0o755);
+  const nobody = (script: string) => spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'bash', '-c', script], { encoding: 'utf8' });
+  const refused = (script: string) => {
+    const r = nobody(script);
+    assert.notEqual(r.status, 0, `${script} should be refused`);
+    assert.match(r.stderr, /Operation not permitted/, script);
+  };
+  const dir = path.join(mp, 'shared');
+  fs.mkdirSync(dir);
+  fs.chmodSync(dir, 0o777);
+  const mine = path.join(dir, 'nobody-owns');
+  let r = nobody(`cp /usr/bin/id '${mine}' && chmod 0755 '${mine}'`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual([fs.statSync(mine).uid, fs.statSync(mine).gid], [65534, 65534]);
+  refused(`chown 0:0 '${mine}'`);
+  refused(`chown 0 '${mine}'`);
+  refused(`chgrp 0 '${mine}'`);
+  r = nobody(`chmod 4755 '${mine}' && chown 65534:65534 '${mine}'`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(fs.statSync(mine).mode & 0o7777, 0o755, 'its own chown clears the suid it set');
+  refused(`chmod 4755 '${mine}' && chown 0:0 '${mine}'`);
+  assert.equal(fs.statSync(mine).uid, 65534, 'never owned by root');
+  // Someone else's file, writable by all: no chmod, no explicit times, but touch (now) works.
+  const theirs = path.join(dir, 'root-owns');
+  fs.writeFileSync(theirs, 'x');
+  fs.chmodSync(theirs, 0o666);
+  refused(`chmod 4777 '${theirs}'`);
+  refused(`touch -d '2001-01-01 00:00' '${theirs}'`);
+  r = nobody(`touch '${theirs}'`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(fs.statSync(theirs).mode & 0o7777, 0o666);
+  // setgid on a file of a group the caller is not in is dropped.
+  fs.chownSync(mine, 65534, 0);
+  r = nobody(`chmod 2755 '${mine}'`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(fs.statSync(mine).mode & 0o7777, 0o755);
+  // What the daemon committed agrees (the kernel's view could be its own cache).
+  fs.chownSync(mine, 65534, 65534);
+  r = nobody(`chmod 2755 '${mine}'`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(fs.statSync(mine).mode & 0o7777, 0o2755);
+});
+
+test('an open with O_TRUNC by a caller that is not root clears suid, as a truncate does', { skip: !canFuse && 'needs root and /dev/fuse' }, () => {
+  fs.chmodSync(home, 0o755);
+  const f = path.join(mp, 'suid-trunc');
+  fs.writeFileSync(f, 'some bytes');
+  fs.chmodSync(f, 0o4777);
+  const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'bash', '-c', `: > '${f}'`], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(fs.statSync(f).size, 0);
+  assert.equal(fs.statSync(f).mode & 0o7777, 0o777, 'suid cleared by the truncate');
+});

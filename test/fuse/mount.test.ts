@@ -348,3 +348,47 @@ test('bad input: clear errors and nothing mounted', { skip, timeout: 30000 }, as
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /^strata: .*not a strata mount/);
 });
+
+test('mount --path: a user.daos value whose UUIDs are not 8-4-4-4-12 is refused with one line naming the link', { skip, timeout: 30000 }, async () => {
+  const dir = tempDir('strata-fuse-badlink-');
+  const good = '0123abcd-0123-4567-89ab-0123456789ab';
+  const bad = [
+    '------------------------------------',
+    '0123456789abcdef0123456789abcdef----',
+    '0123abcd0-123-4567-89ab-0123456789ab',
+  ];
+  for (const [i, u] of bad.entries()) {
+    for (const value of [`DAOS.POSIX://${u}/${good}`, `DAOS.POSIX://${poolUuid}/${u}`]) {
+      const link = path.join(dir, `l${i}-${value.length}-${value.indexOf(u)}`);
+      fs.mkdirSync(link);
+      execFileSync('setfattr', ['-n', 'user.daos', '-v', value, link]);
+      const r = await cli(['mount', '--path', link], false);
+      assert.equal(r.code, 1, r.stderr);
+      const lines = r.stderr.split('\n').filter(Boolean);
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0]!, new RegExp(`^strata: ${link}: malformed user\\.daos value \\((pool|container) UUID '${u}' cannot be parsed\\)$`));
+      assert.ok(!fs.readFileSync('/proc/mounts', 'utf8').includes(link), 'nothing mounted');
+    }
+  }
+});
+
+/** The options of a mount as /proc/mounts shows them. */
+function mountOptions(mp: string): string[] {
+  const line = fs.readFileSync('/proc/mounts', 'utf8').split('\n').find((l) => l.split(' ')[1] === mp);
+  assert.ok(line, `${mp} is mounted`);
+  return line.split(' ')[3]!.split(',');
+}
+
+test('a default mount is nosuid,nodev; root may ask for --suid and --dev', { skip, timeout: 30000 }, async () => {
+  const mp = tempDir('strata-fuse-nosuid-');
+  await mount(['--pool', 'tank', '--cont', 'data'], mp);
+  const dflt = mountOptions(mp);
+  assert.ok(dflt.includes('nosuid') && dflt.includes('nodev'), dflt.join(','));
+  await cli(['umount', mp]);
+  mounts.delete(mp);
+  await mount(['--pool', 'tank', '--cont', 'data', '--suid', '--dev'], mp);
+  const opted = mountOptions(mp);
+  assert.ok(!opted.includes('nosuid') && !opted.includes('nodev'), opted.join(','));
+  await cli(['umount', mp]);
+  mounts.delete(mp);
+});
