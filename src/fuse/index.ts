@@ -12,6 +12,7 @@ import { requirePoolPerm, resolvePool } from '../container/pool.js';
 import { containerPerms, resolveContainer } from '../container/manage.js';
 import { Channel, isStaleMount, strataMounts, unmount } from './channel.js';
 import { TierFs, type TierFsOptions, type TierRoot } from './fs.js';
+import { MOUNTED_LINK_SOURCE } from '../uns/link.js';
 
 export { TierFs, type TierFsOptions, type TierRoot } from './fs.js';
 export { abortConnection, unmount, isStaleMount, strataMounts } from './channel.js';
@@ -135,7 +136,10 @@ export async function mountTier(engine: Engine, opts: MountTierOptions): Promise
     if (strataMounts().has(mp)) throw new StrataError('EBUSY', `${mp} is already a strata mount`);
   }
   const maxWrite = opts.maxWrite ?? 1 << 20;
-  const ch = Channel.mount({ mountpoint: mp, allowOther: opts.allowOther, suid: opts.suid, dev: opts.dev, bufSize: maxWrite + 8192, readers: opts.readers ?? 4 });
+  // On a UNS link the mount hides the link's xattr: the mount's source names
+  // it instead, so uns resolve, tier status and tier restore still see the link.
+  const fsname = opts.path !== undefined && root.kind === 'cont' ? `${MOUNTED_LINK_SOURCE}DAOS.${root.cont.type}://${root.pool.uuid}/${root.cont.uuid}` : undefined;
+  const ch = Channel.mount({ mountpoint: mp, fsname, allowOther: opts.allowOther, suid: opts.suid, dev: opts.dev, bufSize: maxWrite + 8192, readers: opts.readers ?? 4 });
   // A local filesystem's model: what is closed is visible to every client,
   // what is fsync'ed is on disk. The mount's commits resolve once visible;
   // fsync, fsyncdir and unmount wait for the disk (see docs/fuse.md).

@@ -93,6 +93,11 @@ export async function containerUsage(engine: Engine, pool: string, cont: string)
 }
 
 /** Throws the "is parked" error when the link's container is parked. */
+/** A container mounted on its own link (`strata mount --path`): the link cannot be replaced or freed under the mount. */
+export function refuseMounted(shown: string, link: LinkInfo): void {
+  if (link.mounted) throw new StrataError('EBUSY', `${shown} has its container mounted on it: run 'strata umount ${link.path}' first`);
+}
+
 export async function refuseParked(engine: Engine, shown: string, link: LinkInfo): Promise<void> {
   const rec = await getParked(engine, link.cont);
   const mark = rec ? undefined : readParkedMark(link.path);

@@ -24,7 +24,7 @@ import {
   assertNotBusy, journalFor, newJournalBase, removeJournal, setStep, writeJournal, type ParkJournal, type UnparkJournal,
 } from './journal.js';
 import { entryPath, formatBytes, lstatOrUndefined, pauseAt } from './util.js';
-import { containerUsage, findContainer, freeBytes, linkAtPath, withTierEngine, type TierCommon } from './common.js';
+import { containerUsage, findContainer, freeBytes, linkAtPath, refuseMounted, withTierEngine, type TierCommon } from './common.js';
 import {
   clearParkedMark, delArchived, delParked, getArchived, getParked, manifestPath, markLinkParked, putArchived, putParked, writeManifest, type ParkedRecord,
 } from './records.js';
@@ -68,6 +68,7 @@ export async function park(input: string, coldDir: string, opts: ParkOptions = {
       }
     }
     const link = linkAt(p);
+    refuseMounted(p, link);
     const parked = await getParked(engine, link.cont);
     if (parked) throw new StrataError('EINVAL', `${p} is parked already (in ${parked.coldDir})`);
     const rec = await findContainer(engine, link.pool, link.cont);

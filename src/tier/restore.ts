@@ -23,7 +23,7 @@ import {
 } from './journal.js';
 import { entryPath, hiddenSibling, lstatOrUndefined, pauseAt, removeTree } from './util.js';
 import { fsyncDirectory, syncFilesystem } from '../durable.js';
-import { containerUri, findContainer, linkAtPath, refuseParked, withTierEngine, type TierCommon } from './common.js';
+import { containerUri, findContainer, linkAtPath, refuseMounted, refuseParked, withTierEngine, type TierCommon } from './common.js';
 import { delArchived } from './records.js';
 
 export interface RestoreOptions extends TierCommon {
@@ -62,6 +62,7 @@ export async function restore(input: string, opts: RestoreOptions = {}): Promise
     if (isStrataError(e, 'EINVAL') && lstatOrUndefined(p)?.isDirectory()) throw new StrataError('EINVAL', `${p} is not a UNS link: it is a local directory already (nothing to restore)`);
     throw e;
   }
+  refuseMounted(p, link);
   return withTierEngine(opts.engine, async (engine) => {
     await refuseParked(engine, p, link);
     const rec = await findContainer(engine, link.pool, link.cont);

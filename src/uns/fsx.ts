@@ -65,3 +65,30 @@ export function isOnLustre(dir: string, dev?: number): boolean {
   if (dev !== undefined) lustreByDev.set(dev, r);
   return r;
 }
+
+/** mountinfo escapes space, tab, newline and backslash as \ooo. */
+const unescapeMountField = (s: string) => s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
+
+/**
+ * The source of the strata FUSE mount at exactly `mountpoint`, if there is
+ * one (/proc/self/mountinfo). A mount made on a UNS link (`strata mount
+ * --path`) names the link's value there, since the mount hides the link's
+ * own xattr.
+ */
+export function strataMountSource(mountpoint: string): string | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync('/proc/self/mountinfo', 'utf8');
+  } catch {
+    return undefined;
+  }
+  let found: string | undefined;
+  for (const line of text.split('\n')) {
+    const [left, right] = line.split(' - ');
+    if (!left || !right) continue;
+    const [fstype, source] = right.split(' ');
+    if (!fstype?.startsWith('fuse.strata') || source === undefined) continue;
+    if (unescapeMountField(left.split(' ')[4] ?? '') === mountpoint) found = unescapeMountField(source); // the last one is on top
+  }
+  return found;
+}

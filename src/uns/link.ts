@@ -11,7 +11,7 @@ import {
   LMV_MAGIC_FOREIGN, LOV_USER_MAGIC_FOREIGN, LMV_XATTR, LOV_XATTR, LU_FOREIGN_TYPE_SYMLINK, daosForeignValue, decodeDaosForeign,
 } from './foreign.js';
 import { layoutNumber } from './layout.js';
-import { getXattr, setXattr, isOnLustre, errnoCode } from './fsx.js';
+import { getXattr, setXattr, isOnLustre, errnoCode, strataMountSource } from './fsx.js';
 import { normPrefix, readConfig } from './config.js';
 import { parseUpcallFormat, type UpcallItem } from './upcall.js';
 
@@ -34,7 +34,12 @@ export interface LinkInfo {
   target?: string;
   /** What the link is on disk. */
   object: 'dir' | 'file' | 'symlink';
+  /** The container is mounted on the link itself (`strata mount --path`), which hides the link until unmounted. */
+  mounted?: boolean;
 }
+
+/** The source a `strata mount --path` names its mount with: the link's user.daos value after this prefix. */
+export const MOUNTED_LINK_SOURCE = 'strata:';
 
 export function parseLinkKind(s: string): LinkKind {
   const k = s.trim().toLowerCase();
@@ -70,10 +75,18 @@ function lustreForeignEa(p: string, object: 'dir' | 'file'): Buffer | undefined 
 
 /**
  * The link at exactly `p` (no walking), or undefined. `st` is p's lstat;
- * `onLustre` whether p's parent directory is on Lustre. A malformed user.daos
- * value or foreign symlink EA is an EINVAL naming p.
+ * `onLustre` whether p's parent directory is on Lustre; `parentDev` the
+ * parent's device, when known: a directory on another device may be a
+ * container mounted on its own link. A malformed user.daos value or foreign
+ * symlink EA is an EINVAL naming p.
  */
-export function readLinkAt(p: string, st: fs.Stats, onLustre: boolean): LinkInfo | undefined {
+export function readLinkAt(p: string, st: fs.Stats, onLustre: boolean, parentDev?: number): LinkInfo | undefined {
+  if (parentDev !== undefined && st.dev !== parentDev && st.isDirectory()) {
+    const source = strataMountSource(p);
+    if (source?.startsWith(MOUNTED_LINK_SOURCE)) {
+      return { path: p, kind: 'xattr', object: 'dir', mounted: true, ...decodeDunsAttr(Buffer.from(source.slice(MOUNTED_LINK_SOURCE.length)), p) };
+    }
+  }
   if (st.isSymbolicLink()) {
     if (onLustre) {
       // A Lustre client with foreign symlinks enabled shows foreign dirs/files as symlinks.
@@ -121,7 +134,7 @@ export function linkAt(p: string): LinkInfo {
   } catch (e) {
     throw fromSystemError(e, `${p}`);
   }
-  const l = readLinkAt(at, st, isOnLustre(parent));
+  const l = readLinkAt(at, st, isOnLustre(parent), fs.statSync(parent).dev);
   if (!l) throw new StrataError('EINVAL', `${p} is not a UNS link`);
   return l;
 }
@@ -295,6 +308,7 @@ export function replaceLink(l: LinkInfo, spec: MakeLinkSpec): LinkInfo {
 /** Removes a link (lustre: `lfs unlink_foreign`; a dir link must be empty locally). */
 export function removeLink(l: LinkInfo): void {
   const what = `cannot remove link ${l.path}`;
+  if (l.mounted) throw new StrataError('EBUSY', `${what}: its container is mounted on it; run 'strata umount ${l.path}' first`);
   if (l.kind === 'lustre') {
     runLfs(['unlink_foreign', l.path], what);
     return;

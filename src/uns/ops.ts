@@ -265,7 +265,7 @@ async function* walk(dir: string, dev: number, onError: (p: string, e: unknown) 
       let link: LinkInfo | undefined;
       try {
         st = fs.lstatSync(p);
-        link = readLinkAt(p, st, lustre);
+        link = readLinkAt(p, st, lustre, dev);
       } catch (e) {
         const code = errnoCode(e);
         if (code === 'ENOENT') continue;

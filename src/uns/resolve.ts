@@ -43,7 +43,7 @@ export function findLink(input: string): UnsResolution | undefined {
       if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EACCES' || code === 'ENAMETOOLONG') return undefined;
       throw new StrataError(code ?? 'EIO', `resolve ${input}: lstat ${next}: ${(e as Error).message}`, { cause: e });
     }
-    const link = readLinkAt(next, st, isOnLustre(cur, curDev));
+    const link = readLinkAt(next, st, isOnLustre(cur, curDev), curDev);
     if (link) {
       let rest = path.posix.normalize('/' + todo.join('/')).replace(/(.)\/$/, '$1');
       if (input.endsWith('/') && rest !== '/') rest += '/'; // "dir/" keeps meaning "into dir"
