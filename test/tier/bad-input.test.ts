@@ -18,6 +18,9 @@ const kids: Array<{ kill: () => void }> = [];
 after(() => {
   for (const k of kids) k.kill();
   for (const m of mounts) { spawnSync('umount', [m]); spawnSync('umount', ['-l', m]); }
+  // Mounts that moved with a renamed tree (an archive that crossed into one) are detached too.
+  const moved = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '').filter((m) => m.startsWith(`${home}/`));
+  for (const m of moved.reverse()) spawnSync('umount', ['-l', m]);
 });
 const isRoot = process.getuid?.() === 0;
 const conts = async (e = env) => (JSON.parse(await ok(e, 'cont', 'list', 'tank', '--json')) as unknown[]).length;
@@ -81,6 +84,37 @@ test('a directory being written: open files and changes during the copy are refu
   assert.deepEqual(hiddenSiblings(dir), []);
   sh(`rm -f '${dir}'/dir/w*`);
   assert.equal(statList(dir).replace(/\n\.\/dir d .*\n/, '\n'), statList(kept).replace(/\n\.\/dir d .*\n/, '\n'));
+});
+
+test('a tree with a mount point inside (a bind mount, a tmpfs) is refused before anything changes; nothing outside is touched', { skip: isRoot ? false : 'needs root (mounts)' }, async () => {
+  await ok(env, 'pool', 'create', 'tank').catch(() => undefined);
+  const before = await conts();
+  // A bind mount of a directory on the same filesystem (same st_dev: only the mount table tells), and a tmpfs.
+  const outside = path.join(home, 'outside');
+  fs.mkdirSync(path.join(outside, 'deep'), { recursive: true });
+  fs.writeFileSync(path.join(outside, 'deep/data'), 'not part of the tree\n');
+  fs.chmodSync(outside, 0o755);
+  fs.chmodSync(path.join(outside, 'deep'), 0o751);
+  const outsideBefore = statList(outside);
+  const cases: Array<[string, (mp: string) => void]> = [
+    ['bind', (mp) => { sh(`mount --bind '${outside}' '${mp}'`); mounts.push(mp); }],
+    ['tmpfs', (mp) => { tmpfs(mp, '4m'); fs.writeFileSync(path.join(mp, 'x'), 'on tmpfs\n'); fs.chmodSync(mp, 0o755); }],
+  ];
+  for (const [kind, mount] of cases) {
+    const { dir } = tree(`with-${kind}`, 4);
+    const mp = path.join(dir, 'dir/mnt');
+    fs.mkdirSync(mp);
+    mount(mp);
+    const treeBefore = statList(dir);
+    const r = await fails(env, new RegExp(`${mp.replace(/[.]/g, '\\.')} is a mount point inside .*was not changed`), 'tier', 'archive', dir);
+    assert.equal(r.stderr.split('\n').filter((l) => l !== '').length, 1, r.stderr);
+    assert.equal(statList(dir), treeBefore, `${kind}: the tree is unchanged`);
+    assert.equal(fs.statSync(mp).mode & 0o7777, 0o755, `${kind}: the mounted directory keeps its mode`);
+    assert.deepEqual(hiddenSiblings(dir), [], kind);
+    assert.equal(await conts(), before, `${kind}: no container left`);
+    assert.match((await runCli(['tier', 'recover'], { env })).stderr, /nothing to do/, `${kind}: no journal left`);
+  }
+  assert.equal(statList(outside), outsideBefore, 'the bind-mounted directory is untouched');
 });
 
 test('a pool whose disk fills, a cold directory without space', { skip: isRoot ? false : 'needs root (tmpfs mounts)' }, async () => {
