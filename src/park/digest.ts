@@ -7,7 +7,9 @@
 import type { Engine, KeyPath } from '../engine/types.js';
 import { openContainer } from '../container/index.js';
 import { listObjects, DaosObject } from '../object/index.js';
+import { destroyContainer } from '../container/index.js';
 import { cleanupStale, snapshotForRun } from '../container/pending.js';
+import { deserializeContainer } from './deserialize.js';
 
 const SLICE = 4 * 1024 * 1024;
 
@@ -100,5 +102,21 @@ export async function checkContainer(engine: Engine, pool: string, cont: string,
     return r;
   } finally {
     await release();
+  }
+}
+
+/**
+ * The digest `container check` prints for the container a set of parking
+ * files rebuilds: the files are read back whole (deserialized under `label`
+ * in `pool`, checked, destroyed again), so what is compared is what an
+ * unpark would give, not just that each file is intact. Needs pool 'c'
+ * and room in the engine for a second copy while it runs.
+ */
+export async function digestOfFiles(engine: Engine, pool: string, files: string[], o: { label: string; jobs?: number }): Promise<string> {
+  const r = await deserializeContainer(engine, pool, files, { label: o.label, jobs: o.jobs });
+  try {
+    return (await checkContainer(engine, pool, r.uuid)).digest;
+  } finally {
+    await destroyContainer(engine, pool, r.uuid);
   }
 }

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { runCli } from '../helpers.js';
+import { sealFile } from '../../src/park/format.js';
 import { ok, fails, makeTree, statList, tierEnv, runUntilPaused, sh, hiddenSiblings, diffR, exists } from './util.js';
 
 const { home, env } = tierEnv('bad');
@@ -115,6 +116,49 @@ test('a tree with a mount point inside (a bind mount, a tmpfs) is refused before
     assert.match((await runCli(['tier', 'recover'], { env })).stderr, /nothing to do/, `${kind}: no journal left`);
   }
   assert.equal(statList(outside), outsideBefore, 'the bind-mounted directory is untouched');
+});
+
+test('park reads its files back before destroying: a file damaged after it was written (and sealed again) keeps the container', async () => {
+  await ok(env, 'pool', 'create', 'tank').catch(() => undefined);
+  const dir = path.join(ws, 'to-park');
+  fs.mkdirSync(dir);
+  const pattern = Buffer.from('park verify pattern 0123456789 '.repeat(2048));
+  fs.writeFileSync(path.join(dir, 'data.bin'), pattern);
+  fs.writeFileSync(path.join(dir, 'small.txt'), 'small\n');
+  const kept = path.join(home, 'kept-to-park');
+  sh(`cp -a '${dir}' '${kept}'`);
+  await ok(env, 'tier', 'archive', dir);
+  const before = await ok(env, 'container', 'check', 'tank', 'to-park');
+  const cold = path.join(home, 'cold-verify');
+  const gate = path.join(home, 'park-verify.gate');
+  fs.writeFileSync(gate, '');
+  // Stopped after the files are written and sealed; one byte of file data is changed and the file sealed again
+  // (what a bug, or damage before the seal was computed, would leave): the seal is valid, the content is not.
+  const run = await runUntilPaused(env, 'park-verify', ['tier', 'park', dir, '--to', cold], { STRATA_TIER_PAUSE_FILE: gate });
+  const files = fs.readdirSync(cold).filter((n) => n.endsWith('.h5')).map((n) => path.join(cold, n));
+  let hit = false;
+  for (const f of files) {
+    const b = fs.readFileSync(f);
+    const at = b.indexOf(pattern.subarray(0, 64));
+    if (at < 0) continue;
+    b[at + 5] ^= 0x20;
+    fs.writeFileSync(f, b);
+    await sealFile(f);
+    hit = true;
+  }
+  assert.ok(hit, 'the file data was found in a park file');
+  fs.rmSync(gate);
+  const r = await run.done;
+  assert.equal(r.code, 1, r.stderr);
+  const lines = r.stderr.split('\n').filter((l) => l !== '' && !l.includes('paused at'));
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0]!, /^strata: cannot park .*to-park: the files written to .* do not hold what the container holds .*nothing was changed \(the container is still there\)$/);
+  assert.equal(await ok(env, 'container', 'check', 'tank', 'to-park'), before, 'the container is intact');
+  const cmp = await runCli(['fs', 'compare', kept, dir, '--xattrs', 'non-lustre'], { env });
+  assert.equal(cmp.code, 0, `the data is still reachable through the link: ${cmp.stdout}${cmp.stderr}`);
+  assert.deepEqual(fs.readdirSync(cold), [], 'no park file left');
+  assert.match((await runCli(['tier', 'recover'], { env })).stderr, /nothing to do/);
+  assert.doesNotMatch(await ok(env, 'container', 'list', 'tank'), /tier-park/, 'no verification container left');
 });
 
 test('a pool whose disk fills, a cold directory without space', { skip: isRoot ? false : 'needs root (tmpfs mounts)' }, async () => {
