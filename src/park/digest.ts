@@ -5,9 +5,8 @@
 // excludes the UUID, the creation time and the label (a copy usually sits
 // beside its source under another label).
 import type { Engine, KeyPath } from '../engine/types.js';
-import { openContainer } from '../container/index.js';
+import { destroyContainer, openContainer } from '../container/index.js';
 import { listObjects, DaosObject } from '../object/index.js';
-import { destroyContainer } from '../container/index.js';
 import { cleanupStale, snapshotForRun } from '../container/pending.js';
 import { deserializeContainer } from './deserialize.js';
 

@@ -64,10 +64,8 @@ export function checkArchivable(p: string): fs.Stats {
   if (st.isSymbolicLink()) throw new StrataError('EINVAL', `${p} is a symbolic link: archive the directory it points to`);
   if (!st.isDirectory()) throw new StrataError('ENOTDIR', `${p} is not a directory (tier archive moves directories)`);
   const parent = fs.statSync(path.dirname(p));
-  if (parent.dev !== st.dev || parent.ino === st.ino) {
-    throw new StrataError('EINVAL', `${p} is the root of a filesystem (a mount point): it cannot be replaced by a link; archive a directory inside it`);
-  }
-  if (mountPointsAt(p).includes(p)) {
+  // A bind mount of a directory of the same filesystem shows in the mount table only.
+  if (parent.dev !== st.dev || parent.ino === st.ino || mountPointsAt(p).includes(p)) {
     throw new StrataError('EINVAL', `${p} is the root of a filesystem (a mount point): it cannot be replaced by a link; archive a directory inside it`);
   }
   refuseMountsBelow(p);
@@ -106,7 +104,7 @@ export function mountPointsAt(root: string): string[] {
  * chmod, delete) may reach another filesystem.
  */
 export function refuseMountsBelow(root: string, dirsOnOtherDevices: readonly string[] = []): void {
-  const mps = [...mountPointsAt(root).filter((m) => m !== root), ...dirsOnOtherDevices];
+  const mps = [...new Set([...mountPointsAt(root).filter((m) => m !== root), ...dirsOnOtherDevices])];
   if (mps.length) {
     throw new StrataError('EINVAL', `${mps[0]} is a mount point inside ${root}${mps.length > 1 ? ` (and ${mps.length - 1} more)` : ''}: tier archive does not cross into other filesystems; unmount it or archive the directories beside it; ${root} was not changed`);
   }
