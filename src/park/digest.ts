@@ -111,9 +111,10 @@ export async function checkContainer(engine: Engine, pool: string, cont: string,
  * unpark would give, not just that each file is intact. Needs pool 'c'
  * and room in the engine for a second copy while it runs.
  */
-export async function digestOfFiles(engine: Engine, pool: string, files: string[], o: { label: string; jobs?: number }): Promise<string> {
+export async function digestOfFiles(engine: Engine, pool: string, files: string[], o: { label: string; jobs?: number; onRebuilt?: () => void }): Promise<string> {
   const r = await deserializeContainer(engine, pool, files, { label: o.label, jobs: o.jobs });
   try {
+    o.onRebuilt?.();
     return (await checkContainer(engine, pool, r.uuid)).digest;
   } finally {
     await destroyContainer(engine, pool, r.uuid);

@@ -110,7 +110,7 @@ export async function park(input: string, coldDir: string, opts: ParkOptions = {
       // with the snapshot, before the only other copy is destroyed.
       j.verifyLabel = `tier-park-verify-${j.id}`;
       writeJournal(j);
-      const back = await digestOfFiles(engine, rec.poolUuid, files, { label: j.verifyLabel, jobs: opts.jobs ?? 1 });
+      const back = await digestOfFiles(engine, rec.poolUuid, files, { label: j.verifyLabel, jobs: opts.jobs ?? 1, onRebuilt: () => pauseAt('park-readback') });
       if (back !== digest) throw new StrataError('EIO', `the files written to ${cold} do not hold what the container holds (digest ${back.slice(0, 16)}… ≠ ${digest.slice(0, 16)}…)`);
       const live = (await checkContainer(engine, rec.poolUuid, rec.uuid)).digest;
       if (live !== digest) throw new StrataError('EBUSY', `${p} was written to while it was being parked: park refused`);
