@@ -12,6 +12,13 @@ function jobsOf(text: string | undefined): number {
   return Number(text);
 }
 
+/** A positive number of seconds, in ms. */
+function secondsOf(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+(\.\d+)?$/.test(text) || Number(text) <= 0 || Number(text) > 86400) throw new StrataError('EINVAL', `bad ${flag} '${text}': expected seconds (0 < s <= 86400)`);
+  return Math.round(Number(text) * 1000);
+}
+
 export function registerPark(program: Command): void {
   const cont = program.commands.find((c) => c.name() === 'container');
   if (!cont) throw new Error('registerPark: the container command must be registered first');
@@ -39,12 +46,14 @@ export function registerPark(program: Command): void {
     .option('--label <label>', 'label of the new container (default: the label in the files)')
     .option('-j, --jobs <n>', 'worker processes (default 1)')
     .option('--queue', 'the rank files are loaded by `strata worker` processes on any node (PostgreSQL engine; the files must be shared)')
+    .option('--h5-timeout <seconds>', 'refuse a file the HDF5 library makes no progress on for this long (default 60)')
     .option('--json', 'print JSON')
-    .action(async (pool: string, files: string[], o: { label?: string; jobs?: string; queue?: boolean; json?: boolean }, cmd: Command) => {
+    .action(async (pool: string, files: string[], o: { label?: string; jobs?: string; queue?: boolean; h5Timeout?: string; json?: boolean }, cmd: Command) => {
       const jobs = jobsOf(o.jobs);
+      const h5StallMs = secondsOf('--h5-timeout', o.h5Timeout);
       const { deserializeContainer } = await lib();
       const r = await withEngine(cmd, (e) => deserializeContainer(e, pool, files, {
-        label: o.label, jobs, engineUrl: globalOpts(cmd).engine, queue: !!o.queue, onIdle: (secs: number) => process.stderr.write(`strata: nothing done for ${secs} s: are workers running? (strata worker --engine <the same URL>)\n`),
+        label: o.label, jobs, h5StallMs, engineUrl: globalOpts(cmd).engine, queue: !!o.queue, onIdle: (secs: number) => process.stderr.write(`strata: nothing done for ${secs} s: are workers running? (strata worker --engine <the same URL>)\n`),
       }));
       if (o.json) { printJson(r); return; }
       process.stdout.write(`${r.uuid}\n`);

@@ -2,6 +2,9 @@
 // through /etc/passwd and /etc/group (a small reader, no native modules).
 // ACL principals are DAOS-style names: `alice@` for a user, `staff@` for a
 // group. A uid or gid with no entry is named by its number (`1234@`).
+// The files are the system's, always: ACLs match by name, so whoever could
+// choose the name table (an environment variable, a flag) could name their
+// own uid `root` and become the owner of root's containers.
 import fs from 'node:fs';
 
 export interface Caller {
@@ -35,8 +38,8 @@ function readDb(file: string): Db {
 
 let passwd: Db | undefined;
 let group: Db | undefined;
-function users(): Db { return (passwd ??= readDb(process.env['STRATA_PASSWD_FILE'] || '/etc/passwd')); }
-function groupsDb(): Db { return (group ??= readDb(process.env['STRATA_GROUP_FILE'] || '/etc/group')); }
+function users(): Db { return (passwd ??= readDb('/etc/passwd')); }
+function groupsDb(): Db { return (group ??= readDb('/etc/group')); }
 
 export function userName(uid: number): string { return users().byId.get(uid) ?? String(uid); }
 export function groupName(gid: number): string { return groupsDb().byId.get(gid) ?? String(gid); }

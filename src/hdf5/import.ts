@@ -33,6 +33,8 @@ export interface ImportOptions {
   onWarn?: (msg: string) => void;
   /** Called after each dataset with the bytes copied so far. */
   onProgress?: (bytes: number) => void;
+  /** The probe's watchdog: how long libhdf5 may make no progress on the file (ms, default 60 s). */
+  h5StallMs?: number;
 }
 
 export interface ImportResult {
@@ -237,7 +239,7 @@ export async function importH5(engine: Engine, pool: string, label: string, file
   if ((await engine.catGet(`cont-label/${p.uuid}/${label}`)) !== undefined) {
     throw new StrataError('EEXIST', `a container labelled '${label}' already exists in pool ${p.label}`);
   }
-  await probeH5(file);
+  await probeH5(file, { stallMs: opts.h5StallMs });
   const { f, skip, skipped } = checkFileAndScan(file, opts);
   const uuid = crypto.randomUUID();
   const key = pendingKey(uuid);
@@ -278,7 +280,7 @@ export async function importH5Into(engine: Engine, pool: string, cont: string, f
   for await (const _ of listObjects(engine, c.uuid, { pageSize: 1 })) {
     throw new StrataError('EEXIST', `container ${c.label} is not empty; import an HDF5 file into a new container or an empty HDF5 container`);
   }
-  await probeH5(file);
+  await probeH5(file, { stallMs: opts.h5StallMs });
   const { f, skip, skipped } = checkFileAndScan(file, opts);
   const res: ImportResult = { uuid: c.uuid, label: c.label, groups: 0, datasets: 0, links: 0, attributes: 0, bytes: 0, skipped, seconds: 0 };
   try {

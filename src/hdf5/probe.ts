@@ -95,29 +95,37 @@ export function probeInProcess(file: string, progress?: () => void): void {
 }
 
 /** No sign of progress from the child for this long (ms) means libhdf5 is looping on damaged data. */
-const STALL_MS = Number(process.env['STRATA_H5_PROBE_STALL_MS']) || 60000;
+export const PROBE_STALL_MS = 60000;
+
+export interface ProbeOptions {
+  /** How long the child may go without progress before it is killed (ms; default PROBE_STALL_MS). */
+  stallMs?: number;
+}
 
 /**
  * Probes `file` in a child process (see above). Resolves when the child
  * survived; rejects with one EINVAL error naming the file when libhdf5 killed
- * it, or when it made no progress for a minute (libhdf5 also loops forever on
- * some damaged heaps): the child reports each read on stdout.
+ * it, or when it made no progress for `stallMs` (libhdf5 also loops forever
+ * on some damaged heaps): the child reports each read on stdout. Every file
+ * from outside goes through here before strata reads it in-process, whatever
+ * it carries: a checksum anyone can recompute says nothing about safety.
  */
-export function probeH5(file: string): Promise<void> {
+export function probeH5(file: string, o: ProbeOptions = {}): Promise<void> {
+  const stallMs = o.stallMs ?? PROBE_STALL_MS;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [fileURLToPath(import.meta.url), file], { stdio: ['ignore', 'pipe', 'ignore'] });
     let stalled = false;
     let timer: NodeJS.Timeout | undefined;
     const arm = () => {
       clearTimeout(timer);
-      timer = setTimeout(() => { stalled = true; child.kill('SIGKILL'); }, STALL_MS);
+      timer = setTimeout(() => { stalled = true; child.kill('SIGKILL'); }, stallMs);
     };
     arm();
     child.stdout.on('data', arm);
     child.on('error', (e) => { clearTimeout(timer); reject(new StrataError('EIO', `${file}: cannot check the file: ${e.message}`)); });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      if (stalled) reject(new StrataError('EINVAL', `${file}: not a readable HDF5 file (corrupt?): the HDF5 library made no progress reading it for ${Math.round(STALL_MS / 1000)} s`));
+      if (stalled) reject(new StrataError('EINVAL', `${file}: not a readable HDF5 file (corrupt?): the HDF5 library made no progress reading it for ${stallMs / 1000} s`));
       else if (signal) reject(new StrataError('EINVAL', `${file}: not a readable HDF5 file (corrupt?): the HDF5 library crashed reading it (${signal})`));
       else if (code !== 0) reject(new StrataError('EIO', `${file}: cannot check the file (checker exited with ${code})`));
       else resolve();

@@ -39,6 +39,8 @@ export interface DeserializeOptions {
   /** Ranks loaded by `strata worker` processes through the queue (PostgreSQL engine), see queued.ts. */
   queue?: boolean;
   onIdle?: (seconds: number) => void;
+  /** The probe's watchdog: how long libhdf5 may make no progress on a file (ms, default 60 s). */
+  h5StallMs?: number;
 }
 
 export interface DeserializeResult {
@@ -60,7 +62,12 @@ export interface FileMeta {
   allocedOid: bigint;
 }
 
-export interface LoadJob { file: string; cont: string }
+export interface LoadJob {
+  file: string;
+  cont: string;
+  /** A queued load probes the file again in the worker (see task.ts), with this watchdog. */
+  h5StallMs?: number;
+}
 export interface LoadResult { objects: number; bytes: number }
 
 function fail(file: string, why: string, code: 'EINVAL' | 'ENOTSUP' = 'EINVAL'): StrataError {
@@ -344,8 +351,10 @@ export async function deserializeContainer(engine: Engine, pool: string, inputs:
   const files = collectFiles(inputs);
   const metas: FileMeta[] = [];
   for (const file of files) {
-    // A file without the sealed header has no checksum: probe it first (libhdf5 crashes on some damaged heaps).
-    if ((await verifyFile(file)) === 'plain') await probeH5(file);
+    // The seal catches accidents only: anyone can damage a file and seal it again, and libhdf5 crashes or
+    // loops forever on some damaged heaps. So every file is probed in a child first, sealed or not.
+    await verifyFile(file);
+    await probeH5(file, { stallMs: opts.h5StallMs });
     metas.push(readMeta(file));
   }
   const meta = checkSet(metas);
@@ -373,7 +382,7 @@ export async function deserializeContainer(engine: Engine, pool: string, inputs:
   try {
     const url = opts.engineUrl ?? (engine.kind === 'lmdb' ? `lmdb:${engine.location}` : engine.location);
     // Queued ranks run on other nodes, in other directories: absolute paths.
-    const loads = files.map((file): LoadJob => ({ file: opts.queue ? path.resolve(file) : file, cont: uuid }));
+    const loads = files.map((file): LoadJob => (opts.queue ? { file: path.resolve(file), cont: uuid, h5StallMs: opts.h5StallMs } : { file, cont: uuid }));
     const results = opts.queue
       ? await runQueued<LoadResult>(loads.map((job) => ({ kind: 'deserialize', engineUrl: url, job })), files, { engineUrl: opts.engineUrl, onIdle: opts.onIdle })
       : await runAll(loads, jobs, (j) => loadRankFile(engine, j), (j) => ({ kind: 'deserialize', engineUrl: url, job: j }));

@@ -5,9 +5,10 @@
 // excludes the UUID, the creation time and the label (a copy usually sits
 // beside its source under another label).
 import type { Engine, KeyPath } from '../engine/types.js';
-import { openContainer } from '../container/index.js';
+import { destroyContainer, openContainer } from '../container/index.js';
 import { listObjects, DaosObject } from '../object/index.js';
 import { cleanupStale, snapshotForRun } from '../container/pending.js';
+import { deserializeContainer } from './deserialize.js';
 
 const SLICE = 4 * 1024 * 1024;
 
@@ -100,5 +101,22 @@ export async function checkContainer(engine: Engine, pool: string, cont: string,
     return r;
   } finally {
     await release();
+  }
+}
+
+/**
+ * The digest `container check` prints for the container a set of parking
+ * files rebuilds: the files are read back whole (deserialized under `label`
+ * in `pool`, checked, destroyed again), so what is compared is what an
+ * unpark would give, not just that each file is intact. Needs pool 'c'
+ * and room in the engine for a second copy while it runs.
+ */
+export async function digestOfFiles(engine: Engine, pool: string, files: string[], o: { label: string; jobs?: number; onRebuilt?: () => void }): Promise<string> {
+  const r = await deserializeContainer(engine, pool, files, { label: o.label, jobs: o.jobs });
+  try {
+    o.onRebuilt?.();
+    return (await checkContainer(engine, pool, r.uuid)).digest;
+  } finally {
+    await destroyContainer(engine, pool, r.uuid);
   }
 }

@@ -3,5 +3,5 @@
 // compare containers (see docs/park.md).
 export { serializeContainer, serializeRank, type SerializeOptions, type SerializeResult } from './serialize.js';
 export { deserializeContainer, type DeserializeOptions, type DeserializeResult } from './deserialize.js';
-export { checkContainer, type CheckResult } from './digest.js';
+export { checkContainer, digestOfFiles, type CheckResult } from './digest.js';
 export { verifyFile, rankFileName } from './format.js';

@@ -8,11 +8,18 @@ import type { Engine } from '../engine/types.js';
 import { fromSystemError } from '../errors.js';
 import { serializeRank, type RankJob, type SerializeStats } from './serialize.js';
 import { loadRankFile, type LoadJob } from './deserialize.js';
+import { probeH5 } from '../hdf5/probe.js';
 
 export type ParkTask = { kind: 'serialize'; engineUrl: string; job: RankJob } | { kind: 'deserialize'; engineUrl: string; job: LoadJob };
 
-/** queued: a rank of the work queue (a serialize rank is then written as an attempt of its own, see serializeAttempt). */
+/**
+ * queued: a rank of the work queue (a serialize rank is then written as an
+ * attempt of its own, see serializeAttempt; a file to load is probed again
+ * first: a shared worker must not hang or die on a file that was replaced
+ * since the command probed it).
+ */
 export async function runParkTask(engine: Engine, t: ParkTask, o: { queued?: boolean } = {}): Promise<unknown> {
+  if (t.kind === 'deserialize' && o.queued) await probeH5(t.job.file, { stallMs: t.job.h5StallMs });
   const result = t.kind === 'deserialize' ? await loadRankFile(engine, t.job) : o.queued ? await serializeAttempt(engine, t.job) : await serializeRank(engine, t.job);
   return JSON.parse(JSON.stringify(result, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)));
 }

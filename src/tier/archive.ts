@@ -27,7 +27,7 @@ import {
   assertNotBusy, journalFor, newJournalBase, removeJournal, setStep, writeJournal, type ArchiveJournal,
 } from './journal.js';
 import {
-  checkArchivable, entryPath, formatBytes, hiddenSibling, lstatOrUndefined, pauseAt, refuseWriters, removeTree, treeSize, writersBelow,
+  checkArchivable, entryPath, formatBytes, hiddenSibling, lstatOrUndefined, pauseAt, refuseMountsBelow, refuseWriters, removeTree, treeSize, writersBelow,
 } from './util.js';
 import {
   choosePool, containerUri, findContainer, freeBytes, labelFor, linkAtPath, linkChoice, withTierEngine, type TierCommon,
@@ -93,6 +93,7 @@ export async function archive(dirInput: string, opts: ArchiveOptions = {}): Prom
     };
     // Space: the engine has no quota; its disk is what fills (LMDB engines only).
     const size = await treeSize(p);
+    refuseMountsBelow(p, size.otherDevices); // also those of another device that the mount table did not show
     j.bytes = size.bytes;
     j.files = size.files;
     if (engine.kind === 'lmdb') {
@@ -159,6 +160,7 @@ async function runArchive(engine: Engine, j: ArchiveJournal, opts: ArchiveOption
     }
     if (j.step !== 'copying') setStep(j, 'copying');
     try {
+      refuseMountsBelow(p); // one mounted since the checks (or before a resumed run)
       passes = await copyUntilStable(p, uri, j, opts);
       setStep(j, 'verifying');
       opts.onPhase?.('verify');
@@ -171,6 +173,7 @@ async function runArchive(engine: Engine, j: ArchiveJournal, opts: ArchiveOption
         if (diffs.length) throw changedError(p, diffs);
       }
       refuseWriters(p, p);
+      refuseMountsBelow(p);
     } catch (e) {
       await rollbackArchive(engine, j, opts);
       throw withNote(e, `${p} was not changed`);

@@ -73,6 +73,8 @@ export interface ParkJournal extends JournalBase {
   coldDir: string;
   snapName: string;
   files?: string[];
+  /** Label of the container the files are read back into before the source is destroyed (removed on rollback). */
+  verifyLabel?: string;
 }
 
 export interface UnparkJournal extends JournalBase {

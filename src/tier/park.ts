@@ -18,7 +18,7 @@ import { StrataError, isStrataError } from '../errors.js';
 import type { Engine } from '../engine/types.js';
 import { createSnap, destroyContainer, destroySnap, resolveContainer, resolvePool, setProp } from '../container/index.js';
 import { linkAt, linkContainer, relinkContainer, type LinkInfo } from '../uns/index.js';
-import { checkContainer, deserializeContainer, serializeContainer, verifyFile, rankFileName } from '../park/index.js';
+import { checkContainer, deserializeContainer, digestOfFiles, serializeContainer, verifyFile, rankFileName } from '../park/index.js';
 import { reasonOf } from '../mover/transfer.js';
 import {
   assertNotBusy, journalFor, newJournalBase, removeJournal, setStep, writeJournal, type ParkJournal, type UnparkJournal,
@@ -104,8 +104,15 @@ export async function park(input: string, coldDir: string, opts: ParkOptions = {
       files = s.files;
       j.files = files;
       writeJournal(j);
+      pauseAt('park-verify');
       opts.onPhase?.('verify');
       for (const f of files) await verifyFile(f);
+      // The files' seals only say each file is whole as written: read them back and compare what they hold
+      // with the snapshot, before the only other copy is destroyed.
+      j.verifyLabel = `tier-park-verify-${j.id}`;
+      writeJournal(j);
+      const back = await digestOfFiles(engine, rec.poolUuid, files, { label: j.verifyLabel, jobs: opts.jobs ?? 1, onRebuilt: () => pauseAt('park-readback') });
+      if (back !== digest) throw new StrataError('EIO', `the files written to ${cold} do not hold what the container holds (digest ${back.slice(0, 16)}… ≠ ${digest.slice(0, 16)}…)`);
       const live = (await checkContainer(engine, rec.poolUuid, rec.uuid)).digest;
       if (live !== digest) throw new StrataError('EBUSY', `${p} was written to while it was being parked: park refused`);
     } catch (e) {
@@ -151,6 +158,9 @@ async function rollbackPark(engine: Engine, j: ParkJournal): Promise<void> {
   if (await findContainer(engine, j.poolUuid, j.contUuid)) {
     await destroySnap(engine, j.poolUuid, j.contUuid, { snap: j.snapName }).catch(() => undefined);
   }
+  // A read-back container left by a killed run.
+  const verifying = j.verifyLabel ? await byLabel(engine, j.poolUuid, j.verifyLabel) : undefined;
+  if (verifying) await destroyContainer(engine, j.poolUuid, verifying);
   const rec = await getParked(engine, j.contUuid);
   if (rec) await delParked(engine, j.contUuid);
   removeJournal(j);

@@ -64,9 +64,11 @@ export function checkArchivable(p: string): fs.Stats {
   if (st.isSymbolicLink()) throw new StrataError('EINVAL', `${p} is a symbolic link: archive the directory it points to`);
   if (!st.isDirectory()) throw new StrataError('ENOTDIR', `${p} is not a directory (tier archive moves directories)`);
   const parent = fs.statSync(path.dirname(p));
-  if (parent.dev !== st.dev || parent.ino === st.ino) {
+  // A bind mount of a directory of the same filesystem shows in the mount table only.
+  if (parent.dev !== st.dev || parent.ino === st.ino || mountPointsAt(p).includes(p)) {
     throw new StrataError('EINVAL', `${p} is the root of a filesystem (a mount point): it cannot be replaced by a link; archive a directory inside it`);
   }
+  refuseMountsBelow(p);
   try {
     fs.accessSync(path.dirname(p), fs.constants.W_OK | fs.constants.X_OK);
   } catch {
@@ -75,11 +77,48 @@ export function checkArchivable(p: string): fs.Stats {
   return st;
 }
 
-export interface TreeSize { bytes: number; files: number; dirs: number; newestMtimeMs: number }
+/**
+ * Mount points at or below `root`, from /proc/self/mountinfo (its real
+ * path is compared): a bind mount of a directory of the same filesystem has
+ * the same st_dev as its parent and shows only there.
+ */
+export function mountPointsAt(root: string): string[] {
+  let real: string;
+  try { real = fs.realpathSync(root); } catch { return []; }
+  let text = '';
+  try { text = fs.readFileSync('/proc/self/mountinfo', 'utf8'); } catch { return []; }
+  const prefix = real === '/' ? '/' : `${real}/`;
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.split(' ');
+    if (f.length < 5) continue;
+    const mp = f[4]!.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
+    if (mp === real || mp.startsWith(prefix)) out.push(root + mp.slice(real.length));
+  }
+  return [...new Set(out)].sort();
+}
+
+/**
+ * Refuses a tree with a mount point inside: its data is not the tree's, the
+ * swap cannot remove it (EBUSY), and nothing strata does to the tree (copy,
+ * chmod, delete) may reach another filesystem.
+ */
+export function refuseMountsBelow(root: string, dirsOnOtherDevices: readonly string[] = []): void {
+  const mps = [...new Set([...mountPointsAt(root).filter((m) => m !== root), ...dirsOnOtherDevices])];
+  if (mps.length) {
+    throw new StrataError('EINVAL', `${mps[0]} is a mount point inside ${root}${mps.length > 1 ? ` (and ${mps.length - 1} more)` : ''}: tier archive does not cross into other filesystems; unmount it or archive the directories beside it; ${root} was not changed`);
+  }
+}
+
+export interface TreeSize {
+  bytes: number; files: number; dirs: number; newestMtimeMs: number;
+  /** Directories on another device than the root (mount points; not entered, not counted). */
+  otherDevices: string[];
+}
 
 /** Apparent size, counts and newest mtime of a local tree (symlinks not followed, other filesystems not entered, hard links once). */
 export async function treeSize(root: string, onError?: (p: string, e: unknown) => void): Promise<TreeSize> {
-  const out: TreeSize = { bytes: 0, files: 0, dirs: 0, newestMtimeMs: 0 };
+  const out: TreeSize = { bytes: 0, files: 0, dirs: 0, newestMtimeMs: 0, otherDevices: [] };
   const st0 = fs.lstatSync(root);
   const seen = new Set<string>();
   const walk = async (dir: string): Promise<void> => {
@@ -94,6 +133,7 @@ export async function treeSize(root: string, onError?: (p: string, e: unknown) =
         if (st.isDirectory()) {
           out.dirs++;
           if (st.dev === st0.dev) await walk(p);
+          else out.otherDevices.push(p);
         } else {
           if (st.isFile() && st.nlink > 1) {
             const key = `${st.dev}:${st.ino}`;
@@ -147,12 +187,20 @@ export function refuseWriters(root: string, shownAs: string): void {
   }
 }
 
-/** Removes a tree (best effort chmod of read-only directories first). */
+/**
+ * Removes a tree (best effort chmod of read-only directories first). A tree
+ * with a mount point inside is refused whole: a recursive delete would empty
+ * the other filesystem's directory, and a chmod would change it.
+ */
 export function removeTree(p: string): void {
+  const mps = mountPointsAt(p);
+  if (mps.length) throw new StrataError('EBUSY', `cannot remove ${p}: ${mps[0]} is a mount point${mps[0] === p ? '' : ' inside it'}; unmount it, then remove ${p}`);
   try {
     fs.rmSync(p, { recursive: true, force: true });
   } catch {
+    const dev = lstatOrUndefined(p)?.dev;
     const fix = (d: string): void => {
+      if (fs.lstatSync(d, { throwIfNoEntry: false })?.dev !== dev) return; // never across devices
       try { fs.chmodSync(d, 0o700); } catch { /* ignore */ }
       let ents: fs.Dirent[] = [];
       try { ents = fs.readdirSync(d, { withFileTypes: true }); } catch { /* ignore */ }

@@ -6,9 +6,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
-import { CLI, runCli, tempDir, tempEngine } from '../helpers.js';
+import { CLI, REPO, runCli, tempDir, tempEngine } from '../helpers.js';
 import type { Engine } from '../../src/engine/types.js';
 import { serializeContainer, deserializeContainer } from '../../src/park/index.js';
 import { sealFile } from '../../src/park/format.js';
@@ -260,4 +261,82 @@ test('serialize: a symlink planted at a rank file\'s name is replaced, never wri
   fs.mkdirSync(path.join(ro, `${c.uuid}_rank1.h5`)); // a directory where rank 1's file goes: the rename fails
   await assert.rejects(serializeContainer(engine, 'pool', 'c', { outputDir: ro, jobs: 2, engineUrl: url }), /rank1\.h5/);
   assert.deepEqual(fs.readdirSync(ro), [`${c.uuid}_rank1.h5`], 'no partial or temporary rank file left');
+});
+
+/** `strata ARGS`, SIGKILLed after `ms`: the result says whether it had to be killed. */
+function runBounded(args: string[], env: Record<string, string>, ms: number): Promise<{ code: number | null; stderr: string; stdout: string; killed: boolean }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let killed = false;
+    const timer = setTimeout(() => { killed = true; child.kill('SIGKILL'); }, ms);
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout!.on('data', (d: Buffer) => out.push(d));
+    child.stderr!.on('data', (d: Buffer) => err.push(d));
+    child.on('close', (code) => { clearTimeout(timer); resolve({ code, killed, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }); });
+  });
+}
+
+test('sealed files whose global heap was damaged (and the seal recomputed) are refused in bounded time, never hang or crash', { timeout: 180000 }, async () => {
+  // The seal is an unkeyed hash: anyone can damage a file and seal it again. On a damaged global heap collection
+  // libhdf5 loops forever (an object's size) or dies of SIGSEGV (the collection's size), so the seal must not stand
+  // in for the watchdog.
+  const home = tempDir();
+  let engine = await openEngine(`lmdb:${home}`);
+  await makePool(engine);
+  await fillPosix(engine, 'pool', 'src');
+  const out = tempDir();
+  const [file] = (await serializeContainer(engine, 'pool', 'src', { outputDir: out })).files;
+  await engine.close();
+  const env = { STRATA_HOME: home };
+  const cases: Array<[string, number, bigint]> = [['object size', 24, 4000n], ['collection size', 8, 16n]];
+  for (const [what, at, value] of cases) {
+    const b = fs.readFileSync(file!);
+    const g = b.indexOf('GCOL');
+    assert.ok(g >= 0, 'the file has a global heap collection');
+    b.writeBigUInt64LE(value, g + at);
+    const damaged = path.join(tempDir(), path.basename(file!));
+    fs.writeFileSync(damaged, b);
+    await sealFile(damaged);
+    const r = await runBounded(['container', 'deserialize', 'pool', damaged, '--label', 'victim', '--h5-timeout', '3'], env, 60000);
+    assert.equal(r.killed, false, `${what}: deserialize did not end within 60 s (stderr so far: ${r.stderr})`);
+    assert.equal(r.code, 1, `${what}: ${r.stderr}`);
+    const lines = r.stderr.split('\n').filter((l) => l !== '');
+    assert.equal(lines.length, 1, `${what}: ${r.stderr}`);
+    assert.match(lines[0]!, new RegExp(`^strata: ${damaged.replace(/[.]/g, '\\.')}: not a readable HDF5 file`), what);
+    engine = await openEngine(`lmdb:${home}`);
+    try {
+      assert.deepEqual((await listContainers(engine, 'pool')).map((c) => c.label), ['src'], what);
+      assert.deepEqual(await engine.catList('pending/'), [], `${what}: no half-made container`);
+    } finally { await engine.close(); }
+  }
+});
+
+test('a queued load probes its file again in the worker: a file replaced after the command checked it fails the rank, the worker lives on', { timeout: 120000 }, async () => {
+  // A `strata worker` is shared: a rank file swapped for a damaged one after the command probed it must fail
+  // that rank with one clear error, not hang or kill the worker. The worker's step is run here in a child
+  // process (what distributed.ts calls for a queued rank), bounded by a timer.
+  const home = tempDir();
+  const engine = await openEngine(`lmdb:${home}`);
+  await makePool(engine);
+  await fillPosix(engine, 'pool', 'src');
+  const [file] = (await serializeContainer(engine, 'pool', 'src', { outputDir: tempDir() })).files;
+  await engine.close();
+  const b = fs.readFileSync(file!);
+  b.writeBigUInt64LE(4000n, b.indexOf('GCOL') + 24); // libhdf5 loops forever on this object size
+  fs.writeFileSync(file!, b);
+  await sealFile(file!);
+  const task = { kind: 'deserialize', engineUrl: `lmdb:${home}`, job: { file, cont: '2f1e2d3c-4b5a-4678-9abc-def012345678', h5StallMs: 2000 } };
+  const code = `
+    import { openEngine } from ${JSON.stringify(pathToFileURL(path.join(REPO, 'dist/src/engine/open.js')).href)};
+    import { runParkTask } from ${JSON.stringify(pathToFileURL(path.join(REPO, 'dist/src/park/task.js')).href)};
+    const task = ${JSON.stringify(task)};
+    const engine = await openEngine(task.engineUrl);
+    try { await runParkTask(engine, task, { queued: true }); console.log('loaded'); }
+    catch (e) { console.log('refused: ' + e.message); }
+    finally { await engine.close(); }`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 60000, killSignal: 'SIGKILL' });
+  assert.equal(r.signal, null, `the worker's step did not end within 60 s (${r.stderr})`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout.trim(), new RegExp(`^refused: ${file!.replace(/[.]/g, '\\.')}: not a readable HDF5 file .*no progress`));
 });

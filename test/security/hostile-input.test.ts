@@ -14,6 +14,7 @@ import { getAttributeSync, setAttributeSync } from '@napi-rs/xattr';
 import { tempDir } from '../helpers.js';
 import { openContainer } from '../../src/container/index.js';
 import { PENDING_PREFIX } from '../../src/container/pending.js';
+import { sealFile } from '../../src/park/format.js';
 import { mountDfs, encodeEntry, ENTRY_AKEY, ROOT_OID } from '../../src/dfs/index.js';
 import { makeRichFile } from '../hdf5/fixtures.js';
 import { assertOneError, cli, describe as show, digest, fingerprint, fuseUsable, inEngine, labelsOf, listTree, makeContainer, makePool, ok, refused, type CliResult } from './util.js';
@@ -218,17 +219,21 @@ test('damaged global heap objects (variable-length strings and sequences): one e
   // libhdf5 copies a heap object's own size into a buffer made for the element's length: SIGSEGV/SIGABRT in free(),
   // or an endless loop; the import and deserialize probe such files in a child first.
   await makePool(env, 'gheap');
-  const fast = { env: { ...env, STRATA_H5_PROBE_STALL_MS: '2000' } };
+  // deserialize takes a shorter watchdog (--h5-timeout); fs copy has the default minute.
   const runs: Array<Promise<CliResult>> = [];
   const cases: Array<[string, string[]]> = [];
-  const add = (file: string, args: string[]) => { cases.push([file, args]); runs.push(cli(args, fast)); };
+  const add = (file: string, args: string[]) => { cases.push([file, args]); runs.push(cli(args, o)); };
   let k = 0;
   for (const [name, fn] of [['all-ones', () => (1n << 64n) - 1n], ['plus-4000', (s: bigint) => s + 4000n]] as const) {
     const f = damaged(rich, `gheap-${name}.h5`, heapObjectSize(fn));
     add(f, ['fs', 'copy', '--src', f, '--dst', `daos://gheap/x${k++}`]);
     if (plainParking) {
       const p = damaged(plainParking, `gheap-plain-${name}.h5`, heapObjectSize(fn));
-      add(p, ['container', 'deserialize', 'gheap', p, '--label', `y${k++}`]);
+      add(p, ['container', 'deserialize', 'gheap', p, '--label', `y${k++}`, '--h5-timeout', '2']);
+      // The same damage in a sealed parking file, sealed again: the seal is no safety check.
+      const s = damaged(parking, `gheap-sealed-${name}.h5`, heapObjectSize(fn));
+      await sealFile(s);
+      add(s, ['container', 'deserialize', 'gheap', s, '--label', `y${k++}`, '--h5-timeout', '2']);
     }
   }
   const results = await Promise.all(runs);
@@ -288,7 +293,6 @@ test('fuzz: damaged copies of real files end in success or one error line, never
   await ok(['fs', 'copy', '--src', rich, '--dst', 'daos://fuzz/src', '-q'], o);
   await ok(['fs', 'copy', '--src', 'daos://fuzz/src', '--dst', exported], o);
   const sources = [rich, exported, ...(plainParking ? [plainParking] : [])].map((f) => ({ f, b: fs.readFileSync(f) }));
-  const fast = { env: { ...env, STRATA_H5_PROBE_STALL_MS: '5000' } };
   const SEEDS = 24;
   let next = 0;
   const failures: string[] = [];
@@ -298,10 +302,10 @@ test('fuzz: damaged copies of real files end in success or one error line, never
     const file = path.join(work, `fuzz-${seed}.h5`);
     fs.writeFileSync(file, data);
     const runs: string[][] = path.basename(src.f) === path.basename(plainParking)
-      ? [['container', 'deserialize', 'fuzz', file, '--label', `d${seed}`]]
+      ? [['container', 'deserialize', 'fuzz', file, '--label', `d${seed}`, '--h5-timeout', '5']]
       : [['fs', 'copy', '--src', file, '--dst', `daos://fuzz/f${seed}`, '-q']];
     for (const args of runs) {
-      const r = await cli(args, fast);
+      const r = await cli(args, o);
       const lines = r.stderr.split('\n').filter((l) => l !== '');
       // A signal shows as exit -1 and '[killed by SIG...]' on stderr.
       const fine = r.code === 0 ? lines.every((l) => l.startsWith('strata: warning')) : r.code === 1 && lines.length === 1 && lines[0]!.startsWith('strata: ');

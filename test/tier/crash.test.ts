@@ -128,6 +128,13 @@ test('restore killed before and after the swap; park and unpark killed', async (
   assert.match((await runCli(['tier', 'recover'], { env })).stderr, /park .*: rolled back/);
   assert.deepEqual(fs.readdirSync(cold), []);
   await assertArchivedOnly(dir, kept, base);
+  // park killed while its files are read back (the rebuilt copy is registered): rolled back, the copy removed too
+  p = await runUntilPaused(env, 'park-readback', ['tier', 'park', dir, '--to', cold]);
+  assert.equal(await containers(), base + 1, 'the read-back copy exists');
+  await p.kill();
+  assert.match((await runCli(['tier', 'recover'], { env })).stderr, /park .*: rolled back/);
+  assert.deepEqual(fs.readdirSync(cold), []);
+  await assertArchivedOnly(dir, kept, base);
   // park killed after the record: finished
   p = await runUntilPaused(env, 'park-destroy', ['tier', 'park', dir, '--to', cold]);
   await p.kill();
