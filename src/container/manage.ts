@@ -218,11 +218,19 @@ export async function destroyContainerRecord(engine: Engine, rec: ContainerRecor
  * removes itself.
  */
 export async function destroyContainer(engine: Engine, pool: string, cont: string, opts: CallOpts & { force?: boolean; except?: string[] } = {}): Promise<LinkRecord[]> {
+  const { rec, stranded } = await checkDestroy(engine, pool, cont, opts);
+  await destroyContainerRecord(engine, rec);
+  return stranded;
+}
+
+/**
+ * What destroyContainer checks, without destroying: the caller's right
+ * first (a caller without it learns nothing about links), then the links.
+ */
+export async function checkDestroy(engine: Engine, pool: string, cont: string, opts: CallOpts & { force?: boolean; except?: string[] } = {}): Promise<{ rec: ContainerRecord; stranded: LinkRecord[] }> {
   const l = await load(engine, pool, cont, opts, 'destroy container');
   if (!l.perms.has('d') && !poolPerms(l.pool, l.caller).has('d')) need(l, 'd', 'destroy container');
-  const stranded = await checkUnlinked(engine, l.rec.uuid, l.rec.label, opts);
-  await destroyContainerRecord(engine, l.rec);
-  return stranded;
+  return { rec: l.rec, stranded: await checkUnlinked(engine, l.rec.uuid, l.rec.label, opts) };
 }
 
 /** Updates a container record under compare-and-swap. */

@@ -8,7 +8,7 @@ import type { Engine } from '../engine/types.js';
 import {
   createContainer, destroyContainer, destroyContainerRecord, resolvePool, resolveContainer, listContainers, checkLabel,
   type ContainerRecord, type ContainerType, type CreateContainerOptions, type CallOpts, type ContainerInfo,
-  containerAway, recordLinkOps, forgetLinkOps, adoptLink, setLinkProbe, checkUnlinked, type LinkRecord,
+  containerAway, recordLinkOps, forgetLinkOps, adoptLink, setLinkProbe, checkDestroy, type LinkRecord,
 } from '../container/index.js';
 import {
   checkLinkPossible, defaultLinkKind, linkAt, makeLink, replaceLink, readLinkAt, removeLink, type LinkInfo, type LinkKind,
@@ -171,8 +171,8 @@ export async function destroyContainerAtPath(engine: Engine, p: string, opts: Ca
     if (away) throw new StrataError('EBUSY', `${p} names container ${l.cont}, which is parked (${away.note}); nothing destroyed: bring it back with 'strata tier unpark ${p}'`);
     throw new StrataError('ENOENT', `${p} names container ${l.cont} in pool ${l.pool}, which does not exist (a dangling link: remove it with 'container unlink --path')`);
   }
-  // Other links to the container refuse before anything changes.
-  await checkUnlinked(engine, rec.uuid, rec.label, { force: opts.force, except: [l.path] });
+  // Permission and other links to the container refuse before anything changes.
+  await checkDestroy(engine, rec.poolUuid, rec.uuid, { ...opts, except: [l.path] });
   removeLink(l);
   let stranded: LinkRecord[];
   try {
