@@ -263,7 +263,7 @@ export class PosixTree implements Tree {
       }
       const st = (() => { try { return fs.lstatSync(p); } catch (e) { throw this.fail(e, 'lstat', rel); } })();
       // Never write through a symlink or over a file in the destination.
-      if (!st.isDirectory()) throw new StrataError('EEXIST', `${this.display(rel)}: exists and is not a directory`);
+      if (!st.isDirectory()) throw new StrataError('EEXIST', 'cannot overwrite non-directory with directory');
       const d = this.dirs.acquire(rel);
       try {
         if (!isRoot() && (st.mode & 0o700) !== 0o700) { try { fs.chmodSync(d.self, (st.mode & 0o7777) | 0o700); } catch { /* filled as far as it lets us */ } }
@@ -300,19 +300,16 @@ export class PosixTree implements Tree {
   }
 
   /**
-   * Renames dir/tmp over dir/name; a directory in the way (a type change) is
-   * removed first. Synchronous: one rename, no thread-pool trip.
+   * Renames dir/tmp over dir/name, replacing a non-directory. A directory in
+   * the way is refused, as cp -a does: only sync replaces one, and it removes
+   * it first (Transfer). Synchronous: one rename, no thread-pool trip.
    */
-  private placeIn(dir: OpenDir, tmp: Buffer, name: Buffer, rel: string): void {
-    const final = dir.at(name);
+  private placeIn(dir: OpenDir, tmp: Buffer, name: Buffer): void {
     try {
-      fs.renameSync(dir.at(tmp), final);
+      fs.renameSync(dir.at(tmp), dir.at(name));
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'EISDIR' && code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
-      this.dirs.forget(rel);
-      fs.rmSync(final, { recursive: true, force: true });
-      fs.renameSync(dir.at(tmp), final);
+      if ((e as NodeJS.ErrnoException).code === 'EISDIR') throw new StrataError('EISDIR', 'cannot overwrite directory with non-directory');
+      throw e;
     }
   }
 
@@ -357,7 +354,7 @@ export class PosixTree implements Tree {
         try {
           await this.finish(fh.fd, end, size, dir.at(tmp), st, xattrs, meta);
           await close();
-          this.placeIn(dir, tmp, name, rel);
+          this.placeIn(dir, tmp, name);
         } catch (e) {
           throw this.fail(e, 'write', rel);
         } finally {
@@ -401,7 +398,7 @@ export class PosixTree implements Tree {
           await this.finish(fd, end, size, dir.at(tmp), st, xattrs, meta);
           fs.closeSync(fd);
           fd = -1;
-          this.placeIn(dir, tmp, name, rel);
+          this.placeIn(dir, tmp, name);
         } catch (e) {
           if (fd >= 0) fs.closeSync(fd);
           try { fs.rmSync(dir.at(tmp), { force: true }); } catch { /* best effort */ }
@@ -421,7 +418,7 @@ export class PosixTree implements Tree {
       fs.symlinkSync(decodeName(target), dir.at(tmp));
       if (meta.owner && isRoot()) fs.lchownSync(dir.at(tmp), st.uid, st.gid);
       fs.lutimesSync(dir.at(tmp), secs(st.atimeNs), secs(st.mtimeNs));
-      this.placeIn(dir, tmp, name, rel);
+      this.placeIn(dir, tmp, name);
     } catch (e) {
       try { fs.rmSync(dir.at(tmp), { force: true }); } catch { /* best effort */ }
       throw this.fail(e, 'symlink', rel);
@@ -436,7 +433,7 @@ export class PosixTree implements Tree {
     const tmp = Buffer.from(tempName());
     try {
       fs.linkSync(from.dir.at(from.name), dir.at(tmp));
-      this.placeIn(dir, tmp, name, rel);
+      this.placeIn(dir, tmp, name);
       // rename(2) does nothing when both names are links to one inode (rel
       // already is this link, e.g. made by an interrupted run): drop the temporary name.
       fs.rmSync(dir.at(tmp), { force: true });

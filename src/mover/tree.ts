@@ -50,7 +50,7 @@ export interface FileWriter {
   /** Preferred write unit (the destination's chunk size). */
   readonly chunkSize: number;
   write(data: Buffer, offset: number): Promise<void>;
-  /** Sets size, mode, owner, times, xattrs and renames the file into place (replacing an existing one). */
+  /** Sets size, mode, owner, times, xattrs and renames the file into place (replacing a non-directory; a directory there: EISDIR). */
   commit(size: number): Promise<void>;
   /** Removes the temporary file. */
   abort(): Promise<void>;
@@ -79,7 +79,7 @@ export interface Tree {
   ensureDir(rel: string): Promise<'created' | 'existed'>;
   createFile(rel: string, st: MStat, xattrs: Array<[string, Buffer]>, meta: MetaOptions): Promise<FileWriter>;
   symlink(rel: string, target: string, st: MStat, xattrs: Array<[string, Buffer]>, meta: MetaOptions): Promise<void>;
-  /** Hard link rel to the already written existingRel (replacing rel if it exists). */
+  /** Hard link rel to the already written existingRel (replacing a non-directory rel; a directory there: EISDIR). */
   link(existingRel: string, rel: string): Promise<void>;
   /** Sets mode, owner, times and xattrs (replacing the whole xattr set) of an existing entry. */
   setMeta(rel: string, st: MStat, xattrs: Array<[string, Buffer]> | undefined, meta: MetaOptions): Promise<void>;

@@ -71,7 +71,7 @@ for (const kind of KINDS) {
     const r = await copy(['--src', source(kind), '--dst', dst]);
     assert.equal(r.code, 1, show(['fs', 'copy'], r));
     const errs = errorLines(r);
-    assert.match(errs[0] ?? '', /tree\/a: .*exists and is not a directory \(EEXIST\)$/, r.stderr);
+    assert.match(errs[0] ?? '', /tree\/a: .*cannot overwrite non-directory with directory \(EEXIST\)$/, r.stderr);
     assert.equal(errs.length, 2, r.stderr); // the refusal and the summary "copy: 1 error"
     assert.equal(fingerprint(outside), fp, 'nothing outside the destination changed');
     // The file's symlink was replaced by the file (renamed over it), not written through.
@@ -87,7 +87,7 @@ for (const kind of KINDS) {
     fs.writeFileSync(path.join(dst, 'tree/a/blocker'), 'in the way\n');
     const r1 = await copy(['--src', source(kind), '--dst', dst]);
     assert.equal(r1.code, 1, r1.stderr);
-    assert.match(r1.stderr, /a\/blocker: .*exists and is not a directory/);
+    assert.match(r1.stderr, /a\/blocker: cannot overwrite non-directory with directory/);
     assert.match(r1.stderr, /--resume/);
     // Between the runs someone swaps tree/a for a symlink to elsewhere.
     fs.renameSync(path.join(dst, 'tree/a'), path.join(dst, 'tree/a.moved'));
@@ -95,7 +95,7 @@ for (const kind of KINDS) {
     const fp = fingerprint(outside);
     const r2 = await copy(['--src', source(kind), '--dst', dst, '--resume']);
     assert.equal(r2.code, 1, r2.stderr);
-    assert.match(errorLines(r2)[0] ?? '', /tree\/a: .*exists and is not a directory \(EEXIST\)$/, r2.stderr);
+    assert.match(errorLines(r2)[0] ?? '', /tree\/a: .*cannot overwrite non-directory with directory \(EEXIST\)$/, r2.stderr);
     assert.equal(fingerprint(outside), fp, 'nothing outside the destination changed');
     assert.ok(fs.lstatSync(path.join(dst, 'tree/a')).isSymbolicLink());
   });
