@@ -67,12 +67,17 @@ export interface Tree {
   display(rel: string): string;
 
   lstat(rel: string): Promise<MStat | undefined>;
-  /** Entries of a directory in byte order of their names, with their lstat. */
-  list(rel: string): AsyncGenerator<Listed>;
+  /**
+   * Entries of a directory in byte order of their names, with their lstat.
+   * st: the directory as its parent's listing (or the root's lstat) showed it;
+   * a backend that can tells when another inode is there now (an error).
+   */
+  list(rel: string, st?: MStat): AsyncGenerator<Listed>;
   /** Raw target bytes of a symlink, escaped. */
   readlink(rel: string): Promise<string>;
   /** Extended attributes (name, value), all of them; the caller filters. */
   xattrs(rel: string, st: MStat): Promise<Array<[string, Buffer]>>;
+  /** st: the file as listed; a backend that can refuses another inode found there now. */
   openRead(rel: string, st: MStat): Promise<FileReader>;
 
   /** Makes a directory (mode 0700 + u+w while it fills); ok if one exists; error if a non-directory does. */

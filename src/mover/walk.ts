@@ -20,8 +20,8 @@ class Cursor {
   private it: AsyncGenerator<Listed> | undefined;
   head: Listed | undefined;
   error: unknown;
-  constructor(tree: Tree | undefined, rel: string) {
-    this.it = tree?.list(rel);
+  constructor(tree: Tree | undefined, rel: string, st: MStat | undefined) {
+    this.it = tree?.list(rel, st);
   }
   async next(): Promise<void> {
     if (!this.it) { this.head = undefined; return; }
@@ -43,8 +43,8 @@ export async function* march(src: Tree, dst: Tree | undefined, rel: string, s: M
     return;
   }
   yield { kind: 'enter', rel, src: s, dst: d };
-  const a = new Cursor(src, rel);
-  const b = new Cursor(d?.type === 'dir' ? dst : undefined, rel);
+  const a = new Cursor(src, rel, s);
+  const b = new Cursor(d?.type === 'dir' ? dst : undefined, rel, d);
   await Promise.all([a.next(), b.next()]);
   for (;;) {
     if (a.error !== undefined) { yield { kind: 'error', rel, side: 'src', error: a.error }; break; }
