@@ -196,11 +196,17 @@ export class PosixTree implements Tree {
 
   async xattrs(rel: string, st: MStat): Promise<Array<[string, Buffer]>> {
     if (st.type === 'symlink') return [];
-    const { dir, name } = this.parentOf(rel);
+    // A directory through its own descriptor (checked against the listing),
+    // "<fd>/." being the directory itself; a file by its name in its open directory.
+    const { at, release } = st.type === 'dir'
+      ? (({ self, release: r }) => ({ at: Buffer.concat([self, Buffer.from('/.')]), release: r }))(this.dirs.acquire(rel, st.ino))
+      : (({ dir, name }) => ({ at: dir.at(name), release: () => dir.release() }))(this.parentOf(rel));
     try {
-      return await readXattrs(dir.at(name));
+      return await readXattrs(at);
+    } catch (e) {
+      throw this.fail(e, 'read extended attributes of', rel);
     } finally {
-      dir.release();
+      release();
     }
   }
 
