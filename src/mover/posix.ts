@@ -198,15 +198,22 @@ export class PosixTree implements Tree {
     if (st.type === 'symlink') return [];
     // A directory through its own descriptor (checked against the listing),
     // "<fd>/." being the directory itself; a file by its name in its open directory.
-    const { at, release } = st.type === 'dir'
-      ? (({ self, release: r }) => ({ at: Buffer.concat([self, Buffer.from('/.')]), release: r }))(this.dirs.acquire(rel, st.ino))
-      : (({ dir, name }) => ({ at: dir.at(name), release: () => dir.release() }))(this.parentOf(rel));
+    let at: Buffer;
+    let dir: OpenDir;
+    if (st.type === 'dir') {
+      dir = this.dirs.acquire(rel, st.ino);
+      at = dir.at(Buffer.from('.'));
+    } else {
+      let name: Buffer;
+      ({ dir, name } = this.parentOf(rel));
+      at = dir.at(name);
+    }
     try {
       return await readXattrs(at);
     } catch (e) {
       throw this.fail(e, 'read extended attributes of', rel);
     } finally {
-      release();
+      dir.release();
     }
   }
 
