@@ -24,6 +24,10 @@
 #include <string.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <sys/types.h>
+#include <sys/xattr.h>
 
 #if H5_VERSION_GE(1, 12, 0)
 #define RECLAIM(t, s, b) H5Treclaim((t), (s), H5P_DEFAULT, (b))
@@ -2138,6 +2142,164 @@ static napi_value js_object_kind(napi_env env, napi_callback_info info) {
   return s;
 }
 
+/* ---------- extended attributes of byte paths ----------
+ *
+ * Not HDF5: the data mover's xattr calls for paths and attribute names that
+ * are not valid UTF-8 (a JS string cannot hold them; @napi-rs/xattr takes
+ * strings). Paths and names are Buffers; the l* calls never follow a final
+ * symlink. A failure throws an Error whose code is the errno name
+ * (ENOTSUP, ENODATA, EACCES, ...), with `errno` set.
+ */
+
+static napi_value throw_errno(napi_env env, int err) {
+  const char *code;
+  switch (err) {
+    case ENOTSUP: code = "ENOTSUP"; break;
+    case ENODATA: code = "ENODATA"; break;
+    case EACCES: code = "EACCES"; break;
+    case EPERM: code = "EPERM"; break;
+    case ENOENT: code = "ENOENT"; break;
+    case ENOTDIR: code = "ENOTDIR"; break;
+    case ENOSPC: code = "ENOSPC"; break;
+    case EDQUOT: code = "EDQUOT"; break;
+    case EROFS: code = "EROFS"; break;
+    case E2BIG: code = "E2BIG"; break;
+    case ERANGE: code = "ERANGE"; break;
+    case EINVAL: code = "EINVAL"; break;
+    case ENAMETOOLONG: code = "ENAMETOOLONG"; break;
+    case ELOOP: code = "ELOOP"; break;
+    default: code = "EIO";
+  }
+  /* The message is the reason alone: the caller says which call on which path. */
+  napi_value jcode, jmsg, e, no;
+  napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &jcode);
+  napi_create_string_utf8(env, strerror(err), NAPI_AUTO_LENGTH, &jmsg);
+  napi_create_error(env, jcode, jmsg, &e);
+  napi_create_int32(env, err, &no);
+  napi_set_named_property(env, e, "errno", no);
+  napi_throw(env, e);
+  return NULL;
+}
+
+/* A NUL-terminated copy of a Buffer argument (malloc'ed); NULL after throwing. */
+static char *cstr_arg(napi_env env, napi_value v, const char *what) {
+  void *data; size_t len; bool isbuf = false;
+  napi_is_buffer(env, v, &isbuf);
+  if (!isbuf) { throw_msg(env, what); return NULL; }
+  napi_get_buffer_info(env, v, &data, &len);
+  if (memchr(data, 0, len)) { throw_msg(env, what); return NULL; }
+  char *s = malloc(len + 1);
+  if (!s) { throw_errno(env, ENOMEM); return NULL; }
+  memcpy(s, data, len);
+  s[len] = 0;
+  return s;
+}
+
+/* xattrList(path: Buffer): Buffer[] — the names, as bytes. */
+static napi_value js_xattr_list(napi_env env, napi_callback_info info) {
+  size_t argc = 1; napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char *p = cstr_arg(env, argv[0], "xattrList: path must be a Buffer without NUL");
+  if (!p) return NULL;
+  char *buf = NULL;
+  ssize_t n;
+  for (;;) {
+    n = llistxattr(p, NULL, 0);
+    if (n < 0) { int err = errno; free(p); return throw_errno(env, err); }
+    if (n == 0) break;
+    buf = malloc((size_t)n);
+    if (!buf) { free(p); return throw_errno(env, ENOMEM); }
+    ssize_t m = llistxattr(p, buf, (size_t)n);
+    if (m >= 0) { n = m; break; }
+    int err = errno;
+    free(buf); buf = NULL;
+    if (err != ERANGE) { free(p); return throw_errno(env, err); }
+    /* grew in between: ask again */
+  }
+  free(p);
+  napi_value arr;
+  napi_create_array(env, &arr);
+  uint32_t k = 0;
+  for (ssize_t i = 0; i < n;) {
+    size_t len = strnlen(buf + i, (size_t)(n - i));
+    napi_value b;
+    void *dst;
+    napi_create_buffer_copy(env, len, buf + i, &dst, &b);
+    napi_set_element(env, arr, k++, b);
+    i += (ssize_t)len + 1;
+  }
+  free(buf);
+  return arr;
+}
+
+/* xattrGet(path: Buffer, name: Buffer): Buffer | null (null: no such attribute). */
+static napi_value js_xattr_get(napi_env env, napi_callback_info info) {
+  size_t argc = 2; napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char *p = cstr_arg(env, argv[0], "xattrGet: path must be a Buffer without NUL");
+  if (!p) return NULL;
+  char *name = cstr_arg(env, argv[1], "xattrGet: name must be a Buffer without NUL");
+  if (!name) { free(p); return NULL; }
+  napi_value out = NULL;
+  for (;;) {
+    ssize_t n = lgetxattr(p, name, NULL, 0);
+    if (n < 0) {
+      int err = errno;
+      if (err == ENODATA) napi_get_null(env, &out); else throw_errno(env, err);
+      break;
+    }
+    char *buf = malloc(n > 0 ? (size_t)n : 1);
+    if (!buf) { throw_errno(env, ENOMEM); break; }
+    ssize_t m = lgetxattr(p, name, buf, (size_t)n);
+    if (m >= 0) {
+      void *dst;
+      napi_create_buffer_copy(env, (size_t)m, buf, &dst, &out);
+      free(buf);
+      break;
+    }
+    int err = errno;
+    free(buf);
+    if (err == ENODATA) { napi_get_null(env, &out); break; }
+    if (err != ERANGE) { throw_errno(env, err); break; }
+  }
+  free(p); free(name);
+  return out;
+}
+
+/* xattrSet(path: Buffer, name: Buffer, value: Buffer): void */
+static napi_value js_xattr_set(napi_env env, napi_callback_info info) {
+  size_t argc = 3; napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  void *val; size_t vlen; bool isbuf = false;
+  napi_is_buffer(env, argv[2], &isbuf);
+  if (!isbuf) return throw_msg(env, "xattrSet: value must be a Buffer");
+  napi_get_buffer_info(env, argv[2], &val, &vlen);
+  char *p = cstr_arg(env, argv[0], "xattrSet: path must be a Buffer without NUL");
+  if (!p) return NULL;
+  char *name = cstr_arg(env, argv[1], "xattrSet: name must be a Buffer without NUL");
+  if (!name) { free(p); return NULL; }
+  int rc = lsetxattr(p, name, val, vlen, 0);
+  int err = errno;
+  free(p); free(name);
+  if (rc < 0) return throw_errno(env, err);
+  return NULL;
+}
+
+/* xattrRemove(path: Buffer, name: Buffer): void */
+static napi_value js_xattr_remove(napi_env env, napi_callback_info info) {
+  size_t argc = 2; napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char *p = cstr_arg(env, argv[0], "xattrRemove: path must be a Buffer without NUL");
+  if (!p) return NULL;
+  char *name = cstr_arg(env, argv[1], "xattrRemove: name must be a Buffer without NUL");
+  if (!name) { free(p); return NULL; }
+  int rc = lremovexattr(p, name);
+  int err = errno;
+  free(p); free(name);
+  if (rc < 0) return throw_errno(env, err);
+  return NULL;
+}
+
 static napi_value js_version(napi_env env, napi_callback_info info) {
   unsigned maj, min, rel;
   H5get_libversion(&maj, &min, &rel);
@@ -2208,6 +2370,10 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("links", js_links);
   EXPORT("createLink", js_create_link);
   EXPORT("objectKind", js_object_kind);
+  EXPORT("xattrList", js_xattr_list);
+  EXPORT("xattrGet", js_xattr_get);
+  EXPORT("xattrSet", js_xattr_set);
+  EXPORT("xattrRemove", js_xattr_remove);
   return exports;
 }
 

@@ -16,6 +16,11 @@ import type { FileReader, FileWriter, Listed, MStat, MetaOptions, Tree } from '.
 /** Files up to this size are written in a single transaction. */
 const SMALL = 1 << 20;
 
+/** A directory where a file, symlink or link goes (copy refuses to replace it, as cp -a). */
+function dirInTheWay(): StrataError {
+  return new StrataError('EISDIR', 'cannot overwrite directory with non-directory');
+}
+
 export function dfsStatToM(s: Stat): MStat {
   return {
     type: s.type, perm: s.perm, uid: s.uid, gid: s.gid, size: s.size, atimeNs: s.atimeNs, mtimeNs: s.mtimeNs,
@@ -118,30 +123,29 @@ export class DfsTree implements Tree {
     return { mode: st.perm, ...(meta.owner ? { uid: st.uid, gid: st.gid } : {}), atimeNs: st.atimeNs, mtimeNs: st.mtimeNs, xattrs };
   }
 
-  /** Renames parent/tmp over parent/name; a directory in the way is removed first. */
-  private async place(parent: ObjectId, tmp: string, loc: { name: string; full: string }): Promise<void> {
+  /**
+   * Renames parent/tmp over parent/name, replacing a non-directory. A
+   * directory in the way is refused, as cp -a does (only sync replaces one,
+   * and it removes it first): the temporary entry is dropped.
+   */
+  private async place(parent: ObjectId, tmp: string, name: string): Promise<void> {
     try {
-      await this.dfs.renameAt(parent, tmp, parent, loc.name);
+      await this.dfs.renameAt(parent, tmp, parent, name);
     } catch (e) {
-      if (!isStrataError(e, 'EISDIR') && !isStrataError(e, 'ENOTEMPTY') && !isStrataError(e, 'ENOTDIR')) throw e;
-      this.dirCache.clear();
-      await this.dfs.remove(loc.full, { recursive: true });
-      await this.dfs.renameAt(parent, tmp, parent, loc.name);
+      if (!isStrataError(e, 'EISDIR')) throw e;
+      await this.dfs.unlinkAt(parent, tmp).catch(() => undefined);
+      throw dirInTheWay();
     }
   }
 
-  /** Creates under the final name, replacing a non-directory; a directory in the way: under a temporary name, then placed. */
+  /** Creates under the final name, replacing a non-directory (never a directory). */
   private async createReplacing(rel: string, type: FileType, opts: Parameters<Dfs['createAt']>[3]): Promise<Entry> {
     const loc = await this.locate(rel);
     try {
       return await this.group.create(loc.parent, loc.name, type, { ...opts, exists: 'replace' });
     } catch (e) {
-      if (!isStrataError(e, 'EISDIR')) throw e;
+      throw isStrataError(e, 'EISDIR') ? dirInTheWay() : e;
     }
-    const tmp = tempName();
-    const ent = await this.dfs.createAt(loc.parent, tmp, type, opts);
-    await this.place(loc.parent, tmp, loc);
-    return ent;
   }
 
   async ensureDir(rel: string): Promise<'created' | 'existed'> {
@@ -151,7 +155,7 @@ export class DfsTree implements Tree {
     for (let i = 0; ; i++) {
       const ent = await this.dfs.lookupAt(parent, name);
       if (ent) {
-        if (ent.type !== 'dir') throw new StrataError('EEXIST', `${this.display(rel)}: exists and is not a directory`);
+        if (ent.type !== 'dir') throw new StrataError('EEXIST', 'cannot overwrite non-directory with directory');
         this.dirCache.set(full, ent.oid);
         return 'existed';
       }
@@ -211,9 +215,7 @@ export class DfsTree implements Tree {
         try {
           await b.commit();
         } catch (e) {
-          if (!isStrataError(e, 'EISDIR') && !isStrataError(e, 'ENOTEMPTY') && !isStrataError(e, 'ENOTDIR')) throw e;
-          await t.file.setattr({ size, mtimeNs: st.mtimeNs });
-          await this.place(loc.parent, t.name, loc);
+          throw isStrataError(e, 'EISDIR') ? dirInTheWay() : e; // abort() drops the temporary entry
         }
         tmp = undefined;
       },
@@ -242,7 +244,7 @@ export class DfsTree implements Tree {
     }
     const name = tempName();
     await this.dfs.linkAt(existing.oid, loc.parent, name);
-    await this.place(loc.parent, name, loc);
+    await this.place(loc.parent, name, loc.name);
     // As rename(2), a rename between two links of one inode changes nothing
     // (rel already was this link, made by an interrupted run): drop the temporary name.
     await this.dfs.unlinkAt(loc.parent, name).catch((e) => { if (!isStrataError(e, 'ENOENT')) throw e; });

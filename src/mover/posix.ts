@@ -1,13 +1,15 @@
 // The POSIX backend of the mover's Tree: paths are Buffers (names need not be
 // UTF-8), symlinks are never followed below the root, files are written under
-// a temporary name in their final directory and renamed into place. Writes go
-// through directories held open (posix-dirs.ts), never through paths rebuilt
-// from the root, so a directory swapped for a symlink mid-copy leads nowhere.
+// a temporary name in their final directory and renamed into place. Reads and
+// writes go through directories held open (posix-dirs.ts), never through paths
+// rebuilt from the root, so a directory swapped for a symlink mid-copy leads
+// nowhere; a directory or file read is checked to be the inode its listing
+// showed (a source another user can change is read as it was listed, or not at all).
 import fs from 'node:fs';
 import { fromSystemError, StrataError } from '../errors.js';
 import type { Extent } from '../engine/types.js';
 import { TEMP_RE, baseRel, compareNames, decodeName, encodeName, parentRel, tempName } from './names.js';
-import { DirHandles, type OpenDir } from './posix-dirs.js';
+import { DirHandles, inoOf, type OpenDir } from './posix-dirs.js';
 import { readXattrs, writeXattrs } from './xattrs.js';
 import type { FileReader, FileWriter, Listed, MStat, MetaOptions, Tree } from './tree.js';
 
@@ -108,20 +110,44 @@ export class PosixTree implements Tree {
   }
 
   async lstat(rel: string): Promise<MStat | undefined> {
+    let dir: OpenDir | undefined;
     try {
-      return statToM(await fs.promises.lstat(this.abs(rel), { bigint: true }));
+      if (rel === '') return statToM(await fs.promises.lstat(this.root, { bigint: true }));
+      let name: Buffer;
+      ({ dir, name } = this.parentOf(rel));
+      return statToM(await fs.promises.lstat(dir.at(name), { bigint: true }));
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
       throw this.fail(e, 'lstat', rel);
+    } finally {
+      dir?.release();
     }
   }
 
-  async *list(rel: string): AsyncGenerator<Listed> {
-    const dir = this.abs(rel);
+  /**
+   * The directory is opened from its parent (never through a symlink) and
+   * checked to be the inode `st` describes; it stays open while it is listed,
+   * and its entries are stat'ed inside it.
+   */
+  async *list(rel: string, st?: MStat): AsyncGenerator<Listed> {
+    let d: OpenDir;
+    try {
+      d = this.dirs.acquire(rel, st?.type === 'dir' ? st.ino : undefined);
+    } catch (e) {
+      throw this.fail(e, 'open directory', rel);
+    }
+    try {
+      yield* this.listIn(d, rel);
+    } finally {
+      d.release();
+    }
+  }
+
+  private async *listIn(d: OpenDir, rel: string): AsyncGenerator<Listed> {
     let raw: Buffer[];
     try {
-      raw = await fs.promises.readdir(dir, { encoding: 'buffer' });
+      raw = await fs.promises.readdir(d.self, { encoding: 'buffer' });
     } catch (e) {
       throw this.fail(e, 'readdir', rel);
     }
@@ -139,14 +165,14 @@ export class PosixTree implements Tree {
       const stats = this.blocking.cheap()
         ? part.map((n) => {
           try {
-            return this.blocking.time(() => statToM(fs.lstatSync(Buffer.concat([dir, SLASH, decodeName(n)]), { bigint: true })));
+            return this.blocking.time(() => statToM(fs.lstatSync(d.at(decodeName(n)), { bigint: true })));
           } catch (e) {
             return fail(e, n);
           }
         })
         : await Promise.all(part.map(async (n) => {
           try {
-            return statToM(await fs.promises.lstat(Buffer.concat([dir, SLASH, decodeName(n)]), { bigint: true }));
+            return statToM(await fs.promises.lstat(d.at(decodeName(n)), { bigint: true }));
           } catch (e) {
             return fail(e, n);
           }
@@ -156,24 +182,56 @@ export class PosixTree implements Tree {
   }
 
   async readlink(rel: string): Promise<string> {
+    let dir: OpenDir | undefined;
     try {
-      return encodeName(await fs.promises.readlink(this.abs(rel), { encoding: 'buffer' }));
+      let name: Buffer;
+      ({ dir, name } = this.parentOf(rel));
+      return encodeName(await fs.promises.readlink(dir.at(name), { encoding: 'buffer' }));
     } catch (e) {
       throw this.fail(e, 'readlink', rel);
+    } finally {
+      dir?.release();
     }
   }
 
   async xattrs(rel: string, st: MStat): Promise<Array<[string, Buffer]>> {
     if (st.type === 'symlink') return [];
-    return readXattrs(this.abs(rel));
+    // A directory through its own descriptor (checked against the listing),
+    // "<fd>/." being the directory itself; a file by its name in its open directory.
+    let at: Buffer;
+    let dir: OpenDir;
+    if (st.type === 'dir') {
+      dir = this.dirs.acquire(rel, st.ino);
+      at = dir.at(Buffer.from('.'));
+    } else {
+      let name: Buffer;
+      ({ dir, name } = this.parentOf(rel));
+      at = dir.at(name);
+    }
+    try {
+      return await readXattrs(at);
+    } catch (e) {
+      throw this.fail(e, 'read extended attributes of', rel);
+    } finally {
+      dir.release();
+    }
   }
 
   async openRead(rel: string, st: MStat): Promise<FileReader> {
     if (st.size <= SMALL_READ && this.blocking.cheap()) return this.blocking.time(() => this.readSmall(rel, st));
     let fh: fs.promises.FileHandle;
+    const { dir, name } = this.parentOf(rel);
     try {
-      fh = await fs.promises.open(this.abs(rel), O_RDONLY | O_NOFOLLOW);
+      fh = await fs.promises.open(dir.at(name), O_RDONLY | O_NOFOLLOW);
     } catch (e) {
+      throw this.fail(e, 'open', rel);
+    } finally {
+      dir.release();
+    }
+    try {
+      this.checkListed((await fh.stat({ bigint: true })).ino, st);
+    } catch (e) {
+      await fh.close();
       throw this.fail(e, 'open', rel);
     }
     const display = () => this.display(rel);
@@ -201,16 +259,27 @@ export class PosixTree implements Tree {
   }
 
   /**
+   * The file open is the one the listing showed: a name swapped for another
+   * file since (say a hard link to a file only root may read) is not copied.
+   */
+  private checkListed(ino: bigint, st: MStat): void {
+    if (ino !== inoOf(st.ino)) throw new StrataError('ESTALE', 'replaced while being copied (not the file listed)');
+  }
+
+  /**
    * A small file is read whole at open, with synchronous calls: for a file of
    * a few KiB, four trips through libuv's thread pool cost several times the
    * syscalls themselves.
    */
   private readSmall(rel: string, st: MStat): FileReader {
     let fd: number;
+    const { dir, name } = this.parentOf(rel);
     try {
-      fd = fs.openSync(this.abs(rel), O_RDONLY | O_NOFOLLOW);
+      fd = fs.openSync(dir.at(name), O_RDONLY | O_NOFOLLOW);
     } catch (e) {
       throw this.fail(e, 'open', rel);
+    } finally {
+      dir.release();
     }
     let data: Buffer;
     let after: fs.BigIntStats;
@@ -224,6 +293,7 @@ export class PosixTree implements Tree {
       }
       data = data.subarray(0, got);
       after = fs.fstatSync(fd, { bigint: true });
+      this.checkListed(after.ino, st);
     } catch (e) {
       throw this.fail(e, 'read', rel);
     } finally {
@@ -263,7 +333,7 @@ export class PosixTree implements Tree {
       }
       const st = (() => { try { return fs.lstatSync(p); } catch (e) { throw this.fail(e, 'lstat', rel); } })();
       // Never write through a symlink or over a file in the destination.
-      if (!st.isDirectory()) throw new StrataError('EEXIST', `${this.display(rel)}: exists and is not a directory`);
+      if (!st.isDirectory()) throw new StrataError('EEXIST', 'cannot overwrite non-directory with directory');
       const d = this.dirs.acquire(rel);
       try {
         if (!isRoot() && (st.mode & 0o700) !== 0o700) { try { fs.chmodSync(d.self, (st.mode & 0o7777) | 0o700); } catch { /* filled as far as it lets us */ } }
@@ -300,19 +370,16 @@ export class PosixTree implements Tree {
   }
 
   /**
-   * Renames dir/tmp over dir/name; a directory in the way (a type change) is
-   * removed first. Synchronous: one rename, no thread-pool trip.
+   * Renames dir/tmp over dir/name, replacing a non-directory. A directory in
+   * the way is refused, as cp -a does: only sync replaces one, and it removes
+   * it first (Transfer). Synchronous: one rename, no thread-pool trip.
    */
-  private placeIn(dir: OpenDir, tmp: Buffer, name: Buffer, rel: string): void {
-    const final = dir.at(name);
+  private placeIn(dir: OpenDir, tmp: Buffer, name: Buffer): void {
     try {
-      fs.renameSync(dir.at(tmp), final);
+      fs.renameSync(dir.at(tmp), dir.at(name));
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'EISDIR' && code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
-      this.dirs.forget(rel);
-      fs.rmSync(final, { recursive: true, force: true });
-      fs.renameSync(dir.at(tmp), final);
+      if ((e as NodeJS.ErrnoException).code === 'EISDIR') throw new StrataError('EISDIR', 'cannot overwrite directory with non-directory');
+      throw e;
     }
   }
 
@@ -357,7 +424,7 @@ export class PosixTree implements Tree {
         try {
           await this.finish(fh.fd, end, size, dir.at(tmp), st, xattrs, meta);
           await close();
-          this.placeIn(dir, tmp, name, rel);
+          this.placeIn(dir, tmp, name);
         } catch (e) {
           throw this.fail(e, 'write', rel);
         } finally {
@@ -401,7 +468,7 @@ export class PosixTree implements Tree {
           await this.finish(fd, end, size, dir.at(tmp), st, xattrs, meta);
           fs.closeSync(fd);
           fd = -1;
-          this.placeIn(dir, tmp, name, rel);
+          this.placeIn(dir, tmp, name);
         } catch (e) {
           if (fd >= 0) fs.closeSync(fd);
           try { fs.rmSync(dir.at(tmp), { force: true }); } catch { /* best effort */ }
@@ -421,7 +488,7 @@ export class PosixTree implements Tree {
       fs.symlinkSync(decodeName(target), dir.at(tmp));
       if (meta.owner && isRoot()) fs.lchownSync(dir.at(tmp), st.uid, st.gid);
       fs.lutimesSync(dir.at(tmp), secs(st.atimeNs), secs(st.mtimeNs));
-      this.placeIn(dir, tmp, name, rel);
+      this.placeIn(dir, tmp, name);
     } catch (e) {
       try { fs.rmSync(dir.at(tmp), { force: true }); } catch { /* best effort */ }
       throw this.fail(e, 'symlink', rel);
@@ -436,7 +503,7 @@ export class PosixTree implements Tree {
     const tmp = Buffer.from(tempName());
     try {
       fs.linkSync(from.dir.at(from.name), dir.at(tmp));
-      this.placeIn(dir, tmp, name, rel);
+      this.placeIn(dir, tmp, name);
       // rename(2) does nothing when both names are links to one inode (rel
       // already is this link, e.g. made by an interrupted run): drop the temporary name.
       fs.rmSync(dir.at(tmp), { force: true });

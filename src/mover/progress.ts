@@ -1,7 +1,11 @@
-// Progress for long moves: a bar on a TTY (files, bytes, rate, ETA), fed by
-// the transfer's counters; totals come from a light scan of the source that
-// runs alongside the copy (streaming too), so the bar moves during the scan.
+// Progress for long moves: a line on a TTY (files, bytes, rate; percent and
+// ETA once the total is known), fed by the transfer's counters. The total
+// comes from a count of the source that runs alongside the copy (as rclone
+// counts while "checking"): a streaming walk that keeps two numbers, never a
+// list. Until the count is complete the line shows what is done and the rate
+// only: a percentage of an unknown total would be a guess.
 import type CliProgress from 'cli-progress';
+import type { MStat } from './tree.js';
 import type { Transfer, TransferSummary } from './transfer.js';
 import { march } from './walk.js';
 
@@ -14,51 +18,109 @@ export async function loadCliProgress(): Promise<typeof CliProgress> {
   return (cliProgress ??= (await import('cli-progress')).default);
 }
 
+/** What the progress line shows. */
+export interface ProgressState {
+  /** Entries done (files, links, already done, unchanged). */
+  files: number;
+  bytes: number;
+  seconds: number;
+  /** The source's totals, once its count is complete (undefined before, or when it could not be counted). */
+  totalFiles?: number;
+  totalBytes?: number;
+  /** While counting: entries counted so far. */
+  counted?: number;
+}
+
+const BAR = 20;
+const mb = (n: number) => (n / 1e6).toFixed(1);
+
+/** A duration for the ETA: 7s, 3m05s, 2h07m. */
+export function formatDuration(secs: number): string {
+  const s = Math.ceil(secs);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/**
+ * The progress line. With a known total: a bar, the percentage (the larger of
+ * the files' and the bytes' fractions: bytes for a few large files, files
+ * where sync finds most unchanged), done/total and the ETA from the fraction
+ * done so far ("--" until something is done). Without: done and rate only.
+ */
+export function formatProgress(p: ProgressState): string {
+  const rate = `${mb(p.seconds > 0 ? p.bytes / p.seconds : 0)} MB/s`;
+  if (p.totalFiles === undefined || p.totalBytes === undefined) {
+    const counting = p.counted !== undefined ? ` | counting the source: ${p.counted} so far` : '';
+    return `${p.files} files | ${mb(p.bytes)} MB | ${rate}${counting}`;
+  }
+  const parts: number[] = [];
+  if (p.totalFiles > 0) parts.push(p.files / p.totalFiles);
+  if (p.totalBytes > 0) parts.push(p.bytes / p.totalBytes);
+  // An empty source is done; a source that grew since it was counted stops at 100%.
+  const f = parts.length === 0 ? 1 : Math.min(1, Math.max(0, ...parts));
+  const filled = Math.round(f * BAR);
+  const eta = f >= 1 ? '0s' : f > 0 && p.seconds > 0 ? formatDuration((p.seconds * (1 - f)) / f) : '--';
+  return `${'█'.repeat(filled)}${'░'.repeat(BAR - filled)} ${Math.floor(f * 100)}% | ${p.files}/${p.totalFiles} files | ${mb(p.bytes)}/${mb(p.totalBytes)} MB | ${rate} | ETA ${eta}`;
+}
+
 export class ProgressBar {
   private bar: CliProgress.SingleBar | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private totalFiles = 0;
-  private totalBytes = 0;
-  private scanned = false;
-  private stopScan = false;
+  private t: Transfer | undefined;
+  private countFiles = 0;
+  private countBytes = 0;
+  private count: 'running' | 'done' | 'failed' = 'running';
+  private stopCount = false;
 
-  /** Needs loadCliProgress() done. */
-  start(t: Transfer, srcSt: Parameters<Transfer['run']>[0] | undefined): void {
+  /** Needs loadCliProgress() done. srcSt: the source root's stat (read from the source when not given). */
+  start(t: Transfer, srcSt?: MStat): void {
     if (!cliProgress) throw new Error('ProgressBar.start: call loadCliProgress() first');
+    this.t = t;
     this.bar = new cliProgress.SingleBar({
       stream: process.stderr,
-      format: '{bar} {percentage}% | {files}/{tfiles} files | {mb}/{tmb} MB | {rate} MB/s | ETA {eta_formatted}',
-      hideCursor: true, etaBuffer: 20, fps: 5,
-    }, cliProgress.Presets.shades_classic);
-    this.bar.start(1, 0, { files: 0, tfiles: '?', mb: '0', tmb: '?', rate: '0' });
-    if (srcSt) void this.scan(t, srcSt);
-    this.timer = setInterval(() => this.update(t), 200);
-  }
-
-  private async scan(t: Transfer, st: Parameters<Transfer['run']>[0]): Promise<void> {
-    try {
-      for await (const ev of march(t.src, undefined, '', st, undefined)) {
-        if (this.stopScan) return;
-        if (ev.kind === 'entry' && ev.src) { this.totalFiles++; if (ev.src.type === 'file') this.totalBytes += ev.src.size; }
-      }
-      this.scanned = true;
-    } catch { /* the copy reports errors */ }
-  }
-
-  private update(t: Transfer): void {
-    const c = t.c;
-    const done = c.files + c.symlinks + c.hardlinks + c.skipped + c.unchanged;
-    const secs = Math.max(0.001, t.seconds);
-    this.bar?.setTotal(Math.max(1, this.totalBytes));
-    this.bar?.update(Math.min(c.bytes, Math.max(1, this.totalBytes)), {
-      files: done, tfiles: this.scanned ? this.totalFiles : `${this.totalFiles}+`,
-      mb: (c.bytes / 1e6).toFixed(1), tmb: (this.totalBytes / 1e6).toFixed(1) + (this.scanned ? '' : '+'), rate: (c.bytes / 1e6 / secs).toFixed(1),
+      format: (_o: unknown, _p: unknown, payload: { state: ProgressState }) => formatProgress(payload.state),
+      hideCursor: true, fps: 5,
     });
+    this.bar.start(1, 0, { state: this.state() });
+    void this.countSource(t, srcSt);
+    this.timer = setInterval(() => this.bar?.update(0, { state: this.state() }), 200);
+  }
+
+  private state(): ProgressState {
+    const c = this.t!.c;
+    const s: ProgressState = { files: c.files + c.symlinks + c.hardlinks + c.skipped + c.unchanged, bytes: c.bytes, seconds: this.t!.seconds };
+    if (this.count === 'done') { s.totalFiles = this.countFiles; s.totalBytes = this.countBytes; }
+    if (this.count === 'running') s.counted = this.countFiles;
+    return s;
+  }
+
+  /**
+   * Counts the source's entries and file bytes. A directory it cannot list
+   * leaves the total unknown (the copy itself reports that error).
+   */
+  private async countSource(t: Transfer, st: MStat | undefined): Promise<void> {
+    try {
+      const root = st ?? (await t.src.lstat(''));
+      if (!root) { this.count = 'failed'; return; }
+      for await (const ev of march(t.src, undefined, '', root, undefined)) {
+        if (this.stopCount) return;
+        if (ev.kind === 'error') { this.count = 'failed'; return; }
+        if (ev.kind === 'entry' && ev.src) {
+          this.countFiles++;
+          if (ev.src.type === 'file') this.countBytes += ev.src.size;
+        }
+      }
+      this.count = 'done';
+    } catch {
+      this.count = 'failed'; // the same failure reaches the copy, which reports it
+    }
   }
 
   stop(): void {
-    this.stopScan = true;
+    this.stopCount = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.t) this.bar?.update(0, { state: this.state() }); // the last line shows the final counts
     this.bar?.stop();
   }
 }

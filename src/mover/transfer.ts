@@ -98,6 +98,8 @@ interface DirState {
   st: MStat;
   pending: number;
   dst?: MStat;
+  /** Its listing failed (reported): its content is incomplete, so its metadata is not applied (--resume redoes it). */
+  failed?: boolean;
 }
 
 interface LinkState {
@@ -168,6 +170,8 @@ export class Transfer {
       if (ev.kind === 'error') {
         this.fail(ev.side === 'src' ? this.src : this.dst, rel, ev.error);
         this.journalFailed(rel);
+        const ds = this.dirs.get(rel);
+        if (ds) ds.failed = true;
         continue;
       }
       if (ev.kind === 'enter') {
@@ -279,7 +283,7 @@ export class Transfer {
   }
 
   private async finishDir(rel: string, ds: DirState): Promise<void> {
-    if (this.stopped) return; // leave an interrupted directory writable; resume finishes it
+    if (this.stopped || ds.failed) return; // leave an interrupted directory writable; resume finishes it
     const xs = await this.srcXattrs(rel, ds.st);
     if (this.mode === 'sync') {
       const now = await this.dst.lstat(rel);

@@ -50,7 +50,7 @@ export interface FileWriter {
   /** Preferred write unit (the destination's chunk size). */
   readonly chunkSize: number;
   write(data: Buffer, offset: number): Promise<void>;
-  /** Sets size, mode, owner, times, xattrs and renames the file into place (replacing an existing one). */
+  /** Sets size, mode, owner, times, xattrs and renames the file into place (replacing a non-directory; a directory there: EISDIR). */
   commit(size: number): Promise<void>;
   /** Removes the temporary file. */
   abort(): Promise<void>;
@@ -67,19 +67,24 @@ export interface Tree {
   display(rel: string): string;
 
   lstat(rel: string): Promise<MStat | undefined>;
-  /** Entries of a directory in byte order of their names, with their lstat. */
-  list(rel: string): AsyncGenerator<Listed>;
+  /**
+   * Entries of a directory in byte order of their names, with their lstat.
+   * st: the directory as its parent's listing (or the root's lstat) showed it;
+   * a backend that can tells when another inode is there now (an error).
+   */
+  list(rel: string, st?: MStat): AsyncGenerator<Listed>;
   /** Raw target bytes of a symlink, escaped. */
   readlink(rel: string): Promise<string>;
   /** Extended attributes (name, value), all of them; the caller filters. */
   xattrs(rel: string, st: MStat): Promise<Array<[string, Buffer]>>;
+  /** st: the file as listed; a backend that can refuses another inode found there now. */
   openRead(rel: string, st: MStat): Promise<FileReader>;
 
   /** Makes a directory (mode 0700 + u+w while it fills); ok if one exists; error if a non-directory does. */
   ensureDir(rel: string): Promise<'created' | 'existed'>;
   createFile(rel: string, st: MStat, xattrs: Array<[string, Buffer]>, meta: MetaOptions): Promise<FileWriter>;
   symlink(rel: string, target: string, st: MStat, xattrs: Array<[string, Buffer]>, meta: MetaOptions): Promise<void>;
-  /** Hard link rel to the already written existingRel (replacing rel if it exists). */
+  /** Hard link rel to the already written existingRel (replacing a non-directory rel; a directory there: EISDIR). */
   link(existingRel: string, rel: string): Promise<void>;
   /** Sets mode, owner, times and xattrs (replacing the whole xattr set) of an existing entry. */
   setMeta(rel: string, st: MStat, xattrs: Array<[string, Buffer]> | undefined, meta: MetaOptions): Promise<void>;

@@ -20,8 +20,14 @@ class Cursor {
   private it: AsyncGenerator<Listed> | undefined;
   head: Listed | undefined;
   error: unknown;
-  constructor(tree: Tree | undefined, rel: string) {
-    this.it = tree?.list(rel);
+  constructor(tree: Tree | undefined, rel: string, st: MStat | undefined) {
+    this.it = tree?.list(rel, st);
+  }
+  /** Ends a listing left before its end (the walk was stopped): its backend releases what it holds. */
+  close(): void {
+    const it = this.it;
+    this.it = undefined;
+    void it?.return(undefined).catch(() => undefined);
   }
   async next(): Promise<void> {
     if (!this.it) { this.head = undefined; return; }
@@ -43,19 +49,25 @@ export async function* march(src: Tree, dst: Tree | undefined, rel: string, s: M
     return;
   }
   yield { kind: 'enter', rel, src: s, dst: d };
-  const a = new Cursor(src, rel);
-  const b = new Cursor(d?.type === 'dir' ? dst : undefined, rel);
-  await Promise.all([a.next(), b.next()]);
-  for (;;) {
-    if (a.error !== undefined) { yield { kind: 'error', rel, side: 'src', error: a.error }; break; }
-    if (b.error !== undefined) { yield { kind: 'error', rel, side: 'dst', error: b.error }; break; }
-    if (!a.head && !b.head) break;
-    const c = !a.head ? 1 : !b.head ? -1 : compareNames(a.head.name, b.head.name);
-    const name = c <= 0 ? a.head!.name : b.head!.name;
-    const sa = c <= 0 ? a.head!.st : undefined;
-    const sb = c >= 0 ? b.head!.st : undefined;
-    yield* march(src, dst, joinRel(rel, name), sa, sb);
-    await Promise.all([c <= 0 ? a.next() : undefined, c >= 0 ? b.next() : undefined]);
+  const a = new Cursor(src, rel, s);
+  const b = new Cursor(d?.type === 'dir' ? dst : undefined, rel, d);
+  try {
+    await Promise.all([a.next(), b.next()]);
+    for (;;) {
+      if (a.error !== undefined) { yield { kind: 'error', rel, side: 'src', error: a.error }; break; }
+      if (b.error !== undefined) { yield { kind: 'error', rel, side: 'dst', error: b.error }; break; }
+      if (!a.head && !b.head) break;
+      const c = !a.head ? 1 : !b.head ? -1 : compareNames(a.head.name, b.head.name);
+      const name = c <= 0 ? a.head!.name : b.head!.name;
+      const sa = c <= 0 ? a.head!.st : undefined;
+      const sb = c >= 0 ? b.head!.st : undefined;
+      yield* march(src, dst, joinRel(rel, name), sa, sb);
+      await Promise.all([c <= 0 ? a.next() : undefined, c >= 0 ? b.next() : undefined]);
+    }
+  } finally {
+    // A walk stopped early (a full disk, Ctrl-C, the progress count ended) closes its open listings.
+    a.close();
+    b.close();
   }
   yield { kind: 'leave', rel, src: s, dst: d };
 }

@@ -1,12 +1,18 @@
 // Extended attributes of POSIX files, and which ones a move copies.
-// `@napi-rs/xattr` works on path strings without following symlinks; a path
-// that is not valid UTF-8 cannot be a JS string, so for those the mover falls
-// back to getfattr/setfattr (package attr) with the name built by the shell.
-// The synchronous calls are used: one xattr syscall costs far less than a trip
-// through libuv's thread pool.
-import { execFileSync } from 'node:child_process';
+// Paths and attribute names are bytes. `@napi-rs/xattr` (l* calls: a final
+// symlink is never followed) takes strings: it serves every path and name
+// that is valid UTF-8, nearly all of them, without loading a native library.
+// A path or an attribute name that is not UTF-8 goes through the byte-path
+// calls of the project's native addon (native/h5, loaded on first need).
+// Attribute names are carried escaped like file names (names.ts), so their
+// bytes survive a container. Any failure is an error for that path: never an
+// empty list. The synchronous calls are used: one xattr syscall costs far
+// less than a trip through libuv's thread pool.
+import { createRequire } from 'node:module';
 import { getAttributeSync, listAttributesSync, removeAttributeSync, setAttributeSync } from '@napi-rs/xattr';
 import { StrataError } from '../errors.js';
+import { addonPath } from '../hdf5/h5lib/index.js';
+import { decodeName, encodeName } from './names.js';
 
 export type XattrMode = 'none' | 'all' | 'non-lustre';
 
@@ -31,100 +37,133 @@ export function filterXattrs(mode: XattrMode, xs: Array<[string, Buffer]>): Arra
   return mode === 'none' ? [] : xs.filter(([n]) => keepXattr(mode, n));
 }
 
-/** A path usable with the string-based xattr calls, or undefined if the bytes are not valid UTF-8. */
+/** A path or name usable with the string-based xattr calls, or undefined if the bytes are not valid UTF-8. */
 function asString(p: Buffer): string | undefined {
   const s = p.toString('utf8');
   return Buffer.from(s, 'utf8').equals(p) ? s : undefined;
 }
 
-/** $'...' quoting of arbitrary bytes for bash. */
-function bashBytes(p: Buffer): string {
-  let s = "$'";
-  for (const c of p) s += c >= 0x20 && c < 0x7f && c !== 0x27 && c !== 0x5c ? String.fromCharCode(c) : `\\x${c.toString(16).padStart(2, '0')}`;
-  return s + "'";
+/** The byte-path calls of the native addon (see native/h5/h5.c, "extended attributes of byte paths"). */
+interface ByteXattrs {
+  xattrList(p: Buffer): Buffer[];
+  xattrGet(p: Buffer, name: Buffer): Buffer | null;
+  xattrSet(p: Buffer, name: Buffer, value: Buffer): void;
+  xattrRemove(p: Buffer, name: Buffer): void;
+}
+let byteCalls: ByteXattrs | undefined;
+function bytes(): ByteXattrs {
+  if (byteCalls) return byteCalls;
+  // The same module the HDF5 layer loads (STRATA_H5_ADDON overrides its place there too).
+  const p = process.env['STRATA_H5_ADDON'] || addonPath();
+  try {
+    byteCalls = createRequire(import.meta.url)(p) as ByteXattrs;
+  } catch (e) {
+    throw new StrataError('ENOTSUP', `extended attributes of names that are not UTF-8 need the native addon (${p}): ${(e as Error).message}`, { cause: e });
+  }
+  return byteCalls;
 }
 
+/** The errno name of a failed xattr call: the addon's `code`, or "os error N" in @napi-rs/xattr's message. */
 function errno(e: unknown): string | undefined {
+  const code = (e as { code?: unknown })?.code;
+  if (typeof code === 'string' && /^E[A-Z0-9]+$/.test(code)) return code;
   const m = /os error (\d+)/.exec(String((e as Error)?.message ?? ''));
   const n = m ? Number(m[1]) : undefined;
-  return n === 95 ? 'ENOTSUP' : n === 61 ? 'ENODATA' : n === 1 ? 'EPERM' : n === 13 ? 'EACCES' : n === 28 ? 'ENOSPC' : n === 2 ? 'ENOENT' : n === 7 ? 'E2BIG' : undefined;
+  return n === 95 ? 'ENOTSUP' : n === 61 ? 'ENODATA' : n === 1 ? 'EPERM' : n === 13 ? 'EACCES' : n === 28 ? 'ENOSPC' : n === 2 ? 'ENOENT' : n === 7 ? 'E2BIG' : n === 5 ? 'EIO' : n === 20 ? 'ENOTDIR' : n === 122 ? 'EDQUOT' : n === 30 ? 'EROFS' : n !== undefined ? 'EIO' : undefined;
 }
 
 function xerr(e: unknown, what: string, hint = ''): StrataError {
   const code = errno(e);
-  const known = code === 'ENOTSUP' || code === 'EPERM' || code === 'EACCES' || code === 'ENOSPC' || code === 'ENOENT' || code === 'ENODATA';
+  const known = code === 'ENOTSUP' || code === 'EPERM' || code === 'EACCES' || code === 'ENOSPC' || code === 'ENOENT' || code === 'ENODATA' || code === 'EROFS' || code === 'ENOTDIR';
   return new StrataError(known ? code : 'EIO', `${what}: ${String((e as Error)?.message ?? e)}${hint}`, { cause: e });
 }
 
 /** Why a destination refuses an attribute is its own rule: say how to copy without. */
 const SET_HINT = ' (the destination does not take this attribute; --xattrs none copies without extended attributes)';
 
-/** All xattrs of a path (symlinks not followed). A filesystem without xattrs gives []. */
+/**
+ * All xattrs of a path (a final symlink not followed), sorted by name; names
+ * escaped (names.ts). A filesystem without xattrs gives [].
+ */
 export async function readXattrs(p: Buffer): Promise<Array<[string, Buffer]>> {
   const s = asString(p);
-  if (s === undefined) return readXattrsShell(p);
-  let names: string[];
+  if (s !== undefined) {
+    let names: string[] | undefined;
+    try {
+      names = listAttributesSync(s);
+    } catch (e) {
+      if (errno(e) === 'ENOTSUP') return [];
+      // Not an OS error: an attribute name that is not UTF-8 ("Invalid attribute"): read by bytes.
+      if (errno(e) !== undefined) throw xerr(e, 'listxattr');
+    }
+    if (names) {
+      const out: Array<[string, Buffer]> = [];
+      for (const n of names) {
+        try {
+          const v = getAttributeSync(s, n);
+          if (v) out.push([encodeName(Buffer.from(n, 'utf8')), Buffer.from(v)]);
+        } catch (e) {
+          if (errno(e) !== 'ENODATA') throw xerr(e, `getxattr ${n}`); // ENODATA: removed since the listing
+        }
+      }
+      return out.sort(byName);
+    }
+  }
+  return readXattrsBytes(p);
+}
+
+function readXattrsBytes(p: Buffer): Array<[string, Buffer]> {
+  const b = bytes();
+  let names: Buffer[];
   try {
-    names = listAttributesSync(s);
+    names = b.xattrList(p);
   } catch (e) {
     if (errno(e) === 'ENOTSUP') return [];
     throw xerr(e, 'listxattr');
   }
   const out: Array<[string, Buffer]> = [];
-  for (const n of names.sort()) {
+  for (const n of names) {
+    let v: Buffer | null;
     try {
-      const v = getAttributeSync(s, n);
-      if (v) out.push([n, Buffer.from(v)]);
+      v = b.xattrGet(p, n);
     } catch (e) {
-      if (errno(e) !== 'ENODATA') throw xerr(e, `getxattr ${n}`);
+      throw xerr(e, `getxattr ${encodeName(n)}`);
     }
+    if (v) out.push([encodeName(n), v]); // null: removed since the listing
   }
-  return out;
+  return out.sort(byName);
 }
 
-function readXattrsShell(p: Buffer): Array<[string, Buffer]> {
-  let text: string;
-  try {
-    text = execFileSync('bash', ['-c', `getfattr -h -d -m - -e hex -- ${bashBytes(p)} 2>/dev/null || true`], { encoding: 'latin1' });
-  } catch {
-    return [];
-  }
-  const out: Array<[string, Buffer]> = [];
-  for (const line of text.split('\n')) {
-    const m = /^([^#=][^=]*)=0x([0-9a-f]*)$/.exec(line.trim());
-    if (m) out.push([m[1]!, Buffer.from(m[2]!, 'hex')]);
-    else {
-      const m2 = /^([^#=][^=]*)$/.exec(line.trim());
-      if (m2 && line.trim()) out.push([m2[1]!, Buffer.alloc(0)]);
-    }
-  }
-  return out.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+function byName(a: [string, Buffer], b: [string, Buffer]): number {
+  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
 }
 
-/** Makes the xattrs of a path exactly `want` (removes others, sets the rest). */
+/** Makes the xattrs of a path exactly `want` (removes others, sets the rest); names escaped. */
 export async function writeXattrs(p: Buffer, want: Array<[string, Buffer]>, have?: Array<[string, Buffer]>): Promise<void> {
-  const s = asString(p);
   const cur = have ?? (want.length === 0 ? [] : await readXattrs(p));
   const wantNames = new Set(want.map(([n]) => n));
-  if (s === undefined) {
-    const cmds: string[] = [];
-    for (const [n] of cur) if (!wantNames.has(n)) cmds.push(`setfattr -h -x ${bashBytes(Buffer.from(n))} -- ${bashBytes(p)}`);
-    for (const [n, v] of want) cmds.push(`setfattr -h -n ${bashBytes(Buffer.from(n))} -v 0x${v.toString('hex')} -- ${bashBytes(p)}`);
-    if (cmds.length === 0) return;
-    try {
-      execFileSync('bash', ['-c', cmds.join(' && ')], { stdio: ['ignore', 'ignore', 'pipe'] });
-    } catch (e) {
-      throw new StrataError('EIO', `setfattr: ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}${SET_HINT}`);
-    }
-    return;
-  }
+  const curMap = new Map(cur);
+  const s = asString(p);
+  // Each name as the string calls take it, or undefined when only the byte calls can.
+  const str = (n: string): string | undefined => (s === undefined ? undefined : asString(decodeName(n)));
   for (const [n] of cur) {
     if (wantNames.has(n)) continue;
-    try { removeAttributeSync(s, n); } catch (e) { if (errno(e) !== 'ENODATA') throw xerr(e, `removexattr ${n}`); }
+    const ns = str(n);
+    try {
+      if (ns !== undefined) removeAttributeSync(s!, ns);
+      else bytes().xattrRemove(p, decodeName(n));
+    } catch (e) {
+      if (errno(e) !== 'ENODATA') throw xerr(e, `removexattr ${n}`);
+    }
   }
-  const curMap = new Map(cur);
   for (const [n, v] of want) {
     if (curMap.get(n)?.equals(v)) continue;
-    try { setAttributeSync(s, n, v); } catch (e) { throw xerr(e, `setxattr ${n}`, SET_HINT); }
+    const ns = str(n);
+    try {
+      if (ns !== undefined) setAttributeSync(s!, ns, v);
+      else bytes().xattrSet(p, decodeName(n), v);
+    } catch (e) {
+      throw xerr(e, `setxattr ${n}`, SET_HINT);
+    }
   }
 }

@@ -136,3 +136,64 @@ test('re-linking a hard link that is already in place leaves no temporary name (
   assert.deepEqual(fs.readdirSync(dir).sort(), ['a', 'b']);
   assert.equal(fs.statSync(path.join(dir, 'a')).ino, fs.statSync(path.join(dir, 'b')).ino);
 });
+
+test('copy never replaces a directory with a file nor a file with a directory (as cp -a); sync does', async () => {
+  // The source has files (small, large, a symlink, a hard-link pair) where the
+  // destination has directories full of data, and a directory where it has a file.
+  const src = path.join(home, 'clash');
+  fs.mkdirSync(path.join(src, 'd'), { recursive: true });
+  fs.writeFileSync(path.join(src, 'a'), 'file a\n');
+  fs.writeFileSync(path.join(src, 'big'), Buffer.alloc(2 * 1024 * 1024 + 5, 3)); // temporary name + rename on both kinds
+  fs.symlinkSync('a', path.join(src, 'ln'));
+  fs.writeFileSync(path.join(src, 'h1'), 'linked\n');
+  fs.linkSync(path.join(src, 'h1'), path.join(src, 'h2'));
+  fs.writeFileSync(path.join(src, 'd/inner'), 'inner\n');
+  fs.writeFileSync(path.join(src, 'z.txt'), 'the rest\n');
+  const inTheWay = ['a', 'big', 'ln', 'h2'];
+  const expectRefusals = (r: { code: number; stderr: string }, root: string) => {
+    assert.equal(r.code, 1, r.stderr);
+    for (const n of inTheWay) {
+      assert.match(r.stderr, new RegExp(`^strata: ${root}/${n}: cannot overwrite directory with non-directory \\(EISDIR\\)$`, 'm'), r.stderr);
+    }
+    assert.match(r.stderr, new RegExp(`^strata: ${root}/d: cannot overwrite non-directory with directory \\(EEXIST\\)$`, 'm'), r.stderr);
+    assert.match(r.stderr, /, 5 errors$/m);
+  };
+
+  // POSIX destination.
+  const dst = path.join(home, 'clash-out');
+  for (const n of inTheWay) {
+    fs.mkdirSync(path.join(dst, 'clash', n, 'deep'), { recursive: true });
+    fs.writeFileSync(path.join(dst, 'clash', n, 'deep/keep.txt'), `keep ${n}\n`);
+  }
+  fs.writeFileSync(path.join(dst, 'clash/d'), 'a file where a directory goes\n');
+  const r = await run(['fs', 'copy', '--src', src, '--dst', dst]);
+  expectRefusals(r, `${dst}/clash`);
+  for (const n of inTheWay) assert.equal(fs.readFileSync(path.join(dst, 'clash', n, 'deep/keep.txt'), 'utf8'), `keep ${n}\n`, `${n}: nothing of the directory removed`);
+  assert.equal(fs.readFileSync(path.join(dst, 'clash/d'), 'utf8'), 'a file where a directory goes\n');
+  assert.equal(fs.readFileSync(path.join(dst, 'clash/z.txt'), 'utf8'), 'the rest\n', 'the rest is copied');
+  assert.equal(fs.readFileSync(path.join(dst, 'clash/h1'), 'utf8'), 'linked\n');
+  assert.deepEqual(fs.readdirSync(path.join(dst, 'clash')).filter((n) => n.startsWith('.strata-tmp')), [], 'no temporary file left');
+
+  // Container destination.
+  await run(['pool', 'create', 'tank']);
+  await ok(env, ['container', 'create', 'tank', 'clash', '--type', 'POSIX']);
+  for (const n of inTheWay) {
+    await ok(env, ['fs', 'mkdir', '-p', `daos://tank/clash/clash/${n}/deep`]);
+    await ok(env, ['fs', 'put', '-', `daos://tank/clash/clash/${n}/deep/keep.txt`]);
+  }
+  const blocker = path.join(home, 'clash-blocker');
+  fs.writeFileSync(blocker, 'a file where a directory goes\n');
+  await ok(env, ['fs', 'put', blocker, 'daos://tank/clash/clash/d']);
+  const rc = await run(['fs', 'copy', '--src', src, '--dst', 'daos://tank/clash']);
+  expectRefusals(rc, 'daos://tank/clash/clash');
+  for (const n of inTheWay) assert.equal((await ok(env, ['fs', 'stat', '--json', `daos://tank/clash/clash/${n}/deep/keep.txt`])).code, 0, `${n}: nothing of the directory removed`);
+  assert.equal((await ok(env, ['fs', 'cat', 'daos://tank/clash/clash/d'])).stdout, 'a file where a directory goes\n');
+  assert.equal((await ok(env, ['fs', 'cat', 'daos://tank/clash/clash/z.txt'])).stdout, 'the rest\n');
+  assert.doesNotMatch((await ok(env, ['fs', 'ls', 'daos://tank/clash/clash'])).stdout, /strata-tmp/);
+
+  // sync makes the destination a mirror: there, replacing is the point.
+  await ok(env, ['fs', 'sync', '--src', src, '--dst', path.join(dst, 'clash')]);
+  await ok(env, ['fs', 'sync', '--src', src, '--dst', 'daos://tank/clash/clash']);
+  assert.equal((await ok(env, ['fs', 'compare', src, path.join(dst, 'clash')])).code, 0);
+  assert.equal((await ok(env, ['fs', 'compare', src, 'daos://tank/clash/clash'])).code, 0);
+});

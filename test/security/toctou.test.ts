@@ -71,7 +71,7 @@ for (const kind of KINDS) {
     const r = await copy(['--src', source(kind), '--dst', dst]);
     assert.equal(r.code, 1, show(['fs', 'copy'], r));
     const errs = errorLines(r);
-    assert.match(errs[0] ?? '', /tree\/a: .*exists and is not a directory \(EEXIST\)$/, r.stderr);
+    assert.match(errs[0] ?? '', /tree\/a: .*cannot overwrite non-directory with directory \(EEXIST\)$/, r.stderr);
     assert.equal(errs.length, 2, r.stderr); // the refusal and the summary "copy: 1 error"
     assert.equal(fingerprint(outside), fp, 'nothing outside the destination changed');
     // The file's symlink was replaced by the file (renamed over it), not written through.
@@ -87,7 +87,7 @@ for (const kind of KINDS) {
     fs.writeFileSync(path.join(dst, 'tree/a/blocker'), 'in the way\n');
     const r1 = await copy(['--src', source(kind), '--dst', dst]);
     assert.equal(r1.code, 1, r1.stderr);
-    assert.match(r1.stderr, /a\/blocker: .*exists and is not a directory/);
+    assert.match(r1.stderr, /a\/blocker: cannot overwrite non-directory with directory/);
     assert.match(r1.stderr, /--resume/);
     // Between the runs someone swaps tree/a for a symlink to elsewhere.
     fs.renameSync(path.join(dst, 'tree/a'), path.join(dst, 'tree/a.moved'));
@@ -95,7 +95,7 @@ for (const kind of KINDS) {
     const fp = fingerprint(outside);
     const r2 = await copy(['--src', source(kind), '--dst', dst, '--resume']);
     assert.equal(r2.code, 1, r2.stderr);
-    assert.match(errorLines(r2)[0] ?? '', /tree\/a: .*exists and is not a directory \(EEXIST\)$/, r2.stderr);
+    assert.match(errorLines(r2)[0] ?? '', /tree\/a: .*cannot overwrite non-directory with directory \(EEXIST\)$/, r2.stderr);
     assert.equal(fingerprint(outside), fp, 'nothing outside the destination changed');
     assert.ok(fs.lstatSync(path.join(dst, 'tree/a')).isSymbolicLink());
   });
@@ -195,4 +195,123 @@ test('HDF5 export: a symlink at the temporary file\'s name is not written throug
   const r = await copy(['--src', 'daos://tank/h5c', '--dst', dst], injected(plant));
   assert.equal(fingerprint(outside), fp, `the victim outside the destination is unchanged (${r.stderr.trim()})`);
   assert.ok(!fs.lstatSync(path.join(dst, 'h5c.h5'), { throwIfNoEntry: false })?.isSymbolicLink(), 'the export is a file, not the planted symlink');
+});
+
+// ---- swaps in the source ----
+// The mover runs as root over a tree another user can change (an archive of a
+// user's directory). If it resolved source paths again after listing them, a
+// directory swapped for a symlink would pull in what only root may read.
+
+/**
+ * Child-side hook: right after the mover lstats SWAP_AFTER (whichever path
+ * form it uses), "another process" renames SWAP_DIR away and puts a symlink
+ * to SWAP_TO in its place (a hard link with SWAP_MODE=hardlink).
+ */
+const SWAP_AFTER_LSTAT = `
+import fs from 'node:fs';
+import path from 'node:path';
+const after = process.env.SWAP_AFTER, dir = process.env.SWAP_DIR, to = process.env.SWAP_TO;
+let done = false;
+const real = (p) => {
+  const s = Buffer.isBuffer(p) ? p.toString('latin1') : String(p);
+  try { return path.join(fs.realpathSync.native(path.dirname(s)), path.basename(s)); } catch { return s; }
+};
+const hit = (p) => {
+  if (done || real(p) !== after) return;
+  done = true;
+  fs.renameSync(dir, dir + '.moved');
+  if (process.env.SWAP_MODE === 'hardlink') fs.linkSync(to, dir); else fs.symlinkSync(to, dir);
+};
+const lstatS = fs.lstatSync;
+fs.lstatSync = function (p, ...rest) { const r = lstatS.call(this, p, ...rest); hit(p); return r; };
+const lstatP = fs.promises.lstat;
+fs.promises.lstat = async function (p, ...rest) { const r = await lstatP.call(this, p, ...rest); hit(p); return r; };
+`;
+
+const SECRET = 'root-only secret\n';
+
+/** A source tree (a.txt, p/f.txt, z/inner.txt, q.txt) and a root-only 0700 directory whose files have the same names, sizes and mtimes. */
+function sourceArena(tag: string): { src: string; secret: string; dst: string } {
+  const base = path.join(home, `srcswap-${tag}-${n++}`);
+  const src = path.join(base, 'src');
+  const secret = path.join(base, 'secret');
+  fs.mkdirSync(path.join(src, 'p'), { recursive: true });
+  fs.mkdirSync(path.join(src, 'z'));
+  fs.mkdirSync(secret, { mode: 0o700 });
+  fs.chmodSync(secret, 0o700);
+  const same = 'x'.repeat(SECRET.length - 1) + '\n'; // same size: a plain size check cannot tell them apart
+  const t = new Date('2020-01-01T00:00:00Z');
+  for (const f of ['a.txt', 'p/f.txt', 'z/inner.txt']) {
+    fs.writeFileSync(path.join(src, f), same);
+    fs.utimesSync(path.join(src, f), t, t);
+  }
+  fs.writeFileSync(path.join(src, 'q.txt'), 'the rest\n');
+  for (const f of ['f.txt', 'inner.txt']) {
+    fs.writeFileSync(path.join(secret, f), SECRET, { mode: 0o600 });
+    fs.utimesSync(path.join(secret, f), t, t);
+  }
+  const dst = path.join(base, 'dst');
+  fs.mkdirSync(dst);
+  return { src, secret, dst };
+}
+
+/** Every file's content under a POSIX directory or in a container (copied out to look). */
+async function contents(where: string): Promise<string[]> {
+  let dir = where;
+  if (where.startsWith('daos://')) {
+    dir = path.join(home, `look-${n++}`);
+    await ok(['fs', 'copy', '--src', where, '--dst', dir, '-q'], { env });
+  }
+  const out: string[] = [];
+  const walk = (p: string) => {
+    for (const e of fs.readdirSync(p, { withFileTypes: true })) {
+      const q = path.join(p, e.name);
+      if (e.isDirectory()) walk(q);
+      else if (e.isFile()) out.push(fs.readFileSync(q, 'utf8'));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+for (const [cmd, kind] of [['copy', 'posix'], ['copy', 'container'], ['sync', 'posix']] as const) {
+  test(`fs ${cmd} -> ${kind}: a source directory swapped for a symlink between listing and descending is not followed`, async () => {
+    const { src, secret, dst } = sourceArena(`dir-${cmd}-${kind}`);
+    const target = kind === 'posix' ? (cmd === 'sync' ? dst : path.join(dst, 'src')) : `daos://tank/srcswap${n++}`;
+    const r = await cli(['fs', cmd, '--src', src, '--dst', kind === 'posix' && cmd === 'copy' ? dst : target], {
+      env: { ...env, ...injected(SWAP_AFTER_LSTAT), SWAP_AFTER: path.join(src, 'z'), SWAP_DIR: path.join(src, 'z'), SWAP_TO: secret },
+    });
+    assert.ok(fs.lstatSync(path.join(src, 'z')).isSymbolicLink(), `the swap happened: ${r.stderr}`);
+    assert.ok(!(await contents(target)).includes(SECRET), `the root-only file was not copied: ${r.stderr}`);
+    assert.equal(r.code, 1, show(['fs', cmd], r));
+    assert.match(errorLines(r)[0] ?? '', new RegExp(`^strata: ${src}/z: .*symbolic link`), r.stderr);
+    const got = (await contents(target)).sort();
+    assert.deepEqual(got.filter((c) => c === 'the rest\n'), ['the rest\n'], 'the rest is copied');
+    assert.equal(got.length, 3, `a.txt, p/f.txt and q.txt copied: ${r.stderr}`);
+  });
+}
+
+test('fs copy: a file\'s directory swapped for a symlink after it was listed: the file is read from the directory listed', async () => {
+  const { src, secret, dst } = sourceArena('parent');
+  const r = await cli(['fs', 'copy', '--src', src, '--dst', dst], {
+    env: { ...env, ...injected(SWAP_AFTER_LSTAT), SWAP_AFTER: path.join(src, 'p/f.txt'), SWAP_DIR: path.join(src, 'p'), SWAP_TO: secret },
+  });
+  assert.ok(fs.lstatSync(path.join(src, 'p')).isSymbolicLink(), `the swap happened: ${r.stderr}`);
+  assert.ok(!(await contents(dst)).includes(SECRET), `the root-only file was not copied: ${r.stderr}`);
+  // The directory the listing saw is still open: the file comes from there (now p.moved), as listed.
+  assert.equal(fs.readFileSync(path.join(dst, 'src/p/f.txt'), 'utf8'), fs.readFileSync(path.join(src, 'p.moved/f.txt'), 'utf8'));
+  assert.equal(r.code, 0, show(['fs', 'copy'], r));
+});
+
+test('fs copy: a source file replaced by a hard link to a root-only file after it was listed is an error, not copied', async () => {
+  const { src, secret, dst } = sourceArena('file');
+  const r = await cli(['fs', 'copy', '--src', src, '--dst', dst], {
+    env: { ...env, ...injected(SWAP_AFTER_LSTAT), SWAP_AFTER: path.join(src, 'a.txt'), SWAP_DIR: path.join(src, 'a.txt'), SWAP_TO: path.join(secret, 'f.txt'), SWAP_MODE: 'hardlink' },
+  });
+  assert.equal(fs.statSync(path.join(src, 'a.txt')).ino, fs.statSync(path.join(secret, 'f.txt')).ino, `the swap happened: ${r.stderr}`);
+  assert.ok(!(await contents(dst)).includes(SECRET), `the root-only file was not copied: ${r.stderr}`);
+  assert.equal(r.code, 1, show(['fs', 'copy'], r));
+  assert.match(errorLines(r)[0] ?? '', new RegExp(`^strata: ${src}/a.txt: .*replaced while being copied`), r.stderr);
+  assert.ok(!fs.existsSync(path.join(dst, 'src/a.txt')));
+  assert.equal(fs.readFileSync(path.join(dst, 'src/q.txt'), 'utf8'), 'the rest\n', 'the rest is copied');
 });
