@@ -131,7 +131,9 @@ export class Transfer {
     this.pool = new Pool(128 * jobs);
     this.largeFiles = new Semaphore(16 * jobs);
     this.chunks = new Semaphore(8 * jobs);
-    this.meta = { owner: opts.owner ?? (process.getuid?.() === 0 || dst.kind === 'dfs') };
+    // Owners are kept by root only, as cp -a does: into a container too, where
+    // DFS refuses a non-root caller a file owned by someone else.
+    this.meta = { owner: opts.owner ?? process.getuid?.() === 0 };
     this.xmode = opts.xattrs ?? 'non-lustre';
   }
 

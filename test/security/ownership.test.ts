@@ -147,3 +147,18 @@ test('a default mount is nosuid,nodev: a setuid-root file in the container runs 
     assert.ok(!isMounted(mp));
   }
 });
+
+test('a copy into a container by the unprivileged user takes the user as owner (as cp -a), even of files root owns', { skip, timeout: 60000 }, async () => {
+  const src = path.join(work, 'tree');
+  fs.mkdirSync(path.join(src, 'rootdir'), { recursive: true });
+  fs.writeFileSync(path.join(src, 'rootdir', 'rootfile'), 'owned by root\n', { mode: 0o644 });
+  fs.writeFileSync(path.join(src, 'mine'), 'mine\n');
+  fs.chownSync(src, user.uid, user.gid);
+  fs.chownSync(path.join(src, 'mine'), user.uid, user.gid);
+  fs.chmodSync(path.join(src, 'rootdir'), 0o755); // root's, readable by all
+  await ok(['fs', 'copy', '--src', src, '--dst', `${U}/copied`, '-q'], { env, as: user });
+  for (const p of ['', '/mine', '/rootdir', '/rootdir/rootfile']) {
+    const st = await statOf(`${U}/copied${p}`);
+    assert.deepEqual([st.uid, st.gid], [user.uid, user.gid], `${p} belongs to the user who copied it`);
+  }
+});
