@@ -287,7 +287,7 @@ test('scan: candidates by age, size and name; --apply goes on past failures', as
   const cold = path.join(home, 'cold-policy');
   const pr = await runCli(['tier', 'scan', area, '--apply', 'park', '--to', cold], { env });
   assert.equal(pr.code, 0, pr.stderr);
-  assert.match(pr.stderr, /park: 1 candidates, 1 done, 0 failed/);
+  assert.match(pr.stderr, /park: 1 candidate, 1 done, 0 failed/);
   const all = JSON.parse(await ok(env, 'tier', 'status', area, '-R', '--json')) as Array<{ path: string; state: string }>;
   assert.deepEqual(all.map((e) => [path.basename(e.path), e.state]), [['projects', 'local'], ['old-big', 'parked']]);
   await fails(env, /--apply park needs --to/, 'tier', 'scan', area, '--apply', 'park');
