@@ -116,6 +116,15 @@ export class LmdbEngine extends KvEngine {
       case 'cat-get': return this.catalog.get(r.key);
       case 'cat-put': this.catalog.putSync(r.key, r.value); return undefined;
       case 'cat-del': this.catalog.removeSync(r.key); return undefined;
+      case 'cat-keys': {
+        const out: string[] = [];
+        for (const key of this.catalog.getKeys({ start: r.prefix, end: r.prefix + '\uffff' })) {
+          if (!key.startsWith(r.prefix)) continue;
+          out.push(key);
+          if (out.length >= r.limit) break;
+        }
+        return out;
+      }
       case 'live': {
         const f = this.files.get(r.file);
         if (f) this.files.putSync(r.file, { ...f, live: f.live + r.delta });

@@ -178,6 +178,10 @@ class Ctx {
       case 'cat-del':
         await c.query({ name: 'cat-del', text: 'DELETE FROM catalog WHERE k = $1', values: [r.key] });
         return undefined;
+      case 'cat-keys': {
+        const res = await c.query({ name: 'cat-keys', text: 'SELECT k FROM catalog WHERE k >= $1 AND k < $2 ORDER BY k LIMIT $3', values: [r.prefix, r.prefix + '\uffff', r.limit], rowMode: 'array' });
+        return (res.rows as Array<[string]>).map(([k]) => k).filter((k) => k.startsWith(r.prefix));
+      }
       case 'live': this.liveBuf.set(r.file, (this.liveBuf.get(r.file) ?? 0) + r.delta); this.dirty = true; return undefined;
       case 'blob-del': this.deleteBlobs([r.id]); return undefined;
     }
