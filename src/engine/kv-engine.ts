@@ -105,8 +105,10 @@ export abstract class KvEngine implements Engine {
         await Promise.all(reads);
         return dst;
       } catch (e) {
-        // A concurrent overwrite may have removed the bytes we were about to read: re-read the index.
-        if (attempt < 3 && e instanceof StrataError && e.code === 'ENOENT') continue;
+        // A concurrent overwrite may have removed the bytes we were about to
+        // read: re-read the index, from a fresh view (the handle's read
+        // snapshot may still point at the file another process collected).
+        if (attempt < 3 && e instanceof StrataError && e.code === 'ENOENT') { this.refresh(); continue; }
         throw e;
       }
     }
