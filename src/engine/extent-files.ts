@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { fromSystemError } from '../errors.js';
+import { createFile, type HomeAccess } from './home-access.js';
 
 export interface ExtentRef { file: number; pos: number; len: number }
 
@@ -26,6 +27,8 @@ export class ExtentFiles {
 
   constructor(
     readonly dir: string,
+    /** Who may read the files (their mode, whatever the umask). */
+    private readonly access: HomeAccess,
     /** Registers a new file number in the index (owned by this process, not sealed). */
     private readonly newFile: () => Promise<number>,
     /** Marks a file sealed in the index: it will get no more bytes. */
@@ -44,7 +47,7 @@ export class ExtentFiles {
   private async openNew(): Promise<OpenFile> {
     const no = await this.newFile();
     try {
-      const fd = fs.openSync(this.filePath(no), 'wx', 0o644);
+      const fd = createFile(this.filePath(no), this.access);
       return { no, fd, size: 0, inflight: 0, sealing: false };
     } catch (e) {
       throw fromSystemError(e, `cannot create extent file in ${this.dir}`);
