@@ -9,6 +9,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { fromSystemError } from '../errors.js';
 import { createFile, type HomeAccess } from './home-access.js';
+import { fsyncDirectory } from '../durable.js';
 
 export interface ExtentRef { file: number; pos: number; len: number }
 
@@ -46,12 +47,21 @@ export class ExtentFiles {
 
   private async openNew(): Promise<OpenFile> {
     const no = await this.newFile();
+    let fd: number;
     try {
-      const fd = createFile(this.filePath(no), this.access);
-      return { no, fd, size: 0, inflight: 0, sealing: false };
+      fd = createFile(this.filePath(no), this.access);
     } catch (e) {
       throw fromSystemError(e, `cannot create extent file in ${this.dir}`);
     }
+    // The file's name must be on disk before any index commit points into
+    // it: an fdatasync of the file does not write its directory entry.
+    try {
+      fsyncDirectory(this.dir);
+    } catch (e) {
+      fs.closeSync(fd);
+      throw e;
+    }
+    return { no, fd, size: 0, inflight: 0, sealing: false };
   }
 
   private async writable(len: number): Promise<OpenFile> {

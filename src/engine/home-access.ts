@@ -49,6 +49,7 @@ export function makeDir(dir: string, a: HomeAccess): void {
   }
   if (a.shared) fs.chownSync(dir, -1, a.gid);
   fs.chmodSync(dir, dirMode(a)); // after chown, which clears setgid for non-root
+  fsyncDirectory(path.dirname(dir)); // its name on disk before anything in it is indexed
 }
 
 /**

@@ -307,6 +307,11 @@ export abstract class KvEngine implements Engine {
       .filter((f) => f.live <= 0 && !active.has(f.no) && (f.sealed || (f.host === host && !pidAlive(f.pid))))
       .map((f) => f.no);
     if (candidates.length === 0) return 0;
+    // The commits that dropped the last references (perhaps 'visible' ones,
+    // of this process or another, not yet flushed) must be on disk before a
+    // file goes: an OS crash would otherwise bring back an index pointing
+    // into a deleted file.
+    await this.sync();
     // Files first, rows second: a process killed in between leaves rows
     // without files (live 0, dropped by the next collect), never extent files
     // without rows (orphans that only `pool check --repair` would remove).
