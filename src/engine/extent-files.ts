@@ -10,13 +10,14 @@ import path from 'node:path';
 import { fromSystemError } from '../errors.js';
 import { createFile, type HomeAccess } from './home-access.js';
 import { fsyncDirectory } from '../durable.js';
+import { holdLock, type HeldLock } from './writer-lock.js';
 
 export interface ExtentRef { file: number; pos: number; len: number }
 
 /** Size at which a writer starts a new file: small enough that reclaiming frees space soon. */
 export const EXTENT_FILE_MAX = 64 * 1024 * 1024;
 
-interface OpenFile { no: number; fd: number; size: number; inflight: number; sealing: boolean }
+interface OpenFile { no: number; fd: number; size: number; inflight: number; sealing: boolean; lock: HeldLock }
 
 export class ExtentFiles {
   private current: OpenFile | undefined;
@@ -47,21 +48,31 @@ export class ExtentFiles {
 
   private async openNew(): Promise<OpenFile> {
     const no = await this.newFile();
+    // Created under a temporary name and locked before it takes its own
+    // name: a file others see is locked as long as this process appends to
+    // it (writer-lock.ts), so they never delete it under a live writer.
+    const file = this.filePath(no);
+    const tmp = `${file}.new`;
     let fd: number;
     try {
-      fd = createFile(this.filePath(no), this.access);
+      fd = createFile(tmp, this.access);
     } catch (e) {
       throw fromSystemError(e, `cannot create extent file in ${this.dir}`);
     }
-    // The file's name must be on disk before any index commit points into
-    // it: an fdatasync of the file does not write its directory entry.
+    let lock: HeldLock | undefined;
     try {
+      lock = await holdLock(tmp);
+      fs.renameSync(tmp, file);
+      // The file's name must be on disk before any index commit points into
+      // it: an fdatasync of the file does not write its directory entry.
       fsyncDirectory(this.dir);
     } catch (e) {
+      lock?.release();
       fs.closeSync(fd);
-      throw e;
+      fs.rmSync(tmp, { force: true });
+      throw fromSystemError(e, `cannot create extent file ${file}`);
     }
-    return { no, fd, size: 0, inflight: 0, sealing: false };
+    return { no, fd, size: 0, inflight: 0, sealing: false, lock };
   }
 
   private async writable(len: number): Promise<OpenFile> {
@@ -119,7 +130,11 @@ export class ExtentFiles {
     await this.durable();
     this.sealingFiles.delete(f.no);
     fs.closeSync(f.fd);
-    await this.sealFile(f.no);
+    try {
+      await this.sealFile(f.no);
+    } finally {
+      f.lock.release(); // sealed: no more appends (unsealed, the lock is what keeps it from others)
+    }
   }
 
   /** Makes every byte appended so far durable; concurrent callers share one fdatasync. */

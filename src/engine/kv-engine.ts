@@ -5,7 +5,6 @@
 // table; commit() stays with the driver because where bulk bytes go and how
 // transactions are grouped differ.
 import fs from 'node:fs';
-import os from 'node:os';
 import type { AkeyInfo, ContId, Engine, EngineUsage, Epoch, Extent, KeyPath, Page, SnapshotInfo, Batch } from './types.js';
 import { LATEST } from './types.js';
 import { StrataError } from '../errors.js';
@@ -14,12 +13,9 @@ import { paintPlan, visibleExtents, visibleSingle, type RecordValue } from './re
 import * as core from './core.js';
 import type { ExtentFiles, ExtentRef } from './extent-files.js';
 import { checkEngine, type EngineCheckReport } from './check.js';
+import { lockFree } from './writer-lock.js';
 
 export interface FileEntry { no: number; pid: number; host: string; sealed: boolean; live: number }
-
-export function pidAlive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
-}
 
 /**
  * Pause points inside a reclaim pass, for tests that drive an interleaving
@@ -302,9 +298,10 @@ export abstract class KvEngine implements Engine {
     const ef = this.extentFiles;
     if (!ef) return 0;
     const active = new Set(ef.activeFiles());
-    const host = os.hostname();
+    // A file not sealed is its writer's until that writer is proven gone:
+    // its lock can be taken (writer-lock.ts; hostname and pid cannot tell).
     const candidates = (await this.listFiles())
-      .filter((f) => f.live <= 0 && !active.has(f.no) && (f.sealed || (f.host === host && !pidAlive(f.pid))))
+      .filter((f) => f.live <= 0 && !active.has(f.no) && (f.sealed || lockFree(ef.filePath(f.no)) === true))
       .map((f) => f.no);
     if (candidates.length === 0) return 0;
     // The commits that dropped the last references (perhaps 'visible' ones,
