@@ -11,7 +11,7 @@
 // explicit `engine init --mode` (applyAccess).
 import fs from 'node:fs';
 import path from 'node:path';
-import { StrataError } from '../errors.js';
+import { StrataError, fromSystemError } from '../errors.js';
 import { fsyncDirectory } from '../durable.js';
 
 /** Private to the owner, or shared with one group (its members read every container's bytes). */
@@ -109,7 +109,12 @@ export function applyAccess(home: string, a: HomeAccess): number {
     if ((st.mode & 0o7777) !== mode) { fs.chmodSync(p, mode); changed++; }
     if (st.isDirectory()) for (const n of fs.readdirSync(p)) walk(path.join(p, n));
   };
-  walk(home);
+  try {
+    walk(home);
+  } catch (e) {
+    // Recorded already: run again as the owner of what remains (or root) to finish.
+    throw fromSystemError(e, `cannot give ${home} its access (run engine init --mode again as the owner of its files, or as root)`);
+  }
   return changed;
 }
 
