@@ -47,6 +47,8 @@ export abstract class KvEngine implements Engine {
   protected abstract listFiles(): Promise<FileEntry[]>;
   /** Deletes the given file rows that still hold no live bytes; returns the ones deleted. */
   protected abstract dropFileRows(nos: number[]): Promise<number[]>;
+  /** Marks an extent file sealed: it gets no more bytes. */
+  protected abstract sealFile(no: number): Promise<void>;
 
   abstract commit(batch: Batch): Promise<Epoch>;
   abstract currentEpoch(): Promise<Epoch>;
@@ -260,7 +262,13 @@ export abstract class KvEngine implements Engine {
     const active = new Set(ef.activeFiles());
     const victims: number[] = [];
     for (const f of await this.listFiles()) {
-      if (!f.sealed || active.has(f.no) || f.live <= 0) continue;
+      if (active.has(f.no) || f.live <= 0) continue;
+      if (!f.sealed) {
+        // A writer that is gone (its lock can be taken: writer-lock.ts)
+        // left its file unsealed: seal it for it, so its dead bytes can go.
+        if (lockFree(ef.filePath(f.no)) !== true) continue;
+        await this.sealFile(f.no);
+      }
       let size = 0;
       try { size = fs.statSync(ef.filePath(f.no)).size; } catch { continue; }
       if (f.live <= size * maxLiveRatio) victims.push(f.no);

@@ -24,7 +24,7 @@ async function check(url: string, extents: string, how: 'fake-pid' | 'pid-namesp
   const args = how === 'fake-pid'
     ? [process.execPath, [WORKER, url, cont, String(DEAD_PID)]] as const
     : ['unshare', ['-p', '-f', '--mount-proc', '--kill-child', process.execPath, WORKER, url, cont]] as const;
-  const child = spawn(args[0], [...args[1]], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(args[0], [...args[1]], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   let err = '';
   child.stderr.on('data', (d: Buffer) => { err += d; });
   const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
@@ -47,9 +47,55 @@ async function check(url: string, extents: string, how: 'fake-pid' | 'pid-namesp
     assert.ok(files().includes(file), 'the file of a live writer stays');
     child.stdin.write('exit\n');
     await exited;
+    await groupGone(child.pid!);
     await engine.reclaim(randomUUID());
     assert.ok(!files().includes(file), "the dead writer's file is collected");
     assert.equal((await (engine as unknown as { listFiles(): Promise<Array<{ no: number }>> }).listFiles()).some((f) => f.no === Number(file.slice(0, 8))), false, 'and its row');
+  } finally {
+    child.kill('SIGKILL');
+    await engine.close();
+  }
+}
+
+/**
+ * Waits until no process of the writer's process group is left: the writer
+ * and what it started (the helper holding its lock, which exits once the
+ * writer's end of its pipe is closed).
+ */
+async function groupGone(pgid: number): Promise<void> {
+  for (;;) {
+    try { process.kill(-pgid, 0); } catch { return; }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** A writer dies leaving its file unsealed with half its bytes dead: compaction may take it only then. */
+async function checkCompaction(url: string, extents: string): Promise<void> {
+  const cont = randomUUID();
+  const child = spawn(process.execPath, [WORKER, url, cont, '', 'half'], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => { err += d; });
+  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => { out += d; if (out.includes('ready\n')) resolve(); });
+    void exited.then(() => reject(new Error(`the writer exited early: ${err}`)));
+  });
+  const files = () => fs.readdirSync(extents).filter((n) => /^\d+\.ext$/.test(n));
+  const [file] = files();
+  assert.ok(file, 'the writer made an extent file');
+  const k = { cont, oid: Buffer.alloc(16, 3), dkey: Buffer.from('d'), akey: Buffer.from('arr') };
+  const engine = await openEngine(url);
+  try {
+    await engine.reclaim(randomUUID());
+    assert.deepEqual(files(), [file], 'the file of a live writer is neither compacted nor collected');
+    child.stdin.write('exit\n');
+    await exited;
+    await groupGone(child.pid!);
+    await engine.reclaim(randomUUID());
+    assert.ok(!files().includes(file), "the dead writer's file was sealed for it, compacted and deleted");
+    assert.deepEqual(Buffer.from(await engine.read(k, 0, 200000)), Buffer.concat([Buffer.alloc(100000, 9), Buffer.alloc(100000)]), 'its live bytes moved');
+    assert.deepEqual((await engine.check()).problems, []);
   } finally {
     child.kill('SIGKILL');
     await engine.close();
@@ -65,6 +111,10 @@ function suite(name: string, make: () => Promise<{ url: string; extents: string 
     it('a writer in another PID namespace keeps its file while it lives; dead, its file is collected', { skip: noUnshare }, async () => {
       const { url, extents } = await make();
       await check(url, extents, 'pid-namespace');
+    });
+    it("a dead writer's unsealed file with dead bytes is sealed for it and compacted; a live writer's is left alone", async () => {
+      const { url, extents } = await make();
+      await checkCompaction(url, extents);
     });
   });
 }

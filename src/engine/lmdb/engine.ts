@@ -324,7 +324,7 @@ export class LmdbEngine extends KvEngine {
     });
   }
 
-  private async sealFile(no: number): Promise<void> {
+  protected async sealFile(no: number): Promise<void> {
     await this.txn(() => {
       const f = this.files.get(no);
       if (f) this.files.putSync(no, { ...f, sealed: true });

@@ -507,7 +507,7 @@ export class PgEngine extends KvEngine {
     });
   }
 
-  private async sealFile(no: number): Promise<void> {
+  protected async sealFile(no: number): Promise<void> {
     await this.withClient(async (c) => { await c.query({ name: 'file-seal', text: 'UPDATE files SET sealed = true WHERE no = $1', values: [no] }); });
   }
 
