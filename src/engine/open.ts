@@ -3,6 +3,7 @@
 //   postgres://...          shared PostgreSQL engine (large extents where engine init
 //                           recorded, or ?data=/shared/dir | ?data=postgres)
 // Default: STRATA_ENGINE, else lmdb at STRATA_HOME, else ~/.local/share/strata.
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Engine } from './types.js';
@@ -66,7 +67,7 @@ export async function initEngine(url?: string, opts: { access?: HomeAccess } = {
     await engine.close();
     return {
       kind: 'postgres', location: redact(u), schemaFrom: from, schemaTo: to, bulkData: describeData(data),
-      ...(data !== 'postgres' ? { access: describeAccess(readAccess(data)) } : {}), ...(changed !== undefined ? { changed } : {}),
+      ...(data !== 'postgres' ? { access: describeAccess(data) } : {}), ...(changed !== undefined ? { changed } : {}),
     };
   }
   // LMDB: an index in lmdb-js's prebuilt data format 2 is rewritten in LMDB 0.9's format 1.
@@ -78,15 +79,23 @@ export async function initEngine(url?: string, opts: { access?: HomeAccess } = {
   await engine.close();
   return {
     kind: engine.kind, location: engine.location, ...(upgraded ? { upgraded } : {}),
-    access: describeAccess(readAccess(engine.location)), ...(changed !== undefined ? { changed } : {}),
+    access: describeAccess(engine.location), ...(changed !== undefined ? { changed } : {}),
   };
 }
 
-/** How a home's access reads in `engine init` and `engine info`. */
-export function describeAccess(a: HomeAccess): string {
-  return a.shared
-    ? `shared with group ${a.group} (directories 2770, files 0660): every member reads all container bytes directly; container ACLs do not bind them`
-    : 'private to its owner (directories 0700, files 0600)';
+/**
+ * How a home's access reads in `engine init` and `engine info`: the recorded
+ * choice, or, with none, what its modes show (a home made by an older strata
+ * is readable by every local user until engine init --mode is run on it).
+ */
+export function describeAccess(dir: string): string {
+  const a = readAccess(dir);
+  if (a.shared) return `shared with group ${a.group} (directories 2770, files 0660): every member reads all container bytes directly; container ACLs do not bind them`;
+  const open = [dir, path.join(dir, 'index.mdb'), path.join(dir, 'extents')].filter((p) => {
+    try { return (fs.statSync(p).mode & 0o077) !== 0; } catch { return false; }
+  });
+  if (open.length) return `readable by other users (${open.map((p) => `${path.basename(p)} ${(fs.statSync(p).mode & 0o777).toString(8)}`).join(', ')}; made by an older strata?): run strata engine init --mode 0700 to make it private, or --mode 0770 --group NAME to share it`;
+  return 'private to its owner (directories 0700, files 0600)';
 }
 
 export interface EngineInfo {
@@ -113,7 +122,7 @@ export async function engineInfo(url?: string): Promise<EngineInfo> {
       info.bulkData = describeData((engine as import('./postgres/engine.js').PgEngine).data);
     } else info.bulkData = describeData(path.join(engine.location, 'extents'));
     const dir = engine.kind === 'lmdb' ? engine.location : info.bulkData.startsWith('extent files in ') ? (engine as import('./postgres/engine.js').PgEngine).data : undefined;
-    if (dir !== undefined) info.access = describeAccess(readAccess(dir));
+    if (dir !== undefined) info.access = describeAccess(dir);
     return info;
   } finally {
     await engine.close();

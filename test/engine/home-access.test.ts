@@ -79,6 +79,8 @@ test('an existing home keeps its modes until engine init --mode 0700 makes it pr
     if (!had.has(name)) assert.equal(mode, '0600', `new file ${name}`);
     else assert.ok(mode === '0755' || mode === '0644', `${name} re-moded to ${mode} without being asked`);
   }
+  const said = await runCli(['--engine', `lmdb:${home}`, 'engine', 'info', '--json']);
+  assert.match(JSON.parse(said.stdout).access, /^readable by other users .*engine init --mode 0700/, 'engine info says so');
   const r = await runCli(['--engine', `lmdb:${home}`, 'engine', 'init', '--mode', '0700']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /access: private/);
