@@ -5,8 +5,7 @@
 //     a row in the file table, and the reverse index points back at it;
 //   - each file row's live byte count equals the bytes records reference;
 //   - no extent file on disk lacks a row (an orphan left by a crash between
-//     dropping a row and unlinking its file), and none was left under its
-//     temporary name by a writer killed while creating it;
+//     dropping a row and unlinking its file);
 //   - no reverse-index entry points at a record that no longer refers to it.
 // With repair, the counts, the reverse index and orphan files are fixed; a
 // record pointing at missing bytes is reported, never silently dropped.
@@ -16,7 +15,6 @@ import type { Gen, KV, Req } from './core.js';
 import { fileKey } from './core.js';
 import { parseKey } from './keys.js';
 import { decodeRecord } from './records.js';
-import { lockFree } from './writer-lock.js';
 
 export interface EngineCheckReport {
   records: number;
@@ -117,14 +115,6 @@ export async function checkEngine(a: CheckAccess, opts: { repair?: boolean } = {
   if (a.extentDir) {
     const active = new Set(a.activeFiles?.() ?? []);
     for (const name of fs.readdirSync(a.extentDir)) {
-      // A file still under its temporary name: a writer was killed between
-      // creating and naming it (nothing points into it), unless one is
-      // creating it now (then it holds its lock).
-      if (/^\d+\.ext\.new$/.test(name) && lockFree(path.join(a.extentDir, name)) === true) {
-        problems.push(`extent file ${name} was never named (its writer died creating it): orphan`);
-        orphans.push(path.join(a.extentDir, name));
-        continue;
-      }
       const m = /^(\d+)\.ext$/.exec(name);
       if (!m) continue;
       const no = Number(m[1]);
