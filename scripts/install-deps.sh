@@ -15,11 +15,15 @@ command -v python3 >/dev/null || pkgs+=(python3)
 [ -f /usr/include/hdf5/serial/hdf5.h ] || [ -f /usr/include/hdf5.h ] || pkgs+=(libhdf5-dev)
 command -v pkg-config >/dev/null || pkgs+=(pkg-config)
 command -v fusermount3 >/dev/null || pkgs+=(fuse3)
+# The engine's extent-file writers hold their lock through util-linux's flock (src/engine/writer-lock.ts).
+command -v flock >/dev/null || pkgs+=(util-linux)
 if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--bench" ]; then
   command -v useradd >/dev/null || pkgs+=(passwd)
   command -v setfattr >/dev/null || pkgs+=(attr)
   command -v rsync >/dev/null || pkgs+=(rsync)
   command -v h5dump >/dev/null || pkgs+=(hdf5-tools)
+  # test/engine/crash-order.test.ts reads the system calls of an engine process.
+  command -v strace >/dev/null || pkgs+=(strace)
   # The PostgreSQL engine tests start a throwaway server.
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || pkgs+=(postgresql)
   # MPI-IO test (test/mpi): mpicc builds a small C program, mpirun runs it with 2+ ranks through a mount.

@@ -46,6 +46,8 @@ export type Req =
   | { t: 'cat-get'; key: string }
   | { t: 'cat-put'; key: string; value: unknown }
   | { t: 'cat-del'; key: string }
+  /** The first `limit` catalog keys with a prefix, in key order -> string[] */
+  | { t: 'cat-keys'; prefix: string; limit: number }
   /** Adds delta to the live byte count of an extent file. */
   | { t: 'live'; file: number; delta: number }
   /** A blob row is no longer referenced: delete it. */
@@ -437,8 +439,13 @@ export function* nextObject(c: Buffer, from: Buffer): Gen<Buffer | undefined> {
   return r!.length ? Buffer.from(r![0]!.key.subarray(16, 32)) : undefined;
 }
 
-/** Decides (from a read) which records and object punches of one object no view needs. */
-export function* aggregateObject(c: Buffer, oid: Buffer, views: number[]): Gen<{ recs: Buffer[]; punches: Buffer[] }> {
+/**
+ * Decides which records and object punches of one object no view needs: the
+ * views are the container's snapshots read by this same generator, so that in
+ * a write transaction (reclaimObject) no snapshot created meanwhile is missed.
+ */
+export function* aggregateObject(c: Buffer, oid: Buffer): Gen<{ recs: Buffer[]; punches: Buffer[] }> {
+  const views = [...(yield* snapsOf(c)), LATEST];
   const op = objPrefix(c, oid);
   const objPunchKeys = (yield* range({ tbl: 'objpunch', start: op, end: prefixEnd(op), keysOnly: true })).map((kv) => kv.key);
   const objPunch = objPunchKeys.map(punchEpoch);
@@ -488,11 +495,38 @@ export function* aggregateObject(c: Buffer, oid: Buffer, views: number[]): Gen<{
   return { recs: doomed, punches };
 }
 
-/** Deletes what aggregateObject decided (records re-read under the lock, so concurrent deletes are harmless). */
-export function* removeDoomed(doomed: { recs: Buffer[]; punches: Buffer[] }): Gen<void> {
+/**
+ * Drops the versions of one object no view needs, deciding in the write
+ * transaction itself: a decision made from an earlier read would miss a
+ * snapshot created in between and delete what it sees. Returns how many
+ * records and punches it deleted.
+ */
+export function* reclaimObject(c: Buffer, oid: Buffer): Gen<number> {
   yield { t: 'lock' };
+  const doomed = yield* aggregateObject(c, oid);
   for (const k of doomed.recs) yield* removeRec(k);
   for (const k of doomed.punches) yield { t: 'del', tbl: 'objpunch', key: k };
+  return doomed.recs.length + doomed.punches.length;
+}
+
+/**
+ * Drops up to `limit` entries of a container's touched index that no
+ * snapshot can use: those below its oldest snapshot, read in this same
+ * transaction (a snapshot created meanwhile keeps its marker and the entries
+ * after it), or every entry with `all`. Returns how many it listed and deleted.
+ */
+export function* pruneTouched(cont: ContId, all: boolean, limit: number): Gen<{ listed: number; deleted: number }> {
+  yield { t: 'lock' };
+  const snaps = all ? [] : yield* snapsOf(uuidBytes(cont));
+  const oldest = snaps.length ? Math.min(...snaps) : Infinity;
+  const keys = (yield { t: 'cat-keys', prefix: touchedPrefix(cont), limit }) as string[];
+  let deleted = 0;
+  for (const key of keys) {
+    if (parseTouchedKey(key, cont).epoch >= oldest) break; // keys sort by epoch
+    yield { t: 'cat-del', key };
+    deleted++;
+  }
+  return { listed: keys.length, deleted };
 }
 
 /** Deletes up to `max` records and object punches of a container; returns how many (0 when done). */

@@ -8,13 +8,16 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { fromSystemError } from '../errors.js';
+import { createFile, type HomeAccess } from './home-access.js';
+import { fsyncDirectory } from '../durable.js';
+import { holdLock, type HeldLock } from './writer-lock.js';
 
 export interface ExtentRef { file: number; pos: number; len: number }
 
 /** Size at which a writer starts a new file: small enough that reclaiming frees space soon. */
 export const EXTENT_FILE_MAX = 64 * 1024 * 1024;
 
-interface OpenFile { no: number; fd: number; size: number; inflight: number; sealing: boolean }
+interface OpenFile { no: number; fd: number; size: number; inflight: number; sealing: boolean; lock: HeldLock }
 
 export class ExtentFiles {
   private current: OpenFile | undefined;
@@ -26,6 +29,8 @@ export class ExtentFiles {
 
   constructor(
     readonly dir: string,
+    /** Who may read the files (their mode, whatever the umask). */
+    private readonly access: HomeAccess,
     /** Registers a new file number in the index (owned by this process, not sealed). */
     private readonly newFile: () => Promise<number>,
     /** Marks a file sealed in the index: it will get no more bytes. */
@@ -43,12 +48,31 @@ export class ExtentFiles {
 
   private async openNew(): Promise<OpenFile> {
     const no = await this.newFile();
+    // Created under a temporary name and locked before it takes its own
+    // name: a file others see is locked as long as this process appends to
+    // it (writer-lock.ts), so they never delete it under a live writer.
+    const file = this.filePath(no);
+    const tmp = `${file}.new`;
+    let fd: number;
     try {
-      const fd = fs.openSync(this.filePath(no), 'wx', 0o644);
-      return { no, fd, size: 0, inflight: 0, sealing: false };
+      fd = createFile(tmp, this.access);
     } catch (e) {
       throw fromSystemError(e, `cannot create extent file in ${this.dir}`);
     }
+    let lock: HeldLock | undefined;
+    try {
+      lock = await holdLock(tmp);
+      fs.renameSync(tmp, file);
+      // The file's name must be on disk before any index commit points into
+      // it: an fdatasync of the file does not write its directory entry.
+      fsyncDirectory(this.dir);
+    } catch (e) {
+      lock?.release();
+      fs.closeSync(fd);
+      fs.rmSync(tmp, { force: true });
+      throw fromSystemError(e, `cannot create extent file ${file}`);
+    }
+    return { no, fd, size: 0, inflight: 0, sealing: false, lock };
   }
 
   private async writable(len: number): Promise<OpenFile> {
@@ -106,7 +130,11 @@ export class ExtentFiles {
     await this.durable();
     this.sealingFiles.delete(f.no);
     fs.closeSync(f.fd);
-    await this.sealFile(f.no);
+    try {
+      await this.sealFile(f.no);
+    } finally {
+      f.lock.release(); // sealed: no more appends (unsealed, the lock is what keeps it from others)
+    }
   }
 
   /** Makes every byte appended so far durable; concurrent callers share one fdatasync. */

@@ -5,7 +5,6 @@
 // table; commit() stays with the driver because where bulk bytes go and how
 // transactions are grouped differ.
 import fs from 'node:fs';
-import os from 'node:os';
 import type { AkeyInfo, ContId, Engine, EngineUsage, Epoch, Extent, KeyPath, Page, SnapshotInfo, Batch } from './types.js';
 import { LATEST } from './types.js';
 import { StrataError } from '../errors.js';
@@ -14,12 +13,22 @@ import { paintPlan, visibleExtents, visibleSingle, type RecordValue } from './re
 import * as core from './core.js';
 import type { ExtentFiles, ExtentRef } from './extent-files.js';
 import { checkEngine, type EngineCheckReport } from './check.js';
+import { lockFree } from './writer-lock.js';
 
 export interface FileEntry { no: number; pid: number; host: string; sealed: boolean; live: number }
 
-export function pidAlive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
-}
+/**
+ * Pause points inside a reclaim pass, for tests that drive an interleaving
+ * with another writer deterministically. Only code in the same process can
+ * set them (no environment variable or option reaches them); unset, they cost
+ * one property read per object.
+ */
+export const reclaimTestHooks: {
+  /** Before the decision about one object. */
+  beforeObject?: (cont: ContId, oid: Buffer) => Promise<void>;
+  /** After the decision about one object, before its records are deleted. */
+  beforeDelete?: (cont: ContId, oid: Buffer) => Promise<void>;
+} = {};
 
 export abstract class KvEngine implements Engine {
   abstract readonly kind: string;
@@ -38,6 +47,8 @@ export abstract class KvEngine implements Engine {
   protected abstract listFiles(): Promise<FileEntry[]>;
   /** Deletes the given file rows that still hold no live bytes; returns the ones deleted. */
   protected abstract dropFileRows(nos: number[]): Promise<number[]>;
+  /** Marks an extent file sealed: it gets no more bytes. */
+  protected abstract sealFile(no: number): Promise<void>;
 
   abstract commit(batch: Batch): Promise<Epoch>;
   abstract currentEpoch(): Promise<Epoch>;
@@ -92,8 +103,10 @@ export abstract class KvEngine implements Engine {
         await Promise.all(reads);
         return dst;
       } catch (e) {
-        // A concurrent overwrite may have removed the bytes we were about to read: re-read the index.
-        if (attempt < 3 && e instanceof StrataError && e.code === 'ENOENT') continue;
+        // A concurrent overwrite may have removed the bytes we were about to
+        // read: re-read the index, from a fresh view (the handle's read
+        // snapshot may still point at the file another process collected).
+        if (attempt < 3 && e instanceof StrataError && e.code === 'ENOENT') { this.refresh(); continue; }
         throw e;
       }
     }
@@ -164,7 +177,7 @@ export abstract class KvEngine implements Engine {
       // Only objects written after the snapshot and up to the next view can hold versions no view needs now.
       await this.reclaimObjects(cont, this.touchedAfter(cont, epoch, left.find((e) => e > epoch) ?? Infinity));
     }
-    await this.pruneTouched(cont, left[0]);
+    await this.pruneTouched(cont, false);
   }
 
   /** OIDs written at epochs in (from, to], from the touched index, a page at a time (a repeated OID is harmless). */
@@ -184,14 +197,11 @@ export abstract class KvEngine implements Engine {
     }
   }
 
-  /** Drops index entries no remaining snapshot can use (epochs below the oldest; all when none is left). */
-  private async pruneTouched(cont: ContId, oldest: number | undefined): Promise<void> {
-    const prefix = core.touchedPrefix(cont);
+  /** Drops index entries no remaining snapshot can use (epochs below the oldest, decided in each write transaction; all with `all`). */
+  private async pruneTouched(cont: ContId, all: boolean): Promise<void> {
     for (;;) {
-      const page = await this.catList(prefix, { limit: 1000 });
-      const dead = page.filter(([k]) => oldest === undefined || core.parseTouchedKey(k, cont).epoch < oldest);
-      if (dead.length) await this.commit({ ops: dead.map(([key]) => ({ op: 'cat-del' as const, key })) });
-      if (dead.length < page.length || page.length < 1000) return;
+      const { listed, deleted } = await this.runWrite(core.pruneTouched(cont, all, 1000));
+      if (deleted < listed || listed < 1000) return;
     }
   }
 
@@ -214,11 +224,15 @@ export abstract class KvEngine implements Engine {
   private async reclaimObjects(cont: ContId, oids: AsyncIterable<Buffer>): Promise<void> {
     this.assertOpen();
     const c = uuidBytes(cont);
-    const views = [...(await this.listSnapshots(cont)).map((s) => s.epoch), LATEST];
-    // One object at a time: decide from a read, delete in a short write transaction.
+    // One object at a time. A read first: most objects have nothing to free,
+    // and a read holds up no writer. Where it finds something, the write
+    // transaction decides again against the snapshots it reads itself, so a
+    // snapshot created by another process meanwhile keeps what it sees.
     for await (const oid of oids) {
-      const doomed = await this.runRead(core.aggregateObject(c, oid, views));
-      if (doomed.recs.length || doomed.punches.length) await this.runWrite(core.removeDoomed(doomed));
+      await reclaimTestHooks.beforeObject?.(cont, oid);
+      const doomed = await this.runRead(core.aggregateObject(c, oid));
+      await reclaimTestHooks.beforeDelete?.(cont, oid);
+      if (doomed.recs.length || doomed.punches.length) await this.runWrite(core.reclaimObject(c, oid));
     }
     await this.compactFiles();
     await this.collectFiles();
@@ -231,7 +245,7 @@ export abstract class KvEngine implements Engine {
     const c = uuidBytes(cont);
     while ((await this.runWrite(core.destroySome(c, 2000))) > 0) { /* next slice */ }
     await this.commit({ ops: [{ op: 'cat-del', key: core.lastWriteKey(cont) }] });
-    await this.pruneTouched(cont, undefined);
+    await this.pruneTouched(cont, true);
     await this.collectFiles();
   }
 
@@ -248,7 +262,13 @@ export abstract class KvEngine implements Engine {
     const active = new Set(ef.activeFiles());
     const victims: number[] = [];
     for (const f of await this.listFiles()) {
-      if (!f.sealed || active.has(f.no) || f.live <= 0) continue;
+      if (active.has(f.no) || f.live <= 0) continue;
+      if (!f.sealed) {
+        // A writer that is gone (its lock can be taken: writer-lock.ts)
+        // left its file unsealed: seal it for it, so its dead bytes can go.
+        if (lockFree(ef.filePath(f.no)) !== true) continue;
+        await this.sealFile(f.no);
+      }
       let size = 0;
       try { size = fs.statSync(ef.filePath(f.no)).size; } catch { continue; }
       if (f.live <= size * maxLiveRatio) victims.push(f.no);
@@ -286,11 +306,17 @@ export abstract class KvEngine implements Engine {
     const ef = this.extentFiles;
     if (!ef) return 0;
     const active = new Set(ef.activeFiles());
-    const host = os.hostname();
+    // A file not sealed is its writer's until that writer is proven gone:
+    // its lock can be taken (writer-lock.ts; hostname and pid cannot tell).
     const candidates = (await this.listFiles())
-      .filter((f) => f.live <= 0 && !active.has(f.no) && (f.sealed || (f.host === host && !pidAlive(f.pid))))
+      .filter((f) => f.live <= 0 && !active.has(f.no) && (f.sealed || lockFree(ef.filePath(f.no)) === true))
       .map((f) => f.no);
     if (candidates.length === 0) return 0;
+    // The commits that dropped the last references (perhaps 'visible' ones,
+    // of this process or another, not yet flushed) must be on disk before a
+    // file goes: an OS crash would otherwise bring back an index pointing
+    // into a deleted file.
+    await this.sync();
     // Files first, rows second: a process killed in between leaves rows
     // without files (live 0, dropped by the next collect), never extent files
     // without rows (orphans that only `pool check --repair` would remove).

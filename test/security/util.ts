@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CLI, tempDir, type CliResult } from '../helpers.js';
 import { openEngine } from '../../src/engine/open.js';
+import { applyAccess } from '../../src/engine/home-access.js';
 import type { Engine } from '../../src/engine/types.js';
 import { createContainer, createPool, listContainers, openContainer } from '../../src/container/index.js';
 import { mountDfs } from '../../src/dfs/index.js';
@@ -82,19 +83,18 @@ export async function removeUser(u: TestUser): Promise<void> {
 
 /**
  * A temporary directory others may traverse (mkdtemp makes it 0700), and an
- * engine home inside it shared with `group`: setgid, group-writable, so the
- * files root's commands create there (umask 002) belong to that group. This
- * is how several Linux users share one embedded engine.
+ * engine home inside it shared with `group` as `strata engine init --mode
+ * 0770 --group` makes it (recorded in the home: setgid 2770, engine files
+ * 0660). This is how several Linux users share one embedded engine.
  */
 export function sharedHome(prefix: string, group?: number): { dir: string; env: Record<string, string> } {
   const dir = tempDir(prefix);
   fs.chmodSync(dir, 0o755);
   const engine = path.join(dir, 'engine');
-  fs.mkdirSync(engine);
-  if (group !== undefined) {
-    fs.chownSync(engine, 0, group);
-    fs.chmodSync(engine, 0o2770);
-    process.umask(0o002); // what this process creates there (inEngine) stays group-writable too
+  if (group === undefined) fs.mkdirSync(engine);
+  else {
+    applyAccess(engine, { shared: true, gid: group, group: String(group) });
+    process.umask(0o002); // what other layers create there (journals) stays group-writable too
   }
   return { dir, env: { STRATA_HOME: engine, STRATA_ENGINE: '' } };
 }

@@ -20,6 +20,7 @@ import * as core from '../core.js';
 import { applyBatch, CONFLICT, type StoredPieces } from '../batch-apply.js';
 import { KvEngine, type FileEntry } from '../kv-engine.js';
 import { isFormat2 } from './index-copy.js';
+import { ensureFile, makeDir, readAccess, type HomeAccess } from '../home-access.js';
 
 /** Array writes up to this size stay in the index; larger ones go to extent files. */
 const INLINE_MAX = 16 * 1024;
@@ -40,6 +41,7 @@ export class LmdbEngine extends KvEngine {
 
   private constructor(
     readonly location: string,
+    access: HomeAccess,
     private readonly env: RootDatabase,
     private readonly recs: Bin,
     private readonly opunch: Bin,
@@ -52,21 +54,26 @@ export class LmdbEngine extends KvEngine {
   ) {
     super();
     this.tables = { records: recs, objpunch: opunch, byfile: byFile };
-    this.extentFiles = new ExtentFiles(path.join(location, 'extents'), () => this.newFile(), (no) => this.sealFile(no));
+    this.extentFiles = new ExtentFiles(path.join(location, 'extents'), access, () => this.newFile(), (no) => this.sealFile(no));
     this.space = new SpaceGuard(location);
   }
 
   static async open(dir: string): Promise<LmdbEngine> {
+    let access: HomeAccess;
     try {
-      fs.mkdirSync(path.join(dir, 'extents'), { recursive: true });
+      // Private (0700, files 0600) unless created shared with a group (home-access.ts).
+      access = readAccess(dir);
+      makeDir(dir, access);
+      makeDir(path.join(dir, 'extents'), access);
       fs.accessSync(dir, fs.constants.W_OK | fs.constants.R_OK | fs.constants.X_OK);
     } catch (e) {
       throw fromSystemError(e, `engine home ${dir} is not usable`);
     }
-    const env = openEnv(path.join(dir, 'index.mdb'));
+    const env = openEnv(path.join(dir, 'index.mdb'), access);
     const bin = { keyEncoding: 'binary' as const, encoding: 'binary' as const };
     return new LmdbEngine(
       dir,
+      access,
       env,
       env.openDB('records', bin) as unknown as Bin,
       env.openDB('objpunch', bin) as unknown as Bin,
@@ -116,6 +123,15 @@ export class LmdbEngine extends KvEngine {
       case 'cat-get': return this.catalog.get(r.key);
       case 'cat-put': this.catalog.putSync(r.key, r.value); return undefined;
       case 'cat-del': this.catalog.removeSync(r.key); return undefined;
+      case 'cat-keys': {
+        const out: string[] = [];
+        for (const key of this.catalog.getKeys({ start: r.prefix, end: r.prefix + '\uffff' })) {
+          if (!key.startsWith(r.prefix)) continue;
+          out.push(key);
+          if (out.length >= r.limit) break;
+        }
+        return out;
+      }
       case 'live': {
         const f = this.files.get(r.file);
         if (f) this.files.putSync(r.file, { ...f, live: f.live + r.delta });
@@ -308,7 +324,7 @@ export class LmdbEngine extends KvEngine {
     });
   }
 
-  private async sealFile(no: number): Promise<void> {
+  protected async sealFile(no: number): Promise<void> {
     await this.txn(() => {
       const f = this.files.get(no);
       if (f) this.files.putSync(no, { ...f, sealed: true });
@@ -367,11 +383,20 @@ function ignoreCommitFailureEchoes(): void {
 // engine instances and close it with the last one.
 const envs = new Map<string, { env: RootDatabase; refs: number }>();
 
-function openEnv(file: string): RootDatabase {
+function openEnv(file: string, access: HomeAccess): RootDatabase {
   const shared = envs.get(file);
   if (shared) { shared.refs++; return shared.env; }
   checkLmdbBuild(file);
   ignoreCommitFailureEchoes();
+  // LMDB would create the index and its lock file with mode 0644 (less the
+  // umask): create them first with the home's mode (LMDB initializes an
+  // empty file as a new index).
+  try {
+    ensureFile(file, access);
+    ensureFile(`${file}-lock`, access);
+  } catch (e) {
+    throw fromSystemError(e, `cannot create engine index ${file}`);
+  }
   for (let attempt = 0; ; attempt++) {
     try {
       // A map reserved once (address space only: the file grows as pages are

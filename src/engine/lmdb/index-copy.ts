@@ -87,6 +87,7 @@ export async function upgradeIndex(home: string): Promise<Counts | undefined> {
       throw e;
     }
     fs.rmSync(`${tmp}-lock`, { force: true });
+    fs.chmodSync(tmp, fs.statSync(file).mode & 0o7777); // who may read the index does not change
     fs.renameSync(tmp, ready);
     fsyncDir(home);
   }

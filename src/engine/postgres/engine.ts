@@ -30,6 +30,7 @@ import { KvEngine, type FileEntry } from '../kv-engine.js';
 import { checkSchemaVersion, readDataSetting, readSchemaVersion } from './schema.js';
 import { pgConfig, redact } from './url.js';
 import { copyOut } from './copy-out.js';
+import { makeDir, readAccess, PRIVATE, type HomeAccess } from '../home-access.js';
 
 /** Array writes up to this size stay in the records table; larger ones go to blobs or extent files. */
 const INLINE_MAX = 16 * 1024;
@@ -178,6 +179,10 @@ class Ctx {
       case 'cat-del':
         await c.query({ name: 'cat-del', text: 'DELETE FROM catalog WHERE k = $1', values: [r.key] });
         return undefined;
+      case 'cat-keys': {
+        const res = await c.query({ name: 'cat-keys', text: 'SELECT k FROM catalog WHERE k >= $1 AND k < $2 ORDER BY k LIMIT $3', values: [r.prefix, r.prefix + '\uffff', r.limit], rowMode: 'array' });
+        return (res.rows as Array<[string]>).map(([k]) => k).filter((k) => k.startsWith(r.prefix));
+      }
       case 'live': this.liveBuf.set(r.file, (this.liveBuf.get(r.file) ?? 0) + r.delta); this.dirty = true; return undefined;
       case 'blob-del': this.deleteBlobs([r.id]); return undefined;
     }
@@ -206,11 +211,11 @@ export class PgEngine extends KvEngine {
   /** Where this engine puts large extents: a directory of extent files, or 'postgres'. */
   readonly data: string;
 
-  private constructor(readonly location: string, private readonly pool: pg.Pool, data: string) {
+  private constructor(readonly location: string, private readonly pool: pg.Pool, data: string, access?: HomeAccess) {
     super();
     this.data = data;
     this.maxWriters = Math.max(1, Math.floor(((pool.options.max as number | undefined) ?? 8) / 2));
-    if (data !== 'postgres') this.extentFiles = new ExtentFiles(data, () => this.newFile(), (no) => this.sealFile(no));
+    if (data !== 'postgres') this.extentFiles = new ExtentFiles(data, access ?? PRIVATE, () => this.newFile(), (no) => this.sealFile(no));
   }
 
   /**
@@ -232,13 +237,15 @@ export class PgEngine extends KvEngine {
       throw new StrataError('EIO', `cannot connect to ${redact(url)}: ${(e as Error).message}`, { cause: e });
     }
     let data: string;
+    let access: HomeAccess | undefined;
     try {
       checkSchemaVersion(await readSchemaVersion(client), url);
       data = cfg.data ?? await readDataSetting(client);
       if (data !== 'postgres') {
         try {
-          if (cfg.data) fs.mkdirSync(data, { recursive: true });
+          if (cfg.data) makeDir(data, PRIVATE);
           fs.accessSync(data, fs.constants.W_OK | fs.constants.R_OK | fs.constants.X_OK);
+          access = readAccess(data);
         } catch (e) {
           throw fromSystemError(e, cfg.data ? `extent directory ${data} is not usable` : `extent directory ${data} (recorded by strata engine init) is not usable on this node; mount it at that path or name another with ?data=`);
         }
@@ -249,7 +256,7 @@ export class PgEngine extends KvEngine {
       throw e;
     }
     client.release();
-    return new PgEngine(redact(url), pool, data);
+    return new PgEngine(redact(url), pool, data, access);
   }
 
   private async withClient<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
@@ -500,7 +507,7 @@ export class PgEngine extends KvEngine {
     });
   }
 
-  private async sealFile(no: number): Promise<void> {
+  protected async sealFile(no: number): Promise<void> {
     await this.withClient(async (c) => { await c.query({ name: 'file-seal', text: 'UPDATE files SET sealed = true WHERE no = $1', values: [no] }); });
   }
 

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import pg from 'pg';
 import { StrataError, fromSystemError } from '../../errors.js';
 import { pgConfig, redact } from './url.js';
+import { makeDir, PRIVATE } from '../home-access.js';
 
 /** Each entry migrates from version i to i+1. */
 const MIGRATIONS: string[][] = [
@@ -103,7 +104,7 @@ export async function initSchema(url: string, defaultData: string): Promise<{ fr
       // mount the directory must not make a local one in its place.
       if (data !== 'postgres') {
         try {
-          fs.mkdirSync(data, { recursive: true });
+          makeDir(data, PRIVATE); // shared with a group only by engine init --mode 0770 --group
         } catch (e) {
           throw fromSystemError(e, `cannot create the extent directory ${data}`);
         }
