@@ -12,9 +12,19 @@ export function globalOpts(cmd: Command): { engine?: string } {
   return root.opts() as { engine?: string };
 }
 
+/** Commands that may start from nothing: only they create a missing engine home. */
+const CREATING_COMMANDS = new Set(['pool create', 'engine init']);
+
+/** "pool create" for the command `strata pool create`. */
+export function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c && c.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
 /** Opens the engine for one command, runs fn, always closes. */
 export async function withEngine<T>(cmd: Command, fn: (engine: Engine) => Promise<T>): Promise<T> {
-  const engine = await openEngine(globalOpts(cmd).engine);
+  const engine = await openEngine(globalOpts(cmd).engine, { create: CREATING_COMMANDS.has(commandPath(cmd)) });
   try {
     return await fn(engine);
   } finally {

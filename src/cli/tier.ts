@@ -8,7 +8,7 @@ import { StrataError } from '../errors.js';
 import type { ProgressBar } from '../mover/progress.js';
 import type { Transfer } from '../mover/index.js';
 import type { TierEntry } from '../tier/index.js';
-import { globalOpts, printJson, printTable, count } from './context.js';
+import { globalOpts, printJson, printTable, count, commandPath } from './context.js';
 
 // The tier layer (and the mover, UNS and park layers below it) is loaded when a command runs, not for --help.
 const lib = () => import('../tier/index.js');
@@ -49,11 +49,6 @@ function entryLine(e: TierEntry, formatBytes: (n: number) => string): string[] {
 // These handle parked links themselves (uns resolve describes one: it is how to ask what a path is).
 const COMMANDS_WITHOUT_GUARD = new Set(['tier', 'container unlink', 'container destroy', 'container link', 'uns scan', 'uns resolve', 'umount']);
 
-function commandPath(cmd: Command): string {
-  const names: string[] = [];
-  for (let c: Command | null = cmd; c && c.parent; c = c.parent) names.unshift(c.name());
-  return names.join(' ');
-}
 
 export function registerTier(program: Command): void {
   // Parked links: every other command that is given a path under one says so clearly.

@@ -32,10 +32,18 @@ function lmdbHome(u: string): string | undefined {
   return undefined;
 }
 
-export async function openEngine(url?: string): Promise<Engine> {
+/**
+ * Opens an engine. An LMDB home is created when missing unless `create` is
+ * false: then a home without an index is an error, so a typo in --engine or
+ * STRATA_HOME is not answered by an empty, new home.
+ */
+export async function openEngine(url?: string, opts: { create?: boolean } = {}): Promise<Engine> {
   const u = url || defaultEngineUrl();
   const home = lmdbHome(u);
   if (home !== undefined) {
+    if (opts.create === false && !fs.existsSync(path.join(home, 'index.mdb'))) {
+      throw new StrataError('ENOENT', `engine home ${home} does not exist (no index.mdb there): 'strata pool create' makes one; --engine, STRATA_ENGINE or STRATA_HOME name another`);
+    }
     const { LmdbEngine } = await loadLmdb();
     return LmdbEngine.open(home);
   }
@@ -112,7 +120,7 @@ export interface EngineInfo {
 
 export async function engineInfo(url?: string): Promise<EngineInfo> {
   const u = url || defaultEngineUrl();
-  const engine = await openEngine(u);
+  const engine = await openEngine(u, { create: false }); // a report, not a reason to make a home
   try {
     const usage = await engine.usage();
     const info: EngineInfo = { kind: engine.kind, location: engine.location, epoch: await engine.currentEpoch(), ...usage };
