@@ -127,7 +127,9 @@ export class Attrs {
       const killed = killPriv(cur);
       if (killed !== cur) a.mode = killed;
     }
-    if (Object.keys(a).length > 0) await this.meta.changeAttr(d, a, now);
+    // A SETATTR that changes nothing (chown(f, -1, -1), the kill-priv request
+    // of a write) still moves ctime, as Linux does; a truncate has moved it already.
+    if (Object.keys(a).length > 0 || !(valid & FATTR.SIZE)) await this.meta.changeAttr(d, a, now);
     this.meta.attrCache.delete(okey(d.mnt, d.oid));
     return [attrOut(await this.attr(n), this.attrTimeout)];
   }

@@ -58,7 +58,7 @@ export class DirOps {
     const oid = await d.mnt.dfs.reserveOid(type);
     if (this.meta.pendingNames.has(nk)) throw new Fail(ERRNO['EEXIST']!);
     const now = nowNs();
-    const node = this.table.child(d, name, { kind: 'dfs', poolUuid: d.poolUuid, contUuid: d.contUuid, mnt: d.mnt, oid, type }, () => false);
+    const node = this.table.dfsChild(d, name, { type, oid });
     let settle!: (e?: unknown) => void;
     const done = new Promise<void>((res, rej) => { settle = (e?: unknown) => (e === undefined ? res() : rej(e)); });
     done.catch(() => undefined);
@@ -108,8 +108,7 @@ export class DirOps {
     if (p.kind === 'cont' && name === '.snapshots') throw new Fail(ERRNO['EPERM']!);
     await this.meta.drain();
     if (dir) await d.mnt.dfs.rmdirAt(d.oid, name); else await d.mnt.dfs.unlinkAt(d.oid, name);
-    const c = p.children.get(name);
-    if (c) this.table.detach(c);
+    this.table.unname(p, name);
     return [];
   }
 
@@ -123,8 +122,8 @@ export class DirOps {
     if (src) await this.files.flushNode(src);
     await this.meta.drain();
     await a.mnt.dfs.renameAt(a.oid, from, b.oid, to, { noReplace: !!(flags & RENAME_NOREPLACE) });
-    if (src) this.table.move(src, b, to);
-    else { const v = b.children.get(to); if (v) this.table.detach(v); }
+    if (src) this.table.move(src, a, from, b, to);
+    else this.table.unname(b, to);
     return [];
   }
 
