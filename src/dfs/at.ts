@@ -15,7 +15,7 @@ import {
 import { checkName } from './path.js';
 import { checkXattrName } from './xattr.js';
 import { chunkIndexes, MAX_FILE_SIZE } from './io.js';
-import { checkNewOwner, checkOwnerChange, writeKillsPriv, killPriv } from './owner.js';
+import { checkNewOwner, checkOwnerChange, inheritedOwner, writeKillsPriv, killPriv } from './owner.js';
 
 /** Attributes of a new inode; every field is optional. */
 export interface NewInode {
@@ -235,10 +235,24 @@ export function stageCreate(core: DfsCore, dir: ObjectId, name: string, type: Fi
     const d = core.obj(dir);
     tx.expectVersion(d, name, ENTRY_AKEY, ver);
     tx.put(d, name, ENTRY_AKEY, encodeEntry(entry));
-    writeNewInode(core, tx, oid, type, o, now);
+    writeNewInode(core, tx, oid, type, await inherited(core, dir, type, o, parentIsNew), now);
     touchDir(tx, core, dir, now);
     return entry;
   };
+}
+
+/**
+ * A create that leaves the group to DFS (no `gid`) in a set-group-ID
+ * directory gets the directory's group (and a directory its set-group-ID
+ * bit), as on Linux; an explicit `gid` (a copy keeping its source's owner) is
+ * kept as given.
+ */
+async function inherited(core: DfsCore, dir: ObjectId, type: FileType, o: CreateAtOptions, parentIsNew: boolean): Promise<CreateAtOptions> {
+  if (o.gid !== undefined || parentIsNew) return o;
+  const pa = await core.obj(dir).get(INODE_DKEY, A_ATTR, core.epoch);
+  if (!pa) return o;
+  const r = inheritedOwner(core.caller, decodeAttr(pa), type, core.gid, o.mode ?? (type === 'dir' ? 0o755 : 0o644));
+  return { ...o, gid: r.gid, mode: r.perm };
 }
 
 /** Stages a one-transaction setattr of an inode. */

@@ -3,7 +3,7 @@
 import type { Engine } from '../engine/types.js';
 import { listContainers } from '../container/manage.js';
 import { listPools } from '../container/pool.js';
-import { checkName, type DirEntry, type FileType } from '../dfs/index.js';
+import { checkName, inheritedOwner, type DirEntry, type FileType } from '../dfs/index.js';
 import { ObjectId } from '../object/oid.js';
 import { DT, ERRNO, RENAME_EXCHANGE, RENAME_NOREPLACE, cstr, direntSize, openOut, writeDirent, type InHeader } from './proto.js';
 import { dfsNode, isDfs, type Node, type NodeTable } from './nodes.js';
@@ -58,13 +58,15 @@ export class DirOps {
     const oid = await d.mnt.dfs.reserveOid(type);
     if (this.meta.pendingNames.has(nk)) throw new Fail(ERRNO['EEXIST']!);
     const now = nowNs();
+    // The caller owns the new inode; a set-group-ID directory gives its group (DFS's rule).
+    const own = inheritedOwner(this.access.caller(h), await this.attrs.attr(d), type, h.gid, mode & 0o7777);
     const node = this.table.dfsChild(d, name, { type, oid });
     let settle!: (e?: unknown) => void;
     const done = new Promise<void>((res, rej) => { settle = (e?: unknown) => (e === undefined ? res() : rej(e)); });
     done.catch(() => undefined);
     const pend: Pending = {
       key: okey(d.mnt, oid), nameKey: nk, node, mnt: d.mnt, dir: d.oid, name, type, oid,
-      opts: { mode: mode & 0o7777, uid: h.uid, gid: h.gid, atimeNs: now, mtimeNs: now, ...(target !== undefined ? { target } : {}) },
+      opts: { mode: own.perm, uid: h.uid, gid: own.gid, atimeNs: now, mtimeNs: now, ...(target !== undefined ? { target } : {}) },
       ctimeNs: now, state: 'held', done, settle,
     };
     this.meta.pending.set(pend.key, pend);

@@ -89,7 +89,6 @@ function results(top: string, r: Runner): Map<string, unknown> {
  */
 const KNOWN: Record<string, string> = {
   'directory link counts': 'DFS reports nlink 1 for directories',
-  'a setgid directory passes its group on': 'DFS ignores a setgid parent directory',
   'mkfifo': 'no special files in DFS',
 };
 
