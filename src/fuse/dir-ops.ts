@@ -144,7 +144,7 @@ export class DirOps {
     await this.access.check(h, n, 'r');
     if (isDfs(n)) await this.meta.drain();
     const dh: DirHandle = { node: n, pos: 0 };
-    const caller = this.access.caller(h);
+    const caller = this.access.aclCaller(h);
     if (n.kind === 'root') {
       dh.list = (await listPools(this.engine, { caller })).map((p) => ({ name: p.uuid, ino: 0n, type: DT.DIR }));
     } else if (n.kind === 'pool') {
