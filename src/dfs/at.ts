@@ -9,8 +9,8 @@ import type { Tx } from '../object/object.js';
 import { u64Key } from '../object/keys.js';
 import type { DfsCore } from './core.js';
 import {
-  A_ATTR, A_CTIME, A_LINK, A_MTIME, A_SIZE, DATA_AKEY, ENTRY_AKEY, INODE_DKEY, PATH_MAX, ROOT_OID, S_IFMT, XATTR_DKEY,
-  XATTR_VALUE_MAX, decodeAttr, encodeAttr, encodeEntry, typeBits, u64le, type Entry, type FileType,
+  A_ATTR, A_CTIME, A_LINK, A_MTIME, A_SIZE, A_SUBDIRS, DATA_AKEY, ENTRY_AKEY, INODE_DKEY, PATH_MAX, ROOT_OID, S_IFMT, XATTR_DKEY,
+  XATTR_VALUE_MAX, decodeAttr, decodeEntry, encodeAttr, encodeEntry, fromU64le, isMetaDkey, typeBits, u64le, type Entry, type FileType,
 } from './layout.js';
 import { checkName } from './path.js';
 import { checkXattrName } from './xattr.js';
@@ -103,6 +103,48 @@ function checkNewInode(core: DfsCore, type: FileType, o: NewInode, what: string)
   }
 }
 
+/** Per transaction: the subdirectory counts it changes (each read once, the transaction conditioned on it). */
+const subdirCounts = new WeakMap<Tx, Map<string, { n: number }>>();
+
+/**
+ * Adds `delta` to a directory's subdirectory count inside tx (its nlink is 2
+ * + the count, as on Linux filesystems). A read-modify-write conditioned on
+ * the count's version: concurrent mkdirs in one directory conflict and
+ * retry, creates of files and the directory's other records do not. A
+ * directory made before counts were kept has none: it is counted once here.
+ * `isNew`: the directory is created by the same transaction (count 0).
+ */
+export async function addSubdirs(core: DfsCore, tx: Tx, dir: ObjectId, delta: number, isNew = false): Promise<void> {
+  let counts = subdirCounts.get(tx);
+  if (!counts) subdirCounts.set(tx, counts = new Map());
+  let c = counts.get(dir.toString());
+  if (!c) {
+    if (isNew) c = { n: 0 };
+    else {
+      const o = core.obj(dir);
+      const ver = await o.version(INODE_DKEY, A_SUBDIRS);
+      const v = ver === 0 ? undefined : await o.get(INODE_DKEY, A_SUBDIRS);
+      tx.expectVersion(o, INODE_DKEY, A_SUBDIRS, ver);
+      c = { n: v ? Number(fromU64le(v)) : await countSubdirs(core, dir) };
+    }
+    counts.set(dir.toString(), c);
+  }
+  c.n = Math.max(0, c.n + delta);
+  tx.put(core.obj(dir), INODE_DKEY, A_SUBDIRS, u64le(BigInt(c.n)));
+}
+
+/** The subdirectories of a directory, by listing its entries (for a directory without a count). */
+async function countSubdirs(core: DfsCore, dir: ObjectId): Promise<number> {
+  let n = 0;
+  let after: Uint8Array | undefined;
+  for (;;) {
+    const page = await core.obj(dir).listValues(ENTRY_AKEY, { epoch: core.epoch, after, limit: 1024 });
+    for (const { dkey, value } of page) if (!isMetaDkey(dkey) && decodeEntry(value).type === 'dir') n++;
+    if (page.length < 1024) return n;
+    after = page[page.length - 1]!.dkey;
+  }
+}
+
 /** Marks a directory's mtime/ctime (merge with put-max: concurrent creates never conflict on it). */
 export function touchDir(tx: Tx, core: DfsCore, dir: ObjectId, now: bigint): void {
   const o = core.obj(dir);
@@ -171,6 +213,7 @@ export function writeNewInode(core: DfsCore, tx: Tx, oid: ObjectId, type: FileTy
     for (const p of o.pieces ?? []) if (p.data.length > 0) addData(core, tx, oid, chunkSize, p.data, p.offset);
   }
   if (type === 'symlink') tx.put(obj, INODE_DKEY, A_LINK, Buffer.from(o.target ?? '', 'utf8'));
+  if (type === 'dir') tx.put(obj, INODE_DKEY, A_SUBDIRS, u64le(0n));
   for (const [n, v] of o.xattrs ?? []) tx.put(obj, XATTR_DKEY, n, xattrValue(v));
 }
 
@@ -236,6 +279,7 @@ export function stageCreate(core: DfsCore, dir: ObjectId, name: string, type: Fi
     tx.expectVersion(d, name, ENTRY_AKEY, ver);
     tx.put(d, name, ENTRY_AKEY, encodeEntry(entry));
     writeNewInode(core, tx, oid, type, await inherited(core, dir, type, o, parentIsNew), now);
+    if (type === 'dir') await addSubdirs(core, tx, dir, 1, parentIsNew);
     touchDir(tx, core, dir, now);
     return entry;
   };
@@ -346,6 +390,7 @@ export async function unlinkAt(core: DfsCore, dir: ObjectId, name: string, opts:
     tx.expectVersion(core.obj(dir), name, ENTRY_AKEY, ver);
     tx.punchDkey(core.obj(dir), name);
     await dropLink(core, tx, ent, now);
+    if (ent.type === 'dir') await addSubdirs(core, tx, dir, -1);
     touchDir(tx, core, dir, now);
   });
 }
@@ -418,6 +463,12 @@ export function stageRename(core: DfsCore, srcDir: ObjectId, srcName: string, ds
     tx.punchDkey(sd, srcName);
     tx.put(dd, dstName, ENTRY_AKEY, encodeEntry(s.ent));
     if (d.ent) await dropLink(core, tx, d.ent, now);
+    // Subdirectory counts: a directory moved to another parent, a directory replaced.
+    if (s.ent.type === 'dir' && !dstDir.equals(srcDir)) {
+      await addSubdirs(core, tx, srcDir, -1);
+      await addSubdirs(core, tx, dstDir, 1);
+    }
+    if (d.ent?.type === 'dir') await addSubdirs(core, tx, dstDir, -1);
     tx.putMax(core.obj(s.ent.oid), INODE_DKEY, A_CTIME, now);
     touchDir(tx, core, srcDir, now);
     if (!dstDir.equals(srcDir)) touchDir(tx, core, dstDir, now);

@@ -50,7 +50,7 @@ export class Attrs {
       }
       return {
         ino: d.mnt.ino(d.oid), size, blocks: Math.ceil(size / 512), atimeNs: o.atimeNs, mtimeNs: o.mtimeNs, ctimeNs: p.ctimeNs,
-        mode: typeBits(p.type) | (p.type === 'symlink' ? 0o777 : o.mode), nlink: 1, uid: o.uid, gid: o.gid,
+        mode: typeBits(p.type) | (p.type === 'symlink' ? 0o777 : o.mode), nlink: p.type === 'dir' ? 2 : 1, uid: o.uid, gid: o.gid,
         blksize: p.type === 'file' ? Math.min(o.chunkSize ?? d.mnt.dfs.chunkSize, 1 << 20) : 4096,
       };
     }
@@ -71,7 +71,7 @@ export class Attrs {
     const size = Math.max(ino.size, this.files.dirtyEnd(n));
     return {
       ino: d.mnt.ino(d.oid), size, blocks: Math.ceil(size / 512), atimeNs: ino.atimeNs, mtimeNs: ino.mtimeNs, ctimeNs: ino.ctimeNs,
-      mode: ino.mode, nlink: d.type === 'dir' ? 1 : ino.nlink, uid: ino.uid, gid: ino.gid, blksize: d.type === 'file' ? Math.min(ino.chunkSize || 4096, 1 << 20) : 4096,
+      mode: ino.mode, nlink: ino.nlink, uid: ino.uid, gid: ino.gid, blksize: d.type === 'file' ? Math.min(ino.chunkSize || 4096, 1 << 20) : 4096,
     };
   }
 

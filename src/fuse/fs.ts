@@ -194,8 +194,14 @@ export class TierFs {
     if (attrCache.size === 0) return;
     switch (h.opcode) {
       case OP.LOOKUP: case OP.GETATTR: case OP.READ: case OP.READLINK: case OP.OPENDIR: case OP.READDIR: case OP.RELEASEDIR:
-      case OP.GETXATTR: case OP.LISTXATTR: case OP.ACCESS: case OP.STATFS: case OP.MKDIR: case OP.MKNOD: case OP.SYMLINK: case OP.CREATE:
+      case OP.GETXATTR: case OP.LISTXATTR: case OP.ACCESS: case OP.STATFS:
         return;
+      case OP.MKDIR: case OP.MKNOD: case OP.SYMLINK: case OP.CREATE: {
+        // The parent directory's nlink (a new subdirectory), mtime and ctime change.
+        const p = this.table.get(h.nodeid);
+        if (p?.mnt && p.oid) attrCache.delete(okey(p.mnt, p.oid));
+        return;
+      }
       case OP.WRITE: case OP.FLUSH: case OP.FSYNC: case OP.RELEASE: case OP.OPEN: case OP.SETATTR: case OP.SETXATTR: case OP.REMOVEXATTR: {
         const n = this.table.get(h.nodeid);
         if (n?.mnt && n.oid) attrCache.delete(okey(n.mnt, n.oid));

@@ -88,7 +88,6 @@ function results(top: string, r: Runner): Map<string, unknown> {
  * the case still runs and is reported as a todo while it differs.
  */
 const KNOWN: Record<string, string> = {
-  'directory link counts': 'DFS reports nlink 1 for directories',
   'mkfifo': 'no special files in DFS',
 };
 
@@ -107,7 +106,7 @@ for (const who of ['root', 'user 1', 'user 2']) {
   });
 }
 
-test('a shell script leaves the same tree through the mount as on a local directory', { skip, timeout: 60000, todo: 'directory nlink' }, () => {
+test('a shell script leaves the same tree through the mount as on a local directory', { skip, timeout: 60000 }, () => {
   const script = 'set -e; mkdir -p a/b && echo one > a/f && cp a/f a/b/g && mv a/b/g a/h && ln -s f a/l && ln a/f a/hard && '
     + 'chmod 640 a/f && truncate -s 100000 a/t && echo two >> a/f && rm a/h';
   const tree = (dir: string) => {
