@@ -423,6 +423,11 @@ export interface RenameAtOptions {
   /** RENAME_NOREPLACE: EEXIST if the destination exists. */
   noReplace?: boolean;
   /**
+   * RENAME_EXCHANGE: swap the two names (both must exist) in one
+   * transaction; a directory and a file may be swapped.
+   */
+  exchange?: boolean;
+  /**
    * Directories from the root down to dstDir (as the path API knows them): a
    * directory moved into its own subtree is EINVAL. Without it the caller
    * guarantees that (the kernel's VFS does for FUSE).
@@ -443,10 +448,12 @@ export function stageRename(core: DfsCore, srcDir: ObjectId, srcName: string, ds
     const s = await core.getEntryV(srcDir, srcName);
     const d = await core.getEntryV(dstDir, dstName);
     if (!s.ent) throw new StrataError('ENOENT', `${srcName}: no such file or directory`);
+    if (opts.exchange && !d.ent) throw new StrataError('ENOENT', `${dstName}: no such file or directory`);
     if (srcDir.equals(dstDir) && srcName === dstName) return;
     if (s.ent.type === 'dir' && (dstDir.equals(s.ent.oid) || opts.dstAncestors?.some((a) => a.equals(s.ent!.oid)))) {
       throw new StrataError('EINVAL', `${what}: cannot move a directory into its own subtree`);
     }
+    if (opts.exchange) return stageExchange(core, tx, srcDir, srcName, { ent: s.ent, ver: s.ver }, dstDir, dstName, { ent: d.ent!, ver: d.ver });
     if (d.ent) {
       if (opts.noReplace) throw new StrataError('EEXIST', `${dstName}: already exists`);
       if (d.ent.oid.equals(s.ent.oid)) return; // two names of one inode: POSIX says do nothing
@@ -473,6 +480,29 @@ export function stageRename(core: DfsCore, srcDir: ObjectId, srcName: string, ds
     touchDir(tx, core, srcDir, now);
     if (!dstDir.equals(srcDir)) touchDir(tx, core, dstDir, now);
   };
+}
+
+/** The exchange of two existing names (RENAME_EXCHANGE) inside tx: each entry takes the other's place. */
+async function stageExchange(core: DfsCore, tx: Tx, srcDir: ObjectId, srcName: string, s: { ent: Entry; ver: number },
+  dstDir: ObjectId, dstName: string, d: { ent: Entry; ver: number }): Promise<void> {
+  if (d.ent.oid.equals(s.ent.oid)) return; // two names of one inode: nothing changes
+  if (!dstDir.equals(srcDir)) await expectDir(core, tx, dstDir);
+  const now = core.now();
+  const sd = core.obj(srcDir);
+  const dd = core.obj(dstDir);
+  tx.expectVersion(sd, srcName, ENTRY_AKEY, s.ver);
+  tx.expectVersion(dd, dstName, ENTRY_AKEY, d.ver);
+  tx.put(dd, dstName, ENTRY_AKEY, encodeEntry(s.ent));
+  tx.put(sd, srcName, ENTRY_AKEY, encodeEntry(d.ent));
+  // A directory swapped with a non-directory across parents moves a subdirectory from one to the other.
+  if (!dstDir.equals(srcDir) && (s.ent.type === 'dir') !== (d.ent.type === 'dir')) {
+    await addSubdirs(core, tx, srcDir, s.ent.type === 'dir' ? -1 : 1);
+    await addSubdirs(core, tx, dstDir, s.ent.type === 'dir' ? 1 : -1);
+  }
+  tx.putMax(core.obj(s.ent.oid), INODE_DKEY, A_CTIME, now);
+  tx.putMax(core.obj(d.ent.oid), INODE_DKEY, A_CTIME, now);
+  touchDir(tx, core, srcDir, now);
+  if (!dstDir.equals(srcDir)) touchDir(tx, core, dstDir, now);
 }
 
 // ---------------------------------------------------------------- batches

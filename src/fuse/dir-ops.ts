@@ -118,13 +118,19 @@ export class DirOps {
     const a = dfsNode(p);
     const b = dfsNode(np);
     if (a.mnt !== b.mnt) throw new Fail(ERRNO['EXDEV']!);
-    if (flags & RENAME_EXCHANGE) throw new Fail(ERRNO['EINVAL']!, 'RENAME_EXCHANGE is not supported');
     await this.access.check(h, a, 'w');
     const src = a.children.get(from);
     if (src) await this.files.flushNode(src);
+    const exchange = !!(flags & RENAME_EXCHANGE);
+    const dst = exchange ? b.children.get(to) : undefined;
+    if (dst) await this.files.flushNode(dst);
     await this.meta.drain();
-    await a.mnt.dfs.renameAt(a.oid, from, b.oid, to, { noReplace: !!(flags & RENAME_NOREPLACE) });
-    if (src) this.table.move(src, a, from, b, to);
+    await a.mnt.dfs.renameAt(a.oid, from, b.oid, to, { noReplace: !!(flags & RENAME_NOREPLACE), exchange });
+    if (exchange) {
+      // Each name now names the other inode: forget both (the kernel looks them up again).
+      this.table.unname(a, from);
+      this.table.unname(b, to);
+    } else if (src) this.table.move(src, a, from, b, to);
     else this.table.unname(b, to);
     return [];
   }

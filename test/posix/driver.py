@@ -45,6 +45,17 @@ def utimensat(path, atime, mtime, flags=0):
         raise OSError(e, os.strerror(e))
 
 
+RENAME_NOREPLACE = 1
+RENAME_EXCHANGE = 2
+
+
+def renameat2(src, dst, flags):
+    """renameat2(2) (os.rename has no flags)."""
+    if libc.renameat2(AT_FDCWD, src.encode(), AT_FDCWD, dst.encode(), flags) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+
+
 def call(fn, *args, **kw):
     """The result of one call: 'ok', 'ok:<value>' or the errno's name."""
     try:
@@ -322,6 +333,46 @@ def _(d, c):
     put(E(d, 'f'), b'x')
     os.link(E(d, 'f'), E(d, 'h'))
     return [call(os.rename, E(d, 'f'), E(d, 'h')), call(lambda: sorted(os.listdir(d)))]
+
+
+@case('renameat2 NOREPLACE and EXCHANGE', watch=['.', 'a', 'b', 'd', 'd/x', 'e', 'e/y'])
+def _(d, c):
+    put(E(d, 'a'), b'aaa', 0o600)
+    put(E(d, 'b'), b'b')
+    os.mkdir(E(d, 'd'))
+    put(E(d, 'd', 'x'), b'xx')
+    os.mkdir(E(d, 'e'))
+    os.mkdir(E(d, 'e', 'y'))
+    return [call(renameat2, E(d, 'a'), E(d, 'b'), RENAME_NOREPLACE),
+            call(renameat2, E(d, 'a'), E(d, 'c'), RENAME_NOREPLACE),
+            call(renameat2, E(d, 'c'), E(d, 'b'), RENAME_EXCHANGE),
+            call(renameat2, E(d, 'c'), E(d, 'missing'), RENAME_EXCHANGE),
+            call(renameat2, E(d, 'd', 'x'), E(d, 'e', 'y'), RENAME_EXCHANGE),
+            call(renameat2, E(d, 'd'), E(d, 'e', 'x'), RENAME_EXCHANGE),
+            call(renameat2, E(d, 'b'), E(d, 'b'), RENAME_EXCHANGE),
+            call(lambda: (os.stat(E(d, 'd')).st_nlink, os.stat(E(d, 'e')).st_nlink)),
+            call(lambda: sorted(os.listdir(E(d, 'd')) + os.listdir(E(d, 'e'))))]
+
+
+@case('O_APPEND, access and a file replaced by a rename keep their link counts', watch=['f', 'h', 'g', 'x'])
+def _(d, c):
+    put(E(d, 'f'), b'one', 0o644)
+    os.link(E(d, 'f'), E(d, 'h'))
+    put(E(d, 'g'), b'gg', 0o600)
+    put(E(d, 'x'), b'', 0o644)
+    return [call(write_file, E(d, 'f'), b'two', os.O_WRONLY | os.O_APPEND),
+            call(os.rename, E(d, 'g'), E(d, 'h')),
+            call(os.access, E(d, 'x'), os.X_OK),
+            call(os.access, E(d, 'g'), os.F_OK),
+            call(lambda: read_file(E(d, 'f')))]
+
+
+@case('another user\'s directory: chmod, rename out of a sticky directory', watch=['t', 't/theirdir', 'closed'], prep=lambda d, c: (prep_sticky(d, c), prep_others(d, c)))
+def _(d, c):
+    return [call(os.chmod, E(d, 'closed'), 0o777),
+            call(os.rename, E(d, 't', 'theirdir'), E(d, 'moved')),
+            call(opened, E(d, 'closed', 'nope'), os.O_CREAT | os.O_WRONLY, 0o644),
+            call(os.rmdir, E(d, 'closed'))]
 
 
 @case('mkdir and rmdir', watch=['.', 'sub', 'full'])
