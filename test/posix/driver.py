@@ -233,6 +233,15 @@ def _(d, c):
             call(os.access, E(d, 'secret'), os.R_OK)]
 
 
+@case('O_CREAT of an existing name in a directory the caller cannot write', watch=['closed', 'closed/x'], prep=lambda d, c: (
+    prep_others(d, c), put(E(d, 'closed', 'x'), b'data', 0o666, c['ouid'], c['ogid'])))
+def _(d, c):
+    return [call(opened, E(d, 'closed', 'x'), os.O_CREAT | os.O_WRONLY, 0o644),
+            call(opened, E(d, 'closed', 'x'), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644),
+            call(ftruncate, E(d, 'closed', 'x'), 2, os.O_RDWR),
+            call(utimensat, E(d, 'closed'), UTIME_NOW, UTIME_NOW)]
+
+
 @case('creat truncates and keeps the mode', watch=['f'])
 def _(d, c):
     put(E(d, 'f'), b'hello', 0o640)
@@ -373,6 +382,35 @@ def _(d, c):
             call(os.rename, E(d, 't', 'theirdir'), E(d, 'moved')),
             call(opened, E(d, 'closed', 'nope'), os.O_CREAT | os.O_WRONLY, 0o644),
             call(os.rmdir, E(d, 'closed'))]
+
+
+@case('xattrs: user.* needs write permission; missing names, create/replace flags', watch=['rw', 'ro', 'f'], prep=prep_others)
+def _(d, c):
+    put(E(d, 'f'))
+    return [call(os.setxattr, E(d, 'f'), 'user.k', b'v'),
+            call(os.getxattr, E(d, 'f'), 'user.k'),
+            call(os.setxattr, E(d, 'f'), 'user.k', b'w', os.XATTR_CREATE),
+            call(os.setxattr, E(d, 'f'), 'user.n', b'w', os.XATTR_REPLACE),
+            call(os.getxattr, E(d, 'f'), 'user.missing'),
+            call(os.removexattr, E(d, 'f'), 'user.missing'),
+            call(lambda: sorted(os.listxattr(E(d, 'f')))),
+            call(os.setxattr, E(d, 'rw'), 'user.k', b'v'),
+            call(os.setxattr, E(d, 'ro'), 'user.k', b'v'),
+            call(os.getxattr, E(d, 'ro'), 'user.k'),
+            call(os.setxattr, E(d, 'f'), 'user.' + 'x' * 251, b'v'),
+            call(os.setxattr, E(d, 'f'), 'user.' + 'x' * 252, b'v')]
+
+
+@case('moving and linking across directories needs write permission on both', watch=['open', 'closed'], prep=lambda d, c: (
+    prep_others(d, c), put(E(d, 'closed', 'x'), b'x', 0o666, c['ouid'], c['ogid'])))
+def _(d, c):
+    put(E(d, 'mine'), b'm')
+    return [call(os.rename, E(d, 'mine'), E(d, 'closed', 'mine')),
+            call(os.rename, E(d, 'closed', 'x'), E(d, 'x')),
+            call(os.link, E(d, 'mine'), E(d, 'closed', 'l')),
+            call(os.rename, E(d, 'mine'), E(d, 'open', 'mine')),
+            call(os.symlink, 'x', E(d, 'closed', 's')),
+            call(os.listdir, E(d, 'closed'))]
 
 
 @case('mkdir and rmdir', watch=['.', 'sub', 'full'])
