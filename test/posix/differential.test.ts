@@ -37,7 +37,7 @@ before(async () => {
   // other users are not in it, and inside the mount the mode bits decide for
   // them, as on the local directory.
   await ok(['container', 'create', 'tank', 'c'], { env });
-  await ok(['mount', mp, '--pool', 'tank', '--cont', 'c', '--allow-other'], { env });
+  await ok(['mount', mp, '--pool', 'tank', '--cont', 'c', '--allow-other', ...(process.env['STRATA_POSIX_WRITEBACK'] ? ['--write-back'] : [])], { env });
   assert.ok(isMounted(mp));
   fs.chmodSync(mp, 0o755);
 });
