@@ -5,7 +5,7 @@
 // its first change.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ROOT_OID } from '../../src/dfs/index.js';
+import { mountDfs, ROOT_OID } from '../../src/dfs/index.js';
 import { A_SUBDIRS, INODE_DKEY } from '../../src/dfs/layout.js';
 import { freshDfs } from './util.js';
 
@@ -68,4 +68,14 @@ test('pool check: a subdirectory count that disagrees with the entries is report
   tx.put(container.object(a), INODE_DKEY, A_SUBDIRS, Buffer.from([5, 0, 0, 0, 0, 0, 0, 0]));
   await tx.commit();
   assert.deepEqual((await checkDfs(engine, container.uuid)).problems.map((p) => p.replace(/ [0-9a-f.]+ counts/, ' X counts')), ['/a: directory X counts 5 subdirectories, but has 1']);
+});
+
+test('concurrent mkdirs in one directory from several mounts all succeed and are all counted', async () => {
+  const { dfs, container } = await freshDfs();
+  await dfs.mkdir('/p');
+  const mounts = await Promise.all([0, 1, 2, 3].map(() => mountDfs(container)));
+  await Promise.all(Array.from({ length: 32 }, (_, i) => mounts[i % 4]!.mkdir(`/p/d${i}`)));
+  assert.equal((await dfs.stat('/p')).nlink, 34);
+  await Promise.all(Array.from({ length: 16 }, (_, i) => mounts[i % 4]!.rmdir(`/p/d${i}`)));
+  assert.equal((await dfs.stat('/p')).nlink, 18);
 });
