@@ -19,6 +19,7 @@ interface MountOpts {
   path?: string;
   foreground?: boolean;
   allowOther?: boolean;
+  aclPerCaller?: boolean;
   suid?: boolean;
   dev?: boolean;
   debug?: boolean;
@@ -39,6 +40,7 @@ function childArgs(cmd: Command, mp: string | undefined, o: MountOpts): string[]
   if (o.cont !== undefined) a.push('--cont', o.cont);
   if (o.path !== undefined) a.push('--path', o.path);
   if (o.allowOther) a.push('--allow-other');
+  if (o.aclPerCaller) a.push('--acl-per-caller');
   if (o.suid) a.push('--suid');
   if (o.dev) a.push('--dev');
   if (o.debug) a.push('--debug');
@@ -58,7 +60,7 @@ async function runDaemon(cmd: Command, mp: string, o: MountOpts): Promise<void> 
     const t = o.cacheTimeout !== undefined ? Number(o.cacheTimeout) : undefined;
     if (t !== undefined && !(t >= 0)) throw new StrataError('EINVAL', `bad --cache-timeout '${o.cacheTimeout}'`);
     m = await mountTier(engine, {
-      mountpoint: mp, pool: o.pool, cont: o.cont, path: o.path, allowOther: o.allowOther, suid: o.suid, dev: o.dev, debug: o.debug,
+      mountpoint: mp, pool: o.pool, cont: o.cont, path: o.path, allowOther: o.allowOther, aclPerCaller: o.aclPerCaller, suid: o.suid, dev: o.dev, debug: o.debug,
       ...(o.writeBack ? { writeBack: true } : {}),
       ...(t !== undefined ? { entryTimeout: t, attrTimeout: t } : {}),
     });
@@ -112,6 +114,7 @@ export function registerMount(program: Command): void {
     .option('--path <link>', 'mount the container of this xattr UNS link on the link itself')
     .option('-f, --foreground', 'stay in the foreground (default: run as a daemon)')
     .option('--allow-other', 'let other users use the mount (FUSE allow_other)')
+    .option('--acl-per-caller', 'check the container ACL for each user of the mount too (default: the ACL of the user who mounts opens the container, mode bits decide for each user)')
     .option('--suid', 'root only: honour set-user-ID/set-group-ID bits of files in the mount (default: nosuid)')
     .option('--dev', 'root only: honour device files in the mount (default: nodev)')
     .option('--cache-timeout <seconds>', 'how long the kernel caches names and attributes (default 1)')

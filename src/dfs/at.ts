@@ -9,13 +9,13 @@ import type { Tx } from '../object/object.js';
 import { u64Key } from '../object/keys.js';
 import type { DfsCore } from './core.js';
 import {
-  A_ATTR, A_CTIME, A_LINK, A_MTIME, A_SIZE, DATA_AKEY, ENTRY_AKEY, INODE_DKEY, PATH_MAX, ROOT_OID, S_IFMT, XATTR_DKEY,
-  XATTR_VALUE_MAX, decodeAttr, encodeAttr, encodeEntry, typeBits, u64le, type Entry, type FileType,
+  A_ATTR, A_CTIME, A_LINK, A_MTIME, A_SIZE, A_SUBDIRS, DATA_AKEY, ENTRY_AKEY, INODE_DKEY, PATH_MAX, ROOT_OID, S_IFMT, XATTR_DKEY,
+  XATTR_VALUE_MAX, decodeAttr, decodeEntry, encodeAttr, encodeEntry, fromU64le, isMetaDkey, typeBits, u64le, type Entry, type FileType,
 } from './layout.js';
 import { checkName } from './path.js';
 import { checkXattrName } from './xattr.js';
 import { chunkIndexes, MAX_FILE_SIZE } from './io.js';
-import { checkNewOwner, checkOwnerChange, writeKillsPriv, killPriv } from './owner.js';
+import { checkNewOwner, checkOwnerChange, inheritedOwner, writeKillsPriv, killPriv } from './owner.js';
 
 /** Attributes of a new inode; every field is optional. */
 export interface NewInode {
@@ -103,6 +103,48 @@ function checkNewInode(core: DfsCore, type: FileType, o: NewInode, what: string)
   }
 }
 
+/** Per transaction: the subdirectory counts it changes (each read once, the transaction conditioned on it). */
+const subdirCounts = new WeakMap<Tx, Map<string, { n: number }>>();
+
+/**
+ * Adds `delta` to a directory's subdirectory count inside tx (its nlink is 2
+ * + the count, as on Linux filesystems). A read-modify-write conditioned on
+ * the count's version: concurrent mkdirs in one directory conflict and
+ * retry, creates of files and the directory's other records do not. A
+ * directory made before counts were kept has none: it is counted once here.
+ * `isNew`: the directory is created by the same transaction (count 0).
+ */
+export async function addSubdirs(core: DfsCore, tx: Tx, dir: ObjectId, delta: number, isNew = false): Promise<void> {
+  let counts = subdirCounts.get(tx);
+  if (!counts) subdirCounts.set(tx, counts = new Map());
+  let c = counts.get(dir.toString());
+  if (!c) {
+    if (isNew) c = { n: 0 };
+    else {
+      const o = core.obj(dir);
+      const ver = await o.version(INODE_DKEY, A_SUBDIRS);
+      const v = ver === 0 ? undefined : await o.get(INODE_DKEY, A_SUBDIRS);
+      tx.expectVersion(o, INODE_DKEY, A_SUBDIRS, ver);
+      c = { n: v ? Number(fromU64le(v)) : await countSubdirs(core, dir) };
+    }
+    counts.set(dir.toString(), c);
+  }
+  c.n = Math.max(0, c.n + delta);
+  tx.put(core.obj(dir), INODE_DKEY, A_SUBDIRS, u64le(BigInt(c.n)));
+}
+
+/** The subdirectories of a directory, by listing its entries (for a directory without a count). */
+async function countSubdirs(core: DfsCore, dir: ObjectId): Promise<number> {
+  let n = 0;
+  let after: Uint8Array | undefined;
+  for (;;) {
+    const page = await core.obj(dir).listValues(ENTRY_AKEY, { epoch: core.epoch, after, limit: 1024 });
+    for (const { dkey, value } of page) if (!isMetaDkey(dkey) && decodeEntry(value).type === 'dir') n++;
+    if (page.length < 1024) return n;
+    after = page[page.length - 1]!.dkey;
+  }
+}
+
 /** Marks a directory's mtime/ctime (merge with put-max: concurrent creates never conflict on it). */
 export function touchDir(tx: Tx, core: DfsCore, dir: ObjectId, now: bigint): void {
   const o = core.obj(dir);
@@ -171,6 +213,7 @@ export function writeNewInode(core: DfsCore, tx: Tx, oid: ObjectId, type: FileTy
     for (const p of o.pieces ?? []) if (p.data.length > 0) addData(core, tx, oid, chunkSize, p.data, p.offset);
   }
   if (type === 'symlink') tx.put(obj, INODE_DKEY, A_LINK, Buffer.from(o.target ?? '', 'utf8'));
+  if (type === 'dir') tx.put(obj, INODE_DKEY, A_SUBDIRS, u64le(0n));
   for (const [n, v] of o.xattrs ?? []) tx.put(obj, XATTR_DKEY, n, xattrValue(v));
 }
 
@@ -235,10 +278,25 @@ export function stageCreate(core: DfsCore, dir: ObjectId, name: string, type: Fi
     const d = core.obj(dir);
     tx.expectVersion(d, name, ENTRY_AKEY, ver);
     tx.put(d, name, ENTRY_AKEY, encodeEntry(entry));
-    writeNewInode(core, tx, oid, type, o, now);
+    writeNewInode(core, tx, oid, type, await inherited(core, dir, type, o, parentIsNew), now);
+    if (type === 'dir') await addSubdirs(core, tx, dir, 1, parentIsNew);
     touchDir(tx, core, dir, now);
     return entry;
   };
+}
+
+/**
+ * A create that leaves the group to DFS (no `gid`) in a set-group-ID
+ * directory gets the directory's group (and a directory its set-group-ID
+ * bit), as on Linux; an explicit `gid` (a copy keeping its source's owner) is
+ * kept as given.
+ */
+async function inherited(core: DfsCore, dir: ObjectId, type: FileType, o: CreateAtOptions, parentIsNew: boolean): Promise<CreateAtOptions> {
+  if (o.gid !== undefined || parentIsNew) return o;
+  const pa = await core.obj(dir).get(INODE_DKEY, A_ATTR, core.epoch);
+  if (!pa) return o;
+  const r = inheritedOwner(core.caller, decodeAttr(pa), type, core.gid, o.mode ?? (type === 'dir' ? 0o755 : 0o644));
+  return { ...o, gid: r.gid, mode: r.perm };
 }
 
 /** Stages a one-transaction setattr of an inode. */
@@ -332,6 +390,7 @@ export async function unlinkAt(core: DfsCore, dir: ObjectId, name: string, opts:
     tx.expectVersion(core.obj(dir), name, ENTRY_AKEY, ver);
     tx.punchDkey(core.obj(dir), name);
     await dropLink(core, tx, ent, now);
+    if (ent.type === 'dir') await addSubdirs(core, tx, dir, -1);
     touchDir(tx, core, dir, now);
   });
 }
@@ -364,6 +423,11 @@ export interface RenameAtOptions {
   /** RENAME_NOREPLACE: EEXIST if the destination exists. */
   noReplace?: boolean;
   /**
+   * RENAME_EXCHANGE: swap the two names (both must exist) in one
+   * transaction; a directory and a file may be swapped.
+   */
+  exchange?: boolean;
+  /**
    * Directories from the root down to dstDir (as the path API knows them): a
    * directory moved into its own subtree is EINVAL. Without it the caller
    * guarantees that (the kernel's VFS does for FUSE).
@@ -384,10 +448,12 @@ export function stageRename(core: DfsCore, srcDir: ObjectId, srcName: string, ds
     const s = await core.getEntryV(srcDir, srcName);
     const d = await core.getEntryV(dstDir, dstName);
     if (!s.ent) throw new StrataError('ENOENT', `${srcName}: no such file or directory`);
+    if (opts.exchange && !d.ent) throw new StrataError('ENOENT', `${dstName}: no such file or directory`);
     if (srcDir.equals(dstDir) && srcName === dstName) return;
     if (s.ent.type === 'dir' && (dstDir.equals(s.ent.oid) || opts.dstAncestors?.some((a) => a.equals(s.ent!.oid)))) {
       throw new StrataError('EINVAL', `${what}: cannot move a directory into its own subtree`);
     }
+    if (opts.exchange) return stageExchange(core, tx, srcDir, srcName, { ent: s.ent, ver: s.ver }, dstDir, dstName, { ent: d.ent!, ver: d.ver });
     if (d.ent) {
       if (opts.noReplace) throw new StrataError('EEXIST', `${dstName}: already exists`);
       if (d.ent.oid.equals(s.ent.oid)) return; // two names of one inode: POSIX says do nothing
@@ -404,10 +470,39 @@ export function stageRename(core: DfsCore, srcDir: ObjectId, srcName: string, ds
     tx.punchDkey(sd, srcName);
     tx.put(dd, dstName, ENTRY_AKEY, encodeEntry(s.ent));
     if (d.ent) await dropLink(core, tx, d.ent, now);
+    // Subdirectory counts: a directory moved to another parent, a directory replaced.
+    if (s.ent.type === 'dir' && !dstDir.equals(srcDir)) {
+      await addSubdirs(core, tx, srcDir, -1);
+      await addSubdirs(core, tx, dstDir, 1);
+    }
+    if (d.ent?.type === 'dir') await addSubdirs(core, tx, dstDir, -1);
     tx.putMax(core.obj(s.ent.oid), INODE_DKEY, A_CTIME, now);
     touchDir(tx, core, srcDir, now);
     if (!dstDir.equals(srcDir)) touchDir(tx, core, dstDir, now);
   };
+}
+
+/** The exchange of two existing names (RENAME_EXCHANGE) inside tx: each entry takes the other's place. */
+async function stageExchange(core: DfsCore, tx: Tx, srcDir: ObjectId, srcName: string, s: { ent: Entry; ver: number },
+  dstDir: ObjectId, dstName: string, d: { ent: Entry; ver: number }): Promise<void> {
+  if (d.ent.oid.equals(s.ent.oid)) return; // two names of one inode: nothing changes
+  if (!dstDir.equals(srcDir)) await expectDir(core, tx, dstDir);
+  const now = core.now();
+  const sd = core.obj(srcDir);
+  const dd = core.obj(dstDir);
+  tx.expectVersion(sd, srcName, ENTRY_AKEY, s.ver);
+  tx.expectVersion(dd, dstName, ENTRY_AKEY, d.ver);
+  tx.put(dd, dstName, ENTRY_AKEY, encodeEntry(s.ent));
+  tx.put(sd, srcName, ENTRY_AKEY, encodeEntry(d.ent));
+  // A directory swapped with a non-directory across parents moves a subdirectory from one to the other.
+  if (!dstDir.equals(srcDir) && (s.ent.type === 'dir') !== (d.ent.type === 'dir')) {
+    await addSubdirs(core, tx, srcDir, s.ent.type === 'dir' ? -1 : 1);
+    await addSubdirs(core, tx, dstDir, s.ent.type === 'dir' ? 1 : -1);
+  }
+  tx.putMax(core.obj(s.ent.oid), INODE_DKEY, A_CTIME, now);
+  tx.putMax(core.obj(d.ent.oid), INODE_DKEY, A_CTIME, now);
+  touchDir(tx, core, srcDir, now);
+  if (!dstDir.equals(srcDir)) touchDir(tx, core, dstDir, now);
 }
 
 // ---------------------------------------------------------------- batches

@@ -30,8 +30,7 @@ export interface Stat {
 export function toStat(i: Inode): Stat {
   return {
     type: i.type, mode: i.mode, perm: i.mode & 0o7777, uid: i.uid, gid: i.gid,
-    // Directories report nlink 1 ("unknown subdirectory count", as btrfs does).
-    nlink: i.type === 'dir' ? 1 : i.nlink,
+    nlink: i.nlink,
     size: i.size, chunkSize: i.chunkSize, oid: i.oid.toString(), ino: i.oid.lo,
     atimeNs: i.atimeNs, mtimeNs: i.mtimeNs, ctimeNs: i.ctimeNs,
   };

@@ -10,7 +10,7 @@ import { ObjectId, parseObjectClass } from '../object/oid.js';
 import { StrataError, isStrataError } from '../errors.js';
 import { currentCaller, type Caller } from '../container/identity.js';
 import {
-  A_ATTR, A_CTIME, A_LINK, A_MTIME, A_SIZE, ENTRY_AKEY, INODE_DKEY, ORPHAN_AKEY, ORPHAN_OID, ROOT_OID, S_IFDIR,
+  A_ATTR, A_CTIME, A_LINK, A_MTIME, A_SIZE, A_SUBDIRS, ENTRY_AKEY, INODE_DKEY, ORPHAN_AKEY, ORPHAN_OID, ROOT_OID, S_IFDIR,
   decodeAttr, decodeEntry, fromU64le, otypeFor, typeOfMode, type Entry, type FileType, type InodeAttr,
 } from './layout.js';
 
@@ -225,7 +225,7 @@ export class DfsCore {
 
   async readInode(oid: ObjectId, type?: FileType): Promise<Inode> {
     // The inode's akeys in one read (attr, size, mtime, ctime, link).
-    let a: Uint8Array | undefined, size: Uint8Array | undefined, mtime: Uint8Array | undefined, ctime: Uint8Array | undefined, link: Uint8Array | undefined;
+    let a: Uint8Array | undefined, size: Uint8Array | undefined, mtime: Uint8Array | undefined, ctime: Uint8Array | undefined, link: Uint8Array | undefined, subdirs: Uint8Array | undefined;
     for (const { akey, value } of await this.obj(oid).fetchDkey(INODE_DKEY, this.epoch)) {
       switch (Buffer.from(akey.buffer, akey.byteOffset, akey.length).toString('latin1')) {
         case A_ATTR: a = value; break;
@@ -233,6 +233,7 @@ export class DfsCore {
         case A_MTIME: mtime = value; break;
         case A_CTIME: ctime = value; break;
         case A_LINK: link = value; break;
+        case A_SUBDIRS: subdirs = value; break;
       }
     }
     let attr: InodeAttr;
@@ -245,7 +246,11 @@ export class DfsCore {
       ino.target = link ? Buffer.from(link).toString('utf8') : '';
       ino.size = Buffer.byteLength(ino.target, 'utf8');
     }
-    if (t === 'dir') ino.size = 0;
+    if (t === 'dir') {
+      ino.size = 0;
+      // 2 + subdirectories; 1 ("unknown", as btrfs) for a directory made before counts were kept.
+      ino.nlink = subdirs ? 2 + Number(fromU64le(subdirs)) : 1;
+    }
     return ino;
   }
 }

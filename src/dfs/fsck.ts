@@ -2,7 +2,8 @@
 // POSIX container agrees with itself.
 //   - every directory entry decodes and names an existing inode object whose
 //     type matches the entry; a directory is named by exactly one entry;
-//   - each file's / symlink's nlink equals the number of entries naming it;
+//   - each file's / symlink's nlink equals the number of entries naming it,
+//     each directory's subdirectory count (its nlink - 2) its subdirectories;
 //   - no object is unreachable from the root, except the superblock, the
 //     orphan table and the inodes it records (unlinked while open: nlink 0);
 //   - no file stores bytes beyond its size, and its chunk dkeys are chunk
@@ -20,7 +21,7 @@ import { ObjectId } from '../object/oid.js';
 import { u64FromKey } from '../object/keys.js';
 import { isValidName } from './path.js';
 import {
-  A_ATTR, A_SIZE, DATA_AKEY, ENTRY_AKEY, INODE_DKEY, ORPHAN_AKEY, ORPHAN_OID, ROOT_OID, SB_AKEY, SB_DKEY, SB_OID,
+  A_ATTR, A_SIZE, A_SUBDIRS, DATA_AKEY, ENTRY_AKEY, INODE_DKEY, ORPHAN_AKEY, ORPHAN_OID, ROOT_OID, SB_AKEY, SB_DKEY, SB_OID,
   decodeAttr, decodeEntry, decodeSuperblock, fromU64le, isMetaDkey, typeOfMode, type FileType, type InodeAttr,
 } from './layout.js';
 
@@ -64,8 +65,10 @@ export async function checkDfs(engine: Engine, cont: string, opts: { epoch?: Epo
   const refs = new Map<string, Ref>();
   refs.set(ROOT_OID.toString(), { type: 'dir', count: 1, path: '/' });
   const queue: Array<{ oid: ObjectId; path: string }> = [{ oid: ROOT_OID, path: '/' }];
+  const subdirs = new Map<string, number>();
   while (queue.length > 0) {
     const { oid: dir, path: dpath } = queue.shift()!;
+    subdirs.set(dir.toString(), 0);
     for await (const k of obj(dir).dkeys({ epoch })) {
       if (isMetaDkey(k)) continue;
       const p = dpath === '/' ? `/${nameOf(k)}` : `${dpath}/${nameOf(k)}`;
@@ -75,6 +78,7 @@ export async function checkDfs(engine: Engine, cont: string, opts: { epoch?: Epo
       let ent;
       try { ent = decodeEntry(v); } catch (e) { problem(`${p}: ${(e as Error).message}`); continue; }
       report.entries++;
+      if (ent.type === 'dir') subdirs.set(dir.toString(), subdirs.get(dir.toString())! + 1);
       const key = ent.oid.toString();
       const r = refs.get(key);
       if (r) {
@@ -115,6 +119,11 @@ export async function checkDfs(engine: Engine, cont: string, opts: { epoch?: Epo
     if (t !== r.type) { problem(`${r.path}: entry type ${r.type}, inode ${key} is a ${t}`); continue; }
     if (t !== 'dir' && attr.nlink !== r.count) problem(`${r.path}: inode ${key} has nlink ${attr.nlink}, but ${r.count} entr${r.count === 1 ? 'y names' : 'ies name'} it`);
     if (t === 'file') await checkFile(obj(oid), attr, r.path, key, epoch, problem);
+    if (t === 'dir') {
+      const counted = await obj(oid).get(INODE_DKEY, A_SUBDIRS, epoch); // absent: made before counts were kept
+      const n = subdirs.get(key) ?? 0;
+      if (counted && Number(fromU64le(counted)) !== n) problem(`${r.path}: directory ${key} counts ${fromU64le(counted)} subdirectories, but has ${n}`);
+    }
   }
   for (const key of orphans) {
     if (!present.has(key) || refs.has(key)) continue;

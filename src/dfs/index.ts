@@ -16,4 +16,4 @@ export { normalizePath, parsePath, joinPath, checkName } from './path.js';
 export * from './layout.js';
 export { putFile, getFile, type TransferResult, type TransferOptions } from './transfer.js';
 export { checkDfs, type DfsCheckReport } from './fsck.js';
-export { checkOwnerChange, checkNewOwner, killPriv, isSuperuser, type Owned, type OwnerChange } from './owner.js';
+export { checkOwnerChange, checkNewOwner, inheritedOwner, killPriv, isSuperuser, type Owned, type OwnerChange } from './owner.js';

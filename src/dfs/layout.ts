@@ -32,6 +32,8 @@ export const A_SIZE = 'size';
 export const A_MTIME = 'mtime';
 export const A_CTIME = 'ctime';
 export const A_LINK = 'link';
+/** Directories: the number of subdirectories (u64 LE); nlink = 2 + it. */
+export const A_SUBDIRS = 'subdirs';
 export const ENTRY_AKEY = 'e';
 export const DATA_AKEY = 'd';
 

@@ -94,3 +94,18 @@ export function checkNewOwner(caller: Caller, uid: number, gid: number, what: st
   if (uid !== caller.uid) throw eperm(what, `only root may create a file owned by another user (${uid}, caller ${caller.uid})`);
   if (!inGroup(caller, gid)) throw eperm(what, `caller ${caller.uid} is not in group ${gid}`);
 }
+
+/**
+ * The group and permission bits of a new inode made by `caller` in a
+ * directory (`parent`), as Linux gives them: in a set-group-ID directory the
+ * inode takes the directory's group instead of the caller's, and a new
+ * directory the set-group-ID bit as well (so the whole subtree keeps the
+ * group); a file made there with set-group-ID and group-execute by a
+ * non-root caller outside that group loses set-group-ID.
+ */
+export function inheritedOwner(caller: Caller, parent: Owned, type: 'file' | 'dir' | 'symlink', gid: number, perm: number): { gid: number; perm: number } {
+  if (!(parent.mode & S_ISGID)) return { gid, perm };
+  if (type === 'dir') return { gid: parent.gid, perm: perm | S_ISGID };
+  if ((perm & (S_ISGID | 0o010)) === (S_ISGID | 0o010) && !isSuperuser(caller) && !inGroup(caller, parent.gid)) perm &= ~S_ISGID;
+  return { gid: parent.gid, perm };
+}

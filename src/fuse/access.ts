@@ -1,8 +1,12 @@
-// Permission checks of the mount: the pool and container ACLs for the caller of
-// a request, with the caches that keep them cheap (records for 2 s, callers, effective perms).
+// Permission checks of the mount: the pool and container ACLs, with the caches
+// that keep them cheap (records for 2 s, callers, effective perms). By default
+// the ACLs are those of the user who mounts (as dfuse: the ACL decides whether
+// that user may open the container; inside it the kernel checks each caller
+// against the mode bits, default_permissions); with `aclPerCaller` each
+// request's caller must also be granted by the ACLs (shared multi-user mounts).
 import type { Engine } from '../engine/types.js';
 import type { ContainerRecord } from '../container/container.js';
-import { callerFromIds, type Caller } from '../container/identity.js';
+import { callerFromIds, currentCaller, type Caller } from '../container/identity.js';
 import { containerPerms, resolveContainer } from '../container/manage.js';
 import { containerAway } from '../container/away.js';
 import { isStrataError } from '../errors.js';
@@ -21,7 +25,13 @@ export class Access {
   /** Effective pool/container permissions per caller, valid while the (cached, 2 s) record object is the same. */
   private permCache = new Map<string, { rec: object; perms: ReadonlySet<string> }>();
 
-  constructor(private readonly engine: Engine) {}
+  /** The user who mounts (this process), whose ACL rights the mount uses unless aclPerCaller. */
+  private readonly mounter: Caller = currentCaller();
+
+  constructor(private readonly engine: Engine, private readonly aclPerCaller = false) {}
+
+  /** Whose rights the pool and container ACLs are evaluated for: the request's caller, or the user who mounts. */
+  aclCaller(h: InHeader): Caller { return this.aclPerCaller ? this.caller(h) : this.mounter; }
 
   /** The caller of a request: uid, gid and the supplementary groups of its process. */
   caller(h: InHeader): Caller {
@@ -69,12 +79,13 @@ export class Access {
   rememberPool(rec: PoolRecord): void { this.pools.set(rec.uuid, { rec, at: Date.now() }); }
   rememberCont(rec: ContainerRecord): void { this.conts.set(rec.uuid, { rec, at: Date.now() }); }
 
-  /** Pool 'r' and container perms for the caller; throws EACCES. */
+  /** Pool 'r' and container perms (see aclCaller); throws EACCES. */
   async check(h: InHeader, n: Node, perm: 'r' | 'w'): Promise<void> {
     if (!n.poolUuid) return;
-    const caller = this.caller(h);
+    const caller = this.aclCaller(h);
+    const who = this.aclPerCaller ? `${h.uid}:${h.gid}:${h.pid}` : 'mounter';
     const pool = await this.poolRec(n.poolUuid);
-    const pk = `${h.uid}:${h.gid}:${h.pid}:${n.poolUuid}`;
+    const pk = `${who}:${n.poolUuid}`;
     let pp = this.permCache.get(pk);
     if (!pp || pp.rec !== pool) this.permCache.set(pk, pp = { rec: pool, perms: poolPerms(pool, caller) });
     if (!pp.perms.has('r')) throw new Fail(ERRNO['EACCES']!);
@@ -83,7 +94,7 @@ export class Access {
       return;
     }
     const rec = await this.contRec(n.poolUuid, n.contUuid);
-    const ck = `${h.uid}:${h.gid}:${h.pid}:${n.contUuid}`;
+    const ck = `${who}:${n.contUuid}`;
     let cp = this.permCache.get(ck);
     if (!cp || cp.rec !== rec) this.permCache.set(ck, cp = { rec, perms: containerPerms(rec, caller) });
     if (!cp.perms.has(perm)) throw new Fail(ERRNO['EACCES']!);

@@ -48,11 +48,13 @@ export class Attrs {
         for (const pc of o.pieces ?? []) size = Math.max(size, pc.offset + pc.data.length);
         size = Math.max(size, this.files.dirtyEnd(n));
       }
-      return {
+      // A change that arrived while the creation was being committed is queued
+      // after it (attrOverlay): it shows here as it does for committed inodes.
+      return this.overlaid(key, {
         ino: d.mnt.ino(d.oid), size, blocks: Math.ceil(size / 512), atimeNs: o.atimeNs, mtimeNs: o.mtimeNs, ctimeNs: p.ctimeNs,
-        mode: typeBits(p.type) | (p.type === 'symlink' ? 0o777 : o.mode), nlink: 1, uid: o.uid, gid: o.gid,
+        mode: typeBits(p.type) | (p.type === 'symlink' ? 0o777 : o.mode), nlink: p.type === 'dir' ? 2 : 1, uid: o.uid, gid: o.gid,
         blksize: p.type === 'file' ? Math.min(o.chunkSize ?? d.mnt.dfs.chunkSize, 1 << 20) : 4096,
-      };
+      });
     }
     const hit = this.meta.attrCache.get(key);
     if (hit && Date.now() - hit.at < this.attrTimeout * 1000 && !this.meta.attrOverlay.has(key)) {
@@ -60,19 +62,23 @@ export class Attrs {
       return { ...hit.a, size, blocks: Math.ceil(size / 512) };
     }
     const ino = await d.mnt.dfs.statOf(d.oid, d.type);
-    const ov = this.meta.attrOverlay.get(key);
-    if (ov) {
-      if (ov.mode !== undefined) ino.mode = (ino.mode & S_IFMT) | ov.mode;
-      if (ov.uid !== undefined) ino.uid = ov.uid;
-      if (ov.gid !== undefined) ino.gid = ov.gid;
-      if (typeof ov.atimeNs === 'bigint') ino.atimeNs = ov.atimeNs;
-      if (typeof ov.mtimeNs === 'bigint') ino.mtimeNs = ov.mtimeNs;
-    }
     const size = Math.max(ino.size, this.files.dirtyEnd(n));
-    return {
+    return this.overlaid(key, {
       ino: d.mnt.ino(d.oid), size, blocks: Math.ceil(size / 512), atimeNs: ino.atimeNs, mtimeNs: ino.mtimeNs, ctimeNs: ino.ctimeNs,
-      mode: ino.mode, nlink: d.type === 'dir' ? 1 : ino.nlink, uid: ino.uid, gid: ino.gid, blksize: d.type === 'file' ? Math.min(ino.chunkSize || 4096, 1 << 20) : 4096,
-    };
+      mode: ino.mode, nlink: ino.nlink, uid: ino.uid, gid: ino.gid, blksize: d.type === 'file' ? Math.min(ino.chunkSize || 4096, 1 << 20) : 4096,
+    });
+  }
+
+  /** Attributes with the changes queued but not committed yet (attrOverlay) applied. */
+  private overlaid(key: string, a: Attr): Attr {
+    const ov = this.meta.attrOverlay.get(key);
+    if (!ov) return a;
+    if (ov.mode !== undefined) a.mode = (a.mode & S_IFMT) | ov.mode;
+    if (ov.uid !== undefined) a.uid = ov.uid;
+    if (ov.gid !== undefined) a.gid = ov.gid;
+    if (typeof ov.atimeNs === 'bigint') a.atimeNs = ov.atimeNs;
+    if (typeof ov.mtimeNs === 'bigint') a.mtimeNs = ov.mtimeNs;
+    return a;
   }
 
   /** The entry reply for a node the kernel now holds one more lookup of. */
@@ -127,7 +133,9 @@ export class Attrs {
       const killed = killPriv(cur);
       if (killed !== cur) a.mode = killed;
     }
-    if (Object.keys(a).length > 0) await this.meta.changeAttr(d, a, now);
+    // A SETATTR that changes nothing (chown(f, -1, -1), the kill-priv request
+    // of a write) still moves ctime, as Linux does; a truncate has moved it already.
+    if (Object.keys(a).length > 0 || !(valid & FATTR.SIZE)) await this.meta.changeAttr(d, a, now);
     this.meta.attrCache.delete(okey(d.mnt, d.oid));
     return [attrOut(await this.attr(n), this.attrTimeout)];
   }

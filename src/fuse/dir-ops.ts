@@ -3,7 +3,7 @@
 import type { Engine } from '../engine/types.js';
 import { listContainers } from '../container/manage.js';
 import { listPools } from '../container/pool.js';
-import { checkName, type DirEntry, type FileType } from '../dfs/index.js';
+import { checkName, inheritedOwner, type DirEntry, type FileType } from '../dfs/index.js';
 import { ObjectId } from '../object/oid.js';
 import { DT, ERRNO, RENAME_EXCHANGE, RENAME_NOREPLACE, cstr, direntSize, openOut, writeDirent, type InHeader } from './proto.js';
 import { dfsNode, isDfs, type Node, type NodeTable } from './nodes.js';
@@ -58,13 +58,15 @@ export class DirOps {
     const oid = await d.mnt.dfs.reserveOid(type);
     if (this.meta.pendingNames.has(nk)) throw new Fail(ERRNO['EEXIST']!);
     const now = nowNs();
-    const node = this.table.child(d, name, { kind: 'dfs', poolUuid: d.poolUuid, contUuid: d.contUuid, mnt: d.mnt, oid, type }, () => false);
+    // The caller owns the new inode; a set-group-ID directory gives its group (DFS's rule).
+    const own = inheritedOwner(this.access.caller(h), await this.attrs.attr(d), type, h.gid, mode & 0o7777);
+    const node = this.table.dfsChild(d, name, { type, oid });
     let settle!: (e?: unknown) => void;
     const done = new Promise<void>((res, rej) => { settle = (e?: unknown) => (e === undefined ? res() : rej(e)); });
     done.catch(() => undefined);
     const pend: Pending = {
       key: okey(d.mnt, oid), nameKey: nk, node, mnt: d.mnt, dir: d.oid, name, type, oid,
-      opts: { mode: mode & 0o7777, uid: h.uid, gid: h.gid, atimeNs: now, mtimeNs: now, ...(target !== undefined ? { target } : {}) },
+      opts: { mode: own.perm, uid: h.uid, gid: own.gid, atimeNs: now, mtimeNs: now, ...(target !== undefined ? { target } : {}) },
       ctimeNs: now, state: 'held', done, settle,
     };
     this.meta.pending.set(pend.key, pend);
@@ -108,8 +110,7 @@ export class DirOps {
     if (p.kind === 'cont' && name === '.snapshots') throw new Fail(ERRNO['EPERM']!);
     await this.meta.drain();
     if (dir) await d.mnt.dfs.rmdirAt(d.oid, name); else await d.mnt.dfs.unlinkAt(d.oid, name);
-    const c = p.children.get(name);
-    if (c) this.table.detach(c);
+    this.table.unname(p, name);
     return [];
   }
 
@@ -117,14 +118,20 @@ export class DirOps {
     const a = dfsNode(p);
     const b = dfsNode(np);
     if (a.mnt !== b.mnt) throw new Fail(ERRNO['EXDEV']!);
-    if (flags & RENAME_EXCHANGE) throw new Fail(ERRNO['EINVAL']!, 'RENAME_EXCHANGE is not supported');
     await this.access.check(h, a, 'w');
     const src = a.children.get(from);
     if (src) await this.files.flushNode(src);
+    const exchange = !!(flags & RENAME_EXCHANGE);
+    const dst = exchange ? b.children.get(to) : undefined;
+    if (dst) await this.files.flushNode(dst);
     await this.meta.drain();
-    await a.mnt.dfs.renameAt(a.oid, from, b.oid, to, { noReplace: !!(flags & RENAME_NOREPLACE) });
-    if (src) this.table.move(src, b, to);
-    else { const v = b.children.get(to); if (v) this.table.detach(v); }
+    await a.mnt.dfs.renameAt(a.oid, from, b.oid, to, { noReplace: !!(flags & RENAME_NOREPLACE), exchange });
+    if (exchange) {
+      // Each name now names the other inode: forget both (the kernel looks them up again).
+      this.table.unname(a, from);
+      this.table.unname(b, to);
+    } else if (src) this.table.move(src, a, from, b, to);
+    else this.table.unname(b, to);
     return [];
   }
 
@@ -143,7 +150,7 @@ export class DirOps {
     await this.access.check(h, n, 'r');
     if (isDfs(n)) await this.meta.drain();
     const dh: DirHandle = { node: n, pos: 0 };
-    const caller = this.access.caller(h);
+    const caller = this.access.aclCaller(h);
     if (n.kind === 'root') {
       dh.list = (await listPools(this.engine, { caller })).map((p) => ({ name: p.uuid, ino: 0n, type: DT.DIR }));
     } else if (n.kind === 'pool') {

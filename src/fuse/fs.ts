@@ -10,9 +10,10 @@
 // or by epoch for unnamed ones). Non-POSIX containers show as empty read-only
 // directories.
 //
-// Access: the kernel checks mode bits (default_permissions); strata checks
-// the pool and container ACLs for the caller of every request (uid, gid and
-// the supplementary groups of the calling process).
+// Access: the kernel checks mode bits for each caller (default_permissions);
+// strata checks the pool and container ACLs for the user who mounts, or with
+// aclPerCaller for the caller of every request too (uid, gid and the
+// supplementary groups of the calling process).
 import fs from 'node:fs';
 import type { Engine } from '../engine/types.js';
 import type { ContainerRecord } from '../container/container.js';
@@ -43,6 +44,12 @@ export type TierRoot =
   | { kind: 'cont'; pool: PoolRecord; cont: ContainerRecord };
 
 export interface TierFsOptions {
+  /**
+   * Check the pool and container ACLs for the caller of each request as well
+   * (a shared multi-user mount); by default they are checked for the user who
+   * mounts, and mode bits decide for each caller (default_permissions).
+   */
+  aclPerCaller?: boolean;
   /** Seconds the kernel may cache names and attributes (default 1). */
   entryTimeout?: number;
   attrTimeout?: number;
@@ -92,7 +99,7 @@ export class TierFs {
     if (root.kind === 'cont') { init.contUuid = root.cont.uuid; init.oid = ROOT_OID; init.type = 'dir'; init.mntRoot = true; }
     this.table = new NodeTable(kind, init);
     const newFh = () => this.nextFh++;
-    this.access = new Access(engine);
+    this.access = new Access(engine, opts.aclPerCaller);
     this.mounts = new Mounts(engine);
     this.meta = new PendingChanges(this.table, this.writeBack);
     this.files = new FileOps(this.table, this.access, this.meta, newFh, opts, () => engine.sync());
@@ -187,8 +194,14 @@ export class TierFs {
     if (attrCache.size === 0) return;
     switch (h.opcode) {
       case OP.LOOKUP: case OP.GETATTR: case OP.READ: case OP.READLINK: case OP.OPENDIR: case OP.READDIR: case OP.RELEASEDIR:
-      case OP.GETXATTR: case OP.LISTXATTR: case OP.ACCESS: case OP.STATFS: case OP.MKDIR: case OP.MKNOD: case OP.SYMLINK: case OP.CREATE:
+      case OP.GETXATTR: case OP.LISTXATTR: case OP.ACCESS: case OP.STATFS:
         return;
+      case OP.MKDIR: case OP.MKNOD: case OP.SYMLINK: case OP.CREATE: {
+        // The parent directory's nlink (a new subdirectory), mtime and ctime change.
+        const p = this.table.get(h.nodeid);
+        if (p?.mnt && p.oid) attrCache.delete(okey(p.mnt, p.oid));
+        return;
+      }
       case OP.WRITE: case OP.FLUSH: case OP.FSYNC: case OP.RELEASE: case OP.OPEN: case OP.SETATTR: case OP.SETXATTR: case OP.REMOVEXATTR: {
         const n = this.table.get(h.nodeid);
         if (n?.mnt && n.oid) attrCache.delete(okey(n.mnt, n.oid));

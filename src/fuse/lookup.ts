@@ -34,7 +34,7 @@ export class Lookup {
           if (isStrataError(e, 'ENOENT') || isStrataError(e, 'EINVAL')) return [negativeEntryOut(0)];
           throw e;
         }
-        if (!poolPerms(rec, this.access.caller(h)).has('r')) throw new Fail(ERRNO['EACCES']!);
+        if (!poolPerms(rec, this.access.aclCaller(h)).has('r')) throw new Fail(ERRNO['EACCES']!);
         this.access.rememberPool(rec);
         return this.attrs.entry(this.table.child(p, name, { kind: 'pool', poolUuid: rec.uuid }, (n) => n.poolUuid === rec.uuid));
       }

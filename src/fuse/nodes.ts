@@ -1,8 +1,10 @@
-// The node table: every name the kernel has looked up gets a node id (one per
-// dentry, as libfuse's high-level layer does, so a hard link has one node per
-// name). Nodes above containers are synthetic (tier root, pools, the
-// .snapshots directory); nodes inside a container carry the DFS inode's OID, so
-// getattr, read and write go straight to the object without a path walk.
+// The node table: every name the kernel has looked up gets a node id. Nodes
+// above containers are synthetic (tier root, pools, the .snapshots directory),
+// one per name; nodes inside a container carry the DFS inode's OID, so
+// getattr, read and write go straight to the object without a path walk, and
+// there is one node per inode (all names of a hard-linked file are one kernel
+// inode: a chmod or write through one name is seen through the others, and
+// the kernel caches and invalidates attributes per inode, not per name).
 import fs from 'node:fs';
 import type { Container } from '../container/container.js';
 import type { Dfs, Entry, FileType } from '../dfs/index.js';
@@ -34,8 +36,11 @@ export class Mnt {
 export interface Node {
   id: bigint;
   kind: NodeKind;
+  /** A name of the node (the last one it was reached by; for messages). */
   parent: Node | undefined;
   name: string;
+  /** DFS nodes: every (directory node, name) this table knows the inode by. */
+  names?: Array<{ dir: Node; name: string }>;
   nlookup: number;
   children: Map<string, Node>;
   /** Detached by unlink/rename-over/rmdir: no path any more. */
@@ -71,8 +76,12 @@ export function dfsNode(n: Node): DfsNode {
 
 export const ROOT_ID = 1n;
 
+function inodeKey(mnt: Mnt, oid: ObjectId): string { return `${mnt.index}:${oid}`; }
+
 export class NodeTable {
   private nodes = new Map<bigint, Node>();
+  /** DFS nodes by view and OID: one node per inode. */
+  private inodes = new Map<string, Node>();
   private nextId = 2n;
   private nextSyn = 1n;
 
@@ -98,27 +107,63 @@ export class NodeTable {
     return n;
   }
 
-  /** The child node for a DFS directory entry (the existing node while it is the same inode). */
+  /**
+   * The node of a DFS directory entry: the existing node while the name still
+   * names the same inode, else the inode's node (reached by another name,
+   * a hard link) or a new one; the name is recorded as one of its names.
+   */
   dfsChild(p: Node & { mnt: Mnt }, name: string, ent: Entry): Node {
-    return this.child(p, name, { kind: 'dfs', poolUuid: p.poolUuid, contUuid: p.contUuid, mnt: p.mnt, oid: ent.oid, type: ent.type },
-      (n) => n.kind === 'dfs' && !!n.oid?.equals(ent.oid));
+    const old = p.children.get(name);
+    if (old && old.kind === 'dfs' && old.oid?.equals(ent.oid)) return old;
+    if (old) this.unname(p, name);
+    const k = inodeKey(p.mnt, ent.oid);
+    let n = this.inodes.get(k);
+    if (!n || n.type !== ent.type) {
+      n = { kind: 'dfs', poolUuid: p.poolUuid, contUuid: p.contUuid, mnt: p.mnt, oid: ent.oid, type: ent.type, id: this.nextId++, parent: p, name, nlookup: 0, children: new Map(), names: [] };
+      this.nodes.set(n.id, n);
+      this.inodes.set(k, n);
+    }
+    this.addName(p, name, n);
+    return n;
   }
 
-  /** Removes the name from its parent (the node lives on until the kernel forgets it). */
+  private addName(dir: Node, name: string, n: Node): void {
+    dir.children.set(name, n);
+    if (n.names && !n.names.some((x) => x.dir === dir && x.name === name)) n.names.push({ dir, name });
+    n.parent = dir;
+    n.name = name;
+    n.detached = false;
+  }
+
+  /** Forgets that `name` in `dir` names its node (unlink, rmdir, replaced by a rename); the node lives on until the kernel forgets it. */
+  unname(dir: Node, name: string): void {
+    const n = dir.children.get(name);
+    if (!n) return;
+    dir.children.delete(name);
+    if (n.names) {
+      n.names = n.names.filter((x) => !(x.dir === dir && x.name === name));
+      const first = n.names[0];
+      if (first) { n.parent = first.dir; n.name = first.name; } else n.detached = true;
+    } else n.detached = true;
+    this.maybeDrop(n);
+  }
+
+  /** Removes every name of a node (a replaced synthetic node, a failed creation). */
   detach(n: Node): void {
-    if (n.parent && n.parent.children.get(n.name) === n) n.parent.children.delete(n.name);
+    if (n.names) { for (const x of [...n.names]) this.unname(x.dir, x.name); }
+    else if (n.parent && n.parent.children.get(n.name) === n) this.unname(n.parent, n.name);
     n.detached = true;
     this.maybeDrop(n);
   }
 
-  move(n: Node, newParent: Node, newName: string): void {
-    const victim = newParent.children.get(newName);
-    if (victim && victim !== n) this.detach(victim);
-    if (n.parent && n.parent.children.get(n.name) === n) n.parent.children.delete(n.name);
-    n.parent = newParent;
-    n.name = newName;
-    n.detached = false;
-    newParent.children.set(newName, n);
+  /** A rename of `from` in `a` to `to` in `b` (of node n); renaming a name onto another name of the same inode changes nothing, as in POSIX. */
+  move(n: Node, a: Node, from: string, b: Node, to: string): void {
+    const victim = b.children.get(to);
+    if (victim === n && !(a === b && from === to) && n.names) return;
+    if (victim && victim !== n) this.unname(b, to);
+    if (a.children.get(from) === n) a.children.delete(from);
+    if (n.names) n.names = n.names.filter((x) => !(x.dir === a && x.name === from));
+    this.addName(b, to, n);
   }
 
   forget(id: bigint, count: number): void {
@@ -131,10 +176,15 @@ export class NodeTable {
   private maybeDrop(n: Node): void {
     if (n.nlookup > 0 || n.children.size > 0 || (n.open && n.open.size > 0) || n.id === ROOT_ID) return;
     this.nodes.delete(n.id);
-    const p = n.parent;
-    if (p && p.children.get(n.name) === n) {
-      p.children.delete(n.name);
-      this.maybeDrop(p);
+    if (n.mnt && n.oid && n.kind === 'dfs') {
+      const k = inodeKey(n.mnt, n.oid);
+      if (this.inodes.get(k) === n) this.inodes.delete(k);
+    }
+    for (const { dir, name } of n.names ?? (n.parent ? [{ dir: n.parent, name: n.name }] : [])) {
+      if (dir.children.get(name) === n) {
+        dir.children.delete(name);
+        this.maybeDrop(dir);
+      }
     }
   }
 

@@ -39,7 +39,7 @@ export class PendingChanges {
         if (this.attrCache.size > 65536) this.attrCache.clear();
         this.attrCache.set(p.key, { at: Date.now(), a: {
           ino: p.mnt.ino(p.oid), size, blocks: Math.ceil(size / 512), atimeNs: o.atimeNs, mtimeNs: o.mtimeNs, ctimeNs: p.ctimeNs,
-          mode: typeBits(p.type) | (p.type === 'symlink' ? 0o777 : o.mode), nlink: 1, uid: o.uid, gid: o.gid,
+          mode: typeBits(p.type) | (p.type === 'symlink' ? 0o777 : o.mode), nlink: p.type === 'dir' ? 2 : 1, uid: o.uid, gid: o.gid,
           blksize: p.type === 'file' ? Math.min(o.chunkSize ?? p.mnt.dfs.chunkSize, 1 << 20) : 4096,
         } });
       }

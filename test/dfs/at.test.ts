@@ -156,3 +156,30 @@ test('unlink while open: a pinned handle keeps the file until close; crash lefto
   await assert.rejects(dfs.statOf(hc.oid), code('ENOENT'));
   await hb.close();
 });
+
+test('renameAt exchange swaps two names in one transaction, directories and files alike', async () => {
+  const { dfs, engine, container } = await freshDfs();
+  await dfs.writeFile('/a', 'aaa');
+  await dfs.writeFile('/b', 'b');
+  await dfs.mkdir('/d');
+  await dfs.mkdir('/e');
+  await dfs.mkdir('/e/sub');
+  await dfs.writeFile('/d/x', 'xx');
+  await dfs.link('/a', '/a2');
+  await dfs.renameAt(ROOT_OID, 'a', ROOT_OID, 'b', { exchange: true });
+  assert.equal((await dfs.readFile('/a')).toString(), 'b');
+  assert.equal((await dfs.readFile('/b')).toString(), 'aaa');
+  assert.equal((await dfs.stat('/b')).nlink, 2, 'the inode moved with its links');
+  // A file and a directory of two parents: each parent's subdirectory count follows.
+  const d = (await dfs.lookupPath('/d'))!.oid;
+  const e = (await dfs.lookupPath('/e'))!.oid;
+  await dfs.renameAt(d, 'x', e, 'sub', { exchange: true });
+  assert.equal((await dfs.stat('/d/x')).type, 'dir');
+  assert.equal((await dfs.readFile('/e/sub')).toString(), 'xx');
+  assert.deepEqual([(await dfs.stat('/d')).nlink, (await dfs.stat('/e')).nlink], [3, 2]);
+  await assert.rejects(dfs.renameAt(ROOT_OID, 'a', ROOT_OID, 'missing', { exchange: true }), hasCode('ENOENT'));
+  await dfs.renameAt(ROOT_OID, 'b', ROOT_OID, 'a2', { exchange: true }); // two names of one inode: nothing changes
+  assert.equal((await dfs.readFile('/a2')).toString(), 'aaa');
+  const { checkDfs } = await import('../../src/dfs/fsck.js');
+  assert.deepEqual((await checkDfs(engine, container.uuid)).problems, []);
+});

@@ -116,3 +116,24 @@ test('only a root process may act as another user', async () => {
   }
   await assert.rejects(mountDfs(container, { caller: callerFromIds(0, [0]) }), hasCode('EPERM'));
 });
+
+test('a set-group-ID directory gives new inodes its group, and new directories its set-group-ID bit', async () => {
+  const { root, alice, bob } = await setup();
+  await root.mkdir('/shared', { mode: 0o2777 });
+  await root.chown('/shared', 0, OTHER);
+  await root.chmod('/shared', 0o2777);
+  await alice.writeFile('/shared/f', 'x');
+  await alice.mkdir('/shared/sub');
+  await bob.symlink('f', '/shared/l');
+  assert.equal((await root.stat('/shared/f')).gid, OTHER);
+  assert.equal((await root.lstat('/shared/l')).gid, OTHER);
+  const sub = await root.stat('/shared/sub');
+  assert.deepEqual([sub.uid, sub.gid, sub.perm & 0o2000], [ALICE, OTHER, 0o2000], 'the subtree keeps the group');
+  await alice.writeFile('/shared/sub/deeper', 'y');
+  assert.equal((await root.stat('/shared/sub/deeper')).gid, OTHER);
+  // Outside a setgid directory the caller's own group; an explicit group (a copy keeping its owner) is kept.
+  await alice.writeFile('/plain', 'z');
+  assert.equal((await root.stat('/plain')).gid, ALICE);
+  await root.createAt((await root.lookupPath('/shared'))!.oid, 'kept', 'file', { uid: BOB, gid: BOB, mode: 0o640 });
+  assert.equal((await root.stat('/shared/kept')).gid, BOB);
+});

@@ -117,6 +117,30 @@ test('--write-back: close answers before the commit; the files reach the engine 
   }
 });
 
+test('--write-back: a chmod of a new file while its creation commits is what the next stat shows', { skip: !canFuse && 'needs root and /dev/fuse' }, async () => {
+  const mp3 = path.join(home, 'mnt-wb-chmod');
+  fs.mkdirSync(mp3);
+  await cli(['container', 'create', 'tank', 'wbc']);
+  await cli(['mount', mp3, '--pool', 'tank', '--cont', 'wbc', '--write-back']);
+  try {
+    // Each file: created and closed (its creation queued), then two chmods; the
+    // second often arrives while the creation is being committed.
+    const wrong: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const f = path.join(mp3, `f${i}`);
+      fs.writeFileSync(f, '');
+      fs.chmodSync(f, 0o644);
+      fs.chmodSync(f, 0o600);
+      const m = fs.statSync(f).mode & 0o7777;
+      if (m !== 0o600) wrong.push(`f${i}: ${m.toString(8)}`);
+    }
+    assert.deepEqual(wrong, [], 'every stat shows the last chmod');
+  } finally {
+    spawnSync('umount', [mp3], { stdio: 'ignore' });
+    spawnSync('umount', ['-l', mp3], { stdio: 'ignore' });
+  }
+});
+
 test('a file another client removes while the mount writes it: the writer gets an error, nothing is revived, pool check stays clean', { skip: !canFuse && 'needs root and /dev/fuse' }, async () => {
   const f = path.join(mp, 'removed-while-written');
   fs.writeFileSync(f, 'start\n');

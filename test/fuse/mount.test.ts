@@ -307,12 +307,45 @@ test('a READ the engine fails (a truncated extent file) answers EIO and logs one
   assert.ok(!lines.some((l) => /^\s+at /.test(l)), `a stack trace in the log:\n${lines.join('\n')}`);
 });
 
-test('the container ACL is enforced for each caller (allow_other)', { skip, timeout: 30000 }, async () => {
+test('by default the mounting user\'s ACL opens the container and mode bits decide for each caller (allow_other)', { skip, timeout: 30000 }, async () => {
+  const parent = tempDir('strata-fuse-modes-');
+  fs.chmodSync(parent, 0o755);
+  const mp = path.join(parent, 'mnt');
+  fs.mkdirSync(mp);
+  // The container's ACL names only its owner (root, who mounts): nobody (65534) has no entry.
+  await mount(['--pool', 'tank', '--cont', 'data', '--allow-other', '--cache-timeout', '0'], mp);
+  fs.mkdirSync(path.join(mp, 'drop'));
+  fs.chmodSync(path.join(mp, 'drop'), 0o777);
+  fs.writeFileSync(path.join(mp, 'shared'), 'shared\n');
+  fs.chmodSync(path.join(mp, 'shared'), 0o666);
+  fs.writeFileSync(path.join(mp, 'readonly'), 'ro\n');
+  fs.chmodSync(path.join(mp, 'readonly'), 0o644);
+  const asNobody = (script: string) => spawnSync('sh', ['-c', script], { uid: 65534, gid: 65534, encoding: 'utf8' });
+  let r = asNobody(`echo mine > '${mp}/drop/new' && cat '${mp}/shared' && echo more >> '${mp}/shared'`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'shared\n');
+  const st = fs.statSync(path.join(mp, 'drop', 'new'));
+  assert.deepEqual([st.uid, st.gid], [65534, 65534], 'the new file belongs to its creator');
+  assert.equal(fs.readFileSync(path.join(mp, 'shared'), 'utf8'), 'shared\nmore\n');
+  // Mode bits refuse what they do not grant; ownership rules hold.
+  for (const script of [`echo x >> '${mp}/readonly'`, `echo x > '${mp}/not-mine'`, `chmod 600 '${mp}/shared'`]) {
+    r = asNobody(script);
+    assert.notEqual(r.status, 0, script);
+    assert.match(r.stderr, /Permission denied|Operation not permitted/, script);
+  }
+  assert.equal(fs.readFileSync(path.join(mp, 'readonly'), 'utf8'), 'ro\n');
+  assert.ok(!fs.existsSync(path.join(mp, 'not-mine')));
+  await cli(['umount', mp]);
+  mounts.delete(mp);
+  for (const n of ['drop', 'shared', 'readonly']) await cli(['fs', 'rm', '-r', `daos://tank/data/${n}`]);
+});
+
+test('--acl-per-caller: the container ACL is checked for each caller as well (allow_other)', { skip, timeout: 30000 }, async () => {
   const parent = tempDir('strata-fuse-acl-');
   fs.chmodSync(parent, 0o755);
   const mp = path.join(parent, 'mnt');
   fs.mkdirSync(mp);
-  await mount(['--pool', 'tank', '--cont', 'data', '--allow-other', '--cache-timeout', '0'], mp);
+  await mount(['--pool', 'tank', '--cont', 'data', '--allow-other', '--acl-per-caller', '--cache-timeout', '0'], mp);
   fs.writeFileSync(path.join(mp, 'open-to-all'), 'public\n');
   fs.chmodSync(path.join(mp, 'open-to-all'), 0o644);
   const asNobody = () => spawnSync('cat', [path.join(mp, 'open-to-all')], { uid: 65534, gid: 65534, encoding: 'utf8' });
