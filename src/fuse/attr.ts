@@ -1,7 +1,7 @@
 // Attributes: getattr (of committed inodes, pending creations and queued
 // changes), setattr, the entry replies of lookups and creates, and the
 // clearing of suid/sgid (HANDLE_KILLPRIV).
-import { S_IFDIR, S_IFMT, checkOwnerChange, killPriv, typeBits, type SetAttr } from '../dfs/index.js';
+import { S_IFDIR, S_IFLNK, S_IFMT, checkOwnerChange, killPriv, typeBits, type SetAttr } from '../dfs/index.js';
 import { ERRNO, FATTR, attrOut, entryOut, type Attr, type InHeader } from './proto.js';
 import { dfsNode, isDfs, type Node } from './nodes.js';
 import type { Access } from './access.js';
@@ -33,6 +33,10 @@ export class Attrs {
   ) {}
 
   async attr(n: Node): Promise<Attr> {
+    if (n.kind === 'label') {
+      const t = this.started;
+      return { ino: n.synIno ?? 1n, size: Buffer.byteLength(n.target ?? ''), blocks: 0, atimeNs: t, mtimeNs: t, ctimeNs: t, mode: S_IFLNK | 0o777, nlink: 1, uid: 0, gid: 0, blksize: 4096 };
+    }
     if (!isDfs(n)) {
       const t = this.started;
       return { ino: n.synIno ?? 1n, size: 0, blocks: 0, atimeNs: t, mtimeNs: t, ctimeNs: t, mode: S_IFDIR | (n.kind === 'root' || n.kind === 'pool' ? 0o755 : 0o555), nlink: 2, uid: 0, gid: 0, blksize: 4096 };

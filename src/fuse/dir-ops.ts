@@ -151,10 +151,11 @@ export class DirOps {
     if (isDfs(n)) await this.meta.drain();
     const dh: DirHandle = { node: n, pos: 0 };
     const caller = this.access.aclCaller(h);
+    // Each pool and container by UUID (a directory) and by label (a symlink to it).
     if (n.kind === 'root') {
-      dh.list = (await listPools(this.engine, { caller })).map((p) => ({ name: p.uuid, ino: 0n, type: DT.DIR }));
+      dh.list = (await listPools(this.engine, { caller })).flatMap((p) => [{ name: p.uuid, ino: 0n, type: DT.DIR }, { name: p.label, ino: 0n, type: DT.LNK }]);
     } else if (n.kind === 'pool') {
-      dh.list = (await listContainers(this.engine, n.poolUuid!, { caller })).map((c) => ({ name: c.uuid, ino: 0n, type: DT.DIR }));
+      dh.list = (await listContainers(this.engine, n.poolUuid!, { caller })).flatMap((c) => [{ name: c.uuid, ino: 0n, type: DT.DIR }, { name: c.label, ino: 0n, type: DT.LNK }]);
     } else if (n.kind === 'snaps') {
       dh.list = (await this.engine.listSnapshots(n.contUuid!)).sort((a, b) => a.epoch - b.epoch)
         .map((s) => ({ name: s.name ?? String(s.epoch), ino: 0n, type: DT.DIR }));

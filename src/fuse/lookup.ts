@@ -6,6 +6,7 @@ import { isStrataError } from '../errors.js';
 import type { ContainerRecord } from '../container/container.js';
 
 import { poolPerms, resolvePool, type PoolRecord } from '../container/pool.js';
+import { isUuid } from '../container/names.js';
 import { ROOT_OID } from '../dfs/index.js';
 import { ERRNO, negativeEntryOut, type InHeader } from './proto.js';
 import { dfsNode, type Node, type NodeTable } from './nodes.js';
@@ -36,7 +37,9 @@ export class Lookup {
         }
         if (!poolPerms(rec, this.access.aclCaller(h)).has('r')) throw new Fail(ERRNO['EACCES']!);
         this.access.rememberPool(rec);
-        return this.attrs.entry(this.table.child(p, name, { kind: 'pool', poolUuid: rec.uuid }, (n) => n.poolUuid === rec.uuid));
+        // A label is a symlink to the UUID directory, as the listing shows it.
+        if (!isUuid(name)) return this.attrs.entry(this.table.child(p, name, { kind: 'label', target: rec.uuid }, (n) => n.kind === 'label' && n.target === rec.uuid));
+        return this.attrs.entry(this.table.child(p, name, { kind: 'pool', poolUuid: rec.uuid }, (n) => n.kind === 'pool' && n.poolUuid === rec.uuid));
       }
       case 'pool': {
         await this.access.check(h, p, 'r');
@@ -46,6 +49,7 @@ export class Lookup {
           throw e;
         }
         this.access.rememberCont(rec);
+        if (!isUuid(name)) return this.attrs.entry(this.table.child(p, name, { kind: 'label', target: rec.uuid }, (n) => n.kind === 'label' && n.target === rec.uuid));
         if (rec.type !== 'POSIX') {
           return this.attrs.entry(this.table.child(p, name, { kind: 'empty', poolUuid: rec.poolUuid, contUuid: rec.uuid }, (n) => n.contUuid === rec.uuid));
         }
@@ -77,6 +81,7 @@ export class Lookup {
   }
 
   async readlink(h: InHeader, n: Node): Promise<Buffer[]> {
+    if (n.kind === 'label') return [Buffer.from(n.target ?? '', 'utf8')];
     const d = dfsNode(n);
     await this.access.check(h, d, 'r');
     const p = this.meta.pending.get(okey(d.mnt, d.oid));

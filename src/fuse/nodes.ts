@@ -14,7 +14,8 @@ import type { ContPerm } from '../container/container.js';
 import { ERRNO } from './proto.js';
 import { Fail } from './fail.js';
 
-export type NodeKind = 'root' | 'pool' | 'cont' | 'snaps' | 'dfs' | 'empty';
+/** 'label': a symlink named by a pool's or container's label, to its UUID directory (find and du do not follow it). */
+export type NodeKind = 'root' | 'pool' | 'cont' | 'snaps' | 'dfs' | 'empty' | 'label';
 
 /** One mounted DFS view: a container at the latest epoch, or one of its snapshots. */
 export class Mnt {
@@ -53,6 +54,8 @@ export interface Node {
   type?: FileType;
   /** This node is the root directory of its mnt. */
   mntRoot?: boolean;
+  /** 'label' nodes: the UUID they point to. */
+  target?: string;
   /** Synthetic inode number (non-dfs nodes). */
   synIno?: bigint;
   /** Open file handles on this node (write-back consistency). */

@@ -105,10 +105,14 @@ test('a shell script through the mount gives the same tree as on the local disk'
   const src = path.join(tempDir('strata-fuse-src-'), 'src');
   fs.writeFileSync(src, crypto.randomBytes(4 << 20));
   await mount([mp], mp);
-  assert.deepEqual(fs.readdirSync(mp), [poolUuid]);
-  assert.deepEqual(fs.readdirSync(path.join(mp, poolUuid)), [contUuid]);
-  // Labels resolve as names too.
+  // Pools and containers by UUID (directories) and by label (symlinks to them, which find and du do not follow).
+  assert.deepEqual(fs.readdirSync(mp).sort(), [poolUuid, 'tank'].sort());
+  assert.deepEqual(fs.readdirSync(path.join(mp, poolUuid)).sort(), [contUuid, 'data'].sort());
+  assert.ok(fs.lstatSync(path.join(mp, 'tank')).isSymbolicLink());
+  assert.equal(fs.readlinkSync(path.join(mp, 'tank')), poolUuid);
+  assert.equal(fs.readlinkSync(path.join(mp, poolUuid, 'data')), contUuid);
   assert.ok(fs.statSync(path.join(mp, 'tank', 'data')).isDirectory());
+  assert.deepEqual(execFileSync('find', [mp, '-maxdepth', '2', '-type', 'd'], { encoding: 'utf8' }).trim().split('\n').sort(), [mp, `${mp}/${poolUuid}`, `${mp}/${poolUuid}/${contUuid}`].sort());
   const inCont = path.join(mp, poolUuid, contUuid);
   fs.mkdirSync(path.join(inCont, 'w'));
   fs.mkdirSync(path.join(local, 'w'));
