@@ -27,6 +27,8 @@ export interface CompareOptions {
   content?: boolean;
   /** Compare mtimes of directories too (default false: copying into a directory changes it). */
   dirTimes?: boolean;
+  /** Compare owners (default: when run as root, the only caller whose copies keep them, as with cp -a). */
+  owner?: boolean;
   onDifference?: (d: Difference) => void;
 }
 
@@ -78,7 +80,7 @@ async function diffEntry(ta: Tree, tb: Tree, rel: string, shown: string, sa: MSt
   if (sa.type !== sb.type) { report({ path: shown, what: 'type', a: sa.type, b: sb.type }); return; }
   if (sa.type !== 'dir' && sa.size !== sb.size) report({ path: shown, what: 'size', a: String(sa.size), b: String(sb.size) });
   if (sa.type !== 'symlink' && sa.perm !== sb.perm) report({ path: shown, what: 'mode', a: oct(sa.perm), b: oct(sb.perm) });
-  if (sa.uid !== sb.uid || sa.gid !== sb.gid) report({ path: shown, what: 'owner', a: `${sa.uid}:${sa.gid}`, b: `${sb.uid}:${sb.gid}` });
+  if ((opts.owner ?? process.getuid?.() === 0) && (sa.uid !== sb.uid || sa.gid !== sb.gid)) report({ path: shown, what: 'owner', a: `${sa.uid}:${sa.gid}`, b: `${sb.uid}:${sb.gid}` });
   if ((sa.type !== 'dir' || opts.dirTimes) && !sameTime(sa.mtimeNs, sb.mtimeNs)) report({ path: shown, what: 'mtime', a: sa.mtimeNs.toString(), b: sb.mtimeNs.toString() });
   if (sa.type === 'symlink') {
     const [x, y] = await Promise.all([ta.readlink(rel), tb.readlink(rel)]);
