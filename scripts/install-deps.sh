@@ -22,6 +22,8 @@ if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--bench" ]; then
   command -v setfattr >/dev/null || pkgs+=(attr)
   command -v rsync >/dev/null || pkgs+=(rsync)
   command -v h5dump >/dev/null || pkgs+=(hdf5-tools)
+  # test/posix drives the POSIX calls with Debian's python3 (its os module has them all).
+  [ -x /usr/bin/python3 ] || pkgs+=(python3-minimal)
   # test/engine/crash-order.test.ts reads the system calls of an engine process.
   command -v strace >/dev/null || pkgs+=(strace)
   # The PostgreSQL engine tests start a throwaway server.
