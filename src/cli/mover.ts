@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { StrataError } from '../errors.js';
 import type { CopySummary, Difference } from '../mover/index.js';
-import { globalOpts, printJson } from './context.js';
+import { count, globalOpts, printJson } from './context.js';
 
 // The mover is loaded when a command runs, not for --help.
 const lib = () => import('../mover/index.js');
@@ -24,7 +24,8 @@ async function runMove(what: 'copy' | 'sync', o: MoveFlags, cmd: Command): Promi
   const { loadCliProgress, ProgressBar } = await import('../mover/progress.js');
   const { queuedCopy } = await import('../mover/distributed.js');
   const ac = new AbortController();
-  const onSig = () => { ac.abort(); process.stderr.write(`\nstrata: ${what}: interrupted, finishing the files in flight (run again with --resume)\n`); };
+  // Said once, when the run has stopped (interruptedLine): the items in flight are cut short, not failed.
+  const onSig = () => { ac.abort(); };
   process.once('SIGINT', onSig);
   process.once('SIGTERM', onSig);
   const showBar = !o.quiet && !o.json && process.stderr.isTTY;
@@ -58,7 +59,12 @@ async function runMove(what: 'copy' | 'sync', o: MoveFlags, cmd: Command): Promi
     process.off('SIGTERM', onSig);
   }
   if (o.json) printJson({ ...s, failures: s.failures });
-  else if (!o.quiet) process.stderr.write(summaryLine(what, s) + '\n');
+  if (s.stopped === 'interrupted') {
+    process.stderr.write(interruptedLine(what, s) + '\n');
+    process.exitCode = 130;
+    return;
+  }
+  if (!o.json && !o.quiet) process.stderr.write(summaryLine(what, s) + '\n');
   if (s.stopped) {
     process.stderr.write(`strata: ${what} stopped: ${s.stopped}${what === 'copy' ? '; fix the cause and run the same command with --resume to continue' : ''}\n`);
     process.exitCode = s.stopped === 'interrupted' ? 130 : 1;
@@ -66,6 +72,23 @@ async function runMove(what: 'copy' | 'sync', o: MoveFlags, cmd: Command): Promi
     if (!o.quiet) process.stderr.write(`strata: ${what}: ${s.errors} error${s.errors === 1 ? '' : 's'}${what === 'copy' ? ' (run again with --resume to retry them)' : ''}\n`);
     process.exitCode = 1;
   }
+}
+
+/** A word as a POSIX shell reads it back unchanged. */
+function shellWord(w: string): string {
+  return /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The one line of an interrupted move: what was done and the exact command
+ * that continues it (this command line, with --resume for a copy).
+ */
+function interruptedLine(what: 'copy' | 'sync', s: CopySummary): string {
+  const args = process.argv.slice(2).filter((a) => a !== '--restart');
+  if (what === 'copy' && !args.includes('--resume')) args.push('--resume');
+  const done = s.files + s.symlinks + s.hardlinks + s.skipped + s.unchanged;
+  const errors = s.errors > 0 ? `, ${count(s.errors, 'error')}` : '';
+  return `strata: ${what} interrupted after ${count(done, 'item')} (${(s.bytes / 1e6).toFixed(1)} MB)${errors}; continue with: strata ${args.map(shellWord).join(' ')}`;
 }
 
 function moveOptions(c: Command): Command {

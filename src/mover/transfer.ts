@@ -140,12 +140,16 @@ export class Transfer {
   get seconds(): number { return Number(process.hrtime.bigint() - this.t0) / 1e9; }
 
   private fail(tree: Tree, rel: string, e: unknown): void {
-    this.c.errors++;
     const path = tree.display(rel);
     const reason = reasonOf(e);
+    const cutShort = isStrataError(e, 'EIO') && reason.startsWith('stopped (');
+    // An item cut short by an interrupt did not fail: it is journaled as not
+    // done (--resume copies it), and the interrupt is reported once.
+    if (this.stopped === 'interrupted' && cutShort) return;
+    this.c.errors++;
     // Once the run has stopped (a full disk), the items in flight fail for the
     // same reason: counted (and journaled for --resume), said once.
-    if (this.stopped && (isFatal(e) || (isStrataError(e, 'EIO') && reason.startsWith('stopped (')))) return;
+    if (this.stopped && (isFatal(e) || cutShort)) return;
     if (this.failures.length < 10000) this.failures.push({ path, reason });
     this.opts.onError?.(path, reason);
     if (isFatal(e) && !this.stopped) this.stopped = reason;
