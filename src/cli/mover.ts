@@ -9,7 +9,7 @@ const lib = () => import('../mover/index.js');
 
 interface MoveFlags {
   src?: string; dst?: string; snap?: string; jobs: string; xattrs?: string; verify?: boolean; quiet?: boolean; json?: boolean;
-  resume?: boolean; delete?: boolean; checksum?: boolean; skipUnsupported?: boolean; queue?: boolean;
+  resume?: boolean; restart?: boolean; delete?: boolean; checksum?: boolean; skipUnsupported?: boolean; queue?: boolean;
 }
 
 function jobs(s: string): number {
@@ -20,6 +20,7 @@ function jobs(s: string): number {
 
 async function runMove(what: 'copy' | 'sync', o: MoveFlags, cmd: Command): Promise<void> {
   if (!o.src || !o.dst) throw new StrataError('EINVAL', `${what}: --src and --dst are required`);
+  if (o.restart && o.queue) throw new StrataError('EINVAL', 'copy: --restart is not supported with --queue');
   const { copy, sync, parseXattrMode, summaryLine } = await lib();
   const { loadCliProgress, ProgressBar } = await import('../mover/progress.js');
   const { queuedCopy } = await import('../mover/distributed.js');
@@ -50,7 +51,7 @@ async function runMove(what: 'copy' | 'sync', o: MoveFlags, cmd: Command): Promi
         onIdle: (secs) => { if (!o.quiet) process.stderr.write(`${showBar ? '\r\x1b[K' : ''}strata: ${what}: nothing done for ${secs} s: are workers running? (strata worker --engine <the same URL>)\n`); },
       }, what)
       : what === 'copy'
-      ? await copy(o.src, o.dst, { ...common, resume: !!o.resume, skipUnsupported: !!o.skipUnsupported })
+      ? await copy(o.src, o.dst, { ...common, resume: !!o.resume, restart: !!o.restart, skipUnsupported: !!o.skipUnsupported })
       : await sync(o.src, o.dst, { ...common, delete: !!o.delete, checksum: !!o.checksum });
   } finally {
     bar?.stop();
@@ -108,6 +109,7 @@ export function registerMover(program: Command): void {
 
   moveOptions(fsc.command('copy').description('copy a file or tree between POSIX and containers (cp -a semantics), from a snapshot of a container source'))
     .option('--resume', 'continue an interrupted copy of the same --src/--dst')
+    .option('--restart', 'discard an interrupted copy of the same --src/--dst (its journal and temporary files) and copy again')
     .option('--queue', 'distributed copy: plan the copy into a work queue in the PostgreSQL engine and wait for `strata worker` processes to do it')
     .option('--skip-unsupported', 'HDF5 import: copy what is supported and skip unsupported objects')
     .action((o: MoveFlags, cmd: Command) => runMove('copy', o, cmd));

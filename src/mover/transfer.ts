@@ -29,6 +29,8 @@ export interface TransferOptions {
   /** Sync: compare content, not size + mtime. */
   checksum?: boolean;
   signal?: AbortSignal;
+  /** An earlier run may have left temporary files in the destination's directories: remove them. */
+  cleanTemps?: boolean;
   /** Called for every failure as it happens. */
   onError?: (path: string, reason: string) => void;
 }
@@ -161,7 +163,7 @@ export class Transfer {
   }
 
   async run(srcSt: MStat, dstSt: MStat | undefined): Promise<TransferSummary> {
-    const resume = !!this.journal?.resume;
+    const cleanTemps = !!this.journal?.resume || !!this.opts.cleanTemps;
     let skipBelow: string | undefined;
     const walkDst = this.mode === 'sync' ? this.dst : undefined;
     for await (const ev of march(this.src, walkDst, '', srcSt, this.mode === 'sync' ? dstSt : undefined)) {
@@ -184,7 +186,7 @@ export class Transfer {
         try {
           if (ev.dst && ev.dst.type !== 'dir') { await this.dst.remove(rel); this.c.deleted++; }
           const made = await this.dst.ensureDir(rel);
-          if (made === 'existed' && resume) await this.dst.cleanTemps(rel);
+          if (made === 'existed' && cleanTemps) await this.dst.cleanTemps(rel);
         } catch (e) {
           this.fail(this.dst, rel, e);
           this.journalFailed(rel);

@@ -80,3 +80,41 @@ test('Ctrl-C mid-copy: reported as an interrupt (no errors) with the --resume co
   assert.equal((await runCli(['fs', 'compare', src, path.join(out, 'tree')], { env })).code, 0);
   assert.equal(countFiles(out), N);
 });
+
+const temps = (root: string): string[] => {
+  const out: string[] = [];
+  const walk = (d: string) => { for (const e of fs.readdirSync(d, { withFileTypes: true })) { if (e.isDirectory()) walk(path.join(d, e.name)); else if (e.name.startsWith('.strata-tmp.')) out.push(e.name); } };
+  walk(root);
+  return out;
+};
+
+test('a killed copy run again without --resume: refused with one line naming --resume and --restart; --restart starts over in the same place', async () => {
+  const src = path.join(home, 'tree');
+  if (!fs.existsSync(src)) makeSource(src, 4000);
+  const out = path.join(home, 'out-kill');
+  fs.mkdirSync(out);
+  const args = ['fs', 'copy', '--src', src, '--dst', out, '-q'];
+  const r = await runAndSignal(args, 'SIGKILL', 300);
+  assert.ok(r.signalled, 'the copy was killed mid-way');
+  assert.ok(fs.existsSync(path.join(out, 'tree')));
+
+  const again = await runCli(args, { env });
+  assert.notEqual(again.code, 0);
+  assert.match(again.stderr, /^strata: .*unfinished copy.*--resume.*--restart[^\n]*\n$/);
+  assert.ok(!fs.existsSync(path.join(out, 'tree', 'tree')), 'no second copy nested in the first one');
+
+  const both = await runCli([...args, '--resume', '--restart'], { env });
+  assert.notEqual(both.code, 0);
+  assert.match(both.stderr, /^strata: .*--resume or --restart, not both\n$/);
+
+  const restarted = await ok(env, [...args.filter((a) => a !== '-q'), '--restart', '--json']);
+  const s = JSON.parse(restarted.stdout);
+  assert.equal(s.resumed, false);
+  assert.equal(s.errors, 0);
+  assert.equal(s.files, 4000, 'started over: every file copied');
+  assert.ok(!fs.existsSync(path.join(out, 'tree', 'tree')));
+  assert.deepEqual(temps(out), [], 'the killed run\'s temporary files are gone');
+  assert.equal((await runCli(['fs', 'compare', src, path.join(out, 'tree')], { env })).code, 0);
+  // Finished: a plain rerun is a new copy again (into the existing directory, as cp -a).
+  assert.deepEqual(fs.readdirSync(jdir).filter((n) => n.endsWith('.journal')), []);
+});
