@@ -18,9 +18,40 @@ function jobs(s: string): number {
   return n;
 }
 
-async function runMove(what: 'copy' | 'sync', o: MoveFlags, cmd: Command): Promise<void> {
-  if (!o.src || !o.dst) throw new StrataError('EINVAL', `${what}: --src and --dst are required`);
+/**
+ * The sources and the destination: positional (SRC... DST, as cp and rsync
+ * take them) or --src/--dst, not a mix. Several sources go into DST, which
+ * must be an existing directory (as cp).
+ */
+async function endsOf(what: 'copy' | 'sync', paths: string[], o: MoveFlags, cmd: Command): Promise<{ sources: string[]; dst: string }> {
+  if (paths.length > 0 && (o.src !== undefined || o.dst !== undefined)) {
+    throw new StrataError('EINVAL', `${what}: give the source and destination as arguments or as --src/--dst, not both`);
+  }
+  if (paths.length === 0) {
+    if (!o.src || !o.dst) throw new StrataError('EINVAL', `${what}: a source and a destination are required (${what} SRC DST, or --src SRC --dst DST)`);
+    return { sources: [o.src], dst: o.dst };
+  }
+  if (paths.length === 1) throw new StrataError('EINVAL', `${what}: missing destination after '${paths[0]}'`);
+  const dst = paths[paths.length - 1]!;
+  const sources = paths.slice(0, -1);
+  if (sources.length > 1) {
+    if (o.queue) throw new StrataError('EINVAL', `${what}: --queue takes one source`);
+    const { isDirectoryLocation } = await lib();
+    if (!(await isDirectoryLocation(dst, globalOpts(cmd).engine))) throw new StrataError('ENOTDIR', `${what}: target '${dst}' is not a directory (several sources go into a directory)`);
+  }
+  return { sources, dst };
+}
+
+async function runMove(what: 'copy' | 'sync', paths: string[], o: MoveFlags, cmd: Command): Promise<void> {
   if (o.restart && o.queue) throw new StrataError('EINVAL', 'copy: --restart is not supported with --queue');
+  const { sources, dst } = await endsOf(what, paths, o, cmd);
+  for (const src of sources) {
+    const s = await moveOne(what, src, dst, o, cmd);
+    if (s.stopped) return; // interrupted, or a full disk: the other sources would stop the same way
+  }
+}
+
+async function moveOne(what: 'copy' | 'sync', srcInput: string, dstInput: string, o: MoveFlags, cmd: Command): Promise<CopySummary> {
   const { copy, sync, parseXattrMode, summaryLine } = await lib();
   const { loadCliProgress, ProgressBar } = await import('../mover/progress.js');
   const { queuedCopy } = await import('../mover/distributed.js');
@@ -42,7 +73,7 @@ async function runMove(what: 'copy' | 'sync', o: MoveFlags, cmd: Command): Promi
   let s: CopySummary;
   try {
     s = o.queue
-      ? await queuedCopy(o.src, o.dst, {
+      ? await queuedCopy(srcInput, dstInput, {
         ...common, onStart: undefined, delete: !!o.delete, checksum: !!o.checksum, resume: !!o.resume,
         onProgress: (c) => {
           if (!showBar) return;
@@ -51,8 +82,8 @@ async function runMove(what: 'copy' | 'sync', o: MoveFlags, cmd: Command): Promi
         onIdle: (secs) => { if (!o.quiet) process.stderr.write(`${showBar ? '\r\x1b[K' : ''}strata: ${what}: nothing done for ${secs} s: are workers running? (strata worker --engine <the same URL>)\n`); },
       }, what)
       : what === 'copy'
-      ? await copy(o.src, o.dst, { ...common, resume: !!o.resume, restart: !!o.restart, skipUnsupported: !!o.skipUnsupported })
-      : await sync(o.src, o.dst, { ...common, delete: !!o.delete, checksum: !!o.checksum });
+      ? await copy(srcInput, dstInput, { ...common, resume: !!o.resume, restart: !!o.restart, skipUnsupported: !!o.skipUnsupported })
+      : await sync(srcInput, dstInput, { ...common, delete: !!o.delete, checksum: !!o.checksum });
   } finally {
     bar?.stop();
     if (o.queue && showBar) process.stderr.write('\r\x1b[K');
@@ -63,7 +94,7 @@ async function runMove(what: 'copy' | 'sync', o: MoveFlags, cmd: Command): Promi
   if (s.stopped === 'interrupted') {
     process.stderr.write(interruptedLine(what, s) + '\n');
     process.exitCode = 130;
-    return;
+    return s;
   }
   if (!o.json && !o.quiet) process.stderr.write(summaryLine(what, s) + '\n');
   if (s.stopped) {
@@ -73,6 +104,7 @@ async function runMove(what: 'copy' | 'sync', o: MoveFlags, cmd: Command): Promi
     if (!o.quiet) process.stderr.write(`strata: ${what}: ${s.errors} error${s.errors === 1 ? '' : 's'}${what === 'copy' ? ' (run again with --resume to retry them)' : ''}\n`);
     process.exitCode = 1;
   }
+  return s;
 }
 
 /** A word as a POSIX shell reads it back unchanged. */
@@ -107,18 +139,18 @@ export function registerMover(program: Command): void {
   const fsc = program.commands.find((c) => c.name() === 'filesystem');
   if (!fsc) throw new Error('registerMover: the filesystem command must be registered first');
 
-  moveOptions(fsc.command('copy').description('copy a file or tree between POSIX and containers (cp -a semantics), from a snapshot of a container source'))
+  moveOptions(fsc.command('copy').argument('[paths...]', 'SRC... DST (or --src/--dst)').description('copy a file or tree between POSIX and containers (cp -a semantics), from a snapshot of a container source'))
     .option('--resume', 'continue an interrupted copy of the same --src/--dst')
     .option('--restart', 'discard an interrupted copy of the same --src/--dst (its journal and temporary files) and copy again')
     .option('--queue', 'distributed copy: plan the copy into a work queue in the PostgreSQL engine and wait for `strata worker` processes to do it')
     .option('--skip-unsupported', 'HDF5 import: copy what is supported and skip unsupported objects')
-    .action((o: MoveFlags, cmd: Command) => runMove('copy', o, cmd));
+    .action((paths: string[], o: MoveFlags, cmd: Command) => runMove('copy', paths, o, cmd));
 
-  moveOptions(fsc.command('sync').description('make --dst identical to --src (like rsync -a SRC/ DST/), copying only what differs'))
+  moveOptions(fsc.command('sync').argument('[paths...]', 'SRC... DST (or --src/--dst)').description('make --dst identical to --src (like rsync -a SRC/ DST/), copying only what differs'))
     .option('--delete', 'remove what --src does not have')
     .option('--checksum', 'compare content instead of size and mtime')
     .option('--queue', 'distributed sync: the differing entries go into a work queue in the PostgreSQL engine, done by `strata worker` processes')
-    .action((o: MoveFlags, cmd: Command) => runMove('sync', o, cmd));
+    .action((paths: string[], o: MoveFlags, cmd: Command) => runMove('sync', paths, o, cmd));
 
   fsc.command('compare').description('compare two trees (POSIX or containers); exit 0 when identical, 1 when not')
     .argument('<a>').argument('<b>')

@@ -34,6 +34,17 @@ export interface CopySummary extends TransferSummary {
   resumed: boolean;
 }
 
+/** Whether a location is an existing directory (a container's root is one). */
+export async function isDirectoryLocation(input: string, engineUrl?: string): Promise<boolean> {
+  const eng = engineGetter(engineUrl);
+  try {
+    const end = await openSource(eng.get, input, { live: true }).catch((e) => { if (isStrataError(e, 'ENOENT')) return undefined; throw e; });
+    return end?.st.type === 'dir';
+  } finally {
+    await eng.close();
+  }
+}
+
 /** Lazily opened engine shared by both ends (POSIX -> POSIX never opens one). */
 export function engineGetter(url?: string): { get: EngineGetter; close: () => Promise<void> } {
   let p: Promise<Engine> | undefined;
