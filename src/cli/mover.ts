@@ -9,7 +9,7 @@ const lib = () => import('../mover/index.js');
 
 interface MoveFlags {
   src?: string; dst?: string; snap?: string; jobs: string; xattrs?: string; verify?: boolean; quiet?: boolean; json?: boolean;
-  resume?: boolean; restart?: boolean; delete?: boolean; checksum?: boolean; skipUnsupported?: boolean; queue?: boolean;
+  resume?: boolean; restart?: boolean; delete?: boolean; dryRun?: boolean; checksum?: boolean; skipUnsupported?: boolean; queue?: boolean;
 }
 
 function jobs(s: string): number {
@@ -45,8 +45,11 @@ async function endsOf(what: 'copy' | 'sync', paths: string[], o: MoveFlags, cmd:
 async function runMove(what: 'copy' | 'sync', paths: string[], o: MoveFlags, cmd: Command): Promise<void> {
   if (o.restart && o.queue) throw new StrataError('EINVAL', 'copy: --restart is not supported with --queue');
   const { sources, dst } = await endsOf(what, paths, o, cmd);
+  if (o.dryRun && o.queue) throw new StrataError('EINVAL', 'sync: --dry-run is not supported with --queue');
+  const { syncTarget } = await lib();
   for (const src of sources) {
-    const s = await moveOne(what, src, dst, o, cmd);
+    // rsync's rule: SRC/ syncs SRC's content into DST, SRC syncs into DST/<name>.
+    const s = await moveOne(what, src, what === 'sync' ? syncTarget(src, dst) : dst, o, cmd);
     if (s.stopped) return; // interrupted, or a full disk: the other sources would stop the same way
   }
 }
@@ -83,7 +86,10 @@ async function moveOne(what: 'copy' | 'sync', srcInput: string, dstInput: string
       }, what)
       : what === 'copy'
       ? await copy(srcInput, dstInput, { ...common, resume: !!o.resume, restart: !!o.restart, skipUnsupported: !!o.skipUnsupported })
-      : await sync(srcInput, dstInput, { ...common, delete: !!o.delete, checksum: !!o.checksum });
+      : await sync(srcInput, dstInput, {
+        ...common, delete: !!o.delete, checksum: !!o.checksum,
+        ...(o.dryRun ? { onStart: undefined, dryRun: (w: string, p: string) => { process.stdout.write(`${w}\t${p}\n`); } } : {}),
+      });
   } finally {
     bar?.stop();
     if (o.queue && showBar) process.stderr.write('\r\x1b[K');
@@ -94,6 +100,11 @@ async function moveOne(what: 'copy' | 'sync', srcInput: string, dstInput: string
   if (s.stopped === 'interrupted') {
     process.stderr.write(interruptedLine(what, s) + '\n');
     process.exitCode = 130;
+    return s;
+  }
+  if (o.dryRun) {
+    if (!o.json && !o.quiet) process.stderr.write(`sync --dry-run: nothing changed; ${count(s.unchanged, 'entry', 'entries')} already identical\n`);
+    if (s.errors > 0) process.exitCode = 1;
     return s;
   }
   if (!o.json && !o.quiet) process.stderr.write(summaryLine(what, s) + '\n');
@@ -146,10 +157,15 @@ export function registerMover(program: Command): void {
     .option('--skip-unsupported', 'HDF5 import: copy what is supported and skip unsupported objects')
     .action((paths: string[], o: MoveFlags, cmd: Command) => runMove('copy', paths, o, cmd));
 
-  moveOptions(fsc.command('sync').argument('[paths...]', 'SRC... DST (or --src/--dst)').description('make --dst identical to --src (like rsync -a SRC/ DST/), copying only what differs'))
-    .option('--delete', 'remove what --src does not have')
+  moveOptions(fsc.command('sync').argument('[paths...]', 'SRC... DST (or --src/--dst)').description('make DST/<name of SRC> identical to SRC, or DST itself for SRC/ (as rsync -a), copying only what differs'))
+    .option('--delete', 'remove what the source does not have')
+    .option('-n, --dry-run', 'change nothing: list what would be copied, replaced or deleted')
     .option('--checksum', 'compare content instead of size and mtime')
     .option('--queue', 'distributed sync: the differing entries go into a work queue in the PostgreSQL engine, done by `strata worker` processes')
+    .addHelpText('after', `
+As rsync: 'sync A B' makes B/A identical to A; 'sync A/ B' (a trailing slash,
+or a container's root daos://pool/cont) makes B itself identical to A's content.
+With --delete, 'sync A B' removes only inside B/A.`)
     .action((paths: string[], o: MoveFlags, cmd: Command) => runMove('sync', paths, o, cmd));
 
   fsc.command('compare').description('compare two trees (POSIX or containers); exit 0 when identical, 1 when not')

@@ -31,6 +31,11 @@ export interface TransferOptions {
   signal?: AbortSignal;
   /** An earlier run may have left temporary files in the destination's directories: remove them. */
   cleanTemps?: boolean;
+  /**
+   * Sync: change nothing, only tell what would change (a new entry copied, an
+   * existing one replaced, one the source lacks deleted with `delete`).
+   */
+  dryRun?: (what: 'copy' | 'replace' | 'delete', path: string) => void;
   /** Called for every failure as it happens. */
   onError?: (path: string, reason: string) => void;
 }
@@ -182,6 +187,19 @@ export class Transfer {
         if (ds) ds.failed = true;
         continue;
       }
+      const plan = this.mode === 'sync' ? this.opts.dryRun : undefined;
+      if (plan) {
+        // A dry run walks both trees and compares, and writes nothing: no
+        // directory is made, no metadata fixed, nothing is counted as done.
+        if (ev.kind === 'leave') continue;
+        const s = ev.src;
+        const d = ev.dst;
+        if (!s) { if (d && this.opts.delete) { plan('delete', this.dst.display(rel)); this.c.deleted++; } continue; }
+        if (s.type === 'other') { this.fail(this.src, rel, new StrataError('ENOTSUP', 'not copied: sockets, fifos and devices are not supported')); continue; }
+        if (d && d.type === s.type && (s.type === 'dir' || (await this.same(rel, s, d, false)))) { if (s.type !== 'dir') this.c.unchanged++; continue; }
+        plan(d ? 'replace' : 'copy', this.dst.display(rel));
+        continue;
+      }
       if (ev.kind === 'enter') {
         try {
           if (ev.dst && ev.dst.type !== 'dir') { await this.dst.remove(rel); this.c.deleted++; }
@@ -317,7 +335,7 @@ export class Transfer {
    * sync: whether the destination entry already holds the source's content
    * (size + mtime, or checksums); if so its differing metadata is fixed here.
    */
-  async same(rel: string, s: MStat, d: MStat): Promise<boolean> {
+  async same(rel: string, s: MStat, d: MStat, fixMeta = true): Promise<boolean> {
     if (s.type === 'dir') return true;
     if (s.type === 'symlink') return (await this.src.readlink(rel)) === (await this.dst.readlink(rel));
     if (s.size !== d.size) return false;
@@ -325,7 +343,7 @@ export class Transfer {
       if ((await fileChecksum(this.src, rel, s)) !== (await fileChecksum(this.dst, rel, d))) return false;
     } else if (!sameTime(s.mtimeNs, d.mtimeNs)) return false;
     // Same content: fix metadata only if it differs.
-    if (d.perm !== s.perm || !sameTime(s.mtimeNs, d.mtimeNs) || (this.meta.owner && (d.uid !== s.uid || d.gid !== s.gid))) {
+    if (fixMeta && d.perm !== s.perm || !sameTime(s.mtimeNs, d.mtimeNs) || (this.meta.owner && (d.uid !== s.uid || d.gid !== s.gid))) {
       await this.dst.setMeta(rel, s, this.xmode === 'none' ? undefined : await this.srcXattrs(rel, s), this.meta);
     }
     return true;

@@ -20,10 +20,10 @@ test('sync: copies what differs, a second run copies nothing, --delete removes e
   await ok(env, ['pool', 'create', 'tank']);
   const src = path.join(home, 'src');
   tree(src);
-  let s = JSON.parse((await ok(env, ['fs', 'sync', '--src', src, '--dst', 'daos://tank/mirror', '--json'])).stdout);
+  let s = JSON.parse((await ok(env, ['fs', 'sync', '--src', `${src}/`, '--dst', 'daos://tank/mirror', '--json'])).stdout);
   assert.equal(s.files, 22);
   assert.equal(s.symlinks, 1);
-  s = JSON.parse((await ok(env, ['fs', 'sync', '--src', src, '--dst', 'daos://tank/mirror', '--json'])).stdout);
+  s = JSON.parse((await ok(env, ['fs', 'sync', '--src', `${src}/`, '--dst', 'daos://tank/mirror', '--json'])).stdout);
   assert.equal(s.files + s.symlinks + s.deleted, 0, 'second run copies nothing');
   assert.equal(s.unchanged, 23);
   // Change one file, add one, remove one; an extra file in the destination.
@@ -31,11 +31,11 @@ test('sync: copies what differs, a second run copies nothing, --delete removes e
   fs.writeFileSync(path.join(src, 'a/added'), 'new\n');
   fs.rmSync(path.join(src, 'a/f4'));
   fs.chmodSync(path.join(src, 'top'), 0o600);
-  s = JSON.parse((await ok(env, ['fs', 'sync', '--src', src, '--dst', 'daos://tank/mirror', '--json'])).stdout);
+  s = JSON.parse((await ok(env, ['fs', 'sync', '--src', `${src}/`, '--dst', 'daos://tank/mirror', '--json'])).stdout);
   assert.equal(s.files, 2);
   assert.equal(s.deleted, 0);
   assert.equal((await run(['fs', 'compare', src, 'daos://tank/mirror'])).code, 1, 'f4 is still in the mirror');
-  s = JSON.parse((await ok(env, ['fs', 'sync', '--src', src, '--dst', 'daos://tank/mirror', '--delete', '--json'])).stdout);
+  s = JSON.parse((await ok(env, ['fs', 'sync', '--src', `${src}/`, '--dst', 'daos://tank/mirror', '--delete', '--json'])).stdout);
   assert.equal(s.deleted, 1);
   assert.equal(s.files, 0);
   assert.equal((await ok(env, ['fs', 'compare', src, 'daos://tank/mirror'])).code, 0);
@@ -56,7 +56,7 @@ test('sync: copies what differs, a second run copies nothing, --delete removes e
   fs.rmSync(path.join(src, 'top'));
   fs.mkdirSync(path.join(src, 'top'));
   fs.writeFileSync(path.join(src, 'top/inner'), 'x');
-  await ok(env, ['fs', 'sync', '--src', src, '--dst', out, '--delete', '-q']);
+  await ok(env, ['fs', 'sync', '--src', `${src}/`, '--dst', out, '--delete', '-q']);
   assert.equal((await ok(env, ['fs', 'compare', src, out])).code, 0);
 });
 

@@ -149,7 +149,7 @@ test('xattrs of a non-UTF-8 name (and a non-UTF-8 attribute name) go POSIX -> co
   assert.match(r.stdout, /^xattrs\tbad.name: /m);
   // sync fixes it in place (the metadata of an existing non-UTF-8 name: its mode changed too).
   fs.chmodSync(file, 0o640);
-  await ok(['fs', 'sync', '--src', src, '--dst', back, '-q'], e);
+  await ok(['fs', 'sync', '--src', `${src}/`, '--dst', back, '-q'], e);
   assert.equal(fs.statSync(join(back, BAD)).mode & 0o777, 0o640);
   assert.deepEqual(getx(join(back, BAD)), getx(file));
 });
