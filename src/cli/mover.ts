@@ -175,19 +175,27 @@ With --delete, 'sync A B' removes only inside B/A.`)
     .option('--xattrs <mode>', 'extended attributes to compare: none, all, non-lustre', 'all')
     .option('--no-content', 'do not compare the content of same-size files')
     .option('--dir-times', 'also compare directory mtimes')
-    .action(async (a: string, b: string, o: { json?: boolean; snap?: string; xattrs?: string; content: boolean; dirTimes?: boolean }, cmd: Command) => {
+    .option('-q, --summary', 'print only how many differences of each kind (exit 1 if any)')
+    .action(async (a: string, b: string, o: { json?: boolean; snap?: string; xattrs?: string; content: boolean; dirTimes?: boolean; summary?: boolean }, cmd: Command) => {
       const { compare, parseXattrMode } = await lib();
       const diffs: Difference[] = [];
+      // Summary mode keeps one counter per kind, never the list.
+      const kinds = new Map<string, number>();
       const r = await compare(a, b, {
         engine: globalOpts(cmd).engine, snap: o.snap, xattrs: parseXattrMode(o.xattrs), content: o.content, dirTimes: !!o.dirTimes,
         onDifference: (d) => {
+          if (o.summary) { kinds.set(d.what, (kinds.get(d.what) ?? 0) + 1); return; }
           if (o.json) { if (diffs.length < 100000) diffs.push(d); return; }
           const detail = d.a !== undefined || d.b !== undefined ? `: ${d.a ?? '-'} | ${d.b ?? '-'}` : '';
           process.stdout.write(`${d.what}\t${d.path}${detail}\n`);
         },
       });
-      if (o.json) printJson({ ...r, differenceList: diffs });
-      else process.stderr.write(`compare: ${r.entries} entries, ${r.differences} differences, ${r.seconds.toFixed(2)} s\n`);
+      const counts = Object.fromEntries([...kinds].sort(([x], [y]) => (x < y ? -1 : 1)));
+      if (o.json) printJson(o.summary ? { ...r, counts } : { ...r, differenceList: diffs });
+      else {
+        if (o.summary) for (const [k, n] of Object.entries(counts)) process.stdout.write(`${k}\t${n}\n`);
+        process.stderr.write(`compare: ${count(r.entries, 'entry', 'entries')}, ${count(r.differences, 'difference')}, ${r.seconds.toFixed(2)} s\n`);
+      }
       process.exitCode = r.identical ? 0 : 1;
     });
 }

@@ -92,3 +92,30 @@ test('compare: exit 0 when identical, 1 with the differences listed (text and JS
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /^strata: .*nope: no such file or directory$/m);
 });
+
+test('compare --summary / -q: counts of each kind of difference only, exit 1 if any, 0 when identical', async () => {
+  const a = path.join(home, 'sum-a');
+  const b = path.join(home, 'sum-b');
+  tree(a);
+  await ok(env, ['fs', 'copy', `${a}`, path.join(home, 'sum-tmp'), '-q']);
+  fs.renameSync(path.join(home, 'sum-tmp'), b);
+  let r = await run(['fs', 'compare', a, b, '--summary']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /^compare: \d+ entries, 0 differences, /);
+  fs.rmSync(path.join(b, 'a/f1'));
+  fs.rmSync(path.join(b, 'a/f2'));
+  fs.writeFileSync(path.join(b, 'extra'), 'x');
+  fs.writeFileSync(path.join(b, 'a/f3'), 'file 3 but longer\n');
+  for (const flag of ['--summary', '-q']) {
+    r = await run(['fs', 'compare', a, b, flag]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stdout, 'missing-in-a\t1\nmissing-in-b\t2\nmtime\t1\nsize\t1\n');
+    assert.match(r.stderr, /^compare: \d+ entries, 5 differences, /);
+  }
+  r = await run(['fs', 'compare', a, b, '-q', '--json']);
+  assert.equal(r.code, 1);
+  const j = JSON.parse(r.stdout);
+  assert.deepEqual(j.counts, { 'missing-in-a': 1, 'missing-in-b': 2, mtime: 1, size: 1 });
+  assert.equal(j.differenceList, undefined);
+});
