@@ -2,14 +2,14 @@
 import type { Command } from 'commander';
 import { StrataError } from '../errors.js';
 import type { CopySummary, Difference } from '../mover/index.js';
-import { count, globalOpts, printJson } from './context.js';
+import { count, globalOpts, printJson, secondsOf } from './context.js';
 
 // The mover is loaded when a command runs, not for --help.
 const lib = () => import('../mover/index.js');
 
 interface MoveFlags {
   src?: string; dst?: string; snap?: string; jobs: string; xattrs?: string; verify?: boolean; quiet?: boolean; json?: boolean;
-  resume?: boolean; restart?: boolean; delete?: boolean; dryRun?: boolean; checksum?: boolean; skipUnsupported?: boolean; queue?: boolean;
+  resume?: boolean; restart?: boolean; delete?: boolean; dryRun?: boolean; h5Timeout?: string; checksum?: boolean; skipUnsupported?: boolean; queue?: boolean;
 }
 
 function jobs(s: string): number {
@@ -85,7 +85,7 @@ async function moveOne(what: 'copy' | 'sync', srcInput: string, dstInput: string
         onIdle: (secs) => { if (!o.quiet) process.stderr.write(`${showBar ? '\r\x1b[K' : ''}strata: ${what}: nothing done for ${secs} s: are workers running? (strata worker --engine <the same URL>)\n`); },
       }, what)
       : what === 'copy'
-      ? await copy(srcInput, dstInput, { ...common, resume: !!o.resume, restart: !!o.restart, skipUnsupported: !!o.skipUnsupported })
+      ? await copy(srcInput, dstInput, { ...common, resume: !!o.resume, restart: !!o.restart, skipUnsupported: !!o.skipUnsupported, h5StallMs: secondsOf('--h5-timeout', o.h5Timeout) })
       : await sync(srcInput, dstInput, {
         ...common, delete: !!o.delete, checksum: !!o.checksum,
         ...(o.dryRun ? { onStart: undefined, dryRun: (w: string, p: string) => { process.stdout.write(`${w}\t${p}\n`); } } : {}),
@@ -155,6 +155,7 @@ export function registerMover(program: Command): void {
     .option('--restart', 'discard an interrupted copy of the same --src/--dst (its journal and temporary files) and copy again')
     .option('--queue', 'distributed copy: plan the copy into a work queue in the PostgreSQL engine and wait for `strata worker` processes to do it')
     .option('--skip-unsupported', 'HDF5 import: copy what is supported and skip unsupported objects')
+    .option('--h5-timeout <seconds>', 'HDF5 import: refuse a .h5 source the HDF5 library makes no progress on for this long (default 60)')
     .action((paths: string[], o: MoveFlags, cmd: Command) => runMove('copy', paths, o, cmd));
 
   moveOptions(fsc.command('sync').argument('[paths...]', 'SRC... DST (or --src/--dst)').description('make DST/<name of SRC> identical to SRC, or DST itself for SRC/ (as rsync -a), copying only what differs'))

@@ -24,6 +24,8 @@ export interface CopyOptions extends TransferOptions {
   onWarn?: (msg: string) => void;
   /** HDF5-level copies: import what is supported, skip (and warn about) the rest. */
   skipUnsupported?: boolean;
+  /** HDF5 import of a .h5 source: how long libhdf5 may make no progress on the file before it is refused (ms; default 60 s). */
+  h5StallMs?: number;
   /** Called once the transfer starts, with the live counters (for a progress display). */
   onStart?: (t: Transfer) => void;
 }

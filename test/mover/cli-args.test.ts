@@ -2,10 +2,12 @@
 // cp, rsync and dcp) or --src/--dst, never a mix.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { runCli } from '../helpers.js';
 import { moverEnv, ok } from './util.js';
+import { makeRichFile } from '../hdf5/fixtures.js';
 
 const { home, env } = moverEnv();
 
@@ -66,4 +68,19 @@ test('bad positional use: one clear line each', async () => {
     assert.equal(r.stderr.split('\n').length, 2, `one line: ${r.stderr}`);
   }
   assert.ok(!fs.existsSync(path.join(home, 'mix')) && !fs.existsSync(path.join(home, 'nope')), 'nothing written');
+});
+
+test('fs copy --h5-timeout: a .h5 source is imported under that watchdog; a bad value is refused with one line', async () => {
+  const h5 = path.join(home, 'small.h5');
+  makeRichFile(h5);
+  const bad = await runCli(['fs', 'copy', h5, 'daos://tank/h5bad', '--h5-timeout', 'soon'], { env });
+  assert.notEqual(bad.code, 0);
+  assert.equal(bad.stderr, "strata: bad --h5-timeout 'soon': expected seconds (0 < s <= 86400)\n");
+  const r = await ok(env, ['fs', 'copy', h5, 'daos://tank/h5ok', '--h5-timeout', '5', '--json']);
+  assert.ok(JSON.parse(r.stdout).hdf5, r.stdout);
+  // Exported back, the data reads the same.
+  const back = path.join(home, 'back.h5');
+  await ok(env, ['fs', 'copy', 'daos://tank/h5ok', back, '-q']);
+  const dump = (f: string) => execFileSync('h5dump', ['-d', '/group1/sub/deeper/temps', f], { encoding: 'utf8' }).split('\n').slice(1).join('\n');
+  assert.equal(dump(back), dump(h5));
 });
