@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import type { Engine } from '../engine/types.js';
 import { openEngine } from '../engine/open.js';
+import { StrataError } from '../errors.js';
 
 /** Global options, read from the root command. */
 export function globalOpts(cmd: Command): { engine?: string } {
@@ -48,6 +49,13 @@ export function jsonList(write: (s: string) => Promise<void>, lines = false): { 
 /** "1 file", "2 files": a count with its noun (plural: the noun + s unless given). */
 export function count(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
+}
+
+/** A positive number of seconds (--h5-timeout), in ms. */
+export function secondsOf(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+(\.\d+)?$/.test(text) || Number(text) <= 0 || Number(text) > 86400) throw new StrataError('EINVAL', `bad ${flag} '${text}': expected seconds (0 < s <= 86400)`);
+  return Math.round(Number(text) * 1000);
 }
 
 export function printJson(value: unknown): void {

@@ -1,6 +1,6 @@
 // `strata container serialize | deserialize | check`: container parking (src/park).
 import type { Command } from 'commander';
-import { withEngine, globalOpts, printJson } from './context.js';
+import { withEngine, globalOpts, printJson, secondsOf } from './context.js';
 import { StrataError } from '../errors.js';
 
 // The park layer (HDF5, worker processes) is loaded when a command runs, not for --help.
@@ -10,13 +10,6 @@ function jobsOf(text: string | undefined): number {
   if (text === undefined) return 1;
   if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 256) throw new StrataError('EINVAL', `bad -j '${text}': expected 1..256 workers`);
   return Number(text);
-}
-
-/** A positive number of seconds, in ms. */
-function secondsOf(flag: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  if (!/^\d+(\.\d+)?$/.test(text) || Number(text) <= 0 || Number(text) > 86400) throw new StrataError('EINVAL', `bad ${flag} '${text}': expected seconds (0 < s <= 86400)`);
-  return Math.round(Number(text) * 1000);
 }
 
 export function registerPark(program: Command): void {

@@ -3,7 +3,8 @@
 // run's mapping and progress.
 import type { Engine } from '../engine/types.js';
 import { openEngine } from '../engine/open.js';
-import { StrataError } from '../errors.js';
+import { StrataError, isStrataError } from '../errors.js';
+import { destroySnap } from '../container/index.js';
 import { formatLocation, resolveLocation } from '../uns/location.js';
 import { openDest, openSource, type EngineGetter } from './ends.js';
 import { Journal, completedAt, journalPath, readJournal, type JournalHeader } from './journal.js';
@@ -15,12 +16,16 @@ export interface CopyOptions extends TransferOptions {
   snap?: string;
   /** Continue an interrupted copy of the same SRC -> DST (a fresh copy if there is none). */
   resume?: boolean;
+  /** Discard an unfinished copy of the same SRC -> DST (its journal, snapshot and temporary files) and copy again into the place it planned. */
+  restart?: boolean;
   /** Engine URL (default: STRATA_ENGINE / STRATA_HOME). */
   engine?: string;
   /** Warnings (not errors). */
   onWarn?: (msg: string) => void;
   /** HDF5-level copies: import what is supported, skip (and warn about) the rest. */
   skipUnsupported?: boolean;
+  /** HDF5 import of a .h5 source: how long libhdf5 may make no progress on the file before it is refused (ms; default 60 s). */
+  h5StallMs?: number;
   /** Called once the transfer starts, with the live counters (for a progress display). */
   onStart?: (t: Transfer) => void;
 }
@@ -29,6 +34,17 @@ export interface CopySummary extends TransferSummary {
   src: string;
   dst: string;
   resumed: boolean;
+}
+
+/** Whether a location is an existing directory (a container's root is one). */
+export async function isDirectoryLocation(input: string, engineUrl?: string): Promise<boolean> {
+  const eng = engineGetter(engineUrl);
+  try {
+    const end = await openSource(eng.get, input, { live: true }).catch((e) => { if (isStrataError(e, 'ENOENT')) return undefined; throw e; });
+    return end?.st.type === 'dir';
+  } finally {
+    await eng.close();
+  }
 }
 
 /** Lazily opened engine shared by both ends (POSIX -> POSIX never opens one). */
@@ -48,7 +64,21 @@ export async function copy(srcInput: string, dstInput: string, opts: CopyOptions
     const h5 = await hdf5Copy(srcLoc, dstLoc, eng.get, opts);
     if (h5) return h5;
     const jfile = journalPath(formatLocation(srcLoc), formatLocation(dstLoc));
-    const resume = opts.resume ? await readJournal(jfile) : undefined;
+    if (opts.resume && opts.restart) throw new StrataError('EINVAL', 'give --resume or --restart, not both');
+    const unfinished = await readJournal(jfile);
+    // A plain rerun would take the destination the first run created for an
+    // existing directory and copy into it (DST/<name>/<name>), beside that
+    // run's temporary files: the user says which of the two they meant.
+    if (unfinished && !opts.resume && !opts.restart) {
+      throw new StrataError('EEXIST', `${formatLocation(dstLoc)} holds an unfinished copy of ${formatLocation(srcLoc)} (started ${unfinished.header.startedAt}): continue it with --resume, or discard it and start over with --restart`);
+    }
+    const resume = opts.resume ? unfinished : undefined;
+    // --restart keeps the first run's plan (where the copy goes), nothing else.
+    const restartRoot = opts.restart ? unfinished?.header.dstRoot : undefined;
+    if (opts.restart && unfinished?.header.snapOwned && unfinished.header.srcEpoch !== undefined && srcLoc.kind === 'container') {
+      await destroySnap(await eng.get(), srcLoc.pool, srcLoc.cont, { epc: unfinished.header.srcEpoch })
+        .catch((e) => { if (!isStrataError(e, 'ENOENT')) throw e; });
+    }
     if (resume?.distrusted) opts.onWarn?.(`the machine restarted since the interrupted copy: ${resume.distrusted} items it finished after its last flush to disk are copied again`);
     if (opts.resume && !resume) {
       const at = completedAt(jfile);
@@ -74,7 +104,7 @@ export async function copy(srcInput: string, dstInput: string, opts: CopyOptions
         ...(src.epoch !== undefined ? { srcEpoch: src.epoch, snapOwned: !!(src.snapOwned || resume?.header.snapOwned) } : {}),
         startedAt: resume?.header.startedAt ?? new Date().toISOString(),
       }, resume);
-      const dst = await openDest(eng.get, dstInput, src, { into: true, resumeRoot: resume?.header.dstRoot, beforeCreate: (root) => { startJournal(root); keepSnap = true; }, createRefused: () => { made.journal?.discard(); made.journal = undefined; keepSnap = !!resume; } });
+      const dst = await openDest(eng.get, dstInput, src, { into: true, resumeRoot: resume?.header.dstRoot ?? restartRoot, beforeCreate: (root) => { startJournal(root); keepSnap = true; }, createRefused: () => { made.journal?.discard(); made.journal = undefined; keepSnap = !!resume; } });
       if (dst.st && dst.st.type === 'dir' && src.st.type !== 'dir') {
         made.journal?.discard();
         throw new StrataError('EISDIR', `${dst.tree.display('')}: is a directory`);
@@ -82,7 +112,7 @@ export async function copy(srcInput: string, dstInput: string, opts: CopyOptions
       const journal = startJournal(dst.root);
       keepSnap = true;
       await src.disown();
-      const t = new Transfer(src.tree, dst.tree, 'copy', opts, journal);
+      const t = new Transfer(src.tree, dst.tree, 'copy', { ...opts, cleanTemps: !!(resume || restartRoot) }, journal);
       opts.onStart?.(t);
       let summary: TransferSummary;
       try {

@@ -42,6 +42,8 @@ function containerUri(l: Extract<Location, { kind: 'container' }>): string {
 export async function openSource(getEngine: EngineGetter, input: string, o: { snap?: string; epoch?: number; live?: boolean; warn?: (m: string) => void } = {}): Promise<SourceEnd> {
   const loc = await resolveLocation(input);
   if (loc.kind === 'posix') {
+    // Ignoring it would copy the live tree while the user asked for a fixed view.
+    if (o.snap !== undefined) throw new StrataError('EINVAL', `${input}: --snap names a snapshot of a container; this source is a POSIX path`);
     const tree = new PosixTree(loc.path);
     const st = await tree.lstat('');
     if (!st) throw new StrataError('ENOENT', `${input}: no such file or directory`);

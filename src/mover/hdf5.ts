@@ -45,7 +45,7 @@ export async function hdf5Copy(src: Location, dst: Location, getEngine: EngineGe
       if (!isStrataError(e, 'ENOENT') || !/^no container/.test(e.message)) throw e;
     }
     if (type !== undefined && type !== 'HDF5') return undefined; // a .h5 file copied into a POSIX container stays a file
-    const o = { skipUnsupported: !!opts.skipUnsupported, onWarn: opts.onWarn };
+    const o = { skipUnsupported: !!opts.skipUnsupported, onWarn: opts.onWarn, h5StallMs: opts.h5StallMs };
     const r = type === undefined ? await importH5(engine, dst.pool, dst.cont, src.path, o) : await importH5Into(engine, dst.pool, dst.cont, src.path, o);
     return summary(src, `daos://${dst.pool}/${r.label}`, r.bytes, r.seconds, { hdf5: r });
   }

@@ -48,11 +48,13 @@ export function formatDuration(secs: number): string {
  * where sync finds most unchanged), done/total and the ETA from the fraction
  * done so far ("--" until something is done). Without: done and rate only.
  */
-export function formatProgress(p: ProgressState): string {
+export function formatProgress(p: ProgressState, columns?: number): string {
   const rate = `${mb(p.seconds > 0 ? p.bytes / p.seconds : 0)} MB/s`;
   if (p.totalFiles === undefined || p.totalBytes === undefined) {
-    const counting = p.counted !== undefined ? ` | counting the source: ${p.counted} so far` : '';
-    return `${p.files} files | ${mb(p.bytes)} MB | ${rate}${counting}`;
+    return fit(columns, [
+      [0, `${count(p.files, 'file')}`], [2, `${mb(p.bytes)} MB`], [3, rate],
+      ...(p.counted !== undefined ? [[4, `counting the source: ${p.counted} so far`] as Field] : []),
+    ]);
   }
   const parts: number[] = [];
   if (p.totalFiles > 0) parts.push(p.files / p.totalFiles);
@@ -61,7 +63,36 @@ export function formatProgress(p: ProgressState): string {
   const f = parts.length === 0 ? 1 : Math.min(1, Math.max(0, ...parts));
   const filled = Math.round(f * BAR);
   const eta = f >= 1 ? '0s' : f > 0 && p.seconds > 0 ? formatDuration((p.seconds * (1 - f)) / f) : '--';
-  return `${'█'.repeat(filled)}${'░'.repeat(BAR - filled)} ${Math.floor(f * 100)}% | ${p.files}/${p.totalFiles} files | ${mb(p.bytes)}/${mb(p.totalBytes)} MB | ${rate} | ETA ${eta}`;
+  const pct = `${Math.floor(f * 100)}%`;
+  const bar = `${'█'.repeat(filled)}${'░'.repeat(BAR - filled)} `;
+  return fit(columns, [
+    [5, bar, ''], [0, pct], [1, `${p.files}/${count(p.totalFiles, 'file')}`], [3, `${mb(p.bytes)}/${mb(p.totalBytes)} MB`], [4, rate], [2, `ETA ${eta}`],
+  ]);
+}
+
+/** A field of the line: how soon it goes when the line is too wide (highest first), its text, what follows it. */
+type Field = [drop: number, text: string, sep?: string];
+
+/**
+ * Joins the fields, dropping the most dispensable ones (the bar first, then
+ * the rate, ...) until the line fits in `columns` - 1 (a line as wide as the
+ * terminal wraps on some); cut as a last resort.
+ */
+function fit(columns: number | undefined, fields: Field[]): string {
+  const join = (fs: Field[]) => fs.map(([, t, sep], i) => t + (i < fs.length - 1 ? (sep ?? ' | ') : '')).join('');
+  let kept = fields;
+  const width = columns !== undefined && columns > 0 ? columns - 1 : Infinity;
+  while ([...join(kept)].length > width && kept.length > 1) {
+    const worst = Math.max(...kept.map(([d]) => d));
+    kept = kept.filter(([d]) => d !== worst);
+  }
+  const line = join(kept);
+  return [...line].length > width ? [...line].slice(0, width).join('') : line;
+}
+
+/** "1 file", "2 files": the mover's counts (its own rule: the CLI's helper is a layer above). */
+export function count(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
 }
 
 export class ProgressBar {
@@ -79,7 +110,8 @@ export class ProgressBar {
     this.t = t;
     this.bar = new cliProgress.SingleBar({
       stream: process.stderr,
-      format: (_o: unknown, _p: unknown, payload: { state: ProgressState }) => formatProgress(payload.state),
+      // Fitted to the terminal's width at each frame (it may be resized); cli-progress would cut it.
+      format: (_o: unknown, _p: unknown, payload: { state: ProgressState }) => formatProgress(payload.state, process.stderr.columns),
       hideCursor: true, fps: 5,
     });
     this.bar.start(1, 0, { state: this.state() });
@@ -128,8 +160,8 @@ export class ProgressBar {
 export function summaryLine(what: string, s: TransferSummary): string {
   const mbs = s.seconds > 0 ? s.bytes / 1e6 / s.seconds : 0;
   const parts = [
-    `${s.files} files`, `${s.dirs} directories`, `${s.symlinks + s.hardlinks} links`, `${s.bytes} bytes`,
-    `${s.seconds.toFixed(2)} s`, `${mbs.toFixed(1)} MB/s`, `${s.errors} errors`,
+    count(s.files, 'file'), count(s.dirs, 'directory', 'directories'), count(s.symlinks + s.hardlinks, 'link'), count(s.bytes, 'byte'),
+    `${s.seconds.toFixed(2)} s`, `${mbs.toFixed(1)} MB/s`, count(s.errors, 'error'),
   ];
   if (s.skipped) parts.push(`${s.skipped} already done`);
   if (s.unchanged) parts.push(`${s.unchanged} unchanged`);

@@ -29,6 +29,13 @@ export interface TransferOptions {
   /** Sync: compare content, not size + mtime. */
   checksum?: boolean;
   signal?: AbortSignal;
+  /** An earlier run may have left temporary files in the destination's directories: remove them. */
+  cleanTemps?: boolean;
+  /**
+   * Sync: change nothing, only tell what would change (a new entry copied, an
+   * existing one replaced, one the source lacks deleted with `delete`).
+   */
+  dryRun?: (what: 'copy' | 'replace' | 'delete', path: string) => void;
   /** Called for every failure as it happens. */
   onError?: (path: string, reason: string) => void;
 }
@@ -140,12 +147,16 @@ export class Transfer {
   get seconds(): number { return Number(process.hrtime.bigint() - this.t0) / 1e9; }
 
   private fail(tree: Tree, rel: string, e: unknown): void {
-    this.c.errors++;
     const path = tree.display(rel);
     const reason = reasonOf(e);
+    const cutShort = isStrataError(e, 'EIO') && reason.startsWith('stopped (');
+    // An item cut short by an interrupt did not fail: it is journaled as not
+    // done (--resume copies it), and the interrupt is reported once.
+    if (this.stopped === 'interrupted' && cutShort) return;
+    this.c.errors++;
     // Once the run has stopped (a full disk), the items in flight fail for the
     // same reason: counted (and journaled for --resume), said once.
-    if (this.stopped && (isFatal(e) || (isStrataError(e, 'EIO') && reason.startsWith('stopped (')))) return;
+    if (this.stopped && (isFatal(e) || cutShort)) return;
     if (this.failures.length < 10000) this.failures.push({ path, reason });
     this.opts.onError?.(path, reason);
     if (isFatal(e) && !this.stopped) this.stopped = reason;
@@ -157,7 +168,7 @@ export class Transfer {
   }
 
   async run(srcSt: MStat, dstSt: MStat | undefined): Promise<TransferSummary> {
-    const resume = !!this.journal?.resume;
+    const cleanTemps = !!this.journal?.resume || !!this.opts.cleanTemps;
     let skipBelow: string | undefined;
     const walkDst = this.mode === 'sync' ? this.dst : undefined;
     for await (const ev of march(this.src, walkDst, '', srcSt, this.mode === 'sync' ? dstSt : undefined)) {
@@ -176,11 +187,24 @@ export class Transfer {
         if (ds) ds.failed = true;
         continue;
       }
+      const plan = this.mode === 'sync' ? this.opts.dryRun : undefined;
+      if (plan) {
+        // A dry run walks both trees and compares, and writes nothing: no
+        // directory is made, no metadata fixed, nothing is counted as done.
+        if (ev.kind === 'leave') continue;
+        const s = ev.src;
+        const d = ev.dst;
+        if (!s) { if (d && this.opts.delete) { plan('delete', this.dst.display(rel)); this.c.deleted++; } continue; }
+        if (s.type === 'other') { this.fail(this.src, rel, new StrataError('ENOTSUP', 'not copied: sockets, fifos and devices are not supported')); continue; }
+        if (d && d.type === s.type && (s.type === 'dir' || (await this.same(rel, s, d, false)))) { if (s.type !== 'dir') this.c.unchanged++; continue; }
+        plan(d ? 'replace' : 'copy', this.dst.display(rel));
+        continue;
+      }
       if (ev.kind === 'enter') {
         try {
           if (ev.dst && ev.dst.type !== 'dir') { await this.dst.remove(rel); this.c.deleted++; }
           const made = await this.dst.ensureDir(rel);
-          if (made === 'existed' && resume) await this.dst.cleanTemps(rel);
+          if (made === 'existed' && cleanTemps) await this.dst.cleanTemps(rel);
         } catch (e) {
           this.fail(this.dst, rel, e);
           this.journalFailed(rel);
@@ -311,7 +335,7 @@ export class Transfer {
    * sync: whether the destination entry already holds the source's content
    * (size + mtime, or checksums); if so its differing metadata is fixed here.
    */
-  async same(rel: string, s: MStat, d: MStat): Promise<boolean> {
+  async same(rel: string, s: MStat, d: MStat, fixMeta = true): Promise<boolean> {
     if (s.type === 'dir') return true;
     if (s.type === 'symlink') return (await this.src.readlink(rel)) === (await this.dst.readlink(rel));
     if (s.size !== d.size) return false;
@@ -319,7 +343,7 @@ export class Transfer {
       if ((await fileChecksum(this.src, rel, s)) !== (await fileChecksum(this.dst, rel, d))) return false;
     } else if (!sameTime(s.mtimeNs, d.mtimeNs)) return false;
     // Same content: fix metadata only if it differs.
-    if (d.perm !== s.perm || !sameTime(s.mtimeNs, d.mtimeNs) || (this.meta.owner && (d.uid !== s.uid || d.gid !== s.gid))) {
+    if (fixMeta && d.perm !== s.perm || !sameTime(s.mtimeNs, d.mtimeNs) || (this.meta.owner && (d.uid !== s.uid || d.gid !== s.gid))) {
       await this.dst.setMeta(rel, s, this.xmode === 'none' ? undefined : await this.srcXattrs(rel, s), this.meta);
     }
     return true;

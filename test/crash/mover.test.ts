@@ -165,13 +165,13 @@ test('fs sync POSIX -> container (changed, added, deleted files): SIGKILL at ran
       else fs.writeFileSync(p, bytes(r.int(0, 60000), r.int(0, 1e6)));
     }
     const after = await posixTree(src);
-    const k = await killAfter(['fs', 'sync', '--src', src, '--dst', 'daos://tank/full', '--delete', '-q'], env, tally.delay(r));
+    const k = await killAfter(['fs', 'sync', '--src', `${src}/`, '--dst', 'daos://tank/full', '--delete', '-q'], env, tally.delay(r));
     await poolCheck(env, `sync kill ${round}`);
     tally.count(k.killed, k.ms);
     if (!k.killed) assert.equal(k.code, 0, k.out);
     assertConsistent(await dfsTree('full'), [before, after], [], `sync kill ${round}`);
     // Finish it before the next change, so the container holds one of two versions of each file.
-    if (k.killed) await ok(env, ['fs', 'sync', '--src', src, '--dst', 'daos://tank/full', '--delete', '-q']);
+    if (k.killed) await ok(env, ['fs', 'sync', '--src', `${src}/`, '--dst', 'daos://tank/full', '--delete', '-q']);
   }
   const cmp = await runCli(['fs', 'compare', src, 'daos://tank/full'], { env });
   assert.equal(cmp.code, 0, cmp.stdout + cmp.stderr);

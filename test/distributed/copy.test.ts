@@ -165,7 +165,7 @@ test('the PostgreSQL server restarts during a distributed copy: the copy complet
 test('distributed sync (fs sync --queue): only what differs becomes work; --delete removes extras; a second run copies nothing', { skip, timeout: 240_000 }, async () => {
   const { env, src } = await setup(600);
   const run = async (extra: string[]) => {
-    const planner = runCli(['fs', 'sync', '--queue', '--src', src, '--dst', 'daos://tank/mirror', '--json', ...extra], { env });
+    const planner = runCli(['fs', 'sync', '--queue', '--src', `${src}/`, '--dst', 'daos://tank/mirror', '--json', ...extra], { env });
     const workers = [0, 1].map(() => startWorker(env));
     const p = await within(planner, 150_000, 'planner');
     assert.equal(p.code, 0, p.stderr);

@@ -192,8 +192,8 @@ test('copy never replaces a directory with a file nor a file with a directory (a
   assert.doesNotMatch((await ok(env, ['fs', 'ls', 'daos://tank/clash/clash'])).stdout, /strata-tmp/);
 
   // sync makes the destination a mirror: there, replacing is the point.
-  await ok(env, ['fs', 'sync', '--src', src, '--dst', path.join(dst, 'clash')]);
-  await ok(env, ['fs', 'sync', '--src', src, '--dst', 'daos://tank/clash/clash']);
+  await ok(env, ['fs', 'sync', '--src', `${src}/`, '--dst', path.join(dst, 'clash')]);
+  await ok(env, ['fs', 'sync', '--src', `${src}/`, '--dst', 'daos://tank/clash/clash']);
   assert.equal((await ok(env, ['fs', 'compare', src, path.join(dst, 'clash')])).code, 0);
   assert.equal((await ok(env, ['fs', 'compare', src, 'daos://tank/clash/clash'])).code, 0);
 });

@@ -73,3 +73,34 @@ test('on a terminal: the line counts first, then shows percent and ETA of the co
   for (const l of frames) assert.doesNotMatch(l, MALFORMED, l);
   assert.match(r.stdout, /copy: 51 files, 2 directories/);
 });
+
+test('on a 60-column terminal: every progress line fits (the bar goes first), and the summary says "1 file"', { skip: spawnSync('script', ['--version']).status !== 0 && 'needs script(1) (util-linux)' }, () => {
+  const { home, env } = moverEnv();
+  const src = path.join(home, 'src');
+  fs.mkdirSync(src);
+  fs.writeFileSync(path.join(src, 'big.bin'), Buffer.alloc(1 << 20, 1));
+  const dst = path.join(home, 'dst');
+  const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+  const r = spawnSync('script', ['-qfec', `stty cols 60 rows 24 && ${q(process.execPath)} ${q(CLI)} fs copy --src ${q(src)} --dst ${q(dst)}`, '/dev/null'], {
+    env: { ...process.env, ...env, NODE_OPTIONS: `--import=data:text/javascript,${encodeURIComponent(SLOW_BIG)}`, TERM: 'xterm' },
+    encoding: 'utf8', timeout: 60000,
+  });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  const frames = r.stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '\n').split(/[\r\n]+/).map((l) => l.trim()).filter((l) => /\d+ MB|%/.test(l) && !l.startsWith('copy:'));
+  const withTotal = frames.filter((l) => /%/.test(l));
+  assert.ok(withTotal.length > 0, `a line with the total:\n${frames.join('\n')}`);
+  for (const l of frames) assert.ok([...l].length < 60, `fits in 60 columns (${[...l].length}): ${l}`);
+  // What matters is kept: the percentage, the counts and the ETA.
+  assert.match(frames.at(-1)!, /^100% \| 1\/1 file \| 1\.0\/1\.0 MB \| [\d.]+ MB\/s \| ETA 0s$/, frames.at(-1));
+  assert.match(r.stdout, /copy: 1 file, 1 directory, 0 links, 1048576 bytes, .*, 0 errors/);
+});
+
+test('formatProgress fits narrower lines: the bar goes first, then the rate, the megabytes, the ETA', () => {
+  const p = { files: 50, bytes: 250e6, seconds: 10, totalFiles: 100, totalBytes: 1000e6 };
+  assert.equal(formatProgress(p, 60), '50% | 50/100 files | 250.0/1000.0 MB | 25.0 MB/s | ETA 10s');
+  assert.equal(formatProgress(p, 40), '50% | 50/100 files | ETA 10s');
+  assert.equal(formatProgress(p, 20), '50% | 50/100 files');
+  assert.equal(formatProgress(p, 8), '50%');
+  assert.equal(formatProgress({ files: 1, bytes: 0, seconds: 0, counted: 5 }, 30), '1 file | 0.0 MB | 0.0 MB/s');
+  for (const c of [5, 12, 33, 47, 61, 80]) assert.ok([...formatProgress(p, c)].length < c, String(c));
+});

@@ -83,7 +83,7 @@ test('SIGKILL mid-copy, then --resume: complete, identical, finished files not c
   // --resume with nothing to resume is a fresh copy (into the existing directory, as cp -a).
   const r2 = await ok(env, ['fs', 'copy', '--src', path.join(src, 'd01'), '--dst', dst, '--resume']);
   assert.match(r2.stderr, /no interrupted copy to resume/);
-  assert.match(r2.stderr, /^copy: 100 files, 1 directories/m);
+  assert.match(r2.stderr, /^copy: 100 files, 1 directory/m);
 });
 
 /** Starts a copy and SIGKILLs it once its journal holds `lines` lines (and `until` matches, if given). */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CLI } from '../helpers.js';
+import { CLI, runCli } from '../helpers.js';
 import { copy } from '../../src/mover/index.js';
 import { moverEnv, ok } from './util.js';
 
@@ -40,4 +40,21 @@ test('writes into the source container during a copy never mix in: the copy hold
   await ok(env, ['fs', 'copy', '--src', 'daos://tank/live', '--dst', dst2, '--snap', 'monday', '-q']);
   assert.equal(fs.readFileSync(path.join(dst2, 'a'), 'utf8'), 'version 2, longer\n');
   assert.match((await ok(env, ['container', 'list-snaps', 'tank', 'live'])).stdout, /monday/);
+});
+
+test('--snap with a plain directory as source (or as compare\'s A) is refused with one line, nothing written', async () => {
+  const src = path.join(home, 'plain-src');
+  fs.mkdirSync(src);
+  fs.writeFileSync(path.join(src, 'f'), 'f\n');
+  const out = path.join(home, 'plain-out');
+  for (const args of [
+    ['fs', 'copy', '--src', src, '--dst', out, '--snap', 'monday'],
+    ['fs', 'sync', `${src}/`, out, '--snap', 'monday'],
+    ['fs', 'compare', src, src, '--snap', 'monday'],
+  ]) {
+    const r = await runCli(args, { env });
+    assert.notEqual(r.code, 0, args.join(' '));
+    assert.match(r.stderr, /^strata: .*plain-src\/?: --snap names a snapshot of a container; this source is a POSIX path\n$/, args.join(' '));
+  }
+  assert.ok(!fs.existsSync(out));
 });

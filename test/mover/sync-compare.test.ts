@@ -20,10 +20,10 @@ test('sync: copies what differs, a second run copies nothing, --delete removes e
   await ok(env, ['pool', 'create', 'tank']);
   const src = path.join(home, 'src');
   tree(src);
-  let s = JSON.parse((await ok(env, ['fs', 'sync', '--src', src, '--dst', 'daos://tank/mirror', '--json'])).stdout);
+  let s = JSON.parse((await ok(env, ['fs', 'sync', '--src', `${src}/`, '--dst', 'daos://tank/mirror', '--json'])).stdout);
   assert.equal(s.files, 22);
   assert.equal(s.symlinks, 1);
-  s = JSON.parse((await ok(env, ['fs', 'sync', '--src', src, '--dst', 'daos://tank/mirror', '--json'])).stdout);
+  s = JSON.parse((await ok(env, ['fs', 'sync', '--src', `${src}/`, '--dst', 'daos://tank/mirror', '--json'])).stdout);
   assert.equal(s.files + s.symlinks + s.deleted, 0, 'second run copies nothing');
   assert.equal(s.unchanged, 23);
   // Change one file, add one, remove one; an extra file in the destination.
@@ -31,11 +31,11 @@ test('sync: copies what differs, a second run copies nothing, --delete removes e
   fs.writeFileSync(path.join(src, 'a/added'), 'new\n');
   fs.rmSync(path.join(src, 'a/f4'));
   fs.chmodSync(path.join(src, 'top'), 0o600);
-  s = JSON.parse((await ok(env, ['fs', 'sync', '--src', src, '--dst', 'daos://tank/mirror', '--json'])).stdout);
+  s = JSON.parse((await ok(env, ['fs', 'sync', '--src', `${src}/`, '--dst', 'daos://tank/mirror', '--json'])).stdout);
   assert.equal(s.files, 2);
   assert.equal(s.deleted, 0);
   assert.equal((await run(['fs', 'compare', src, 'daos://tank/mirror'])).code, 1, 'f4 is still in the mirror');
-  s = JSON.parse((await ok(env, ['fs', 'sync', '--src', src, '--dst', 'daos://tank/mirror', '--delete', '--json'])).stdout);
+  s = JSON.parse((await ok(env, ['fs', 'sync', '--src', `${src}/`, '--dst', 'daos://tank/mirror', '--delete', '--json'])).stdout);
   assert.equal(s.deleted, 1);
   assert.equal(s.files, 0);
   assert.equal((await ok(env, ['fs', 'compare', src, 'daos://tank/mirror'])).code, 0);
@@ -56,7 +56,7 @@ test('sync: copies what differs, a second run copies nothing, --delete removes e
   fs.rmSync(path.join(src, 'top'));
   fs.mkdirSync(path.join(src, 'top'));
   fs.writeFileSync(path.join(src, 'top/inner'), 'x');
-  await ok(env, ['fs', 'sync', '--src', src, '--dst', out, '--delete', '-q']);
+  await ok(env, ['fs', 'sync', '--src', `${src}/`, '--dst', out, '--delete', '-q']);
   assert.equal((await ok(env, ['fs', 'compare', src, out])).code, 0);
 });
 
@@ -91,4 +91,31 @@ test('compare: exit 0 when identical, 1 with the differences listed (text and JS
   const bad = await run(['fs', 'compare', a, path.join(home, 'nope')]);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /^strata: .*nope: no such file or directory$/m);
+});
+
+test('compare --summary / -q: counts of each kind of difference only, exit 1 if any, 0 when identical', async () => {
+  const a = path.join(home, 'sum-a');
+  const b = path.join(home, 'sum-b');
+  tree(a);
+  await ok(env, ['fs', 'copy', `${a}`, path.join(home, 'sum-tmp'), '-q']);
+  fs.renameSync(path.join(home, 'sum-tmp'), b);
+  let r = await run(['fs', 'compare', a, b, '--summary']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /^compare: \d+ entries, 0 differences, /);
+  fs.rmSync(path.join(b, 'a/f1'));
+  fs.rmSync(path.join(b, 'a/f2'));
+  fs.writeFileSync(path.join(b, 'extra'), 'x');
+  fs.writeFileSync(path.join(b, 'a/f3'), 'file 3 but longer\n');
+  for (const flag of ['--summary', '-q']) {
+    r = await run(['fs', 'compare', a, b, flag]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stdout, 'missing-in-a\t1\nmissing-in-b\t2\nmtime\t1\nsize\t1\n');
+    assert.match(r.stderr, /^compare: \d+ entries, 5 differences, /);
+  }
+  r = await run(['fs', 'compare', a, b, '-q', '--json']);
+  assert.equal(r.code, 1);
+  const j = JSON.parse(r.stdout);
+  assert.deepEqual(j.counts, { 'missing-in-a': 1, 'missing-in-b': 2, mtime: 1, size: 1 });
+  assert.equal(j.differenceList, undefined);
 });

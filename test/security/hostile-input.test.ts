@@ -219,14 +219,14 @@ test('damaged global heap objects (variable-length strings and sequences): one e
   // libhdf5 copies a heap object's own size into a buffer made for the element's length: SIGSEGV/SIGABRT in free(),
   // or an endless loop; the import and deserialize probe such files in a child first.
   await makePool(env, 'gheap');
-  // deserialize takes a shorter watchdog (--h5-timeout); fs copy has the default minute.
+  // A short watchdog (--h5-timeout) for both deserialize and fs copy: a file that makes libhdf5 loop is refused in 2 s.
   const runs: Array<Promise<CliResult>> = [];
   const cases: Array<[string, string[]]> = [];
   const add = (file: string, args: string[]) => { cases.push([file, args]); runs.push(cli(args, o)); };
   let k = 0;
   for (const [name, fn] of [['all-ones', () => (1n << 64n) - 1n], ['plus-4000', (s: bigint) => s + 4000n]] as const) {
     const f = damaged(rich, `gheap-${name}.h5`, heapObjectSize(fn));
-    add(f, ['fs', 'copy', '--src', f, '--dst', `daos://gheap/x${k++}`]);
+    add(f, ['fs', 'copy', '--src', f, '--dst', `daos://gheap/x${k++}`, '--h5-timeout', '2']);
     if (plainParking) {
       const p = damaged(plainParking, `gheap-plain-${name}.h5`, heapObjectSize(fn));
       add(p, ['container', 'deserialize', 'gheap', p, '--label', `y${k++}`, '--h5-timeout', '2']);
@@ -303,7 +303,7 @@ test('fuzz: damaged copies of real files end in success or one error line, never
     fs.writeFileSync(file, data);
     const runs: string[][] = path.basename(src.f) === path.basename(plainParking)
       ? [['container', 'deserialize', 'fuzz', file, '--label', `d${seed}`, '--h5-timeout', '5']]
-      : [['fs', 'copy', '--src', file, '--dst', `daos://fuzz/f${seed}`, '-q']];
+      : [['fs', 'copy', '--src', file, '--dst', `daos://fuzz/f${seed}`, '-q', '--h5-timeout', '5']];
     for (const args of runs) {
       const r = await cli(args, o);
       const lines = r.stderr.split('\n').filter((l) => l !== '');

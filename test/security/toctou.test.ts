@@ -278,7 +278,7 @@ for (const [cmd, kind] of [['copy', 'posix'], ['copy', 'container'], ['sync', 'p
   test(`fs ${cmd} -> ${kind}: a source directory swapped for a symlink between listing and descending is not followed`, async () => {
     const { src, secret, dst } = sourceArena(`dir-${cmd}-${kind}`);
     const target = kind === 'posix' ? (cmd === 'sync' ? dst : path.join(dst, 'src')) : `daos://tank/srcswap${n++}`;
-    const r = await cli(['fs', cmd, '--src', src, '--dst', kind === 'posix' && cmd === 'copy' ? dst : target], {
+    const r = await cli(['fs', cmd, '--src', cmd === 'sync' ? `${src}/` : src, '--dst', kind === 'posix' && cmd === 'copy' ? dst : target], {
       env: { ...env, ...injected(SWAP_AFTER_LSTAT), SWAP_AFTER: path.join(src, 'z'), SWAP_DIR: path.join(src, 'z'), SWAP_TO: secret },
     });
     assert.ok(fs.lstatSync(path.join(src, 'z')).isSymbolicLink(), `the swap happened: ${r.stderr}`);

@@ -149,7 +149,7 @@ test('xattrs of a non-UTF-8 name (and a non-UTF-8 attribute name) go POSIX -> co
   assert.match(r.stdout, /^xattrs\tbad.name: /m);
   // sync fixes it in place (the metadata of an existing non-UTF-8 name: its mode changed too).
   fs.chmodSync(file, 0o640);
-  await ok(['fs', 'sync', '--src', src, '--dst', back, '-q'], e);
+  await ok(['fs', 'sync', '--src', `${src}/`, '--dst', back, '-q'], e);
   assert.equal(fs.statSync(join(back, BAD)).mode & 0o777, 0o640);
   assert.deepEqual(getx(join(back, BAD)), getx(file));
 });
@@ -185,7 +185,7 @@ test('a failure to read the attributes of a non-UTF-8 name is an error for that 
   const r = await cli(['fs', 'copy', '--src', src, '--dst', 'daos://tank/bytes-fail'], e);
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /^strata: .*bytes-fail\/bad.name: .*(Input\/output error|EIO)/m);
-  assert.match(r.stderr, /, 1 errors$/m);
+  assert.match(r.stderr, /, 1 error$/m);
   const out = path.join(home, 'bytes-fail-out');
   await ok(['fs', 'copy', '--src', 'daos://tank/bytes-fail', '--dst', out, '-q'], { env: { ...env, ...noAttrTools } });
   const names = (d: Buffer): string[] => fs.readdirSync(d, { encoding: 'buffer' }).map((n) => n.toString('latin1')).sort();
