@@ -280,14 +280,14 @@ test('scan: candidates by age, size and name; --apply goes on past failures', as
   holder.kill('SIGKILL');
   assert.equal(r.code, 1, r.stderr);
   const rep = JSON.parse(r.stdout) as { candidates: number; done: number; failed: number; items: Array<{ path: string; ok: boolean; error?: string }> };
-  assert.deepEqual([rep.candidates, rep.done, rep.failed], [2, 1, 1]);
+  assert.deepEqual([rep.candidates, rep.done, rep.failed], [2, 1, 1], r.stdout);
   assert.match(rep.items[1]!.error!, /old-big-2 has files open for writing/);
   assert.equal((JSON.parse(await ok(env, 'tier', 'status', `${area}/old-big`, '--json')) as Array<{ state: string }>)[0]!.state, 'archived');
   // park policy: archived links are the candidates
   const cold = path.join(home, 'cold-policy');
   const pr = await runCli(['tier', 'scan', area, '--apply', 'park', '--to', cold], { env });
   assert.equal(pr.code, 0, pr.stderr);
-  assert.match(pr.stderr, /park: 1 candidates, 1 done, 0 failed/);
+  assert.match(pr.stderr, /park: 1 candidate, 1 done, 0 failed/);
   const all = JSON.parse(await ok(env, 'tier', 'status', area, '-R', '--json')) as Array<{ path: string; state: string }>;
   assert.deepEqual(all.map((e) => [path.basename(e.path), e.state]), [['projects', 'local'], ['old-big', 'parked']]);
   await fails(env, /--apply park needs --to/, 'tier', 'scan', area, '--apply', 'park');
