@@ -55,6 +55,22 @@ function commandPath(cmd: Command): string {
   return names.join(' ');
 }
 
+/**
+ * Ctrl-C (or SIGTERM) during a journaled tier command: stop at once, as a
+ * crash would (the journal makes every step recoverable), and say how to go
+ * on: the same command continues, `tier recover` settles it (rolled back
+ * before the swap, finished after it).
+ */
+function onInterrupt(what: string, p: string): () => void {
+  const stop = (): void => {
+    process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}strata: tier ${what} of ${p} interrupted: run the same command again to continue it, or 'strata tier recover ${p}' to settle it (rolled back if it had not yet swapped the directory, else finished)\n`);
+    process.exit(130);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return () => { process.off('SIGINT', stop); process.off('SIGTERM', stop); };
+}
+
 export function registerTier(program: Command): void {
   // Parked links: every other command that is given a path under one says so clearly.
   program.hook('preAction', async (_root, action) => {
@@ -82,6 +98,7 @@ export function registerTier(program: Command): void {
       const { archive, formatBytes } = await lib();
       const { parseLinkKind } = await uns();
       const pr = await progress(!o.quiet && !o.json && !!process.stderr.isTTY, true);
+      const released = onInterrupt('archive', dir);
       try {
         const r = await archive(dir, {
           engine: globalOpts(cmd).engine, pool: o.pool, link: o.link ? parseLinkKind(o.link) : undefined, prefix: o.prefix,
@@ -94,6 +111,7 @@ export function registerTier(program: Command): void {
           if (r.keptSource) process.stderr.write(`archive: the original tree is kept at ${r.keptSource}\n`);
         }
       } finally {
+        released();
         pr.stop();
       }
     });
