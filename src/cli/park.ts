@@ -26,9 +26,25 @@ export function registerPark(program: Command): void {
     .action(async (pool: string, c: string, o: { outputPath?: string; jobs?: string; snap?: string; queue?: boolean; json?: boolean }, cmd: Command) => {
       const jobs = jobsOf(o.jobs);
       const { serializeContainer } = await lib();
-      const r = await withEngine(cmd, (e) => serializeContainer(e, pool, c, {
-        outputDir: o.outputPath, jobs, snap: o.snap, engineUrl: globalOpts(cmd).engine, queue: !!o.queue, onIdle: (secs: number) => process.stderr.write(`strata: nothing done for ${secs} s: are workers running? (strata worker --engine <the same URL>)\n`),
-      }));
+      // Ctrl-C: the ranks stop and their temporary files are removed before exiting 130.
+      const ac = new AbortController();
+      const onSig = (): void => ac.abort();
+      process.once('SIGINT', onSig);
+      process.once('SIGTERM', onSig);
+      let r;
+      try {
+        r = await withEngine(cmd, (e) => serializeContainer(e, pool, c, {
+          outputDir: o.outputPath, jobs, snap: o.snap, engineUrl: globalOpts(cmd).engine, queue: !!o.queue, signal: ac.signal, onIdle: (secs: number) => process.stderr.write(`strata: nothing done for ${secs} s: are workers running? (strata worker --engine <the same URL>)\n`),
+        }));
+      } catch (e) {
+        if (!ac.signal.aborted) throw e;
+        process.stderr.write(`strata: container serialize: interrupted; no file was written (temporary files removed)\n`);
+        process.exitCode = 130;
+        return;
+      } finally {
+        process.off('SIGINT', onSig);
+        process.off('SIGTERM', onSig);
+      }
       if (o.json) { printJson(r); return; }
       process.stdout.write(`serialized container ${r.label} (${r.uuid}) at epoch ${r.epoch}: ${r.objects} objects, ${r.bytes} bytes\n`);
       for (const f of r.files) process.stdout.write(`${f}\n`);

@@ -50,6 +50,23 @@ function entryLine(e: TierEntry, formatBytes: (n: number) => string): string[] {
 const COMMANDS_WITHOUT_GUARD = new Set(['tier', 'container unlink', 'container destroy', 'container link', 'uns scan', 'uns resolve', 'umount']);
 
 
+/**
+ * Ctrl-C (or SIGTERM) during a journaled tier command (archive, restore,
+ * park, unpark): stop at once, as a
+ * crash would (the journal makes every step recoverable), and say how to go
+ * on: the same command continues, `tier recover` settles it (rolled back
+ * before the swap, finished after it).
+ */
+function onInterrupt(what: string, p: string): () => void {
+  const stop = (): void => {
+    process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}strata: tier ${what} of ${p} interrupted: run the same command again to continue it, or 'strata tier recover ${p}' to settle it (rolled back before its point of no return, finished after)\n`);
+    process.exit(130);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return () => { process.off('SIGINT', stop); process.off('SIGTERM', stop); };
+}
+
 export function registerTier(program: Command): void {
   // Parked links: every other command that is given a path under one says so clearly.
   program.hook('preAction', async (_root, action) => {
@@ -77,6 +94,7 @@ export function registerTier(program: Command): void {
       const { archive, formatBytes } = await lib();
       const { parseLinkKind } = await uns();
       const pr = await progress(!o.quiet && !o.json && !!process.stderr.isTTY, true);
+      const released = onInterrupt('archive', dir);
       try {
         const r = await archive(dir, {
           engine: globalOpts(cmd).engine, pool: o.pool, link: o.link ? parseLinkKind(o.link) : undefined, prefix: o.prefix,
@@ -89,6 +107,7 @@ export function registerTier(program: Command): void {
           if (r.keptSource) process.stderr.write(`archive: the original tree is kept at ${r.keptSource}\n`);
         }
       } finally {
+        released();
         pr.stop();
       }
     });
@@ -102,6 +121,7 @@ export function registerTier(program: Command): void {
     .action(async (p: string, o: { keepContainer?: boolean; jobs?: string; quiet?: boolean; json?: boolean }, cmd: Command) => {
       const { restore, formatBytes } = await lib();
       const pr = await progress(!o.quiet && !o.json && !!process.stderr.isTTY, true);
+      const released = onInterrupt('restore', p);
       try {
         const r = await restore(p, {
           engine: globalOpts(cmd).engine, keepContainer: !!o.keepContainer, jobs: jobs(o.jobs, 4), onWarn: warn(o.quiet), onPhase: pr.onPhase, onTransfer: pr.onTransfer,
@@ -110,6 +130,7 @@ export function registerTier(program: Command): void {
         if (o.json) { printJson(r); return; }
         if (!o.quiet) process.stderr.write(`restore: ${r.path} is a local directory again (${count(r.files, 'file')}, ${formatBytes(r.bytes)}); container ${r.contUuid} ${r.containerKept ? 'kept' : 'destroyed'}, ${r.seconds.toFixed(2)} s\n`);
       } finally {
+        released();
         pr.stop();
       }
     });
@@ -123,7 +144,8 @@ export function registerTier(program: Command): void {
     .action(async (p: string, o: { to: string; jobs?: string; quiet?: boolean; json?: boolean }, cmd: Command) => {
       const { park, formatBytes } = await lib();
       const pr = await progress(!o.quiet && !o.json && !!process.stderr.isTTY, false);
-      const r = await park(p, o.to, { engine: globalOpts(cmd).engine, jobs: jobs(o.jobs, 1), onWarn: warn(o.quiet), onPhase: pr.onPhase });
+      const released = onInterrupt('park', p);
+      const r = await park(p, o.to, { engine: globalOpts(cmd).engine, jobs: jobs(o.jobs, 1), onWarn: warn(o.quiet), onPhase: pr.onPhase }).finally(released);
       if (o.json) { printJson(r); return; }
       if (!o.quiet) process.stderr.write(`park: ${r.path} -> ${r.coldDir} (${r.files.length} file${r.files.length === 1 ? '' : 's'}, ${formatBytes(r.fileBytes)}), container ${r.label} freed, ${r.seconds.toFixed(2)} s\n`);
     });
@@ -137,7 +159,8 @@ export function registerTier(program: Command): void {
     .action(async (p: string, o: { keepFiles?: boolean; jobs?: string; quiet?: boolean; json?: boolean }, cmd: Command) => {
       const { unpark } = await lib();
       const pr = await progress(!o.quiet && !o.json && !!process.stderr.isTTY, false);
-      const r = await unpark(p, { engine: globalOpts(cmd).engine, keepFiles: !!o.keepFiles, jobs: jobs(o.jobs, 1), onWarn: warn(o.quiet), onPhase: pr.onPhase });
+      const released = onInterrupt('unpark', p);
+      const r = await unpark(p, { engine: globalOpts(cmd).engine, keepFiles: !!o.keepFiles, jobs: jobs(o.jobs, 1), onWarn: warn(o.quiet), onPhase: pr.onPhase }).finally(released);
       if (o.json) { printJson(r); return; }
       if (!o.quiet) process.stderr.write(`unpark: ${r.path} -> ${r.label} (${r.contUuid})${r.filesRemoved ? ', parked files removed' : ''}, ${r.seconds.toFixed(2)} s\n`);
     });

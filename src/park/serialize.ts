@@ -3,6 +3,7 @@
 // objects whose position in OID order is r modulo N. Everything streams: table
 // rows go out in batches, arrays in slices (hyperslabs), so memory stays bounded.
 import fs from 'node:fs';
+import os from 'node:os';
 import { fsyncDirectory } from '../durable.js';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -10,6 +11,7 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Engine, KeyPath } from '../engine/types.js';
 import { StrataError, fromSystemError } from '../errors.js';
+import { pidAlive } from '../engine/kv-engine.js';
 import { openContainer, type ContainerRecord } from '../container/index.js';
 import { listObjects, DaosObject } from '../object/index.js';
 import { H5File, type Dataset } from '../hdf5/h5lib/index.js';
@@ -37,6 +39,8 @@ export interface SerializeOptions {
   /** Ranks done by `strata worker` processes through the queue (PostgreSQL engine), see queued.ts. */
   queue?: boolean;
   onIdle?: (seconds: number) => void;
+  /** Stops the run (Ctrl-C): the ranks stop, their temporary files are removed, the call rejects. */
+  signal?: AbortSignal;
 }
 
 export interface SerializeStats { objects: number; dkeys: number; akeys: number; singles: number; arrays: number; extents: number; bytes: number }
@@ -110,8 +114,78 @@ function writeProps(f: H5File, job: RankJob, allocedOid: bigint): void {
   f.writeAttr(A_ACL, 'vstr', rec.acl.length ? rec.acl : ['']);
 }
 
+/**
+ * The storage of one array's dataset. A dense array (its extents cover
+ * [0, end)) is stored contiguous: exactly its bytes, no chunk index (the
+ * index of a chunked dataset — a B-tree node of some KiB — was most of a
+ * small file's cost). A sparse one is chunked (64 KiB chunks, never larger
+ * than the array) so that its holes take no space and a lone byte costs one
+ * small chunk, not a MiB.
+ */
+const SPARSE_CHUNK = 64 * 1024;
+
+function arrayLayout(end: number, exts: ReadonlyArray<{ offset: number; length: number }>): { dims: number[]; maxdims?: number[]; chunk?: number[]; fillNever: true } {
+  let covered = 0;
+  for (const e of exts) covered += e.length;
+  if (covered >= end) return { dims: [end], fillNever: true };
+  return { dims: [end], maxdims: [-1], chunk: [Math.max(1, Math.min(end, SPARSE_CHUNK))], fillNever: true };
+}
+
+/**
+ * An upper bound of the bytes the park files of a container take (all ranks
+ * together), from a walk of its keys and extents (no data is read): each
+ * array's storage as arrayLayout lays it out, each key and single value with
+ * its row and heap overhead, each dataset with its object header, selection
+ * attributes and link. The constants are above what libhdf5 1.10 writes
+ * (measured: about 1.1 KiB a small file), so that a space check with it holds.
+ */
+export async function serializedBytesBound(engine: Engine, contUuid: string, epoch?: number): Promise<number> {
+  const FILE = 128 * 1024; // superblock, userblock, tables' headers and first chunks, properties, ACL
+  const KEY_ROW = 64; // a row, its vlen's heap object, a share of a heap collection
+  const DATASET = 1024; // object header, its name in the root group (symbol table, heap), alignment
+  const EXTENT_ATTR = 128; // the A-<idx><n> selection attribute (dense storage beyond 8 included)
+  let total = FILE;
+  for await (const oid of listObjects(engine, contUuid, { epoch })) {
+    total += KEY_ROW;
+    const obj = new DaosObject(engine, contUuid, oid);
+    for await (const dkey of obj.dkeys({ epoch })) {
+      total += KEY_ROW + dkey.length;
+      for await (const ak of obj.akeys(dkey, { epoch })) {
+        total += KEY_ROW + ak.akey.length;
+        const k: KeyPath = { cont: contUuid, oid: oid.toBytes(), dkey, akey: ak.akey };
+        if (ak.kind === 'single') {
+          total += ((await engine.get(k, epoch)) ?? EMPTY).length;
+          continue;
+        }
+        const exts = await engine.extents(k, epoch);
+        const end = exts.length ? exts[exts.length - 1]!.offset + exts[exts.length - 1]!.length : 0;
+        total += DATASET + EXTENT_ATTR * exts.length + storageBytes(end, exts);
+      }
+    }
+  }
+  return Math.ceil(total * 1.02);
+}
+
+/** Bytes of an array's storage under arrayLayout: the whole array when dense, else each touched chunk. */
+function storageBytes(end: number, exts: ReadonlyArray<{ offset: number; length: number }>): number {
+  const l = arrayLayout(end, exts);
+  if (!l.chunk) return end;
+  const chunk = l.chunk[0]!;
+  let chunks = 0;
+  let last = -1;
+  for (const e of exts) {
+    if (e.length <= 0) continue;
+    const first = Math.max(Math.floor(e.offset / chunk), last + 1);
+    const lastOf = Math.floor((e.offset + e.length - 1) / chunk);
+    if (lastOf >= first) chunks += lastOf - first + 1;
+    last = Math.max(last, lastOf);
+  }
+  // The chunk index: a v1 B-tree node (about 2 KiB for 64 chunks) per 64 chunks.
+  return chunks * chunk + (Math.ceil(chunks / 64) || 1) * 2560;
+}
+
 /** Writes one rank's file (in this process). */
-export async function serializeRank(engine: Engine, job: RankJob): Promise<SerializeStats> {
+export async function serializeRank(engine: Engine, job: RankJob, signal?: AbortSignal): Promise<SerializeStats> {
   const st: SerializeStats = { objects: 0, dkeys: 0, akeys: 0, singles: 0, arrays: 0, extents: 0, bytes: 0 };
   // A retried rank (queue) starts over; removing first never follows a symlink planted there.
   fs.rmSync(job.file, { force: true });
@@ -126,6 +200,7 @@ export async function serializeRank(engine: Engine, job: RankJob): Promise<Seria
     for await (const oid of listObjects(engine, job.contUuid, { epoch: job.epoch })) {
       i++;
       if (i % job.ranks !== job.rank) continue;
+      if (signal?.aborted) throw interrupted();
       st.objects++;
       const s = seqOf(oid.hi, oid.lo);
       if (s > maxSeq) maxSeq = s;
@@ -149,16 +224,14 @@ export async function serializeRank(engine: Engine, job: RankJob): Promise<Seria
           akeys.push({ 'Akey Value': Buffer.from(ak.akey), 'Dataset ID': BigInt(idx), 'Record Single Value': EMPTY } satisfies AkeyRow);
           const exts = await engine.extents(k, job.epoch);
           const end = exts.length ? exts[exts.length - 1]!.offset + exts[exts.length - 1]!.length : 0;
-          // Chunks are allocated whole: keep them no larger than the array (max 1 MiB).
-          let chunk = 1;
-          while (chunk < end && chunk < 1024 * 1024) chunk *= 2;
-          const ds = f.createDataset(String(idx), { opaque: 1 }, { dims: [end], maxdims: [-1], chunk: [chunk] });
+          const ds = f.createDataset(String(idx), { opaque: 1 }, arrayLayout(end, exts));
           try {
             let n = 0;
             for (const e of exts) {
               st.extents++;
               for (let off = e.offset; off < e.offset + e.length; off += SLICE) {
                 const len = Math.min(SLICE, e.offset + e.length - off);
+                if (signal?.aborted) throw interrupted();
                 const data = await engine.read(k, off, len, job.epoch);
                 ds.writeSlab([off], [len], data);
                 st.bytes += len;
@@ -212,7 +285,7 @@ export function runWorker<T>(msg: unknown): { done: Promise<T>; kill: () => void
 }
 
 /** Runs jobs with at most `jobs` running at once (in-process when jobs is 1); kills the rest on the first failure. */
-export async function runAll<J, T>(items: J[], jobs: number, local: (j: J) => Promise<T>, remote: (j: J) => unknown): Promise<T[]> {
+export async function runAll<J, T>(items: J[], jobs: number, local: (j: J) => Promise<T>, remote: (j: J) => unknown, signal?: AbortSignal): Promise<T[]> {
   if (jobs <= 1) {
     const out: T[] = [];
     for (const it of items) out.push(await local(it));
@@ -222,6 +295,11 @@ export async function runAll<J, T>(items: J[], jobs: number, local: (j: J) => Pr
   const running = new Set<{ kill: () => void }>();
   let next = 0;
   let failed: unknown;
+  const onAbort = (): void => {
+    if (failed === undefined) failed = interrupted();
+    for (const r of running) r.kill();
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
   async function lane(): Promise<void> {
     while (next < items.length && failed === undefined) {
       const i = next++;
@@ -237,9 +315,39 @@ export async function runAll<J, T>(items: J[], jobs: number, local: (j: J) => Pr
       }
     }
   }
-  await Promise.all(Array.from({ length: Math.min(jobs, items.length) }, lane));
+  try {
+    await Promise.all(Array.from({ length: Math.min(jobs, items.length) }, lane));
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
   if (failed !== undefined) throw failed;
   return out;
+}
+
+function interrupted(): StrataError {
+  return new StrataError('EIO', 'interrupted');
+}
+
+/**
+ * The temporary name of a rank file: `.<file>.strata-<host>-<pid>-<random>.tmp`,
+ * so that a later run can tell a leftover (its writer on this host is gone:
+ * killed, or the machine restarted) from a file being written.
+ */
+function tempRankName(final: string): string {
+  return path.join(path.dirname(final), `.${path.basename(final)}.strata-${os.hostname()}-${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
+}
+
+const TEMP_RANK = /^\.(.+_rank\d+\.h5)\.strata-(.+)-(\d+)-[0-9a-f]{12}\.tmp$/;
+
+/** Removes temporary rank files in dir left by writers of this host that are gone. */
+function removeStaleTemps(dir: string): void {
+  let names: string[];
+  try { names = fs.readdirSync(dir); } catch { return; }
+  for (const n of names) {
+    const m = TEMP_RANK.exec(n);
+    if (!m || m[2] !== os.hostname() || Number(m[3]) === process.pid || pidAlive(Number(m[3]))) continue;
+    fs.rmSync(path.join(dir, n), { force: true });
+  }
 }
 
 function engineUrl(engine: Engine, given?: string): string {
@@ -256,6 +364,7 @@ export async function serializeContainer(engine: Engine, pool: string, cont: str
   const c = await openContainer(engine, pool, cont);
   const dir = path.resolve(opts.outputDir ?? '.');
   try { fs.mkdirSync(dir, { recursive: true }); } catch (e) { throw fromSystemError(e, `output directory ${dir}`); }
+  removeStaleTemps(dir);
   const { epoch, release } = await snapshotForRun(engine, c, opts.snap);
   try {
     // Each rank writes a temporary file of a name nobody can guess (made
@@ -264,7 +373,7 @@ export async function serializeContainer(engine: Engine, pool: string, cont: str
     // run never leaves a partial file under a rank file's name.
     const finals = Array.from({ length: jobs }, (_, r) => path.join(dir, rankFileName(c.uuid, r)));
     const ranks = finals.map((final, r): RankJob => ({
-      contUuid: c.uuid, epoch, rank: r, ranks: jobs, file: path.join(dir, `.${path.basename(final)}.strata-${randomBytes(6).toString('hex')}.tmp`), record: c.record,
+      contUuid: c.uuid, epoch, rank: r, ranks: jobs, file: tempRankName(final), record: c.record,
     }));
     for (const f of finals) {
       if (fs.lstatSync(f, { throwIfNoEntry: false })?.isDirectory()) throw new StrataError('EISDIR', `${f}: is a directory, where a rank file goes`);
@@ -275,7 +384,7 @@ export async function serializeContainer(engine: Engine, pool: string, cont: str
     try {
       stats = opts.queue
         ? await runQueued<SerializeStats>(ranks.map((job) => ({ kind: 'serialize', engineUrl: url, job })), finals, { engineUrl: opts.engineUrl, onIdle: opts.onIdle })
-        : await runAll(ranks, jobs, (j) => serializeRank(engine, j), (j) => ({ kind: 'serialize', engineUrl: url, job: j }));
+        : await runAll(ranks, jobs, (j) => serializeRank(engine, j, opts.signal), (j) => ({ kind: 'serialize', engineUrl: url, job: j }), opts.signal);
       for (; placed < ranks.length; placed++) {
         try { fs.renameSync(ranks[placed]!.file, finals[placed]!); } catch (e) { throw fromSystemError(e, `cannot put ${finals[placed]} in place`); }
       }

@@ -19,7 +19,8 @@ import path from 'node:path';
 import { StrataError, isStrataError } from '../errors.js';
 import type { Engine } from '../engine/types.js';
 import { createContainer, destroyContainer } from '../container/index.js';
-import { linkContainer, type LinkKind } from '../uns/index.js';
+import { linkContainer, scanLinks, type LinkKind } from '../uns/index.js';
+import { strataMounts } from '../fuse/channel.js';
 import { compare, sync, type Difference } from '../mover/index.js';
 import { reasonOf } from '../mover/transfer.js';
 import type { Transfer } from '../mover/index.js';
@@ -79,11 +80,14 @@ export async function archive(dirInput: string, opts: ArchiveOptions = {}): Prom
     return withTierEngine(opts.engine, (e) => runArchive(e, old, opts, true, t0));
   }
   checkArchivable(p);
+  refuseInsideStrataMount(p);
   refuseWriters(p, p);
   const lk = linkChoice(p, opts.link, opts.prefix);
   if (lk.kind === 'xattr') probeXattrs(p);
+  await refuseLinksBelow(p);
   return withTierEngine(opts.engine, async (engine) => {
     const pool = await choosePool(engine, opts.pool);
+    if (lk.kind === 'symlink') refuseUnservedPrefix(p, lk.prefix!, pool.uuid);
     const base = newJournalBase('archive', p);
     const uuid = crypto.randomUUID();
     const j: ArchiveJournal = {
@@ -112,6 +116,84 @@ export async function archive(dirInput: string, opts: ArchiveOptions = {}): Prom
     setStep(j, 'copying');
     return runArchive(engine, j, opts, false, t0);
   });
+}
+
+/**
+ * A directory inside strata's own FUSE mount is container data already:
+ * archiving it would copy the tier into itself and replace a container's
+ * directory by a link to another container.
+ */
+function refuseInsideStrataMount(p: string): void {
+  let real = p;
+  try { real = fs.realpathSync(p); } catch { /* checkArchivable reported a missing p */ }
+  for (const mp of strataMounts().keys()) {
+    if (real === mp || real.startsWith(mp === '/' ? '/' : `${mp}/`)) {
+      throw new StrataError('EINVAL', `${p} is inside the strata mount at ${mp}: its data is in the tier already; ${p} was not changed`);
+    }
+  }
+}
+
+/**
+ * Links below p are refused: the copy would turn each into a plain empty
+ * directory (a container's data is not copied through its link), leaving its
+ * data reachable by no path and unlisted by tier status.
+ */
+async function refuseLinksBelow(p: string): Promise<void> {
+  for await (const l of scanLinks(p)) {
+    throw new StrataError('EINVAL', `${l.path} is a UNS link (to container ${l.cont}) inside ${p}: archiving would turn it into an empty directory; restore it ('strata tier restore ${l.path}') or move it out of ${p} first; ${p} was not changed`);
+  }
+}
+
+/**
+ * A symlink link points at <prefix>/<pool>/<cont>: the tier's root must be
+ * mounted at the prefix, else the link would not resolve (checked before
+ * anything is copied; the link itself is checked again before the source goes).
+ */
+function refuseUnservedPrefix(p: string, prefix: string, poolUuid: string): void {
+  const poolDir = path.join(prefix, poolUuid);
+  let isDir = false;
+  try { isDir = fs.statSync(poolDir).isDirectory(); } catch { /* not served */ }
+  if (!isDir) {
+    throw new StrataError('ENOENT', `${p}: a symlink link to ${prefix} would not resolve: ${poolDir} does not exist (is the tier mounted there? 'strata mount ${prefix}'); ${p} was not changed`);
+  }
+}
+
+/**
+ * The link must give users the copied data through the path they use: for a
+ * symlink link, read through it into the tier mount and compare the root
+ * listing and one file with the source. The mount may take a moment to show
+ * a new container, hence the few tries. Returns why not, or undefined.
+ */
+async function linkDoesNotServe(p: string, source: string): Promise<string | undefined> {
+  const want = fs.readdirSync(source).sort();
+  const sample = want.find((n) => fs.lstatSync(path.join(source, n)).isFile());
+  let why = '';
+  for (let i = 0; i < 30; i++) {
+    try {
+      const got = fs.readdirSync(p).sort();
+      if (got.join('\0') !== want.join('\0')) why = `its listing differs from the copied tree (${got.length} entries instead of ${want.length})`;
+      else if (sample && !sameHead(path.join(p, sample), path.join(source, sample))) why = `${sample} read through it differs from the copied file`;
+      else return undefined;
+    } catch (e) {
+      why = reasonOf(e);
+    }
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  return why;
+}
+
+/** The first MiB of two files is equal. */
+function sameHead(a: string, b: string): boolean {
+  const read = (f: string): Buffer => {
+    const fd = fs.openSync(f, 'r');
+    try {
+      const buf = Buffer.alloc(1 << 20);
+      return buf.subarray(0, fs.readSync(fd, buf, 0, buf.length, 0));
+    } finally {
+      fs.closeSync(fd);
+    }
+  };
+  return read(a).equals(read(b));
 }
 
 /**
@@ -222,6 +304,16 @@ async function finishArchive(engine: Engine, j: ArchiveJournal, opts: ArchiveOpt
     }
     pauseAt('renamed');
     link = (await linkContainer(engine, j.poolUuid, j.contUuid, p, { link: j.link, prefix: j.prefix })).link;
+  }
+  if (link.kind === 'symlink' && hidden) {
+    const why = await linkDoesNotServe(p, j.hidden);
+    if (why) {
+      // Undo the swap: the original tree goes back, the container goes.
+      fs.unlinkSync(p);
+      fs.renameSync(j.hidden, p);
+      await rollbackArchive(engine, j, opts);
+      throw new StrataError('EIO', `${p}: the symlink link to ${link.target} does not give the archived data (${why}; is the tier mounted at ${link.prefix}?): archive refused, ${p} was not changed`);
+    }
   }
   setStep(j, 'linked');
   await putArchived(engine, { path: p, poolUuid: j.poolUuid, contUuid: j.contUuid, bytes: j.bytes ?? 0, files: j.files ?? 0, archivedAt: new Date().toISOString() });

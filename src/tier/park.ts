@@ -18,7 +18,7 @@ import { StrataError, isStrataError } from '../errors.js';
 import type { Engine } from '../engine/types.js';
 import { createSnap, destroyContainer, destroySnap, resolveContainer, resolvePool, setProp } from '../container/index.js';
 import { linkAt, linkContainer, relinkContainer, type LinkInfo } from '../uns/index.js';
-import { checkContainer, deserializeContainer, digestOfFiles, serializeContainer, verifyFile, rankFileName } from '../park/index.js';
+import { checkContainer, deserializeContainer, digestOfFiles, serializeContainer, serializedBytesBound, verifyFile, rankFileName } from '../park/index.js';
 import { reasonOf } from '../mover/transfer.js';
 import {
   assertNotBusy, journalFor, newJournalBase, removeJournal, setStep, writeJournal, type ParkJournal, type UnparkJournal,
@@ -82,8 +82,10 @@ export async function park(input: string, coldDir: string, opts: ParkOptions = {
     for (const f of fs.readdirSync(cold)) {
       if (f.startsWith(`${rec.uuid}_`) || f === path.basename(manifestPath(cold, rec.uuid))) throw new StrataError('EEXIST', `${cold} already holds parked files of container ${rec.uuid} (${f}): remove them or choose another directory`);
     }
+    // An upper bound of the files' size (a walk of the keys and extents): a
+    // check on the stored bytes passed and the files then filled the disk.
+    const need = await serializedBytesBound(engine, rec.uuid);
     const usage = await containerUsage(engine, rec.poolUuid, rec.uuid);
-    const need = Math.ceil((usage?.stored ?? 0) * 1.05) + 1024 * 1024;
     const free = freeBytes(cold);
     if (free < need) {
       throw new StrataError('ENOSPC', `${cold} has ${formatBytes(free)} free; parking ${p} needs about ${formatBytes(need)}; nothing was changed`);

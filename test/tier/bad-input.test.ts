@@ -280,7 +280,7 @@ test('scan: candidates by age, size and name; --apply goes on past failures', as
   holder.kill('SIGKILL');
   assert.equal(r.code, 1, r.stderr);
   const rep = JSON.parse(r.stdout) as { candidates: number; done: number; failed: number; items: Array<{ path: string; ok: boolean; error?: string }> };
-  assert.deepEqual([rep.candidates, rep.done, rep.failed], [2, 1, 1]);
+  assert.deepEqual([rep.candidates, rep.done, rep.failed], [2, 1, 1], r.stdout);
   assert.match(rep.items[1]!.error!, /old-big-2 has files open for writing/);
   assert.equal((JSON.parse(await ok(env, 'tier', 'status', `${area}/old-big`, '--json')) as Array<{ state: string }>)[0]!.state, 'archived');
   // park policy: archived links are the candidates

@@ -2,7 +2,8 @@
 // re-running the command or `strata tier recover`, the data is complete in
 // exactly one place — the directory, or the container behind a link at the
 // same path — and the path works.
-import { test } from 'node:test';
+import { test, after } from 'node:test';
+import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -161,6 +162,10 @@ test('restore killed before and after the swap; park and unpark killed', async (
 test('unpark of a symlink link killed between making the new symlink and renaming it over the old one: re-running finishes it', async () => {
   const { dir, kept } = fresh(`t${n++}-relink`);
   const prefix = path.join(home, 'mnt');
+  // The tier's root mounted at the prefix: archive refuses a symlink link that would not resolve.
+  fs.mkdirSync(prefix);
+  await ok(env, 'mount', prefix);
+  after(() => { spawnSync('umount', [prefix]); spawnSync('umount', ['-l', prefix]); });
   await ok(env, 'tier', 'archive', dir, '--link', 'symlink', '--prefix', prefix);
   const base = await containers();
   const cold = path.join(home, `cold-${n}`);

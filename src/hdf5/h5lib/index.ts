@@ -171,7 +171,8 @@ function wrap<T>(what: string, fn: () => T): T {
   } catch (e) {
     if (e instanceof StrataError) throw e;
     const err = e as Error & { code?: string };
-    throw new StrataError(err.code === 'EINVAL' ? 'EINVAL' : 'EIO', `${what}: ${err.message}`, { cause: e });
+    const code = err.code === 'EINVAL' ? 'EINVAL' : /\(errno 28\)/.test(err.message) ? 'ENOSPC' : 'EIO';
+    throw new StrataError(code, `${what}: ${err.message}`, { cause: e });
   }
 }
 
