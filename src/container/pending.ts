@@ -11,6 +11,7 @@ import os from 'node:os';
 import type { Engine, Epoch } from '../engine/types.js';
 import { keys } from './catalog.js';
 import { snapshotEpoch } from './snapshots.js';
+import { pidAlive } from '../pid.js';
 
 export interface Owner { host: string; pid: number; start: string; at: string }
 
@@ -30,11 +31,7 @@ export function me(): Owner {
 
 function alive(o: Owner): boolean {
   if (o.host !== os.hostname()) return Date.now() - Date.parse(o.at) < 24 * 3600 * 1000;
-  try {
-    process.kill(o.pid, 0);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ESRCH') return false;
-  }
+  if (!pidAlive(o.pid)) return false;
   return !o.start || procStart(o.pid) === o.start;
 }
 

@@ -9,6 +9,7 @@ import { DaosObject, Tx } from '../object/object.js';
 import { ObjectId, parseObjectClass } from '../object/oid.js';
 import { StrataError, isStrataError } from '../errors.js';
 import { currentCaller, type Caller } from '../container/identity.js';
+import { pidAlive } from '../pid.js';
 import {
   A_ATTR, A_CTIME, A_LINK, A_MTIME, A_SIZE, A_SUBDIRS, ENTRY_AKEY, INODE_DKEY, ORPHAN_AKEY, ORPHAN_OID, ROOT_OID, S_IFDIR,
   decodeAttr, decodeEntry, fromU64le, otypeFor, typeOfMode, type Entry, type FileType, type InodeAttr,
@@ -255,12 +256,3 @@ export class DfsCore {
   }
 }
 
-function pidAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -15,6 +15,7 @@ import pg from 'pg';
 import { StrataError } from '../errors.js';
 import { pgConfig } from '../engine/postgres/url.js';
 import type { MStat } from './tree.js';
+import { pidAlive } from '../pid.js';
 
 /** Added to a directory item's pending count until the planner has enqueued all of its content. */
 export const HOLD = 2 ** 40;
@@ -471,10 +472,5 @@ export interface JobCounts {
 function plannerDead(planner: string | null): boolean {
   const m = planner ? /^(.*):(\d+)$/.exec(planner) : null;
   if (!m || m[1] !== os.hostname()) return false;
-  try {
-    process.kill(Number(m[2]), 0);
-    return false;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'ESRCH';
-  }
+  return !pidAlive(Number(m[2]));
 }

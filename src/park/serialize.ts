@@ -11,7 +11,7 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Engine, KeyPath } from '../engine/types.js';
 import { StrataError, fromSystemError } from '../errors.js';
-import { pidAlive } from '../engine/kv-engine.js';
+import { pidAlive } from '../pid.js';
 import { openContainer, type ContainerRecord } from '../container/index.js';
 import { listObjects, DaosObject } from '../object/index.js';
 import { H5File, type Dataset } from '../hdf5/h5lib/index.js';

@@ -35,6 +35,7 @@ import {
 } from './common.js';
 import { putArchived } from './records.js';
 import { setXattr } from '../uns/fsx.js';
+import { pidAlive } from '../pid.js';
 
 export interface ArchiveOptions extends TierCommon {
   pool?: string;
@@ -207,7 +208,7 @@ function probeXattrs(p: string): void {
   try {
     for (const n of fs.readdirSync(dir)) {
       const pid = n.startsWith(stem) ? Number(n.slice(stem.length)) : NaN;
-      if (Number.isInteger(pid) && pid !== process.pid && !processAlive(pid)) fs.rmSync(path.join(dir, n), { force: true });
+      if (Number.isInteger(pid) && pid !== process.pid && !pidAlive(pid)) fs.rmSync(path.join(dir, n), { force: true });
     }
   } catch { /* unreadable: the probe below reports it */ }
   const probe = path.join(dir, `${stem}${process.pid}`);
@@ -223,9 +224,6 @@ function probeXattrs(p: string): void {
   }
 }
 
-function processAlive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
-}
 
 /** Continues an archive from its journal's step (fresh runs start at 'copying'). */
 async function runArchive(engine: Engine, j: ArchiveJournal, opts: ArchiveOptions, resumed: boolean, t0: number): Promise<ArchiveResult> {
