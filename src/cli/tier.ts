@@ -189,9 +189,10 @@ export function registerTier(program: Command): void {
     .option('--link <kind>', 'archive: link kind (xattr or symlink)')
     .option('--prefix <dir>', 'archive: symlink link prefix')
     .option('-j, --jobs <n>', 'archive: parallel copy workers per directory (default 4)')
+    .option('-n, --dry-run', 'with --apply: list what would be archived or parked, change nothing')
     .option('--json', 'print JSON')
     .action(async (dir: string, o: {
-      olderThan?: string; largerThan?: string; include: string[]; exclude: string[]; apply?: string; to?: string; pool?: string; link?: string; prefix?: string; jobs?: string; json?: boolean;
+      olderThan?: string; largerThan?: string; include: string[]; exclude: string[]; apply?: string; to?: string; pool?: string; link?: string; prefix?: string; jobs?: string; json?: boolean; dryRun?: boolean;
     }, cmd: Command) => {
       const { scanCandidates, applyPolicy, parseAge, formatBytes, formatAge } = await lib();
       const { parseSize } = await import('../container/index.js');
@@ -208,6 +209,15 @@ export function registerTier(program: Command): void {
         return;
       }
       if (o.apply !== 'archive' && o.apply !== 'park') throw new StrataError('EINVAL', `--apply takes archive or park, not '${o.apply}'`);
+      if (o.dryRun) {
+        // The candidates --apply would act on (for park: archived links), nothing done.
+        if (o.apply === 'park' && !o.to) throw new StrataError('EINVAL', '--apply park needs --to COLD_DIR');
+        const cs = await scanCandidates(dir, { ...base, mode: o.apply });
+        if (o.json) { printJson(cs.map((c) => ({ ...c, action: o.apply }))); return; }
+        for (const c of cs) await new Promise<void>((r) => process.stdout.write(`${o.apply}\t${c.path}\t${formatBytes(c.bytes)}\n`, () => r()));
+        process.stderr.write(`${o.apply} --dry-run: ${count(cs.length, 'candidate')}, ${formatBytes(cs.reduce((a, c) => a + c.bytes, 0))}; nothing changed\n`);
+        return;
+      }
       const tty = !o.json && !!process.stderr.isTTY;
       const { loadCliProgress } = await import('../mover/progress.js');
       const { parseLinkKind } = await uns();

@@ -6,7 +6,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { runCli } from '../helpers.js';
 import { sealFile } from '../../src/park/format.js';
 import { ok, fails, makeTree, statList, tierEnv, runUntilPaused, sh, hiddenSiblings, diffR, exists } from './util.js';
@@ -272,6 +272,14 @@ test('scan: candidates by age, size and name; --apply goes on past failures', as
   assert.match(await ok(env, 'tier', 'scan', area, '--include', 'new-*'), /new-big\s+3\.0 MiB\s+1\s+\d+s/);
   await fails(env, /bad age '30x'/, 'tier', 'scan', area, '--older-than', '30x');
   await fails(env, /bad size 'big'/, 'tier', 'scan', area, '--larger-than', 'big');
+  // --apply -n lists what it would archive and changes nothing
+  const tree = () => execFileSync('find', [area, '-printf', '%P %y %s\n'], { encoding: 'utf8' }).split('\n').sort().join('\n');
+  const before = tree();
+  const dry = await runCli(['tier', 'scan', area, '--older-than', '30d', '--larger-than', '1M', '--exclude', '*-keep', '--apply', 'archive', '-n'], { env });
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.deepEqual(dry.stdout.trim().split('\n').map((l) => l.split('\t').slice(0, 2).join(' ')), [`archive ${area}/old-big`, `archive ${area}/old-big-2`]);
+  assert.match(dry.stderr, /archive --dry-run: 2 candidates, 5\.0 MiB; nothing changed/);
+  assert.equal(tree(), before, 'nothing changed');
   // one candidate fails (a file open for writing), the other is archived
   const holder = spawn('bash', ['-c', `exec 3>>'${area}/old-big-2/sub/data'; sleep 60`], { stdio: 'ignore' });
   kids.push({ kill: () => holder.kill('SIGKILL') });
