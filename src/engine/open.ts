@@ -34,15 +34,15 @@ function lmdbHome(u: string): string | undefined {
 
 /**
  * Opens an engine. An LMDB home is created when missing unless `create` is
- * false: then a home without an index is an error, so a typo in --engine or
+ * false: then a missing home directory is an error, so a typo in --engine or
  * STRATA_HOME is not answered by an empty, new home.
  */
 export async function openEngine(url?: string, opts: { create?: boolean } = {}): Promise<Engine> {
   const u = url || defaultEngineUrl();
   const home = lmdbHome(u);
   if (home !== undefined) {
-    if (opts.create === false && !fs.existsSync(path.join(home, 'index.mdb'))) {
-      throw new StrataError('ENOENT', `engine home ${home} does not exist (no index.mdb there): 'strata pool create' makes one; --engine, STRATA_ENGINE or STRATA_HOME name another`);
+    if (opts.create === false && !fs.existsSync(home)) {
+      throw new StrataError('ENOENT', `engine home ${home} does not exist: 'strata pool create' makes one; --engine, STRATA_ENGINE or STRATA_HOME name another`);
     }
     const { LmdbEngine } = await loadLmdb();
     return LmdbEngine.open(home);

@@ -43,7 +43,7 @@ test('a read-only command on an engine home that does not exist says so, exit 1,
   for (const args of [['pool', 'list'], ['engine', 'info'], ['cont', 'list', 'x'], ['pool', 'check']]) {
     const r = await runCli(['--engine', `lmdb:${typo}`, ...args], { env });
     assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
-    assert.equal(r.stderr, `strata: engine home ${typo} does not exist (no index.mdb there): 'strata pool create' makes one; --engine, STRATA_ENGINE or STRATA_HOME name another\n`);
+    assert.equal(r.stderr, `strata: engine home ${typo} does not exist: 'strata pool create' makes one; --engine, STRATA_ENGINE or STRATA_HOME name another\n`);
     assert.equal(fs.existsSync(typo), false, `${args.join(' ')} made no home`);
   }
   ok(await runCli(['--engine', `lmdb:${typo}`, 'pool', 'create', 'first'], { env }));
