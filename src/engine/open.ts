@@ -32,6 +32,16 @@ function lmdbHome(u: string): string | undefined {
   return undefined;
 }
 
+/** Only ENOENT: a home the caller may not look into is for the open to report. */
+function missing(p: string): boolean {
+  try {
+    fs.statSync(p);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+}
+
 /**
  * Opens an engine. An LMDB home is created when missing unless `create` is
  * false: then a missing home directory is an error, so a typo in --engine or
@@ -41,7 +51,7 @@ export async function openEngine(url?: string, opts: { create?: boolean } = {}):
   const u = url || defaultEngineUrl();
   const home = lmdbHome(u);
   if (home !== undefined) {
-    if (opts.create === false && !fs.existsSync(home)) {
+    if (opts.create === false && missing(home)) {
       throw new StrataError('ENOENT', `engine home ${home} does not exist: 'strata pool create' makes one; --engine, STRATA_ENGINE or STRATA_HOME name another`);
     }
     const { LmdbEngine } = await loadLmdb();
