@@ -2,7 +2,7 @@
 // from the root. Each call is one optimistic transaction (conditions on the
 // entries and inode records it read; ECONFLICT -> re-read and retry), built
 // by a "stager" that adds its reads' conditions and its updates to a Tx, so
-// several calls can also share one transaction (DfsBatch).
+// several calls can also share one transaction (DfsBatch, batch.ts).
 import { StrataError } from '../errors.js';
 import type { ObjectId } from '../object/oid.js';
 import type { Tx } from '../object/object.js';
@@ -15,7 +15,7 @@ import {
 import { checkName } from './path.js';
 import { checkXattrName } from './xattr.js';
 import { chunkIndexes, MAX_FILE_SIZE } from './io.js';
-import { checkNewOwner, checkOwnerChange, inheritedOwner, writeKillsPriv, killPriv } from './owner.js';
+import { checkNewOwner, checkOwnerChange, inheritedOwner, writeKillsPriv, killPriv, type SetAttr } from './owner.js';
 
 /** Attributes of a new inode; every field is optional. */
 export interface NewInode {
@@ -52,16 +52,7 @@ export interface CreateAtOptions extends NewInode {
   exists?: 'fail' | 'replace';
 }
 
-/** Attribute changes for setattr; undefined fields are left alone, 'now' means now. */
-export interface SetAttr {
-  mode?: number;
-  uid?: number;
-  gid?: number;
-  /** Files: new size (shrinking punches the data beyond it). */
-  size?: number;
-  atimeNs?: bigint | 'now';
-  mtimeNs?: bigint | 'now';
-}
+export type { SetAttr } from './owner.js';
 
 /** A staged piece of a transaction: adds conditions and updates to tx, returns its result. */
 export type Stager<T> = (tx: Tx) => Promise<T>;
@@ -79,7 +70,7 @@ export function checkChunkSize(cs: number | undefined): void {
   if (!Number.isInteger(cs) || cs <= 0 || cs > 0xffffffff) throw new StrataError('EINVAL', `bad chunk size ${cs}`);
 }
 
-function checkNewInode(core: DfsCore, type: FileType, o: NewInode, what: string): void {
+export function checkNewInode(core: DfsCore, type: FileType, o: NewInode, what: string): void {
   if (o.mode !== undefined && (!Number.isInteger(o.mode) || o.mode < 0 || o.mode > 0o7777)) throw new StrataError('EINVAL', `${what}: bad mode ${o.mode.toString(8)}`);
   checkId(o.uid, what);
   checkId(o.gid, what);
@@ -503,101 +494,4 @@ async function stageExchange(core: DfsCore, tx: Tx, srcDir: ObjectId, srcName: s
   tx.putMax(core.obj(d.ent.oid), INODE_DKEY, A_CTIME, now);
   touchDir(tx, core, srcDir, now);
   if (!dstDir.equals(srcDir)) touchDir(tx, core, dstDir, now);
-}
-
-// ---------------------------------------------------------------- batches
-
-/**
- * Several calls in one transaction (one durable commit): creates with data,
- * setattrs, writes. Calls are staged in order and applied atomically by
- * commit(); on a conflict the whole batch is re-read and retried. Creates of
- * one name twice in a batch are EEXIST.
- */
-export class DfsBatch {
-  private stagers: Array<Stager<unknown>> = [];
-  private names = new Set<string>();
-  /** Directories created by this batch: creates inside them need no parent condition. */
-  private newDirs = new Set<string>();
-  /** Inodes created by this batch: writes to them need no existence condition. */
-  private newOids = new Set<string>();
-  private allocs: Array<Promise<ObjectId>> = [];
-
-  constructor(private readonly core: DfsCore) {
-    core.checkWritable('batch');
-  }
-
-  get size(): number { return this.stagers.length; }
-
-  /** Stages a create; resolves (with the entry) when the batch commits. */
-  create(dir: ObjectId, name: string, type: FileType, o: CreateAtOptions = {}): Promise<Entry> {
-    checkName(name);
-    checkNewInode(this.core, type, o, `create ${name}`);
-    const k = `${dir}/${name}`;
-    if (this.names.has(k)) throw new StrataError('EEXIST', `${name}: created twice in one batch`);
-    this.names.add(k);
-    const core = this.core;
-    const oidP = o.oid ? Promise.resolve(o.oid) : core.allocOid(type);
-    this.allocs.push(oidP);
-    const parentIsNew = this.newDirs.has(dir.toString());
-    void oidP.then((oid) => { this.newOids.add(oid.toString()); if (type === 'dir') this.newDirs.add(oid.toString()); }, () => undefined);
-    if (o.oid) this.newOids.add(o.oid.toString());
-    if (type === 'dir' && o.oid) this.newDirs.add(o.oid.toString());
-    return this.add(async (tx) => stageCreate(core, dir, name, type, await oidP, o, parentIsNew)(tx));
-  }
-
-  setattr(oid: ObjectId, a: SetAttr): Promise<void> {
-    return this.add(stageSetattr(this.core, oid, a));
-  }
-
-  rename(srcDir: ObjectId, srcName: string, dstDir: ObjectId, dstName: string, opts?: RenameAtOptions): Promise<void> {
-    checkName(srcName);
-    checkName(dstName);
-    return this.add(stageRename(this.core, srcDir, srcName, dstDir, dstName, opts));
-  }
-
-  /** Stages file data (and a put-max of the size) of a file with chunk size cs. */
-  write(oid: ObjectId, cs: number, data: Uint8Array, offset: number): Promise<void> {
-    const core = this.core;
-    const created = this.newOids;
-    return this.add(async (tx) => {
-      if (!created.has(oid.toString()) && tx.once(`inode ${oid}`)) await expectInode(core, tx, oid, `write ${oid}`);
-      addData(core, tx, oid, cs, data, offset);
-      tx.putMax(core.obj(oid), INODE_DKEY, A_SIZE, BigInt(offset + data.length));
-    });
-  }
-
-  private results: Array<{ resolve: (v: unknown) => void; reject: (e: unknown) => void }> = [];
-
-  private add<T>(s: Stager<T>): Promise<T> {
-    this.stagers.push(s as Stager<unknown>);
-    const p = new Promise<T>((resolve, reject) => { this.results.push({ resolve: resolve as (v: unknown) => void, reject }); });
-    p.catch(() => undefined); // the failure is also thrown by commit(); callers need not await every call
-    return p;
-  }
-
-  /** Commits everything staged as one transaction; the per-call promises settle with it. */
-  async commit(): Promise<void> {
-    const stagers = this.stagers;
-    const results = this.results;
-    this.stagers = [];
-    this.results = [];
-    this.names.clear();
-    this.newDirs.clear();
-    this.newOids = new Set();
-    if (stagers.length === 0) return;
-    try {
-      await Promise.all(this.allocs);
-      const out = await this.core.retry('batch', async () => {
-        const tx = this.core.tx('batch');
-        const vals: unknown[] = [];
-        for (const s of stagers) vals.push(await s(tx));
-        if (!tx.empty) await tx.commit();
-        return vals;
-      });
-      out.forEach((v, i) => results[i]!.resolve(v));
-    } catch (e) {
-      for (const r of results) r.reject(e);
-      throw e;
-    }
-  }
 }

@@ -16,9 +16,10 @@ import {
 } from './xattr.js';
 import { readdir, readdirObject, readdirPage, type DirEntry, type DirPage, type ReaddirOptions } from './readdir.js';
 import {
-  DfsBatch, createAt, linkAt, lookupAt, renameAt, setattrOf, unlinkAt,
+  createAt, linkAt, lookupAt, renameAt, setattrOf, unlinkAt,
   type CreateAtOptions, type NewInode, type RenameAtOptions, type SetAttr,
 } from './at.js';
+import { DfsBatch } from './batch.js';
 import type { ObjectId } from '../object/oid.js';
 import type { Entry, FileType } from './layout.js';
 import { du, statfs, type DuResult, type StatFs } from './usage.js';

@@ -1,7 +1,8 @@
 // DFS: a POSIX filesystem inside a POSIX container (see docs/dfs.md).
 export { Dfs, mountDfs, type OpenOptions as DfsOpenOptions } from './dfs.js';
 export { DfsFile, BulkWriter, type DfsFileOptions, type WriteOptions, type BulkWriterOptions } from './io.js';
-export { DfsBatch, type CreateAtOptions, type NewInode, type SetAttr, type RenameAtOptions } from './at.js';
+export { type CreateAtOptions, type NewInode, type SetAttr, type RenameAtOptions } from './at.js';
+export { DfsBatch } from './batch.js';
 export { DfsCore, type MountOptions, type Inode } from './core.js';
 export { CreateGroup, type CreateGroupOptions } from './group.js';
 export type { Stat } from './attr.js';
@@ -16,4 +17,4 @@ export { normalizePath, parsePath, joinPath, checkName } from './path.js';
 export * from './layout.js';
 export { putFile, getFile, type TransferResult, type TransferOptions } from './transfer.js';
 export { checkDfs, type DfsCheckReport } from './fsck.js';
-export { checkOwnerChange, checkNewOwner, inheritedOwner, killPriv, isSuperuser, type Owned, type OwnerChange } from './owner.js';
+export { checkOwnerChange, checkNewOwner, inheritedOwner, killPriv, isSuperuser, type Owned } from './owner.js';

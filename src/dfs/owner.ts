@@ -19,11 +19,12 @@ export interface Owned {
   gid: number;
 }
 
-/** What a setattr asks for (see SetAttr); times are ns, 'now' or undefined. */
-export interface OwnerChange {
+/** Attribute changes for setattr; undefined fields are left alone, 'now' means now (times in ns). */
+export interface SetAttr {
   mode?: number;
   uid?: number;
   gid?: number;
+  /** Files: new size (shrinking punches the data beyond it). */
   size?: number;
   atimeNs?: bigint | 'now';
   mtimeNs?: bigint | 'now';
@@ -63,7 +64,7 @@ function eperm(what: string, why: string): StrataError {
  * - only the owner (or root) changes the mode or sets explicit times
  *   (anyone who may write the container may set them to now).
  */
-export function checkOwnerChange(caller: Caller, cur: Owned, a: OwnerChange, what: string): number | undefined {
+export function checkOwnerChange(caller: Caller, cur: Owned, a: SetAttr, what: string): number | undefined {
   const root = isSuperuser(caller);
   const owner = caller.uid === cur.uid;
   if (!root) {
