@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { StrataError } from '../errors.js';
 import { IN_HEADER, OP, OUT_HEADER, outHeader, readInHeader, type InHeader } from './proto.js';
 import { startWaker, type Waker } from './waker.js';
+import { mountTable } from '../mountinfo.js';
 
 export interface ChannelOptions {
   mountpoint: string;
@@ -256,14 +257,7 @@ export function abortConnection(mountpoint: string): boolean {
 
 /** The "maj:min" of any FUSE mount at this mountpoint (mountinfo). */
 function anyFuseMount(mountpoint: string): string | undefined {
-  let text = '';
-  try { text = fs.readFileSync('/proc/self/mountinfo', 'utf8'); } catch { return undefined; }
-  for (const line of text.split('\n')) {
-    const [left, right] = line.split(' - ');
-    const f = left?.split(' ') ?? [];
-    if (right?.startsWith('fuse') && f[4] === mountpoint) return f[2];
-  }
-  return undefined;
+  return mountTable().find((m) => m.fstype.startsWith('fuse') && m.mountpoint === mountpoint)?.dev;
 }
 
 /** True if the path is a mountpoint whose FUSE server is gone (stat fails with ENOTCONN). */
@@ -280,17 +274,5 @@ export function isStaleMount(mountpoint: string): boolean {
 
 /** Lists FUSE mounts of strata from /proc/self/mountinfo: mountpoint -> st_dev "maj:min". */
 export function strataMounts(): Map<string, string> {
-  const out = new Map<string, string>();
-  let text = '';
-  try { text = fs.readFileSync('/proc/self/mountinfo', 'utf8'); } catch { return out; }
-  for (const line of text.split('\n')) {
-    const [left, right] = line.split(' - ');
-    if (!left || !right) continue;
-    const f = left.split(' ');
-    const fstype = right.split(' ')[0] ?? '';
-    if (!fstype.startsWith('fuse.strata')) continue;
-    const mp = (f[4] ?? '').replace(/\\(\d{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
-    out.set(mp, f[2] ?? '');
-  }
-  return out;
+  return new Map(mountTable().filter((m) => m.fstype.startsWith('fuse.strata')).map((m) => [m.mountpoint, m.dev]));
 }

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { StrataError, fromSystemError } from '../errors.js';
 import { findLink } from '../uns/index.js';
+import { mountTable } from '../mountinfo.js';
 
 /**
  * Test hook: when STRATA_TIER_PAUSE_AT names this step, print
@@ -85,14 +86,9 @@ export function checkArchivable(p: string): fs.Stats {
 export function mountPointsAt(root: string): string[] {
   let real: string;
   try { real = fs.realpathSync(root); } catch { return []; }
-  let text = '';
-  try { text = fs.readFileSync('/proc/self/mountinfo', 'utf8'); } catch { return []; }
   const prefix = real === '/' ? '/' : `${real}/`;
   const out: string[] = [];
-  for (const line of text.split('\n')) {
-    const f = line.split(' ');
-    if (f.length < 5) continue;
-    const mp = f[4]!.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
+  for (const { mountpoint: mp } of mountTable()) {
     if (mp === real || mp.startsWith(prefix)) out.push(root + mp.slice(real.length));
   }
   return [...new Set(out)].sort();

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import { getAttributeSync, removeAttributeSync, setAttributeSync } from '@napi-rs/xattr';
 import { StrataError, type ErrorCode } from '../errors.js';
 import { LL_SUPER_MAGIC } from './foreign.js';
+import { mountTable } from '../mountinfo.js';
 
 const ERRNO: Record<number, ErrorCode> = {
   1: 'EPERM', 2: 'ENOENT', 5: 'EIO', 7: 'EINVAL', 13: 'EACCES', 17: 'EEXIST', 20: 'ENOTDIR', 21: 'EISDIR', 22: 'EINVAL',
@@ -66,9 +67,6 @@ export function isOnLustre(dir: string, dev?: number): boolean {
   return r;
 }
 
-/** mountinfo escapes space, tab, newline and backslash as \ooo. */
-const unescapeMountField = (s: string) => s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
-
 /**
  * The source of the strata FUSE mount at exactly `mountpoint`, if there is
  * one (/proc/self/mountinfo). A mount made on a UNS link (`strata mount
@@ -76,19 +74,6 @@ const unescapeMountField = (s: string) => s.replace(/\\([0-7]{3})/g, (_m, o: str
  * own xattr.
  */
 export function strataMountSource(mountpoint: string): string | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync('/proc/self/mountinfo', 'utf8');
-  } catch {
-    return undefined;
-  }
-  let found: string | undefined;
-  for (const line of text.split('\n')) {
-    const [left, right] = line.split(' - ');
-    if (!left || !right) continue;
-    const [fstype, source] = right.split(' ');
-    if (!fstype?.startsWith('fuse.strata') || source === undefined) continue;
-    if (unescapeMountField(left.split(' ')[4] ?? '') === mountpoint) found = unescapeMountField(source); // the last one is on top
-  }
-  return found;
+  // The last one is on top.
+  return mountTable().filter((m) => m.fstype.startsWith('fuse.strata') && m.mountpoint === mountpoint).pop()?.source;
 }
