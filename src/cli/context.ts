@@ -5,6 +5,8 @@ import type { Command } from 'commander';
 import type { Engine } from '../engine/types.js';
 import { openEngine } from '../engine/open.js';
 import { StrataError } from '../errors.js';
+import { count } from '../plural.js';
+export { count };
 
 /** Global options, read from the root command. */
 export function globalOpts(cmd: Command): { engine?: string } {
@@ -46,10 +48,6 @@ export function jsonList(write: (s: string) => Promise<void>, lines = false): { 
   };
 }
 
-/** "1 file", "2 files": a count with its noun (plural: the noun + s unless given). */
-export function count(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`;
-}
 
 /** A positive number of seconds (--h5-timeout), in ms. */
 export function secondsOf(flag: string, text: string | undefined): number | undefined {

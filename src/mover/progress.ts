@@ -8,6 +8,7 @@ import type CliProgress from 'cli-progress';
 import type { MStat } from './tree.js';
 import type { Transfer, TransferSummary } from './transfer.js';
 import { march } from './walk.js';
+import { count } from '../plural.js';
 
 // cli-progress is loaded on use (a bar is shown: a TTY, no --quiet/--json):
 // it costs ~25 ms at startup of every command.
@@ -90,10 +91,6 @@ function fit(columns: number | undefined, fields: Field[]): string {
   return [...line].length > width ? [...line].slice(0, width).join('') : line;
 }
 
-/** "1 file", "2 files": the mover's counts (its own rule: the CLI's helper is a layer above). */
-export function count(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`;
-}
 
 export class ProgressBar {
   private bar: CliProgress.SingleBar | undefined;
