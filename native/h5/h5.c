@@ -2229,6 +2229,18 @@ static char *cstr_arg(napi_env env, napi_value v, const char *what) {
   return s;
 }
 
+/* The path and attribute name arguments of xattrGet/Set/Remove (both malloc'ed); false after throwing. */
+static bool path_and_name(napi_env env, napi_value pv, napi_value nv, const char *fn, char **p, char **name) {
+  char what[96];
+  snprintf(what, sizeof what, "%s: path must be a Buffer without NUL", fn);
+  *p = cstr_arg(env, pv, what);
+  if (!*p) return false;
+  snprintf(what, sizeof what, "%s: name must be a Buffer without NUL", fn);
+  *name = cstr_arg(env, nv, what);
+  if (!*name) { free(*p); return false; }
+  return true;
+}
+
 /* xattrList(path: Buffer): Buffer[] — the names, as bytes. */
 static napi_value js_xattr_list(napi_env env, napi_callback_info info) {
   size_t argc = 1; napi_value argv[1];
@@ -2270,10 +2282,8 @@ static napi_value js_xattr_list(napi_env env, napi_callback_info info) {
 static napi_value js_xattr_get(napi_env env, napi_callback_info info) {
   size_t argc = 2; napi_value argv[2];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  char *p = cstr_arg(env, argv[0], "xattrGet: path must be a Buffer without NUL");
-  if (!p) return NULL;
-  char *name = cstr_arg(env, argv[1], "xattrGet: name must be a Buffer without NUL");
-  if (!name) { free(p); return NULL; }
+  char *p, *name;
+  if (!path_and_name(env, argv[0], argv[1], "xattrGet", &p, &name)) return NULL;
   napi_value out = NULL;
   for (;;) {
     ssize_t n = lgetxattr(p, name, NULL, 0);
@@ -2308,10 +2318,8 @@ static napi_value js_xattr_set(napi_env env, napi_callback_info info) {
   napi_is_buffer(env, argv[2], &isbuf);
   if (!isbuf) return throw_msg(env, "xattrSet: value must be a Buffer");
   napi_get_buffer_info(env, argv[2], &val, &vlen);
-  char *p = cstr_arg(env, argv[0], "xattrSet: path must be a Buffer without NUL");
-  if (!p) return NULL;
-  char *name = cstr_arg(env, argv[1], "xattrSet: name must be a Buffer without NUL");
-  if (!name) { free(p); return NULL; }
+  char *p, *name;
+  if (!path_and_name(env, argv[0], argv[1], "xattrSet", &p, &name)) return NULL;
   int rc = lsetxattr(p, name, val, vlen, 0);
   int err = errno;
   free(p); free(name);
@@ -2323,10 +2331,8 @@ static napi_value js_xattr_set(napi_env env, napi_callback_info info) {
 static napi_value js_xattr_remove(napi_env env, napi_callback_info info) {
   size_t argc = 2; napi_value argv[2];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  char *p = cstr_arg(env, argv[0], "xattrRemove: path must be a Buffer without NUL");
-  if (!p) return NULL;
-  char *name = cstr_arg(env, argv[1], "xattrRemove: name must be a Buffer without NUL");
-  if (!name) { free(p); return NULL; }
+  char *p, *name;
+  if (!path_and_name(env, argv[0], argv[1], "xattrRemove", &p, &name)) return NULL;
   int rc = lremovexattr(p, name);
   int err = errno;
   free(p); free(name);
