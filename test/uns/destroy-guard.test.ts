@@ -8,24 +8,16 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setAttributeSync } from '@napi-rs/xattr';
-import { runCli, tempDir, type CliResult } from '../helpers.js';
+import { runCli, type CliResult } from '../helpers.js';
+import { ok, refused as refusedLine, unsHome } from './util.js';
 import { makeTree } from '../tier/util.js';
 
-const home = tempDir('strata-uns-guard-');
-fs.chmodSync(home, 0o755);
-const env = { STRATA_HOME: path.join(home, 'engine'), STRATA_ENGINE: '', STRATA_CONFIG: path.join(home, 'strata.conf'), STRATA_UNS_PREFIX: '', STRATA_TIER_PAUSE_AT: '' };
-const run = (...args: string[]) => runCli(args, { env });
+const { home, env, run } = unsHome('strata-uns-guard-');
 const ws = path.join(home, 'ws');
 fs.mkdirSync(ws);
 
-function ok(r: CliResult): string {
-  assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr}`);
-  return r.stdout;
-}
 function refused(r: CliResult, re: RegExp): void {
-  assert.notEqual(r.code, 0, `expected a refusal, got: ${r.stdout}`);
-  assert.match(r.stderr, /^strata: [^\n]+\n$/, r.stderr);
-  assert.match(r.stderr, re);
+  refusedLine(r, re);
   assert.equal(r.stdout, '');
 }
 const labels = async (pool: string) => (JSON.parse(ok(await run('cont', 'list', pool, '--json'))) as Array<{ label: string }>).map((c) => c.label).sort();

@@ -7,26 +7,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { runCli, tempDir, type CliResult } from '../helpers.js';
+import { ok, refused, unsHome } from './util.js';
 import { makeTree } from '../tier/util.js';
 
 const canFuse = fs.existsSync('/dev/fuse') && process.getuid?.() === 0;
-const home = tempDir('strata-uns-mounted-');
-fs.chmodSync(home, 0o755);
-const env = { STRATA_HOME: path.join(home, 'engine'), STRATA_ENGINE: '', STRATA_CONFIG: path.join(home, 'strata.conf'), STRATA_UNS_PREFIX: '', STRATA_TIER_PAUSE_AT: '' };
-const run = (...args: string[]) => runCli(args, { env });
+const { home, run } = unsHome('strata-uns-mounted-');
 const mounts: string[] = [];
 after(() => { for (const mp of mounts) spawnSync('umount', ['-l', mp], { stdio: 'ignore' }); });
-
-function ok(r: CliResult): string {
-  assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr}`);
-  return r.stdout;
-}
-function refused(r: CliResult, re: RegExp): void {
-  assert.notEqual(r.code, 0, `expected a refusal, got: ${r.stdout}`);
-  assert.match(r.stderr, /^strata: [^\n]+\n$/, r.stderr);
-  assert.match(r.stderr, re);
-}
 
 test('uns resolve, tier status and tier restore see through a link with its container mounted on it', { skip: canFuse ? false : 'needs root and /dev/fuse' }, async () => {
   ok(await run('pool', 'create', 'mp'));
