@@ -452,12 +452,7 @@ export function stageRename(core: DfsCore, srcDir: ObjectId, srcName: string, ds
       if (s.ent.type !== 'dir' && d.ent.type === 'dir') throw new StrataError('EISDIR', `${what}: '${dstName}' is a directory`);
       if (d.ent.type === 'dir' && !(await isEmptyDir(core, d.ent.oid))) throw new StrataError('ENOTEMPTY', `${what}: '${dstName}' is not empty`);
     }
-    if (!dstDir.equals(srcDir)) await expectDir(core, tx, dstDir);
-    const now = core.now();
-    const sd = core.obj(srcDir);
-    const dd = core.obj(dstDir);
-    tx.expectVersion(sd, srcName, ENTRY_AKEY, s.ver);
-    tx.expectVersion(dd, dstName, ENTRY_AKEY, d.ver);
+    const { now, sd, dd } = await expectBothNames(core, tx, srcDir, srcName, s.ver, dstDir, dstName, d.ver);
     tx.punchDkey(sd, srcName);
     tx.put(dd, dstName, ENTRY_AKEY, encodeEntry(s.ent));
     if (d.ent) await dropLink(core, tx, d.ent, now);
@@ -473,16 +468,22 @@ export function stageRename(core: DfsCore, srcDir: ObjectId, srcName: string, ds
   };
 }
 
+/** A rename's or exchange's conditions: both names as read (and the target directory still one). */
+async function expectBothNames(core: DfsCore, tx: Tx, srcDir: ObjectId, srcName: string, srcVer: number,
+  dstDir: ObjectId, dstName: string, dstVer: number): Promise<{ now: bigint; sd: ReturnType<DfsCore['obj']>; dd: ReturnType<DfsCore['obj']> }> {
+  if (!dstDir.equals(srcDir)) await expectDir(core, tx, dstDir);
+  const sd = core.obj(srcDir);
+  const dd = core.obj(dstDir);
+  tx.expectVersion(sd, srcName, ENTRY_AKEY, srcVer);
+  tx.expectVersion(dd, dstName, ENTRY_AKEY, dstVer);
+  return { now: core.now(), sd, dd };
+}
+
 /** The exchange of two existing names (RENAME_EXCHANGE) inside tx: each entry takes the other's place. */
 async function stageExchange(core: DfsCore, tx: Tx, srcDir: ObjectId, srcName: string, s: { ent: Entry; ver: number },
   dstDir: ObjectId, dstName: string, d: { ent: Entry; ver: number }): Promise<void> {
   if (d.ent.oid.equals(s.ent.oid)) return; // two names of one inode: nothing changes
-  if (!dstDir.equals(srcDir)) await expectDir(core, tx, dstDir);
-  const now = core.now();
-  const sd = core.obj(srcDir);
-  const dd = core.obj(dstDir);
-  tx.expectVersion(sd, srcName, ENTRY_AKEY, s.ver);
-  tx.expectVersion(dd, dstName, ENTRY_AKEY, d.ver);
+  const { now, sd, dd } = await expectBothNames(core, tx, srcDir, srcName, s.ver, dstDir, dstName, d.ver);
   tx.put(dd, dstName, ENTRY_AKEY, encodeEntry(s.ent));
   tx.put(sd, srcName, ENTRY_AKEY, encodeEntry(d.ent));
   // A directory swapped with a non-directory across parents moves a subdirectory from one to the other.
