@@ -6,7 +6,8 @@ import { LATEST } from './types.js';
 import { akeyPrefix, dkeyPrefix, dkeyPunchPrefix, epochBytes, objPrefix, prefixEnd, recordKey, uuidBytes } from './keys.js';
 import { decodeRecord, encodeRecord, extentLength, isArrayRecord, visibleSingle, type Rec, type RecordValue } from './records.js';
 import type { Piece, PlannedOp } from './batch-plan.js';
-import { after, lastWriteKey, touchedKey, loadAkey, range, release, removeRec, retain, snapsOf, tailEpoch, toRec, versionOf, type Gen } from './core.js';
+import { after, loadAkey, range, release, removeRec, retain, snapsOf, tailEpoch, toRec, versionOf, type Gen } from './core.js';
+import { lastWriteKey, touchedKey } from './reclaim.js';
 
 export const CONFLICT = Symbol('conflict');
 

@@ -11,6 +11,7 @@ import { StrataError } from '../errors.js';
 import { objPrefix, prefixEnd, uuidBytes } from './keys.js';
 import { paintPlan, visibleExtents, visibleSingle, type RecordValue } from './records.js';
 import * as core from './core.js';
+import * as reclaim from './reclaim.js';
 import type { ExtentFiles, ExtentRef } from './extent-files.js';
 import { checkEngine, type EngineCheckReport } from './check.js';
 import { lockFree } from './writer-lock.js';
@@ -158,12 +159,12 @@ export abstract class KvEngine implements Engine {
 
   async createSnapshot(cont: ContId, name?: string, record?: { keyPrefix: string; value: unknown }): Promise<Epoch> {
     this.assertOpen();
-    return this.runWrite(core.createSnapshot(cont, name, record));
+    return this.runWrite(reclaim.createSnapshot(cont, name, record));
   }
 
   async destroySnapshot(cont: ContId, epoch: Epoch): Promise<void> {
     this.assertOpen();
-    const d = await this.runWrite(core.destroySnapshotEntry(cont, epoch));
+    const d = await this.runWrite(reclaim.destroySnapshotEntry(cont, epoch));
     if (!d.existed) throw new StrataError('ENOENT', `no snapshot at epoch ${epoch}`);
     const left = (await this.listSnapshots(cont)).map((x) => x.epoch).sort((a, b) => a - b);
     // Nothing written since the snapshot was taken (the run snapshot of a copy
@@ -171,7 +172,7 @@ export abstract class KvEngine implements Engine {
     // none becomes free and no object is read.
     if (!d.writtenAfter) {
       // nothing to reclaim
-    } else if ((await this.catGet(core.touchedMarker(cont, epoch))) === undefined) {
+    } else if ((await this.catGet(reclaim.touchedMarker(cont, epoch))) === undefined) {
       await this.reclaim(cont); // a snapshot older than the index of written objects: the whole container
     } else {
       // Only objects written after the snapshot and up to the next view can hold versions no view needs now.
@@ -182,13 +183,13 @@ export abstract class KvEngine implements Engine {
 
   /** OIDs written at epochs in (from, to], from the touched index, a page at a time (a repeated OID is harmless). */
   private async *touchedAfter(cont: ContId, from: number, to: number): AsyncGenerator<Buffer> {
-    const prefix = core.touchedPrefix(cont);
-    let after = `${core.touchedAt(cont, from)}~`; // past every key of epoch `from`
+    const prefix = reclaim.touchedPrefix(cont);
+    let after = `${reclaim.touchedAt(cont, from)}~`; // past every key of epoch `from`
     for (;;) {
       const page = await this.catList(prefix, { after, limit: 1024 });
       const seen = new Set<string>();
       for (const [key] of page) {
-        const t = core.parseTouchedKey(key, cont);
+        const t = reclaim.parseTouchedKey(key, cont);
         if (t.epoch > to) return;
         if (t.oid && !seen.has(key.slice(-32))) { seen.add(key.slice(-32)); yield t.oid; }
       }
@@ -200,7 +201,7 @@ export abstract class KvEngine implements Engine {
   /** Drops index entries no remaining snapshot can use (epochs below the oldest, decided in each write transaction; all with `all`). */
   private async pruneTouched(cont: ContId, all: boolean): Promise<void> {
     for (;;) {
-      const { listed, deleted } = await this.runWrite(core.pruneTouched(cont, all, 1000));
+      const { listed, deleted } = await this.runWrite(reclaim.pruneTouched(cont, all, 1000));
       if (deleted < listed || listed < 1000) return;
     }
   }
@@ -212,7 +213,7 @@ export abstract class KvEngine implements Engine {
     await this.reclaimObjects(cont, (async function* () {
       let from: Buffer = c;
       for (;;) {
-        const oid = await engine.runRead(core.nextObject(c, from));
+        const oid = await engine.runRead(reclaim.nextObject(c, from));
         if (!oid) return;
         yield oid;
         from = prefixEnd(objPrefix(c, oid));
@@ -230,9 +231,9 @@ export abstract class KvEngine implements Engine {
     // snapshot created by another process meanwhile keeps what it sees.
     for await (const oid of oids) {
       await reclaimTestHooks.beforeObject?.(cont, oid);
-      const doomed = await this.runRead(core.aggregateObject(c, oid));
+      const doomed = await this.runRead(reclaim.aggregateObject(c, oid));
       await reclaimTestHooks.beforeDelete?.(cont, oid);
-      if (doomed.recs.length || doomed.punches.length) await this.runWrite(core.reclaimObject(c, oid));
+      if (doomed.recs.length || doomed.punches.length) await this.runWrite(reclaim.reclaimObject(c, oid));
     }
     await this.compactFiles();
     await this.collectFiles();
@@ -243,8 +244,8 @@ export abstract class KvEngine implements Engine {
   protected async destroyContainerData(cont: ContId): Promise<void> {
     this.assertOpen();
     const c = uuidBytes(cont);
-    while ((await this.runWrite(core.destroySome(c, 2000))) > 0) { /* next slice */ }
-    await this.commit({ ops: [{ op: 'cat-del', key: core.lastWriteKey(cont) }] });
+    while ((await this.runWrite(reclaim.destroySome(c, 2000))) > 0) { /* next slice */ }
+    await this.commit({ ops: [{ op: 'cat-del', key: reclaim.lastWriteKey(cont) }] });
     await this.pruneTouched(cont, true);
     await this.collectFiles();
   }
@@ -288,7 +289,7 @@ export abstract class KvEngine implements Engine {
         if (moves.length === 0) continue;
         await ef.durable();
         try {
-          await this.runWrite(core.repoint(moves));
+          await this.runWrite(reclaim.repoint(moves));
         } finally {
           await ef.done(moves.map((m) => m.ref));
         }
@@ -298,7 +299,7 @@ export abstract class KvEngine implements Engine {
   }
 
   private fileRefsOf(no: number, from: number) {
-    return this.runRead(core.fileRefs(no, from, 64 << 20));
+    return this.runRead(reclaim.fileRefs(no, from, 64 << 20));
   }
 
   /** Removes extent files that hold no referenced bytes and get no more writes. */

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { openEngine } from '../../src/engine/open.js';
 import { reclaimTestHooks } from '../../src/engine/kv-engine.js';
-import { touchedMarker } from '../../src/engine/core.js';
+import { touchedMarker } from '../../src/engine/reclaim.js';
 import type { Engine, KeyPath } from '../../src/engine/types.js';
 import { tempDir } from '../helpers.js';
 import { freshPgDatabase, pgUnavailableReason } from '../pg-server.js';
