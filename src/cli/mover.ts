@@ -110,9 +110,9 @@ async function moveOne(what: 'copy' | 'sync', srcInput: string, dstInput: string
   if (!o.json && !o.quiet) process.stderr.write(summaryLine(what, s) + '\n');
   if (s.stopped) {
     process.stderr.write(`strata: ${what} stopped: ${s.stopped}${what === 'copy' ? '; fix the cause and run the same command with --resume to continue' : ''}\n`);
-    process.exitCode = s.stopped === 'interrupted' ? 130 : 1;
+    process.exitCode = 1; // an interrupt returned above
   } else if (s.errors > 0) {
-    if (!o.quiet) process.stderr.write(`strata: ${what}: ${s.errors} error${s.errors === 1 ? '' : 's'}${what === 'copy' ? ' (run again with --resume to retry them)' : ''}\n`);
+    if (!o.quiet) process.stderr.write(`strata: ${what}: ${count(s.errors, 'error')}${what === 'copy' ? ' (run again with --resume to retry them)' : ''}\n`);
     process.exitCode = 1;
   }
   return s;
