@@ -19,7 +19,7 @@ import path from 'node:path';
 import { StrataError, isStrataError } from '../errors.js';
 import type { Engine } from '../engine/types.js';
 import { createContainer, destroyContainer } from '../container/index.js';
-import { linkContainer, scanLinks, type LinkKind } from '../uns/index.js';
+import { linkContainer, type LinkInfo, type LinkKind } from '../uns/index.js';
 import { strataMounts } from '../fuse/channel.js';
 import { compare, sync, type Difference } from '../mover/index.js';
 import { reasonOf } from '../mover/transfer.js';
@@ -85,7 +85,6 @@ export async function archive(dirInput: string, opts: ArchiveOptions = {}): Prom
   refuseWriters(p, p);
   const lk = linkChoice(p, opts.link, opts.prefix);
   if (lk.kind === 'xattr') probeXattrs(p);
-  await refuseLinksBelow(p);
   return withTierEngine(opts.engine, async (engine) => {
     const pool = await choosePool(engine, opts.pool);
     if (lk.kind === 'symlink') refuseUnservedPrefix(p, lk.prefix!, pool.uuid);
@@ -97,7 +96,8 @@ export async function archive(dirInput: string, opts: ArchiveOptions = {}): Prom
       keepSource: !!opts.keepSource, hidden: hiddenSibling(p, 'archive', base.id),
     };
     // Space: the engine has no quota; its disk is what fills (LMDB engines only).
-    const size = await treeSize(p);
+    const size = await treeSize(p, undefined, { links: true });
+    refuseLinksBelow(p, size.links);
     refuseMountsBelow(p, size.otherDevices); // also those of another device that the mount table did not show
     j.bytes = size.bytes;
     j.files = size.files;
@@ -139,8 +139,9 @@ function refuseInsideStrataMount(p: string): void {
  * directory (a container's data is not copied through its link), leaving its
  * data reachable by no path and unlisted by tier status.
  */
-async function refuseLinksBelow(p: string): Promise<void> {
-  for await (const l of scanLinks(p)) {
+function refuseLinksBelow(p: string, links: readonly LinkInfo[]): void {
+  const l = links[0];
+  if (l) {
     throw new StrataError('EINVAL', `${l.path} is a UNS link (to container ${l.cont}) inside ${p}: archiving would turn it into an empty directory; restore it ('strata tier restore ${l.path}') or move it out of ${p} first; ${p} was not changed`);
   }
 }

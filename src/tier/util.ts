@@ -3,7 +3,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { StrataError, fromSystemError } from '../errors.js';
-import { findLink } from '../uns/index.js';
+import { findLink, readLinkAt, type LinkInfo } from '../uns/index.js';
+import { isOnLustre } from '../uns/fsx.js';
 import { mountTable } from '../mountinfo.js';
 
 /**
@@ -110,25 +111,34 @@ export interface TreeSize {
   bytes: number; files: number; dirs: number; newestMtimeMs: number;
   /** Directories on another device than the root (mount points; not entered, not counted). */
   otherDevices: string[];
+  /** With `links`: the UNS links found below the root (not entered, not counted). */
+  links: LinkInfo[];
 }
 
 /** Apparent size, counts and newest mtime of a local tree (symlinks not followed, other filesystems not entered, hard links once). */
-export async function treeSize(root: string, onError?: (p: string, e: unknown) => void): Promise<TreeSize> {
-  const out: TreeSize = { bytes: 0, files: 0, dirs: 0, newestMtimeMs: 0, otherDevices: [] };
+export async function treeSize(root: string, onError?: (p: string, e: unknown) => void, opts: { links?: boolean } = {}): Promise<TreeSize> {
+  const out: TreeSize = { bytes: 0, files: 0, dirs: 0, newestMtimeMs: 0, otherDevices: [], links: [] };
   const st0 = fs.lstatSync(root);
   const seen = new Set<string>();
-  const walk = async (dir: string): Promise<void> => {
+  const walk = async (dir: string, dirDev: number): Promise<void> => {
     let d: fs.Dir;
     try { d = await fs.promises.opendir(dir, { bufferSize: 128 }); } catch (e) { onError?.(dir, e); return; }
+    const lustre = opts.links ? isOnLustre(dir, dirDev) : false;
     try {
       for await (const ent of d) {
         const p = path.join(dir, ent.name);
         let st: fs.Stats;
         try { st = fs.lstatSync(p); } catch (e) { onError?.(p, e); continue; }
+        if (opts.links) {
+          // In the same walk: a link's data is in its container, not below it.
+          let link: LinkInfo | undefined;
+          try { link = readLinkAt(p, st, lustre, dirDev); } catch (e) { onError?.(p, e); continue; }
+          if (link) { out.links.push(link); continue; }
+        }
         out.newestMtimeMs = Math.max(out.newestMtimeMs, st.mtimeMs);
         if (st.isDirectory()) {
           out.dirs++;
-          if (st.dev === st0.dev) await walk(p);
+          if (st.dev === st0.dev) await walk(p, st.dev);
           else out.otherDevices.push(p);
         } else {
           if (st.isFile() && st.nlink > 1) {
@@ -145,7 +155,7 @@ export async function treeSize(root: string, onError?: (p: string, e: unknown) =
     }
   };
   out.newestMtimeMs = st0.mtimeMs;
-  if (st0.isDirectory()) await walk(root);
+  if (st0.isDirectory()) await walk(root, st0.dev);
   return out;
 }
 
