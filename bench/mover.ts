@@ -1,13 +1,16 @@
-// Data mover benchmark: strata filesystem copy against cp -a, rsync -a and
-// tar|tar on the same disk, plus dd as the disk limit. (a) 20,000 files of
-// 4 KiB in 200 directories, (b) 8 files of 128 MiB; POSIX -> container and
-// container -> POSIX, with -j 1 and -j 2.
+// Data mover benchmark: strata filesystem copy against the durable references
+// users would wait for (cp -a + sync, rsync -a + sync, and dd conv=fdatasync as
+// the disk's limit; the page-cache cp -a as an extra column), on the same
+// disk, in rotated rounds with caches dropped before every run (the source
+// cold for every tool alike). (a) 20,000 files of 4 KiB in 200 directories,
+// (b) 8 files of 128 MiB; POSIX -> container and container -> POSIX, with
+// -j 1 and -j 2; and a sync with nothing to do against rsync -a.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
-import { MiB, ratio, settle, size, timeCommand, type Row } from './util.js';
+import { MiB, median, pairedRatio, rounds, size, timeCommand, type Row } from './util.js';
 import { freshPgDatabase, pgUnavailableReason } from '../test/pg-server.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -44,6 +47,8 @@ function makeLarge(dir: string): number {
   return 8 * LARGE_MB * MiB;
 }
 
+const ROUNDS = size('BENCH_ROUNDS', 3, 3);
+
 export async function benchMover(workDir: string): Promise<Row[]> {
   const rows: Row[] = [];
   const home = path.join(workDir, 'engine');
@@ -58,56 +63,98 @@ export async function benchMover(workDir: string): Promise<Row[]> {
   for (const [label, make] of [[`small: ${SMALL_DIRS * 100} x 4 KiB in ${SMALL_DIRS} dirs`, makeSmall], [`large: 8 x ${LARGE_MB} MiB`, makeLarge]] as const) {
     const src = path.join(workDir, 'src');
     const bytes = make(src);
+    // The source of the runs out of a container, written once, untimed.
+    strata(['fs', 'copy', `${src}/`, 'daos://bench/from', '-q']);
     execFileSync('sync');
-    // Every run writes a directory of its own, removed only after the
-    // section: on this disk creating files right after deleting many costs
-    // several times more (cp -a of the small tree went 0.8 s -> 12 s after a
-    // few rm -rf), which would time the deletes, not the copies.
+    // Every run writes a directory (or container) of its own. They are removed
+    // at the end of each round, followed by a pause: on this disk creating
+    // files right after deleting many costs several times more, and every
+    // tool of the next round meets the same disk.
+    let serial = 0;
     const outs: string[] = [];
-    const fresh = () => { const o = path.join(workDir, `out${outs.length}`); outs.push(o); return o; };
-    const t = (cmd: (out: string) => string) => { const out = fresh(); settle(src); return timeCommand(cmd(out)); };
-    const cp = t((out) => `cp -a '${src}' '${out}'`);
-    const rsync = t((out) => `rsync -a '${src}/' '${out}/'`);
-    const tar = t((out) => `mkdir '${out}' && (cd '${src}' && tar cf - .) | (cd '${out}' && tar xf -)`);
-    // The durable equivalent: strata's container commits are on disk when they
-    // return, and a copy into a directory ends with a flush (its resume journal).
-    const cpSync = t((out) => `cp -a '${src}' '${out}' && sync -f '${out}'`);
-    const mbs = (s: number) => `${(bytes / MiB / s).toFixed(0)} MiB/s`;
-    rows.push({ name: `${label}: cp -a`, value: `${cp.toFixed(2)} s (${mbs(cp)})` });
-    rows.push({ name: `${label}: rsync -a`, value: `${rsync.toFixed(2)} s (${mbs(rsync)})` });
-    rows.push({ name: `${label}: tar | tar`, value: `${tar.toFixed(2)} s (${mbs(tar)})` });
-    rows.push({ name: `${label}: cp -a + sync`, value: `${cpSync.toFixed(2)} s (${mbs(cpSync)})` });
+    const conts: string[] = [];
+    const fresh = () => { const o = path.join(workDir, `out${serial++}`); outs.push(o); return o; };
+    const freshCont = () => { const c = `c${serial++}`; conts.push(c); return c; };
+    const sh = (cmd: (out: string) => string) => () => timeCommand(cmd(fresh()));
+    const contenders: Record<string, () => number> = {
+      'cp -a': sh((o) => `cp -a '${src}' '${o}'`),
+      'cp -a + sync': sh((o) => `cp -a '${src}' '${o}' && sync`),
+      'rsync -a + sync': sh((o) => `rsync -a '${src}/' '${o}/' && sync`),
+      'in -j 1': () => strata(['fs', 'copy', src, `daos://bench/${freshCont()}`, '-j', '1', '-q']),
+      'in -j 2': () => strata(['fs', 'copy', src, `daos://bench/${freshCont()}`, '-j', '2', '-q']),
+      'out -j 1': () => strata(['fs', 'copy', 'daos://bench/from', fresh(), '-j', '1', '-q']),
+      'out -j 2': () => strata(['fs', 'copy', 'daos://bench/from', fresh(), '-j', '2', '-q']),
+    };
     if (label.startsWith('large')) {
-      const ddFile = path.join(workDir, 'dd.out');
-      settle();
-      const dd = timeCommand(`dd if=/dev/zero of='${ddFile}' bs=1M count=1024 conv=fdatasync status=none`);
-      rm(ddFile);
-      rows.push({ name: `${label}: dd 1 GiB (fdatasync)`, value: `${dd.toFixed(2)} s (${(1024 / dd).toFixed(0)} MiB/s)` });
+      contenders['dd conv=fdatasync'] = () => {
+        const o = fresh();
+        fs.mkdirSync(o);
+        return timeCommand(`dd if=/dev/zero of='${o}/dd' bs=1M count=${Math.round(bytes / MiB)} conv=fdatasync status=none`);
+      };
     }
-    // The disk's speed drifts during a run: every strata run is paired with a
-    // cp -a run just before it, and the cp -a ratio uses that one.
-    const row = (name: string, secs: number, cpNow: number): Row => ({
-      name, value: `${secs.toFixed(2)} s (${mbs(secs)}), ${ratio(cpNow, secs)} of cp -a speed (cp -a just before: ${cpNow.toFixed(2)} s)`,
-      speed: [{ vs: 'cp -a', ratio: cpNow / secs }, { vs: 'cp -a + sync', ratio: cpSync / secs }, { vs: 'rsync -a', ratio: rsync / secs }, { vs: 'tar|tar', ratio: tar / secs }],
+    const all: Record<string, number[]> = await rounds(ROUNDS, contenders, {
+      afterRound: async () => {
+        for (const o of outs.splice(0)) rm(o);
+        for (const c of conts.splice(0)) strata(['container', 'destroy', 'bench', c, '--force']);
+        execFileSync('sync');
+        await new Promise((res) => setTimeout(res, 3000));
+      },
     });
-    for (const j of [1, 2]) {
-      const cont = `c${label[0]}${j}`;
-      const cpIn = t((out) => `cp -a '${src}' '${out}'`);
-      settle(src, home);
-      const toCont = strata(['fs', 'copy', '--src', src, '--dst', `daos://bench/${cont}`, '-j', String(j), '-q']);
-      rows.push(row(`${label}: POSIX -> container -j ${j}`, toCont, cpIn));
-      const cpOut = t((out) => `cp -a '${src}' '${out}'`);
-      const out = fresh();
-      settle(home);
-      const fromCont = strata(['fs', 'copy', '--src', `daos://bench/${cont}`, '--dst', out, '-j', String(j), '-q']);
-      rows.push(row(`${label}: container -> POSIX -j ${j}`, fromCont, cpOut));
+    const mbs = (s: number) => `${(bytes / MiB / s).toFixed(0)} MiB/s`;
+    const list = (ts: number[]) => ts.map((t) => t.toFixed(2)).join(', ');
+    for (const ref of ['cp -a', 'cp -a + sync', 'rsync -a + sync', 'dd conv=fdatasync']) {
+      const ts = all[ref];
+      if (ts) rows.push({ name: `${label}: ${ref}`, value: `median ${median(ts).toFixed(2)} s (${mbs(median(ts))}); runs ${list(ts)} s` });
     }
+    for (const dir of ['in', 'out'] as const) {
+      for (const j of [1, 2]) {
+        const ts = all[`${dir} -j ${j}`]!;
+        const refs = ['cp -a + sync', 'rsync -a + sync', 'dd conv=fdatasync', 'cp -a'].filter((r) => all[r]);
+        const speed = refs.map((r) => {
+          const p = pairedRatio(ts, all[r]!);
+          return { vs: r, ratio: p.median, spread: `${p.min.toFixed(2)}-${p.max.toFixed(2)}` };
+        });
+        const name = dir === 'in' ? `POSIX -> container -j ${j}` : `container -> POSIX -j ${j}`;
+        rows.push({
+          name: `${label}: ${name}`,
+          value: `median ${median(ts).toFixed(2)} s (${mbs(median(ts))}); runs ${list(ts)} s; per-round ratios (median, min-max): ${speed.map((s) => `${s.vs} ${s.ratio.toFixed(2)} (${s.spread})`).join('; ')}`,
+          speed: speed.map(({ vs, ratio }) => ({ vs, ratio })),
+        });
+      }
+    }
+    const jIn = pairedRatio(all['in -j 2']!, all['in -j 1']!);
+    rows.push({ name: `${label}: POSIX -> container, -j 2 against -j 1`, value: `median per-round ratio ${jIn.median.toFixed(2)} (${jIn.min.toFixed(2)}-${jIn.max.toFixed(2)})`, speed: [{ vs: '-j 1', ratio: jIn.median }] });
+    if (label.startsWith('small')) rows.push(...await noopSync(src, strata, fresh));
     for (const o of outs) rm(o);
-    for (const j of [1, 2]) strata(['container', 'destroy', 'bench', `c${label[0]}${j}`, '--force']);
+    strata(['container', 'destroy', 'bench', 'from', '--force']);
     rm(src);
   }
   rows.push(...await benchDistributed(workDir));
   return rows;
+}
+
+/**
+ * A sync with nothing to do (the destination already equal): strata POSIX ->
+ * POSIX and POSIX -> container against rsync -a, caches dropped before each.
+ */
+async function noopSync(src: string, strata: (args: string[]) => number, fresh: () => string): Promise<Row[]> {
+  const posix = fresh();
+  const rsyncDst = fresh();
+  execFileSync('cp', ['-a', `${src}/.`, posix]);
+  execFileSync('cp', ['-a', `${src}/.`, rsyncDst]);
+  strata(['fs', 'sync', `${src}/`, 'daos://bench/noop', '-q']);
+  execFileSync('sync');
+  const t = await rounds(ROUNDS, {
+    rsync: () => timeCommand(`rsync -a '${src}/' '${rsyncDst}/'`),
+    posix: () => strata(['fs', 'sync', `${src}/`, posix, '-q']),
+    cont: () => strata(['fs', 'sync', `${src}/`, 'daos://bench/noop', '-q']),
+  });
+  strata(['container', 'destroy', 'bench', 'noop', '--force']);
+  const row = (name: string, ts: number[]): Row => {
+    const p = pairedRatio(ts, t.rsync);
+    return { name, value: `median ${median(ts).toFixed(2)} s (rsync -a: ${median(t.rsync).toFixed(2)} s); per-round ratio ${p.median.toFixed(2)} (${p.min.toFixed(2)}-${p.max.toFixed(2)})`, speed: [{ vs: 'rsync -a (nothing to do)', ratio: p.median }] };
+  };
+  return [row('fs sync with nothing to do, POSIX -> POSIX', t.posix), row('fs sync with nothing to do, POSIX -> container', t.cont)];
 }
 
 function runStrata(args: string[], env: NodeJS.ProcessEnv): Promise<number> {

@@ -126,3 +126,43 @@ export async function runMeasured(cmd: string, args: string[], env: NodeJS.Proce
   }
   return { seconds, peakRssMB: peakRss / 1024, peakAnonMB: peakAnon / 1024, code, limited: !!cg, cgroupPeakMB };
 }
+
+/** Middle value (mean of the two middle ones for an even count). */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/**
+ * Timed runs of several contenders in `n` rounds, each contender once per
+ * round, the order rotated from one round to the next (so no tool always
+ * runs first on a fresh disk or last on a tired one). Every run prepares its
+ * own fresh output and is preceded by `before` (dropping caches: the source
+ * cold for every tool alike); `afterRound` may clear the round's outputs.
+ * Returns each contender's times by round.
+ */
+export async function rounds<K extends string>(n: number, contenders: Record<K, () => Promise<number> | number>, opts: { before?: () => void; afterRound?: () => Promise<void> | void } = {}): Promise<Record<K, number[]>> {
+  const before = opts.before ?? dropCaches;
+  const keys = Object.keys(contenders) as K[];
+  const times = Object.fromEntries(keys.map((k) => [k, [] as number[]])) as Record<K, number[]>;
+  for (let r = 0; r < n; r++) {
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[(i + r) % keys.length]!;
+      before();
+      times[k].push(await contenders[k]());
+    }
+    await opts.afterRound?.();
+  }
+  return times;
+}
+
+/**
+ * The speed of `ours` against a reference measured in the same rounds: the
+ * median of the per-round ratios (reference time / our time), with the
+ * spread, so one noisy round does not decide the figure.
+ */
+export function pairedRatio(ours: number[], theirs: number[]): { median: number; min: number; max: number } {
+  const r = ours.map((t, i) => theirs[i]! / t);
+  return { median: median(r), min: Math.min(...r), max: Math.max(...r) };
+}
