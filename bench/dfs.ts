@@ -1,10 +1,11 @@
-// DFS benchmarks: fs put/get of a large file versus cp on the same disk,
+// DFS benchmarks: fs put/get of a large file versus cp + sync and dd
+// conv=fdatasync on the same disk (rotated rounds, caches dropped before each),
 // create+stat+readdir of many empty files (flat and in a 3-level tree), and
 // `fs ls` of a huge directory with its peak RSS.
 // Sizes: DFS_BENCH_FILE_MB (default 1024), DFS_BENCH_FILES (default 100000),
 // DFS_BENCH_LS_ENTRIES (default 1000000, 50000 with --quick, 0 skips; the
 // entries are made 1000 per transaction through DfsBatch).
-import { dropCaches, runMeasured, size, type Row } from './util.js';
+import { dropCaches, median, pairedRatio, rounds, runMeasured, size, type Row } from './util.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -81,7 +82,8 @@ export async function benchDfs(workDir: string): Promise<Row[]> {
   const home = path.join(workDir, 'dfs-home');
   fs.mkdirSync(home, { recursive: true });
 
-  // 1. put/get of a big file vs cp
+  // 1. put/get of a big file against the durable references (cp + sync, dd
+  // conv=fdatasync), in rotated rounds with caches dropped before every run.
   cli(home, ['pool', 'create', 'bp']);
   cli(home, ['container', 'create', 'bp', 'bc', '--type', 'POSIX']);
   const src = path.join(workDir, 'big.src');
@@ -89,19 +91,41 @@ export async function benchDfs(workDir: string): Promise<Row[]> {
   const block = Buffer.alloc(1024 * 1024);
   for (let i = 0; i < mb; i++) { block.fill(i & 0xff); block[0] = 1; fs.writeSync(fd, block); }
   fs.closeSync(fd);
-  let t0 = process.hrtime.bigint();
-  execFileSync('cp', [src, path.join(workDir, 'big.cp')]);
-  const cpS = secs(t0);
-  t0 = process.hrtime.bigint();
-  cli(home, ['fs', 'put', src, 'daos://bp/bc/big']);
-  const putS = secs(t0);
-  t0 = process.hrtime.bigint();
-  cli(home, ['fs', 'get', 'daos://bp/bc/big', path.join(workDir, 'big.get')]);
-  const getS = secs(t0);
-  out.push({ name: `dfs: cp ${mb} MiB`, value: `${cpS.toFixed(2)} s (${(mb / cpS).toFixed(0)} MiB/s)` });
-  out.push({ name: `dfs: fs put ${mb} MiB`, value: `${putS.toFixed(2)} s (${(mb / putS).toFixed(0)} MiB/s, ${(putS / cpS).toFixed(1)}x cp)`, speed: [{ vs: 'cp', ratio: cpS / putS }] });
-  out.push({ name: `dfs: fs get ${mb} MiB`, value: `${getS.toFixed(2)} s (${(mb / getS).toFixed(0)} MiB/s, ${(getS / cpS).toFixed(1)}x cp)`, speed: [{ vs: 'cp', ratio: cpS / getS }] });
-  for (const f of ['big.src', 'big.cp', 'big.get']) fs.rmSync(path.join(workDir, f), { force: true });
+  cli(home, ['fs', 'put', src, 'daos://bp/bc/from']);
+  let n = 0;
+  const outs: string[] = [];
+  const fresh = () => { const o = path.join(workDir, `big.out${n++}`); outs.push(o); return o; };
+  const run = (f: () => void) => { const t0 = process.hrtime.bigint(); f(); return secs(t0); };
+  const t = await rounds(size('BENCH_ROUNDS', 3, 3), {
+    'cp + sync': () => run(() => execFileSync('bash', ['-c', `cp '${src}' '${fresh()}' && sync`])),
+    'dd conv=fdatasync': () => run(() => execFileSync('dd', [`if=/dev/zero`, `of=${fresh()}`, 'bs=1M', `count=${mb}`, 'conv=fdatasync', 'status=none'])),
+    put: () => { const name = `put${n++}`; outs.push(name); return run(() => cli(home, ['fs', 'put', src, `daos://bp/bc/${name}`])); },
+    get: () => run(() => cli(home, ['fs', 'get', 'daos://bp/bc/from', fresh()])),
+  }, {
+    afterRound: async () => {
+      for (const o of outs.splice(0)) {
+        if (o.startsWith('put')) cli(home, ['fs', 'rm', `daos://bp/bc/${o}`]);
+        else fs.rmSync(o, { force: true });
+      }
+      execFileSync('sync');
+      await new Promise((res) => setTimeout(res, 2000));
+    },
+  });
+  const mbs = (ts: number[]) => `${(mb / median(ts)).toFixed(0)} MiB/s`;
+  const runs = (ts: number[]) => ts.map((x) => x.toFixed(2)).join(', ');
+  for (const ref of ['cp + sync', 'dd conv=fdatasync'] as const) {
+    out.push({ name: `dfs: ${ref} ${mb} MiB`, value: `median ${median(t[ref]).toFixed(2)} s (${mbs(t[ref])}); runs ${runs(t[ref])} s` });
+  }
+  for (const op of ['put', 'get'] as const) {
+    const refs = (['cp + sync', 'dd conv=fdatasync'] as const).map((r) => ({ vs: r, p: pairedRatio(t[op], t[r]) }));
+    out.push({
+      name: `dfs: fs ${op} ${mb} MiB (source cold)`,
+      value: `median ${median(t[op]).toFixed(2)} s (${mbs(t[op])}); runs ${runs(t[op])} s; per-round ratios: ${refs.map((r) => `${r.vs} ${r.p.median.toFixed(2)} (${r.p.min.toFixed(2)}-${r.p.max.toFixed(2)})`).join('; ')}`,
+      speed: refs.map((r) => ({ vs: r.vs, ratio: r.p.median })),
+    });
+  }
+  fs.rmSync(src, { force: true });
+  cli(home, ['fs', 'rm', 'daos://bp/bc/from']);
 
   // 2. many empty files, flat and 3-level tree
   const engine = await openEngine(`lmdb:${path.join(workDir, 'dfs-meta')}`);
