@@ -3,9 +3,10 @@
 // versus `strata fs put`/`fs get` of the same file and versus the local disk
 // (dd conv=fdatasync; reads after dropping caches), and `tar x` of many small
 // files (4 KiB each, 200 directories) into the mount versus into a local
-// directory: with the default close-to-open mount (every close commits) and
-// with metadata write-back (STRATA_MOUNT_WRITEBACK=1, see docs/fuse.md), and
-// into bindfs (a C FUSE filesystem on libfuse that passes every request to a
+// directory (with and without a closing sync), in rotated rounds with caches
+// dropped before each run: with the default close-to-open mount (every close
+// commits) and with metadata write-back (--write-back, see docs/fuse.md), and
+// into bindfs (with and without sync) (a C FUSE filesystem on libfuse that passes every request to a
 // local directory): what the kernel's FUSE round trips alone cost a `tar x`
 // on this machine, whatever the daemon does.
 // Sizes: FUSE_BENCH_FILE_MB (default 1024), FUSE_BENCH_FILES (default 20000).
@@ -14,7 +15,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { dropCaches, mbps, ratio, size, timeCommand, MiB, type Row } from './util.js';
+import { dropCaches, mbps, median, pairedRatio, ratio, rounds, size, timeCommand, MiB, type Row } from './util.js';
 
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'strata.js');
 
@@ -62,11 +63,9 @@ export async function benchFuse(workDir: string): Promise<Row[]> {
   strata(['mount', mnt, '--pool', 'bench', '--cont', 'fb']);
   let mWrite = 0;
   let mRead = 0;
-  let tarLocal = 0;
-  let tarLocalSync = 0;
-  let tarMount = 0;
-  let tarMountWb = 0;
-  let tarBindfs: number | undefined;
+  let tar: Record<string, number[]> = {};
+  const mntWb = path.join(workDir, 'mnt-wb');
+  fs.mkdirSync(mntWb);
   try {
     dropCaches();
     mWrite = timeCommand(`dd if=${q(src)} of=${q(path.join(mnt, 'dd.bin'))} bs=1M conv=fdatasync status=none`);
@@ -81,68 +80,86 @@ export async function benchFuse(workDir: string): Promise<Row[]> {
     const tarball = path.join(workDir, 'tree.tar');
     execFileSync('tar', ['cf', tarball, '-C', tree, '.']);
     fs.rmSync(tree, { recursive: true });
-    const lt = path.join(workDir, 'tar-local');
-    fs.mkdirSync(lt);
-    dropCaches();
-    tarLocal = timeCommand(`tar xf ${q(tarball)} -C ${q(lt)}`);
-    fs.rmSync(lt, { recursive: true });
-    fs.mkdirSync(lt);
-    dropCaches();
-    tarLocalSync = timeCommand(`tar xf ${q(tarball)} -C ${q(lt)} && sync -f ${q(lt)}`);
-    fs.rmSync(lt, { recursive: true });
-    tarBindfs = tarIntoBindfs(workDir, tarball, nfiles, q);
-    const mt = path.join(mnt, 'tar');
-    fs.mkdirSync(mt);
-    dropCaches();
-    tarMount = timeCommand(`tar xf ${q(tarball)} -C ${q(mt)}`);
-    const count = Number(execFileSync('bash', ['-c', `find ${q(mt)} -type f | wc -l`], { encoding: 'utf8' }).trim());
-    if (count !== nfiles) throw new Error(`tar x into the mount made ${count} files, expected ${nfiles}`);
-
-    // The same with metadata write-back (a second mount of the container).
-    spawnSync(process.execPath, [CLI, 'umount', mnt], { env, stdio: 'ignore' });
-    strata(['mount', mnt, '--pool', 'bench', '--cont', 'fb'], { STRATA_MOUNT_WRITEBACK: '1' });
-    const mw = path.join(mnt, 'tar-wb');
-    fs.mkdirSync(mw);
-    dropCaches();
-    tarMountWb = timeCommand(`tar xf ${q(tarball)} -C ${q(mw)}`);
-    const countWb = Number(execFileSync('bash', ['-c', `find ${q(mw)} -type f | wc -l`], { encoding: 'utf8' }).trim());
-    if (countWb !== nfiles) throw new Error(`tar x into the write-back mount made ${countWb} files, expected ${nfiles}`);
+    // A second container mounted with metadata write-back, and bindfs over a
+    // local directory, all mounted for the whole of the rounds; every run
+    // extracts into a fresh directory, removed after its round.
+    strata(['container', 'create', 'bench', 'fw']);
+    strata(['mount', mntWb, '--pool', 'bench', '--cont', 'fw', '--write-back']);
+    const bindfs = mountBindfs(workDir);
+    let n = 0;
+    const outs: string[] = [];
+    const tarInto = (dir: string, then = '') => () => {
+      const o = path.join(dir, `t${n++}`);
+      fs.mkdirSync(o);
+      outs.push(o);
+      const t = timeCommand(`tar xf ${q(tarball)} -C ${q(o)}${then}`);
+      const count = Number(execFileSync('bash', ['-c', `find ${q(o)} -type f | wc -l`], { encoding: 'utf8' }).trim());
+      if (count !== nfiles) throw new Error(`tar x into ${dir} made ${count} files, expected ${nfiles}`);
+      return t;
+    };
+    const local = path.join(workDir, 'tar-local');
+    fs.mkdirSync(local);
+    const contenders: Record<string, () => number> = {
+      local: tarInto(local),
+      'local + sync': tarInto(local, ' && sync'),
+      mount: tarInto(mnt),
+      'mount --write-back': tarInto(mntWb),
+    };
+    if (bindfs) {
+      contenders['bindfs'] = tarInto(bindfs.over);
+      contenders['bindfs + sync'] = tarInto(bindfs.over, ' && sync');
+    }
+    try {
+      tar = await rounds(size('BENCH_ROUNDS', 3, 3), contenders, {
+        afterRound: async () => {
+          for (const o of outs.splice(0)) fs.rmSync(o, { recursive: true, force: true });
+          execFileSync('sync');
+          await new Promise((res) => setTimeout(res, 3000));
+        },
+      });
+    } finally {
+      bindfs?.unmount();
+    }
   } finally {
-    spawnSync(process.execPath, [CLI, 'umount', mnt], { env, stdio: 'ignore' });
-    spawnSync('umount', ['-l', mnt], { stdio: 'ignore' });
+    for (const m of [mnt, mntWb]) {
+      spawnSync(process.execPath, [CLI, 'umount', m], { env, stdio: 'ignore' });
+      spawnSync('umount', ['-l', m], { stdio: 'ignore' });
+    }
   }
   const bw = (s: number) => bytes / s;
-  const bindfsNote = (t: number) => tarBindfs === undefined ? '' : `; bindfs ${tarBindfs.toFixed(2)} s (ratio ${ratio(tarBindfs, t)})`;
-  const bindfsSpeed = (t: number) => tarBindfs === undefined ? [] : [{ vs: 'tar x into bindfs (C FUSE passthrough)', ratio: tarBindfs / t }];
   rows.push({ name: `write ${mb} MiB, 1 MiB blocks, through the mount (dd conv=fdatasync)`, value: `${mbps(bytes, mWrite)}; fs put ${mbps(bytes, pWrite)} (ratio ${ratio(bw(mWrite), bw(pWrite))}); local dd ${mbps(bytes, dWrite)} (ratio ${ratio(bw(mWrite), bw(dWrite))})`, speed: [{ vs: 'strata fs put', ratio: pWrite / mWrite }, { vs: 'dd conv=fdatasync', ratio: dWrite / mWrite }] });
   rows.push({ name: `read ${mb} MiB, 1 MiB blocks, through the mount (cold cache)`, value: `${mbps(bytes, mRead)}; fs get ${mbps(bytes, pRead)} (ratio ${ratio(bw(mRead), bw(pRead))}); local dd ${mbps(bytes, dRead)} (ratio ${ratio(bw(mRead), bw(dRead))})`, speed: [{ vs: 'strata fs get', ratio: pRead / mRead }, { vs: 'dd', ratio: dRead / mRead }] });
-  rows.push({ name: `tar x of ${nfiles} files of 4 KiB (200 dirs), close-to-open (default)`, value: `${(nfiles / tarMount).toFixed(0)} files/s (${tarMount.toFixed(1)} s); local ${tarLocal.toFixed(2)} s (ratio ${ratio(tarLocal, tarMount)}); local + sync ${tarLocalSync.toFixed(2)} s (ratio ${ratio(tarLocalSync, tarMount)})${bindfsNote(tarMount)}`, speed: [{ vs: 'tar x to local disk', ratio: tarLocal / tarMount }, ...bindfsSpeed(tarMount)] });
-  rows.push({ name: `tar x of ${nfiles} files of 4 KiB (200 dirs), metadata write-back`, value: `${(nfiles / tarMountWb).toFixed(0)} files/s (${tarMountWb.toFixed(1)} s); local ${tarLocal.toFixed(2)} s (ratio ${ratio(tarLocal, tarMountWb)}); local + sync ${tarLocalSync.toFixed(2)} s (ratio ${ratio(tarLocalSync, tarMountWb)})${bindfsNote(tarMountWb)}`, speed: [{ vs: 'tar x to local disk', ratio: tarLocal / tarMountWb }, ...bindfsSpeed(tarMountWb)] });
-  rows.push({
-    name: `tar x of ${nfiles} files of 4 KiB (200 dirs) into bindfs over a local directory (reference C FUSE filesystem)`,
-    value: tarBindfs === undefined ? 'skipped: bindfs not installed (scripts/install-deps.sh --bench)' : `${(nfiles / tarBindfs).toFixed(0)} files/s (${tarBindfs.toFixed(2)} s); local ${tarLocal.toFixed(2)} s (ratio ${ratio(tarLocal, tarBindfs)})`,
-    ...(tarBindfs === undefined ? {} : { speed: [{ vs: 'tar x to local disk', ratio: tarLocal / tarBindfs }] }),
-  });
+  const runs = (ts: number[]) => ts.map((x) => x.toFixed(2)).join(', ');
+  for (const [k, label] of [['mount', 'close-to-open (default)'], ['mount --write-back', 'metadata write-back']] as const) {
+    const ts = tar[k]!;
+    const refs = ['bindfs', 'bindfs + sync', 'local', 'local + sync'].filter((r) => tar[r]).map((r) => ({ vs: r, p: pairedRatio(ts, tar[r]!) }));
+    rows.push({
+      name: `tar x of ${nfiles} files of 4 KiB (200 dirs) into the mount, ${label}`,
+      value: `median ${median(ts).toFixed(2)} s (${(nfiles / median(ts)).toFixed(0)} files/s); runs ${runs(ts)} s; per-round ratios: ${refs.map((r) => `${r.vs} ${r.p.median.toFixed(2)} (${r.p.min.toFixed(2)}-${r.p.max.toFixed(2)})`).join('; ')}`,
+      speed: refs.map((r) => ({ vs: r.vs === 'bindfs' ? 'tar x into bindfs (C FUSE passthrough)' : `tar x into ${r.vs}`, ratio: r.p.median })),
+    });
+  }
+  for (const k of ['local', 'local + sync', 'bindfs', 'bindfs + sync']) {
+    const ts = tar[k];
+    rows.push({ name: `tar x of ${nfiles} files of 4 KiB (200 dirs) into ${k}`, value: ts ? `median ${median(ts).toFixed(2)} s; runs ${runs(ts)} s` : 'skipped: bindfs not installed (scripts/install-deps.sh --bench)' });
+  }
   return rows;
 }
 
-/** tar x into a bindfs mount of a local directory; undefined when bindfs is not installed. */
-function tarIntoBindfs(workDir: string, tarball: string, nfiles: number, q: (s: string) => string): number | undefined {
+/** bindfs over a fresh local directory, or undefined when bindfs is not installed. */
+function mountBindfs(workDir: string): { over: string; unmount: () => void } | undefined {
   if (spawnSync('bindfs', ['--version'], { stdio: 'ignore' }).status !== 0) return undefined;
   const under = path.join(workDir, 'bindfs-dir');
   const over = path.join(workDir, 'bindfs-mnt');
   fs.mkdirSync(under);
   fs.mkdirSync(over);
   execFileSync('bindfs', [under, over]);
-  try {
-    dropCaches();
-    const t = timeCommand(`tar xf ${q(tarball)} -C ${q(over)}`);
-    const count = Number(execFileSync('bash', ['-c', `find ${q(under)} -type f | wc -l`], { encoding: 'utf8' }).trim());
-    if (count !== nfiles) throw new Error(`tar x into bindfs made ${count} files, expected ${nfiles}`);
-    return t;
-  } finally {
-    spawnSync('fusermount', ['-u', over], { stdio: 'ignore' });
-    spawnSync('umount', ['-l', over], { stdio: 'ignore' });
-    fs.rmSync(under, { recursive: true, force: true });
-  }
+  return {
+    over,
+    unmount: () => {
+      spawnSync('fusermount', ['-u', over], { stdio: 'ignore' });
+      spawnSync('umount', ['-l', over], { stdio: 'ignore' });
+      fs.rmSync(under, { recursive: true, force: true });
+    },
+  };
 }
