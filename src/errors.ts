@@ -4,7 +4,7 @@
 export type ErrorCode =
   | 'ENOENT' | 'EEXIST' | 'EACCES' | 'EPERM' | 'EINVAL' | 'EBUSY' | 'ENOTDIR' | 'EISDIR'
   | 'ENOTEMPTY' | 'EROFS' | 'ENAMETOOLONG' | 'ENOSPC' | 'EIO' | 'ENOTSUP' | 'EXDEV'
-  | 'ELOOP' | 'ENODATA' | 'EFBIG' | 'ECONFLICT' | 'EPROTO' | 'ESTALE';
+  | 'ELOOP' | 'ENODATA' | 'EFBIG' | 'ECONFLICT' | 'EPROTO' | 'ESTALE' | 'ENXIO';
 
 export class StrataError extends Error {
   readonly code: ErrorCode;
@@ -24,7 +24,7 @@ export function fromSystemError(e: unknown, what: string): StrataError {
   if (e instanceof StrataError) return e;
   const err = e as NodeJS.ErrnoException;
   const known: ErrorCode[] = ['ENOENT', 'EEXIST', 'EACCES', 'EPERM', 'EINVAL', 'EBUSY', 'ENOTDIR', 'EISDIR',
-    'ENOTEMPTY', 'EROFS', 'ENAMETOOLONG', 'ENOSPC', 'EIO', 'ENOTSUP', 'EXDEV', 'ELOOP', 'ENODATA', 'EFBIG'];
+    'ENOTEMPTY', 'EROFS', 'ENAMETOOLONG', 'ENOSPC', 'EIO', 'ENOTSUP', 'EXDEV', 'ELOOP', 'ENODATA', 'EFBIG', 'ENXIO'];
   const code = known.includes(err?.code as ErrorCode) ? (err.code as ErrorCode) : 'EIO';
   let detail = err?.message?.replace(/^[A-Z]+: /, '') ?? '';
   // Node ends the message with "<syscall> '<path>'": dropped when `what` names the path already.

@@ -28,6 +28,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 #include <sys/xattr.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #if H5_VERSION_GE(1, 12, 0)
 #define RECLAIM(t, s, b) H5Treclaim((t), (s), H5P_DEFAULT, (b))
@@ -2202,6 +2204,7 @@ static napi_value throw_errno(napi_env env, int err) {
     case EINVAL: code = "EINVAL"; break;
     case ENAMETOOLONG: code = "ENAMETOOLONG"; break;
     case ELOOP: code = "ELOOP"; break;
+    case EEXIST: code = "EEXIST"; break;
     default: code = "EIO";
   }
   /* The message is the reason alone: the caller says which call on which path. */
@@ -2340,6 +2343,31 @@ static napi_value js_xattr_remove(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ---------- special files of byte paths ----------
+ *
+ * Not HDF5 either: the data mover recreates FIFOs, devices and sockets with
+ * mknod(2), which Node does not offer. mknod(path: Buffer, mode: number,
+ * major: number, minor: number): void — mode carries the type bits
+ * (S_IFIFO, S_IFCHR, S_IFBLK, S_IFSOCK) and the permission bits (the umask
+ * applies, as to any create); a failure throws as the xattr calls do.
+ */
+static napi_value js_mknod(napi_env env, napi_callback_info info) {
+  size_t argc = 4; napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 4) return throw_msg(env, "mknod: needs path, mode, major, minor");
+  uint32_t mode, major, minor;
+  if (napi_get_value_uint32(env, argv[1], &mode) != napi_ok ||
+      napi_get_value_uint32(env, argv[2], &major) != napi_ok ||
+      napi_get_value_uint32(env, argv[3], &minor) != napi_ok) return throw_msg(env, "mknod: mode, major and minor must be numbers");
+  char *p = cstr_arg(env, argv[0], "mknod: path must be a Buffer without NUL");
+  if (!p) return NULL;
+  int rc = mknod(p, (mode_t)mode, makedev(major, minor));
+  int err = errno;
+  free(p);
+  if (rc < 0) return throw_errno(env, err);
+  return NULL;
+}
+
 static napi_value js_version(napi_env env, napi_callback_info info) {
   unsigned maj, min, rel;
   H5get_libversion(&maj, &min, &rel);
@@ -2415,6 +2443,7 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("xattrGet", js_xattr_get);
   EXPORT("xattrSet", js_xattr_set);
   EXPORT("xattrRemove", js_xattr_remove);
+  EXPORT("mknod", js_mknod);
   return exports;
 }
 

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { StrataError } from '../errors.js';
 import type { Engine } from '../engine/types.js';
-import type { Dfs, DirEntry, Stat } from '../dfs/index.js';
+import type { Dfs, DirEntry, FileType, Stat } from '../dfs/index.js';
 import { withEngine, printJson, jsonList, count } from './context.js';
 
 // The DFS, container and UNS layers are loaded when a command runs, not for --help.
@@ -41,7 +41,12 @@ function snapOptions(c: Command): Command {
   return c.option('--snap <name>', 'read the view of this snapshot').option('--epc <epoch>', 'read the view of the snapshot at this epoch');
 }
 
-const TYPE_CHAR: Record<string, string> = { dir: 'd', file: '-', symlink: 'l' };
+const TYPE_CHAR: Record<FileType, string> = { dir: 'd', file: '-', symlink: 'l', fifo: 'p', chr: 'c', blk: 'b', sock: 's' };
+
+/** A device's number as ls -l shows it in the size column ("1, 3"); undefined for other types. */
+function deviceString(st: Stat): string | undefined {
+  return st.type === 'chr' || st.type === 'blk' ? `${Number(st.rdev >> 32n)}, ${Number(st.rdev & 0xffffffffn)}` : undefined;
+}
 
 export function modeString(st: Stat): string {
   const p = st.perm;
@@ -55,7 +60,9 @@ function timeString(ns: bigint): string {
 }
 
 function statJson(st: Stat): Record<string, unknown> {
-  return { ...st, mode: '0' + st.mode.toString(8), perm: '0' + st.perm.toString(8), ino: st.ino.toString(), atimeNs: st.atimeNs.toString(), mtimeNs: st.mtimeNs.toString(), ctimeNs: st.ctimeNs.toString() };
+  const { rdev, ...rest } = st;
+  const dev = deviceString(st) !== undefined ? { rdevMajor: Number(rdev >> 32n), rdevMinor: Number(rdev & 0xffffffffn) } : {};
+  return { ...rest, mode: '0' + st.mode.toString(8), perm: '0' + st.perm.toString(8), ino: st.ino.toString(), atimeNs: st.atimeNs.toString(), mtimeNs: st.mtimeNs.toString(), ctimeNs: st.ctimeNs.toString(), ...dev };
 }
 
 /** Sizes as `ls -lh` and `du -h` print them: 512, 4.0K, 17M (rounded up, one decimal below 10). */
@@ -77,7 +84,7 @@ interface LongOpts { human?: boolean; names: { user(uid: number): string; group(
 
 async function longLine(dfs: Dfs, path: string, name: string, st: Stat, o: LongOpts): Promise<string> {
   const target = st.type === 'symlink' ? ` -> ${await dfs.readlink(path)}` : '';
-  const size = o.human ? humanSize(st.size) : String(st.size);
+  const size = deviceString(st) ?? (o.human ? humanSize(st.size) : String(st.size));
   return `${modeString(st)} ${String(st.nlink).padStart(3)} ${o.names.user(st.uid).padEnd(8)} ${o.names.group(st.gid).padEnd(8)} ${size.padStart(o.human ? 5 : 12)} ${timeString(st.mtimeNs)} ${name}${target}\n`;
 }
 
@@ -133,12 +140,13 @@ export function registerFilesystem(program: Command): void {
   snapOptions(fsc.command('stat').description('show an entry\'s inode').argument('<uri>').option('--json', 'JSON output')
     .option('-L, --dereference', 'follow a final symlink'))
     .action(async (uri: string, o: SnapOpts & { json?: boolean; dereference?: boolean }, cmd: Command) => {
+      const { fileTypeName } = await dfsLib();
       await withDfs(cmd, uri, false, o, async (dfs, path) => {
         const st = o.dereference ? await dfs.stat(path) : await dfs.lstat(path);
         if (o.json) return printJson({ path, ...statJson(st), ...(st.type === 'symlink' ? { target: await dfs.readlink(path) } : {}) });
         const lines = [
           `  File: ${path}${st.type === 'symlink' ? ` -> ${await dfs.readlink(path)}` : ''}`,
-          `  Type: ${st.type}  Size: ${st.size}  Chunk: ${st.chunkSize}  Links: ${st.nlink}`,
+          `  Type: ${fileTypeName(st.type)}  Size: ${st.size}  Chunk: ${st.chunkSize}  Links: ${st.nlink}${deviceString(st) !== undefined ? `  Device type: ${deviceString(st)!.replace(' ', '')}` : ''}`,
           `  Mode: (0${st.perm.toString(8)}/${modeString(st)})  Uid: ${st.uid}  Gid: ${st.gid}  Oid: ${st.oid}`,
           `Access: ${timeString(st.atimeNs)}.${String(st.atimeNs % 1_000_000_000n).padStart(9, '0')}`,
           `Modify: ${timeString(st.mtimeNs)}.${String(st.mtimeNs % 1_000_000_000n).padStart(9, '0')}`,

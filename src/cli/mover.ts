@@ -130,7 +130,7 @@ function shellWord(w: string): string {
 function interruptedLine(what: 'copy' | 'sync', s: CopySummary): string {
   const args = process.argv.slice(2).filter((a) => a !== '--restart');
   if (what === 'copy' && !args.includes('--resume')) args.push('--resume');
-  const done = s.files + s.symlinks + s.hardlinks + s.skipped + s.unchanged;
+  const done = s.files + s.symlinks + s.hardlinks + s.specials + s.skipped + s.unchanged;
   const errors = s.errors > 0 ? `, ${count(s.errors, 'error')}` : '';
   return `strata: ${what} interrupted after ${count(done, 'item')} (${(s.bytes / 1e6).toFixed(1)} MB)${errors}; continue with: strata ${args.map(shellWord).join(' ')}`;
 }

@@ -9,13 +9,13 @@ import type { Tx } from '../object/object.js';
 import { u64Key } from '../object/keys.js';
 import type { DfsCore } from './core.js';
 import {
-  A_ATTR, A_CTIME, A_LINK, A_MTIME, A_SIZE, A_SUBDIRS, DATA_AKEY, ENTRY_AKEY, INODE_DKEY, PATH_MAX, ROOT_OID, S_IFMT, XATTR_DKEY,
-  XATTR_VALUE_MAX, decodeAttr, decodeEntry, encodeAttr, encodeEntry, fromU64le, isMetaDkey, typeBits, u64le, type Entry, type FileType,
+  A_ATTR, A_CTIME, A_LINK, A_MTIME, A_RDEV, A_SIZE, A_SUBDIRS, DATA_AKEY, ENTRY_AKEY, INODE_DKEY, PATH_MAX, ROOT_OID, S_IFMT, XATTR_DKEY,
+  XATTR_VALUE_MAX, decodeAttr, decodeEntry, encodeAttr, encodeEntry, fromU64le, isDevice, isMetaDkey, typeBits, typeOfMode, typeOfModeBits, u64le, type Entry, type FileType,
 } from './layout.js';
 import { checkName } from './path.js';
 import { checkXattrName } from './xattr.js';
 import { chunkIndexes, MAX_FILE_SIZE } from './io.js';
-import { checkNewOwner, checkOwnerChange, inheritedOwner, writeKillsPriv, killPriv, type SetAttr } from './owner.js';
+import { checkCreateType, checkNewOwner, checkOwnerChange, inheritedOwner, writeKillsPriv, killPriv, type SetAttr } from './owner.js';
 
 /** Attributes of a new inode; every field is optional. */
 export interface NewInode {
@@ -39,6 +39,8 @@ export interface NewInode {
   size?: number;
   /** Symlinks: the target. */
   target?: string;
+  /** Character and block devices: the device number, major << 32 | minor (makeRdev); ignored for other types, as mknod(2) does. */
+  rdev?: bigint;
 }
 
 export interface CreateAtOptions extends NewInode {
@@ -75,6 +77,8 @@ export function checkNewInode(core: DfsCore, type: FileType, o: NewInode, what: 
   checkId(o.uid, what);
   checkId(o.gid, what);
   checkNewOwner(core.caller, o.uid ?? core.uid, o.gid ?? core.gid, what);
+  checkCreateType(core.caller, type, what);
+  if (isDevice(type) && o.rdev !== undefined && (typeof o.rdev !== 'bigint' || o.rdev < 0n || o.rdev >= 1n << 64n)) throw new StrataError('EINVAL', `${what}: bad device number ${String(o.rdev)}`);
   checkTime(o.atimeNs, what);
   checkTime(o.mtimeNs, what);
   checkChunkSize(o.chunkSize);
@@ -205,6 +209,7 @@ export function writeNewInode(core: DfsCore, tx: Tx, oid: ObjectId, type: FileTy
   }
   if (type === 'symlink') tx.put(obj, INODE_DKEY, A_LINK, Buffer.from(o.target ?? '', 'utf8'));
   if (type === 'dir') tx.put(obj, INODE_DKEY, A_SUBDIRS, u64le(0n));
+  if (isDevice(type)) tx.put(obj, INODE_DKEY, A_RDEV, u64le(o.rdev ?? 0n));
   for (const [n, v] of o.xattrs ?? []) tx.put(obj, XATTR_DKEY, n, xattrValue(v));
 }
 
@@ -346,13 +351,51 @@ export async function lookupAt(core: DfsCore, dir: ObjectId, name: string): Prom
   return core.getEntry(dir, name);
 }
 
-/** Creates a file, directory or symlink `name` in directory `dir`, with all its attributes, in one transaction. */
+/** Creates a file, directory, symlink or special file `name` in directory `dir`, with all its attributes, in one transaction. */
 export async function createAt(core: DfsCore, dir: ObjectId, name: string, type: FileType, o: CreateAtOptions = {}): Promise<Entry> {
   checkName(name);
   checkNewInode(core, type, o, `create ${name}`);
   core.checkWritable(`create ${name}`);
   const oid = o.oid ?? await core.allocOid(type);
   return run(core, `create ${name}`, stageCreate(core, dir, name, type, oid, o));
+}
+
+/**
+ * The type a mknod(2) mode asks for, as Linux judges it: no type bits or
+ * S_IFREG is a regular file, a FIFO, device or socket is itself, S_IFDIR is
+ * EPERM (mkdir makes directories) and anything else EINVAL.
+ */
+export function mknodType(mode: number, what: string): FileType {
+  if (!Number.isInteger(mode) || mode < 0 || mode > 0xffff) throw new StrataError('EINVAL', `${what}: bad mode ${mode}`);
+  if ((mode & S_IFMT) === 0) return 'file';
+  const t = typeOfModeBits(mode);
+  if (t === 'dir') throw new StrataError('EPERM', `${what}: mknod cannot make a directory (use mkdir)`);
+  if (t === undefined || t === 'symlink') throw new StrataError('EINVAL', `${what}: mode ${mode.toString(8)} is not a type mknod makes`);
+  return t;
+}
+
+/**
+ * mknod(2) in directory `dir`: `mode` carries the type bits and the
+ * permission bits; `rdev` (major << 32 | minor) is kept for devices and
+ * ignored otherwise. Devices only by root (EPERM).
+ */
+export async function mknodAt(core: DfsCore, dir: ObjectId, name: string, mode: number, rdev: bigint, o: CreateAtOptions = {}): Promise<Entry> {
+  const type = mknodType(mode, `mknod ${name}`);
+  return createAt(core, dir, name, type, { ...o, mode: mode & 0o7777, ...(isDevice(type) ? { rdev } : {}) });
+}
+
+/** The error of opening an inode's data that has none: a directory, a symlink, a FIFO, device or socket. */
+export function notOpenable(type: FileType, path: string): StrataError {
+  if (type === 'dir') return new StrataError('EISDIR', `${path}: is a directory`);
+  if (type === 'symlink') return new StrataError('ELOOP', `${path}: too many levels of symbolic links`);
+  // As open(2) of a socket: no such device or address. DFS holds no pipe or
+  // device behind the others; a mount's kernel opens them itself.
+  return new StrataError('ENXIO', `${path}: is a ${fileTypeName(type)}, which holds no data in DFS (open it through a mount)`);
+}
+
+/** Words for a type in messages. */
+export function fileTypeName(type: FileType): string {
+  return ({ file: 'regular file', dir: 'directory', symlink: 'symbolic link', fifo: 'FIFO', chr: 'character device', blk: 'block device', sock: 'socket' } as const)[type];
 }
 
 export async function setattrOf(core: DfsCore, oid: ObjectId, a: SetAttr): Promise<void> {
@@ -394,7 +437,7 @@ export async function linkAt(core: DfsCore, oid: ObjectId, dir: ObjectId, name: 
     if (ent) throw new StrataError('EEXIST', `${name}: already exists`);
     const o = core.obj(oid);
     const { attr, ver: aver } = await core.attrV(oid);
-    const type = (attr.mode & S_IFMT) === typeBits('dir') ? 'dir' : (attr.mode & S_IFMT) === typeBits('symlink') ? 'symlink' : 'file';
+    const type = typeOfMode(attr.mode);
     if (type === 'dir') throw new StrataError('EPERM', `link ${name}: hard links to directories are not allowed`);
     if (attr.nlink === 0) throw new StrataError('ENOENT', `link ${name}: the file was removed`);
     await expectDir(core, tx, dir);

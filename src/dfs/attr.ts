@@ -25,6 +25,8 @@ export interface Stat {
   atimeNs: bigint;
   mtimeNs: bigint;
   ctimeNs: bigint;
+  /** Device number of a character or block device, major << 32 | minor (0 otherwise; see rdevMajor/rdevMinor). */
+  rdev: bigint;
 }
 
 export function toStat(i: Inode): Stat {
@@ -32,7 +34,7 @@ export function toStat(i: Inode): Stat {
     type: i.type, mode: i.mode, perm: i.mode & 0o7777, uid: i.uid, gid: i.gid,
     nlink: i.nlink,
     size: i.size, chunkSize: i.chunkSize, oid: i.oid.toString(), ino: i.oid.lo,
-    atimeNs: i.atimeNs, mtimeNs: i.mtimeNs, ctimeNs: i.ctimeNs,
+    atimeNs: i.atimeNs, mtimeNs: i.mtimeNs, ctimeNs: i.ctimeNs, rdev: i.rdev,
   };
 }
 

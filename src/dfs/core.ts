@@ -11,8 +11,8 @@ import { StrataError, isStrataError } from '../errors.js';
 import { currentCaller, type Caller } from '../container/identity.js';
 import { pidAlive } from '../pid.js';
 import {
-  A_ATTR, A_CTIME, A_LINK, A_MTIME, A_SIZE, A_SUBDIRS, ENTRY_AKEY, INODE_DKEY, ORPHAN_AKEY, ORPHAN_OID, ROOT_OID, S_IFDIR,
-  decodeAttr, decodeEntry, fromU64le, otypeFor, typeOfMode, type Entry, type FileType, type InodeAttr,
+  A_ATTR, A_CTIME, A_LINK, A_MTIME, A_RDEV, A_SIZE, A_SUBDIRS, ENTRY_AKEY, INODE_DKEY, ORPHAN_AKEY, ORPHAN_OID, ROOT_OID, S_IFDIR,
+  decodeAttr, decodeEntry, fromU64le, isDevice, otypeFor, typeOfMode, type Entry, type FileType, type InodeAttr,
 } from './layout.js';
 
 export interface Inode extends InodeAttr {
@@ -23,6 +23,8 @@ export interface Inode extends InodeAttr {
   ctimeNs: bigint;
   /** Symlink target (symlinks only). */
   target?: string;
+  /** Device number, major << 32 | minor (character and block devices; 0 otherwise). */
+  rdev: bigint;
 }
 
 export interface MountOptions {
@@ -225,8 +227,8 @@ export class DfsCore {
   }
 
   async readInode(oid: ObjectId, type?: FileType): Promise<Inode> {
-    // The inode's akeys in one read (attr, size, mtime, ctime, link).
-    let a: Uint8Array | undefined, size: Uint8Array | undefined, mtime: Uint8Array | undefined, ctime: Uint8Array | undefined, link: Uint8Array | undefined, subdirs: Uint8Array | undefined;
+    // The inode's akeys in one read (attr, size, mtime, ctime, link, subdirs, rdev).
+    let a: Uint8Array | undefined, size: Uint8Array | undefined, mtime: Uint8Array | undefined, ctime: Uint8Array | undefined, link: Uint8Array | undefined, subdirs: Uint8Array | undefined, rdev: Uint8Array | undefined;
     for (const { akey, value } of await this.obj(oid).fetchDkey(INODE_DKEY, this.epoch)) {
       switch (Buffer.from(akey.buffer, akey.byteOffset, akey.length).toString('latin1')) {
         case A_ATTR: a = value; break;
@@ -235,6 +237,7 @@ export class DfsCore {
         case A_CTIME: ctime = value; break;
         case A_LINK: link = value; break;
         case A_SUBDIRS: subdirs = value; break;
+        case A_RDEV: rdev = value; break;
       }
     }
     let attr: InodeAttr;
@@ -242,11 +245,12 @@ export class DfsCore {
     else if (oid.equals(ROOT_OID)) attr = { mode: S_IFDIR | 0o755, uid: 0, gid: 0, nlink: 1, chunkSize: 0, atimeNs: 0n };
     else throw new StrataError('ENOENT', `inode ${oid} is gone`);
     const t = type ?? typeOfMode(attr.mode);
-    const ino: Inode = { ...attr, oid, type: t, size: Number(fromU64le(size)), mtimeNs: fromU64le(mtime), ctimeNs: fromU64le(ctime) };
+    const ino: Inode = { ...attr, oid, type: t, size: Number(fromU64le(size)), mtimeNs: fromU64le(mtime), ctimeNs: fromU64le(ctime), rdev: 0n };
     if (t === 'symlink') {
       ino.target = link ? Buffer.from(link).toString('utf8') : '';
       ino.size = Buffer.byteLength(ino.target, 'utf8');
     }
+    if (isDevice(t)) ino.rdev = fromU64le(rdev);
     if (t === 'dir') {
       ino.size = 0;
       // 2 + subdirectories; 1 ("unknown", as btrfs) for a directory made before counts were kept.

@@ -6,7 +6,7 @@ import type { DfsCore, MountOptions } from './core.js';
 import type { Superblock } from './layout.js';
 import { mountCore } from './mount.js';
 import { resolve, resolveExisting, readTarget } from './lookup.js';
-import { createNode, link, mkdir, rmdir, symlink, unlink, type CreateOptions } from './dir.js';
+import { createNode, link, mkdir, mknod, rmdir, symlink, unlink, type CreateOptions } from './dir.js';
 import { DfsFile, truncateObject, type DfsFileOptions } from './io.js';
 import { rename, type RenameOptions } from './rename.js';
 import { chmod, chown, stat, toStat, utimens, type Stat } from './attr.js';
@@ -16,7 +16,7 @@ import {
 } from './xattr.js';
 import { readdir, readdirObject, readdirPage, type DirEntry, type DirPage, type ReaddirOptions } from './readdir.js';
 import {
-  createAt, linkAt, lookupAt, renameAt, setattrOf, unlinkAt,
+  createAt, linkAt, lookupAt, mknodAt, notOpenable, renameAt, setattrOf, unlinkAt,
   type CreateAtOptions, type NewInode, type RenameAtOptions, type SetAttr,
 } from './at.js';
 import { DfsBatch } from './batch.js';
@@ -66,6 +66,8 @@ export class Dfs {
   unlink(path: string): Promise<void> { return unlink(this.core, path); }
   rename(from: string, to: string, opts?: RenameOptions): Promise<void> { return rename(this.core, from, to, opts); }
   symlink(target: string, path: string): Promise<void> { return symlink(this.core, target, path); }
+  /** mknod(2) by path: see mknodAt. */
+  mknod(path: string, mode: number, rdev = 0n): Promise<void> { return mknod(this.core, path, mode, rdev); }
   link(existing: string, newPath: string): Promise<void> { return link(this.core, existing, newPath); }
 
   async readlink(path: string): Promise<string> {
@@ -95,6 +97,9 @@ export class Dfs {
   readdir(path: string, opts?: ReaddirOptions): AsyncGenerator<DirEntry> { return readdir(this.core, path, opts); }
 
   async truncate(path: string, size: number): Promise<void> {
+    // As truncate(2): a FIFO, device or socket is EINVAL (open would say ENXIO).
+    const r = await resolveExisting(this.core, path, true);
+    if (r.ent.type !== 'file' && r.ent.type !== 'dir') throw new StrataError('EINVAL', `truncate ${path}: not a regular file`);
     const f = await this.open(path, { write: true });
     await f.truncate(size);
   }
@@ -118,8 +123,7 @@ export class Dfs {
         }
       }
       if (opts.create && opts.exclusive) throw new StrataError('EEXIST', `${path}: already exists`);
-      if (r.ent.type === 'dir') throw new StrataError('EISDIR', `${path}: is a directory`);
-      if (r.ent.type !== 'file') throw new StrataError('ELOOP', `${path}: too many levels of symbolic links`);
+      if (r.ent.type !== 'file') throw notOpenable(r.ent.type, path);
       const ino = await core.readInode(r.ent.oid, 'file');
       const f = new DfsFile(core, r.ent.oid, ino.chunkSize, { write, path, pin: opts.pin });
       if (opts.truncate && ino.size > 0) await truncateObject(core, r.ent.oid, ino.chunkSize, 0, path);
@@ -190,6 +194,10 @@ export class Dfs {
     const e = await createAt(this.core, dir, name, 'file', opts);
     return this.file(e.oid, opts.chunkSize ?? this.core.chunkSize, { write: true, pin: opts.pin, path: name });
   }
+  /** mknod(2): a FIFO, device, socket (or empty regular file) by the type bits of `mode`; `rdev` (makeRdev) for devices. */
+  mknodAt(dir: ObjectId, name: string, mode: number, rdev = 0n, opts?: Omit<CreateAtOptions, 'mode' | 'rdev'>): Promise<Entry> {
+    return mknodAt(this.core, dir, name, mode, rdev, opts);
+  }
   /** Hard link: a new name for inode `oid`. */
   linkAt(oid: ObjectId, dir: ObjectId, name: string): Promise<Entry> { return linkAt(this.core, oid, dir, name); }
   unlinkAt(dir: ObjectId, name: string): Promise<void> { return unlinkAt(this.core, dir, name); }
@@ -227,8 +235,7 @@ export class Dfs {
   /** A handle on a regular file known by OID (reads its chunk size). */
   async openOid(oid: ObjectId, opts: DfsFileOptions = {}): Promise<DfsFile> {
     const ino = await this.core.readInode(oid);
-    if (ino.type === 'dir') throw new StrataError('EISDIR', `${opts.path ?? oid}: is a directory`);
-    if (ino.type !== 'file') throw new StrataError('EINVAL', `${opts.path ?? oid}: not a regular file`);
+    if (ino.type !== 'file') throw ino.type === 'symlink' ? new StrataError('EINVAL', `${opts.path ?? oid}: not a regular file`) : notOpenable(ino.type, opts.path ?? oid.toString());
     return this.file(oid, ino.chunkSize || this.core.chunkSize, opts);
   }
 

@@ -7,7 +7,8 @@ import { normalizePath } from './path.js';
 import type { DfsCore } from './core.js';
 import type { Entry, FileType } from './layout.js';
 import { parentOf, resolve, resolveExisting } from './lookup.js';
-import { checkChunkSize, createAt, linkAt, unlinkAt, type NewInode } from './at.js';
+import { checkChunkSize, createAt, linkAt, mknodType, unlinkAt, type NewInode } from './at.js';
+import { isDevice } from './layout.js';
 
 export interface CreateOptions {
   /** Permission bits (default 0o755 for directories, 0o644 for files). */
@@ -18,7 +19,7 @@ export interface CreateOptions {
 
 /** Creates a new name (EEXIST if it exists). */
 export async function createNode(core: DfsCore, path: string, type: FileType, opts: NewInode & { follow?: boolean }): Promise<Entry> {
-  const what = type === 'dir' ? 'mkdir' : type === 'symlink' ? 'symlink' : 'create';
+  const what = type === 'dir' ? 'mkdir' : type === 'symlink' ? 'symlink' : type === 'file' ? 'create' : 'mknod';
   core.checkWritable(`${what} ${path}`);
   checkChunkSize(opts.chunkSize);
   return core.retry(`${what} ${path}`, async () => {
@@ -59,6 +60,12 @@ export async function mkdir(core: DfsCore, path: string, opts: CreateOptions & {
 export async function symlink(core: DfsCore, target: string, path: string): Promise<void> {
   if (target.length === 0) throw new StrataError('ENOENT', `symlink ${path}: empty target`);
   await createNode(core, path, 'symlink', { target });
+}
+
+/** mknod(2): a FIFO, device or socket (or an empty regular file) by the type bits of `mode`; `rdev` only for devices. */
+export async function mknod(core: DfsCore, path: string, mode: number, rdev: bigint): Promise<void> {
+  const type = mknodType(mode, `mknod ${path}`);
+  await createNode(core, path, type, { mode: mode & 0o7777, ...(isDevice(type) ? { rdev } : {}) });
 }
 
 async function removeName(core: DfsCore, path: string, dir: boolean): Promise<void> {

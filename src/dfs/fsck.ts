@@ -21,8 +21,8 @@ import { ObjectId } from '../object/oid.js';
 import { u64FromKey } from '../object/keys.js';
 import { isValidName } from './path.js';
 import {
-  A_ATTR, A_SIZE, A_SUBDIRS, DATA_AKEY, ENTRY_AKEY, INODE_DKEY, ORPHAN_AKEY, ORPHAN_OID, ROOT_OID, SB_AKEY, SB_DKEY, SB_OID,
-  decodeAttr, decodeEntry, decodeSuperblock, fromU64le, isMetaDkey, typeOfMode, type FileType, type InodeAttr,
+  A_ATTR, A_RDEV, A_SIZE, A_SUBDIRS, DATA_AKEY, ENTRY_AKEY, INODE_DKEY, ORPHAN_AKEY, ORPHAN_OID, ROOT_OID, SB_AKEY, SB_DKEY, SB_OID,
+  decodeAttr, decodeEntry, decodeSuperblock, fromU64le, isDevice, isMetaDkey, isSpecial, typeOfMode, typeOfModeBits, type FileType, type InodeAttr,
 } from './layout.js';
 
 export interface DfsCheckReport {
@@ -115,10 +115,12 @@ export async function checkDfs(engine: Engine, cont: string, opts: { epoch?: Epo
     }
     let attr: InodeAttr;
     try { attr = decodeAttr(a); } catch (e) { problem(`${r.path}: inode ${key}: ${(e as Error).message}`); continue; }
-    const t = typeOfMode(attr.mode);
+    const t = typeOfModeBits(attr.mode);
+    if (t === undefined) { problem(`${r.path}: inode ${key} has mode ${attr.mode.toString(8)}, of no type DFS knows`); continue; }
     if (t !== r.type) { problem(`${r.path}: entry type ${r.type}, inode ${key} is a ${t}`); continue; }
     if (t !== 'dir' && attr.nlink !== r.count) problem(`${r.path}: inode ${key} has nlink ${attr.nlink}, but ${r.count} entr${r.count === 1 ? 'y names' : 'ies name'} it`);
     if (t === 'file') await checkFile(obj(oid), attr, r.path, key, epoch, problem);
+    if (isSpecial(t)) await checkSpecial(obj(oid), t, r.path, key, epoch, problem);
     if (t === 'dir') {
       const counted = await obj(oid).get(INODE_DKEY, A_SUBDIRS, epoch); // absent: made before counts were kept
       const n = subdirs.get(key) ?? 0;
@@ -157,6 +159,17 @@ async function removeUnreachable(engine: Engine, o: DaosObject): Promise<void> {
   tx.expectVersion(o, INODE_DKEY, A_ATTR, await o.version(INODE_DKEY, A_ATTR));
   tx.punchObject(o);
   await tx.commit();
+}
+
+/** A FIFO, device or socket stores no data; a device has its 8-byte device number. */
+async function checkSpecial(o: DaosObject, t: FileType, p: string, key: string, epoch: Epoch, problem: (s: string) => void): Promise<void> {
+  for await (const k of o.dkeys({ epoch })) {
+    if (!isMetaDkey(k)) { problem(`${p}: ${t} ${key} stores data (dkey ${Buffer.from(k).toString('hex')})`); break; }
+  }
+  if (isDevice(t)) {
+    const rdev = await o.get(INODE_DKEY, A_RDEV, epoch);
+    if (!rdev || rdev.length !== 8) problem(`${p}: device ${key} has ${rdev ? `a ${rdev.length}-byte` : 'no'} device number`);
+  }
 }
 
 async function checkFile(o: DaosObject, attr: InodeAttr, p: string, key: string, epoch: Epoch, problem: (s: string) => void): Promise<void> {

@@ -1,7 +1,7 @@
 // DFS: a POSIX filesystem inside a POSIX container (see docs/dfs.md).
 export { Dfs, mountDfs, type OpenOptions as DfsOpenOptions } from './dfs.js';
 export { DfsFile, BulkWriter, type DfsFileOptions, type WriteOptions, type BulkWriterOptions } from './io.js';
-export { type CreateAtOptions, type NewInode, type SetAttr, type RenameAtOptions } from './at.js';
+export { mknodType, fileTypeName, type CreateAtOptions, type NewInode, type SetAttr, type RenameAtOptions } from './at.js';
 export { DfsBatch } from './batch.js';
 export { DfsCore, type MountOptions, type Inode } from './core.js';
 export { CreateGroup, type CreateGroupOptions } from './group.js';
@@ -17,4 +17,4 @@ export { normalizePath, parsePath, joinPath, checkName } from './path.js';
 export * from './layout.js';
 export { putFile, getFile, type TransferResult, type TransferOptions } from './transfer.js';
 export { checkDfs, type DfsCheckReport } from './fsck.js';
-export { checkOwnerChange, checkNewOwner, inheritedOwner, killPriv, isSuperuser, type Owned } from './owner.js';
+export { checkCreateType, checkOwnerChange, checkNewOwner, inheritedOwner, killPriv, isSuperuser, type Owned } from './owner.js';

@@ -6,7 +6,7 @@
 //   under the meta dkey "\0inode": akey "attr" (32-byte record: mode, uid, gid,
 //   nlink, chunk size, birth time), "size", "mtime", "ctime" (u64 LE; writers
 //   merge them with put-max so parallel writers never conflict), "link"
-//   (symlink target). xattrs live under meta dkey "\0xattr", one akey per name.
+//   (symlink target), "rdev" (devices: major << 32 | minor). xattrs live under meta dkey "\0xattr", one akey per name.
 // - A directory entry is a dkey of the directory object (the name, UTF-8) with
 //   akey "e" = [version 1, type, OID(16)]. Names never hold NUL, so the meta
 //   dkeys (which start with NUL) never collide with entries.
@@ -34,6 +34,8 @@ export const A_CTIME = 'ctime';
 export const A_LINK = 'link';
 /** Directories: the number of subdirectories (u64 LE); nlink = 2 + it. */
 export const A_SUBDIRS = 'subdirs';
+/** Character and block devices: the device number, major << 32 | minor (u64 LE). */
+export const A_RDEV = 'rdev';
 export const ENTRY_AKEY = 'e';
 export const DATA_AKEY = 'd';
 
@@ -41,8 +43,22 @@ export const S_IFMT = 0o170000;
 export const S_IFDIR = 0o040000;
 export const S_IFREG = 0o100000;
 export const S_IFLNK = 0o120000;
+export const S_IFIFO = 0o010000;
+export const S_IFCHR = 0o020000;
+export const S_IFBLK = 0o060000;
+export const S_IFSOCK = 0o140000;
 
-export type FileType = 'file' | 'dir' | 'symlink';
+/**
+ * The kinds of inode DFS stores. FIFOs, devices and sockets ("special
+ * files") hold no data: their meaning lives in the kernel that opens them
+ * (the mount's kernel runs a FIFO's pipe itself once getattr says S_IFIFO).
+ */
+export type FileType = 'file' | 'dir' | 'symlink' | SpecialType;
+export type SpecialType = 'fifo' | 'chr' | 'blk' | 'sock';
+
+const TYPE_BITS: Record<FileType, number> = {
+  file: S_IFREG, dir: S_IFDIR, symlink: S_IFLNK, fifo: S_IFIFO, chr: S_IFCHR, blk: S_IFBLK, sock: S_IFSOCK,
+};
 
 export const NAME_MAX = 255;
 export const PATH_MAX = 4096;
@@ -51,14 +67,58 @@ export const XATTR_VALUE_MAX = 65536;
 export const SYMLOOP_MAX = 40;
 
 export function typeBits(t: FileType): number {
-  return t === 'dir' ? S_IFDIR : t === 'symlink' ? S_IFLNK : S_IFREG;
+  return TYPE_BITS[t];
 }
 
-export function typeOfMode(mode: number): FileType {
+/** The type a mode's S_IFMT bits name, or undefined for bits DFS does not know. */
+export function typeOfModeBits(mode: number): FileType | undefined {
   const f = mode & S_IFMT;
-  if (f === S_IFDIR) return 'dir';
-  if (f === S_IFLNK) return 'symlink';
-  return 'file';
+  for (const [t, bits] of Object.entries(TYPE_BITS)) if (bits === f) return t as FileType;
+  return undefined;
+}
+
+/** The type of a stored inode's mode (unknown bits, which DFS never stores, read as a file). */
+export function typeOfMode(mode: number): FileType {
+  return typeOfModeBits(mode) ?? 'file';
+}
+
+export function isSpecial(t: FileType): t is SpecialType {
+  return t === 'fifo' || t === 'chr' || t === 'blk' || t === 'sock';
+}
+
+export function isDevice(t: FileType): t is 'chr' | 'blk' {
+  return t === 'chr' || t === 'blk';
+}
+
+/** Largest major or minor device number (each is 32 bits in DFS's rdev). */
+export const DEV_PART_MAX = 0xffffffff;
+
+/** The rdev DFS stores: major << 32 | minor. */
+export function makeRdev(major: number, minor: number): bigint {
+  return (BigInt(major) << 32n) | BigInt(minor);
+}
+
+export function rdevMajor(rdev: bigint): number { return Number(rdev >> 32n); }
+export function rdevMinor(rdev: bigint): number { return Number(rdev & 0xffffffffn); }
+
+/** Linux's 32-bit device encoding (new_encode_dev: the FUSE protocol's rdev) to DFS's rdev. */
+export function rdevFromKernel32(dev: number): bigint {
+  return makeRdev((dev & 0xfff00) >>> 8, (dev & 0xff) | ((dev >>> 12) & 0xfff00));
+}
+
+/** DFS's rdev to Linux's 32-bit device encoding (0 when it does not fit: a major over 4095 or a minor over 2^20 - 1). */
+export function rdevToKernel32(rdev: bigint): number {
+  const major = rdevMajor(rdev);
+  const minor = rdevMinor(rdev);
+  if (major > 0xfff || minor > 0xfffff) return 0;
+  return ((minor & 0xff) | (major << 8) | ((minor & ~0xff) << 12)) >>> 0;
+}
+
+/** glibc's 64-bit dev_t (st_rdev of stat(2), makedev) to DFS's rdev. */
+export function rdevFromDevT(dev: bigint): bigint {
+  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn & 0xffffffffn);
+  const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn & 0xffffffffn);
+  return (major << 32n) | minor;
 }
 
 export function otypeFor(t: FileType): number {
@@ -96,7 +156,11 @@ export interface Entry {
   oid: ObjectId;
 }
 
-const TYPE_BYTE: Record<FileType, number> = { dir: 4, file: 8, symlink: 10 };
+/** The type byte of an entry: the DT_* value of dirent.d_type. */
+const TYPE_BYTE: Record<FileType, number> = { fifo: 1, chr: 2, dir: 4, blk: 6, file: 8, symlink: 10, sock: 12 };
+const BYTE_TYPE = new Map<number, FileType>(Object.entries(TYPE_BYTE).map(([t, b]) => [b, t as FileType]));
+
+export function dtOf(t: FileType): number { return TYPE_BYTE[t]; }
 
 export function encodeEntry(e: Entry): Uint8Array {
   const b = Buffer.alloc(18);
@@ -108,7 +172,7 @@ export function encodeEntry(e: Entry): Uint8Array {
 
 export function decodeEntry(b: Uint8Array): Entry {
   if (b.length !== 18 || b[0] !== 1) throw new StrataError('EIO', `corrupt directory entry (${b.length} bytes)`);
-  const t = b[1] === 4 ? 'dir' : b[1] === 8 ? 'file' : b[1] === 10 ? 'symlink' : undefined;
+  const t = BYTE_TYPE.get(b[1]!);
   if (!t) throw new StrataError('EIO', `corrupt directory entry type ${b[1]}`);
   return { type: t, oid: ObjectId.fromBytes(b.subarray(2, 18)) };
 }

@@ -7,7 +7,7 @@
 // into a root shell. Root (uid 0) is exempt, as with CAP_CHOWN/CAP_FOWNER.
 import { StrataError } from '../errors.js';
 import type { Caller } from '../container/identity.js';
-import { S_IFMT, S_IFREG } from './layout.js';
+import { S_IFMT, S_IFREG, isDevice, type FileType } from './layout.js';
 
 export const S_ISUID = 0o4000;
 export const S_ISGID = 0o2000;
@@ -104,9 +104,18 @@ export function checkNewOwner(caller: Caller, uid: number, gid: number, what: st
  * group); a file made there with set-group-ID and group-execute by a
  * non-root caller outside that group loses set-group-ID.
  */
-export function inheritedOwner(caller: Caller, parent: Owned, type: 'file' | 'dir' | 'symlink', gid: number, perm: number): { gid: number; perm: number } {
+export function inheritedOwner(caller: Caller, parent: Owned, type: FileType, gid: number, perm: number): { gid: number; perm: number } {
   if (!(parent.mode & S_ISGID)) return { gid, perm };
   if (type === 'dir') return { gid: parent.gid, perm: perm | S_ISGID };
   if ((perm & (S_ISGID | 0o010)) === (S_ISGID | 0o010) && !isSuperuser(caller) && !inGroup(caller, parent.gid)) perm &= ~S_ISGID;
   return { gid: parent.gid, perm };
+}
+
+/**
+ * Checks that `caller` may create an inode of this type: character and block
+ * devices only root (CAP_MKNOD, as mknod(2) on Linux); FIFOs, sockets and
+ * everything else anyone who may write the directory.
+ */
+export function checkCreateType(caller: Caller, type: FileType, what: string): void {
+  if (isDevice(type) && !isSuperuser(caller)) throw eperm(what, `only root may create a device (caller ${caller.uid})`);
 }

@@ -35,6 +35,7 @@ export async function du(core: DfsCore, path: string): Promise<DuResult> {
     if (seen.has(key)) return;
     seen.add(key);
     res.files++;
+    if (type !== 'file') return; // a FIFO, device or socket: no bytes
     const ino = await core.readInode(oid, 'file');
     res.apparentBytes += ino.size;
     res.storedBytes += (await fileExtents(core, oid, ino.chunkSize, ino.size)).reduce((s, e) => s + e.length, 0);

@@ -1,7 +1,7 @@
 // Attributes: getattr (of committed inodes, pending creations and queued
 // changes), setattr, the entry replies of lookups and creates, and the
 // clearing of suid/sgid (HANDLE_KILLPRIV).
-import { S_IFDIR, S_IFLNK, S_IFMT, checkOwnerChange, killPriv, typeBits, type SetAttr } from '../dfs/index.js';
+import { S_IFDIR, S_IFLNK, S_IFMT, checkOwnerChange, killPriv, rdevToKernel32, typeBits, type SetAttr } from '../dfs/index.js';
 import { ERRNO, FATTR, attrOut, entryOut, type Attr, type InHeader } from './proto.js';
 import { dfsNode, isDfs, type Node } from './nodes.js';
 import type { Access } from './access.js';
@@ -57,7 +57,7 @@ export class Attrs {
       return this.overlaid(key, {
         ino: d.mnt.ino(d.oid), size, blocks: Math.ceil(size / 512), atimeNs: o.atimeNs, mtimeNs: o.mtimeNs, ctimeNs: p.ctimeNs,
         mode: typeBits(p.type) | (p.type === 'symlink' ? 0o777 : o.mode), nlink: p.type === 'dir' ? 2 : 1, uid: o.uid, gid: o.gid,
-        blksize: p.type === 'file' ? Math.min(o.chunkSize ?? d.mnt.dfs.chunkSize, 1 << 20) : 4096,
+        blksize: p.type === 'file' ? Math.min(o.chunkSize ?? d.mnt.dfs.chunkSize, 1 << 20) : 4096, rdev: rdevToKernel32(o.rdev ?? 0n),
       });
     }
     const hit = this.meta.attrCache.get(key);
@@ -70,6 +70,7 @@ export class Attrs {
     return this.overlaid(key, {
       ino: d.mnt.ino(d.oid), size, blocks: Math.ceil(size / 512), atimeNs: ino.atimeNs, mtimeNs: ino.mtimeNs, ctimeNs: ino.ctimeNs,
       mode: ino.mode, nlink: ino.nlink, uid: ino.uid, gid: ino.gid, blksize: d.type === 'file' ? Math.min(ino.chunkSize || 4096, 1 << 20) : 4096,
+      rdev: rdevToKernel32(ino.rdev),
     });
   }
 

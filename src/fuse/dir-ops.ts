@@ -3,7 +3,7 @@
 import type { Engine } from '../engine/types.js';
 import { listContainers } from '../container/manage.js';
 import { listPools } from '../container/pool.js';
-import { checkName, inheritedOwner, type DirEntry, type FileType } from '../dfs/index.js';
+import { checkCreateType, checkName, dtOf, inheritedOwner, isDevice, mknodType, rdevFromKernel32, type DirEntry, type FileType } from '../dfs/index.js';
 import { ObjectId } from '../object/oid.js';
 import { DT, ERRNO, RENAME_EXCHANGE, RENAME_NOREPLACE, cstr, direntSize, openOut, writeDirent, type InHeader } from './proto.js';
 import { dfsNode, isDfs, type Node, type NodeTable } from './nodes.js';
@@ -26,8 +26,6 @@ interface DirHandle {
   peek?: DirEntry;
 }
 
-function dtOf(t: FileType): number { return t === 'dir' ? DT.DIR : t === 'symlink' ? DT.LNK : DT.REG; }
-
 export class DirOps {
   private dirs = new Map<bigint, DirHandle>();
 
@@ -49,10 +47,12 @@ export class DirOps {
    * transaction, batched with other pending changes); directories and
    * symlinks are queued at once.
    */
-  private async createNode(h: InHeader, p: Node, name: string, type: FileType, mode: number, target?: string, held = false): Promise<Node> {
+  private async createNode(h: InHeader, p: Node, name: string, type: FileType, mode: number, target?: string, held = false, rdev?: bigint): Promise<Node> {
     const d = dfsNode(p);
     await this.access.check(h, d, 'w');
     checkName(name);
+    // Devices only by root (CAP_MKNOD): the kernel checks it too, the daemon's own DFS view acts as root.
+    checkCreateType(this.access.caller(h), type, `mknod ${name}`);
     const nk = nkey(d.mnt, d.oid, name);
     if (this.meta.pendingNames.has(nk) || await d.mnt.dfs.lookupAt(d.oid, name)) throw new Fail(ERRNO['EEXIST']!);
     const oid = await d.mnt.dfs.reserveOid(type);
@@ -66,7 +66,7 @@ export class DirOps {
     done.catch(() => undefined);
     const pend: Pending = {
       key: okey(d.mnt, oid), nameKey: nk, node, mnt: d.mnt, dir: d.oid, name, type, oid,
-      opts: { mode: own.perm, uid: h.uid, gid: own.gid, atimeNs: now, mtimeNs: now, ...(target !== undefined ? { target } : {}) },
+      opts: { mode: own.perm, uid: h.uid, gid: own.gid, atimeNs: now, mtimeNs: now, ...(target !== undefined ? { target } : {}), ...(isDevice(type) ? { rdev: rdev ?? 0n } : {}) },
       ctimeNs: now, state: 'held', done, settle,
     };
     this.meta.pending.set(pend.key, pend);
@@ -80,6 +80,16 @@ export class DirOps {
 
   async create(h: InHeader, p: Node, name: string, type: FileType, mode: number, target?: string): Promise<Buffer[]> {
     return this.attrs.entry(await this.createNode(h, p, name, type, mode, target));
+  }
+
+  /**
+   * MKNOD: a FIFO, device, socket (a bind(2) of a Unix socket) or empty file,
+   * through the one DFS create path. The kernel runs a FIFO's pipe and a
+   * socket itself once getattr says so; a device's number is kept.
+   */
+  async mknod(h: InHeader, p: Node, name: string, mode: number, rdev: number): Promise<Buffer[]> {
+    const type = mknodType(mode, `mknod ${name}`);
+    return this.attrs.entry(await this.createNode(h, p, name, type, mode, undefined, false, isDevice(type) ? rdevFromKernel32(rdev) : undefined));
   }
 
   async createOpen(h: InHeader, p: Node, body: Buffer): Promise<Buffer[]> {

@@ -124,7 +124,8 @@ export class FileOps {
     const write = (flags & O_ACCMODE) !== 0;
     await this.access.check(h, d, 'r');
     if (write) await this.access.check(h, d, 'w');
-    if (d.type !== 'file') throw new Fail(ERRNO[d.type === 'dir' ? 'EISDIR' : 'ELOOP']!);
+    // (The kernel opens FIFOs, devices and sockets itself and never asks.)
+    if (d.type !== 'file') throw new Fail(ERRNO[d.type === 'dir' ? 'EISDIR' : d.type === 'symlink' ? 'ELOOP' : 'ENXIO']!);
     await this.meta.committed(n);
     const ino = await d.mnt.dfs.statOf(d.oid, 'file');
     const file = d.mnt.dfs.file(d.oid, ino.chunkSize || d.mnt.dfs.chunkSize, { write, pin: true, path: n.name });

@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import type { Engine } from '../engine/types.js';
 import type { ContainerRecord } from '../container/container.js';
 import type { PoolRecord } from '../container/pool.js';
-import { ROOT_OID, S_IFMT, PATH_MAX } from '../dfs/index.js';
+import { ROOT_OID, PATH_MAX } from '../dfs/index.js';
 import type { Channel } from './channel.js';
 import { StrataError } from '../errors.js';
 import {
@@ -228,9 +228,8 @@ export class TierFs {
         return this.dirOps.create(h, this.node(h.nodeid), cstr(body, 8)[0], 'dir', mode);
       }
       case OP.MKNOD: {
-        const mode = body.readUInt32LE(0);
-        if ((mode & S_IFMT) !== 0o100000 && (mode & S_IFMT) !== 0) throw new Fail(ERRNO['EPERM']!, 'only regular files');
-        return this.dirOps.create(h, this.node(h.nodeid), cstr(body, 16)[0], 'file', mode);
+        // struct fuse_mknod_in: mode (with the type bits), rdev (the kernel's 32-bit encoding), umask, padding.
+        return this.dirOps.mknod(h, this.node(h.nodeid), cstr(body, 16)[0], body.readUInt32LE(0), body.readUInt32LE(4));
       }
       case OP.SYMLINK: {
         const [name, at] = cstr(body, 0);

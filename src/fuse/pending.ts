@@ -1,7 +1,7 @@
 // Changes answered but not committed yet: created inodes and attribute changes
 // on their way through the commit queue, the attributes of what was just
 // committed, and the errors of deferred commits (see docs/fuse.md, cache and consistency).
-import { typeBits, type SetAttr } from '../dfs/index.js';
+import { rdevToKernel32, typeBits, type SetAttr } from '../dfs/index.js';
 import type { ObjectId } from '../object/oid.js';
 import type { Attr } from './proto.js';
 import type { Mnt, Node, NodeTable } from './nodes.js';
@@ -40,7 +40,7 @@ export class PendingChanges {
         this.attrCache.set(p.key, { at: Date.now(), a: {
           ino: p.mnt.ino(p.oid), size, blocks: Math.ceil(size / 512), atimeNs: o.atimeNs, mtimeNs: o.mtimeNs, ctimeNs: p.ctimeNs,
           mode: typeBits(p.type) | (p.type === 'symlink' ? 0o777 : o.mode), nlink: p.type === 'dir' ? 2 : 1, uid: o.uid, gid: o.gid,
-          blksize: p.type === 'file' ? Math.min(o.chunkSize ?? p.mnt.dfs.chunkSize, 1 << 20) : 4096,
+          blksize: p.type === 'file' ? Math.min(o.chunkSize ?? p.mnt.dfs.chunkSize, 1 << 20) : 4096, rdev: rdevToKernel32(o.rdev ?? 0n),
         } });
       }
       this.pending.delete(p.key);

@@ -40,7 +40,7 @@ export const XATTR_CREATE = 1;
 export const XATTR_REPLACE = 2;
 
 export const ERRNO: Record<string, number> = {
-  EPERM: 1, ENOENT: 2, EIO: 5, EBADF: 9, EAGAIN: 11, ENOMEM: 12, EACCES: 13, EBUSY: 16, EEXIST: 17, EXDEV: 18,
+  EPERM: 1, ENOENT: 2, EIO: 5, ENXIO: 6, EBADF: 9, EAGAIN: 11, ENOMEM: 12, EACCES: 13, EBUSY: 16, EEXIST: 17, EXDEV: 18,
   ENOTDIR: 20, EISDIR: 21, EINVAL: 22, EFBIG: 27, ENOSPC: 28, EROFS: 30, ERANGE: 34, ENAMETOOLONG: 36,
   ENOSYS: 38, ENOTEMPTY: 39, ELOOP: 40, ENODATA: 61, EREMOTE: 66, EPROTO: 71, ENOTSUP: 95, ENOTCONN: 107, ESTALE: 116, ECONFLICT: 16,
 };
@@ -86,6 +86,8 @@ export interface Attr {
   uid: number;
   gid: number;
   blksize: number;
+  /** Devices: the device number in the kernel's 32-bit encoding (rdevToKernel32); 0 otherwise. */
+  rdev?: number;
 }
 
 export const ATTR_SIZE = 88;
@@ -104,7 +106,7 @@ export function writeAttr(b: Buffer, at: number, a: Attr): void {
   b.writeUInt32LE(a.nlink >>> 0, at + 64);
   b.writeUInt32LE(a.uid >>> 0, at + 68);
   b.writeUInt32LE(a.gid >>> 0, at + 72);
-  b.writeUInt32LE(0, at + 76); // rdev
+  b.writeUInt32LE(a.rdev ?? 0, at + 76);
   b.writeUInt32LE(a.blksize, at + 80);
   b.writeUInt32LE(0, at + 84); // flags
 }

@@ -1,6 +1,6 @@
 // `strata filesystem compare A B`: walks both trees in lock step and reports
 // what is missing on either side and what differs (type, size, mode, owner,
-// mtime, xattrs, symlink target, content). Containers are compared live, or
+// mtime, xattrs, symlink target, device number, content). Containers are compared live, or
 // at --snap for A.
 import { openSource } from './ends.js';
 import { engineGetter } from './copy.js';
@@ -8,12 +8,13 @@ import { fileChecksum } from './checksum.js';
 import { sameTime } from './times.js';
 import { march } from './walk.js';
 import { filterXattrs, type XattrMode } from './xattrs.js';
-import type { MStat, Tree } from './tree.js';
+import { isSpecialEntry, type MStat, type Tree } from './tree.js';
+import { rdevMajor, rdevMinor } from '../dfs/layout.js';
 import { reasonOf } from './transfer.js';
 
 export interface Difference {
   path: string;
-  /** missing-in-a | missing-in-b | type | size | mode | owner | mtime | xattrs | target | content | error */
+  /** missing-in-a | missing-in-b | type | size | mode | owner | mtime | xattrs | target | rdev | content | error */
   what: string;
   a?: string;
   b?: string;
@@ -75,6 +76,8 @@ export async function compare(aInput: string, bInput: string, opts: CompareOptio
 }
 
 const oct = (n: number) => '0' + n.toString(8);
+/** A device number as ls shows it: "major, minor". */
+const devString = (rdev: bigint) => `${rdevMajor(rdev)}, ${rdevMinor(rdev)}`;
 
 async function diffEntry(ta: Tree, tb: Tree, rel: string, shown: string, sa: MStat, sb: MStat, xm: XattrMode, opts: CompareOptions, report: (d: Difference) => void): Promise<void> {
   if (sa.type !== sb.type) { report({ path: shown, what: 'type', a: sa.type, b: sb.type }); return; }
@@ -82,6 +85,8 @@ async function diffEntry(ta: Tree, tb: Tree, rel: string, shown: string, sa: MSt
   if (sa.type !== 'symlink' && sa.perm !== sb.perm) report({ path: shown, what: 'mode', a: oct(sa.perm), b: oct(sb.perm) });
   if ((opts.owner ?? process.getuid?.() === 0) && (sa.uid !== sb.uid || sa.gid !== sb.gid)) report({ path: shown, what: 'owner', a: `${sa.uid}:${sa.gid}`, b: `${sb.uid}:${sb.gid}` });
   if ((sa.type !== 'dir' || opts.dirTimes) && !sameTime(sa.mtimeNs, sb.mtimeNs)) report({ path: shown, what: 'mtime', a: sa.mtimeNs.toString(), b: sb.mtimeNs.toString() });
+  // FIFOs, devices and sockets: by type, mode and device number, never by content (a FIFO would block).
+  if (isSpecialEntry(sa.type) && (sa.rdev ?? 0n) !== (sb.rdev ?? 0n)) report({ path: shown, what: 'rdev', a: devString(sa.rdev ?? 0n), b: devString(sb.rdev ?? 0n) });
   if (sa.type === 'symlink') {
     const [x, y] = await Promise.all([ta.readlink(rel), tb.readlink(rel)]);
     if (x !== y) report({ path: shown, what: 'target', a: x, b: y });

@@ -11,7 +11,7 @@ import { LATEST, type Extent } from '../engine/types.js';
 import { ObjectId } from '../object/oid.js';
 import { CreateGroup, type BulkWriter, type Dfs, type DfsFile, type Entry, type FileType, type Stat } from '../dfs/index.js';
 import { TEMP_RE, tempName } from './names.js';
-import type { FileReader, FileWriter, Listed, MStat, MetaOptions, Tree } from './tree.js';
+import { isSpecialEntry, type FileReader, type FileWriter, type Listed, type MStat, type MetaOptions, type Tree } from './tree.js';
 
 /** Files up to this size are written in a single transaction. */
 const SMALL = 1 << 20;
@@ -25,6 +25,7 @@ export function dfsStatToM(s: Stat): MStat {
   return {
     type: s.type, perm: s.perm, uid: s.uid, gid: s.gid, size: s.size, atimeNs: s.atimeNs, mtimeNs: s.mtimeNs,
     nlink: s.nlink, ino: s.oid, chunkSize: s.chunkSize || undefined,
+    ...(s.type === 'chr' || s.type === 'blk' ? { rdev: s.rdev } : {}),
   };
 }
 
@@ -233,6 +234,12 @@ export class DfsTree implements Tree {
   async symlink(rel: string, target: string, st: MStat, xattrs: Array<[string, Buffer]>, meta: MetaOptions): Promise<void> {
     const { mode: _mode, ...a } = this.attrs(st, meta, xattrs);
     await this.createReplacing(rel, 'symlink', { ...a, target });
+  }
+
+  /** A FIFO, device or socket: one create with its type, rdev, mode, owner, times and xattrs (devices: root only, EPERM). */
+  async special(rel: string, st: MStat, xattrs: Array<[string, Buffer]>, meta: MetaOptions): Promise<void> {
+    if (!isSpecialEntry(st.type)) throw new StrataError('EINVAL', `${this.display(rel)}: not a FIFO, device or socket`);
+    await this.createReplacing(rel, st.type, { ...this.attrs(st, meta, xattrs), ...(st.rdev !== undefined ? { rdev: st.rdev } : {}) });
   }
 
   async link(existingRel: string, rel: string): Promise<void> {

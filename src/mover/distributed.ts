@@ -83,7 +83,7 @@ export async function queuedCopy(srcInput: string, dstInput: string, opts: Queue
         const c = waited?.counts ?? await queue.counts(job);
         const failures = [...plan.failures, ...(waited?.failures ?? [])];
         return {
-          files: c.files, dirs: plan.dirs, symlinks: c.symlinks, hardlinks: c.hardlinks, bytes: c.bytes, dataBytes: c.dataBytes,
+          files: c.files, dirs: plan.dirs, symlinks: c.symlinks, hardlinks: c.hardlinks, specials: c.specials, bytes: c.bytes, dataBytes: c.dataBytes,
           skipped: copying ? plan.unchanged : 0, unchanged: copying ? 0 : plan.unchanged, deleted: plan.deleted, errors: plan.errors + c.failed, seconds: seconds(), failures,
           ...(plan.stopped || waited?.stopped ? { stopped: plan.stopped ?? waited!.stopped! } : {}),
           src: formatLocation(srcLoc), dst: dst.tree.display(''), resumed: !!prev,

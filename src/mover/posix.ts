@@ -11,7 +11,9 @@ import type { Extent } from '../engine/types.js';
 import { TEMP_RE, baseRel, compareNames, decodeName, encodeName, parentRel, tempName } from './names.js';
 import { DirHandles, inoOf, type OpenDir } from './posix-dirs.js';
 import { readXattrs, writeXattrs } from './xattrs.js';
-import type { FileReader, FileWriter, Listed, MStat, MetaOptions, Tree } from './tree.js';
+import { mknodAt } from './mknod.js';
+import { rdevFromDevT } from '../dfs/layout.js';
+import type { EntryType, FileReader, FileWriter, Listed, MStat, MetaOptions, Tree } from './tree.js';
 
 const { O_RDONLY, O_NOFOLLOW, O_WRONLY, O_CREAT, O_EXCL } = fs.constants;
 /** O_PATH (Linux): a descriptor naming an inode without opening it for I/O, whatever its mode. */
@@ -20,12 +22,18 @@ const SLASH = Buffer.from('/');
 /** Files up to this size are read whole, synchronously, when opened. */
 const SMALL_READ = 64 * 1024;
 
+function typeOf(s: fs.BigIntStats | fs.Stats): EntryType {
+  return s.isFile() ? 'file' : s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink'
+    : s.isFIFO() ? 'fifo' : s.isCharacterDevice() ? 'chr' : s.isBlockDevice() ? 'blk' : s.isSocket() ? 'sock' : 'other';
+}
+
 export function statToM(s: fs.BigIntStats): MStat {
-  const type = s.isFile() ? 'file' : s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink' : 'other';
+  const type = typeOf(s);
   return {
     type, perm: Number(s.mode & 0o7777n), uid: Number(s.uid), gid: Number(s.gid),
-    size: type === 'dir' ? 0 : Number(s.size), atimeNs: s.atimeNs, mtimeNs: s.mtimeNs, nlink: Number(s.nlink),
+    size: type === 'file' || type === 'symlink' ? Number(s.size) : 0, atimeNs: s.atimeNs, mtimeNs: s.mtimeNs, nlink: Number(s.nlink),
     ino: `${s.dev}:${s.ino}`, allocated: Number(s.blocks) * 512,
+    ...(type === 'chr' || type === 'blk' ? { rdev: rdevFromDevT(s.rdev) } : {}),
   };
 }
 
@@ -497,6 +505,27 @@ export class PosixTree implements Tree {
     }
   }
 
+  /**
+   * A FIFO, device or socket: mknod(2) under a temporary name (never opened:
+   * a FIFO would block), its owner, xattrs, mode and times set on that name,
+   * then renamed into place. A device as a caller that is not root fails
+   * with EPERM, as cp -a does.
+   */
+  async special(rel: string, st: MStat, xattrs: Array<[string, Buffer]>, meta: MetaOptions): Promise<void> {
+    const { dir, name } = this.parentOf(rel);
+    const tmp = Buffer.from(tempName());
+    try {
+      mknodAt(dir.at(tmp), st.type, 0o600, st.rdev ?? 0n);
+      await this.metaIn(dir, tmp, st, xattrs, meta, rel);
+      this.placeIn(dir, tmp, name);
+    } catch (e) {
+      try { fs.rmSync(dir.at(tmp), { force: true }); } catch { /* best effort */ }
+      throw this.fail(e, `make ${st.type === 'sock' ? 'socket' : st.type === 'fifo' ? 'FIFO' : 'device'}`, rel);
+    } finally {
+      dir.release();
+    }
+  }
+
   async link(existingRel: string, rel: string): Promise<void> {
     const from = this.parentOf(existingRel);
     const { dir, name } = this.parentOf(rel);
@@ -535,46 +564,52 @@ export class PosixTree implements Tree {
         }
         return;
       }
-      // self: a path that follows the descriptor (chmod, chown, utimes);
-      // xpath: one whose last step is the entry itself (the xattr calls never follow).
-      let self: Buffer;
-      let xpath: Buffer;
-      let done: () => void;
       if (st.type === 'dir') {
+        // self: a path that follows the descriptor (chmod, chown, utimes);
+        // xpath: one whose last step is the entry itself (the xattr calls never follow).
         const d = this.dirs.acquire(rel);
-        self = d.self;
-        xpath = Buffer.concat([d.self, Buffer.from('/.')]);
-        done = () => d.release();
-      } else {
-        const { dir, name } = this.parentOf(rel);
-        let fd: number;
         try {
-          fd = fs.openSync(dir.at(name), O_PATH | O_NOFOLLOW);
-        } catch (e) {
-          dir.release();
-          throw e;
+          await this.applyMeta(d.self, Buffer.concat([d.self, Buffer.from('/.')]), st, xattrs, owner);
+        } finally {
+          d.release();
         }
-        xpath = dir.at(name);
-        const now = fs.fstatSync(fd);
-        if (now.isSymbolicLink() || now.isDirectory() || (st.type === 'file' && !now.isFile())) {
-          fs.closeSync(fd);
-          dir.release();
-          throw new StrataError('EEXIST', `${this.display(rel)}: was replaced while being copied (no longer a ${st.type})`);
-        }
-        self = this.dirs.fdPath(fd);
-        done = () => { fs.closeSync(fd); dir.release(); };
+        return;
       }
+      const { dir, name } = this.parentOf(rel);
       try {
-        if (owner) fs.chownSync(self, st.uid, st.gid);
-        if (xattrs !== undefined) await writeXattrs(xpath, xattrs);
-        fs.chmodSync(self, st.perm);
-        fs.utimesSync(self, secs(st.atimeNs), secs(st.mtimeNs));
+        await this.metaIn(dir, name, st, xattrs, meta, rel);
       } finally {
-        done();
+        dir.release();
       }
     } catch (e) {
       throw this.fail(e, 'set attributes of', rel);
     }
+  }
+
+  /**
+   * Metadata of a non-directory `name` in `dir` through an O_PATH descriptor
+   * opened without following a symlink (never opened for I/O: a FIFO would
+   * block), checked to be of st's type.
+   */
+  private async metaIn(dir: OpenDir, name: Buffer, st: MStat, xattrs: Array<[string, Buffer]> | undefined, meta: MetaOptions, rel: string): Promise<void> {
+    const fd = fs.openSync(dir.at(name), O_PATH | O_NOFOLLOW);
+    try {
+      const now = typeOf(fs.fstatSync(fd));
+      if (now === 'symlink' || now === 'dir' || (st.type !== 'other' && now !== st.type)) {
+        throw new StrataError('EEXIST', `${this.display(rel)}: was replaced while being copied (no longer a ${st.type})`);
+      }
+      await this.applyMeta(this.dirs.fdPath(fd), dir.at(name), st, xattrs, meta.owner && isRoot());
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /** Owner, xattrs (replacing the set), mode and times: self follows to the entry, xpath names it without following. */
+  private async applyMeta(self: Buffer, xpath: Buffer, st: MStat, xattrs: Array<[string, Buffer]> | undefined, owner: boolean): Promise<void> {
+    if (owner) fs.chownSync(self, st.uid, st.gid);
+    if (xattrs !== undefined) await writeXattrs(xpath, xattrs);
+    fs.chmodSync(self, st.perm);
+    fs.utimesSync(self, secs(st.atimeNs), secs(st.mtimeNs));
   }
 
   async remove(rel: string): Promise<void> {

@@ -118,7 +118,7 @@ export class ProgressBar {
 
   private state(): ProgressState {
     const c = this.t!.c;
-    const s: ProgressState = { files: c.files + c.symlinks + c.hardlinks + c.skipped + c.unchanged, bytes: c.bytes, seconds: this.t!.seconds };
+    const s: ProgressState = { files: c.files + c.symlinks + c.hardlinks + c.specials + c.skipped + c.unchanged, bytes: c.bytes, seconds: this.t!.seconds };
     if (this.count === 'done') { s.totalFiles = this.countFiles; s.totalBytes = this.countBytes; }
     if (this.count === 'running') s.counted = this.countFiles;
     return s;
@@ -160,6 +160,7 @@ export function summaryLine(what: string, s: TransferSummary): string {
     count(s.files, 'file'), count(s.dirs, 'directory', 'directories'), count(s.symlinks + s.hardlinks, 'link'), count(s.bytes, 'byte'),
     `${s.seconds.toFixed(2)} s`, `${mbs.toFixed(1)} MB/s`, count(s.errors, 'error'),
   ];
+  if (s.specials) parts.push(count(s.specials, 'special file'));
   if (s.skipped) parts.push(`${s.skipped} already done`);
   if (s.unchanged) parts.push(`${s.unchanged} unchanged`);
   if (s.deleted) parts.push(`${s.deleted} deleted`);

@@ -310,7 +310,7 @@ export class WorkQueue {
     const r = await this.q<{ state: string; made: string | null; n: string; bytes: string; data: string }>(
       `SELECT state, made, count(*) AS n, coalesce(sum(size), 0) AS bytes, coalesce(sum(data_bytes), 0) AS data
        FROM strata_queue.items WHERE job = $1 GROUP BY state, made`, [job]);
-    const c: JobCounts = { total: 0, open: 0, done: 0, failed: 0, files: 0, symlinks: 0, hardlinks: 0, bytes: 0, dataBytes: 0 };
+    const c: JobCounts = { total: 0, open: 0, done: 0, failed: 0, files: 0, symlinks: 0, hardlinks: 0, specials: 0, bytes: 0, dataBytes: 0 };
     for (const row of r.rows) {
       const n = Number(row.n);
       c.total += n;
@@ -319,6 +319,7 @@ export class WorkQueue {
         if (row.made === 'file') { c.files += n; c.bytes += Number(row.bytes); }
         if (row.made === 'symlink') c.symlinks += n;
         if (row.made === 'hardlink') c.hardlinks += n;
+        if (row.made === 'special') c.specials += n;
         c.dataBytes += Number(row.data);
       } else if (row.state === 'failed') c.failed += n;
       else c.open += n;
@@ -371,7 +372,7 @@ export class WorkQueue {
 
   /** Whether a link item's first name was copied. */
   async firstDone(job: number, seq: number): Promise<boolean> {
-    const r = await this.q<{ ok: boolean }>(`SELECT state = 'done' AND made = 'file' AS ok FROM strata_queue.items WHERE job = $1 AND seq = $2`, [job, seq]);
+    const r = await this.q<{ ok: boolean }>(`SELECT state = 'done' AND made IN ('file', 'special') AS ok FROM strata_queue.items WHERE job = $1 AND seq = $2`, [job, seq]);
     return !!r.rows[0]?.ok;
   }
 
@@ -464,6 +465,8 @@ export interface JobCounts {
   files: number;
   symlinks: number;
   hardlinks: number;
+  /** FIFOs, devices and sockets made. */
+  specials: number;
   bytes: number;
   dataBytes: number;
 }

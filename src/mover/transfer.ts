@@ -10,7 +10,7 @@ import { fileChecksum } from './checksum.js';
 import type { Journal } from './journal.js';
 import { parentRel } from './names.js';
 import { Pool, Semaphore } from './pool.js';
-import { isFatal, type MStat, type MetaOptions, type Tree } from './tree.js';
+import { isFatal, isSpecialEntry, type MStat, type MetaOptions, type Tree } from './tree.js';
 import { march } from './walk.js';
 import { sameTime } from './times.js';
 import { dataRuns } from './zeros.js';
@@ -45,6 +45,8 @@ export interface Counters {
   dirs: number;
   symlinks: number;
   hardlinks: number;
+  /** FIFOs, devices and sockets made (by type, mode and rdev; never opened). */
+  specials: number;
   /** Bytes of the files copied (apparent size). */
   bytes: number;
   /** Bytes actually written (holes skipped). */
@@ -65,7 +67,7 @@ export interface TransferSummary extends Counters {
 }
 
 export function newCounters(): Counters {
-  return { files: 0, dirs: 0, symlinks: 0, hardlinks: 0, bytes: 0, dataBytes: 0, skipped: 0, unchanged: 0, deleted: 0, errors: 0 };
+  return { files: 0, dirs: 0, symlinks: 0, hardlinks: 0, specials: 0, bytes: 0, dataBytes: 0, skipped: 0, unchanged: 0, deleted: 0, errors: 0 };
 }
 
 /** One line for an error: "permission denied (EACCES)" from a Node error, else the message. */
@@ -195,7 +197,7 @@ export class Transfer {
         const s = ev.src;
         const d = ev.dst;
         if (!s) { if (d && this.opts.delete) { plan('delete', this.dst.display(rel)); this.c.deleted++; } continue; }
-        if (s.type === 'other') { this.fail(this.src, rel, new StrataError('ENOTSUP', 'not copied: sockets, fifos and devices are not supported')); continue; }
+        if (s.type === 'other') { this.fail(this.src, rel, unknownType()); continue; }
         if (d && d.type === s.type && (s.type === 'dir' || (await this.same(rel, s, d, false)))) { if (s.type !== 'dir') this.c.unchanged++; continue; }
         plan(d ? 'replace' : 'copy', this.dst.display(rel));
         continue;
@@ -229,7 +231,7 @@ export class Transfer {
         continue;
       }
       if (s.type === 'other') {
-        this.fail(this.src, rel, new StrataError('ENOTSUP', 'not copied: sockets, fifos and devices are not supported'));
+        this.fail(this.src, rel, unknownType());
         continue;
       }
       if (this.mode === 'sync' && d) {
@@ -338,10 +340,12 @@ export class Transfer {
   async same(rel: string, s: MStat, d: MStat, fixMeta = true): Promise<boolean> {
     if (s.type === 'dir') return true;
     if (s.type === 'symlink') return (await this.src.readlink(rel)) === (await this.dst.readlink(rel));
+    // A FIFO, device or socket has no content: the same type and device number is the same entry.
+    if (isSpecialEntry(s.type) && (s.rdev ?? 0n) !== (d.rdev ?? 0n)) return false;
     if (s.size !== d.size) return false;
     if (this.opts.checksum) {
       if ((await fileChecksum(this.src, rel, s)) !== (await fileChecksum(this.dst, rel, d))) return false;
-    } else if (!sameTime(s.mtimeNs, d.mtimeNs)) return false;
+    } else if (!sameTime(s.mtimeNs, d.mtimeNs) && !isSpecialEntry(s.type)) return false;
     // Same content: fix metadata only if it differs.
     if (fixMeta && d.perm !== s.perm || !sameTime(s.mtimeNs, d.mtimeNs) || (this.meta.owner && (d.uid !== s.uid || d.gid !== s.gid))) {
       await this.dst.setMeta(rel, s, this.xmode === 'none' ? undefined : await this.srcXattrs(rel, s), this.meta);
@@ -369,7 +373,7 @@ export class Transfer {
         let resolveDone!: (ok: boolean) => void;
         this.links.set(s.ino, { rel, done: new Promise<boolean>((r) => { resolveDone = r; }), remaining: s.nlink - 1 });
         try {
-          await this.copyFile(rel, s);
+          await this.copyData(rel, s);
           resolveDone(true);
         } catch (e) {
           resolveDone(false);
@@ -378,20 +382,32 @@ export class Transfer {
         return;
       }
     }
-    await this.copyFile(rel, s);
+    await this.copyData(rel, s);
+  }
+
+  /** A regular file's data, or a FIFO, device or socket made by type (never opened: a FIFO would block the copy). */
+  private copyData(rel: string, s: MStat): Promise<number> {
+    return isSpecialEntry(s.type) ? this.copySpecial(rel, s) : this.copyFile(rel, s);
+  }
+
+  private async copySpecial(rel: string, s: MStat): Promise<number> {
+    await this.dst.special(rel, s, await this.srcXattrs(rel, s), this.meta);
+    this.c.specials++;
+    return 0;
   }
 
   // ---- single items, for the distributed copy (queue.ts): the same code as the walk's ----
 
   /** Copies one file or symlink (no hard-link tracking: links are separate items); returns what it made and the bytes written. */
-  async copyEntry(rel: string, s: MStat): Promise<{ made: 'file' | 'symlink'; dataBytes: number }> {
+  async copyEntry(rel: string, s: MStat): Promise<{ made: 'file' | 'symlink' | 'special'; dataBytes: number }> {
     if (s.type === 'symlink') {
       const target = await src(this.src.readlink(rel));
       await this.dst.symlink(rel, target, s, [], this.meta);
       this.c.symlinks++;
       return { made: 'symlink', dataBytes: 0 };
     }
-    if (s.type !== 'file') throw new StrataError('ENOTSUP', 'not copied: sockets, fifos and devices are not supported');
+    if (isSpecialEntry(s.type)) return { made: 'special', dataBytes: await this.copySpecial(rel, s) };
+    if (s.type !== 'file') throw unknownType();
     return { made: 'file', dataBytes: await this.copyFile(rel, s) };
   }
 
@@ -402,7 +418,7 @@ export class Transfer {
       this.c.hardlinks++;
       return { made: 'hardlink', dataBytes: 0 };
     }
-    return { made: 'file', dataBytes: await this.copyFile(rel, s) };
+    return { made: 'file', dataBytes: await this.copyData(rel, s) };
   }
 
   /** A directory's metadata, once all its content is done; leftover temporary files of dead workers go first. */
@@ -494,6 +510,11 @@ export class Transfer {
     }
     return written;
   }
+}
+
+/** A source entry of a type no end of a move knows (not a file, directory, symlink, FIFO, device or socket). */
+function unknownType(): StrataError {
+  return new StrataError('ENOTSUP', 'not copied: a file of a type strata does not know');
 }
 
 export function sameXattrs(a: Array<[string, Buffer]>, b: Array<[string, Buffer]>): boolean {

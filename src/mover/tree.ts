@@ -5,7 +5,12 @@
 // and compare only talk to this interface.
 import type { Extent } from '../engine/types.js';
 
-export type EntryType = 'file' | 'dir' | 'symlink' | 'other';
+/** FIFOs, devices and sockets ('fifo', 'chr', 'blk', 'sock') are copied by type, mode and rdev, never opened; 'other' is a type neither end knows. */
+export type EntryType = 'file' | 'dir' | 'symlink' | 'fifo' | 'chr' | 'blk' | 'sock' | 'other';
+
+export function isSpecialEntry(t: EntryType): t is 'fifo' | 'chr' | 'blk' | 'sock' {
+  return t === 'fifo' || t === 'chr' || t === 'blk' || t === 'sock';
+}
 
 export interface MStat {
   type: EntryType;
@@ -24,6 +29,8 @@ export interface MStat {
   allocated?: number;
   /** Chunk size of a DFS file (kept when copying DFS -> DFS). */
   chunkSize?: number;
+  /** Devices: the device number as DFS keeps it, major << 32 | minor (0 for other types). */
+  rdev?: bigint;
 }
 
 export interface Listed {
@@ -84,6 +91,8 @@ export interface Tree {
   ensureDir(rel: string): Promise<'created' | 'existed'>;
   createFile(rel: string, st: MStat, xattrs: Array<[string, Buffer]>, meta: MetaOptions): Promise<FileWriter>;
   symlink(rel: string, target: string, st: MStat, xattrs: Array<[string, Buffer]>, meta: MetaOptions): Promise<void>;
+  /** Makes a FIFO, device or socket with st's type, rdev, mode, owner and times (replacing a non-directory rel; a directory there: EISDIR). */
+  special(rel: string, st: MStat, xattrs: Array<[string, Buffer]>, meta: MetaOptions): Promise<void>;
   /** Hard link rel to the already written existingRel (replacing a non-directory rel; a directory there: EISDIR). */
   link(existingRel: string, rel: string): Promise<void>;
   /** Sets mode, owner, times and xattrs (replacing the whole xattr set) of an existing entry. */

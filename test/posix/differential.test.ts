@@ -2,6 +2,7 @@
 // (test/posix/driver.py, /usr/bin/python3's os module: open flags, creat,
 // link, unlink, rename, mkdir/rmdir, symlink/readlink, chmod/chown/lchown,
 // truncate/ftruncate, utimensat with UTIME_NOW/UTIME_OMIT, long names, ELOOP,
+// mkfifo/mknod (devices only as root), bytes through a FIFO and a Unix socket,
 // which calls change mtime/ctime) runs in a local directory and through a
 // real `strata mount` of a container, as root and as two unprivileged users
 // (real users made by the test, the driver run with setpriv), each against
@@ -87,9 +88,7 @@ function results(top: string, r: Runner): Map<string, unknown> {
  * Differences this suite found that are not fixed yet (issue #21), by case:
  * the case still runs and is reported as a todo while it differs.
  */
-const KNOWN: Record<string, string> = {
-  'mkfifo': 'no special files in DFS',
-};
+const KNOWN: Record<string, string> = {};
 
 for (const who of ['root', 'user 1', 'user 2']) {
   test(`POSIX calls give the same results through the mount as on a local directory, as ${who}`, { skip, timeout: 120000 }, async (t) => {

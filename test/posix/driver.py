@@ -561,6 +561,78 @@ def _(d, c):
     return [call(os.mkfifo, E(d, 'p'), 0o640), call(os.mkfifo, E(d, 'p'))]
 
 
+@case('mknod: devices only as root, FIFO, socket, regular file, bad types', watch=['.', 'c', 'b', 'p', 's', 'r'])
+def _(d, c):
+    return [call(os.mknod, E(d, 'c'), stat.S_IFCHR | 0o600, os.makedev(1, 3)),
+            call(os.mknod, E(d, 'b'), stat.S_IFBLK | 0o640, os.makedev(7, 300)),
+            call(os.mknod, E(d, 'p'), stat.S_IFIFO | 0o640, os.makedev(1, 3)),
+            call(os.mknod, E(d, 's'), stat.S_IFSOCK | 0o600),
+            call(os.mknod, E(d, 'r'), 0o600),
+            call(os.mknod, E(d, 'x'), stat.S_IFDIR | 0o755),
+            call(os.mknod, E(d, 'x'), stat.S_IFLNK | 0o777),
+            call(os.mknod, E(d, 'x'), 0o170000 | 0o644),
+            call(os.mknod, E(d, 'p'), stat.S_IFIFO | 0o640),
+            call(os.truncate, E(d, 'p'), 0),
+            call(os.link, E(d, 'p'), E(d, 'p2')),
+            call(lambda: os.lstat(E(d, 'p')).st_nlink),
+            call(os.unlink, E(d, 'p2'))]
+
+
+def fifo_roundtrip(path):
+    # Both ends opened non-blocking by one process: the kernel's pipe carries the bytes.
+    r = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        w = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+        os.write(w, b'through the pipe')
+        os.close(w)
+        return os.read(r, 100).decode()
+    finally:
+        os.close(r)
+
+
+@case('FIFO: a writer without a reader ENXIO, bytes through it, size 0', watch=['p'])
+def _(d, c):
+    os.mkfifo(E(d, 'p'), 0o644)
+    return [call(opened, E(d, 'p'), os.O_WRONLY | os.O_NONBLOCK),
+            call(fifo_roundtrip, E(d, 'p')),
+            call(lambda: os.lstat(E(d, 'p')).st_size)]
+
+
+def unix_roundtrip(path):
+    import socket
+    srv = socket.socket(socket.AF_UNIX)
+    try:
+        srv.bind(path)
+        srv.listen(1)
+        cli = socket.socket(socket.AF_UNIX)
+        try:
+            cli.connect(path)
+            conn, _ = srv.accept()
+            cli.sendall(b'hello socket')
+            got = conn.recv(100).decode()
+            conn.close()
+            return got
+        finally:
+            cli.close()
+    finally:
+        srv.close()
+
+
+def bind_again(path):
+    import socket
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.bind(path)
+    finally:
+        s.close()
+
+
+@case('Unix socket: bind makes a socket entry, connect by its path, a second bind EADDRINUSE', watch=['s'])
+def _(d, c):
+    return [call(unix_roundtrip, E(d, 's')), call(bind_again, E(d, 's')),
+            call(opened, E(d, 's'), os.O_RDONLY)]
+
+
 @case('times changed by each call', watch=['.', 'f', 'sub'])
 def _(d, c):
     put(E(d, 'f'), b'x')
