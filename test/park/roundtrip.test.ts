@@ -1,8 +1,8 @@
 // Round trips: serialize -> deserialize gives a container whose `container
 // check` digest equals the source's, for POSIX (every file kind, a 1 GiB
 // file of data and a 1 GiB sparse-ish one), HDF5 and RAW containers, with 1
-// and 2 workers; and the
-// produced files show the daos-serialize layout in h5dump.
+// and 2 workers; and the produced files show the packed layout (and, with
+// --layout daos, the daos-serialize layout) in h5dump.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -104,17 +104,37 @@ test('CLI: serialize, deserialize (label from the files, into another pool), che
   assert.equal(a.digest, b.digest);
   assert.match(await cli('fs', 'cat', 'daos://p2/data/f.bin'), /^\x07+$/);
 
+  // strata's packed layout: fixed-size tables and one byte dataset, Version 1.0
   const dump = execFileSync('h5dump', ['-H', ser.files[0]!], { encoding: 'utf8' });
-  for (const name of ['Oid Data', 'Dkey Data', 'Akey Data', 'User Attributes']) assert.match(dump, new RegExp(`DATASET "${name}"`));
-  for (const f of ['OID Hi', 'OID Low', 'Dkey Offset', 'Dkey Value', 'Akey Offset', 'Record KV Value', 'Akey Value', 'Dataset ID', 'Record Single Value', 'Attribute Name', 'Attribute Value']) {
+  for (const name of ['Objects', 'Dkeys', 'Akeys', 'Extents', 'Bytes', 'User Attributes']) assert.match(dump, new RegExp(`DATASET "${name}"`));
+  for (const f of ['OID Hi', 'OID Low', 'Dkey Offset', 'Key Length', 'Akey Offset', 'Kind', 'Size', 'Offset', 'Length', 'Attribute Name', 'Attribute Value']) {
     assert.match(dump, new RegExp(`"${f}"`), f);
   }
   for (const attr of ['Version', 'Files Generated', 'DAOS_PROP_CO_LABEL', 'DAOS_PROP_CO_LAYOUT_TYPE', 'DAOS_PROP_CO_OWNER', 'DAOS_PROP_CO_OWNER_GROUP', 'DAOS_PROP_CO_ACL', 'DAOS_PROP_CO_ROOTS']) {
     assert.match(dump, new RegExp(`ATTRIBUTE "${attr}"`), attr);
   }
-  const both = ser.files.map((f) => execFileSync('h5dump', ['-H', f], { encoding: 'utf8' })).join('\n');
+  assert.match(dump, /DATASET "Akeys" \{\s+DATATYPE\s+H5T_COMPOUND \{\s+H5T_STD_U32LE "Key Length";\s+H5T_STD_U8LE "Kind";\s+H5T_STD_U64LE "Size";\s+\}/, 'fixed-size rows, no variable-length fields');
+  assert.match(execFileSync('h5dump', ['-a', 'Version', ser.files[0]!], { encoding: 'utf8' }), /H5T_IEEE_F32LE[\s\S]*\(0\): 1/);
+  // h5dump reads the data too: the file's 200000 bytes of 7 are in Bytes
+  assert.match(execFileSync('h5dump', ['-d', 'Bytes', '-s', '0', '-c', '1', ...ser.files], { encoding: 'utf8' }), /DATASET "Bytes"/);
+
+  // --layout daos: mpiFileUtils' daos-serialize layout (Version 0.0), which deserialize reads too
+  const outDaos = path.join(home, 'out-daos');
+  const daos = JSON.parse(await cli('container', 'serialize', 'p1', 'data', '--output-path', outDaos, '-j', '2', '--snap', 's1', '--layout', 'daos', '--json')) as { files: string[] };
+  const ddump = execFileSync('h5dump', ['-H', daos.files[0]!], { encoding: 'utf8' });
+  for (const name of ['Oid Data', 'Dkey Data', 'Akey Data', 'User Attributes']) assert.match(ddump, new RegExp(`DATASET "${name}"`));
+  for (const f of ['OID Hi', 'OID Low', 'Dkey Offset', 'Dkey Value', 'Akey Offset', 'Record KV Value', 'Akey Value', 'Dataset ID', 'Record Single Value', 'Attribute Name', 'Attribute Value']) {
+    assert.match(ddump, new RegExp(`"${f}"`), f);
+  }
+  const both = daos.files.map((f) => execFileSync('h5dump', ['-H', f], { encoding: 'utf8' })).join('\n');
   assert.match(both, /DATASET "\d+" \{\s+DATATYPE\s+H5T_OPAQUE/);
   assert.match(both, /ATTRIBUTE "A-\d+"/);
-  assert.match(execFileSync('h5dump', ['-a', 'Version', ser.files[0]!], { encoding: 'utf8' }), /H5T_IEEE_F32LE[\s\S]*\(0\): 0/);
+  assert.match(execFileSync('h5dump', ['-a', 'Version', daos.files[0]!], { encoding: 'utf8' }), /H5T_IEEE_F32LE[\s\S]*\(0\): 0/);
+  await cli('container', 'deserialize', 'p2', '--label', 'from-daos', outDaos);
+  const c = JSON.parse(await cli('container', 'check', 'p2', 'from-daos', '--json')) as { digest: string };
+  assert.equal(c.digest, a.digest);
+  const bad = await runCli(['container', 'serialize', 'p1', 'data', '--output-path', outDaos, '--layout', 'zip'], { env });
+  assert.equal(bad.code, 1);
+  assert.equal(bad.stderr, "strata: unknown layout 'zip' (packed or daos)\n");
   void listContainers;
 });
