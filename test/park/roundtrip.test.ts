@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { runCli, tempDir, tempEngine } from '../helpers.js';
+import { REPO, runCli, tempDir, tempEngine } from '../helpers.js';
 import { serializeContainer, deserializeContainer, checkContainer } from '../../src/park/index.js';
 import { destroyContainer, listContainers, getAttrs, getAcl, getProps, openContainer } from '../../src/container/index.js';
 import { mountDfs } from '../../src/dfs/index.js';
@@ -137,4 +137,32 @@ test('CLI: serialize, deserialize (label from the files, into another pool), che
   assert.equal(bad.code, 1);
   assert.equal(bad.stderr, "strata: unknown layout 'zip' (packed or daos)\n");
   void listContainers;
+});
+
+test('a file of the previous layout (daos-serialize, all strata wrote before the packed layout) loads into the container it was written from', async () => {
+  // Written by strata at commit 61f9cc6 from a POSIX container (chunk size 256K, cksum crc32, an ACL, two
+  // user attributes): directories, small files, an empty file, a 2000-byte pattern, a sparse file of 1 MiB
+  // with bytes at 0 and 10000, xattrs, a symlink, a dangling symlink and a hard link. Its digest then is beside it.
+  const fixtures = path.join(REPO, 'test', 'park', 'fixtures');
+  const file = path.join(fixtures, '645e4ad4-b682-47e1-9847-877c3c072561_rank0.h5');
+  const want = JSON.parse(fs.readFileSync(path.join(fixtures, '645e4ad4-b682-47e1-9847-877c3c072561.digest.json'), 'utf8')) as { digest: string; metaDigest: string };
+  assert.match(execFileSync('h5dump', ['-a', 'Version', file], { encoding: 'utf8' }), /\(0\): 0/);
+  const { engine } = await tempEngine();
+  await makePool(engine);
+  const d = await deserializeContainer(engine, 'pool', [file]);
+  assert.equal(d.label, 'old');
+  const got = await checkContainer(engine, 'pool', 'old');
+  assert.equal(got.digest, want.digest);
+  assert.equal(got.metaDigest, want.metaDigest);
+  const dfs = await mountDfs(await openContainer(engine, 'pool', 'old'), { readOnly: true });
+  assert.equal((await dfs.readFile('/hard')).toString(), 'hello parking\n');
+  assert.equal((await dfs.stat('/sparse')).size, 1 << 20);
+  assert.equal((await (await dfs.open('/sparse')).read(10000, 13)).toString(), 'tail at 10000');
+  assert.equal(Buffer.from(await dfs.getxattr('/dir/small.txt', 'user.color')).toString(), 'blue');
+  // and serialized again, now packed, it comes back the same
+  const dir = tempDir();
+  await serializeContainer(engine, 'pool', 'old', { outputDir: dir });
+  await deserializeContainer(engine, 'pool', [dir], { label: 'again' });
+  assert.equal((await checkContainer(engine, 'pool', 'again')).digest, want.digest);
+  await engine.close();
 });
