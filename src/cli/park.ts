@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { withEngine, globalOpts, printJson, secondsOf } from './context.js';
 import { StrataError } from '../errors.js';
+import type { Layout } from '../park/index.js';
 
 // The park layer (HDF5, worker processes) is loaded when a command runs, not for --help.
 const lib = () => import('../park/index.js');
@@ -17,13 +18,14 @@ export function registerPark(program: Command): void {
   if (!cont) throw new Error('registerPark: the container command must be registered first');
 
   cont.command('serialize <pool> <cont>')
-    .description('write a container (any type) to HDF5 files <cont-uuid>_rank<N>.h5 (daos-serialize layout)')
+    .description('write a container (any type) to HDF5 files <cont-uuid>_rank<N>.h5 (strata\'s packed layout, or --layout daos)')
     .option('-o, --output-path <dir>', 'directory for the files (default: current directory)')
     .option('-j, --jobs <n>', 'worker processes, one file each (default 1)')
     .option('--snap <name>', 'serialize this snapshot (default: a snapshot taken for the run)')
     .option('--queue', 'the -j ranks are written by `strata worker` processes on any node (PostgreSQL engine; DIR must be shared)')
+    .option('--layout <name>', "packed (default: compact, strata reads it) or daos (mpiFileUtils' daos-serialize layout, for DAOS's daos-deserialize; about 1 KiB more per small file)")
     .option('--json', 'print JSON')
-    .action(async (pool: string, c: string, o: { outputPath?: string; jobs?: string; snap?: string; queue?: boolean; json?: boolean }, cmd: Command) => {
+    .action(async (pool: string, c: string, o: { outputPath?: string; jobs?: string; snap?: string; queue?: boolean; layout?: string; json?: boolean }, cmd: Command) => {
       const jobs = jobsOf(o.jobs);
       const { serializeContainer } = await lib();
       // Ctrl-C: the ranks stop and their temporary files are removed before exiting 130.
@@ -34,7 +36,7 @@ export function registerPark(program: Command): void {
       let r;
       try {
         r = await withEngine(cmd, (e) => serializeContainer(e, pool, c, {
-          outputDir: o.outputPath, jobs, snap: o.snap, engineUrl: globalOpts(cmd).engine, queue: !!o.queue, signal: ac.signal, onIdle: (secs: number) => process.stderr.write(`strata: nothing done for ${secs} s: are workers running? (strata worker --engine <the same URL>)\n`),
+          outputDir: o.outputPath, jobs, snap: o.snap, engineUrl: globalOpts(cmd).engine, queue: !!o.queue, signal: ac.signal, layout: o.layout as Layout | undefined, onIdle: (secs: number) => process.stderr.write(`strata: nothing done for ${secs} s: are workers running? (strata worker --engine <the same URL>)\n`),
         }));
       } catch (e) {
         if (!ac.signal.aborted) throw e;

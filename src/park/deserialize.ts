@@ -8,27 +8,24 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import type { Engine, WriteOp } from '../engine/types.js';
+import type { Engine } from '../engine/types.js';
 import { StrataError, isStrataError } from '../errors.js';
 import {
   createContainer, resolvePool, requirePoolPerm, currentCaller, propDef, CONTAINER_PROPS, validateAcl, checkLabel,
   type ContainerRecord,
 } from '../container/index.js';
-import { ObjectId } from '../object/index.js';
-import { H5File, decodeSelection, type H5TypeInfo } from '../hdf5/h5lib/index.js';
+import { H5File } from '../hdf5/h5lib/index.js';
 import {
-  OID_DATA, DKEY_DATA, AKEY_DATA, USER_ATTRS, FORMAT_VERSION, A_VERSION, A_FILES, A_CONT_UUID, A_RANK, A_ALLOCED_OID,
-  A_ACL, PROP_ATTRS, IGNORED_PROPS, verifyFile, type OidRow, type DkeyRow, type AkeyRow, type UattrRow,
+  OID_DATA, DKEY_DATA, AKEY_DATA, OBJECTS, DKEYS, AKEYS, EXTENTS, BYTES, USER_ATTRS, DAOS_VERSION, PACKED_VERSION,
+  A_VERSION, A_FILES, A_CONT_UUID, A_RANK, A_ALLOCED_OID, A_ACL, PROP_ATTRS, IGNORED_PROPS, verifyFile, type UattrRow,
 } from './format.js';
+import { loadPackedObjects } from './packed-layout.js';
+import { loadDaosObjects } from './daos-layout.js';
+import { OpSink, fail, rows } from './tables.js';
 import { cleanupStale, me, pendingKey } from '../container/pending.js';
 import { runAll } from './serialize.js';
 import { runQueued } from './queued.js';
 import { probeH5 } from '../hdf5/probe.js';
-
-const ROWS_BATCH = 1024;
-const SLICE = 4 * 1024 * 1024;
-const TX_BYTES = 8 * 1024 * 1024;
-const TX_OPS = 2000;
 
 export interface DeserializeOptions {
   /** Label of the new container (default: the label in the files). */
@@ -70,10 +67,6 @@ export interface LoadJob {
 }
 export interface LoadResult { objects: number; bytes: number }
 
-function fail(file: string, why: string, code: 'EINVAL' | 'ENOTSUP' = 'EINVAL'): StrataError {
-  return new StrataError(code, `${file}: ${why}`);
-}
-
 function u64(file: string, name: string, v: unknown): bigint {
   if (typeof v === 'bigint') return v;
   if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
@@ -84,18 +77,6 @@ function num(file: string, name: string, v: unknown): number {
   const b = u64(file, name, v);
   if (b > BigInt(Number.MAX_SAFE_INTEGER)) throw fail(file, `attribute '${name}' is out of range (${b})`);
   return Number(b);
-}
-
-function isU64(t: H5TypeInfo | undefined): boolean { return t?.class === 'integer' && t.size === 8 && !t.signed; }
-function isVbytes(t: H5TypeInfo | undefined): boolean { return t?.class === 'vlen' && t.base?.size === 1 && (t.base.class === 'opaque' || t.base.class === 'integer'); }
-
-function checkCompound(file: string, ds: string, t: H5TypeInfo, want: Record<string, (t: H5TypeInfo) => boolean>): void {
-  if (t.class !== 'compound') throw fail(file, `dataset '${ds}' is not a compound dataset (corrupted?)`);
-  for (const [name, ok] of Object.entries(want)) {
-    const m = t.members?.find((x) => x.name === name);
-    if (!m) throw fail(file, `dataset '${ds}' lacks the field '${name}'`);
-    if (!ok(m.type)) throw fail(file, `dataset '${ds}' field '${name}' has an unexpected type (${m.type.class}, ${m.type.size} bytes)`);
-  }
 }
 
 function readScalar(f: H5File, name: string): unknown {
@@ -111,7 +92,9 @@ export function readMeta(file: string): FileMeta {
     const names = f.attrNames();
     for (const need of [A_VERSION, A_FILES]) if (!names.includes(need)) throw fail(file, `attribute '${need}' is missing (not a daos-serialize file?)`);
     const version = readScalar(f, A_VERSION);
-    if (typeof version !== 'number' || version !== FORMAT_VERSION) throw fail(file, `unsupported Version ${String(version)} (this strata reads Version ${FORMAT_VERSION.toFixed(1)})`);
+    if (typeof version !== 'number' || (version !== DAOS_VERSION && version !== PACKED_VERSION)) {
+      throw fail(file, `unsupported Version ${String(version)} (this strata reads Version ${DAOS_VERSION.toFixed(1)}, daos-serialize, and ${PACKED_VERSION.toFixed(1)}, packed)`);
+    }
     const ranks = num(file, A_FILES, readScalar(f, A_FILES));
     if (ranks < 1 || ranks > 65536) throw fail(file, `bad 'Files Generated' ${ranks}`);
     const base = path.basename(file);
@@ -148,7 +131,8 @@ export function readMeta(file: string): FileMeta {
       acl = (a.values as string[]).filter((x) => x !== '');
     }
     if (names.includes(A_ALLOCED_OID)) allocedOid = u64(file, A_ALLOCED_OID, readScalar(f, A_ALLOCED_OID));
-    for (const ds of [OID_DATA, DKEY_DATA, AKEY_DATA]) if (!f.has(ds)) throw fail(file, `dataset '${ds}' is missing`);
+    const tables = version === PACKED_VERSION ? [OBJECTS, DKEYS, AKEYS, EXTENTS, BYTES] : [OID_DATA, DKEY_DATA, AKEY_DATA];
+    for (const ds of tables) if (!f.has(ds)) throw fail(file, `dataset '${ds}' is missing`);
     return { file, contUuid, rank, ranks, props, acl, allocedOid };
   } finally {
     f.close();
@@ -202,121 +186,18 @@ export function checkSet(metas: FileMeta[]): FileMeta {
   return { ...first, allocedOid: alloced };
 }
 
-/** Streams rows of a 1-D table. */
-function* rows<T>(f: H5File, name: string): Generator<T> {
-  const ds = f.openDataset(name);
-  try {
-    const n = ds.info().dims[0] ?? 0;
-    for (let at = 0; at < n; at += ROWS_BATCH) yield* ds.readRows<T>(at, Math.min(ROWS_BATCH, n - at));
-  } finally {
-    ds.close();
-  }
-}
-
 /** Writes the objects of one file into container `cont` (which may have no catalog record yet). */
 export async function loadRankFile(engine: Engine, job: LoadJob): Promise<LoadResult> {
   const file = job.file;
   const f = H5File.open(file);
-  let ops: WriteOp[] = [];
-  let opBytes = 0;
-  const res: LoadResult = { objects: 0, bytes: 0 };
-  const flush = async () => {
-    if (ops.length === 0) return;
-    const batch = ops;
-    ops = [];
-    opBytes = 0;
-    await engine.commit({ ops: batch });
-  };
-  const add = async (op: WriteOp, bytes: number) => {
-    ops.push(op);
-    opBytes += bytes + 64;
-    if (opBytes >= TX_BYTES || ops.length >= TX_OPS) await flush();
-  };
+  const sink = new OpSink(engine, job.cont);
   try {
-    const oInfo = f.openDataset(OID_DATA);
-    const dInfo = f.openDataset(DKEY_DATA);
-    const aInfo = f.openDataset(AKEY_DATA);
-    const oi = oInfo.info(), di = dInfo.info(), ai = aInfo.info();
-    oInfo.close(); dInfo.close(); aInfo.close();
-    checkCompound(file, OID_DATA, oi.type, { 'OID Hi': isU64, 'OID Low': isU64, 'Dkey Offset': isU64 });
-    checkCompound(file, DKEY_DATA, di.type, { 'Dkey Value': isVbytes, 'Akey Offset': isU64, 'Record KV Value': isVbytes });
-    checkCompound(file, AKEY_DATA, ai.type, { 'Akey Value': isVbytes, 'Dataset ID': isU64, 'Record Single Value': isVbytes });
-    for (const i of [oi, di, ai]) if (i.dims.length !== 1) throw fail(file, 'a key table is not one-dimensional');
-    const nObj = oi.dims[0]!, nDk = di.dims[0]!, nAk = ai.dims[0]!;
-
-    const dk = rows<DkeyRow>(f, DKEY_DATA);
-    const ak = rows<AkeyRow>(f, AKEY_DATA);
-    let dkPos = 0, akPos = 0;
-    // One row of lookahead per table: an entry's range ends where the next one starts.
-    let nextDk = dk.next(), nextAk = ak.next();
-    const oidIt = rows<OidRow>(f, OID_DATA);
-    let cur = oidIt.next();
-    let oIndex = 0;
-    while (!cur.done) {
-      const o = cur.value;
-      cur = oidIt.next();
-      const start = Number(o['Dkey Offset']);
-      const end = cur.done ? nDk : Number(cur.value['Dkey Offset']);
-      if (start !== dkPos || end < start || end > nDk) throw fail(file, `'${OID_DATA}' row ${oIndex}: Dkey Offset ${start}..${end} is inconsistent (expected to start at ${dkPos}, ${nDk} dkeys)`);
-      let oid: ObjectId;
-      try { oid = new ObjectId(o['OID Hi'], o['OID Low']); } catch { throw fail(file, `'${OID_DATA}' row ${oIndex}: bad OID`); }
-      const oidBytes = oid.toBytes();
-      res.objects++;
-      for (; dkPos < end; dkPos++) {
-        if (nextDk.done) throw fail(file, `'${DKEY_DATA}' ends early`);
-        const d = nextDk.value;
-        nextDk = dk.next();
-        if (d['Record KV Value'].length) throw fail(file, `'${DKEY_DATA}' row ${dkPos}: KV records (daos_kv objects) are not supported`, 'ENOTSUP');
-        const aStart = Number(d['Akey Offset']);
-        const aEnd = nextDk.done ? nAk : Number(nextDk.value['Akey Offset']);
-        if (aStart !== akPos || aEnd < aStart || aEnd > nAk) throw fail(file, `'${DKEY_DATA}' row ${dkPos}: Akey Offset ${aStart}..${aEnd} is inconsistent (expected to start at ${akPos}, ${nAk} akeys)`);
-        const dkey = d['Dkey Value'];
-        for (; akPos < aEnd; akPos++) {
-          if (nextAk.done) throw fail(file, `'${AKEY_DATA}' ends early`);
-          const a = nextAk.value;
-          nextAk = ak.next();
-          const kp = { cont: job.cont, oid: oidBytes, dkey, akey: a['Akey Value'] };
-          const single = a['Record Single Value'];
-          const dsName = String(a['Dataset ID']);
-          if (single.length > 0 || !f.has(dsName)) {
-            await add({ op: 'put', ...kp, value: single }, single.length);
-            res.bytes += single.length;
-            continue;
-          }
-          const ds = f.openDataset(dsName);
-          try {
-            const info = ds.info();
-            if (info.type.class !== 'opaque' || info.type.size !== 1 || info.dims.length !== 1) {
-              throw fail(file, `dataset '${dsName}': records of ${info.type.size} bytes (${info.type.class}) are not supported (strata arrays are byte arrays)`, 'ENOTSUP');
-            }
-            const len = info.dims[0]!;
-            for (const an of ds.attrNames()) {
-              if (!/^A-\d+$/.test(an)) throw fail(file, `dataset '${dsName}': unexpected attribute '${an}'`);
-              const v = ds.readAttr(an).values[0];
-              if (!Buffer.isBuffer(v)) throw fail(file, `dataset '${dsName}': attribute '${an}' is not an encoded selection`);
-              let sel;
-              try { sel = decodeSelection(v); } catch (e) { throw fail(file, `dataset '${dsName}': attribute '${an}': ${(e as Error).message}`); }
-              for (const [st, cnt] of sel.blocks) {
-                const s = st[0]!, c = cnt[0]!;
-                if (st.length !== 1 || s + c > len) throw fail(file, `dataset '${dsName}': extent ${s}+${c} lies outside the dataset (${len} records)`);
-                for (let off = s; off < s + c; off += SLICE) {
-                  const n = Math.min(SLICE, s + c - off);
-                  const data = ds.readSlab([off], [n]);
-                  await add({ op: 'write', ...kp, offset: off, data }, n);
-                  res.bytes += n;
-                }
-              }
-            }
-          } finally {
-            ds.close();
-          }
-        }
-      }
-      oIndex++;
-    }
-    if (oIndex !== nObj || dkPos !== nDk || akPos !== nAk) throw fail(file, `the key tables do not line up (${oIndex}/${nObj} objects, ${dkPos}/${nDk} dkeys, ${akPos}/${nAk} akeys read)`);
-    await flush();
-    return res;
+    const version = f.readAttr(A_VERSION).values[0];
+    if (version === PACKED_VERSION) await loadPackedObjects(f, sink);
+    else if (version === DAOS_VERSION) await loadDaosObjects(f, sink);
+    else throw fail(file, `unsupported Version ${String(version)}`);
+    await sink.flush();
+    return sink.result;
   } catch (e) {
     if (isStrataError(e) && e.message.startsWith(file)) throw e;
     const err = e as Error & { code?: string };

@@ -1,5 +1,5 @@
-// The parking file format: mpiFileUtils daos-serialize's HDF5 layout (see
-// docs/park.md), the mapping of strata container properties to its
+// The parking file format: strata's packed HDF5 layout (Version 1.0) and
+// mpiFileUtils daos-serialize's (Version 0.0, see docs/park.md), the mapping of strata container properties to its
 // DAOS_PROP_CO_* file attributes, and strata's 512-byte user block (a header
 // with the file's length and checksum, which HDF5 ignores) that lets a reader
 // reject truncated or corrupted files before the HDF5 library parses them.
@@ -10,10 +10,33 @@ import type { H5Type } from '../hdf5/h5lib/index.js';
 // hash-wasm is loaded on use: it costs ~38 ms at startup of every command.
 const loadHashWasm = () => import('hash-wasm');
 
-export const FORMAT_VERSION = 0; // the `Version` attribute mpiFileUtils writes (float 0.0)
+/** The `Version` attribute (f32): 0.0 is mpiFileUtils' daos-serialize layout, 1.0 strata's packed layout. */
+export const DAOS_VERSION = 0;
+export const PACKED_VERSION = 1;
+export type Layout = 'packed' | 'daos';
 export const USERBLOCK = 512;
 export const HEADER_MAGIC = 'strata-park';
 
+// The packed layout: fixed-size rows, every key, single value and extent's
+// bytes one after the other in one byte dataset (packed-layout.ts).
+export const OBJECTS = 'Objects';
+export const DKEYS = 'Dkeys';
+export const AKEYS = 'Akeys';
+export const EXTENTS = 'Extents';
+export const BYTES = 'Bytes';
+export const OBJECTS_T: H5Type = { compound: [['OID Hi', 'u64'], ['OID Low', 'u64'], ['Dkey Offset', 'u64']] };
+export const DKEYS_T: H5Type = { compound: [['Key Length', 'u32'], ['Akey Offset', 'u64']] };
+/** Kind 0: a single value of Size bytes; kind 1: an array of Size extents (the next Size rows of Extents). */
+export const AKEYS_T: H5Type = { compound: [['Key Length', 'u32'], ['Kind', 'u8'], ['Size', 'u64']] };
+export const EXTENTS_T: H5Type = { compound: [['Offset', 'u64'], ['Length', 'u64']] };
+export const KIND_SINGLE = 0;
+export const KIND_ARRAY = 1;
+export interface ObjectRow { 'OID Hi': bigint; 'OID Low': bigint; 'Dkey Offset': bigint }
+export interface PackedDkeyRow { 'Key Length': number; 'Akey Offset': bigint }
+export interface PackedAkeyRow { 'Key Length': number; 'Kind': number; 'Size': bigint }
+export interface ExtentRow { 'Offset': bigint; 'Length': bigint }
+
+// The daos-serialize layout (daos-layout.ts).
 export const OID_DATA = 'Oid Data';
 export const DKEY_DATA = 'Dkey Data';
 export const AKEY_DATA = 'Akey Data';

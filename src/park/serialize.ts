@@ -9,23 +9,23 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { Engine, KeyPath } from '../engine/types.js';
+import type { Engine } from '../engine/types.js';
 import { StrataError, fromSystemError } from '../errors.js';
 import { pidAlive } from '../pid.js';
 import { openContainer, type ContainerRecord } from '../container/index.js';
-import { listObjects, DaosObject } from '../object/index.js';
-import { H5File, type Dataset } from '../hdf5/h5lib/index.js';
+import { H5File } from '../hdf5/h5lib/index.js';
 import {
-  OID_DATA, DKEY_DATA, AKEY_DATA, USER_ATTRS, OID_T, DKEY_T, AKEY_T, UATTR_T, ROOTS_T, USERBLOCK, FORMAT_VERSION,
-  A_VERSION, A_FILES, A_CONT_UUID, A_RANK, A_ALLOCED_OID, A_ACL, PROP_ATTRS, rankFileName, sealFile,
-  type OidRow, type DkeyRow, type AkeyRow,
+  USER_ATTRS, UATTR_T, ROOTS_T, USERBLOCK, DAOS_VERSION, PACKED_VERSION,
+  A_VERSION, A_FILES, A_CONT_UUID, A_RANK, A_ALLOCED_OID, A_ACL, PROP_ATTRS, rankFileName, sealFile, type Layout,
 } from './format.js';
+import { writePackedObjects, packedBytesBound } from './packed-layout.js';
+import { writeDaosObjects, daosBytesBound } from './daos-layout.js';
+import { interrupted, newRankStats, type SerializeStats } from './walk.js';
+import { ROWS_BATCH } from './tables.js';
 import { cleanupStale, snapshotForRun } from '../container/pending.js';
 import { runQueued } from './queued.js';
 
-const ROWS_BATCH = 1024;
-const SLICE = 4 * 1024 * 1024;
-const EMPTY = Buffer.alloc(0);
+export type { SerializeStats } from './walk.js';
 
 export interface SerializeOptions {
   /** Output directory (default: the current directory); created if missing. */
@@ -41,9 +41,9 @@ export interface SerializeOptions {
   onIdle?: (seconds: number) => void;
   /** Stops the run (Ctrl-C): the ranks stop, their temporary files are removed, the call rejects. */
   signal?: AbortSignal;
+  /** 'packed' (default): strata's compact layout; 'daos': mpiFileUtils' daos-serialize layout, for DAOS's daos-deserialize. */
+  layout?: Layout;
 }
-
-export interface SerializeStats { objects: number; dkeys: number; akeys: number; singles: number; arrays: number; extents: number; bytes: number }
 
 export interface SerializeResult extends SerializeStats {
   files: string[];
@@ -60,33 +60,14 @@ export interface RankJob {
   ranks: number;
   file: string;
   record: ContainerRecord;
-}
-
-function seqOf(hi: bigint, lo: bigint): bigint {
-  // Allocated OIDs carry an object class (ObjectId.make); reserved ones (DFS superblock/root) do not.
-  if (((hi >> 32n) & 0xffffffn) === 0n) return 0n;
-  return ((hi & 0xffffffffn) << 64n) | lo;
-}
-
-class Table {
-  private rows: unknown[] = [];
-  private n = 0;
-  constructor(private ds: Dataset, private type: typeof OID_T) {}
-  push(row: unknown): void {
-    this.rows.push(row);
-    if (this.rows.length >= ROWS_BATCH) this.flush();
-  }
-  flush(): void {
-    this.n = this.ds.appendRows(this.type, this.rows, this.n);
-    this.rows = [];
-  }
-  get count(): number { return this.n + this.rows.length; }
+  /** Default 'packed'. */
+  layout?: Layout;
 }
 
 function writeProps(f: H5File, job: RankJob, allocedOid: bigint): void {
   const rec = job.record;
   const props: Record<string, string | number> = { ...rec.props, label: rec.label, layout_type: rec.type };
-  f.writeAttr(A_VERSION, 'f32', [FORMAT_VERSION]);
+  f.writeAttr(A_VERSION, 'f32', [job.layout === 'daos' ? DAOS_VERSION : PACKED_VERSION]);
   f.writeAttr(A_FILES, 'u64', [BigInt(job.ranks)]);
   f.writeAttr(A_CONT_UUID, 'vstr', [job.contUuid]);
   f.writeAttr(A_RANK, 'u64', [BigInt(job.rank)]);
@@ -115,150 +96,38 @@ function writeProps(f: H5File, job: RankJob, allocedOid: bigint): void {
 }
 
 /**
- * The storage of one array's dataset. A dense array (its extents cover
- * [0, end)) is stored contiguous: exactly its bytes, no chunk index (the
- * index of a chunked dataset — a B-tree node of some KiB — was most of a
- * small file's cost). A sparse one is chunked (64 KiB chunks, never larger
- * than the array) so that its holes take no space and a lone byte costs one
- * small chunk, not a MiB.
+ * An upper bound of the bytes the park files of a container take (all
+ * `ranks` files together), from a walk of its keys and extents (no array data
+ * is read); `tier park` checks the cold directory's free space against it.
+ * The constants of each layout are above what libhdf5 1.10 writes.
  */
-const SPARSE_CHUNK = 64 * 1024;
-
-function arrayLayout(end: number, exts: ReadonlyArray<{ offset: number; length: number }>): { dims: number[]; maxdims?: number[]; chunk?: number[]; fillNever: true } {
-  let covered = 0;
-  for (const e of exts) covered += e.length;
-  if (covered >= end) return { dims: [end], fillNever: true };
-  return { dims: [end], maxdims: [-1], chunk: [Math.max(1, Math.min(end, SPARSE_CHUNK))], fillNever: true };
-}
-
-/**
- * An upper bound of the bytes the park files of a container take (all ranks
- * together), from a walk of its keys and extents (no data is read): each
- * array's storage as arrayLayout lays it out, each key and single value with
- * its row and heap overhead, each dataset with its object header, selection
- * attributes and link. The constants are above what libhdf5 1.10 writes
- * (measured: about 1.1 KiB a small file), so that a space check with it holds.
- */
-export async function serializedBytesBound(engine: Engine, contUuid: string, epoch?: number): Promise<number> {
-  const FILE = 128 * 1024; // superblock, userblock, tables' headers and first chunks, properties, ACL
-  const KEY_ROW = 64; // a row, its vlen's heap object, a share of a heap collection
-  const DATASET = 1024; // object header, its name in the root group (symbol table, heap), alignment
-  const EXTENT_ATTR = 128; // the A-<idx><n> selection attribute (dense storage beyond 8 included)
-  let total = FILE;
-  for await (const oid of listObjects(engine, contUuid, { epoch })) {
-    total += KEY_ROW;
-    const obj = new DaosObject(engine, contUuid, oid);
-    for await (const dkey of obj.dkeys({ epoch })) {
-      total += KEY_ROW + dkey.length;
-      for await (const ak of obj.akeys(dkey, { epoch })) {
-        total += KEY_ROW + ak.akey.length;
-        const k: KeyPath = { cont: contUuid, oid: oid.toBytes(), dkey, akey: ak.akey };
-        if (ak.kind === 'single') {
-          total += ((await engine.get(k, epoch)) ?? EMPTY).length;
-          continue;
-        }
-        const exts = await engine.extents(k, epoch);
-        const end = exts.length ? exts[exts.length - 1]!.offset + exts[exts.length - 1]!.length : 0;
-        total += DATASET + EXTENT_ATTR * exts.length + storageBytes(end, exts);
-      }
-    }
-  }
-  return Math.ceil(total * 1.02);
-}
-
-/** Bytes of an array's storage under arrayLayout: the whole array when dense, else each touched chunk. */
-function storageBytes(end: number, exts: ReadonlyArray<{ offset: number; length: number }>): number {
-  const l = arrayLayout(end, exts);
-  if (!l.chunk) return end;
-  const chunk = l.chunk[0]!;
-  let chunks = 0;
-  let last = -1;
-  for (const e of exts) {
-    if (e.length <= 0) continue;
-    const first = Math.max(Math.floor(e.offset / chunk), last + 1);
-    const lastOf = Math.floor((e.offset + e.length - 1) / chunk);
-    if (lastOf >= first) chunks += lastOf - first + 1;
-    last = Math.max(last, lastOf);
-  }
-  // The chunk index: a v1 B-tree node (about 2 KiB for 64 chunks) per 64 chunks.
-  return chunks * chunk + (Math.ceil(chunks / 64) || 1) * 2560;
+export async function serializedBytesBound(engine: Engine, contUuid: string, epoch?: number, o: { ranks?: number; layout?: Layout } = {}): Promise<number> {
+  if (o.layout === 'daos') return daosBytesBound(engine, contUuid, epoch);
+  return packedBytesBound(engine, contUuid, { epoch, ranks: o.ranks });
 }
 
 /** Writes one rank's file (in this process). */
 export async function serializeRank(engine: Engine, job: RankJob, signal?: AbortSignal): Promise<SerializeStats> {
-  const st: SerializeStats = { objects: 0, dkeys: 0, akeys: 0, singles: 0, arrays: 0, extents: 0, bytes: 0 };
+  const st = newRankStats();
   // A retried rank (queue) starts over; removing first never follows a symlink planted there.
   fs.rmSync(job.file, { force: true });
   const f = H5File.create(job.file, { overwrite: false, userblock: USERBLOCK });
-  let maxSeq = 0n;
   try {
-    const tableOpts = { dims: [0], maxdims: [-1], chunk: [ROWS_BATCH] };
-    const oids = new Table(f.createDataset(OID_DATA, OID_T, tableOpts), OID_T);
-    const dkeys = new Table(f.createDataset(DKEY_DATA, DKEY_T, tableOpts), DKEY_T);
-    const akeys = new Table(f.createDataset(AKEY_DATA, AKEY_T, tableOpts), AKEY_T);
-    let i = -1;
-    for await (const oid of listObjects(engine, job.contUuid, { epoch: job.epoch })) {
-      i++;
-      if (i % job.ranks !== job.rank) continue;
-      if (signal?.aborted) throw interrupted();
-      st.objects++;
-      const s = seqOf(oid.hi, oid.lo);
-      if (s > maxSeq) maxSeq = s;
-      oids.push({ 'OID Hi': oid.hi, 'OID Low': oid.lo, 'Dkey Offset': BigInt(dkeys.count) } satisfies OidRow);
-      const obj = new DaosObject(engine, job.contUuid, oid);
-      for await (const dkey of obj.dkeys({ epoch: job.epoch })) {
-        st.dkeys++;
-        dkeys.push({ 'Dkey Value': Buffer.from(dkey), 'Akey Offset': BigInt(akeys.count), 'Record KV Value': EMPTY } satisfies DkeyRow);
-        for await (const ak of obj.akeys(dkey, { epoch: job.epoch })) {
-          st.akeys++;
-          const idx = akeys.count;
-          const k: KeyPath = { cont: job.contUuid, oid: oid.toBytes(), dkey, akey: ak.akey };
-          if (ak.kind === 'single') {
-            st.singles++;
-            const v = (await engine.get(k, job.epoch)) ?? EMPTY;
-            st.bytes += v.length;
-            akeys.push({ 'Akey Value': Buffer.from(ak.akey), 'Dataset ID': BigInt(idx), 'Record Single Value': Buffer.from(v) } satisfies AkeyRow);
-            continue;
-          }
-          st.arrays++;
-          akeys.push({ 'Akey Value': Buffer.from(ak.akey), 'Dataset ID': BigInt(idx), 'Record Single Value': EMPTY } satisfies AkeyRow);
-          const exts = await engine.extents(k, job.epoch);
-          const end = exts.length ? exts[exts.length - 1]!.offset + exts[exts.length - 1]!.length : 0;
-          const ds = f.createDataset(String(idx), { opaque: 1 }, arrayLayout(end, exts));
-          try {
-            let n = 0;
-            for (const e of exts) {
-              st.extents++;
-              for (let off = e.offset; off < e.offset + e.length; off += SLICE) {
-                const len = Math.min(SLICE, e.offset + e.length - off);
-                if (signal?.aborted) throw interrupted();
-                const data = await engine.read(k, off, len, job.epoch);
-                ds.writeSlab([off], [len], data);
-                st.bytes += len;
-              }
-              const sel = ds.encodeSelection([e.offset], [e.length]);
-              ds.writeAttr(`A-${idx}${n}`, { opaque: sel.length }, [sel]);
-              n++;
-            }
-          } finally {
-            ds.close();
-          }
-        }
-      }
-    }
-    oids.flush();
-    dkeys.flush();
-    akeys.flush();
-    const ua = f.createDataset(USER_ATTRS, UATTR_T, tableOpts);
+    const walk = { contUuid: job.contUuid, epoch: job.epoch, rank: job.rank, ranks: job.ranks, signal };
+    if (job.layout === 'daos') await writeDaosObjects(engine, f, walk, st);
+    else await writePackedObjects(engine, f, walk, st);
+    const ua = f.createDataset(USER_ATTRS, UATTR_T, { dims: [0], maxdims: [-1], chunk: [ROWS_BATCH] });
     const names = Object.keys(job.record.attrs).sort();
     ua.appendRows(UATTR_T, names.map((n) => ({ 'Attribute Name': n, 'Attribute Value': Buffer.from(job.record.attrs[n]!, 'base64') })), 0);
     ua.close();
-    writeProps(f, job, maxSeq);
+    writeProps(f, job, st.maxSeq);
   } finally {
     f.close();
   }
   await sealFile(job.file);
-  return st;
+  const { maxSeq, ...stats } = st;
+  void maxSeq;
+  return stats;
 }
 
 function workerScript(): string {
@@ -324,10 +193,6 @@ export async function runAll<J, T>(items: J[], jobs: number, local: (j: J) => Pr
   return out;
 }
 
-function interrupted(): StrataError {
-  return new StrataError('EIO', 'interrupted');
-}
-
 /**
  * The temporary name of a rank file: `.<file>.strata-<host>-<pid>-<random>.tmp`,
  * so that a later run can tell a leftover (its writer on this host is gone:
@@ -360,6 +225,7 @@ function engineUrl(engine: Engine, given?: string): string {
 export async function serializeContainer(engine: Engine, pool: string, cont: string, opts: SerializeOptions = {}): Promise<SerializeResult> {
   const jobs = opts.jobs ?? 1;
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > 256) throw new StrataError('EINVAL', `bad number of workers ${jobs} (1..256)`);
+  if (opts.layout !== undefined && opts.layout !== 'packed' && opts.layout !== 'daos') throw new StrataError('EINVAL', `unknown layout '${String(opts.layout)}' (packed or daos)`);
   await cleanupStale(engine);
   const c = await openContainer(engine, pool, cont);
   const dir = path.resolve(opts.outputDir ?? '.');
@@ -373,7 +239,7 @@ export async function serializeContainer(engine: Engine, pool: string, cont: str
     // run never leaves a partial file under a rank file's name.
     const finals = Array.from({ length: jobs }, (_, r) => path.join(dir, rankFileName(c.uuid, r)));
     const ranks = finals.map((final, r): RankJob => ({
-      contUuid: c.uuid, epoch, rank: r, ranks: jobs, file: tempRankName(final), record: c.record,
+      contUuid: c.uuid, epoch, rank: r, ranks: jobs, file: tempRankName(final), record: c.record, layout: opts.layout,
     }));
     for (const f of finals) {
       if (fs.lstatSync(f, { throwIfNoEntry: false })?.isDirectory()) throw new StrataError('EISDIR', `${f}: is a directory, where a rank file goes`);

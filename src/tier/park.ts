@@ -84,7 +84,7 @@ export async function park(input: string, coldDir: string, opts: ParkOptions = {
     }
     // An upper bound of the files' size (a walk of the keys and extents): a
     // check on the stored bytes passed and the files then filled the disk.
-    const need = await serializedBytesBound(engine, rec.uuid);
+    const need = await serializedBytesBound(engine, rec.uuid, undefined, { ranks: opts.jobs ?? 1 });
     const usage = await containerUsage(engine, rec.poolUuid, rec.uuid);
     const free = freeBytes(cold);
     if (free < need) {

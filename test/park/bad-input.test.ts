@@ -50,6 +50,23 @@ function edit(file: string, fn: (f: H5File) => void): void {
   try { fn(f); } finally { f.close(); }
 }
 
+/** The HDF5 type descriptor of a table as the file has it (packed tables have u8 and u32 fields). */
+function tableType(ds: ReturnType<H5File['openDataset']>): { compound: Array<[string, 'vbytes' | 'u8' | 'u32' | 'u64']> } {
+  return { compound: ds.info().type.members!.map((m) => [m.name, m.type.class === 'vlen' ? 'vbytes' : (`u${m.type.size * 8}` as 'u8' | 'u32' | 'u64')]) };
+}
+
+/** Sets one field of one row of a table, and reseals the file. */
+async function setRow(file: string, table: string, row: number, field: string, value: bigint | number): Promise<void> {
+  edit(file, (f) => {
+    const ds = f.openDataset(table);
+    const r = ds.readRows<Record<string, unknown>>(row, 1);
+    r[0]![field] = value;
+    ds.writeRows(tableType(ds), row, r);
+    ds.close();
+  });
+  await sealFile(file);
+}
+
 test('damaged and mismatched files: clear errors naming the file, pool unchanged', async () => {
   const { engine, url } = await tempEngine();
   await makePool(engine);
@@ -103,17 +120,28 @@ test('damaged and mismatched files: clear errors naming the file, pool unchanged
   fs1 = fresh();
   for (const f of fs1) { edit(f, (h) => h.writeAttr('DAOS_PROP_CO_CSUM', 'u64', [99n])); await sealFile(f); }
   await expectFail(engine, fs1, /DAOS_PROP_CO_CSUM' has an unknown value 99/);
-  // a corrupted table (offsets that do not line up), resealed
+  // a corrupted table (offsets that do not line up), resealed: packed layout, and daos-serialize layout
   fs1 = fresh();
-  edit(fs1[0]!, (f) => {
-    const ds = f.openDataset('Oid Data');
-    const rows = ds.readRows<Record<string, bigint>>(0, 2);
-    rows[1]!['Dkey Offset'] = 999999n;
-    ds.writeRows({ compound: [['OID Hi', 'u64'], ['OID Low', 'u64'], ['Dkey Offset', 'u64']] }, 0, rows);
-    ds.close();
-  });
-  await sealFile(fs1[0]!);
+  await setRow(fs1[0]!, 'Objects', 1, 'Dkey Offset', 999999n);
+  await expectFail(engine, fs1, new RegExp(`${fs1[0]}: 'Objects' row [0-9]+: Dkey Offset`));
+  const D = (await serializeContainer(engine, 'pool', 'a', { outputDir: path.join(work, 'd'), jobs: 2, engineUrl: url, layout: 'daos' })).files;
+  fs1 = copyTo(path.join(work, `case${n++}`), D);
+  await setRow(fs1[0]!, 'Oid Data', 1, 'Dkey Offset', 999999n);
   await expectFail(engine, fs1, new RegExp(`${fs1[0]}: 'Oid Data' row [0-9]+: Dkey Offset`));
+  // packed rows that reach beyond the bytes, an unknown kind, extents beyond the table
+  fs1 = fresh();
+  await setRow(fs1[0]!, 'Akeys', 3, 'Size', 2n ** 40n);
+  await expectFail(engine, fs1, new RegExp(`${fs1[0]}: 'Akeys' row 3: .*(beyond 'Bytes'|extents from row)`));
+  fs1 = fresh();
+  await setRow(fs1[1]!, 'Dkeys', 0, 'Key Length', 4000000000);
+  await expectFail(engine, fs1, new RegExp(`${fs1[1]}: 'Dkeys' row 0: 4000000000 bytes at 0 lie beyond 'Bytes'`));
+  fs1 = fresh();
+  await setRow(fs1[0]!, 'Akeys', 0, 'Kind', 7);
+  await expectFail(engine, fs1, new RegExp(`${fs1[0]}: 'Akeys' row 0: unknown Kind 7`));
+  fs1 = fresh();
+  edit(fs1[0]!, (f) => { const ds = f.openDataset('Bytes'); ds.setExtent([ds.info().dims[0]! + 10]); ds.close(); });
+  await sealFile(fs1[0]!);
+  await expectFail(engine, fs1, new RegExp(`${fs1[0]}: the tables do not line up .* bytes read`));
   // not HDF5 at all
   fs1 = fresh();
   fs.writeFileSync(fs1[1]!, 'not hdf5 at all');
@@ -158,42 +186,50 @@ test('fuzz: mutated files are refused with an error naming the file, or load; th
       assert.equal(await poolState(engine), before);
     },
   ), { numRuns: 60 });
-  // Content-level mutations written through HDF5 and resealed: rows of the key tables get random values.
-  await fc.assert(fc.asyncProperty(
-    fc.constantFrom('Oid Data', 'Dkey Data', 'Akey Data'),
-    fc.nat(50), fc.constantFrom('OID Hi', 'Dkey Offset', 'Akey Offset', 'Dataset ID', 'Dkey Value', 'Akey Value', 'Record Single Value', 'Record KV Value'),
-    fc.oneof(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.constantFrom(0n, 1n, 2n, 5n), fc.uint8Array({ maxLength: 20 })),
-    async (table, row, field, value) => {
-      const f = path.join(work, `s${i++}`, path.basename(orig!));
-      fs.mkdirSync(path.dirname(f));
-      fs.copyFileSync(orig!, f);
-      edit(f, (h) => {
-        const ds = h.openDataset(table);
-        const info = ds.info();
-        const n = info.dims[0]!;
-        if (n === 0) { ds.close(); return; }
-        const r = ds.readRows<Record<string, unknown>>(row % n, 1)[0]!;
-        if (!(field in r)) { ds.close(); return; }
-        const isBytes = Buffer.isBuffer(r[field]);
-        r[field] = isBytes ? Buffer.from(typeof value === 'bigint' ? value.toString() : value) : (typeof value === 'bigint' ? value : BigInt(value.length));
-        const type = { compound: info.type.members!.map((mm) => [mm.name, mm.type.class === 'vlen' ? 'vbytes' : 'u64'] as [string, 'vbytes' | 'u64']) };
-        ds.writeRows(type, row % n, [r]);
-        ds.close();
-      });
-      await sealFile(f);
-      const before = await poolState(engine);
-      try {
-        const d = await deserializeContainer(engine, 'pool', [f], { label: `ok${i}` });
-        const c = await openContainer(engine, 'pool', d.label);
-        assert.equal(c.uuid, d.uuid);
-      } catch (e) {
-        assert.ok(isStrataError(e), String(e));
-        assert.ok((e as Error).message.includes(f) || /already exists|bad|key/i.test((e as Error).message), (e as Error).message);
-        assert.equal(await poolState(engine), before);
-      }
-      assert.deepEqual(await engine.catList('park-'), []);
-    },
-  ), { numRuns: 40 });
+  // Content-level mutations written through HDF5 and resealed: rows of the tables get random values
+  // (packed layout, and daos-serialize layout).
+  const [daosOrig] = (await serializeContainer(engine, 'pool', 'src', { outputDir: path.join(work, 'od'), layout: 'daos' })).files;
+  const tables = {
+    packed: { file: orig!, names: ['Objects', 'Dkeys', 'Akeys', 'Extents'], fields: ['OID Hi', 'Dkey Offset', 'Key Length', 'Akey Offset', 'Kind', 'Size', 'Offset', 'Length'] },
+    daos: { file: daosOrig!, names: ['Oid Data', 'Dkey Data', 'Akey Data'], fields: ['OID Hi', 'Dkey Offset', 'Akey Offset', 'Dataset ID', 'Dkey Value', 'Akey Value', 'Record Single Value', 'Record KV Value'] },
+  };
+  for (const { file: src, names, fields } of Object.values(tables)) {
+    await fc.assert(fc.asyncProperty(
+      fc.constantFrom(...names), fc.nat(50), fc.constantFrom(...fields),
+      fc.oneof(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.constantFrom(0n, 1n, 2n, 5n), fc.uint8Array({ maxLength: 20 })),
+      async (table, row, field, value) => {
+        const f = path.join(work, `s${i++}`, path.basename(src));
+        fs.mkdirSync(path.dirname(f));
+        fs.copyFileSync(src, f);
+        edit(f, (h) => {
+          const ds = h.openDataset(table);
+          const type = tableType(ds);
+          const n = ds.info().dims[0]!;
+          if (n === 0) { ds.close(); return; }
+          const r = ds.readRows<Record<string, unknown>>(row % n, 1)[0]!;
+          const t = type.compound.find(([name]) => name === field)?.[1];
+          if (!t) { ds.close(); return; }
+          const num = typeof value === 'bigint' ? value : BigInt(value.length);
+          r[field] = t === 'vbytes' ? Buffer.from(typeof value === 'bigint' ? value.toString() : value)
+            : t === 'u64' ? num : Number(num % (t === 'u8' ? 256n : 2n ** 32n));
+          ds.writeRows(type, row % n, [r]);
+          ds.close();
+        });
+        await sealFile(f);
+        const before = await poolState(engine);
+        try {
+          const d = await deserializeContainer(engine, 'pool', [f], { label: `ok${i}` });
+          const c = await openContainer(engine, 'pool', d.label);
+          assert.equal(c.uuid, d.uuid);
+        } catch (e) {
+          assert.ok(isStrataError(e), String(e));
+          assert.ok((e as Error).message.includes(f) || /already exists|bad|key/i.test((e as Error).message), (e as Error).message);
+          assert.equal(await poolState(engine), before);
+        }
+        assert.deepEqual(await engine.catList('park-'), []);
+      },
+    ), { numRuns: 40 });
+  }
   await engine.close();
 });
 

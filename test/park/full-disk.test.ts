@@ -63,11 +63,12 @@ async function catLen(p: string): Promise<number> {
 }
 
 test('tier park: the space check bounds the files (refused up front where they do not fit)', { skip: isRoot ? false : 'needs root (tmpfs)' }, async () => {
-  // Small files cost more than their bytes: the files of 3000 x 1 KiB (3 MiB stored, 1.05 x that + 1 MiB
-  // was the check) take about 6 MiB and do not fit in 5 MiB.
+  // Small files cost more than their bytes: the files of 3000 x 1 KiB (3 MiB stored; 1.05 x that was
+  // once the check) take about 3.8 MiB (each file's inode, directory entry, keys and rows) and do not fit
+  // in 3.5 MiB.
   const dir = files('many-small', 3000, 1024);
   await ok(env, 'tier', 'archive', dir);
-  const cold = tmpfs('cold5', '5m');
+  const cold = tmpfs('cold5', '3584k');
   const r = await runCli(['tier', 'park', dir, '--to', cold], { env });
   assert.equal(r.code, 1, `exit ${r.code}: ${r.stderr}`);
   oneLine(r.stderr);
@@ -77,6 +78,8 @@ test('tier park: the space check bounds the files (refused up front where they d
   // where the bound fits, it parks
   const cold2 = tmpfs('cold30', '30m');
   await ok(env, 'tier', 'park', dir, '--to', cold2);
+  const parked = fs.readdirSync(cold2).filter((f) => f.endsWith('.h5')).reduce((a, f) => a + fs.statSync(path.join(cold2, f)).size, 0);
+  assert.ok(parked > 3584 * 1024, `the files (${parked} bytes) would have fitted where park refused`);
   await ok(env, 'tier', 'unpark', dir);
   assert.equal(await catLen(path.join(dir, 'f7')), 1024);
 });
