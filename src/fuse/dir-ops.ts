@@ -153,6 +153,8 @@ export class DirOps {
     checkName(name);
     await this.meta.drain();
     await p.mnt.dfs.linkAt(s.oid, p.oid, name);
+    // The drain may just have committed the inode's creation, caching its attributes with nlink 1.
+    this.meta.attrCache.delete(okey(s.mnt, s.oid));
     return this.attrs.entry(this.table.dfsChild(p, name, { type: s.type, oid: s.oid }));
   }
 

@@ -179,8 +179,9 @@ async function planJob(queue: WorkQueue, job: number, src: SourceEnd, dst: DestE
         }
         continue;
       }
-      if (s.type === 'other') { fail(src.tree, rel, new StrataError('ENOTSUP', 'not copied: sockets, fifos and devices are not supported')); continue; }
-      const l = s.type === 'file' && s.nlink > 1 ? links.get(s.ino) : undefined;
+      if (s.type === 'other') { fail(src.tree, rel, new StrataError('ENOTSUP', 'not copied: a file of a type strata does not know')); continue; }
+      const linkable = s.type !== 'dir' && s.type !== 'symlink' && s.nlink > 1; // files, FIFOs, devices, sockets
+      const l = linkable ? links.get(s.ino) : undefined;
       if (cmp && d) {
         let equal = false;
         try {
@@ -192,7 +193,7 @@ async function planJob(queue: WorkQueue, job: number, src: SourceEnd, dst: DestE
         }
         if (equal) {
           res.unchanged++;
-          if (s.type === 'file' && s.nlink > 1) {
+          if (linkable) {
             if (!l) links.set(s.ino, { seq: undefined, rel, remaining: s.nlink - 1 });
             else if (--l.remaining <= 0) links.delete(s.ino);
           }
@@ -205,7 +206,7 @@ async function planJob(queue: WorkQueue, job: number, src: SourceEnd, dst: DestE
         ops.push({ op: 'item', item: { ...base, kind: 'link', ...(l.seq !== undefined ? { after: l.seq } : {}), linkTo: l.rel } });
         if (--l.remaining <= 0) links.delete(s.ino);
       } else {
-        if (s.type === 'file' && s.nlink > 1) links.set(s.ino, { seq: n, rel, remaining: s.nlink - 1 });
+        if (linkable) links.set(s.ino, { seq: n, rel, remaining: s.nlink - 1 });
         ops.push({ op: 'item', item: { ...base, kind: 'entry' } });
       }
       if (parent) parent.children++;

@@ -157,10 +157,10 @@ export class ProgressBar {
 export function summaryLine(what: string, s: TransferSummary): string {
   const mbs = s.seconds > 0 ? s.bytes / 1e6 / s.seconds : 0;
   const parts = [
-    count(s.files, 'file'), count(s.dirs, 'directory', 'directories'), count(s.symlinks + s.hardlinks, 'link'), count(s.bytes, 'byte'),
+    count(s.files, 'file'), count(s.dirs, 'directory', 'directories'), count(s.symlinks + s.hardlinks, 'link'),
+    ...(s.specials ? [count(s.specials, 'special file')] : []), count(s.bytes, 'byte'),
     `${s.seconds.toFixed(2)} s`, `${mbs.toFixed(1)} MB/s`, count(s.errors, 'error'),
   ];
-  if (s.specials) parts.push(count(s.specials, 'special file'));
   if (s.skipped) parts.push(`${s.skipped} already done`);
   if (s.unchanged) parts.push(`${s.unchanged} unchanged`);
   if (s.deleted) parts.push(`${s.deleted} deleted`);

@@ -78,11 +78,14 @@ export interface Outcome {
 }
 
 export function stToJson(st: MStat): string {
-  return JSON.stringify({ ...st, atimeNs: st.atimeNs.toString(), mtimeNs: st.mtimeNs.toString() });
+  return JSON.stringify({ ...st, atimeNs: st.atimeNs.toString(), mtimeNs: st.mtimeNs.toString(), ...(st.rdev !== undefined ? { rdev: st.rdev.toString() } : {}) });
 }
 
 export function stFromJson(o: Record<string, unknown>): MStat {
-  return { ...(o as unknown as MStat), atimeNs: BigInt(o['atimeNs'] as string), mtimeNs: BigInt(o['mtimeNs'] as string) };
+  return {
+    ...(o as unknown as MStat), atimeNs: BigInt(o['atimeNs'] as string), mtimeNs: BigInt(o['mtimeNs'] as string),
+    ...(o['rdev'] !== undefined ? { rdev: BigInt(o['rdev'] as string) } : {}),
+  };
 }
 
 /** Lost connections, a server shutting down or starting up: worth retrying once it is back. */

@@ -237,7 +237,7 @@ export class Transfer {
       if (this.mode === 'sync' && d) {
         if (d.type === s.type && (await this.same(rel, s, d))) {
           this.c.unchanged++;
-          if (s.type === 'file' && s.nlink > 1) this.linkSeen(s, rel);
+          if (s.type !== 'symlink' && s.nlink > 1) this.linkSeen(s, rel);
           continue;
         }
       }
@@ -245,7 +245,7 @@ export class Transfer {
       this.journal?.begin(rel, seq);
       if (this.journal?.isDone(rel)) {
         this.c.skipped++;
-        if (s.type === 'file' && s.nlink > 1) this.linkSeen(s, rel);
+        if (s.type !== 'symlink' && s.nlink > 1) this.linkSeen(s, rel);
         this.journal.finish(seq, true);
         continue;
       }

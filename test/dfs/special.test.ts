@@ -112,3 +112,18 @@ test('device number encodings: the kernel 32-bit one (FUSE) and glibc dev_t roun
   const devT = (70000n & 0xffn) | ((259n & 0xfffn) << 8n) | ((70000n & ~0xffn) << 12n);
   assert.equal(rdevFromDevT(devT), makeRdev(259, 70000));
 });
+
+test('the check reports a device without its number and a FIFO that stores data', async () => {
+  const { dfs, container } = await freshDfs();
+  await dfs.mknod('/null', S_IFCHR | 0o666, makeRdev(1, 3));
+  await dfs.mknod('/fifo', S_IFIFO | 0o644);
+  assert.deepEqual((await checkDfs(container.engine, container.uuid)).problems, []);
+  const tx = container.tx();
+  tx.punchAkey(container.object((await dfs.lookupPath('/null')).oid), '\0inode', 'rdev');
+  tx.write(container.object((await dfs.lookupPath('/fifo')).oid), Buffer.alloc(8), 'd', 0, Buffer.from('data'));
+  await tx.commit();
+  const problems = (await checkDfs(container.engine, container.uuid)).problems;
+  assert.equal(problems.length, 2, problems.join('\n'));
+  assert.match(problems.join('\n'), /\/null: device .* has no device number/);
+  assert.match(problems.join('\n'), /\/fifo: fifo .* stores data/);
+});

@@ -7,13 +7,18 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import pg from 'pg';
 import { CLI, runCli, tempDir, type CliResult } from '../helpers.js';
 import { freshPgDatabase, pgUnavailableReason, restartPgServer } from '../pg-server.js';
 import { makeTree } from '../mover/util.js';
 
 const skip = pgUnavailableReason();
+const asRoot = process.getuid?.() === 0;
+/** The summary line of a copy of setup()'s tree: as root it has special files too (a hard-linked FIFO pair: one link more). */
+const summaryRe = asRoot
+  ? /^copy: \d+ files, \d+ directories, 6 links, 3 special files, \d+ bytes, [\d.]+ s, [\d.]+ MB\/s, 0 errors$/m
+  : /^copy: \d+ files, \d+ directories, 5 links, \d+ bytes, [\d.]+ s, [\d.]+ MB\/s, 0 errors$/m;
 const children = new Set<ChildProcess>();
 const killAll = () => { for (const c of children) { try { c.kill('SIGKILL'); } catch { /* gone */ } } };
 after(killAll);
@@ -56,6 +61,15 @@ async function setup(files = 1200): Promise<{ env: Record<string, string>; url: 
     for (let i = 0; i < files / 12; i++) fs.writeFileSync(path.join(dir, `f${i}`), `file ${d}/${i}\n`.repeat(1 + (i % 50)));
   }
   for (let i = 0; i < 4; i++) fs.writeFileSync(path.join(src, 'many', `large${i}`), Buffer.alloc(3 * 1024 * 1024 + i, 0x41 + i));
+  if (asRoot) {
+    // Special files: a hard-linked FIFO pair, a device, a socket (items like files, never opened).
+    fs.mkdirSync(path.join(src, 'special'));
+    const mk = (cmd: string, args: string[]) => assert.equal(spawnSync(cmd, args).status, 0, `${cmd} ${args.join(' ')}`);
+    mk('mkfifo', [path.join(src, 'special', 'fifo')]);
+    fs.linkSync(path.join(src, 'special', 'fifo'), path.join(src, 'special', 'fifo-too'));
+    mk('mknod', [path.join(src, 'special', 'null'), 'c', '1', '3']);
+    mk('/usr/bin/python3', ['-c', 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])', path.join(src, 'special', 'sock')]);
+  }
   const env = { STRATA_ENGINE: url, STRATA_HOME: path.join(home, 'engine') };
   const r = await runCli(['pool', 'create', 'tank'], { env });
   assert.equal(r.code, 0, r.stderr);
@@ -102,7 +116,8 @@ test('distributed copy POSIX -> container with 3 workers equals a serial copy', 
     for (const w of ws) assert.equal(w.code, 0, w.stderr);
     const a = JSON.parse(serial.stdout);
     const b = JSON.parse(p.stdout);
-    for (const k of ['files', 'dirs', 'symlinks', 'hardlinks', 'bytes', 'dataBytes', 'errors']) assert.equal(b[k], a[k], `summary ${k}`);
+    for (const k of ['files', 'dirs', 'symlinks', 'hardlinks', 'specials', 'bytes', 'dataBytes', 'errors']) assert.equal(b[k], a[k], `summary ${k}`);
+    if (asRoot) assert.equal(b.specials, 3, 'a FIFO (and its hard link), a device, a socket');
     assert.equal(b.errors, 0);
     // The work was shared: every worker did something.
     for (const w of ws) assert.match(w.stderr, /^worker: [1-9]\d* items, 0 failed/m);
@@ -129,7 +144,7 @@ test('a worker SIGKILLed mid-copy: its items go to the others after the lease, t
     victim.child.kill('SIGKILL');
     const p = await within(planner, 150_000, 'planner');
     assert.equal(p.code, 0, p.stderr);
-    assert.match(p.stderr, /^copy: \d+ files, \d+ directories, 5 links, \d+ bytes, [\d.]+ s, [\d.]+ MB\/s, 0 errors$/m);
+    assert.match(p.stderr, summaryRe);
     const ws = await within(Promise.all(workers.map((w) => w.done)), 60_000, 'workers');
     assert.notEqual(ws[0]!.code, 0, 'the victim was killed');
     assert.equal(ws[1]!.code, 0, ws[1]!.stderr);

@@ -251,3 +251,25 @@ test('parking (serialize, deserialize) and container clone carry FIFOs, devices 
   }
   assert.match((await ok(['pool', 'check'], { env })).stdout, /0 problem/);
 });
+
+test('write-back mount: a hard link made right after its file (or FIFO) is created shows nlink 2 at once', { skip, timeout: 60000 }, async () => {
+  // The link waits for the pending create's commit, which leaves the inode's attributes (nlink 1) in the
+  // daemon's cache; the link's reply must not answer from it.
+  await ok(['mount', mp, '--pool', 'tank', '--cont', 'm', '--write-back'], { env });
+  try {
+    fs.mkdirSync(path.join(mp, 'wb'));
+    const r = spawnSync('/usr/bin/python3', ['-c', `
+import os, stat, sys
+d = sys.argv[1]
+fd = os.open(d + '/f', os.O_CREAT | os.O_WRONLY, 0o644); os.close(fd)
+os.link(d + '/f', d + '/g')
+os.mknod(d + '/p', stat.S_IFIFO | 0o644)
+os.link(d + '/p', d + '/q')
+print(os.lstat(d + '/f').st_nlink, os.lstat(d + '/g').st_nlink, os.lstat(d + '/p').st_nlink, os.lstat(d + '/q').st_nlink)
+`, path.join(mp, 'wb')], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), '2 2 2 2');
+  } finally {
+    umountQuiet(mp);
+  }
+});
