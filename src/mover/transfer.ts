@@ -347,7 +347,7 @@ export class Transfer {
       if ((await fileChecksum(this.src, rel, s)) !== (await fileChecksum(this.dst, rel, d))) return false;
     } else if (!sameTime(s.mtimeNs, d.mtimeNs) && !isSpecialEntry(s.type)) return false;
     // Same content: fix metadata only if it differs.
-    if (fixMeta && d.perm !== s.perm || !sameTime(s.mtimeNs, d.mtimeNs) || (this.meta.owner && (d.uid !== s.uid || d.gid !== s.gid))) {
+    if (fixMeta && (d.perm !== s.perm || !sameTime(s.mtimeNs, d.mtimeNs) || (this.meta.owner && (d.uid !== s.uid || d.gid !== s.gid)))) {
       await this.dst.setMeta(rel, s, this.xmode === 'none' ? undefined : await this.srcXattrs(rel, s), this.meta);
     }
     return true;

@@ -70,3 +70,27 @@ test('sync --delete -n lists what would be copied, replaced and deleted, and cha
   assert.equal(JSON.parse(long.stdout.slice(long.stdout.indexOf('{'))).deleted, 2);
   assert.equal(statList(out), before);
 });
+
+test('sync -n never fixes metadata of entries whose content matches (owner, mode, mtime; with and without --checksum)', async () => {
+  const src = path.join(home, 'dry-meta');
+  run42(src);
+  const out = path.join(home, 'dry-meta-out');
+  fs.mkdirSync(out);
+  await ok(env, ['fs', 'sync', `${src}/`, out, '-q']);
+  // Same bytes, other metadata: mode and mtime always; the owner as root (only root keeps owners).
+  fs.chmodSync(path.join(out, 'a.txt'), 0o600);
+  fs.utimesSync(path.join(out, 'sub/b.txt'), new Date(2001, 1, 1), new Date(2001, 1, 1));
+  if (process.getuid?.() === 0) fs.chownSync(path.join(out, 'a.txt'), 4321, 4321);
+  const before = statList(out);
+  await ok(env, ['fs', 'sync', '-n', `${src}/`, out]);
+  assert.equal(statList(out), before, 'a plain dry run left metadata alone');
+  await ok(env, ['fs', 'sync', '-n', '--checksum', `${src}/`, out]);
+  assert.equal(statList(out), before, 'a --checksum dry run left metadata alone');
+  // The real sync then fixes them.
+  await ok(env, ['fs', 'sync', '--checksum', `${src}/`, out, '-q']);
+  assert.equal((fs.statSync(path.join(out, 'a.txt')).mode & 0o777).toString(8), (fs.statSync(path.join(src, 'a.txt')).mode & 0o777).toString(8));
+  // Within a microsecond (times are set through a double of seconds).
+  const ns = (p: string) => fs.statSync(p, { bigint: true }).mtimeNs;
+  const diff = ns(path.join(out, 'sub/b.txt')) - ns(path.join(src, 'sub/b.txt'));
+  assert.ok(diff <= 1000n && diff >= -1000n, `mtime off by ${diff} ns`);
+});
