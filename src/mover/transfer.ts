@@ -205,7 +205,7 @@ export class Transfer {
       if (ev.kind === 'enter') {
         try {
           if (ev.dst && ev.dst.type !== 'dir') { await this.dst.remove(rel); this.c.deleted++; }
-          const made = await this.dst.ensureDir(rel);
+          const made = await this.dst.ensureDir(rel, { later: true }); // filled by this transfer only
           if (made === 'existed' && cleanTemps) await this.dst.cleanTemps(rel);
         } catch (e) {
           this.fail(this.dst, rel, e);
