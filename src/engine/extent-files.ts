@@ -17,26 +17,7 @@ export interface ExtentRef { file: number; pos: number; len: number }
 /** Size at which a writer starts a new file: small enough that reclaiming frees space soon. */
 export const EXTENT_FILE_MAX = 64 * 1024 * 1024;
 
-interface OpenFile {
-  no: number; fd: number; size: number; inflight: number; sealing: boolean; lock: HeldLock;
-  /** The last write queued to the file: the next one starts after it. */
-  writing: Promise<void>;
-}
-
-/** Buffers per writev (Linux's IOV_MAX). */
-const IOV_MAX = 1024;
-
-/** Writes buffers back to back at pos with pwritev, going on after short writes. */
-async function writevAll(fd: number, bufs: readonly Uint8Array[], pos: number): Promise<void> {
-  let rest = [...bufs];
-  while (rest.length > 0) {
-    let n = await new Promise<number>((resolve, reject) => fs.writev(fd, rest as NodeJS.ArrayBufferView[], pos, (err, w) => (err ? reject(err) : resolve(w))));
-    if (n === 0) throw Object.assign(new Error('write returned 0 bytes'), { code: 'EIO' });
-    pos += n;
-    while (rest.length > 0 && n >= rest[0]!.length) { n -= rest[0]!.length; rest.shift(); }
-    if (n > 0) rest[0] = rest[0]!.subarray(n);
-  }
-}
+interface OpenFile { no: number; fd: number; size: number; inflight: number; sealing: boolean; lock: HeldLock }
 
 export class ExtentFiles {
   private current: OpenFile | undefined;
@@ -91,7 +72,7 @@ export class ExtentFiles {
       fs.rmSync(tmp, { force: true });
       throw fromSystemError(e, `cannot create extent file ${file}`);
     }
-    return { no, fd, size: 0, inflight: 0, sealing: false, lock, writing: Promise.resolve() };
+    return { no, fd, size: 0, inflight: 0, sealing: false, lock };
   }
 
   private async writable(len: number): Promise<OpenFile> {
@@ -114,46 +95,23 @@ export class ExtentFiles {
 
   /** Appends bytes; returns where they went. The caller must call durable() before indexing them, then done(). */
   async append(data: Uint8Array): Promise<ExtentRef> {
-    return (await this.appendAll([data]))[0]!;
-  }
-
-  /**
-   * Appends a commit's pieces, back to back, with one positioned gathered
-   * write (pwritev) per file they land in; returns where each went. Writes
-   * to one file run one at a time, in the order their places were taken:
-   * several 1 MiB writes at once to one file only contend for its lock in
-   * the kernel (seconds of system time per GiB on 2 cores).
-   */
-  async appendAll(datas: readonly Uint8Array[]): Promise<ExtentRef[]> {
-    const refs: ExtentRef[] = [];
+    const f = await this.writable(data.length);
+    const pos = f.size;
+    f.size += data.length;
+    f.inflight++;
+    this.dirty.add(f.no);
     try {
-      for (let i = 0; i < datas.length;) {
-        const f = await this.writable(datas[i]!.length);
-        // As many pieces as fit in this file (at least one), places taken before any await.
-        const start = f.size;
-        let j = i;
-        for (let len = 0; j < datas.length && j - i < IOV_MAX && (j === i || f.size + len + datas[j]!.length <= EXTENT_FILE_MAX); j++) {
-          refs.push({ file: f.no, pos: start + len, len: datas[j]!.length });
-          len += datas[j]!.length;
-        }
-        const group = datas.slice(i, j);
-        f.size = refs[refs.length - 1]!.pos + refs[refs.length - 1]!.len;
-        f.inflight += group.length;
-        this.dirty.add(f.no);
-        const write = f.writing.then(() => writevAll(f.fd, group, start));
-        f.writing = write.catch(() => undefined);
-        try {
-          await write;
-        } catch (e) {
-          throw fromSystemError(e, `cannot write extent file ${this.filePath(f.no)}`);
-        }
-        i = j;
+      let off = 0;
+      while (off < data.length) {
+        const { bytesWritten } = await new Promise<{ bytesWritten: number }>((resolve, reject) =>
+          fs.write(f.fd, data, off, data.length - off, pos + off, (err, n) => (err ? reject(err) : resolve({ bytesWritten: n }))));
+        off += bytesWritten;
       }
     } catch (e) {
-      await this.done(refs);
-      throw e;
+      f.inflight--;
+      throw fromSystemError(e, `cannot write extent file ${this.filePath(f.no)}`);
     }
-    return refs;
+    return { file: f.no, pos, len: data.length };
   }
 
   /** Called once the index entries for refs are committed (or abandoned). */

@@ -254,10 +254,16 @@ export class LmdbEngine extends KvEngine {
     const refs: ExtentRef[] = [];
     const stored: StoredPieces = new Map();
     try {
-      const large = plan.flatMap((p) => (p.op === 'array' ? p.pieces.filter((piece) => piece.data && piece.data.length > INLINE_MAX) : []));
-      // All of the commit's large pieces in one gathered write per extent file.
-      refs.push(...await this.extentFiles.appendAll(large.map((piece) => piece.data!)));
-      large.forEach((piece, i) => stored.set(piece, { t: 'file', ...refs[i]! }));
+      for (const p of plan) {
+        if (p.op !== 'array') continue;
+        for (const piece of p.pieces) {
+          if (piece.data && piece.data.length > INLINE_MAX) {
+            const ref = await this.extentFiles.append(piece.data);
+            refs.push(ref);
+            stored.set(piece, { t: 'file', ...ref });
+          }
+        }
+      }
       if (refs.length) await this.extentFiles.durable();
       const result = await this.runWrite(applyBatch(plan, batch.conditions ?? [], stored, batch.fresh), inlineBytes(batch));
       if (result === CONFLICT) throw new StrataError('ECONFLICT', 'the data changed since it was read (concurrent update); retry');

@@ -388,12 +388,17 @@ export class PgEngine extends KvEngine {
     const stored: StoredPieces = new Map();
     const blobs: Piece[] = [];
     try {
-      const large = plan.flatMap((p) => (p.op === 'array' ? p.pieces.filter((piece) => piece.data && piece.data.length > INLINE_MAX) : []));
-      if (this.extentFiles) {
-        // All of the commit's large pieces in one gathered write per extent file.
-        refs.push(...await this.extentFiles.appendAll(large.map((piece) => piece.data!)));
-        large.forEach((piece, i) => stored.set(piece, { t: 'file', ...refs[i]! }));
-      } else blobs.push(...large);
+      for (const p of plan) {
+        if (p.op !== 'array') continue;
+        for (const piece of p.pieces) {
+          if (!piece.data || piece.data.length <= INLINE_MAX) continue;
+          if (this.extentFiles) {
+            const ref = await this.extentFiles.append(piece.data);
+            refs.push(ref);
+            stored.set(piece, { t: 'file', ...ref });
+          } else blobs.push(piece);
+        }
+      }
       if (refs.length) await this.extentFiles!.durable();
       const result = await new Promise<Epoch>((resolve, reject) => {
         this.queue.push({ plan, conditions: batch.conditions ?? [], fresh: batch.fresh, stored, blobs, resolve, reject });
