@@ -5,7 +5,9 @@
 // appears half-written), grouped with the other files in flight into shared
 // transactions (CreateGroup); a large file gets a temporary entry, data
 // through a bulk writer (several chunks per commit), then one batch that sets
-// its exact size and mtime and renames it into place.
+// its exact size and mtime and renames it into place. A directory the copy
+// fills itself is a mkdir queued in the same groups (reserved OID) and its
+// final attributes a setattr item of a later group.
 import { StrataError, isStrataError } from '../errors.js';
 import { LATEST, type Extent } from '../engine/types.js';
 import { ObjectId } from '../object/oid.js';
