@@ -274,7 +274,7 @@ export function stageCreate(core: DfsCore, dir: ObjectId, name: string, type: Fi
     const d = core.obj(dir);
     tx.expectVersion(d, name, ENTRY_AKEY, ver);
     tx.put(d, name, ENTRY_AKEY, encodeEntry(entry));
-    writeNewInode(core, tx, oid, type, await inherited(core, dir, type, o, parentIsNew), now);
+    writeNewInode(core, tx, oid, type, await inherited(core, tx, dir, type, o, parentIsNew), now);
     if (type === 'dir') await addSubdirs(core, tx, dir, 1, parentIsNew);
     touchDir(tx, core, dir, now);
     return entry;
@@ -287,12 +287,29 @@ export function stageCreate(core: DfsCore, dir: ObjectId, name: string, type: Fi
  * bit), as on Linux; an explicit `gid` (a copy keeping its source's owner) is
  * kept as given.
  */
-async function inherited(core: DfsCore, dir: ObjectId, type: FileType, o: CreateAtOptions, parentIsNew: boolean): Promise<CreateAtOptions> {
+async function inherited(core: DfsCore, tx: Tx, dir: ObjectId, type: FileType, o: CreateAtOptions, parentIsNew: boolean): Promise<CreateAtOptions> {
   if (o.gid !== undefined || parentIsNew) return o;
-  const pa = await core.obj(dir).get(INODE_DKEY, A_ATTR, core.epoch);
+  const pa = await dirAttrOnce(core, tx, dir);
   if (!pa) return o;
   const r = inheritedOwner(core.caller, decodeAttr(pa), type, core.gid, o.mode ?? (type === 'dir' ? 0o755 : 0o644));
   return { ...o, gid: r.gid, mode: r.perm };
+}
+
+/**
+ * A directory's attr record, read once per transaction: every create into it
+ * needs it (its set-group-ID bit), and a group of creates into one directory
+ * read it once per file before. The transaction is conditioned on its
+ * version (expectDir), so a change meanwhile makes the whole transaction
+ * re-read (a retry is a new transaction, with nothing remembered).
+ */
+const dirAttrs = new WeakMap<Tx, Map<string, Promise<Uint8Array | undefined>>>();
+function dirAttrOnce(core: DfsCore, tx: Tx, dir: ObjectId): Promise<Uint8Array | undefined> {
+  let m = dirAttrs.get(tx);
+  if (!m) dirAttrs.set(tx, (m = new Map()));
+  const k = dir.toString();
+  let p = m.get(k);
+  if (!p) m.set(k, (p = core.obj(dir).get(INODE_DKEY, A_ATTR, core.epoch)));
+  return p;
 }
 
 /** Stages a one-transaction setattr of an inode. */

@@ -1,22 +1,26 @@
-// Group commit of creates made by concurrent callers (the mover's small files,
-// many files in flight): while one transaction commits, the creates that
-// arrive gather into the next one. Each caller still gets its own result; a
-// group that fails (one bad create) is redone one create per transaction, so
-// a failure belongs to the create that caused it and the others land.
+// Group commit of creates and attribute changes made by concurrent callers
+// (the mover's small files, directories and their final attributes, many in
+// flight): while one transaction commits, what arrives gathers into the next
+// one, and a group is taken only once the queue stops growing (a few turns
+// of the event loop at most), so callers about to add do not each get a
+// commit of their own. Groups commit one after the other, in queue order: a
+// directory created with a reserved OID is committed before, or with, the
+// creates inside it. Each caller still gets its own result; a group that
+// fails (one bad item) is redone one item per transaction, so a failure
+// belongs to the item that caused it and the others land.
 import type { ObjectId } from '../object/oid.js';
-import type { CreateAtOptions } from './at.js';
+import type { CreateAtOptions, SetAttr } from './at.js';
 import type { Dfs } from './dfs.js';
 import type { Entry, FileType } from './layout.js';
 
-interface Item {
-  dir: ObjectId;
-  name: string;
-  type: FileType;
-  opts: CreateAtOptions;
+type Item = ({ kind: 'create'; dir: ObjectId; name: string; type: FileType; opts: CreateAtOptions } | { kind: 'setattr'; oid: ObjectId; a: SetAttr }) & {
   bytes: number;
-  resolve: (e: Entry) => void;
+  resolve: (e: Entry | undefined) => void;
   reject: (e: unknown) => void;
-}
+};
+
+/** Turns of the event loop a group waits for its queue to stop growing (bounded latency). */
+const FILL_TURNS = 4;
 
 export interface CreateGroupOptions {
   /** Creates per transaction at most (default 256). */
@@ -40,11 +44,25 @@ export class CreateGroup {
   create(dir: ObjectId, name: string, type: FileType, opts: CreateAtOptions = {}): Promise<Entry> {
     let bytes = opts.data?.length ?? 0;
     for (const p of opts.pieces ?? []) bytes += p.data.length;
-    return new Promise<Entry>((resolve, reject) => {
-      this.queue.push({ dir, name, type, opts, bytes, resolve, reject });
-      // Callers that are about to call too (same turn of the event loop) join this group.
-      this.running ??= new Promise<void>((r) => setImmediate(r)).then(() => this.drain());
-    });
+    return new Promise<Entry | undefined>((resolve, reject) => this.push({ kind: 'create', dir, name, type, opts, bytes, resolve, reject })) as Promise<Entry>;
+  }
+
+  /** As Dfs.setattr (a directory's final attributes after its contents), in a shared transaction. */
+  setattr(oid: ObjectId, a: SetAttr): Promise<void> {
+    return new Promise<Entry | undefined>((resolve, reject) => this.push({ kind: 'setattr', oid, a, bytes: 0, resolve, reject })).then(() => undefined);
+  }
+
+  private push(it: Item): void {
+    this.queue.push(it);
+    this.running ??= this.fill().then(() => this.drain());
+  }
+
+  /** Waits while callers keep adding (each turn of the event loop), at most FILL_TURNS turns or a full group. */
+  private async fill(): Promise<void> {
+    for (let turn = 0, seen = -1; turn < FILL_TURNS && this.queue.length !== seen && this.queue.length < this.maxItems; turn++) {
+      seen = this.queue.length;
+      await new Promise<void>((r) => setImmediate(r));
+    }
   }
 
   /** Waits until everything queued so far has committed (or failed). */
@@ -54,7 +72,10 @@ export class CreateGroup {
 
   private async drain(): Promise<void> {
     try {
-      while (this.queue.length > 0) await this.commit(this.take());
+      while (this.queue.length > 0) {
+        await this.commit(this.take());
+        if (this.queue.length > 0) await this.fill();
+      }
     } finally {
       this.running = undefined;
     }
@@ -67,7 +88,7 @@ export class CreateGroup {
     const names = new Set<string>();
     let bytes = 0;
     for (const it of this.queue) {
-      const key = `${it.dir}/${it.name}`;
+      const key = it.kind === 'create' ? `${it.dir}/${it.name}` : `setattr ${it.oid}`;
       const fits = group.length < this.maxItems && (group.length === 0 || bytes + it.bytes <= this.maxBytes);
       if (!fits || names.has(key)) { rest.push(it); continue; }
       names.add(key);
@@ -82,18 +103,19 @@ export class CreateGroup {
     if (group.length > 1) {
       try {
         const b = this.dfs.batch();
-        const results = group.map((it) => b.create(it.dir, it.name, it.type, it.opts));
+        const results = group.map((it) => (it.kind === 'create' ? b.create(it.dir, it.name, it.type, it.opts) : b.setattr(it.oid, it.a).then(() => undefined)));
         await b.commit();
         const entries = await Promise.all(results);
-        group.forEach((it, i) => it.resolve(entries[i]!));
+        group.forEach((it, i) => it.resolve(entries[i]));
         return;
       } catch {
-        // Redo one by one below: each create gets its own outcome.
+        // Redo one by one below: each item gets its own outcome.
       }
     }
     for (const it of group) {
       try {
-        it.resolve(await this.dfs.createAt(it.dir, it.name, it.type, it.opts));
+        if (it.kind === 'create') it.resolve(await this.dfs.createAt(it.dir, it.name, it.type, it.opts));
+        else { await this.dfs.setattr(it.oid, it.a); it.resolve(undefined); }
       } catch (e) {
         it.reject(e);
       }

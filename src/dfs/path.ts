@@ -64,3 +64,15 @@ export function isValidName(name: string): boolean {
   return name.length > 0 && name !== '.' && name !== '..' && !name.includes('/') && !name.includes('\0')
     && Buffer.byteLength(name, 'utf8') <= NAME_MAX;
 }
+
+/**
+ * Names of temporary entries that files are written under before one rename
+ * puts them in place (`fs put`, the mover): a process killed meanwhile
+ * leaves such a name, never a half file under the final one.
+ */
+export const TEMP_RE = /^\.strata-tmp\.[0-9a-f]{12}$/;
+export function tempName(): string {
+  let h = '';
+  for (let i = 0; i < 12; i++) h += Math.floor(Math.random() * 16).toString(16);
+  return `.strata-tmp.${h}`;
+}

@@ -6,9 +6,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
-import { fromSystemError } from '../errors.js';
+import { StrataError, fromSystemError, isStrataError } from '../errors.js';
+import { readBuffers } from '../buffer-pool.js';
+import type { ObjectId } from '../object/oid.js';
 import type { Dfs } from './dfs.js';
 import type { CreateOptions } from './dir.js';
+import type { DfsFile } from './io.js';
+import { parentOf, resolve } from './lookup.js';
+import { tempName } from './path.js';
 
 export interface TransferResult {
   bytes: number;
@@ -18,7 +23,7 @@ export interface TransferResult {
 }
 
 export interface TransferOptions extends CreateOptions {
-  /** Chunk transactions in flight (default 8). */
+  /** Chunks in flight (default 8); putFile commits PUT_BATCH bytes per transaction, at least two at a time. */
   parallel?: number;
 }
 
@@ -52,68 +57,155 @@ export function isZero(b: Uint8Array): boolean {
   return true;
 }
 
-/** Copies a local file (or a readable stream such as stdin) into a DFS file (created or truncated). */
+/** Bytes committed per transaction by putFile: a 1 GiB file is ~130 durable commits, not one per chunk. */
+export const PUT_BATCH = 8 << 20;
+
+/**
+ * Copies a local file (or a readable stream such as stdin) into a DFS file,
+ * replacing a file of that name. A file that fits in one batch is created
+ * with its data in one transaction; a larger one is written under a
+ * temporary name (PUT_BATCH bytes per transaction, two in flight) and
+ * renamed into place with its exact size and mtime in the last one: a put
+ * that fails or is killed never leaves a half-written file under the final
+ * name. Read buffers come from a pool and go back once their transaction
+ * has committed.
+ */
 export async function putFile(dfs: Dfs, source: string | Readable, dest: string, opts: TransferOptions = {}): Promise<TransferResult> {
   const t0 = process.hrtime.bigint();
-  const f = await dfs.open(dest, { create: true, truncate: true, mode: opts.mode, chunkSize: opts.chunkSize });
-  const cs = f.chunkSize;
-  const lim = new Limiter(opts.parallel ?? 8);
+  dfs.core.checkWritable(`put ${dest}`);
+  const r = await resolve(dfs.core, dest, false);
+  if (r.trailingSlash || r.ent?.type === 'dir') throw new StrataError('EISDIR', `${dest}: is a directory`);
+  const dir = parentOf(r);
+  const cs = opts.chunkSize ?? dfs.chunkSize;
+  const perBatch = Math.max(1, Math.floor(PUT_BATCH / cs));
+  // Commits in flight: as many as `parallel` chunks fill, at least two (one reads while one commits).
+  const lim = new Limiter(Math.max(2, Math.ceil((opts.parallel ?? 8) / perBatch)));
+  const inode = { mode: opts.mode, chunkSize: cs };
+  const chunks = typeof source === 'string' ? fileChunks(source, cs) : streamChunks(source, cs);
   let total = 0;
   let dataBytes = 0;
-  const writePiece = async (buf: Buffer, off: number) => {
-    if (isZero(buf)) return;
-    dataBytes += buf.length;
-    await f.write(buf, off);
-  };
-  if (typeof source === 'string') {
-    let fh: fs.promises.FileHandle;
-    try {
-      fh = await fs.promises.open(source, 'r');
-    } catch (e) {
-      throw fromSystemError(e, `put ${source}`);
-    }
-    try {
-      const size = (await fh.stat()).size;
-      for (let off = 0; off < size; off += cs) {
-        const n = Math.min(cs, size - off);
-        const at = off;
-        await lim.add(async () => {
-          const buf = Buffer.allocUnsafe(n);
-          const { bytesRead } = await fh.read(buf, 0, n, at);
-          await writePiece(buf.subarray(0, bytesRead), at);
-        });
+  let tmp: { name: string; file: DfsFile } | undefined;
+  try {
+    for (;;) {
+      const batch: Chunk[] = [];
+      let end = false;
+      while (batch.length < perBatch) {
+        const c = await chunks.next();
+        if (c.done) { end = true; total = c.value; break; }
+        batch.push(c.value);
       }
-      await lim.drain();
-      total = size;
-    } finally {
-      await fh.close();
-    }
-  } else {
-    let pending: Buffer[] = [];
-    let pendingLen = 0;
-    const flush = async (all: boolean) => {
-      while (pendingLen >= cs || (all && pendingLen > 0)) {
-        const joined = Buffer.concat(pending, pendingLen);
-        const n = Math.min(cs, joined.length);
-        const piece = Buffer.from(joined.subarray(0, n));
-        const at = total;
-        total += n;
-        pending = [joined.subarray(n)];
-        pendingLen = joined.length - n;
-        await lim.add(() => writePiece(piece, at));
+      const pieces = batch.filter((c) => !isZero(c.data)).map((c) => ({ data: c.data, offset: c.offset }));
+      for (const p of pieces) dataBytes += p.data.length;
+      const release = () => { for (const c of batch) readBuffers.put(c.buf); };
+      if (end && !tmp) {
+        // Everything in one transaction, under the final name.
+        try {
+          await dfs.createAt(dir, r.name, 'file', { ...inode, pieces, size: total, exists: 'replace' });
+        } finally {
+          release();
+        }
+        break;
       }
-    };
-    for await (const chunk of source) {
-      const b = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
-      pending.push(b);
-      pendingLen += b.length;
-      await flush(false);
+      tmp ??= await createTemp(dfs, dir, inode);
+      const file = tmp.file;
+      if (pieces.length > 0) await lim.add(() => file.writev(pieces, { touch: false }).finally(release));
+      else release();
+      if (end) {
+        await lim.drain();
+        // The exact size (a zero tail is not stored) and the rename into place, in one transaction.
+        const b = dfs.batch();
+        void b.setattr(file.oid, { size: total, mtimeNs: 'now' });
+        void b.rename(dir, tmp.name, dir, r.name);
+        await b.commit();
+        tmp = undefined;
+        break;
+      }
     }
-    await flush(true);
-    await lim.drain();
+  } catch (e) {
+    await chunks.return(0).catch(() => undefined);
+    await lim.drain().catch(() => undefined);
+    if (tmp) await dfs.unlinkAt(dir, tmp.name).catch(() => undefined);
+    throw e;
   }
-  if ((await f.size()) !== total) await f.truncate(total);
   return { bytes: total, dataBytes, seconds: Number(process.hrtime.bigint() - t0) / 1e9 };
+}
+
+async function createTemp(dfs: Dfs, dir: ObjectId, inode: { mode?: number; chunkSize: number }): Promise<{ name: string; file: DfsFile }> {
+  for (let i = 0; ; i++) {
+    const name = tempName();
+    try {
+      return { name, file: await dfs.createFileAt(dir, name, inode) };
+    } catch (e) {
+      if (!isStrataError(e, 'EEXIST') || i > 3) throw e;
+    }
+  }
+}
+
+/** A chunk read into a pooled buffer (`buf`, returned to the pool once committed); `data` is the part read. */
+interface Chunk { buf: Buffer; data: Buffer; offset: number }
+
+/** The chunks of a local file, read into pooled buffers; returns its size. */
+async function* fileChunks(source: string, cs: number): AsyncGenerator<Chunk, number> {
+  let fh: fs.promises.FileHandle;
+  try {
+    fh = await fs.promises.open(source, 'r');
+  } catch (e) {
+    throw fromSystemError(e, `put ${source}`);
+  }
+  try {
+    const size = (await fh.stat()).size;
+    for (let off = 0; off < size; off += cs) {
+      const n = Math.min(cs, size - off);
+      const buf = readBuffers.get(n);
+      let got = 0;
+      try {
+        while (got < n) {
+          const { bytesRead } = await fh.read(buf, got, n - got, off + got);
+          if (bytesRead === 0) break;
+          got += bytesRead;
+        }
+      } catch (e) {
+        readBuffers.put(buf);
+        throw fromSystemError(e, `put ${source}`);
+      }
+      if (got < n) {
+        readBuffers.put(buf);
+        throw new StrataError('EIO', `put ${source}: the file shrank while being read`);
+      }
+      yield { buf, data: buf, offset: off };
+    }
+    return size;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The chunks of a stream (stdin), gathered into pooled buffers of the chunk size; returns the length. */
+async function* streamChunks(source: Readable, cs: number): AsyncGenerator<Chunk, number> {
+  let total = 0;
+  let buf: Buffer | undefined;
+  let filled = 0;
+  for await (const piece of source) {
+    let b = typeof piece === 'string' ? Buffer.from(piece) : (piece as Buffer);
+    while (b.length > 0) {
+      buf ??= readBuffers.get(cs);
+      const n = Math.min(cs - filled, b.length);
+      b.copy(buf, filled, 0, n);
+      filled += n;
+      b = b.subarray(n);
+      if (filled === cs) {
+        yield { buf, data: buf, offset: total };
+        total += cs;
+        buf = undefined;
+        filled = 0;
+      }
+    }
+  }
+  if (buf) {
+    yield { buf, data: buf.subarray(0, filled), offset: total };
+    total += filled;
+  }
+  return total;
 }
 
 /**

@@ -5,7 +5,9 @@
 // appears half-written), grouped with the other files in flight into shared
 // transactions (CreateGroup); a large file gets a temporary entry, data
 // through a bulk writer (several chunks per commit), then one batch that sets
-// its exact size and mtime and renames it into place.
+// its exact size and mtime and renames it into place. A directory the copy
+// fills itself is a mkdir queued in the same groups (reserved OID) and its
+// final attributes a setattr item of a later group.
 import { StrataError, isStrataError } from '../errors.js';
 import { LATEST, type Extent } from '../engine/types.js';
 import { ObjectId } from '../object/oid.js';
@@ -38,6 +40,8 @@ export class DfsTree implements Tree {
   readonly kind = 'dfs' as const;
   private readonly dirCache = new Map<string, ObjectId>();
   private readonly group: CreateGroup;
+  /** Directories queued in the group (ensureDir does not wait), until their setMeta. */
+  private readonly dirsMade = new Map<string, Promise<Entry>>();
 
   constructor(readonly dfs: Dfs, readonly rootPath: string, readonly uri: string) {
     this.group = new CreateGroup(dfs);
@@ -112,11 +116,17 @@ export class DfsTree implements Tree {
     return e.oid;
   }
 
-  private async locate(rel: string): Promise<{ parent: ObjectId; name: string; full: string }> {
+  /**
+   * The parent directory's OID and the name. With `committed` (calls outside
+   * the group), waits until a parent queued by ensureDir is committed.
+   */
+  private async locate(rel: string, committed = true): Promise<{ parent: ObjectId; name: string; full: string; parentMade: Promise<unknown> | undefined }> {
     const full = this.full(rel);
     if (full === '/') throw new StrataError('EBUSY', `${this.uri}: the container root cannot be replaced`);
     const s = splitPath(full);
-    return { parent: await this.dirOid(s.parent), name: s.name, full };
+    const parentMade = this.dirsMade.get(s.parent);
+    if (committed && parentMade) await parentMade;
+    return { parent: await this.dirOid(s.parent), name: s.name, full, parentMade };
   }
 
   /** Attributes of a new inode from the source's stat. */
@@ -141,7 +151,7 @@ export class DfsTree implements Tree {
 
   /** Creates under the final name, replacing a non-directory (never a directory). */
   private async createReplacing(rel: string, type: FileType, opts: Parameters<Dfs['createAt']>[3]): Promise<Entry> {
-    const loc = await this.locate(rel);
+    const loc = await this.locate(rel, false);
     try {
       return await this.group.create(loc.parent, loc.name, type, { ...opts, exists: 'replace' });
     } catch (e) {
@@ -149,10 +159,10 @@ export class DfsTree implements Tree {
     }
   }
 
-  async ensureDir(rel: string): Promise<'created' | 'existed'> {
+  async ensureDir(rel: string, opts: { later?: boolean } = {}): Promise<'created' | 'existed'> {
     const full = this.full(rel);
     if (full === '/') { await this.dirOid('/'); return 'existed'; }
-    const { parent, name } = await this.locate(rel);
+    const { parent, name } = await this.locate(rel, !opts.later);
     for (let i = 0; ; i++) {
       const ent = await this.dfs.lookupAt(parent, name);
       if (ent) {
@@ -160,18 +170,30 @@ export class DfsTree implements Tree {
         this.dirCache.set(full, ent.oid);
         return 'existed';
       }
+      if (opts.later) break;
+      // Others (the workers of a distributed copy) fill it: committed before this returns.
       try {
         const e = await this.dfs.mkdirAt(parent, name, { mode: 0o700 });
         this.dirCache.set(full, e.oid);
         return 'created';
       } catch (e) {
-        if (!isStrataError(e, 'EEXIST') || i > 3) throw e;
+        if (!isStrataError(e, 'EEXIST') || i > 3) throw e; // another process made it meanwhile: look again
       }
     }
+    // Queued with a reserved OID, not waited for: the creates inside go into
+    // the same or a later group (groups commit in order), its final
+    // attributes (setMeta) too. A failure (a name another process took
+    // meanwhile) shows at its setMeta; what is inside fails with it.
+    const oid = await this.dfs.reserveOid('dir');
+    const made = this.group.create(parent, name, 'dir', { mode: 0o700, oid });
+    made.catch(() => undefined); // awaited by setMeta and by direct creates inside
+    this.dirsMade.set(full, made);
+    this.dirCache.set(full, oid);
+    return 'created';
   }
 
   async createFile(rel: string, st: MStat, xattrs: Array<[string, Buffer]>, meta: MetaOptions): Promise<FileWriter> {
-    const loc = await this.locate(rel);
+    const loc = await this.locate(rel, false);
     const dfs = this.dfs;
     const cs = st.chunkSize ?? dfs.chunkSize;
     const attrs = this.attrs(st, meta, xattrs);
@@ -180,6 +202,7 @@ export class DfsTree implements Tree {
     let tmp: { name: string; file: DfsFile; w: BulkWriter } | undefined;
     // Creates the temporary entry and hands it what is pending.
     const startTemp = async () => {
+      await loc.parentMade; // a direct create: the parent must be committed
       const name = tempName();
       const file = await dfs.createFileAt(loc.parent, name, { ...attrs, chunkSize: cs });
       const w = file.writer({ copy: true, touch: false });
@@ -259,8 +282,14 @@ export class DfsTree implements Tree {
 
   async setMeta(rel: string, st: MStat, xattrs: Array<[string, Buffer]> | undefined, meta: MetaOptions): Promise<void> {
     const full = this.full(rel);
+    const made = this.dirsMade.get(full);
+    if (made) {
+      this.dirsMade.delete(full);
+      await made;
+    }
     const oid = this.dirCache.get(full) ?? (await this.dfs.lookupPath(full, { follow: false })).oid;
-    await this.dfs.setattr(oid, {
+    // In a shared transaction with the creates and mkdirs in flight.
+    await this.group.setattr(oid, {
       ...(st.type === 'symlink' ? {} : { mode: st.perm }),
       ...(meta.owner ? { uid: st.uid, gid: st.gid } : {}),
       atimeNs: st.atimeNs, mtimeNs: st.mtimeNs,
@@ -283,6 +312,7 @@ export class DfsTree implements Tree {
   }
 
   async close(): Promise<void> {
+    this.dirsMade.clear();
     await this.group.flush(); // the engine itself is closed by the caller
   }
 }

@@ -104,10 +104,5 @@ export function baseRel(rel: string): string {
   return rel.slice(rel.lastIndexOf('/') + 1);
 }
 
-/** Names of temporary files the mover writes before renaming them into place. */
-export const TEMP_RE = /^\.strata-tmp\.[0-9a-f]{12}$/;
-export function tempName(): string {
-  let h = '';
-  for (let i = 0; i < 12; i++) h += Math.floor(Math.random() * 16).toString(16);
-  return `.strata-tmp.${h}`;
-}
+/** Names of temporary files written before they are renamed into place (fs put writes them too). */
+export { TEMP_RE, tempName } from '../dfs/path.js';

@@ -6,6 +6,7 @@
 // several chunks in flight; all-zero blocks are not written (holes stay holes).
 import type { Extent } from '../engine/types.js';
 import { StrataError, isStrataError } from '../errors.js';
+import { readBuffers } from '../buffer-pool.js';
 import { fileChecksum } from './checksum.js';
 import type { Journal } from './journal.js';
 import { parentRel } from './names.js';
@@ -130,7 +131,8 @@ export class Transfer {
   private readonly meta: MetaOptions;
   private readonly xmode: XattrMode;
   private seq = 0;
-  private readonly buffers = new BufferPool();
+  /** Read buffers, shared by the process's copies (writers never keep the buffers they are given). */
+  private readonly buffers = readBuffers;
   private readonly t0 = process.hrtime.bigint();
 
   constructor(readonly src: Tree, readonly dst: Tree, readonly mode: 'copy' | 'sync', readonly opts: TransferOptions, readonly journal?: Journal) {
@@ -205,7 +207,7 @@ export class Transfer {
       if (ev.kind === 'enter') {
         try {
           if (ev.dst && ev.dst.type !== 'dir') { await this.dst.remove(rel); this.c.deleted++; }
-          const made = await this.dst.ensureDir(rel);
+          const made = await this.dst.ensureDir(rel, { later: true }); // filled by this transfer only
           if (made === 'existed' && cleanTemps) await this.dst.cleanTemps(rel);
         } catch (e) {
           this.fail(this.dst, rel, e);
@@ -521,17 +523,4 @@ export function sameXattrs(a: Array<[string, Buffer]>, b: Array<[string, Buffer]
   if (a.length !== b.length) return false;
   const m = new Map(a);
   return b.every(([n, v]) => m.get(n)?.equals(v) ?? false);
-}
-
-/** Reusable read buffers (writers never keep the buffers they are given). */
-class BufferPool {
-  private readonly free = new Map<number, Buffer[]>();
-  get(size: number): Buffer {
-    return this.free.get(size)?.pop() ?? Buffer.allocUnsafe(size);
-  }
-  put(b: Buffer): void {
-    const l = this.free.get(b.length) ?? [];
-    if (l.length < 64) l.push(b);
-    this.free.set(b.length, l);
-  }
 }

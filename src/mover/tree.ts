@@ -87,8 +87,14 @@ export interface Tree {
   /** st: the file as listed; a backend that can refuses another inode found there now. */
   openRead(rel: string, st: MStat): Promise<FileReader>;
 
-  /** Makes a directory (mode 0700 + u+w while it fills); ok if one exists; error if a non-directory does. */
-  ensureDir(rel: string): Promise<'created' | 'existed'>;
+  /**
+   * Makes a directory (mode 0700 + u+w while it fills); ok if one exists;
+   * error if a non-directory does. With `later`, a backend may queue the
+   * mkdir with what this tree creates inside it (committed before or with
+   * them; a failure shows at the directory's setMeta): only for a caller
+   * that fills the directory through this same tree (not other processes).
+   */
+  ensureDir(rel: string, opts?: { later?: boolean }): Promise<'created' | 'existed'>;
   createFile(rel: string, st: MStat, xattrs: Array<[string, Buffer]>, meta: MetaOptions): Promise<FileWriter>;
   symlink(rel: string, target: string, st: MStat, xattrs: Array<[string, Buffer]>, meta: MetaOptions): Promise<void>;
   /** Makes a FIFO, device or socket with st's type, rdev, mode, owner and times (replacing a non-directory rel; a directory there: EISDIR). */

@@ -180,15 +180,18 @@ test('fs sync POSIX -> container (changed, added, deleted files): SIGKILL at ran
 });
 
 test('fs put of a multi-chunk file: SIGKILL at random points, then put again', async () => {
-  const tally = new Tally('fs put', 10, 100, 550);
+  const tally = new Tally('fs put', 10, 300, 1500);
   const big = path.join(home, 'big.bin');
-  fs.writeFileSync(big, bytes(6 * 1024 * 1024 + 77, 5));
+  // More than one transaction's worth (PUT_BATCH) of 256 KiB chunks.
+  fs.writeFileSync(big, bytes(20 * 1024 * 1024 + 77, 5));
   await ok(env, ['container', 'create', 'tank', 'puts', '--chunk-size', '256K']);
   for (let round = 0; tally.more(); round++) {
     const k = await killAfter(['fs', 'put', big, `daos://tank/puts/f${round % 3}`], env, tally.delay(r));
     await poolCheck(env, `put kill ${round}`);
     tally.count(k.killed, k.ms);
     if (!k.killed) assert.equal(k.code, 0, k.out);
+    // A killed put leaves at most a temporary entry, never a half file under the final name.
+    for (const [name, got] of (await dfsTree('puts')).files) assert.ok(got.equals(fs.readFileSync(big)), `put kill ${round}: ${name} is whole`);
   }
   for (let i = 0; i < 3; i++) {
     await ok(env, ['fs', 'put', big, `daos://tank/puts/f${i}`]);

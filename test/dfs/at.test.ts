@@ -183,3 +183,25 @@ test('renameAt exchange swaps two names in one transaction, directories and file
   const { checkDfs } = await import('../../src/dfs/fsck.js');
   assert.deepEqual((await checkDfs(engine, container.uuid)).problems, []);
 });
+
+test('a group of creates into one directory reads the directory\'s attributes once; set-group-ID is still inherited', async () => {
+  const { dfs, engine } = await fresh(65536);
+  await dfs.mkdir('/g', { mode: 0o2775 });
+  const dir = (await dfs.lookupPath('/g')).oid;
+  let dirAttrReads = 0;
+  const get = engine.get.bind(engine);
+  engine.get = (k, epoch) => {
+    if (Buffer.from(k.oid).equals(Buffer.from(dir.toBytes())) && Buffer.from(k.akey).toString() === 'attr') dirAttrReads++;
+    return get(k, epoch);
+  };
+  const b = dfs.batch();
+  for (let i = 0; i < 100; i++) void b.create(dir, `f${i}`, 'file', { data: Buffer.from(`f${i}`) });
+  for (let i = 0; i < 5; i++) void b.create(dir, `d${i}`, 'dir');
+  await b.commit();
+  // Before: one read per create (105).
+  assert.ok(dirAttrReads <= 2, `${dirAttrReads} reads of the directory's attributes`);
+  const gid = (await dfs.stat('/g')).gid;
+  assert.equal((await dfs.stat('/g/f7')).gid, gid);
+  assert.equal((await dfs.stat('/g/d3')).perm & 0o2000, 0o2000, 'a new directory gets set-group-ID');
+  assert.equal((await dfs.readFile('/g/f99')).toString(), 'f99');
+});
