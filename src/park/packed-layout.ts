@@ -13,7 +13,7 @@ import {
   type ObjectRow, type PackedDkeyRow, type PackedAkeyRow, type ExtentRow,
 } from './format.js';
 import { walkContainer, interrupted, countObject, type WalkOptions, type RankStats } from './walk.js';
-import { Table, rows, fail, isU64, isUint, tableLength, SLICE, ROWS_BATCH, type OpSink } from './tables.js';
+import { Table, rows, fail, checkDeclared, isU64, isUint, tableLength, SLICE, ROWS_BATCH, type OpSink } from './tables.js';
 
 /** Chunk of the Bytes dataset: the last, partial chunk is stored whole, so this is the most a file wastes there. */
 const BYTES_CHUNK = 64 * 1024;
@@ -169,6 +169,7 @@ export async function loadPackedObjects(f: H5File, sink: OpSink): Promise<void> 
   try {
     const bi = bytesDs.info();
     if (bi.type.class !== 'opaque' || bi.type.size !== 1 || bi.dims.length !== 1) throw fail(file, `'${BYTES}' is not a 1-D dataset of bytes`);
+    checkDeclared(f, BYTES, bi);
     const bytes = new ByteReader(bytesDs, bi.dims[0]!, file);
     const dk = rows<PackedDkeyRow>(f, DKEYS);
     const ak = rows<PackedAkeyRow>(f, AKEYS);
