@@ -4,6 +4,7 @@
 // engine writes of a load gathered into bounded transactions.
 import type { Engine, WriteOp } from '../engine/types.js';
 import { StrataError } from '../errors.js';
+import { isDeviceRecord } from '../dfs/layout.js';
 import fs from 'node:fs';
 import type { Dataset, DatasetInfo, H5File, H5Type, H5TypeInfo } from '../hdf5/h5lib/index.js';
 
@@ -95,8 +96,12 @@ export class OpSink {
   private bytes = 0;
   /** What was loaded: objects, and bytes of values and extents. */
   readonly result = { objects: 0, bytes: 0 };
-  constructor(private engine: Engine, readonly cont: string) {}
+  /** devices: whether the load may create device inodes (root only, as DFS's create paths: docs/dfs.md). */
+  constructor(private engine: Engine, readonly cont: string, private readonly devices = false) {}
   async add(op: WriteOp, bytes: number): Promise<void> {
+    if (!this.devices && op.op === 'put' && isDeviceRecord(op.dkey, op.akey, op.value)) {
+      throw new StrataError('EPERM', 'holds a device: only root may create a device (CAP_MKNOD)');
+    }
     this.ops.push(op);
     this.bytes += bytes + 64;
     this.result.bytes += bytes;
