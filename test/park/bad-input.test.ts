@@ -439,3 +439,30 @@ test('packed files whose tables or Bytes declare more than the file holds are re
   await expectFail(engine, fs1, new RegExp(`${fs1[0]}: dataset '[0-9]+': extents of [0-9]+ bytes, more than the file holds`));
   await engine.close();
 });
+
+test('packed files with a duplicate object or overlapping extents are refused: each key and byte is loaded once, in the order serialize wrote it', { timeout: 120000 }, async () => {
+  const { engine, url } = await tempEngine();
+  await makePool(engine);
+  await fillObjects(engine, 'pool', 'a', 'RAW', { objects: 6, akeys: 2 });
+  const work = tempDir();
+  const A = (await serializeContainer(engine, 'pool', 'a', { outputDir: path.join(work, 'a'), jobs: 1, engineUrl: url })).files;
+  let n = 0;
+  const fresh = () => copyTo(path.join(work, `case${n++}`), A);
+  const row = <T>(file: string, table: string, i: number): T => {
+    const f = H5File.open(file);
+    try { const ds = f.openDataset(table); const r = ds.readRows<T>(i, 1)[0]!; ds.close(); return r; } finally { f.close(); }
+  };
+  // The second object claims the first one's OID: its keys would be merged into the first.
+  let fs1 = fresh();
+  const o0 = row<{ 'OID Hi': bigint; 'OID Low': bigint }>(fs1[0]!, 'Objects', 0);
+  await setRow(fs1[0]!, 'Objects', 1, 'OID Hi', o0['OID Hi']);
+  await setRow(fs1[0]!, 'Objects', 1, 'OID Low', o0['OID Low']);
+  await expectFail(engine, fs1, new RegExp(`${fs1[0]}: 'Objects' row 1: .*not after the one before`));
+  // The second extent of an array starts inside the first.
+  fs1 = fresh();
+  const e0 = row<{ Offset: bigint; Length: bigint }>(fs1[0]!, 'Extents', 0);
+  assert.ok(e0.Length > 1n);
+  await setRow(fs1[0]!, 'Extents', 1, 'Offset', e0.Offset + 1n);
+  await expectFail(engine, fs1, new RegExp(`${fs1[0]}: 'Extents' row 1: .*overlaps`));
+  await engine.close();
+});
