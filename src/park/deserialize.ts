@@ -21,7 +21,7 @@ import {
 } from './format.js';
 import { loadPackedObjects } from './packed-layout.js';
 import { loadDaosObjects } from './daos-layout.js';
-import { OpSink, fail, rows } from './tables.js';
+import { OpSink, checkDeclared, fail, rows } from './tables.js';
 import { cleanupStale, me, pendingKey } from '../container/pending.js';
 import { runAll } from './serialize.js';
 import { runQueued } from './queued.js';
@@ -213,6 +213,8 @@ function readUserAttrs(file: string): Record<string, Uint8Array> {
   const f = H5File.open(file);
   try {
     if (!f.has(USER_ATTRS)) return {};
+    const ds = f.openDataset(USER_ATTRS);
+    try { checkDeclared(f, USER_ATTRS, ds.info()); } finally { ds.close(); }
     const out: Record<string, Uint8Array> = {};
     for (const r of rows<UattrRow>(f, USER_ATTRS)) {
       if (typeof r['Attribute Name'] !== 'string' || !Buffer.isBuffer(r['Attribute Value'])) throw fail(file, `'${USER_ATTRS}' has unexpected fields`);

@@ -466,3 +466,16 @@ test('packed files with a duplicate object or overlapping extents are refused: e
   await expectFail(engine, fs1, new RegExp(`${fs1[0]}: 'Extents' row 1: .*overlaps`));
   await engine.close();
 });
+
+test('a User Attributes table declaring more rows than the file holds is refused, not read row by row', { timeout: 120000 }, async () => {
+  const { engine, url } = await tempEngine();
+  await makePool(engine);
+  await fillObjects(engine, 'pool', 'a', 'RAW', { objects: 3, akeys: 1 });
+  const work = tempDir();
+  const A = (await serializeContainer(engine, 'pool', 'a', { outputDir: path.join(work, 'a'), jobs: 1, engineUrl: url })).files;
+  const fs1 = copyTo(path.join(work, 'case'), A);
+  edit(fs1[0]!, (f) => { const d = f.openDataset('User Attributes'); d.setExtent([2 ** 40]); d.close(); });
+  await sealFile(fs1[0]!);
+  await expectFail(engine, fs1, new RegExp(`${fs1[0]}: dataset 'User Attributes' declares [0-9]+ variable-length values, more than the file`));
+  await engine.close();
+});
