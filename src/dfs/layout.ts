@@ -208,6 +208,20 @@ export function decodeAttr(u: Uint8Array): InodeAttr {
   };
 }
 
+const INODE_DKEY_BYTES = Buffer.from(INODE_DKEY, 'utf8');
+const A_ATTR_BYTES = Buffer.from(A_ATTR, 'utf8');
+
+/**
+ * Whether a record of a POSIX container, as raw keys and value, is the inode
+ * record of a character or block device: what a loader of raw records (a
+ * parking file) checks for a caller who may not create devices.
+ */
+export function isDeviceRecord(dkey: Uint8Array, akey: Uint8Array, value: Uint8Array): boolean {
+  if (value.length !== 32 || !INODE_DKEY_BYTES.equals(dkey) || !A_ATTR_BYTES.equals(akey)) return false;
+  const t = typeOfModeBits(Buffer.from(value.buffer, value.byteOffset, value.length).readUInt32LE(4));
+  return t !== undefined && isDevice(t);
+}
+
 export function u64le(n: bigint | number): Uint8Array {
   const b = Buffer.alloc(8);
   b.writeBigUInt64LE(BigInt(n));

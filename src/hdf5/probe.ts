@@ -12,6 +12,7 @@
 // itself only after the probe survived. Fixed-size data is not read here (it
 // does not go through the heap), so the cost is the structure and the
 // variable-length data only.
+import fs from 'node:fs';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { StrataError } from '../errors.js';
@@ -41,7 +42,10 @@ function readAttrs(loc: Group | H5File | Dataset): void {
   }
 }
 
-function readVarData(ds: Dataset): void {
+/** A file whose datasets declare more than it can hold: refused, not read (see readVarData). */
+class Oversized extends Error {}
+
+function readVarData(ds: Dataset, fileSize: number): void {
   const m = ds.meta();
   if (!hasVar(m.type) || m.space.kind === 'null') return;
   if (m.space.kind === 'scalar') {
@@ -50,6 +54,12 @@ function readVarData(ds: Dataset): void {
   }
   const dims = m.space.dims;
   if (dims.some((d) => d === 0)) return;
+  // A dataset can be extended without storing anything; its unstored rows read as empty values, one
+  // batch at a time, for as long as it claims (2^40 rows: days, each batch "progress"). A stored
+  // variable-length element takes at least one byte of the file, so more elements than the file
+  // has bytes is a file no writer made.
+  const elements = dims.reduce((a, d) => a * d, 1);
+  if (elements > fileSize) throw new Oversized(`dataset '${ds.name}' declares ${elements} variable-length values, more than the file (${fileSize} bytes) can hold`);
   if (m.type.class === 'string') {
     // Row by row along dimension 0, whole extent in the others.
     for (let at = 0; at < dims[0]!; at += ROWS) {
@@ -66,7 +76,8 @@ function readVarData(ds: Dataset): void {
 export function probeInProcess(file: string, progress?: () => void): void {
   if (progress) tick = progress;
   let f: H5File;
-  try { f = H5File.open(file); } catch { return; }
+  let fileSize: number;
+  try { f = H5File.open(file); fileSize = fs.statSync(file).size; } catch { return; }
   const seen = new Set<string>();
   const walk = (g: Group | H5File) => {
     readAttrs(g);
@@ -85,7 +96,8 @@ export function probeInProcess(file: string, progress?: () => void): void {
         if (ds) {
           try {
             readAttrs(ds);
-            quiet(() => readVarData(ds!));
+            try { readVarData(ds!, fileSize); } catch (e) { if (e instanceof Oversized) throw e; }
+            tick();
           } finally { quiet(() => ds!.close()); }
         }
       }
@@ -115,18 +127,25 @@ export function probeH5(file: string, o: ProbeOptions = {}): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [fileURLToPath(import.meta.url), file], { stdio: ['ignore', 'pipe', 'ignore'] });
     let stalled = false;
+    // The child writes a dot per read, and "!<reason>" when it refuses the file.
+    let said = '';
     let timer: NodeJS.Timeout | undefined;
     const arm = () => {
       clearTimeout(timer);
       timer = setTimeout(() => { stalled = true; child.kill('SIGKILL'); }, stallMs);
     };
     arm();
-    child.stdout.on('data', arm);
+    child.stdout.on('data', (d: Buffer) => {
+      arm();
+      const text = d.toString();
+      if (said || text.includes('!')) said += text.slice(said ? 0 : text.indexOf('!') + 1);
+    });
     child.on('error', (e) => { clearTimeout(timer); reject(new StrataError('EIO', `${file}: cannot check the file: ${e.message}`)); });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (stalled) reject(new StrataError('EINVAL', `${file}: not a readable HDF5 file (corrupt?): the HDF5 library made no progress reading it for ${stallMs / 1000} s`));
       else if (signal) reject(new StrataError('EINVAL', `${file}: not a readable HDF5 file (corrupt?): the HDF5 library crashed reading it (${signal})`));
+      else if (code === 2 && said) reject(new StrataError('EINVAL', `${file}: ${said.trim()}`));
       else if (code !== 0) reject(new StrataError('EIO', `${file}: cannot check the file (checker exited with ${code})`));
       else resolve();
     });
@@ -134,5 +153,10 @@ export function probeH5(file: string, o: ProbeOptions = {}): Promise<void> {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2]) {
-  probeInProcess(process.argv[2], () => process.stdout.write('.'));
+  try {
+    probeInProcess(process.argv[2], () => process.stdout.write('.'));
+  } catch (e) {
+    if (!(e instanceof Oversized)) throw e;
+    process.stdout.write(`!${e.message}\n`, () => process.exit(2));
+  }
 }

@@ -15,7 +15,13 @@ import { mknodAt } from './mknod.js';
 import { rdevFromDevT } from '../dfs/layout.js';
 import type { EntryType, FileReader, FileWriter, Listed, MStat, MetaOptions, Tree } from './tree.js';
 
-const { O_RDONLY, O_NOFOLLOW, O_WRONLY, O_CREAT, O_EXCL } = fs.constants;
+const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK, O_WRONLY, O_CREAT, O_EXCL } = fs.constants;
+/**
+ * Opening a listed file to read it: O_NONBLOCK so that a FIFO swapped in for
+ * it since the listing does not wait for a writer (regular files ignore the
+ * flag); the inode is checked right after the open, before any read.
+ */
+const O_READ_LISTED = O_RDONLY | O_NOFOLLOW | O_NONBLOCK;
 /** O_PATH (Linux): a descriptor naming an inode without opening it for I/O, whatever its mode. */
 const O_PATH = 0o10000000;
 const SLASH = Buffer.from('/');
@@ -230,14 +236,14 @@ export class PosixTree implements Tree {
     let fh: fs.promises.FileHandle;
     const { dir, name } = this.parentOf(rel);
     try {
-      fh = await fs.promises.open(dir.at(name), O_RDONLY | O_NOFOLLOW);
+      fh = await fs.promises.open(dir.at(name), O_READ_LISTED);
     } catch (e) {
       throw this.fail(e, 'open', rel);
     } finally {
       dir.release();
     }
     try {
-      this.checkListed((await fh.stat({ bigint: true })).ino, st);
+      this.checkListed(await fh.stat({ bigint: true }), st);
     } catch (e) {
       await fh.close();
       throw this.fail(e, 'open', rel);
@@ -270,8 +276,9 @@ export class PosixTree implements Tree {
    * The file open is the one the listing showed: a name swapped for another
    * file since (say a hard link to a file only root may read) is not copied.
    */
-  private checkListed(ino: bigint, st: MStat): void {
-    if (ino !== inoOf(st.ino)) throw new StrataError('ESTALE', 'replaced while being copied (not the file listed)');
+  private checkListed(now: fs.BigIntStats, st: MStat): void {
+    // The type too: a freed inode number is soon handed out again, say to a FIFO made in the file's place.
+    if (now.ino !== inoOf(st.ino) || typeOf(now) !== st.type) throw new StrataError('ESTALE', 'replaced while being copied (not the file listed)');
   }
 
   /**
@@ -283,7 +290,7 @@ export class PosixTree implements Tree {
     let fd: number;
     const { dir, name } = this.parentOf(rel);
     try {
-      fd = fs.openSync(dir.at(name), O_RDONLY | O_NOFOLLOW);
+      fd = fs.openSync(dir.at(name), O_READ_LISTED);
     } catch (e) {
       throw this.fail(e, 'open', rel);
     } finally {
@@ -291,6 +298,13 @@ export class PosixTree implements Tree {
     }
     let data: Buffer;
     let after: fs.BigIntStats;
+    try {
+      // Before any read: a device swapped in for the file is never read.
+      this.checkListed(fs.fstatSync(fd, { bigint: true }), st);
+    } catch (e) {
+      fs.closeSync(fd);
+      throw this.fail(e, 'open', rel);
+    }
     try {
       data = Buffer.allocUnsafe(st.size);
       let got = 0;
@@ -301,7 +315,7 @@ export class PosixTree implements Tree {
       }
       data = data.subarray(0, got);
       after = fs.fstatSync(fd, { bigint: true });
-      this.checkListed(after.ino, st);
+      this.checkListed(after, st);
     } catch (e) {
       throw this.fail(e, 'read', rel);
     } finally {

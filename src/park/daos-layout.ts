@@ -10,7 +10,7 @@ import { ObjectId } from '../object/index.js';
 import { decodeSelection, type H5File } from '../hdf5/h5lib/index.js';
 import { OID_DATA, DKEY_DATA, AKEY_DATA, OID_T, DKEY_T, AKEY_T, type OidRow, type DkeyRow, type AkeyRow } from './format.js';
 import { walkContainer, interrupted, countObject, type WalkOptions, type RankStats } from './walk.js';
-import { Table, rows, fail, isU64, isVbytes, tableLength, SLICE, ROWS_BATCH, type OpSink } from './tables.js';
+import { Table, rows, fail, fileBytes, isU64, isVbytes, tableLength, SLICE, ROWS_BATCH, type OpSink } from './tables.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -123,6 +123,9 @@ export async function loadDaosObjects(f: H5File, sink: OpSink): Promise<void> {
   const nObj = tableLength(f, OID_DATA, { 'OID Hi': isU64, 'OID Low': isU64, 'Dkey Offset': isU64 });
   const nDk = tableLength(f, DKEY_DATA, { 'Dkey Value': isVbytes, 'Akey Offset': isU64, 'Record KV Value': isVbytes });
   const nAk = tableLength(f, AKEY_DATA, { 'Akey Value': isVbytes, 'Dataset ID': isU64, 'Record Single Value': isVbytes });
+  // An array's dataset may be sparse, declared beyond what it stores; the extents read from it never are.
+  const size = fileBytes(f);
+  let extentBytes = 0;
 
   const dk = rows<DkeyRow>(f, DKEY_DATA);
   const ak = rows<AkeyRow>(f, AKEY_DATA);
@@ -178,6 +181,8 @@ export async function loadDaosObjects(f: H5File, sink: OpSink): Promise<void> {
             for (const [st, cnt] of sel.blocks) {
               const s = st[0]!, c = cnt[0]!;
               if (st.length !== 1 || s + c > len) throw fail(file, `dataset '${dsName}': extent ${s}+${c} lies outside the dataset (${len} records)`);
+              extentBytes += c;
+              if (extentBytes > size) throw fail(file, `dataset '${dsName}': extents of ${extentBytes} bytes, more than the file holds (${size} bytes)`);
               for (let off = s; off < s + c; off += SLICE) {
                 const n = Math.min(SLICE, s + c - off);
                 await sink.add({ op: 'write', ...kp, offset: off, data: ds.readSlab([off], [n]) }, n);

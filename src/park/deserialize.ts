@@ -21,7 +21,7 @@ import {
 } from './format.js';
 import { loadPackedObjects } from './packed-layout.js';
 import { loadDaosObjects } from './daos-layout.js';
-import { OpSink, fail, rows } from './tables.js';
+import { OpSink, checkDeclared, fail, rows } from './tables.js';
 import { cleanupStale, me, pendingKey } from '../container/pending.js';
 import { runAll } from './serialize.js';
 import { runQueued } from './queued.js';
@@ -64,6 +64,8 @@ export interface LoadJob {
   cont: string;
   /** A queued load probes the file again in the worker (see task.ts), with this watchdog. */
   h5StallMs?: number;
+  /** The caller is root: device inodes may be loaded (for anyone else EPERM, as every create path of DFS). */
+  devices?: boolean;
 }
 export interface LoadResult { objects: number; bytes: number }
 
@@ -190,7 +192,7 @@ export function checkSet(metas: FileMeta[]): FileMeta {
 export async function loadRankFile(engine: Engine, job: LoadJob): Promise<LoadResult> {
   const file = job.file;
   const f = H5File.open(file);
-  const sink = new OpSink(engine, job.cont);
+  const sink = new OpSink(engine, job.cont, job.devices === true);
   try {
     const version = f.readAttr(A_VERSION).values[0];
     if (version === PACKED_VERSION) await loadPackedObjects(f, sink);
@@ -211,6 +213,8 @@ function readUserAttrs(file: string): Record<string, Uint8Array> {
   const f = H5File.open(file);
   try {
     if (!f.has(USER_ATTRS)) return {};
+    const ds = f.openDataset(USER_ATTRS);
+    try { checkDeclared(f, USER_ATTRS, ds.info()); } finally { ds.close(); }
     const out: Record<string, Uint8Array> = {};
     for (const r of rows<UattrRow>(f, USER_ATTRS)) {
       if (typeof r['Attribute Name'] !== 'string' || !Buffer.isBuffer(r['Attribute Value'])) throw fail(file, `'${USER_ATTRS}' has unexpected fields`);
@@ -263,7 +267,8 @@ export async function deserializeContainer(engine: Engine, pool: string, inputs:
   try {
     const url = opts.engineUrl ?? (engine.kind === 'lmdb' ? `lmdb:${engine.location}` : engine.location);
     // Queued ranks run on other nodes, in other directories: absolute paths.
-    const loads = files.map((file): LoadJob => (opts.queue ? { file: path.resolve(file), cont: uuid, h5StallMs: opts.h5StallMs } : { file, cont: uuid }));
+    const devices = currentCaller().uid === 0;
+    const loads = files.map((file): LoadJob => (opts.queue ? { file: path.resolve(file), cont: uuid, h5StallMs: opts.h5StallMs, devices } : { file, cont: uuid, devices }));
     const results = opts.queue
       ? await runQueued<LoadResult>(loads.map((job) => ({ kind: 'deserialize', engineUrl: url, job })), files, { engineUrl: opts.engineUrl, onIdle: opts.onIdle })
       : await runAll(loads, jobs, (j) => loadRankFile(engine, j), (j) => ({ kind: 'deserialize', engineUrl: url, job: j }));

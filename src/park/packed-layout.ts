@@ -13,7 +13,7 @@ import {
   type ObjectRow, type PackedDkeyRow, type PackedAkeyRow, type ExtentRow,
 } from './format.js';
 import { walkContainer, interrupted, countObject, type WalkOptions, type RankStats } from './walk.js';
-import { Table, rows, fail, isU64, isUint, tableLength, SLICE, ROWS_BATCH, type OpSink } from './tables.js';
+import { Table, rows, fail, checkDeclared, isU64, isUint, tableLength, SLICE, ROWS_BATCH, type OpSink } from './tables.js';
 
 /** Chunk of the Bytes dataset: the last, partial chunk is stored whole, so this is the most a file wastes there. */
 const BYTES_CHUNK = 64 * 1024;
@@ -169,6 +169,7 @@ export async function loadPackedObjects(f: H5File, sink: OpSink): Promise<void> 
   try {
     const bi = bytesDs.info();
     if (bi.type.class !== 'opaque' || bi.type.size !== 1 || bi.dims.length !== 1) throw fail(file, `'${BYTES}' is not a 1-D dataset of bytes`);
+    checkDeclared(f, BYTES, bi);
     const bytes = new ByteReader(bytesDs, bi.dims[0]!, file);
     const dk = rows<PackedDkeyRow>(f, DKEYS);
     const ak = rows<PackedAkeyRow>(f, AKEYS);
@@ -179,6 +180,9 @@ export async function loadPackedObjects(f: H5File, sink: OpSink): Promise<void> 
     const objIt = rows<ObjectRow>(f, OBJECTS);
     let cur = objIt.next();
     let oIndex = 0;
+    // Serialize writes objects, and the keys of each, in the engine's key order (byte order):
+    // a key not after the one before is a duplicate (its records would merge) or out of place.
+    let prevOid: Buffer | undefined;
     while (!cur.done) {
       const o = cur.value;
       cur = objIt.next();
@@ -188,7 +192,10 @@ export async function loadPackedObjects(f: H5File, sink: OpSink): Promise<void> 
       let oid: ObjectId;
       try { oid = new ObjectId(o['OID Hi'], o['OID Low']); } catch { throw fail(file, `'${OBJECTS}' row ${oIndex}: bad OID`); }
       const oidBytes = oid.toBytes();
+      if (prevOid && Buffer.compare(Buffer.from(oidBytes), prevOid) <= 0) throw fail(file, `'${OBJECTS}' row ${oIndex}: OID ${oid} is not after the one before (a duplicate, or out of order)`);
+      prevOid = Buffer.from(oidBytes);
       sink.result.objects++;
+      let prevDkey: Buffer | undefined;
       for (; dkPos < end; dkPos++) {
         if (nextDk.done) throw fail(file, `'${DKEYS}' ends early`);
         const d = nextDk.value;
@@ -197,11 +204,16 @@ export async function loadPackedObjects(f: H5File, sink: OpSink): Promise<void> 
         const aEnd = nextDk.done ? nAk : Number(nextDk.value['Akey Offset']);
         if (aStart !== akPos || aEnd < aStart || aEnd > nAk) throw fail(file, `'${DKEYS}' row ${dkPos}: Akey Offset ${aStart}..${aEnd} is inconsistent (expected to start at ${akPos}, ${nAk} akeys)`);
         const dkey = bytes.take(d['Key Length'], () => `'${DKEYS}' row ${dkPos}`);
+        if (prevDkey && Buffer.compare(dkey, prevDkey) <= 0) throw fail(file, `'${DKEYS}' row ${dkPos}: key is not after the one before (a duplicate, or out of order)`);
+        prevDkey = Buffer.from(dkey);
+        let prevAkey: Buffer | undefined;
         for (; akPos < aEnd; akPos++) {
           const a = ak.next();
           if (a.done) throw fail(file, `'${AKEYS}' ends early`);
           const where = () => `'${AKEYS}' row ${akPos}`;
           const kp = { cont: sink.cont, oid: oidBytes, dkey, akey: bytes.take(a.value['Key Length'], where) };
+          if (prevAkey && Buffer.compare(kp.akey, prevAkey) <= 0) throw fail(file, `${where()}: key is not after the one before (a duplicate, or out of order)`);
+          prevAkey = Buffer.from(kp.akey);
           const size = safe(file, where, a.value['Size']);
           if (a.value['Kind'] === KIND_SINGLE) {
             await sink.add({ op: 'put', ...kp, value: bytes.take(size, where) }, size);
@@ -209,12 +221,15 @@ export async function loadPackedObjects(f: H5File, sink: OpSink): Promise<void> 
           }
           if (a.value['Kind'] !== KIND_ARRAY) throw fail(file, `${where()}: unknown Kind ${a.value['Kind']}`);
           if (size > nEx - exPos) throw fail(file, `${where()}: ${size} extents from row ${exPos}, but '${EXTENTS}' has ${nEx} rows`);
+          let prevEnd = 0;
           for (let i = 0; i < size; i++, exPos++) {
             const e = ex.next();
             if (e.done) throw fail(file, `'${EXTENTS}' ends early`);
             const at = () => `'${EXTENTS}' row ${exPos}`;
             const offset = safe(file, at, e.value['Offset']), length = safe(file, at, e.value['Length']);
             if (offset + length > Number.MAX_SAFE_INTEGER) throw fail(file, `${at()}: extent ${offset}+${length} is out of range`);
+            if (offset < prevEnd) throw fail(file, `${at()}: extent ${offset}+${length} overlaps the one before (which ends at ${prevEnd}), or is out of order`);
+            prevEnd = offset + length;
             for (let off = offset; off < offset + length; off += SLICE) {
               const len = Math.min(SLICE, offset + length - off);
               await sink.add({ op: 'write', ...kp, offset: off, data: bytes.take(len, at) }, len);

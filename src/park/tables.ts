@@ -4,7 +4,9 @@
 // engine writes of a load gathered into bounded transactions.
 import type { Engine, WriteOp } from '../engine/types.js';
 import { StrataError } from '../errors.js';
-import type { Dataset, H5File, H5Type, H5TypeInfo } from '../hdf5/h5lib/index.js';
+import { isDeviceRecord } from '../dfs/layout.js';
+import fs from 'node:fs';
+import type { Dataset, DatasetInfo, H5File, H5Type, H5TypeInfo } from '../hdf5/h5lib/index.js';
 
 export const ROWS_BATCH = 1024;
 export const SLICE = 4 * 1024 * 1024;
@@ -57,13 +59,31 @@ export function checkCompound(file: string, ds: string, t: H5TypeInfo, want: Rec
   }
 }
 
-/** Row count of a 1-D table whose rows have the given fields. */
+/** The size of a parking file: what its datasets can hold at most (neither layout compresses). */
+export function fileBytes(f: H5File): number {
+  return fs.statSync(f.path).size;
+}
+
+/**
+ * Refuses a dataset that declares more than the file holds. HDF5 lets a
+ * dataset be extended without storing anything (unallocated chunks read as
+ * fill bytes): a reader going by the declared size would allocate a single
+ * value of that size, or loop over rows and bytes no file ever held.
+ */
+export function checkDeclared(f: H5File, name: string, i: DatasetInfo): void {
+  const declared = i.dims.reduce((a, d) => a * d, 1) * i.type.size;
+  const size = fileBytes(f);
+  if (declared > size) throw fail(f.path, `'${name}' declares ${declared} bytes, more than the file holds (${size} bytes)`);
+}
+
+/** Row count of a 1-D table whose rows have the given fields (no more than the file can hold). */
 export function tableLength(f: H5File, name: string, want: Record<string, (t: H5TypeInfo) => boolean>): number {
   const ds = f.openDataset(name);
   try {
     const i = ds.info();
     checkCompound(f.path, name, i.type, want);
     if (i.dims.length !== 1) throw fail(f.path, `table '${name}' is not one-dimensional`);
+    checkDeclared(f, name, i);
     return i.dims[0]!;
   } finally {
     ds.close();
@@ -76,8 +96,12 @@ export class OpSink {
   private bytes = 0;
   /** What was loaded: objects, and bytes of values and extents. */
   readonly result = { objects: 0, bytes: 0 };
-  constructor(private engine: Engine, readonly cont: string) {}
+  /** devices: whether the load may create device inodes (root only, as DFS's create paths: docs/dfs.md). */
+  constructor(private engine: Engine, readonly cont: string, private readonly devices = false) {}
   async add(op: WriteOp, bytes: number): Promise<void> {
+    if (!this.devices && op.op === 'put' && isDeviceRecord(op.dkey, op.akey, op.value)) {
+      throw new StrataError('EPERM', 'holds a device: only root may create a device (CAP_MKNOD)');
+    }
     this.ops.push(op);
     this.bytes += bytes + 64;
     this.result.bytes += bytes;

@@ -273,3 +273,34 @@ print(os.lstat(d + '/f').st_nlink, os.lstat(d + '/g').st_nlink, os.lstat(d + '/p
     umountQuiet(mp);
   }
 });
+
+test('deserialize by a user who is not root refuses a parking file holding a device (one line, EPERM, no container); FIFOs and sockets load', { skip, timeout: 120000 }, async () => {
+  // A shared engine the user may create containers in; a parking file whose
+  // POSIX container holds a device the user owns, mode 0666 (as a user can
+  // craft one, or serialize it from anywhere root made it). Loaded, a `--dev`
+  // mount would give the user the device (here /dev/mem's number).
+  const { sharedHome, labelsOf } = await import('../security/util.js');
+  const { dir, env: senv } = sharedHome('strata-special-park-', user.gid);
+  await ok(['pool', 'create', 'tank'], { env: senv });
+  await ok(['pool', 'update-acl', 'tank', '--entry', `A::${user.name}@:rw`], { env: senv });
+  const src = path.join(dir, 'tree');
+  fs.mkdirSync(src);
+  run('mkfifo', ['-m', '0600', path.join(src, 'fifo')]);
+  run('mknod', ['-m', '0666', path.join(src, 'mem'), 'c', '1', '1']);
+  fs.chownSync(path.join(src, 'mem'), user.uid, user.gid);
+  await ok(['fs', 'copy', '--src', `${src}/`, '--dst', 'daos://tank/devs'], { env: senv });
+  const out = path.join(dir, 'parked');
+  const files = (JSON.parse((await ok(['container', 'serialize', 'tank', 'devs', '--output-path', out, '--json'], { env: senv })).stdout) as { files: string[] }).files;
+  const r = await cli(['container', 'deserialize', 'tank', ...files, '--label', 'mine'], { env: senv, as: user });
+  const lines = r.stderr.split('\n').filter((l) => l !== '');
+  assert.equal(r.code, 1, r.stderr);
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0]!, /^strata: .*_rank0\.h5: .*only root may create a device/);
+  assert.deepEqual(await labelsOf(senv, 'tank'), ['devs'], 'no container made');
+  // Without the device the same user loads the rest.
+  await ok(['fs', 'rm', 'daos://tank/devs/mem'], { env: senv });
+  const again = (JSON.parse((await ok(['container', 'serialize', 'tank', 'devs', '--output-path', path.join(dir, 'parked2'), '--json'], { env: senv })).stdout) as { files: string[] }).files;
+  await ok(['container', 'deserialize', 'tank', ...again, '--label', 'mine'], { env: senv, as: user });
+  assert.match((await ok(['fs', 'ls', '-l', 'daos://tank/mine'], { env: senv })).stdout, /^prw------- .* fifo$/m);
+  assert.match((await ok(['pool', 'check'], { env: senv })).stdout, /0 problem/);
+});

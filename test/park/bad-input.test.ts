@@ -376,3 +376,106 @@ test('a queued load probes its file again in the worker: a file replaced after t
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout.trim(), new RegExp(`^refused: ${file!.replace(/[.]/g, '\\.')}: not a readable HDF5 file .*no progress`));
 });
+
+test('packed files whose tables or Bytes declare more than the file holds are refused before any read of it: memory and time stay bounded', { timeout: 120000 }, async () => {
+  const { engine, url } = await tempEngine();
+  await makePool(engine);
+  await fillObjects(engine, 'pool', 'a', 'RAW', { objects: 6, akeys: 2 });
+  const work = tempDir();
+  const A = (await serializeContainer(engine, 'pool', 'a', { outputDir: path.join(work, 'a'), jobs: 1, engineUrl: url })).files;
+  let n = 0;
+  const fresh = () => copyTo(path.join(work, `case${n++}`), A);
+  const firstArray = (file: string): number => {
+    const f = H5File.open(file);
+    try {
+      const ds = f.openDataset('Akeys');
+      const r = ds.readRows<{ Kind: number }>(0, ds.info().dims[0]!);
+      ds.close();
+      return r.findIndex((x) => x.Kind === 1);
+    } finally { f.close(); }
+  };
+  /** Declares `more` further elements of a dataset (unallocated: the file does not grow). */
+  const extend = (file: string, ds: string, more: number) => edit(file, (f) => { const d = f.openDataset(ds); d.setExtent([d.info().dims[0]! + more]); d.close(); });
+  const huge = 2 ** 40;
+
+  // A single value of 4 GiB: read whole, it would be allocated before anything checked it.
+  let fs1 = fresh();
+  extend(fs1[0]!, 'Bytes', 2 ** 32);
+  await setRow(fs1[0]!, 'Akeys', 0, 'Size', 2n ** 32n);
+  await expectFail(engine, fs1, new RegExp(`${fs1[0]}: 'Bytes' declares [0-9]+ bytes, more than the file holds`));
+  // An extent of 1 TiB: 4 MiB at a time it would write a terabyte of fill bytes into the pool.
+  fs1 = fresh();
+  const arr = firstArray(fs1[0]!);
+  assert.ok(arr >= 0, 'the file has an array akey');
+  extend(fs1[0]!, 'Bytes', huge);
+  await setRow(fs1[0]!, 'Extents', 0, 'Length', BigInt(huge));
+  await expectFail(engine, fs1, new RegExp(`${fs1[0]}: 'Bytes' declares [0-9]+ bytes, more than the file holds`));
+  // 2^40 empty extents: no byte to read, a loop of 2^40 rows.
+  fs1 = fresh();
+  extend(fs1[0]!, 'Extents', huge);
+  await setRow(fs1[0]!, 'Akeys', arr, 'Size', BigInt(huge));
+  await expectFail(engine, fs1, new RegExp(`${fs1[0]}: 'Extents' declares [0-9]+ bytes, more than the file holds`));
+  // The same for the daos-serialize layout's tables.
+  const D = (await serializeContainer(engine, 'pool', 'a', { outputDir: path.join(work, 'd'), jobs: 1, engineUrl: url, layout: 'daos' })).files;
+  fs1 = copyTo(path.join(work, `case${n++}`), D);
+  extend(fs1[0]!, 'Oid Data', huge);
+  await sealFile(fs1[0]!);
+  await expectFail(engine, fs1, new RegExp(`${fs1[0]}: 'Oid Data' declares [0-9]+ bytes, more than the file holds`));
+  // An array's dataset may be sparse (declared beyond what is stored), but the extents read from a file never exceed it.
+  fs1 = copyTo(path.join(work, `case${n++}`), D);
+  edit(fs1[0]!, (f) => {
+    const name = f.links().find((x) => {
+      if (!/^\d+$/.test(x)) return false;
+      const d = f.openDataset(x);
+      try { return d.info().maxdims[0] === -1; } finally { d.close(); }
+    })!;
+    const d = f.openDataset(name);
+    d.setExtent([huge]);
+    const sel = d.encodeSelection([0], [huge]);
+    d.writeAttr(`A-${name}9`, { opaque: sel.length }, [sel]);
+    d.close();
+  });
+  await sealFile(fs1[0]!);
+  await expectFail(engine, fs1, new RegExp(`${fs1[0]}: dataset '[0-9]+': extents of [0-9]+ bytes, more than the file holds`));
+  await engine.close();
+});
+
+test('packed files with a duplicate object or overlapping extents are refused: each key and byte is loaded once, in the order serialize wrote it', { timeout: 120000 }, async () => {
+  const { engine, url } = await tempEngine();
+  await makePool(engine);
+  await fillObjects(engine, 'pool', 'a', 'RAW', { objects: 6, akeys: 2 });
+  const work = tempDir();
+  const A = (await serializeContainer(engine, 'pool', 'a', { outputDir: path.join(work, 'a'), jobs: 1, engineUrl: url })).files;
+  let n = 0;
+  const fresh = () => copyTo(path.join(work, `case${n++}`), A);
+  const row = <T>(file: string, table: string, i: number): T => {
+    const f = H5File.open(file);
+    try { const ds = f.openDataset(table); const r = ds.readRows<T>(i, 1)[0]!; ds.close(); return r; } finally { f.close(); }
+  };
+  // The second object claims the first one's OID: its keys would be merged into the first.
+  let fs1 = fresh();
+  const o0 = row<{ 'OID Hi': bigint; 'OID Low': bigint }>(fs1[0]!, 'Objects', 0);
+  await setRow(fs1[0]!, 'Objects', 1, 'OID Hi', o0['OID Hi']);
+  await setRow(fs1[0]!, 'Objects', 1, 'OID Low', o0['OID Low']);
+  await expectFail(engine, fs1, new RegExp(`${fs1[0]}: 'Objects' row 1: .*not after the one before`));
+  // The second extent of an array starts inside the first.
+  fs1 = fresh();
+  const e0 = row<{ Offset: bigint; Length: bigint }>(fs1[0]!, 'Extents', 0);
+  assert.ok(e0.Length > 1n);
+  await setRow(fs1[0]!, 'Extents', 1, 'Offset', e0.Offset + 1n);
+  await expectFail(engine, fs1, new RegExp(`${fs1[0]}: 'Extents' row 1: .*overlaps`));
+  await engine.close();
+});
+
+test('a User Attributes table declaring more rows than the file holds is refused, not read row by row', { timeout: 120000 }, async () => {
+  const { engine, url } = await tempEngine();
+  await makePool(engine);
+  await fillObjects(engine, 'pool', 'a', 'RAW', { objects: 3, akeys: 1 });
+  const work = tempDir();
+  const A = (await serializeContainer(engine, 'pool', 'a', { outputDir: path.join(work, 'a'), jobs: 1, engineUrl: url })).files;
+  const fs1 = copyTo(path.join(work, 'case'), A);
+  edit(fs1[0]!, (f) => { const d = f.openDataset('User Attributes'); d.setExtent([2 ** 40]); d.close(); });
+  await sealFile(fs1[0]!);
+  await expectFail(engine, fs1, new RegExp(`${fs1[0]}: dataset 'User Attributes' declares [0-9]+ variable-length values, more than the file`));
+  await engine.close();
+});
