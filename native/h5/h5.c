@@ -1308,6 +1308,73 @@ static void set_bool(napi_env env, napi_value o, const char *k, int v) {
   napi_set_named_property(env, o, k, b);
 }
 
+/* ---------- custom floating-point layouts (float16, non-IEEE floats) ----------
+ * A float that is not IEEE single/double is described bit by bit so that it
+ * can be rebuilt exactly: {fields:[signPos, expPos, expSize, mantPos, mantSize],
+ * ebias, norm:'implied'|'msbset'|'none', inpad, lsb, msb:'zero'|'one'|'background'}
+ * (with precision/offset as for any atomic type).
+ */
+static const char *pad_name(H5T_pad_t p) { return p == H5T_PAD_ONE ? "one" : p == H5T_PAD_BACKGROUND ? "background" : "zero"; }
+static H5T_pad_t pad_of(const char *s) { return !strcmp(s, "one") ? H5T_PAD_ONE : !strcmp(s, "background") ? H5T_PAD_BACKGROUND : H5T_PAD_ZERO; }
+
+static void float_layout_js(napi_env env, napi_value o, hid_t t) {
+  size_t f[5];
+  H5Tget_fields(t, &f[0], &f[1], &f[2], &f[3], &f[4]);
+  napi_value a;
+  napi_create_array_with_length(env, 5, &a);
+  for (uint32_t i = 0; i < 5; i++) napi_set_element(env, a, i, num(env, (double)f[i]));
+  napi_set_named_property(env, o, "fields", a);
+  set_num(env, o, "ebias", (double)H5Tget_ebias(t));
+  H5T_norm_t n = H5Tget_norm(t);
+  set_str(env, o, "norm", n == H5T_NORM_MSBSET ? "msbset" : n == H5T_NORM_NONE ? "none" : "implied");
+  set_str(env, o, "inpad", pad_name(H5Tget_inpad(t)));
+  H5T_pad_t lsb, msb;
+  H5Tget_pad(t, &lsb, &msb);
+  set_str(env, o, "lsb", pad_name(lsb));
+  set_str(env, o, "msb", pad_name(msb));
+}
+
+static int prop_str(napi_env env, napi_value o, const char *k, char *buf, size_t n);
+static int prop_i64(napi_env env, napi_value o, const char *k, int64_t *out);
+
+/*
+ * Builds a custom float. libhdf5 checks every step against the current
+ * layout (fields inside the precision, offset + precision inside the size),
+ * so the order matters: grow first, then set the fields, then shrink.
+ */
+static hid_t float_from_rich(napi_env env, napi_value d, int64_t size, int be) {
+  napi_value fv;
+  int64_t f[5], prec = size * 8, off = 0, ebias = 0;
+  if (size < 1 || size > 64) return -1;
+  if (napi_get_named_property(env, d, "fields", &fv) != napi_ok) return -1;
+  for (uint32_t i = 0; i < 5; i++) {
+    napi_value e;
+    if (napi_get_element(env, fv, i, &e) != napi_ok || get_i64(env, e, &f[i]) || f[i] < 0) return -1;
+  }
+  prop_i64(env, d, "precision", &prec);
+  prop_i64(env, d, "offset", &off);
+  if (prop_i64(env, d, "ebias", &ebias) || prec < 1 || off < 0 || off + prec > size * 8) return -1;
+  hid_t t = H5Tcopy(size <= 4 ? H5T_IEEE_F32LE : H5T_IEEE_F64LE);
+  herr_t r = 0;
+  if ((size_t)size > H5Tget_size(t)) r |= H5Tset_size(t, (size_t)size);
+  if ((size_t)prec > H5Tget_precision(t)) r |= H5Tset_precision(t, (size_t)prec);
+  r |= H5Tset_fields(t, (size_t)f[0], (size_t)f[1], (size_t)f[2], (size_t)f[3], (size_t)f[4]);
+  if ((size_t)prec < H5Tget_precision(t)) r |= H5Tset_precision(t, (size_t)prec);
+  r |= H5Tset_offset(t, (size_t)off);
+  if ((size_t)size < H5Tget_size(t)) r |= H5Tset_size(t, (size_t)size);
+  r |= H5Tset_ebias(t, (size_t)ebias);
+  char s[32];
+  if (!prop_str(env, d, "norm", s, sizeof s)) r |= H5Tset_norm(t, !strcmp(s, "msbset") ? H5T_NORM_MSBSET : !strcmp(s, "none") ? H5T_NORM_NONE : H5T_NORM_IMPLIED);
+  if (!prop_str(env, d, "inpad", s, sizeof s)) r |= H5Tset_inpad(t, pad_of(s));
+  char l[32] = "zero", m[32] = "zero";
+  prop_str(env, d, "lsb", l, sizeof l);
+  prop_str(env, d, "msb", m, sizeof m);
+  r |= H5Tset_pad(t, pad_of(l), pad_of(m));
+  if (be) r |= H5Tset_order(t, H5T_ORDER_BE);
+  if (r < 0) { H5Tclose(t); return -1; }
+  return t;
+}
+
 static napi_value rich_type(napi_env env, hid_t t) {
   napi_value o;
   napi_create_object(env, &o);
@@ -1335,7 +1402,7 @@ static napi_value rich_type(napi_env env, hid_t t) {
           H5Tget_fields(ref, &rsp, &rep, &resz, &rmp, &rmsz);
           ieee = sp == rsp && ep == rep && esz == resz && mp == rmp && msz == rmsz && H5Tget_ebias(t) == H5Tget_ebias(ref);
         }
-        if (!ieee) set_bool(env, o, "custom", 1);
+        if (!ieee) { set_bool(env, o, "custom", 1); float_layout_js(env, o, t); }
       }
       break;
     }
@@ -1479,6 +1546,7 @@ static hid_t type_from_rich(napi_env env, napi_value d) {
         default: return -1;
       }
     } else if (!strcmp(cls, "float")) {
+      if (prop_bool(env, d, "custom")) return float_from_rich(env, d, size, be);
       if (size == 4) base = H5T_IEEE_F32LE; else if (size == 8) base = H5T_IEEE_F64LE; else return -1;
     } else {
       switch (size) {
