@@ -36,8 +36,8 @@ export function unsupportedReason(t: H5RichType, top = true): string | undefined
     case 'bitfield':
       return [1, 2, 4, 8].includes(t.size) ? undefined : `${t.size}-byte ${t.class}`;
     case 'float':
-      if (t.custom || ![4, 8].includes(t.size)) return `non-IEEE ${t.size}-byte float`;
-      return undefined;
+      if (t.custom) return t.fields && t.size <= 16 ? undefined : `non-IEEE ${t.size}-byte float without its bit layout`;
+      return [4, 8].includes(t.size) ? undefined : `${t.size}-byte float`;
     case 'string':
       if (t.variable && !top) return 'variable-length string inside a compound or array';
       return undefined;
@@ -64,7 +64,7 @@ export function unsupportedReason(t: H5RichType, top = true): string | undefined
 export function typeName(t: H5RichType): string {
   switch (t.class) {
     case 'integer': return `${t.signed ? 'i' : 'u'}${t.size * 8}${t.order}`;
-    case 'float': return `f${t.size * 8}${t.order}`;
+    case 'float': return t.custom ? customFloatName(t) : `f${t.size * 8}${t.order}`;
     case 'bitfield': return `b${t.size * 8}${t.order}`;
     case 'string': return t.variable ? 'vstr' : `str[${t.size}]`;
     case 'opaque': return `opaque[${t.size}]${t.tag ? `"${t.tag}"` : ''}`;
@@ -74,6 +74,40 @@ export function typeName(t: H5RichType): string {
     case 'vlen': return `vlen<${typeName(t.base)}>`;
     default: return t.class;
   }
+}
+
+/** IEEE half precision: the layout numpy's float16 gets from h5py. */
+const HALF = { fields: [15, 10, 5, 0, 10], ebias: 15 };
+
+/** f16le for IEEE half; otherwise the bit layout: f32le{s31 e23:8 m0:23 bias127}. */
+function customFloatName(t: Extract<H5RichType, { class: 'float' }>): string {
+  const f = t.fields ?? [0, 0, 0, 0, 0];
+  const base = `f${t.size * 8}${t.order}`;
+  if (t.size === 2 && f.join() === HALF.fields.join() && t.ebias === HALF.ebias && (t.norm ?? 'implied') === 'implied') return base;
+  return `${base}{${t.precision !== undefined ? `p${t.precision}${t.offset ? `@${t.offset}` : ''} ` : ''}s${f[0]} e${f[1]}:${f[2]} m${f[3]}:${f[4]} bias${t.ebias}${t.norm && t.norm !== 'implied' ? ` ${t.norm}` : ''}}`;
+}
+
+/** The value of a custom float (any bit layout up to 16 bytes), as a JS number. */
+function decodeCustomFloat(t: Extract<H5RichType, { class: 'float' }>, b: Buffer, off: number): number {
+  const bytes = b.subarray(off, off + t.size);
+  let bits = 0n;
+  const order = t.order === 'be' ? Array.from(bytes) : Array.from(bytes).reverse();
+  for (const x of order) bits = (bits << 8n) | BigInt(x);
+  const [sp, ep, es, mp, ms] = (t.fields ?? [0, 0, 0, 0, 0]).map((x) => BigInt(x));
+  const o = BigInt(t.offset ?? 0);
+  const field = (pos: bigint, size: bigint) => (bits >> (o + pos)) & ((1n << size) - 1n);
+  const sign = field(sp!, 1n) ? -1 : 1;
+  const exp = field(ep!, es!);
+  const mant = field(mp!, ms!);
+  const bias = t.ebias ?? 0;
+  if (exp === (1n << es!) - 1n && (t.norm ?? 'implied') === 'implied') return mant === 0n ? sign * Infinity : NaN;
+  const m = Number(mant), msize = Number(ms!);
+  if ((t.norm ?? 'implied') === 'implied') {
+    if (exp === 0n) return sign * m * 2 ** (1 - bias - msize);
+    return sign * (1 + m * 2 ** -msize) * 2 ** (Number(exp) - bias);
+  }
+  // msbset / none: the mantissa's leading bit is stored
+  return sign * m * 2 ** (Number(exp) - bias - (msize - 1));
 }
 
 /** A JS value of one element: number | bigint | string | Buffer | object | array. */
@@ -102,6 +136,7 @@ export function decodeValue(t: H5RichType, b: Buffer, off: number): H5Value {
     case 'bitfield':
       return readInt(b, off, t.size, t.class === 'integer' && t.signed, t.order === 'be');
     case 'float':
+      if (t.custom) return decodeCustomFloat(t, b, off);
       return t.size === 4 ? (t.order === 'be' ? b.readFloatBE(off) : b.readFloatLE(off)) : t.order === 'be' ? b.readDoubleBE(off) : b.readDoubleLE(off);
     case 'string': {
       let end = off;
@@ -142,6 +177,7 @@ export function encodeValue(t: H5RichType, b: Buffer, off: number, v: H5Value): 
       writeInt(b, off, t.size, t.class === 'integer' && t.signed, t.order === 'be', v);
       return;
     case 'float': {
+      if (t.custom) throw new StrataError('ENOTSUP', `writing ${typeName(t)} values from numbers is not supported: write the raw elements (writeSlab)`);
       const x = Number(v);
       if (t.size === 4) { if (t.order === 'be') b.writeFloatBE(x, off); else b.writeFloatLE(x, off); } else if (t.order === 'be') b.writeDoubleBE(x, off); else b.writeDoubleLE(x, off);
       return;

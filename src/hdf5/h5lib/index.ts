@@ -49,7 +49,7 @@ export interface AttrValue {
 /** A full datatype description (rich form): enough to rebuild the type exactly (see native/h5/h5.c). */
 export type H5RichType =
   | { class: 'integer'; size: number; signed: boolean; order: 'le' | 'be'; precision?: number; offset?: number; committed?: boolean }
-  | { class: 'float'; size: number; order: 'le' | 'be'; custom?: boolean; precision?: number; offset?: number; committed?: boolean }
+  | { class: 'float'; size: number; order: 'le' | 'be'; custom?: boolean; precision?: number; offset?: number; committed?: boolean } & Partial<CustomFloat>
   | { class: 'bitfield'; size: number; order: 'le' | 'be'; precision?: number; offset?: number; committed?: boolean }
   | { class: 'string'; size: number; variable: boolean; cset: 'ascii' | 'utf8'; pad: 'nullterm' | 'nullpad' | 'spacepad'; committed?: boolean }
   | { class: 'opaque'; size: number; tag: string; committed?: boolean }
@@ -58,6 +58,21 @@ export type H5RichType =
   | { class: 'array'; size: number; dims: number[]; base: H5RichType; committed?: boolean }
   | { class: 'vlen'; size: number; base: H5RichType; committed?: boolean }
   | { class: 'reference' | 'time' | 'other'; size: number; committed?: boolean };
+
+/**
+ * The bit layout of a float that is not IEEE single/double (float16, bfloat,
+ * x87 80-bit...): bit positions inside the precision, exponent bias,
+ * normalization of the mantissa and the padding of unused bits.
+ */
+export interface CustomFloat {
+  /** [sign position, exponent position, exponent size, mantissa position, mantissa size] */
+  fields: [number, number, number, number, number];
+  ebias: number;
+  norm: 'implied' | 'msbset' | 'none';
+  inpad: 'zero' | 'one' | 'background';
+  lsb: 'zero' | 'one' | 'background';
+  msb: 'zero' | 'one' | 'background';
+}
 
 /** A dataspace: scalar (one element), null (none) or simple (dims; maxdims -1 = unlimited). */
 export interface H5Space { kind: 'simple' | 'scalar' | 'null'; dims: number[]; maxdims?: number[] }
