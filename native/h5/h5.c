@@ -2121,6 +2121,392 @@ static napi_value js_write_attr_raw(napi_env env, napi_callback_info info) {
   return undef(env);
 }
 
+/* ---------- variable-length data of any type (sequences, strings inside compounds and arrays) ----------
+ *
+ * Elements are read in the dataset's memory type (H5Dget_type: the file's
+ * atoms and byte order, pointers where the file has heap references) and
+ * handed to JS as a fixed part, one element after the other in that layout,
+ * plus a heap. Every pointer slot of the fixed part (and of heap data) is
+ * replaced by a reference into the heap, numbers big-endian:
+ *   sequence (hvl_t, 16 bytes): element count, offset of the elements
+ *     (count × base size bytes, themselves in this form; 0 when empty)
+ *   string (char *, 8 bytes): 0 for NULL, else offset + 1 of a u64 length
+ *     followed by the bytes
+ * Offsets count from `base` (the heap's position in the caller's store).
+ * Reading them back checks every reference against the heap given.
+ */
+typedef struct { unsigned char *p; size_t n, cap; } vheap_t;
+
+static void put_be64(unsigned char *p, uint64_t v) { for (int i = 7; i >= 0; i--) { p[i] = (unsigned char)(v & 0xff); v >>= 8; } }
+static uint64_t get_be64(const unsigned char *p) { uint64_t v = 0; for (int i = 0; i < 8; i++) v = (v << 8) | p[i]; return v; }
+
+static int vheap_reserve(vheap_t *h, size_t n, size_t *at) {
+  if (n > ((size_t)1 << 40) || h->n + n > ((size_t)1 << 40)) return -1;
+  if (h->n + n > h->cap) {
+    size_t c = h->cap ? h->cap : 4096;
+    while (c < h->n + n) c *= 2;
+    unsigned char *q = realloc(h->p, c);
+    if (!q) return -1;
+    h->p = q;
+    h->cap = c;
+  }
+  *at = h->n;
+  memset(h->p + h->n, 0, n);
+  h->n += n;
+  return 0;
+}
+
+/* Error codes of the walkers below. */
+#define VL_NOMEM -1
+#define VL_REF -2     /* a reference inside variable-length data: not carried */
+#define VL_BOUNDS -3  /* a reference outside the heap given */
+
+/* Rewrites the pointer slots of one element (memory type t, pointers read at src) at (*dbuf + doff). */
+static int vl_flatten(hid_t t, const unsigned char *src, unsigned char **dbuf, size_t doff, vheap_t *h, uint64_t base) {
+  H5T_class_t c = H5Tget_class(t);
+  int r = 0;
+  if (c == H5T_STRING && H5Tis_variable_str(t) > 0) {
+    const char *s;
+    memcpy(&s, src, sizeof s);
+    uint64_t v = 0;
+    if (s) {
+      size_t len = strlen(s), at;
+      if (vheap_reserve(h, 8 + len, &at)) return VL_NOMEM;
+      put_be64(h->p + at, len);
+      memcpy(h->p + at + 8, s, len);
+      v = base + at + 1;
+    }
+    put_be64(*dbuf + doff, v);
+  } else if (c == H5T_VLEN) {
+    hvl_t v;
+    memcpy(&v, src, sizeof v);
+    hid_t b = H5Tget_super(t);
+    size_t bs = H5Tget_size(b), at = 0;
+    if (v.len && (v.len > ((size_t)1 << 40) / (bs ? bs : 1) || vheap_reserve(h, v.len * bs, &at))) r = VL_NOMEM;
+    if (!r && v.len) memcpy(h->p + at, v.p, v.len * bs);
+    if (!r && has_var(b))
+      for (size_t i = 0; !r && i < v.len; i++) r = vl_flatten(b, (const unsigned char *)v.p + i * bs, &h->p, at + i * bs, h, base);
+    H5Tclose(b);
+    put_be64(*dbuf + doff, v.len);
+    put_be64(*dbuf + doff + 8, v.len ? base + at : 0);
+  } else if (c == H5T_COMPOUND) {
+    int n = H5Tget_nmembers(t);
+    for (int i = 0; !r && i < n; i++) {
+      hid_t m = H5Tget_member_type(t, (unsigned)i);
+      size_t off = H5Tget_member_offset(t, (unsigned)i);
+      if (has_var(m)) r = vl_flatten(m, src + off, dbuf, doff + off, h, base);
+      H5Tclose(m);
+    }
+  } else if (c == H5T_ARRAY) {
+    hid_t b = H5Tget_super(t);
+    size_t bs = H5Tget_size(b), n = bs ? H5Tget_size(t) / bs : 0;
+    if (has_var(b))
+      for (size_t i = 0; !r && i < n; i++) r = vl_flatten(b, src + i * bs, dbuf, doff + i * bs, h, base);
+    H5Tclose(b);
+  } else if (c == H5T_REFERENCE) {
+    r = VL_REF;
+  }
+  return r;
+}
+
+/* Sets every pointer slot of one element to NULL (so that vl_free is safe on a partly built element). */
+static void vl_zero(hid_t t, unsigned char *p) {
+  H5T_class_t c = H5Tget_class(t);
+  if (c == H5T_STRING && H5Tis_variable_str(t) > 0) memset(p, 0, sizeof(char *));
+  else if (c == H5T_VLEN) memset(p, 0, sizeof(hvl_t));
+  else if (c == H5T_COMPOUND) {
+    int n = H5Tget_nmembers(t);
+    for (int i = 0; i < n; i++) {
+      hid_t m = H5Tget_member_type(t, (unsigned)i);
+      if (has_var(m)) vl_zero(m, p + H5Tget_member_offset(t, (unsigned)i));
+      H5Tclose(m);
+    }
+  } else if (c == H5T_ARRAY) {
+    hid_t b = H5Tget_super(t);
+    size_t bs = H5Tget_size(b), n = bs ? H5Tget_size(t) / bs : 0;
+    if (has_var(b)) for (size_t i = 0; i < n; i++) vl_zero(b, p + i * bs);
+    H5Tclose(b);
+  }
+}
+
+static void vl_free(hid_t t, unsigned char *p) {
+  H5T_class_t c = H5Tget_class(t);
+  if (c == H5T_STRING && H5Tis_variable_str(t) > 0) {
+    char *s;
+    memcpy(&s, p, sizeof s);
+    free(s);
+  } else if (c == H5T_VLEN) {
+    hvl_t v;
+    memcpy(&v, p, sizeof v);
+    hid_t b = H5Tget_super(t);
+    size_t bs = H5Tget_size(b);
+    if (v.p && has_var(b)) for (size_t i = 0; i < v.len; i++) vl_free(b, (unsigned char *)v.p + i * bs);
+    H5Tclose(b);
+    free(v.p);
+  } else if (c == H5T_COMPOUND) {
+    int n = H5Tget_nmembers(t);
+    for (int i = 0; i < n; i++) {
+      hid_t m = H5Tget_member_type(t, (unsigned)i);
+      if (has_var(m)) vl_free(m, p + H5Tget_member_offset(t, (unsigned)i));
+      H5Tclose(m);
+    }
+  } else if (c == H5T_ARRAY) {
+    hid_t b = H5Tget_super(t);
+    size_t bs = H5Tget_size(b), n = bs ? H5Tget_size(t) / bs : 0;
+    if (has_var(b)) for (size_t i = 0; i < n; i++) vl_free(b, p + i * bs);
+    H5Tclose(b);
+  }
+}
+
+typedef struct { const unsigned char *p; size_t n; uint64_t base; } vheap_in_t;
+
+/* Builds one element in memory (dst) from its stored form (src): allocates sequences and strings (malloc). */
+static int vl_unflatten(hid_t t, unsigned char *dst, const unsigned char *src, const vheap_in_t *h) {
+  H5T_class_t c = H5Tget_class(t);
+  int r = 0;
+  if (c == H5T_STRING && H5Tis_variable_str(t) > 0) {
+    uint64_t v = get_be64(src);
+    char *s = NULL;
+    if (v) {
+      if (v - 1 < h->base || v - 1 - h->base > h->n || h->n - (v - 1 - h->base) < 8) return VL_BOUNDS;
+      const unsigned char *q = h->p + (v - 1 - h->base);
+      uint64_t len = get_be64(q);
+      if (len > h->n - (size_t)(q + 8 - h->p)) return VL_BOUNDS;
+      if (!(s = malloc((size_t)len + 1))) return VL_NOMEM;
+      memcpy(s, q + 8, (size_t)len);
+      s[len] = 0;
+    }
+    memcpy(dst, &s, sizeof s);
+  } else if (c == H5T_VLEN) {
+    uint64_t cnt = get_be64(src), off = get_be64(src + 8);
+    hvl_t v = {0, NULL};
+    if (cnt) {
+      hid_t b = H5Tget_super(t);
+      size_t bs = H5Tget_size(b);
+      if (!bs || cnt > h->n / bs || off < h->base || off - h->base > h->n || cnt * bs > h->n - (off - h->base)) r = VL_BOUNDS;
+      else if (!(v.p = malloc((size_t)(cnt * bs)))) r = VL_NOMEM;
+      else {
+        const unsigned char *q = h->p + (off - h->base);
+        v.len = (size_t)cnt;
+        memcpy(v.p, q, v.len * bs);
+        if (has_var(b)) {
+          for (size_t i = 0; i < v.len; i++) vl_zero(b, (unsigned char *)v.p + i * bs);
+          for (size_t i = 0; !r && i < v.len; i++) r = vl_unflatten(b, (unsigned char *)v.p + i * bs, q + i * bs, h);
+        }
+      }
+      H5Tclose(b);
+    }
+    memcpy(dst, &v, sizeof v);
+  } else if (c == H5T_COMPOUND) {
+    int n = H5Tget_nmembers(t);
+    for (int i = 0; !r && i < n; i++) {
+      hid_t m = H5Tget_member_type(t, (unsigned)i);
+      size_t off = H5Tget_member_offset(t, (unsigned)i);
+      if (has_var(m)) r = vl_unflatten(m, dst + off, src + off, h);
+      H5Tclose(m);
+    }
+  } else if (c == H5T_ARRAY) {
+    hid_t b = H5Tget_super(t);
+    size_t bs = H5Tget_size(b), n = bs ? H5Tget_size(t) / bs : 0;
+    if (has_var(b)) for (size_t i = 0; !r && i < n; i++) r = vl_unflatten(b, dst + i * bs, src + i * bs, h);
+    H5Tclose(b);
+  } else if (c == H5T_REFERENCE) {
+    r = VL_REF;
+  }
+  return r;
+}
+
+static const char *vl_error(int r) {
+  return r == VL_REF ? "references inside variable-length data are not supported"
+       : r == VL_BOUNDS ? "a variable-length element points outside its heap (corrupt data)"
+       : "out of memory";
+}
+
+/* {fixed, heap} of n elements in memory type t at mem (pointers), offsets from base. */
+static napi_value vl_result(napi_env env, hid_t t, const unsigned char *mem, size_t n, uint64_t base, int *err) {
+  size_t sz = H5Tget_size(t);
+  unsigned char *fixed = malloc(n * sz ? n * sz : 1);
+  vheap_t h = {0};
+  *err = fixed ? 0 : VL_NOMEM;
+  if (fixed) memcpy(fixed, mem, n * sz);
+  for (size_t i = 0; !*err && i < n; i++) *err = vl_flatten(t, mem + i * sz, &fixed, i * sz, &h, base);
+  napi_value o = NULL;
+  if (!*err) {
+    napi_value fb, hb;
+    void *d;
+    napi_create_object(env, &o);
+    napi_create_buffer_copy(env, n * sz, fixed, &d, &fb);
+    napi_create_buffer_copy(env, h.n, h.p ? h.p : (unsigned char *)"", &d, &hb);
+    napi_set_named_property(env, o, "fixed", fb);
+    napi_set_named_property(env, o, "heap", hb);
+  }
+  free(fixed);
+  free(h.p);
+  return o;
+}
+
+/* n elements of memory type t built from fixed + heap into a new buffer (free with vl_build_free). */
+static unsigned char *vl_build(hid_t t, size_t n, const unsigned char *fixed, const vheap_in_t *h, int *err) {
+  size_t sz = H5Tget_size(t);
+  unsigned char *mem = calloc(n ? n : 1, sz);
+  *err = mem ? 0 : VL_NOMEM;
+  if (!mem) return NULL;
+  memcpy(mem, fixed, n * sz);
+  for (size_t i = 0; i < n; i++) vl_zero(t, mem + i * sz);
+  for (size_t i = 0; !*err && i < n; i++) *err = vl_unflatten(t, mem + i * sz, fixed + i * sz, h);
+  return mem;
+}
+
+static void vl_build_free(hid_t t, unsigned char *mem, size_t n) {
+  size_t sz = H5Tget_size(t);
+  for (size_t i = 0; mem && i < n; i++) vl_free(t, mem + i * sz);
+  free(mem);
+}
+
+static int get_heap_arg(napi_env env, napi_value hv, napi_value bv, vheap_in_t *h) {
+  void *p;
+  size_t n;
+  int64_t base = 0;
+  if (get_bytes(env, hv, &p, &n)) return -1;
+  napi_valuetype bt = napi_undefined;
+  if (bv) napi_typeof(env, bv, &bt);
+  if (bt != napi_undefined && (get_i64(env, bv, &base) || base < 0)) return -1;
+  h->p = p; h->n = n; h->base = (uint64_t)base;
+  return 0;
+}
+
+/* readVlen(ds, start, count, base?) -> {fixed, heap}: elements of a type holding variable-length data. */
+static napi_value js_read_vlen(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  get_args(env, info, 4, argv);
+  hid_t ds = get_hid(env, argv[0]);
+  int64_t base = 0;
+  napi_valuetype bt;
+  napi_typeof(env, argv[3], &bt);
+  if (bt != napi_undefined && (get_i64(env, argv[3], &base) || base < 0)) return throw_msg(env, "readVlen: bad heap base");
+  hid_t fs, ms;
+  hsize_t n;
+  if (select_raw(env, ds, argv[1], argv[2], &fs, &ms, &n)) return NULL;
+  hid_t t = H5Dget_type(ds);
+  size_t sz = H5Tget_size(t);
+  unsigned char *mem = calloc(n ? (size_t)n : 1, sz);
+  herr_t r = mem ? (n ? H5Dread(ds, t, ms, fs, H5P_DEFAULT, mem) : 0) : -1;
+  napi_value o = NULL;
+  int err = 0;
+  if (r >= 0) {
+    o = vl_result(env, t, mem, (size_t)n, (uint64_t)base, &err);
+    if (n) RECLAIM(t, ms, mem);
+  }
+  free(mem);
+  H5Tclose(t); H5Sclose(fs); H5Sclose(ms);
+  if (r < 0) return throw_h5(env, "read variable-length data");
+  if (err) return throw_msg(env, vl_error(err));
+  return o;
+}
+
+/* writeVlen(ds, start, count, fixed, heap, base?) */
+static napi_value js_write_vlen(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  get_args(env, info, 6, argv);
+  hid_t ds = get_hid(env, argv[0]);
+  void *fixed;
+  size_t flen;
+  vheap_in_t h;
+  if (get_bytes(env, argv[3], &fixed, &flen) || get_heap_arg(env, argv[4], argv[5], &h)) return throw_msg(env, "writeVlen: fixed and heap must be Buffers");
+  hid_t fs, ms;
+  hsize_t n;
+  if (select_raw(env, ds, argv[1], argv[2], &fs, &ms, &n)) return NULL;
+  hid_t t = H5Dget_type(ds);
+  size_t sz = H5Tget_size(t);
+  if (n * sz != flen) { H5Tclose(t); H5Sclose(fs); H5Sclose(ms); return throw_msg(env, "writeVlen: data size does not match the selection"); }
+  int err = 0;
+  unsigned char *mem = vl_build(t, (size_t)n, fixed, &h, &err);
+  herr_t r = !err && n ? H5Dwrite(ds, t, ms, fs, H5P_DEFAULT, mem) : 0;
+  vl_build_free(t, mem, (size_t)n);
+  H5Tclose(t); H5Sclose(fs); H5Sclose(ms);
+  if (err) return throw_msg(env, vl_error(err));
+  if (r < 0) return throw_h5(env, "write variable-length data");
+  return undef(env);
+}
+
+/* readAttrVlen(loc, name) -> {type, space, fixed, heap} (heap offsets from 0). */
+static napi_value js_read_attr_vlen(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  get_args(env, info, 2, argv);
+  hid_t loc = get_hid(env, argv[0]);
+  char *name = get_string(env, argv[1]);
+  if (!name) return throw_msg(env, "readAttrVlen: name must be a string");
+  char what[400];
+  snprintf(what, sizeof what, "read attribute '%.300s'", name);
+  hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+  free(name);
+  if (a < 0) return throw_h5(env, what);
+  hid_t t = H5Aget_type(a), sp = H5Aget_space(a);
+  hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+  if (sp >= 0 && H5Sget_simple_extent_type(sp) == H5S_NULL) n = 0;
+  if (t < 0 || sp < 0 || n < 0) {
+    if (t >= 0) H5Tclose(t);
+    if (sp >= 0) H5Sclose(sp);
+    H5Aclose(a);
+    return throw_h5(env, what);
+  }
+  size_t sz = H5Tget_size(t);
+  unsigned char *mem = calloc(n ? (size_t)n : 1, sz);
+  herr_t r = mem ? (n ? H5Aread(a, t, mem) : 0) : -1;
+  napi_value o = NULL;
+  int err = 0;
+  if (r >= 0) {
+    o = vl_result(env, t, mem, (size_t)n, 0, &err);
+    if (o) {
+      napi_set_named_property(env, o, "type", rich_type(env, t));
+      napi_set_named_property(env, o, "space", space_js(env, sp));
+    }
+    if (n) RECLAIM(t, sp, mem);
+  }
+  free(mem);
+  H5Tclose(t); H5Sclose(sp); H5Aclose(a);
+  if (r < 0) return throw_h5(env, what);
+  if (err) return throw_msg(env, vl_error(err));
+  return o;
+}
+
+/* writeAttrVlen(loc, name, richType, space, fixed, heap) — replaces an existing attribute. */
+static napi_value js_write_attr_vlen(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  get_args(env, info, 6, argv);
+  hid_t loc = get_hid(env, argv[0]);
+  void *fixed;
+  size_t flen;
+  vheap_in_t h;
+  if (get_bytes(env, argv[4], &fixed, &flen) || get_heap_arg(env, argv[5], NULL, &h)) return throw_msg(env, "writeAttrVlen: fixed and heap must be Buffers");
+  char *name = get_string(env, argv[1]);
+  if (!name) return throw_msg(env, "writeAttrVlen: name must be a string");
+  hid_t t = type_from_rich(env, argv[2]);
+  if (t < 0) { free(name); return throw_msg(env, "writeAttrVlen: bad datatype descriptor"); }
+  hid_t sp = space_from_js(env, argv[3]);
+  if (sp < 0) { free(name); H5Tclose(t); return throw_msg(env, "writeAttrVlen: bad dataspace"); }
+  hssize_t n = H5Sget_simple_extent_type(sp) == H5S_NULL ? 0 : H5Sget_simple_extent_npoints(sp);
+  char what[400];
+  snprintf(what, sizeof what, "write attribute '%.300s'", name);
+  size_t sz = H5Tget_size(t);
+  if ((size_t)n * sz != flen) { free(name); H5Tclose(t); H5Sclose(sp); return throw_msg(env, "writeAttrVlen: data size does not match the dataspace"); }
+  int err = 0;
+  unsigned char *mem = vl_build(t, (size_t)n, fixed, &h, &err);
+  herr_t r = 0;
+  if (!err) {
+    if (H5Aexists(loc, name) > 0) H5Adelete(loc, name);
+    hid_t a = H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    r = a < 0 ? -1 : n ? H5Awrite(a, t, mem) : 0;
+    if (a >= 0) H5Aclose(a);
+  }
+  vl_build_free(t, mem, (size_t)n);
+  free(name);
+  H5Tclose(t); H5Sclose(sp);
+  if (err) return throw_msg(env, vl_error(err));
+  if (r < 0) return throw_h5(env, what);
+  return undef(env);
+}
+
 /* links(loc) -> [{name, type:'hard'|'soft'|'external'|'other', target?, file?, object?:'group'|'dataset'|'datatype'|'other', addr?}] */
 static napi_value js_links(napi_env env, napi_callback_info info) {
   napi_value argv[1];
@@ -2476,6 +2862,10 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("writeStrings", js_write_strings);
   EXPORT("readAttrRaw", js_read_attr_raw);
   EXPORT("writeAttrRaw", js_write_attr_raw);
+  EXPORT("readVlen", js_read_vlen);
+  EXPORT("writeVlen", js_write_vlen);
+  EXPORT("readAttrVlen", js_read_attr_vlen);
+  EXPORT("writeAttrVlen", js_write_attr_vlen);
   EXPORT("links", js_links);
   EXPORT("createLink", js_create_link);
   EXPORT("objectKind", js_object_kind);
