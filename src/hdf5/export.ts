@@ -12,8 +12,8 @@ import { openContainer, resolveSnapshot } from '../container/index.js';
 import { runSnapshot, cleanupStale } from '../container/pending.js';
 import { H5File, type Group, type Dataset } from './h5lib/index.js';
 import { H5Store, H5Group, H5Dataset } from './store.js';
-import { isVarString } from './types.js';
-import { intersect } from './slab.js';
+import { isVarString, hasVlenData } from './types.js';
+import { copyBlock, intersect } from './slab.js';
 
 export interface ExportOptions {
   /** Export this snapshot (name or epoch) instead of one taken for the run. */
@@ -39,14 +39,33 @@ const join = (dir: string, name: string) => (dir === '/' ? `/${name}` : `${dir}/
 async function writeAttrs(src: H5Group | H5Dataset, dst: Group | H5File | Dataset, res: ExportResult): Promise<void> {
   for (const name of await src.attrNames()) {
     const a = await src.getAttr(name);
-    dst.writeAttrRaw(name, a.type, a.space, a.strings ?? a.raw ?? Buffer.alloc(0));
+    if (a.heap) dst.writeAttrVlen(name, a.type, a.space, a.raw ?? Buffer.alloc(0), a.heap);
+    else dst.writeAttrRaw(name, a.type, a.space, a.strings ?? a.raw ?? Buffer.alloc(0));
     res.attributes++;
+  }
+}
+
+/** Variable-length data (other than top-level strings): chunk by chunk, each with its own heap. */
+async function writeVlenData(src: H5Dataset, dst: Dataset, res: ExportResult): Promise<void> {
+  const dims = src.space.kind === 'scalar' ? [] : src.dims;
+  const ch = src.storeChunk;
+  const es = src.elementSize;
+  const all = dims.map(() => 0);
+  for await (const c of src.chunkCoords()) {
+    const part = intersect(c, ch, all, dims);
+    if (!part) continue;
+    const { fixed, heap } = await src.readVlenChunk(c);
+    const elems = Buffer.alloc(part.count.reduce((a, x) => a * x, 1) * es);
+    copyBlock(fixed, ch, part.start.map((s, i) => s - c[i]! * ch[i]!), elems, part.count, part.count.map(() => 0), part.count, es);
+    dst.writeVlen(part.start, part.count, elems, heap);
+    res.bytes += elems.length + heap.length;
   }
 }
 
 async function writeData(src: H5Dataset, dst: Dataset, res: ExportResult): Promise<void> {
   const sp = src.space;
   if (sp.kind === 'null') return;
+  if (hasVlenData(src.type)) return writeVlenData(src, dst, res);
   if (sp.kind === 'scalar') {
     let any = false;
     for await (const _ of src.chunkCoords()) { any = true; break; }

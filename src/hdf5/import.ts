@@ -21,8 +21,8 @@ import { listObjects } from '../object/index.js';
 import { cleanupStale, me, pendingKey } from '../container/pending.js';
 import { H5File, type Dataset, type Group, type H5Link, type DatasetMeta } from './h5lib/index.js';
 import { H5Store, type H5Group, type H5Dataset } from './store.js';
-import { unsupportedReason, isVarString, storedSize } from './types.js';
-import { chunksOf } from './slab.js';
+import { unsupportedReason, isVarString, hasVlenData, storedSize } from './types.js';
+import { chunksOf, intersect } from './slab.js';
 import { probeH5 } from './probe.js';
 
 const TILE_BYTES = 1024 * 1024;
@@ -117,7 +117,12 @@ async function copyAttrs(src: Group | H5File | Dataset, dst: H5Group | H5Dataset
   for (const a of src.attrNames()) {
     if (skip.has(`${path} (attribute '${a}')`)) continue;
     const r = src.readAttrRaw(a);
-    await dst.setAttr(a, r.strings ? { type: r.type, space: r.space, strings: r.strings } : { type: r.type, space: r.space, raw: r.raw ?? Buffer.alloc(0) });
+    if (hasVlenData(r.type)) {
+      const v = src.readAttrVlen(a);
+      await dst.setAttr(a, { type: v.type, space: v.space, raw: v.fixed, heap: v.heap });
+    } else {
+      await dst.setAttr(a, r.strings ? { type: r.type, space: r.space, strings: r.strings } : { type: r.type, space: r.space, raw: r.raw ?? Buffer.alloc(0) });
+    }
     res.attributes++;
   }
 }
@@ -126,6 +131,7 @@ async function copyAttrs(src: Group | H5File | Dataset, dst: H5Group | H5Dataset
 async function copyData(src: Dataset, dst: H5Dataset, res: ImportResult): Promise<void> {
   const sp = dst.space;
   if (sp.kind === 'null') return;
+  if (hasVlenData(dst.type)) return copyVlenData(src, dst, res);
   if (sp.kind === 'scalar') {
     if (isVarString(dst.type)) await dst.writeStrings([], [], src.readStrings([], []), { fresh: true });
     else await dst.writeSlab([], [], src.readRaw([], []), { fresh: true });
@@ -149,6 +155,20 @@ async function copyData(src: Dataset, dst: H5Dataset, res: ImportResult): Promis
       await dst.writeSlab(start, count, raw, { fresh: true });
       res.bytes += raw.length;
     }
+  }
+}
+
+/** Variable-length data (other than top-level strings): one read per stored chunk, with the chunk's own heap. */
+async function copyVlenData(src: Dataset, dst: H5Dataset, res: ImportResult): Promise<void> {
+  const dims = dst.space.kind === 'scalar' ? [] : dst.dims;
+  if (dims.some((d) => d === 0)) return;
+  const ch = dst.storeChunk;
+  const all = dims.map(() => 0);
+  for (const c of chunksOf(all, dims, ch)) {
+    const part = intersect(c, ch, all, dims)!;
+    const v = src.readVlen(part.start, part.count);
+    await dst.writeVlenChunk(c, part.start, part.count, v.fixed, v.heap);
+    res.bytes += v.fixed.length + v.heap.length;
   }
 }
 

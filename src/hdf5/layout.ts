@@ -9,6 +9,8 @@
 //               dkey "attr" as for groups
 //               dkey 0x00 + chunk coordinates (8-byte big-endian each), akey "d":
 //                   byte array, the chunk's elements in row-major order (full chunk size)
+//                   akeys "h"/"end" (types holding variable-length data other than
+//                   top-level strings): the chunk's own heap, its end (u64)
 //               dkey "heap" akey "d": byte array of variable-length string bytes; akey "end" (u64)
 import { ObjectId } from '../object/index.js';
 import { StrataError } from '../errors.js';
@@ -30,6 +32,8 @@ export const A_SPACE = 'space';
 export const A_DCPL = 'dcpl';
 export const A_DATA = 'd';
 export const A_END = 'end';
+/** A chunk's own heap of variable-length data (sequences, strings inside compounds/arrays). */
+export const A_HEAP = 'h';
 
 export type LinkValue =
   | { t: 'hard'; oid: string; kind: 'group' | 'dataset' }
@@ -92,12 +96,17 @@ export function decodeJson<T>(b: Uint8Array | undefined, what: string): T {
   }
 }
 
-/** An attribute as stored: u32 BE header length, header JSON, payload (raw bytes, or JSON strings). */
-export interface AttrRecord { type: H5RichType; space: H5Space; raw?: Buffer; strings?: string[] }
+/**
+ * An attribute as stored: u32 BE header length, header JSON, payload (raw
+ * bytes; JSON strings; or for other variable-length data `raw` bytes, the
+ * elements with heap references, then the heap).
+ */
+export interface AttrRecord { type: H5RichType; space: H5Space; raw?: Buffer; strings?: string[]; heap?: Buffer }
 
 export function encodeAttr(a: AttrRecord): Uint8Array {
-  const head = Buffer.from(JSON.stringify({ type: a.type, space: a.space, enc: a.strings ? 'strings' : 'raw' }), 'utf8');
-  const body = a.strings ? Buffer.from(JSON.stringify(a.strings), 'utf8') : (a.raw ?? Buffer.alloc(0));
+  const enc = a.strings ? 'strings' : a.heap ? 'vlen' : 'raw';
+  const head = Buffer.from(JSON.stringify({ type: a.type, space: a.space, enc, ...(a.heap ? { rawLen: a.raw?.length ?? 0 } : {}) }), 'utf8');
+  const body = a.strings ? Buffer.from(JSON.stringify(a.strings), 'utf8') : a.heap ? Buffer.concat([a.raw ?? Buffer.alloc(0), a.heap]) : (a.raw ?? Buffer.alloc(0));
   const len = Buffer.alloc(4);
   len.writeUInt32BE(head.length);
   return Buffer.concat([len, head, body]);
@@ -107,8 +116,13 @@ export function decodeAttr(b: Uint8Array, what: string): AttrRecord {
   const buf = Buffer.from(b.buffer, b.byteOffset, b.length);
   if (buf.length < 4) throw new StrataError('EIO', `corrupt HDF5 container: attribute ${what} is truncated`);
   const n = buf.readUInt32BE(0);
-  const head = decodeJson<{ type: H5RichType; space: H5Space; enc: 'raw' | 'strings' }>(buf.subarray(4, 4 + n), `attribute ${what}`);
+  const head = decodeJson<{ type: H5RichType; space: H5Space; enc: 'raw' | 'strings' | 'vlen'; rawLen?: number }>(buf.subarray(4, 4 + n), `attribute ${what}`);
   const body = buf.subarray(4 + n);
+  if (head.enc === 'vlen') {
+    const r = head.rawLen ?? -1;
+    if (!Number.isSafeInteger(r) || r < 0 || r > body.length) throw new StrataError('EIO', `corrupt HDF5 container: attribute ${what} is truncated`);
+    return { type: head.type, space: head.space, raw: Buffer.from(body.subarray(0, r)), heap: Buffer.from(body.subarray(r)) };
+  }
   if (head.enc === 'strings') return { type: head.type, space: head.space, strings: decodeJson<string[]>(body, `attribute ${what}`) };
   return { type: head.type, space: head.space, raw: Buffer.from(body) };
 }

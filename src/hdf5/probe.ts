@@ -38,27 +38,31 @@ function readAttrs(loc: Group | H5File | Dataset): void {
   for (const a of names) {
     quiet(() => loc.readAttrRaw(a));
     quiet(() => loc.readAttr(a)); // converts variable-length sequences too
+    quiet(() => loc.readAttrVlen(a)); // and strings inside compounds and arrays, as the import reads them
   }
 }
 
 function readVarData(ds: Dataset): void {
   const m = ds.meta();
   if (!hasVar(m.type) || m.space.kind === 'null') return;
+  const top = m.type.class === 'string';
   if (m.space.kind === 'scalar') {
-    if (m.type.class === 'string') ds.readStrings([], []);
+    if (top) ds.readStrings([], []);
+    else quiet(() => ds.readVlen([], []));
     return;
   }
   const dims = m.space.dims;
   if (dims.some((d) => d === 0)) return;
-  if (m.type.class === 'string') {
+  if (!top) {
+    // any rank, row by row along dimension 0 (how the import reads it, by chunks, goes through the same heap code)
+    for (let at = 0; at < dims[0]!; at += ROWS) quiet(() => ds.readVlen([at, ...dims.slice(1).map(() => 0)], [Math.min(ROWS, dims[0]! - at), ...dims.slice(1)]));
+  } else if (m.type.class === 'string') {
     // Row by row along dimension 0, whole extent in the others.
     for (let at = 0; at < dims[0]!; at += ROWS) {
       const n = Math.min(ROWS, dims[0]! - at);
       ds.readStrings([at, ...dims.slice(1).map(() => 0)], [n, ...dims.slice(1)]);
       tick();
     }
-  } else if (dims.length === 1) {
-    for (let at = 0; at < dims[0]!; at += ROWS) { ds.readRows(at, Math.min(ROWS, dims[0]! - at)); tick(); }
   }
 }
 

@@ -24,13 +24,32 @@ export function isVarString(t: H5RichType): boolean {
   return t.class === 'string' && t.variable;
 }
 
+/**
+ * Does the type hold variable-length data other than as a top-level string
+ * (sequences anywhere, strings inside compounds and arrays)? Such elements are
+ * stored in their memory layout with heap references (see native/h5/h5.c).
+ */
+export function hasVlenData(t: H5RichType): boolean {
+  return !isVarString(t) && holdsVar(t);
+}
+
+function holdsVar(t: H5RichType): boolean {
+  switch (t.class) {
+    case 'string': return t.variable;
+    case 'vlen': return true;
+    case 'array': case 'enum': return holdsVar(t.base);
+    case 'compound': return t.members.some((m) => holdsVar(m.type));
+    default: return false;
+  }
+}
+
 /** Bytes per element as strata stores it (variable strings: a 16-byte heap reference). */
 export function storedSize(t: H5RichType): number {
   return isVarString(t) ? 16 : t.size;
 }
 
 /** Why a type cannot be stored, or undefined when it can. */
-export function unsupportedReason(t: H5RichType, top = true): string | undefined {
+export function unsupportedReason(t: H5RichType): string | undefined {
   switch (t.class) {
     case 'integer':
     case 'bitfield':
@@ -39,22 +58,24 @@ export function unsupportedReason(t: H5RichType, top = true): string | undefined
       if (t.custom) return t.fields && t.size <= 16 ? undefined : `non-IEEE ${t.size}-byte float without its bit layout`;
       return [4, 8].includes(t.size) ? undefined : `${t.size}-byte float`;
     case 'string':
-      if (t.variable && !top) return 'variable-length string inside a compound or array';
       return undefined;
     case 'opaque':
       return undefined;
     case 'enum':
-      return unsupportedReason(t.base, false);
+      return unsupportedReason(t.base);
     case 'compound':
       for (const m of t.members) {
-        const r = unsupportedReason(m.type, false);
+        const r = unsupportedReason(m.type);
         if (r) return `compound member '${m.name}': ${r}`;
       }
       return undefined;
     case 'array':
-      return unsupportedReason(t.base, false);
-    case 'vlen':
-      return `variable-length sequence of ${typeName(t.base)}`;
+      return unsupportedReason(t.base);
+    case 'vlen': {
+      if (t.base.class === 'reference') return `variable-length sequence of references`;
+      const r = unsupportedReason(t.base);
+      return r ? `variable-length sequence of ${typeName(t.base)}: ${r}` : undefined;
+    }
     default:
       return `${t.class} datatype`;
   }
@@ -129,8 +150,17 @@ function writeInt(b: Buffer, off: number, size: number, signed: boolean, be: boo
   if (signed) { if (be) b.writeIntBE(x, off, size); else b.writeIntLE(x, off, size); } else if (be) b.writeUIntBE(x, off, size); else b.writeUIntLE(x, off, size);
 }
 
-/** Decodes one element at `off` (variable strings are not raw: see the store). */
-export function decodeValue(t: H5RichType, b: Buffer, off: number): H5Value {
+/** The heap of variable-length data the references of an element point into (offsets from base). */
+export interface VlenHeap { buf: Buffer; base: number }
+
+function heapAt(h: VlenHeap | undefined, off: number, len: number): number {
+  const at = off - (h?.base ?? 0);
+  if (!h || at < 0 || at + len > h.buf.length) throw new StrataError('EIO', `corrupt HDF5 container: a variable-length element points outside its heap`);
+  return at;
+}
+
+/** Decodes one element at `off` (top-level variable strings are not raw: see the store; other variable-length data needs its heap). */
+export function decodeValue(t: H5RichType, b: Buffer, off: number, heap?: VlenHeap): H5Value {
   switch (t.class) {
     case 'integer':
     case 'bitfield':
@@ -139,6 +169,14 @@ export function decodeValue(t: H5RichType, b: Buffer, off: number): H5Value {
       if (t.custom) return decodeCustomFloat(t, b, off);
       return t.size === 4 ? (t.order === 'be' ? b.readFloatBE(off) : b.readFloatLE(off)) : t.order === 'be' ? b.readDoubleBE(off) : b.readDoubleLE(off);
     case 'string': {
+      if (t.variable) {
+        const v = b.readBigUInt64BE(off);
+        if (v === 0n) return '';
+        const at = heapAt(heap, Number(v) - 1, 8);
+        const len = Number(heap!.buf.readBigUInt64BE(at));
+        heapAt(heap, Number(v) - 1 + 8, len);
+        return heap!.buf.toString('utf8', at + 8, at + 8 + len);
+      }
       let end = off;
       const lim = off + t.size;
       while (end < lim && b[end] !== 0) end++;
@@ -149,19 +187,28 @@ export function decodeValue(t: H5RichType, b: Buffer, off: number): H5Value {
     case 'opaque':
       return Buffer.from(b.subarray(off, off + t.size));
     case 'enum': {
-      const v = decodeValue(t.base, b, off);
+      const v = decodeValue(t.base, b, off, heap);
       const m = t.members.find((x) => BigInt(x.value) === BigInt(v as number | bigint));
       return m ? m.name : (v as number);
     }
     case 'compound': {
       const o: Record<string, H5Value> = {};
-      for (const m of t.members) o[m.name] = decodeValue(m.type, b, off + m.offset);
+      for (const m of t.members) o[m.name] = decodeValue(m.type, b, off + m.offset, heap);
       return o;
     }
     case 'array': {
       const n = t.dims.reduce((a, d) => a * d, 1);
       const out: H5Value[] = [];
-      for (let i = 0; i < n; i++) out.push(decodeValue(t.base, b, off + i * t.base.size));
+      for (let i = 0; i < n; i++) out.push(decodeValue(t.base, b, off + i * t.base.size, heap));
+      return out;
+    }
+    case 'vlen': {
+      const n = Number(b.readBigUInt64BE(off));
+      if (n === 0) return [];
+      const at = Number(b.readBigUInt64BE(off + 8));
+      heapAt(heap, at, n * t.base.size);
+      const out: H5Value[] = [];
+      for (let i = 0; i < n; i++) out.push(decodeValue(t.base, heap!.buf, at - heap!.base + i * t.base.size, heap));
       return out;
     }
     default:
@@ -183,6 +230,7 @@ export function encodeValue(t: H5RichType, b: Buffer, off: number, v: H5Value): 
       return;
     }
     case 'string': {
+      if (t.variable) throw new StrataError('ENOTSUP', `writing variable-length strings inside ${typeName(t)} values is not supported (import them from a file)`);
       const s = Buffer.from(String(v), t.cset === 'utf8' ? 'utf8' : 'latin1');
       b.fill(t.pad === 'spacepad' ? 0x20 : 0, off, off + t.size);
       s.copy(b, off, 0, Math.min(s.length, t.pad === 'nullterm' ? t.size - 1 : t.size));
@@ -208,6 +256,8 @@ export function encodeValue(t: H5RichType, b: Buffer, off: number, v: H5Value): 
       }
       return;
     }
+    case 'vlen':
+      throw new StrataError('ENOTSUP', `writing ${typeName(t)} values is not supported (import them from a file)`);
     case 'array': {
       const a = v as H5Value[];
       const n = t.dims.reduce((x, d) => x * d, 1);
@@ -221,9 +271,9 @@ export function encodeValue(t: H5RichType, b: Buffer, off: number, v: H5Value): 
 }
 
 /** Decodes every element of a raw buffer. */
-export function decodeAll(t: H5RichType, raw: Buffer): H5Value[] {
+export function decodeAll(t: H5RichType, raw: Buffer, heap?: VlenHeap): H5Value[] {
   const out: H5Value[] = [];
-  for (let off = 0; off + t.size <= raw.length; off += t.size) out.push(decodeValue(t, raw, off));
+  for (let off = 0; off + t.size <= raw.length; off += t.size) out.push(decodeValue(t, raw, off, heap));
   return out;
 }
 

@@ -39,3 +39,51 @@ with h5py.File('floats.h5', 'w') as f:
   assert.match(t.stdout, /ATTRIBUTE half = 0\.5, 2/);
   assert.match(t.stdout, /\(0,0\): 0, 0\.333251953125, 0\.66650390625, 1/);
 });
+
+test('variable-length sequences of any base type and strings inside compounds and arrays (datasets and attributes)', async () => {
+  const e = await h5Env();
+  const file = path.join(e.dir, 'vlen.h5');
+  py(e.dir, `
+S = h5py.string_dtype()
+with h5py.File('vlen.h5', 'w') as f:
+    v = f.create_dataset('ints', (5,), dtype=h5py.vlen_dtype(np.int16))
+    v[0] = [1, 2, 3]; v[2] = [5]; v[3] = np.arange(1000, dtype=np.int16)
+    d = f.create_dataset('doubles2d', (3, 4), dtype=h5py.vlen_dtype(np.float64), chunks=(2, 2), maxshape=(None, 4))
+    for i in range(3):
+        for j in range(4):
+            d[i, j] = np.linspace(0, 1, i * 4 + j)
+    f.create_dataset('bytes_be', (2,), dtype=h5py.vlen_dtype(np.dtype('>u4')))[1] = [1, 0xdeadbeef]
+    ct = np.dtype([('id', np.int32), ('name', S), ('vals', h5py.vlen_dtype(np.float32)), ('tags', S, (2,))])
+    c = f.create_dataset('records', (4,), dtype=ct, chunks=(3,), maxshape=(None,), compression='gzip')
+    c[0] = (1, 'first ✓', np.array([1.5, 2.5], dtype=np.float32), ('a', 'b'))
+    c[1] = (2, '', np.array([], dtype=np.float32), ('', 'long tag ' * 20))
+    c[3] = (4, 'x' * 5000, np.arange(300, dtype=np.float32), ('y', 'z'))
+    a = f.create_dataset('strarr', (3,), dtype=np.dtype((S, (2, 2))))
+    a[0] = [['p', 'q'], ['r', 's']]; a[2] = [['', 'é'], ['t', 'uu']]
+    nested = h5py.h5t.vlen_create(h5py.h5t.vlen_create(h5py.h5t.STD_I8LE))
+    ds = h5py.h5d.create(f.id, b'nested', nested, h5py.h5s.create_simple((2,)))
+    f['scalar_comp'] = np.array((7, 'one'), dtype=[('n', np.int64), ('s', S)])
+    f['fixed_and_vstr'] = np.array(['plain', 'strings'], dtype=object).astype(S)
+    va = np.empty(2, dtype=object); va[0] = np.array([1, 2, 3], dtype=np.int32); va[1] = np.array([], dtype=np.int32)
+    f.attrs.create('vlen_attr', va, dtype=h5py.vlen_dtype(np.int32))
+    f.attrs.create('comp_attr', np.array([(1, 'one'), (2, 'two')], dtype=[('n', np.int8), ('s', S)]))
+    f['ints'].attrs.create('str_array_attr', np.array([['a', 'bb']], dtype=object), dtype=np.dtype((S, (2,))))
+`);
+  await roundTrip(e, file, 'vlen');
+  const ls = await runCli(['h5', 'ls', 'daos://p/vlen'], { env: e.env });
+  assert.equal(ls.code, 0, ls.stderr);
+  assert.match(ls.stdout, /\/ints\tdataset vlen<i16le> \{5\}/);
+  assert.match(ls.stdout, /\/records\tdataset compound\{id:i32le,name:vstr,vals:vlen<f32le>,tags:array\[2\]<vstr>\} \{4\/Inf\} chunk \{3\}, deflate/);
+  const d = await runCli(['h5', 'dump', 'daos://p/vlen/records', '--slice', '0:2', '--json'], { env: e.env });
+  assert.equal(d.code, 0, d.stderr);
+  const j = JSON.parse(d.stdout) as { values: unknown[] };
+  assert.deepEqual(j.values, [{ id: 1, name: 'first ✓', vals: [1.5, 2.5], tags: ['a', 'b'] }, { id: 2, name: '', vals: [], tags: ['', 'long tag '.repeat(20)] }]);
+  const t = await runCli(['h5', 'dump', 'daos://p/vlen/doubles2d', '--slice', '0:1,2:2'], { env: e.env });
+  assert.equal(t.code, 0, t.stderr);
+  assert.match(t.stdout, /\(0,2\): \[ 0, 1 \], \[ 0, 0\.5, 1 \]/);
+  const r = await runCli(['h5', 'dump', 'daos://p/vlen/ints', '--json'], { env: e.env });
+  const rj = JSON.parse(r.stdout) as { values: number[][]; attributes: Record<string, unknown> };
+  assert.deepEqual(rj.values.slice(0, 3), [[1, 2, 3], [], [5]]);
+  assert.equal(rj.values[3]!.length, 1000);
+  assert.deepEqual(rj.attributes['str_array_attr'], [['a', 'bb']]);
+});

@@ -21,6 +21,7 @@ export function py(dir: string, script: string, env: Record<string, string> = {}
 export function h5diffSame(a: string, b: string, env: Record<string, string> = {}): void {
   const r = spawnSync('h5diff', ['-v', a, b], { encoding: 'utf8', env: { ...process.env, ...env } });
   assert.equal(r.status, 0, `h5diff ${a} ${b} (${r.status}):\n${r.stdout.slice(0, 4000)}\n${r.stderr}`);
+  assert.doesNotMatch(r.stdout, /not comparable/i, `h5diff ${a} ${b}:\n${r.stdout.slice(0, 4000)}`);
 }
 
 /** The two files' headers (types, dataspaces, links, properties with -p) are the same. */

@@ -110,6 +110,14 @@ export interface H5Link {
   rc?: number;
 }
 
+/**
+ * Elements of a type holding variable-length data (sequences, strings inside
+ * compounds or arrays): `fixed` in the type's memory layout with every pointer
+ * replaced by a reference into `heap` (see native/h5/h5.c), offsets from the
+ * heap base given to the read.
+ */
+export interface VlenData { fixed: Buffer; heap: Buffer }
+
 export interface RawAttr { type: H5RichType; space: H5Space; raw?: Buffer; strings?: string[] }
 
 export interface CreateDatasetExOptions {
@@ -150,6 +158,10 @@ interface Addon {
   readStrings(ds: number, start: number[], count: number[]): string[];
   writeStrings(ds: number, start: number[], count: number[], values: string[]): void;
   readAttrRaw(loc: number, name: string): RawAttr;
+  readVlen(ds: number, start: number[], count: number[], base?: number): VlenData;
+  writeVlen(ds: number, start: number[], count: number[], fixed: Uint8Array, heap: Uint8Array, base?: number): void;
+  readAttrVlen(loc: number, name: string): VlenData & { type: H5RichType; space: H5Space };
+  writeAttrVlen(loc: number, name: string, type: H5RichType, space: H5Space, fixed: Uint8Array, heap: Uint8Array): void;
   writeAttrRaw(loc: number, name: string, type: H5RichType, space: H5Space, data: Uint8Array | string[]): void;
   links(loc: number): H5Link[];
   createLink(loc: number, name: string, link: { type: 'soft' | 'hard' | 'external'; target: string; file?: string }): void;
@@ -222,6 +234,11 @@ abstract class Location {
   /** What a path reaches: 'group', 'dataset', 'datatype', 'other', or '' when nothing (dangling). */
   objectKind(name: string): string { return wrap(this.where(), () => lib().objectKind(this.id, name)); }
   readAttrRaw(name: string): RawAttr { return wrap(this.where(), () => lib().readAttrRaw(this.id, name)); }
+  /** An attribute whose type holds variable-length data (heap offsets from 0). */
+  readAttrVlen(name: string): VlenData & { type: H5RichType; space: H5Space } { return wrap(this.where(), () => lib().readAttrVlen(this.id, name)); }
+  writeAttrVlen(name: string, type: H5RichType, space: H5Space, fixed: Uint8Array, heap: Uint8Array): void {
+    wrap(this.where(), () => lib().writeAttrVlen(this.id, name, type, space, fixed, heap));
+  }
   writeAttrRaw(name: string, type: H5RichType, space: H5Space, data: Uint8Array | string[]): void {
     wrap(this.where(), () => lib().writeAttrRaw(this.id, name, type, space, data));
   }
@@ -267,10 +284,20 @@ export class Dataset {
   /** Raw elements (file type, any fixed-size type; scalar datasets: start=count=[]). */
   readRaw(start: number[], count: number[]): Buffer { return wrap(this.where(), () => lib().readRaw(this.id, start, count)); }
   writeRaw(start: number[], count: number[], data: Uint8Array): void { wrap(this.where(), () => lib().writeRaw(this.id, start, count, data)); }
+  /** Elements of a type holding variable-length data, heap offsets from `base`. */
+  readVlen(start: number[], count: number[], base = 0): VlenData { return wrap(this.where(), () => lib().readVlen(this.id, start, count, base)); }
+  writeVlen(start: number[], count: number[], fixed: Uint8Array, heap: Uint8Array, base = 0): void {
+    wrap(this.where(), () => lib().writeVlen(this.id, start, count, fixed, heap, base));
+  }
   /** Variable-length string datasets. */
   readStrings(start: number[], count: number[]): string[] { return wrap(this.where(), () => lib().readStrings(this.id, start, count)); }
   writeStrings(start: number[], count: number[], values: string[]): void { wrap(this.where(), () => lib().writeStrings(this.id, start, count, values)); }
   readAttrRaw(name: string): RawAttr { return wrap(this.where(), () => lib().readAttrRaw(this.id, name)); }
+  /** An attribute whose type holds variable-length data (heap offsets from 0). */
+  readAttrVlen(name: string): VlenData & { type: H5RichType; space: H5Space } { return wrap(this.where(), () => lib().readAttrVlen(this.id, name)); }
+  writeAttrVlen(name: string, type: H5RichType, space: H5Space, fixed: Uint8Array, heap: Uint8Array): void {
+    wrap(this.where(), () => lib().writeAttrVlen(this.id, name, type, space, fixed, heap));
+  }
   writeAttrRaw(name: string, type: H5RichType, space: H5Space, data: Uint8Array | string[]): void {
     wrap(this.where(), () => lib().writeAttrRaw(this.id, name, type, space, data));
   }
