@@ -1375,6 +1375,103 @@ static hid_t float_from_rich(napi_env env, napi_value d, int64_t size, int be) {
   return t;
 }
 
+/* ---------- named (committed) datatypes ----------
+ * A committed type is described with its address in the file (identity:
+ * two datasets share a type when the addresses match). A descriptor with
+ * {hid: <handle of a committed type>} stands for that type itself, so a
+ * dataset or attribute made from it shares the named type instead of
+ * holding a copy.
+ */
+static napi_value rich_type(napi_env env, hid_t t);
+static hid_t type_from_rich(napi_env env, napi_value d);
+
+static void committed_addr_js(napi_env env, napi_value o, hid_t t) {
+#if H5_VERSION_GE(1, 12, 0)
+  H5O_info2_t oi;
+  if (H5Oget_info3(t, &oi, H5O_INFO_BASIC) < 0) { g_h5msg[0] = 0; return; }
+  char *tok = NULL;
+  H5Otoken_to_str(t, &oi.token, &tok);
+  set_str(env, o, "addr", tok ? tok : "");
+  if (tok) H5free_memory(tok);
+#else
+  H5O_info_t oi;
+  if (H5Oget_info2(t, &oi, H5O_INFO_BASIC) < 0) { g_h5msg[0] = 0; return; }
+  char a[32];
+  snprintf(a, sizeof a, "%llu", (unsigned long long)oi.addr);
+  set_str(env, o, "addr", a);
+#endif
+}
+
+/* 0: not a {hid} descriptor; the committed type (its reference count raised: the caller closes it); -1: a bad handle. */
+static hid_t committed_from_rich(napi_env env, napi_value d) {
+  bool has = false;
+  napi_valuetype vt;
+  if (napi_typeof(env, d, &vt) != napi_ok || vt != napi_object) return 0;
+  napi_has_named_property(env, d, "hid", &has);
+  if (!has) return 0;
+  napi_value v;
+  napi_get_named_property(env, d, "hid", &v);
+  hid_t t = get_hid(env, v);
+  if (t < 0 || H5Iget_type(t) != H5I_DATATYPE || H5Tcommitted(t) <= 0) return -1;
+  H5Iinc_ref(t);
+  return t;
+}
+
+/* openType(loc, name) -> handle of a named datatype */
+static napi_value js_open_type(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  get_args(env, info, 2, argv);
+  char *name = get_string(env, argv[1]);
+  if (!name) return throw_msg(env, "openType: name must be a string");
+  hid_t t = H5Topen2(get_hid(env, argv[0]), name, H5P_DEFAULT);
+  char what[400];
+  snprintf(what, sizeof what, "open named datatype '%.300s'", name);
+  free(name);
+  if (t < 0) return throw_h5(env, what);
+  return handle_js(env, t);
+}
+
+/* typeOf(handle) -> rich description of a (named) datatype */
+static napi_value js_type_of(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  get_args(env, info, 1, argv);
+  hid_t t = get_hid(env, argv[0]);
+  if (t < 0 || H5Iget_type(t) != H5I_DATATYPE) return throw_msg(env, "typeOf: not a datatype handle");
+  return rich_type(env, t);
+}
+
+/* commitType(loc, name | null, richType) -> handle: a named datatype (anonymous with a null name, linked later with linkObject). */
+static napi_value js_commit_type(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  get_args(env, info, 3, argv);
+  hid_t loc = get_hid(env, argv[0]);
+  napi_valuetype nt;
+  napi_typeof(env, argv[1], &nt);
+  char *name = nt == napi_string ? get_string(env, argv[1]) : NULL;
+  hid_t t = type_from_rich(env, argv[2]);
+  if (t < 0) { free(name); return throw_msg(env, "commitType: bad datatype descriptor"); }
+  herr_t r = name ? H5Tcommit2(loc, name, t, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT) : H5Tcommit_anon(loc, t, H5P_DEFAULT, H5P_DEFAULT);
+  char what[400];
+  snprintf(what, sizeof what, "commit datatype '%.300s'", name ? name : "(anonymous)");
+  free(name);
+  if (r < 0) { H5Tclose(t); return throw_h5(env, what); }
+  return handle_js(env, t);
+}
+
+/* linkObject(handle, loc, name): a hard link to an open object (an anonymous named datatype gets its first name). */
+static napi_value js_link_object(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  get_args(env, info, 3, argv);
+  char *name = get_string(env, argv[2]);
+  if (!name) return throw_msg(env, "linkObject: name must be a string");
+  herr_t r = H5Olink(get_hid(env, argv[0]), get_hid(env, argv[1]), name, H5P_DEFAULT, H5P_DEFAULT);
+  char what[400];
+  snprintf(what, sizeof what, "link '%.300s'", name);
+  free(name);
+  if (r < 0) return throw_h5(env, what);
+  return undef(env);
+}
+
 static napi_value rich_type(napi_env env, hid_t t) {
   napi_value o;
   napi_create_object(env, &o);
@@ -1495,7 +1592,7 @@ static napi_value rich_type(napi_env env, hid_t t) {
     case H5T_TIME: set_str(env, o, "class", "time"); break;
     default: set_str(env, o, "class", "other"); break;
   }
-  if (H5Tcommitted(t) > 0) set_bool(env, o, "committed", 1);
+  if (H5Tcommitted(t) > 0) { set_bool(env, o, "committed", 1); committed_addr_js(env, o, t); }
   return o;
 }
 
@@ -1531,6 +1628,8 @@ static int prop_bool(napi_env env, napi_value o, const char *k) {
 static hid_t type_from_rich(napi_env env, napi_value d) {
   char cls[32], s[64];
   int64_t size = 0;
+  hid_t named = committed_from_rich(env, d);
+  if (named != 0) return named;
   if (prop_str(env, d, "class", cls, sizeof cls)) return -1;
   prop_i64(env, d, "size", &size);
   if (!strcmp(cls, "integer") || !strcmp(cls, "float") || !strcmp(cls, "bitfield")) {
@@ -2325,7 +2424,7 @@ static const char *vl_error(int r) {
 /* {fixed, heap} of n elements in memory type t at mem (pointers), offsets from base. */
 static napi_value vl_result(napi_env env, hid_t t, const unsigned char *mem, size_t n, uint64_t base, int *err) {
   size_t sz = H5Tget_size(t);
-  unsigned char *fixed = malloc(n * sz ? n * sz : 1);
+  unsigned char *fixed = malloc(n * sz > 0 ? n * sz : 1);
   vheap_t h = {0};
   *err = fixed ? 0 : VL_NOMEM;
   if (fixed) memcpy(fixed, mem, n * sz);
@@ -2866,6 +2965,10 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("writeVlen", js_write_vlen);
   EXPORT("readAttrVlen", js_read_attr_vlen);
   EXPORT("writeAttrVlen", js_write_attr_vlen);
+  EXPORT("openType", js_open_type);
+  EXPORT("typeOf", js_type_of);
+  EXPORT("commitType", js_commit_type);
+  EXPORT("linkObject", js_link_object);
   EXPORT("links", js_links);
   EXPORT("createLink", js_create_link);
   EXPORT("objectKind", js_object_kind);
