@@ -23,6 +23,7 @@ function out(s: string): Promise<void> {
 function line(e: ListEntry): string {
   switch (e.kind) {
     case 'group': return `${e.path}/\tgroup`;
+    case 'datatype': return `${e.path}\tdatatype ${e.type}`;
     case 'soft': return `${e.path}\tsoft link -> ${e.target}`;
     case 'external': return `${e.path}\texternal link -> ${e.file}:${e.target}`;
     default: {

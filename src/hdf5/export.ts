@@ -10,8 +10,10 @@ import type { Engine } from '../engine/types.js';
 import { StrataError, isStrataError } from '../errors.js';
 import { openContainer, resolveSnapshot } from '../container/index.js';
 import { runSnapshot, cleanupStale } from '../container/pending.js';
-import { H5File, type Group, type Dataset } from './h5lib/index.js';
-import { H5Store, H5Group, H5Dataset } from './store.js';
+import { H5File, type Group, type Dataset, type NamedType, type H5RichType } from './h5lib/index.js';
+import { H5Store, H5Group, H5Dataset, H5NamedType } from './store.js';
+import type { H5Node } from './attributes.js';
+import { ObjectId } from '../object/index.js';
 import { isVarString, hasVlenData } from './types.js';
 import { copyBlock, intersect } from './slab.js';
 
@@ -36,11 +38,56 @@ export interface ExportResult {
 
 const join = (dir: string, name: string) => (dir === '/' ? `/${name}` : `${dir}/${name}`);
 
-async function writeAttrs(src: H5Group | H5Dataset, dst: Group | H5File | Dataset, res: ExportResult): Promise<void> {
+/** Attribute targets: a file, group, dataset or named datatype. */
+type AttrTarget = Pick<Dataset, 'writeAttrRaw' | 'writeAttrVlen'>;
+
+/**
+ * Named datatypes committed in the file so far, by OID. A dataset or
+ * attribute may use one before its link is reached: it is committed
+ * anonymously then, and linked under its name when the walk gets there.
+ */
+class NamedTypes {
+  private open = new Map<string, NamedType>();
+  constructor(private store: H5Store, private f: H5File, private res: ExportResult) {}
+
+  /** The descriptor to create with: a named type stands for the committed type itself. */
+  async typeFor(t: H5RichType): Promise<H5RichType> {
+    if (t.named === undefined) return t;
+    let nt = this.open.get(t.named);
+    if (!nt) {
+      const obj = await this.store.openObject(ObjectId.parse(t.named), `(named datatype ${t.named})`);
+      if (!(obj instanceof H5NamedType)) throw new StrataError('EIO', `corrupt HDF5 container ${this.store.label}: a type names object ${t.named}, which is not a named datatype`);
+      nt = await this.commit(obj, null);
+    }
+    return nt.ref(t);
+  }
+
+  /** The named datatype `obj` under `name` in `loc` (its first link). */
+  async link(obj: H5NamedType, loc: Group | H5File, name: string): Promise<void> {
+    const nt = this.open.get(obj.oid.toString());
+    if (nt) nt.link(loc, name);
+    else await this.commit(obj, loc, name);
+  }
+
+  private async commit(obj: H5NamedType, loc: Group | H5File | null, name?: string): Promise<NamedType> {
+    const nt = (loc ?? this.f).commitType(loc ? name! : null, await this.typeFor(obj.type));
+    this.open.set(obj.oid.toString(), nt);
+    await writeAttrs(obj, nt, this.res, this);
+    return nt;
+  }
+
+  close(): void {
+    for (const nt of this.open.values()) nt.close();
+    this.open.clear();
+  }
+}
+
+async function writeAttrs(src: H5Node, dst: AttrTarget, res: ExportResult, named: NamedTypes): Promise<void> {
   for (const name of await src.attrNames()) {
     const a = await src.getAttr(name);
-    if (a.heap) dst.writeAttrVlen(name, a.type, a.space, a.raw ?? Buffer.alloc(0), a.heap);
-    else dst.writeAttrRaw(name, a.type, a.space, a.strings ?? a.raw ?? Buffer.alloc(0));
+    const type = await named.typeFor(a.type);
+    if (a.heap) dst.writeAttrVlen(name, type, a.space, a.raw ?? Buffer.alloc(0), a.heap);
+    else dst.writeAttrRaw(name, type, a.space, a.strings ?? a.raw ?? Buffer.alloc(0));
     res.attributes++;
   }
 }
@@ -94,8 +141,9 @@ async function writeData(src: H5Dataset, dst: Dataset, res: ExportResult): Promi
 async function exportTree(store: H5Store, f: H5File, res: ExportResult, opts: ExportOptions): Promise<void> {
   const made = new Map<string, string>(); // OID -> first path written
   made.set(store.root().oid.toString(), '/');
+  const named = new NamedTypes(store, f, res);
   const walk = async (src: H5Group, dst: Group | H5File, p: string) => {
-    await writeAttrs(src, dst, res);
+    await writeAttrs(src, dst, res, named);
     for await (const [name, l] of src.links()) {
       const here = join(p, name);
       if (l.t === 'soft') { dst.createLink(name, { type: 'soft', target: l.target }); res.links++; continue; }
@@ -103,13 +151,16 @@ async function exportTree(store: H5Store, f: H5File, res: ExportResult, opts: Ex
       const first = made.get(l.oid);
       if (first !== undefined) { dst.createLink(name, { type: 'hard', target: first }); res.links++; continue; }
       made.set(l.oid, here);
-      const obj = await store.open(here);
+      const obj = await store.openObject(ObjectId.parse(l.oid), here);
       if (obj instanceof H5Group) {
         const g = dst.createGroup(name);
         try { res.groups++; await walk(obj, g, here); } finally { g.close(); }
+      } else if (obj instanceof H5NamedType) {
+        await named.link(obj, dst, name);
+        res.links++;
       } else {
         const r = obj.record;
-        const ds = dst.createDatasetEx(name, r.type, {
+        const ds = dst.createDatasetEx(name, await named.typeFor(r.type), {
           space: r.space,
           layout: r.dcpl.layout,
           ...(r.dcpl.layout === 'chunked' ? { chunk: r.dcpl.chunk ?? r.dcpl.storeChunk } : {}),
@@ -119,13 +170,17 @@ async function exportTree(store: H5Store, f: H5File, res: ExportResult, opts: Ex
         try {
           res.datasets++;
           await writeData(obj, ds, res);
-          await writeAttrs(obj, ds, res);
+          await writeAttrs(obj, ds, res, named);
           opts.onProgress?.(res.bytes);
         } finally { ds.close(); }
       }
     }
   };
-  await walk(store.root(), f, '/');
+  try {
+    await walk(store.root(), f, '/');
+  } finally {
+    named.close();
+  }
 }
 
 /** Exports a snapshot of HDF5 container `cont` to `file` (a directory gets <label>.h5). */

@@ -6,9 +6,12 @@ import { META, LINK, A_KIND, A_TYPE, A_SPACE, A_DCPL, encodeJson, decodeJson, ty
 import { H5Node } from './attributes.js';
 import { H5Dataset } from './dataset.js';
 import { datasetRecord, type DatasetSpec } from './dataset-spec.js';
+import { H5NamedType } from './named-type.js';
+import type { H5RichType } from './h5lib/index.js';
+import { checkRichType } from './h5lib/index.js';
 
 export type Member =
-  | { name: string; kind: 'group' | 'dataset'; oid: string }
+  | { name: string; kind: 'group' | 'dataset' | 'datatype'; oid: string }
   | { name: string; kind: 'soft'; target: string }
   | { name: string; kind: 'external'; file: string; target: string };
 
@@ -85,6 +88,19 @@ export class H5Group extends H5Node {
     return new H5Dataset(this.store, oid, joinPath(this.path, name), rec);
   }
 
+  /** A named (committed) datatype: datasets and attributes whose type is {...type, named: its OID} share it. */
+  async createNamedType(name: string, type: H5RichType): Promise<H5NamedType> {
+    const t = checkRichType(type);
+    const oid = await this.store.newOid();
+    await this.addLink(name, { t: 'hard', oid: oid.toString(), kind: 'datatype' }, 'create named datatype');
+    const o = this.store.obj(oid);
+    const tx = this.store.writeTx('create named datatype');
+    tx.put(o, META, A_KIND, 'datatype');
+    tx.put(o, META, A_TYPE, encodeJson(t));
+    await this.store.done(256, this.conflict(name));
+    return new H5NamedType(this.store, oid, joinPath(this.path, name), t);
+  }
+
   async createSoftLink(name: string, target: string): Promise<void> {
     if (!target) throw new StrataError('EINVAL', 'a soft link needs a target path');
     await this.addLink(name, { t: 'soft', target }, 'create soft link');
@@ -96,8 +112,8 @@ export class H5Group extends H5Node {
     await this.store.done(0, this.conflict(name));
   }
 
-  /** Another name for an existing group or dataset (an HDF5 hard link). */
-  async createHardLink(name: string, to: H5Group | H5Dataset): Promise<void> {
+  /** Another name for an existing group, dataset or named datatype (an HDF5 hard link). */
+  async createHardLink(name: string, to: H5Group | H5Dataset | H5NamedType): Promise<void> {
     await this.addLink(name, { t: 'hard', oid: to.oid.toString(), kind: to.kind }, 'create hard link');
     await this.store.done(0, this.conflict(name));
   }

@@ -20,7 +20,9 @@ import {
 import { listObjects } from '../object/index.js';
 import { cleanupStale, me, pendingKey } from '../container/pending.js';
 import { H5File, type Dataset, type Group, type H5Link, type DatasetMeta } from './h5lib/index.js';
-import { H5Store, type H5Group, type H5Dataset } from './store.js';
+import { H5Store, type H5Group, type H5Dataset, type H5NamedType } from './store.js';
+import type { H5Node } from './attributes.js';
+import { storedType } from './named-type.js';
 import { unsupportedReason, isVarString, hasVlenData, storedSize } from './types.js';
 import { chunksOf, intersect } from './slab.js';
 import { probeH5 } from './probe.js';
@@ -70,15 +72,14 @@ function datasetProblem(m: DatasetMeta): string | undefined {
   if (m.external) return 'dataset with external storage';
   const r = unsupportedReason(m.type);
   if (r) return `unsupported datatype: ${r}`;
-  if (m.type.committed) return 'dataset with a named (committed) datatype';
   return undefined;
 }
 
-/** Walks the file (name order, each object once) and lists what cannot be imported. */
-export function scanUnsupported(f: H5File): Unsupported[] {
+/** Walks the file (name order, each object once) and lists what cannot be imported; named datatypes found go to `named`. */
+export function scanUnsupported(f: H5File, named: Array<{ path: string; addr: string }> = []): Unsupported[] {
   const out: Unsupported[] = [];
   const seen = new Set<string>();
-  const attrs = (loc: { attrNames(): string[]; readAttrRaw(n: string): { type: Parameters<typeof unsupportedReason>[0] } }, path: string) => {
+  const attrs = (loc: AttrSource, path: string) => {
     for (const a of loc.attrNames()) {
       let r: string | undefined;
       try { r = unsupportedReason(loc.readAttrRaw(a).type); } catch (e) { r = (e as Error).message; }
@@ -103,8 +104,12 @@ export function scanUnsupported(f: H5File): Unsupported[] {
           if (r) out.push({ path: p, reason: r });
           else attrs(ds, p);
         } finally { ds.close(); }
+      } else if (l.object === 'datatype') {
+        named.push({ path: p, addr: l.addr! });
+        const t = g.openType(l.name);
+        try { attrs(t, p); } finally { t.close(); }
       } else {
-        out.push({ path: p, reason: l.object === 'datatype' ? 'named datatype' : 'unknown object kind' });
+        out.push({ path: p, reason: 'unknown object kind' });
       }
     }
   };
@@ -112,16 +117,23 @@ export function scanUnsupported(f: H5File): Unsupported[] {
   return out;
 }
 
+/** What attributes are read from: a file, group, dataset or named datatype. */
+type AttrSource = Pick<Dataset, 'attrNames' | 'readAttrRaw' | 'readAttrVlen'>;
+
+/** Objects already made, by file address (hard links to them become links to the same OID). */
+type Made = Map<string, H5Group | H5Dataset | H5NamedType>;
+
 /** Copies attributes of an HDF5 location onto a store object. */
-async function copyAttrs(src: Group | H5File | Dataset, dst: H5Group | H5Dataset, path: string, skip: Set<string>, res: ImportResult): Promise<void> {
+async function copyAttrs(src: AttrSource, dst: H5Node, path: string, skip: Set<string>, res: ImportResult, made: Made): Promise<void> {
   for (const a of src.attrNames()) {
     if (skip.has(`${path} (attribute '${a}')`)) continue;
     const r = src.readAttrRaw(a);
+    const type = storedType(r.type, made);
     if (hasVlenData(r.type)) {
       const v = src.readAttrVlen(a);
-      await dst.setAttr(a, { type: v.type, space: v.space, raw: v.fixed, heap: v.heap });
+      await dst.setAttr(a, { type, space: v.space, raw: v.fixed, heap: v.heap });
     } else {
-      await dst.setAttr(a, r.strings ? { type: r.type, space: r.space, strings: r.strings } : { type: r.type, space: r.space, raw: r.raw ?? Buffer.alloc(0) });
+      await dst.setAttr(a, r.strings ? { type, space: r.space, strings: r.strings } : { type, space: r.space, raw: r.raw ?? Buffer.alloc(0) });
     }
     res.attributes++;
   }
@@ -172,10 +184,19 @@ async function copyVlenData(src: Dataset, dst: H5Dataset, res: ImportResult): Pr
   }
 }
 
-async function importTree(f: H5File, store: H5Store, skip: Set<string>, res: ImportResult, opts: ImportOptions): Promise<void> {
-  const made = new Map<string, H5Group | H5Dataset>();
+async function importTree(f: H5File, store: H5Store, named: Array<{ path: string; addr: string }>, skip: Set<string>, res: ImportResult, opts: ImportOptions): Promise<void> {
+  const made: Made = new Map();
+  // Named datatypes first: a dataset may use one whose link comes later in name order.
+  for (const n of named) {
+    const t = f.openType(n.path);
+    try {
+      const nt = await store.createNamedType(storedType(t.type(), made), n.path);
+      made.set(n.addr, nt);
+      await copyAttrs(t, nt, n.path, skip, res, made);
+    } finally { t.close(); }
+  }
   const walk = async (g: Group | H5File, dst: H5Group, path: string) => {
-    await copyAttrs(g, dst, path, skip, res);
+    await copyAttrs(g, dst, path, skip, res, made);
     const links: H5Link[] = g.linkList();
     for (const l of links) {
       const p = join(path, l.name);
@@ -198,7 +219,7 @@ async function importTree(f: H5File, store: H5Store, skip: Set<string>, res: Imp
         try {
           const m = ds.meta();
           const nd = await dst.createDataset(l.name, {
-            type: m.type,
+            type: storedType(m.type, made),
             dims: m.space.kind === 'simple' ? m.space.dims : m.space.kind,
             ...(m.space.kind === 'simple' ? { maxdims: m.space.maxdims } : {}),
             layout: m.layout === 'virtual' ? 'contiguous' : m.layout,
@@ -209,7 +230,7 @@ async function importTree(f: H5File, store: H5Store, skip: Set<string>, res: Imp
           made.set(l.addr!, nd);
           res.datasets++;
           await copyData(ds, nd, res);
-          await copyAttrs(ds, nd, p, skip, res);
+          await copyAttrs(ds, nd, p, skip, res, made);
           opts.onProgress?.(res.bytes);
         } catch (e) {
           if (isStrataError(e) && e.message.includes(p)) throw e;
@@ -229,11 +250,12 @@ function pendingContainer(engine: Engine, poolUuid: string, uuid: string, label:
   return new Container(engine, rec, new Set<ContPerm>(['r', 'w']));
 }
 
-function checkFileAndScan(file: string, opts: ImportOptions): { f: H5File; skip: Set<string>; skipped: Unsupported[] } {
+function checkFileAndScan(file: string, opts: ImportOptions): { f: H5File; named: Array<{ path: string; addr: string }>; skip: Set<string>; skipped: Unsupported[] } {
   const f = openH5(file);
   try {
     let problems: Unsupported[];
-    try { problems = scanUnsupported(f); } catch (e) {
+    const named: Array<{ path: string; addr: string }> = [];
+    try { problems = scanUnsupported(f, named); } catch (e) {
       const why = (e as Error).message;
       throw new StrataError('EINVAL', `${file}: cannot read the file's structure (corrupt or truncated?): ${why.startsWith(file) ? why.slice(file.length).replace(/^:\s*/, '') : why}`, { cause: e });
     }
@@ -242,7 +264,7 @@ function checkFileAndScan(file: string, opts: ImportOptions): { f: H5File; skip:
       throw new StrataError('ENOTSUP', `${file}: ${problems.length} unsupported object${problems.length === 1 ? '' : 's'}: ${list}${problems.length > 10 ? '; …' : ''} (use --skip-unsupported to copy the rest)`);
     }
     for (const u of problems) opts.onWarn?.(`${file}:${u.path}: skipped (${u.reason})`);
-    return { f, skip: new Set(problems.map((u) => u.path)), skipped: problems };
+    return { f, named, skip: new Set(problems.map((u) => u.path)), skipped: problems };
   } catch (e) {
     f.close();
     throw e;
@@ -260,7 +282,7 @@ export async function importH5(engine: Engine, pool: string, label: string, file
     throw new StrataError('EEXIST', `a container labelled '${label}' already exists in pool ${p.label}`);
   }
   await probeH5(file, { stallMs: opts.h5StallMs });
-  const { f, skip, skipped } = checkFileAndScan(file, opts);
+  const { f, named, skip, skipped } = checkFileAndScan(file, opts);
   const uuid = crypto.randomUUID();
   const key = pendingKey(uuid);
   const res: ImportResult = { uuid, label, groups: 0, datasets: 0, links: 0, attributes: 0, bytes: 0, skipped, seconds: 0 };
@@ -268,7 +290,7 @@ export async function importH5(engine: Engine, pool: string, label: string, file
     await engine.commit({ ops: [{ op: 'cat-put', key, value: { ...me(), pool: p.uuid } }], conditions: [{ kind: 'cat-absent', key }] });
     try {
       const store = await H5Store.open(pendingContainer(engine, p.uuid, uuid, label), { batch: true });
-      await importTree(f, store, skip, res, opts);
+      await importTree(f, store, named, skip, res, opts);
       store.writeTx('import'); // an empty file still gets its superblock and root group
       await store.flush();
       try {
@@ -301,11 +323,11 @@ export async function importH5Into(engine: Engine, pool: string, cont: string, f
     throw new StrataError('EEXIST', `container ${c.label} is not empty; import an HDF5 file into a new container or an empty HDF5 container`);
   }
   await probeH5(file, { stallMs: opts.h5StallMs });
-  const { f, skip, skipped } = checkFileAndScan(file, opts);
+  const { f, named, skip, skipped } = checkFileAndScan(file, opts);
   const res: ImportResult = { uuid: c.uuid, label: c.label, groups: 0, datasets: 0, links: 0, attributes: 0, bytes: 0, skipped, seconds: 0 };
   try {
     const store = await H5Store.open(c, { batch: true });
-    await importTree(f, store, skip, res, opts);
+    await importTree(f, store, named, skip, res, opts);
     store.writeTx('import');
     await store.flush();
   } catch (e) {

@@ -5,6 +5,7 @@
 //   group       dkey "meta" akey kind = "group"
 //               dkey "link" akey <name> = link JSON {t:'hard',oid,kind} | {t:'soft',target} | {t:'external',file,target}
 //               dkey "attr" akey <name> = attribute record (header JSON + payload)
+//   named type  dkey "meta" akeys kind = "datatype", type (JSON); dkey "attr" as for groups
 //   dataset     dkey "meta" akeys kind = "dataset", type (JSON), space (JSON), dcpl (JSON)
 //               dkey "attr" as for groups
 //               dkey 0x00 + chunk coordinates (8-byte big-endian each), akey "d":
@@ -36,7 +37,7 @@ export const A_END = 'end';
 export const A_HEAP = 'h';
 
 export type LinkValue =
-  | { t: 'hard'; oid: string; kind: 'group' | 'dataset' }
+  | { t: 'hard'; oid: string; kind: 'group' | 'dataset' | 'datatype' }
   | { t: 'soft'; target: string }
   | { t: 'external'; file: string; target: string };
 

@@ -15,7 +15,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { StrataError } from '../errors.js';
-import { H5File, type Dataset, type Group, type H5RichType } from './h5lib/index.js';
+import { H5File, type Dataset, type Group, type H5RichType, type NamedType } from './h5lib/index.js';
 
 const ROWS = 256;
 
@@ -32,7 +32,7 @@ function hasVar(t: H5RichType): boolean {
 let tick = () => {};
 const quiet = (fn: () => unknown) => { try { fn(); } catch { /* the real read reports it */ } tick(); };
 
-function readAttrs(loc: Group | H5File | Dataset): void {
+function readAttrs(loc: Group | H5File | Dataset | NamedType): void {
   let names: string[] = [];
   quiet(() => { names = loc.attrNames(); });
   for (const a of names) {
@@ -83,6 +83,10 @@ export function probeInProcess(file: string, progress?: () => void): void {
         let sub: Group | undefined;
         quiet(() => { sub = g.openGroup(l.name); });
         if (sub) try { walk(sub); } finally { quiet(() => sub!.close()); }
+      } else if (l.object === 'datatype') {
+        let t: NamedType | undefined;
+        quiet(() => { t = g.openType(l.name); });
+        if (t) try { readAttrs(t); } finally { quiet(() => t!.close()); }
       } else if (l.object === 'dataset') {
         let ds: Dataset | undefined;
         quiet(() => { ds = g.openDataset(l.name); });

@@ -81,8 +81,12 @@ export function unsupportedReason(t: H5RichType): string | undefined {
   }
 }
 
-/** A short name: i32le, f64be, str[12], vstr, enum<i8>{A,B}, compound{a:i32,b:f64}, opaque[4], array[2,3]<f32>. */
+/** A short name: i32le, f64be, str[12], vstr, enum<i8>{A,B}, compound{a:i32,b:f64}, opaque[4], array[2,3]<f32>; a named datatype's users: named:i32le. */
 export function typeName(t: H5RichType): string {
+  return t.named !== undefined ? `named:${baseTypeName(t)}` : baseTypeName(t);
+}
+
+function baseTypeName(t: H5RichType): string {
   switch (t.class) {
     case 'integer': return `${t.signed ? 'i' : 'u'}${t.size * 8}${t.order}`;
     case 'float': return t.custom ? customFloatName(t) : `f${t.size * 8}${t.order}`;

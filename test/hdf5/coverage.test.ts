@@ -87,3 +87,29 @@ with h5py.File('vlen.h5', 'w') as f:
   assert.equal(rj.values[3]!.length, 1000);
   assert.deepEqual(rj.attributes['str_array_attr'], [['a', 'bb']]);
 });
+
+test('named (committed) datatypes stay named and shared by the datasets and attributes that use them', async () => {
+  const e = await h5Env();
+  const file = path.join(e.dir, 'named.h5');
+  py(e.dir, `
+S = h5py.string_dtype()
+with h5py.File('named.h5', 'w') as f:
+    f['types/point'] = np.dtype([('x', '<f8'), ('y', '<f8'), ('label', S)])
+    f['types/small'] = np.dtype('>i2')
+    f['types/half'] = np.dtype(np.float16)
+    f['types/point'].attrs['doc'] = 'a 2-D point'
+    f.create_dataset('a_points', (3,), dtype=f['types/point'])[1] = (1.0, 2.0, 'one')
+    f.create_dataset('z/smalls', data=np.arange(5), dtype=f['types/small'], chunks=(2,))
+    f.create_dataset('halves', data=np.arange(4) / 4, dtype=f['types/half'])
+    f['z'].attrs.create('small_attr', data=[1, 2], dtype=f['types/small'])
+    f['types/alias'] = f['types/small']
+`);
+  await roundTrip(e, file, 'named');
+  const ls = await runCli(['h5', 'ls', '-r', 'daos://p/named'], { env: e.env });
+  assert.equal(ls.code, 0, ls.stderr);
+  assert.match(ls.stdout, /\/types\/point\tdatatype compound\{x:f64le,y:f64le,label:vstr\}/);
+  assert.match(ls.stdout, /\/z\/smalls\tdataset named:i16be \{5\}/);
+  const d = await runCli(['h5', 'dump', 'daos://p/named/types/small'], { env: e.env });
+  assert.equal(d.code, 1);
+  assert.match(d.stderr, /^strata: named:\/types\/small: is a named datatype \(use h5 ls\)/);
+});

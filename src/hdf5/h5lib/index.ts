@@ -47,17 +47,25 @@ export interface AttrValue {
 
 
 /** A full datatype description (rich form): enough to rebuild the type exactly (see native/h5/h5.c). */
-export type H5RichType =
-  | { class: 'integer'; size: number; signed: boolean; order: 'le' | 'be'; precision?: number; offset?: number; committed?: boolean }
-  | { class: 'float'; size: number; order: 'le' | 'be'; custom?: boolean; precision?: number; offset?: number; committed?: boolean } & Partial<CustomFloat>
-  | { class: 'bitfield'; size: number; order: 'le' | 'be'; precision?: number; offset?: number; committed?: boolean }
-  | { class: 'string'; size: number; variable: boolean; cset: 'ascii' | 'utf8'; pad: 'nullterm' | 'nullpad' | 'spacepad'; committed?: boolean }
-  | { class: 'opaque'; size: number; tag: string; committed?: boolean }
-  | { class: 'compound'; size: number; members: Array<{ name: string; offset: number; type: H5RichType }>; committed?: boolean }
-  | { class: 'enum'; size: number; base: H5RichType; members: Array<{ name: string; value: number }>; committed?: boolean }
-  | { class: 'array'; size: number; dims: number[]; base: H5RichType; committed?: boolean }
-  | { class: 'vlen'; size: number; base: H5RichType; committed?: boolean }
-  | { class: 'reference' | 'time' | 'other'; size: number; committed?: boolean };
+export type H5RichType = (
+  | { class: 'integer'; size: number; signed: boolean; order: 'le' | 'be'; precision?: number; offset?: number }
+  | ({ class: 'float'; size: number; order: 'le' | 'be'; custom?: boolean; precision?: number; offset?: number } & Partial<CustomFloat>)
+  | { class: 'bitfield'; size: number; order: 'le' | 'be'; precision?: number; offset?: number }
+  | { class: 'string'; size: number; variable: boolean; cset: 'ascii' | 'utf8'; pad: 'nullterm' | 'nullpad' | 'spacepad' }
+  | { class: 'opaque'; size: number; tag: string }
+  | { class: 'compound'; size: number; members: Array<{ name: string; offset: number; type: H5RichType }> }
+  | { class: 'enum'; size: number; base: H5RichType; members: Array<{ name: string; value: number }> }
+  | { class: 'array'; size: number; dims: number[]; base: H5RichType }
+  | { class: 'vlen'; size: number; base: H5RichType }
+  | { class: 'reference' | 'time' | 'other'; size: number }) & NamedRef;
+
+/**
+ * A named (committed) datatype: `committed` and the type's address in the
+ * file (as read); `named`, the OID of the named-type object in a container;
+ * `hid`, the handle of a committed type in an open file (the descriptor then
+ * stands for that type itself: what is made from it shares it).
+ */
+export interface NamedRef { committed?: boolean; addr?: string; named?: string; hid?: number }
 
 /**
  * The bit layout of a float that is not IEEE single/double (float16, bfloat,
@@ -158,6 +166,10 @@ interface Addon {
   readStrings(ds: number, start: number[], count: number[]): string[];
   writeStrings(ds: number, start: number[], count: number[], values: string[]): void;
   readAttrRaw(loc: number, name: string): RawAttr;
+  openType(loc: number, name: string): number;
+  typeOf(t: number): H5RichType;
+  commitType(loc: number, name: string | null, type: H5RichType): number;
+  linkObject(obj: number, loc: number, name: string): void;
   readVlen(ds: number, start: number[], count: number[], base?: number): VlenData;
   writeVlen(ds: number, start: number[], count: number[], fixed: Uint8Array, heap: Uint8Array, base?: number): void;
   readAttrVlen(loc: number, name: string): VlenData & { type: H5RichType; space: H5Space };
@@ -247,6 +259,32 @@ abstract class Location {
     return new Dataset(this.file, wrap(this.where(), () => lib().createDatasetEx(this.id, name, type, opts)), name);
   }
   openGroup(name: string): Group { return new Group(this.file, wrap(this.where(), () => lib().openGroup(this.id, name)), name); }
+  openType(name: string): NamedType { return new NamedType(this.file, wrap(this.where(), () => lib().openType(this.id, name)), name); }
+  /** Commits a named datatype here under `name`, or anonymously (null: give it a name later with NamedType.link). */
+  commitType(name: string | null, type: H5RichType): NamedType {
+    return new NamedType(this.file, wrap(this.where(), () => lib().commitType(this.id, name, type)), name ?? '(anonymous)');
+  }
+}
+
+/** An open named datatype: its type, its attributes, more names for it. */
+export class NamedType {
+  constructor(readonly file: H5File, readonly id: number, readonly name: string) {}
+  private where(): string { return `${this.file.path}: datatype '${this.name}'`; }
+  type(): H5RichType { return wrap(this.where(), () => lib().typeOf(this.id)); }
+  /** A descriptor standing for this committed type (datasets and attributes made from it share it). */
+  ref(t: H5RichType): H5RichType { return { ...t, hid: this.id }; }
+  link(loc: Location, name: string): void { wrap(this.where(), () => lib().linkObject(this.id, loc.id, name)); }
+  attrNames(): string[] { return wrap(this.where(), () => lib().attrNames(this.id)); }
+  readAttr(name: string): AttrValue { return wrap(this.where(), () => lib().readAttr(this.id, name)); }
+  readAttrRaw(name: string): RawAttr { return wrap(this.where(), () => lib().readAttrRaw(this.id, name)); }
+  readAttrVlen(name: string): VlenData & { type: H5RichType; space: H5Space } { return wrap(this.where(), () => lib().readAttrVlen(this.id, name)); }
+  writeAttrRaw(name: string, type: H5RichType, space: H5Space, data: Uint8Array | string[]): void {
+    wrap(this.where(), () => lib().writeAttrRaw(this.id, name, type, space, data));
+  }
+  writeAttrVlen(name: string, type: H5RichType, space: H5Space, fixed: Uint8Array, heap: Uint8Array): void {
+    wrap(this.where(), () => lib().writeAttrVlen(this.id, name, type, space, fixed, heap));
+  }
+  close(): void { wrap(this.where(), () => lib().close(this.id)); }
 }
 
 export class Group extends Location {
