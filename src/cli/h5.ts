@@ -28,7 +28,7 @@ function line(e: ListEntry): string {
     case 'external': return `${e.path}\texternal link -> ${e.file}:${e.target}`;
     default: {
       const dims = Array.isArray(e.dims) ? `{${e.dims.join(', ')}${e.maxdims ? `/${e.maxdims.map((m) => (m === -1 ? 'Inf' : m)).join(', ')}` : ''}}` : `{${e.dims}}`;
-      const extra = [e.layout === 'chunked' ? `chunk {${e.chunk?.join(', ')}}` : e.layout, ...(e.filters ?? [])].join(', ');
+      const extra = [e.layout === 'chunked' ? `chunk {${e.chunk?.join(', ')}}` : e.layout, ...(e.filters ?? []), ...(e.rawChunks ? ['chunks kept filtered'] : [])].join(', ');
       return `${e.path}\tdataset ${e.type} ${dims} ${extra}`;
     }
   }

@@ -20,6 +20,8 @@ export interface DatasetSpec {
   /** Filters recorded for export (data is stored unfiltered). */
   filters?: H5Filter[];
   fill?: { status?: FillRecord['status']; value?: Uint8Array; allocTime?: FillRecord['allocTime']; fillTime?: FillRecord['fillTime'] };
+  /** Import: chunks are copied still filtered (a filter is not available); see Dcpl.raw. */
+  raw?: boolean;
 }
 
 /** Validates a dataset spec and derives what is stored. */
@@ -72,5 +74,6 @@ export function datasetRecord(spec: DatasetSpec, where: string): DatasetRecord {
     if (f.value.length !== type.size) throw new StrataError('EINVAL', `${where}: the fill value has ${f.value.length} bytes, the type ${type.size}`);
     fill.value = Buffer.from(f.value).toString('base64');
   }
-  return { type, space, dcpl: { layout, ...(layout === 'chunked' ? { chunk: storeChunk.slice() } : {}), storeChunk, filters: spec.filters ?? [], fill } };
+  if (spec.raw && (layout !== 'chunked' || !spec.filters?.length)) throw new StrataError('EINVAL', `${where}: only chunked, filtered datasets keep their chunks filtered`);
+  return { type, space, dcpl: { layout, ...(layout === 'chunked' ? { chunk: storeChunk.slice() } : {}), storeChunk, filters: spec.filters ?? [], fill, ...(spec.raw ? { raw: true } : {}) } };
 }

@@ -4,7 +4,7 @@
 import type { ObjectId } from '../object/index.js';
 import { StrataError, isStrataError } from '../errors.js';
 import type { H5RichType, H5Space } from './h5lib/index.js';
-import { META, HEAP, A_SPACE, A_DATA, A_END, A_HEAP, chunkKey, isChunkKey, chunkCoords, encodeJson, spaceElements, type DatasetRecord } from './layout.js';
+import { META, HEAP, A_SPACE, A_DATA, A_END, A_HEAP, A_RAW, A_RAW_META, chunkKey, isChunkKey, chunkCoords, encodeJson, spaceElements, type DatasetRecord } from './layout.js';
 import { checkSlab, chunksOf, copyBlock, intersect } from './slab.js';
 import { encodeAll, decodeAll, decodeValue, hasVlenData, isVarString, storedSize, type H5Value } from './types.js';
 import { H5Node } from './attributes.js';
@@ -50,7 +50,15 @@ export class H5Dataset extends H5Node {
     return data;
   }
 
+  /** Chunks kept filtered (Dcpl.raw) have no values to read or change here. */
+  private checkNotRaw(what: string): void {
+    if (!this.record.dcpl.raw) return;
+    const names = this.record.dcpl.filters.filter((f) => f.available === false).map((f) => f.name || `filter ${f.id}`);
+    throw new StrataError('ENOTSUP', `${this.where()}: cannot ${what}: its chunks are kept compressed (${names.join(', ') || 'a filter'} was not available when it was imported); export it to a file and read it where the filter is installed`);
+  }
+
   private checkSel(start: number[], count: number[], what: string): number {
+    this.checkNotRaw(what);
     if (this.space.kind === 'null') throw new StrataError('EINVAL', `${this.where()}: ${what}: the dataset has a null dataspace (no elements)`);
     if (this.space.kind === 'scalar') {
       if (start.length || count.length) throw new StrataError('EINVAL', `${this.where()}: ${what}: a scalar dataset takes an empty selection`);
@@ -248,6 +256,7 @@ export class H5Dataset extends H5Node {
 
   /** Changes the current dims (chunked datasets, up to maxdims); shrinking drops the data outside. */
   async setExtent(dims: number[]): Promise<void> {
+    this.checkNotRaw('change its extent');
     if (this.record.dcpl.layout !== 'chunked') throw new StrataError('EINVAL', `${this.where()}: only chunked datasets can change their extent`);
     if (dims.length !== this.rank || dims.some((d, i) => !Number.isSafeInteger(d) || d < 0 || (this.maxdims[i] !== -1 && d > this.maxdims[i]!))) {
       throw new StrataError('EINVAL', `${this.where()}: extent [${dims.join(', ')}] exceeds the maximum [${this.maxdims.map((m) => (m === -1 ? 'unlimited' : m)).join(', ')}]`);
@@ -271,6 +280,31 @@ export class H5Dataset extends H5Node {
     }
     await this.store.done();
     this.record = { ...this.record, space };
+  }
+
+  /** A chunk kept filtered (Dcpl.raw): its bytes and filter mask, or undefined when absent. */
+  async readRawChunk(coords: number[]): Promise<{ mask: number; data: Buffer } | undefined> {
+    const key = chunkKey(coords);
+    const m = await this.o.get(key, A_RAW_META, this.store.epoch);
+    if (!m) return undefined;
+    if (m.length !== 12) throw new StrataError('EIO', `corrupt HDF5 container: ${this.where()}: bad filtered-chunk record`);
+    const mb = Buffer.from(m);
+    const size = Number(mb.readBigUInt64BE(4));
+    const data = Buffer.from(await this.o.read(key, A_RAW, 0, size, this.store.epoch));
+    return { mask: mb.readUInt32BE(0), data };
+  }
+
+  /** Import: a chunk as the filter pipeline left it in the file. */
+  async writeRawChunk(coords: number[], mask: number, data: Buffer): Promise<void> {
+    if (!this.record.dcpl.raw) throw new StrataError('EINVAL', `${this.where()}: its chunks are stored unfiltered`);
+    const key = chunkKey(coords);
+    const m = Buffer.alloc(12);
+    m.writeUInt32BE(mask >>> 0, 0);
+    m.writeBigUInt64BE(BigInt(data.length), 4);
+    const tx = this.store.writeTx(`write ${this.where()}`);
+    if (data.length) tx.write(this.o, key, A_RAW, 0, data);
+    tx.put(this.o, key, A_RAW_META, m);
+    await this.store.done(data.length);
   }
 
   /** Chunk coordinates that hold data, in row-major order. */

@@ -10,7 +10,7 @@ import type { Engine } from '../engine/types.js';
 import { StrataError, isStrataError } from '../errors.js';
 import { openContainer, resolveSnapshot } from '../container/index.js';
 import { runSnapshot, cleanupStale } from '../container/pending.js';
-import { H5File, type Group, type Dataset, type NamedType, type H5RichType } from './h5lib/index.js';
+import { H5File, standInFilter, type Group, type Dataset, type NamedType, type H5RichType } from './h5lib/index.js';
 import { H5Store, H5Group, H5Dataset, H5NamedType } from './store.js';
 import type { H5Node } from './attributes.js';
 import { ObjectId } from '../object/index.js';
@@ -109,9 +109,21 @@ async function writeVlenData(src: H5Dataset, dst: Dataset, res: ExportResult): P
   }
 }
 
+/** Chunks kept filtered: written as they are (direct chunk write), with their filter masks. */
+async function writeRawChunks(src: H5Dataset, dst: Dataset, res: ExportResult): Promise<void> {
+  const ch = src.storeChunk;
+  for await (const c of src.chunkCoords()) {
+    const r = await src.readRawChunk(c);
+    if (!r) continue;
+    dst.writeChunkRaw(c.map((x, i) => x * ch[i]!), r.mask, r.data);
+    res.bytes += r.data.length;
+  }
+}
+
 async function writeData(src: H5Dataset, dst: Dataset, res: ExportResult): Promise<void> {
   const sp = src.space;
   if (sp.kind === 'null') return;
+  if (src.record.dcpl.raw) return writeRawChunks(src, dst, res);
   if (hasVlenData(src.type)) return writeVlenData(src, dst, res);
   if (sp.kind === 'scalar') {
     let any = false;
@@ -160,6 +172,8 @@ async function exportTree(store: H5Store, f: H5File, res: ExportResult, opts: Ex
         res.links++;
       } else {
         const r = obj.record;
+        // Chunks kept filtered need their pipeline even where a filter is missing.
+        if (r.dcpl.raw) for (const x of r.dcpl.filters) standInFilter(x.id, x.name);
         const ds = dst.createDatasetEx(name, await named.typeFor(r.type), {
           space: r.space,
           layout: r.dcpl.layout,

@@ -143,6 +143,7 @@ async function copyAttrs(src: AttrSource, dst: H5Node, path: string, skip: Set<s
 async function copyData(src: Dataset, dst: H5Dataset, res: ImportResult): Promise<void> {
   const sp = dst.space;
   if (sp.kind === 'null') return;
+  if (dst.record.dcpl.raw) return copyRawChunks(src, dst, res);
   if (hasVlenData(dst.type)) return copyVlenData(src, dst, res);
   if (sp.kind === 'scalar') {
     if (isVarString(dst.type)) await dst.writeStrings([], [], src.readStrings([], []), { fresh: true });
@@ -167,6 +168,27 @@ async function copyData(src: Dataset, dst: H5Dataset, res: ImportResult): Promis
       await dst.writeSlab(start, count, raw, { fresh: true });
       res.bytes += raw.length;
     }
+  }
+}
+
+/**
+ * A filter of the dataset is not available: every allocated chunk is copied
+ * as stored (direct chunk read), with its filter mask. A mask naming filters
+ * the pipeline does not have means a damaged chunk record.
+ */
+async function copyRawChunks(src: Dataset, dst: H5Dataset, res: ImportResult): Promise<void> {
+  const dims = dst.dims;
+  const ch = dst.storeChunk;
+  const nf = dst.record.dcpl.filters.length;
+  if (dims.some((d) => d === 0)) return;
+  for (const c of chunksOf(dims.map(() => 0), dims, ch)) {
+    const r = src.readChunkRaw(c.map((x, i) => x * ch[i]!));
+    if (!r) continue;
+    if (nf < 32 && r.mask >>> nf !== 0) {
+      throw new StrataError('EINVAL', `chunk (${c.join(',')}): its filter mask 0x${r.mask.toString(16)} names filters the dataset's pipeline (${nf} filter${nf === 1 ? '' : 's'}) does not have (corrupt?)`);
+    }
+    await dst.writeRawChunk(c, r.mask, r.data);
+    res.bytes += r.data.length;
   }
 }
 
@@ -224,8 +246,9 @@ async function importTree(f: H5File, store: H5Store, named: Array<{ path: string
             ...(m.space.kind === 'simple' ? { maxdims: m.space.maxdims } : {}),
             layout: m.layout === 'virtual' ? 'contiguous' : m.layout,
             ...(m.layout === 'chunked' ? { chunk: m.chunk } : {}),
-            filters: m.filters.map((x) => ({ id: x.id, name: x.name, flags: x.flags, cd: x.cd })),
+            filters: m.filters.map((x) => ({ id: x.id, name: x.name, flags: x.flags, cd: x.cd, ...(x.available ? {} : { available: false }) })),
             fill: { status: m.fill.status, ...(m.fill.value ? { value: m.fill.value } : {}), allocTime: m.fill.allocTime, fillTime: m.fill.fillTime },
+            ...(m.layout === 'chunked' && m.filters.some((x) => x.available === false) ? { raw: true } : {}),
           });
           made.set(l.addr!, nd);
           res.datasets++;

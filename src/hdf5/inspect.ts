@@ -34,6 +34,8 @@ export interface ListEntry {
   layout?: string;
   chunk?: number[];
   filters?: string[];
+  /** Chunks kept as filtered in the file (a filter was not available at import): values cannot be read here. */
+  rawChunks?: boolean;
   attributes?: number;
 }
 
@@ -45,6 +47,7 @@ function datasetEntry(d: H5Dataset, p: string, attrs: number): ListEntry {
     ...(r.space.kind === 'simple' && (r.space.maxdims ?? []).some((m, i) => m !== r.space.dims[i]) ? { maxdims: r.space.maxdims } : {}),
     layout: r.dcpl.layout, ...(r.dcpl.chunk ? { chunk: r.dcpl.chunk } : {}),
     ...(r.dcpl.filters.length ? { filters: r.dcpl.filters.map((f) => f.name || `filter ${f.id}`) } : {}),
+    ...(r.dcpl.raw ? { rawChunks: true } : {}),
     attributes: attrs,
   };
 }

@@ -12,6 +12,8 @@
 //                   byte array, the chunk's elements in row-major order (full chunk size)
 //                   akeys "h"/"end" (types holding variable-length data other than
 //                   top-level strings): the chunk's own heap, its end (u64)
+//                   akeys "r"/"rm" (dcpl.raw: a filter was missing at import): the chunk
+//                   as filtered in the file, its filter mask and size
 //               dkey "heap" akey "d": byte array of variable-length string bytes; akey "end" (u64)
 import { ObjectId } from '../object/index.js';
 import { StrataError } from '../errors.js';
@@ -35,6 +37,9 @@ export const A_DATA = 'd';
 export const A_END = 'end';
 /** A chunk's own heap of variable-length data (sequences, strings inside compounds/arrays). */
 export const A_HEAP = 'h';
+/** A chunk kept filtered: its bytes, and its filter mask and size. */
+export const A_RAW = 'r';
+export const A_RAW_META = 'rm';
 
 export type LinkValue =
   | { t: 'hard'; oid: string; kind: 'group' | 'dataset' | 'datatype' }
@@ -58,6 +63,12 @@ export interface Dcpl {
   storeChunk: number[];
   filters: H5Filter[];
   fill: FillRecord;
+  /**
+   * Chunks are kept as the filter pipeline left them (a filter was not
+   * available at import): akeys `r` (the bytes) and `rm` (filter mask u32 BE,
+   * size u64 BE) under each chunk dkey; values cannot be read here.
+   */
+  raw?: boolean;
 }
 
 export interface DatasetRecord {

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { runCli } from '../helpers.js';
+import { runCli, tempDir } from '../helpers.js';
 import { py, h5Env, roundTrip } from './h5py.js';
 
 test('float16 and custom float layouts keep their exact bit layout', async () => {
@@ -112,4 +112,51 @@ with h5py.File('named.h5', 'w') as f:
   const d = await runCli(['h5', 'dump', 'daos://p/named/types/small'], { env: e.env });
   assert.equal(d.code, 1);
   assert.match(d.stderr, /^strata: named:\/types\/small: is a named datatype \(use h5 ls\)/);
+});
+
+const PLUGINS = '/usr/lib/x86_64-linux-gnu/hdf5/serial/plugins';
+
+test('datasets compressed with a filter that is not available round-trip bit for bit (chunks copied raw with their filter masks)', async () => {
+  const e = await h5Env();
+  const file = path.join(e.dir, 'filtered.h5');
+  const hidden = { HDF5_PLUGIN_PATH: tempDir('no-plugins-') };
+  // written with the Debian plugins (LZ4, Bitshuffle+LZ4, LZF, BZip2), next to a built-in filter
+  py(e.dir, `
+x = np.arange(20000, dtype='<i4').reshape(200, 100) % 977
+with h5py.File('filtered.h5', 'w') as f:
+    f.create_dataset('lz4', data=x, chunks=(50, 40), compression=32004)
+    f.create_dataset('bitshuffle', data=x.astype('<f8') / 7, chunks=(64, 100), compression=32008, compression_opts=(0, 2), maxshape=(None, 100))
+    f.create_dataset('lzf', data=x[:, :10], chunks=(30, 10), compression='lzf')
+    f.create_dataset('bzip2_shuffle', data=x[:50], chunks=(25, 25), compression=307, shuffle=True, fillvalue=-1)
+    f.create_dataset('gzip', data=x[:20], chunks=(10, 10), compression='gzip')
+    d = f.create_dataset('sparse', (100, 100), dtype='<i2', chunks=(10, 10), compression=32004)
+    d[5, 5] = 7; d[95, 95] = 9
+    # a chunk stored unfiltered (its mask skips the filter), as writers may do for incompressible data
+    f['lz4'].id.write_direct_chunk((0, 0), x[:50, :40].tobytes(), filter_mask=1)
+`, { HDF5_PLUGIN_PATH: PLUGINS });
+  await roundTrip(e, file, 'filtered', { env: hidden, checkEnv: { HDF5_PLUGIN_PATH: PLUGINS } });
+  // every chunk kept filtered, bytes and mask, is the same in the exported file (gzip was available: decoded, re-encoded)
+  py(e.dir, `
+with h5py.File('filtered.h5', 'r') as a, h5py.File('filtered.out.h5', 'r') as b:
+    for name in [n for n in a if n != 'gzip']:
+        da, db = a[name].id, b[name].id
+        assert da.get_num_chunks() == db.get_num_chunks(), name
+        for i in range(da.get_num_chunks()):
+            off = da.get_chunk_info(i).chunk_offset
+            assert da.read_direct_chunk(off) == db.read_direct_chunk(off), (name, off)
+`);
+  const ls = await runCli(['h5', 'ls', 'daos://p/filtered'], { env: { ...e.env, ...hidden } });
+  assert.equal(ls.code, 0, ls.stderr);
+  assert.match(ls.stdout, /\/lz4\tdataset i32le \{200, 100\} chunk \{50, 40\}, HDF5 lz4 filter.*, chunks kept filtered/);
+  assert.match(ls.stdout, /\/gzip\tdataset i32le \{20, 100\} chunk \{10, 10\}, deflate\n/);
+  const d = await runCli(['h5', 'dump', 'daos://p/filtered/lz4', '--slice', '0:1,0:2'], { env: { ...e.env, ...hidden } });
+  assert.equal(d.code, 1);
+  assert.match(d.stderr, /^strata: filtered:\/lz4: cannot read: its chunks are kept compressed \(HDF5 lz4 filter.* was not available when it was imported\)/);
+  assert.equal(d.stderr.trim().split('\n').length, 1);
+  // with the filter available at import, values are stored decoded and dump reads them
+  const imp = await runCli(['fs', 'copy', '--src', file, '--dst', 'daos://p/decoded'], { env: { ...e.env, HDF5_PLUGIN_PATH: PLUGINS } });
+  assert.equal(imp.code, 0, imp.stderr);
+  const v = await runCli(['h5', 'dump', 'daos://p/decoded/bitshuffle', '--slice', '1:1,0:3', '--json'], { env: e.env });
+  assert.equal(v.code, 0, v.stderr);
+  assert.deepEqual((JSON.parse(v.stdout) as { values: number[] }).values, [100, 101, 102].map((i) => (i % 977) / 7));
 });

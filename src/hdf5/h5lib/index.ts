@@ -170,6 +170,9 @@ interface Addon {
   typeOf(t: number): H5RichType;
   commitType(loc: number, name: string | null, type: H5RichType): number;
   linkObject(obj: number, loc: number, name: string): void;
+  standInFilter(id: number, name: string): boolean;
+  readChunkRaw(ds: number, offset: number[]): { mask: number; data: Buffer } | null;
+  writeChunkRaw(ds: number, offset: number[], mask: number, data: Uint8Array): void;
   readVlen(ds: number, start: number[], count: number[], base?: number): VlenData;
   writeVlen(ds: number, start: number[], count: number[], fixed: Uint8Array, heap: Uint8Array, base?: number): void;
   readAttrVlen(loc: number, name: string): VlenData & { type: H5RichType; space: H5Space };
@@ -322,6 +325,9 @@ export class Dataset {
   /** Raw elements (file type, any fixed-size type; scalar datasets: start=count=[]). */
   readRaw(start: number[], count: number[]): Buffer { return wrap(this.where(), () => lib().readRaw(this.id, start, count)); }
   writeRaw(start: number[], count: number[], data: Uint8Array): void { wrap(this.where(), () => lib().writeRaw(this.id, start, count, data)); }
+  /** The chunk at `offset` (in elements) as stored, still filtered, with its filter mask; null when not allocated. */
+  readChunkRaw(offset: number[]): { mask: number; data: Buffer } | null { return wrap(this.where(), () => lib().readChunkRaw(this.id, offset)); }
+  writeChunkRaw(offset: number[], mask: number, data: Uint8Array): void { wrap(this.where(), () => lib().writeChunkRaw(this.id, offset, mask, data)); }
   /** Elements of a type holding variable-length data, heap offsets from `base`. */
   readVlen(start: number[], count: number[], base = 0): VlenData { return wrap(this.where(), () => lib().readVlen(this.id, start, count, base)); }
   writeVlen(start: number[], count: number[], fixed: Uint8Array, heap: Uint8Array, base = 0): void {
@@ -340,6 +346,15 @@ export class Dataset {
     wrap(this.where(), () => lib().writeAttrRaw(this.id, name, type, space, data));
   }
   close(): void { wrap(this.where(), () => lib().close(this.id)); }
+}
+
+/**
+ * Makes filter `id` usable in dataset creation properties when this library
+ * cannot find it (a stand-in under its id and name that refuses to filter:
+ * only raw chunks are written through it). False when the real filter is available.
+ */
+export function standInFilter(id: number, name: string): boolean {
+  return wrap(`filter ${id}`, () => lib().standInFilter(id, name));
 }
 
 /** Builds a rich type in the C library and describes it back (validates a descriptor). */
