@@ -1384,6 +1384,8 @@ static hid_t float_from_rich(napi_env env, napi_value d, int64_t size, int be) {
  */
 static napi_value rich_type(napi_env env, hid_t t);
 static hid_t type_from_rich(napi_env env, napi_value d);
+static void ref_kind_js(napi_env env, napi_value o, hid_t t);
+static hid_t ref_type_from_rich(napi_env env, napi_value d);
 
 static void committed_addr_js(napi_env env, napi_value o, hid_t t) {
 #if H5_VERSION_GE(1, 12, 0)
@@ -1588,7 +1590,7 @@ static napi_value rich_type(napi_env env, hid_t t) {
       H5Tclose(b);
       break;
     }
-    case H5T_REFERENCE: set_str(env, o, "class", "reference"); break;
+    case H5T_REFERENCE: set_str(env, o, "class", "reference"); ref_kind_js(env, o, t); break;
     case H5T_TIME: set_str(env, o, "class", "time"); break;
     default: set_str(env, o, "class", "other"); break;
   }
@@ -1749,6 +1751,7 @@ static hid_t type_from_rich(napi_env env, napi_value d) {
     H5Tclose(b);
     return t;
   }
+  if (!strcmp(cls, "reference")) return ref_type_from_rich(env, d);
   return -1;
 }
 
@@ -2685,6 +2688,230 @@ static napi_value js_write_chunk_raw(napi_env env, napi_callback_info info) {
   return undef(env);
 }
 
+/* ---------- object and region references ----------
+ * References are handed to JS as what they point at: null (a null
+ * reference) or {addr, region?}: the address of the object in the file (as
+ * links() gives it) and, for a region reference, the H5Sencode of the
+ * selected region. They are written back from {path, region?}.
+ */
+static void ref_kind_js(napi_env env, napi_value o, hid_t t) {
+  if (H5Tequal(t, H5T_STD_REF_OBJ) > 0) set_str(env, o, "ref", "object");
+  else if (H5Tequal(t, H5T_STD_REF_DSETREG) > 0) set_str(env, o, "ref", "region");
+}
+
+static hid_t ref_type_from_rich(napi_env env, napi_value d) {
+  char k[16];
+  if (prop_str(env, d, "ref", k, sizeof k)) return -1;
+  if (!strcmp(k, "object")) return H5Tcopy(H5T_STD_REF_OBJ);
+  if (!strcmp(k, "region")) return H5Tcopy(H5T_STD_REF_DSETREG);
+  return -1;
+}
+
+static int obj_addr_str(hid_t obj, char *buf, size_t n) {
+#if H5_VERSION_GE(1, 12, 0)
+  H5O_info2_t oi;
+  if (H5Oget_info3(obj, &oi, H5O_INFO_BASIC) < 0) return -1;
+  char *tok = NULL;
+  H5Otoken_to_str(obj, &oi.token, &tok);
+  snprintf(buf, n, "%s", tok ? tok : "");
+  if (tok) H5free_memory(tok);
+#else
+  H5O_info_t oi;
+  if (H5Oget_info2(obj, &oi, H5O_INFO_BASIC) < 0) return -1;
+  snprintf(buf, n, "%llu", (unsigned long long)oi.addr);
+#endif
+  return 0;
+}
+
+static int all_zero(const unsigned char *p, size_t n) {
+  for (size_t i = 0; i < n; i++) if (p[i]) return 0;
+  return 1;
+}
+
+/* n references of type t at buf (dereferenced from loc) as a JS array; NULL with an exception on a dangling one. */
+static napi_value refs_to_js(napi_env env, hid_t loc, hid_t t, const unsigned char *buf, size_t n) {
+  int region = H5Tequal(t, H5T_STD_REF_DSETREG) > 0;
+  if (!region && H5Tequal(t, H5T_STD_REF_OBJ) <= 0) { throw_msg(env, "unknown reference type"); return NULL; }
+  size_t sz = H5Tget_size(t);
+  napi_value arr;
+  napi_create_array_with_length(env, n, &arr);
+  for (size_t i = 0; i < n; i++) {
+    const unsigned char *r = buf + i * sz;
+    napi_value e;
+    if (all_zero(r, sz)) { napi_get_null(env, &e); napi_set_element(env, arr, (uint32_t)i, e); continue; }
+    hid_t obj = H5Rdereference2(loc, H5P_DEFAULT, region ? H5R_DATASET_REGION : H5R_OBJECT, r);
+    char addr[64];
+    if (obj < 0 || obj_addr_str(obj, addr, sizeof addr) < 0) {
+      if (obj >= 0) H5Oclose(obj);
+      char what[96];
+      snprintf(what, sizeof what, "element %zu: a reference to an object that does not exist", i);
+      throw_h5(env, what);
+      return NULL;
+    }
+    H5Oclose(obj);
+    napi_create_object(env, &e);
+    set_str(env, e, "addr", addr);
+    if (region) {
+      hid_t sp = H5Rget_region(loc, H5R_DATASET_REGION, r);
+      size_t len = 0;
+      if (sp < 0 || SENCODE(sp, NULL, &len) < 0) { if (sp >= 0) H5Sclose(sp); throw_h5(env, "reference region"); return NULL; }
+      napi_value b;
+      void *d;
+      napi_create_buffer(env, len, &d, &b);
+      SENCODE(sp, d, &len);
+      H5Sclose(sp);
+      napi_set_named_property(env, e, "region", b);
+    }
+    napi_set_element(env, arr, (uint32_t)i, e);
+  }
+  return arr;
+}
+
+/* n references of type t built into buf from JS [{path, region?} | null]; -1 with an exception. */
+static int refs_from_js(napi_env env, hid_t loc, hid_t t, napi_value arr, unsigned char *buf, size_t n) {
+  int region = H5Tequal(t, H5T_STD_REF_DSETREG) > 0;
+  size_t sz = H5Tget_size(t);
+  uint32_t len = 0;
+  if (napi_get_array_length(env, arr, &len) != napi_ok || len != n) { throw_msg(env, "references: the count does not match"); return -1; }
+  hid_t f = H5Iget_file_id(loc);
+  for (uint32_t i = 0; i < len; i++) {
+    napi_value e, pv;
+    napi_valuetype vt;
+    napi_get_element(env, arr, i, &e);
+    napi_typeof(env, e, &vt);
+    memset(buf + i * sz, 0, sz);
+    if (vt == napi_null || vt == napi_undefined) continue;
+    napi_get_named_property(env, e, "path", &pv);
+    char *path = get_string(env, pv);
+    herr_t r = -1;
+    if (path && !region) r = H5Rcreate(buf + i * sz, f, path, H5R_OBJECT, -1);
+    else if (path) {
+      napi_value rv;
+      void *rd;
+      size_t rl;
+      napi_get_named_property(env, e, "region", &rv);
+      hid_t sp = get_bytes(env, rv, &rd, &rl) ? -1 : H5Sdecode(rd);
+      if (sp >= 0) { r = H5Rcreate(buf + i * sz, f, path, H5R_DATASET_REGION, sp); H5Sclose(sp); }
+    }
+    if (r < 0) {
+      char what[400];
+      snprintf(what, sizeof what, "reference to '%.300s'", path ? path : "?");
+      free(path);
+      H5Fclose(f);
+      throw_h5(env, what);
+      return -1;
+    }
+    free(path);
+  }
+  H5Fclose(f);
+  return 0;
+}
+
+/* readRefs(ds, start, count) -> [{addr, region?} | null] */
+static napi_value js_read_refs(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  get_args(env, info, 3, argv);
+  hid_t ds = get_hid(env, argv[0]);
+  hid_t fs, ms;
+  hsize_t n;
+  if (select_raw(env, ds, argv[1], argv[2], &fs, &ms, &n)) return NULL;
+  hid_t t = H5Dget_type(ds);
+  size_t sz = H5Tget_size(t);
+  unsigned char *buf = calloc(n ? (size_t)n : 1, sz);
+  herr_t r = buf ? (n ? H5Dread(ds, t, ms, fs, H5P_DEFAULT, buf) : 0) : -1;
+  napi_value out = r >= 0 ? refs_to_js(env, ds, t, buf, (size_t)n) : NULL;
+  free(buf);
+  H5Tclose(t); H5Sclose(fs); H5Sclose(ms);
+  if (r < 0) return throw_h5(env, "read references");
+  return out;
+}
+
+/* writeRefs(ds, start, count, refs) */
+static napi_value js_write_refs(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  get_args(env, info, 4, argv);
+  hid_t ds = get_hid(env, argv[0]);
+  hid_t fs, ms;
+  hsize_t n;
+  if (select_raw(env, ds, argv[1], argv[2], &fs, &ms, &n)) return NULL;
+  hid_t t = H5Dget_type(ds);
+  size_t sz = H5Tget_size(t);
+  unsigned char *buf = calloc(n ? (size_t)n : 1, sz);
+  int bad = !buf || refs_from_js(env, ds, t, argv[3], buf, (size_t)n);
+  herr_t r = bad ? 0 : n ? H5Dwrite(ds, t, ms, fs, H5P_DEFAULT, buf) : 0;
+  free(buf);
+  H5Tclose(t); H5Sclose(fs); H5Sclose(ms);
+  if (bad) return NULL;
+  if (r < 0) return throw_h5(env, "write references");
+  return undef(env);
+}
+
+/* readAttrRefs(loc, name) -> {type, space, refs} */
+static napi_value js_read_attr_refs(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  get_args(env, info, 2, argv);
+  hid_t loc = get_hid(env, argv[0]);
+  char *name = get_string(env, argv[1]);
+  if (!name) return throw_msg(env, "readAttrRefs: name must be a string");
+  char what[400];
+  snprintf(what, sizeof what, "read attribute '%.300s'", name);
+  hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+  free(name);
+  if (a < 0) return throw_h5(env, what);
+  hid_t t = H5Aget_type(a), sp = H5Aget_space(a);
+  hssize_t n = sp >= 0 ? (H5Sget_simple_extent_type(sp) == H5S_NULL ? 0 : H5Sget_simple_extent_npoints(sp)) : -1;
+  size_t sz = t >= 0 ? H5Tget_size(t) : 0;
+  unsigned char *buf = n >= 0 ? calloc(n ? (size_t)n : 1, sz ? sz : 1) : NULL;
+  herr_t r = buf && t >= 0 ? (n ? H5Aread(a, t, buf) : 0) : -1;
+  napi_value o = NULL;
+  if (r >= 0) {
+    napi_value refs = refs_to_js(env, loc, t, buf, (size_t)n);
+    if (refs) {
+      napi_create_object(env, &o);
+      napi_set_named_property(env, o, "type", rich_type(env, t));
+      napi_set_named_property(env, o, "space", space_js(env, sp));
+      napi_set_named_property(env, o, "refs", refs);
+    }
+  }
+  free(buf);
+  if (t >= 0) H5Tclose(t);
+  if (sp >= 0) H5Sclose(sp);
+  H5Aclose(a);
+  if (r < 0) return throw_h5(env, what);
+  return o;
+}
+
+/* writeAttrRefs(loc, name, richType, space, refs) — replaces an existing attribute. */
+static napi_value js_write_attr_refs(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  get_args(env, info, 5, argv);
+  hid_t loc = get_hid(env, argv[0]);
+  char *name = get_string(env, argv[1]);
+  if (!name) return throw_msg(env, "writeAttrRefs: name must be a string");
+  hid_t t = type_from_rich(env, argv[2]);
+  hid_t sp = t >= 0 ? space_from_js(env, argv[3]) : -1;
+  if (t < 0 || sp < 0) { free(name); if (t >= 0) H5Tclose(t); return throw_msg(env, "writeAttrRefs: bad datatype or dataspace"); }
+  hssize_t n = H5Sget_simple_extent_type(sp) == H5S_NULL ? 0 : H5Sget_simple_extent_npoints(sp);
+  size_t sz = H5Tget_size(t);
+  unsigned char *buf = calloc(n ? (size_t)n : 1, sz);
+  int bad = !buf || refs_from_js(env, loc, t, argv[4], buf, (size_t)n);
+  herr_t r = 0;
+  char what[400];
+  snprintf(what, sizeof what, "write attribute '%.300s'", name);
+  if (!bad) {
+    if (H5Aexists(loc, name) > 0) H5Adelete(loc, name);
+    hid_t a = H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    r = a < 0 ? -1 : n ? H5Awrite(a, t, buf) : 0;
+    if (a >= 0) H5Aclose(a);
+  }
+  free(buf);
+  free(name);
+  H5Tclose(t); H5Sclose(sp);
+  if (bad) return NULL;
+  if (r < 0) return throw_h5(env, what);
+  return undef(env);
+}
+
 /* links(loc) -> [{name, type:'hard'|'soft'|'external'|'other', target?, file?, object?:'group'|'dataset'|'datatype'|'other', addr?}] */
 static napi_value js_links(napi_env env, napi_callback_info info) {
   napi_value argv[1];
@@ -3051,6 +3278,10 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("standInFilter", js_stand_in_filter);
   EXPORT("readChunkRaw", js_read_chunk_raw);
   EXPORT("writeChunkRaw", js_write_chunk_raw);
+  EXPORT("readRefs", js_read_refs);
+  EXPORT("writeRefs", js_write_refs);
+  EXPORT("readAttrRefs", js_read_attr_refs);
+  EXPORT("writeAttrRefs", js_write_attr_refs);
   EXPORT("links", js_links);
   EXPORT("createLink", js_create_link);
   EXPORT("objectKind", js_object_kind);
