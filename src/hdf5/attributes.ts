@@ -6,6 +6,7 @@ import type { H5RichType, H5Space } from './h5lib/index.js';
 import { ATTR, encodeAttr, decodeAttr, spaceElements, type AttrRecord } from './layout.js';
 import { encodeAll, decodeAll, hasVlenData, isVarString, typeName, unsupportedReason, type H5Value } from './types.js';
 import type { H5Store } from './store.js';
+import { isReference } from './references.js';
 
 /** What groups and datasets share: an object with attributes. */
 export abstract class H5Node {
@@ -37,7 +38,7 @@ export abstract class H5Node {
     const n = spaceElements(a.space);
     if (isVarString(a.type)) {
       if (!a.strings || a.strings.length !== n) throw new StrataError('EINVAL', `${this.where()}: attribute '${name}' needs ${n} strings`);
-    } else if (hasVlenData(a.type) !== !!a.heap) {
+    } else if ((hasVlenData(a.type) || isReference(a.type)) !== !!a.heap) {
       throw new StrataError('EINVAL', `${this.where()}: attribute '${name}': ${a.heap ? 'a heap given for a type without' : 'no heap given for'} variable-length data (${typeName(a.type)})`);
     } else if (!a.raw || a.raw.length !== n * a.type.size) {
       throw new StrataError('EINVAL', `${this.where()}: attribute '${name}' needs ${n * a.type.size} bytes of data (${n} × ${typeName(a.type)}), got ${a.raw?.length ?? 0}`);

@@ -8,6 +8,7 @@ import { META, HEAP, A_SPACE, A_DATA, A_END, A_HEAP, A_RAW, A_RAW_META, chunkKey
 import { checkSlab, chunksOf, copyBlock, intersect } from './slab.js';
 import { encodeAll, decodeAll, decodeValue, hasVlenData, isVarString, storedSize, type H5Value } from './types.js';
 import { H5Node } from './attributes.js';
+import { isReference } from './references.js';
 import type { H5Store } from './store.js';
 
 function allZero(b: Uint8Array): boolean {
@@ -70,7 +71,7 @@ export class H5Dataset extends H5Node {
   /** Reads a hyperslab: raw elements in the dataset's type (row-major). */
   async readSlab(start: number[], count: number[]): Promise<Buffer> {
     if (isVarString(this.type)) throw new StrataError('EINVAL', `${this.where()}: variable-length strings: use readStrings`);
-    if (hasVlenData(this.type)) throw new StrataError('EINVAL', `${this.where()}: variable-length data: use readValues`);
+    if (hasVlenData(this.type) || isReference(this.type)) throw new StrataError('EINVAL', `${this.where()}: variable-length data and references: use readValues`);
     return this.readStored(start, count);
   }
 
@@ -91,7 +92,7 @@ export class H5Dataset extends H5Node {
   /** Writes a hyperslab of raw elements in the dataset's type. `fresh`: chunks are known to be unwritten (import). */
   async writeSlab(start: number[], count: number[], data: Uint8Array, opts: { fresh?: boolean } = {}): Promise<void> {
     if (isVarString(this.type)) throw new StrataError('EINVAL', `${this.where()}: variable-length strings: use writeStrings`);
-    if (hasVlenData(this.type)) throw new StrataError('ENOTSUP', `${this.where()}: variable-length data is written by import only`);
+    if (hasVlenData(this.type) || isReference(this.type)) throw new StrataError('ENOTSUP', `${this.where()}: variable-length data and references are written by import only`);
     return this.writeStored(start, count, data, opts);
   }
 
@@ -123,7 +124,7 @@ export class H5Dataset extends H5Node {
   /** Reads a hyperslab as JS values. */
   async readValues(start: number[], count: number[]): Promise<H5Value[]> {
     if (isVarString(this.type)) return this.readStrings(start, count);
-    if (hasVlenData(this.type)) return this.readVlenValues(start, count);
+    if (hasVlenData(this.type) || isReference(this.type)) return this.readVlenValues(start, count);
     return decodeAll(this.type, await this.readSlab(start, count));
   }
 

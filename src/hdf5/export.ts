@@ -10,9 +10,10 @@ import type { Engine } from '../engine/types.js';
 import { StrataError, isStrataError } from '../errors.js';
 import { openContainer, resolveSnapshot } from '../container/index.js';
 import { runSnapshot, cleanupStale } from '../container/pending.js';
-import { H5File, standInFilter, type Group, type Dataset, type NamedType, type H5RichType } from './h5lib/index.js';
+import { H5File, standInFilter, type Group, type Dataset, type NamedType, type H5RichType, type PathRef } from './h5lib/index.js';
 import { H5Store, H5Group, H5Dataset, H5NamedType } from './store.js';
 import type { H5Node } from './attributes.js';
+import { isReference, decodeRefs, type RefTarget } from './references.js';
 import { ObjectId } from '../object/index.js';
 import { isVarString, hasVlenData } from './types.js';
 import { copyBlock, intersect } from './slab.js';
@@ -48,7 +49,7 @@ type AttrTarget = Pick<Dataset, 'writeAttrRaw' | 'writeAttrVlen'>;
  */
 class NamedTypes {
   private open = new Map<string, NamedType>();
-  constructor(private store: H5Store, private f: H5File, private res: ExportResult) {}
+  constructor(private store: H5Store, private f: H5File, private res: ExportResult, readonly work: RefWork) {}
 
   /** The descriptor to create with: a named type stands for the committed type itself. */
   async typeFor(t: H5RichType): Promise<H5RichType> {
@@ -72,7 +73,7 @@ class NamedTypes {
   private async commit(obj: H5NamedType, loc: Group | H5File | null, name?: string): Promise<NamedType> {
     const nt = (loc ?? this.f).commitType(loc ? name! : null, await this.typeFor(obj.type));
     this.open.set(obj.oid.toString(), nt);
-    await writeAttrs(obj, nt, this.res, this);
+    await writeAttrs(obj, nt, this.res, this, () => ({ target: nt, close: () => undefined }));
     return nt;
   }
 
@@ -82,14 +83,62 @@ class NamedTypes {
   }
 }
 
-async function writeAttrs(src: H5Node, dst: AttrTarget, res: ExportResult, named: NamedTypes): Promise<void> {
+/**
+ * References are written once the whole tree exists (their targets must): the
+ * OID -> first path written of every object, and the writes left for the end.
+ */
+interface RefWork {
+  made: Map<string, string>;
+  later: Array<() => Promise<void>>;
+}
+
+/** A reference as stored, turned into the path of the same object in the new file. */
+function refPath(work: RefWork, r: RefTarget | null, where: string): PathRef | null {
+  if (!r) return null;
+  const p = work.made.get(r.oid);
+  if (p === undefined) throw new StrataError('EIO', `${where}: a reference to object ${r.oid} (${r.path}), which the container does not hold`);
+  return { path: p, ...(r.region ? { region: r.region } : {}) };
+}
+
+/** How to reach an object of the new file again after the walk (its handle is closed by then). */
+type Reopen = () => { target: AttrTarget & { writeAttrRefs: Dataset['writeAttrRefs'] }; close(): void };
+
+async function writeAttrs(src: H5Node, dst: AttrTarget, res: ExportResult, named: NamedTypes, reopen: Reopen): Promise<void> {
+  const work = named.work;
   for (const name of await src.attrNames()) {
     const a = await src.getAttr(name);
     const type = await named.typeFor(a.type);
-    if (a.heap) dst.writeAttrVlen(name, type, a.space, a.raw ?? Buffer.alloc(0), a.heap);
+    if (isReference(a.type)) {
+      const where = `${src.path} (attribute '${name}')`;
+      work.later.push(async () => {
+        const refs = decodeRefs(a.type, a.raw ?? Buffer.alloc(0), a.heap ?? Buffer.alloc(0)).map((r) => refPath(work, r, where));
+        const o = reopen();
+        try { o.target.writeAttrRefs(name, type, a.space, refs); } finally { o.close(); }
+      });
+    } else if (a.heap) dst.writeAttrVlen(name, type, a.space, a.raw ?? Buffer.alloc(0), a.heap);
     else dst.writeAttrRaw(name, type, a.space, a.strings ?? a.raw ?? Buffer.alloc(0));
     res.attributes++;
   }
+}
+
+/** Reference data (after the walk): each stored chunk's references become references to the same objects in the new file. */
+async function writeRefData(src: H5Dataset, reopen: () => { target: Dataset; close(): void }, work: RefWork, res: ExportResult): Promise<void> {
+  const dims = src.space.kind === 'scalar' ? [] : src.dims;
+  const ch = src.storeChunk;
+  const es = src.elementSize;
+  const all = dims.map(() => 0);
+  const o = reopen();
+  try {
+    for await (const c of src.chunkCoords()) {
+      const part = intersect(c, ch, all, dims);
+      if (!part) continue;
+      const { fixed, heap } = await src.readVlenChunk(c);
+      const elems = Buffer.alloc(part.count.reduce((a, x) => a * x, 1) * es);
+      copyBlock(fixed, ch, part.start.map((s, i) => s - c[i]! * ch[i]!), elems, part.count, part.count.map(() => 0), part.count, es);
+      o.target.writeRefs(part.start, part.count, decodeRefs(src.type, elems, heap).map((r) => refPath(work, r, src.path)));
+      res.bytes += elems.length;
+    }
+  } finally { o.close(); }
 }
 
 /** Variable-length data (other than top-level strings): chunk by chunk, each with its own heap. */
@@ -153,9 +202,13 @@ async function writeData(src: H5Dataset, dst: Dataset, res: ExportResult): Promi
 async function exportTree(store: H5Store, f: H5File, res: ExportResult, opts: ExportOptions): Promise<void> {
   const made = new Map<string, string>(); // OID -> first path written
   made.set(store.root().oid.toString(), '/');
-  const named = new NamedTypes(store, f, res);
+  const work: RefWork = { made, later: [] };
+  const named = new NamedTypes(store, f, res, work);
   const walk = async (src: H5Group, dst: Group | H5File, p: string) => {
-    await writeAttrs(src, dst, res, named);
+    await writeAttrs(src, dst, res, named, () => {
+      const g = p === '/' ? f : f.openGroup(p);
+      return { target: g, close: () => { if (g !== f) (g as Group).close(); } };
+    });
     for await (const [name, l] of src.links()) {
       const here = join(p, name);
       if (l.t === 'soft') { dst.createLink(name, { type: 'soft', target: l.target }); res.links++; continue; }
@@ -183,8 +236,10 @@ async function exportTree(store: H5Store, f: H5File, res: ExportResult, opts: Ex
         });
         try {
           res.datasets++;
-          await writeData(obj, ds, res);
-          await writeAttrs(obj, ds, res, named);
+          const reopen = () => { const d = f.openDataset(here); return { target: d, close: () => d.close() }; };
+          if (isReference(obj.type)) work.later.push(() => writeRefData(obj, reopen, work, res));
+          else await writeData(obj, ds, res);
+          await writeAttrs(obj, ds, res, named, reopen);
           opts.onProgress?.(res.bytes);
         } finally { ds.close(); }
       }
@@ -192,6 +247,7 @@ async function exportTree(store: H5Store, f: H5File, res: ExportResult, opts: Ex
   };
   try {
     await walk(store.root(), f, '/');
+    for (const step of work.later) await step();
   } finally {
     named.close();
   }

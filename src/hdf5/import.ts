@@ -19,10 +19,11 @@ import {
 } from '../container/index.js';
 import { listObjects } from '../object/index.js';
 import { cleanupStale, me, pendingKey } from '../container/pending.js';
-import { H5File, type Dataset, type Group, type H5Link, type DatasetMeta } from './h5lib/index.js';
+import { H5File, type Dataset, type Group, type H5Link, type DatasetMeta, type FileRef } from './h5lib/index.js';
 import { H5Store, type H5Group, type H5Dataset, type H5NamedType } from './store.js';
 import type { H5Node } from './attributes.js';
 import { storedType } from './named-type.js';
+import { isReference, encodeRefs, type RefTarget } from './references.js';
 import { unsupportedReason, isVarString, hasVlenData, storedSize } from './types.js';
 import { chunksOf, intersect } from './slab.js';
 import { probeH5 } from './probe.js';
@@ -118,18 +119,36 @@ export function scanUnsupported(f: H5File, named: Array<{ path: string; addr: st
 }
 
 /** What attributes are read from: a file, group, dataset or named datatype. */
-type AttrSource = Pick<Dataset, 'attrNames' | 'readAttrRaw' | 'readAttrVlen'>;
+type AttrSource = Pick<Dataset, 'attrNames' | 'readAttrRaw' | 'readAttrVlen' | 'readAttrRefs'>;
 
 /** Objects already made, by file address (hard links to them become links to the same OID). */
 type Made = Map<string, H5Group | H5Dataset | H5NamedType>;
 
+/** Work left for the end of the walk: references, whose targets must all have been made. */
+type Later = Array<() => Promise<void>>;
+
+/** What a reference read from the file points at, among the objects made. */
+function refTarget(made: Made, r: FileRef | null, where: string): RefTarget | null {
+  if (!r) return null;
+  const o = made.get(r.addr);
+  if (!o) throw new StrataError('EINVAL', `${where}: a reference to an object that is not imported (not reachable by a link, or skipped)`);
+  return { oid: o.oid.toString(), path: o.path, ...(r.region ? { region: r.region } : {}) };
+}
+
 /** Copies attributes of an HDF5 location onto a store object. */
-async function copyAttrs(src: AttrSource, dst: H5Node, path: string, skip: Set<string>, res: ImportResult, made: Made): Promise<void> {
+async function copyAttrs(src: AttrSource, dst: H5Node, path: string, skip: Set<string>, res: ImportResult, made: Made, later: Later): Promise<void> {
   for (const a of src.attrNames()) {
     if (skip.has(`${path} (attribute '${a}')`)) continue;
     const r = src.readAttrRaw(a);
     const type = storedType(r.type, made);
-    if (hasVlenData(r.type)) {
+    if (isReference(r.type)) {
+      const v = src.readAttrRefs(a);
+      const where = `${path} (attribute '${a}')`;
+      later.push(async () => {
+        const { fixed, heap } = encodeRefs(type, v.refs.map((x) => refTarget(made, x, where)));
+        await dst.setAttr(a, { type, space: v.space, raw: fixed, heap });
+      });
+    } else if (hasVlenData(r.type)) {
       const v = src.readAttrVlen(a);
       await dst.setAttr(a, { type, space: v.space, raw: v.fixed, heap: v.heap });
     } else {
@@ -192,6 +211,25 @@ async function copyRawChunks(src: Dataset, dst: H5Dataset, res: ImportResult): P
   }
 }
 
+/** Reference data (after the walk): chunk by chunk, each reference turned into its target's OID and path. */
+async function copyRefData(f: H5File, path: string, dst: H5Dataset, made: Made, res: ImportResult): Promise<void> {
+  const src = f.openDataset(path);
+  try {
+    const dims = dst.space.kind === 'scalar' ? [] : dst.dims;
+    if (dst.space.kind === 'null' || dims.some((d) => d === 0)) return;
+    const ch = dst.storeChunk;
+    const all = dims.map(() => 0);
+    for (const c of chunksOf(all, dims, ch)) {
+      const part = intersect(c, ch, all, dims)!;
+      const refs = src.readRefs(part.start, part.count).map((x) => refTarget(made, x, path));
+      if (refs.every((x) => x === null)) continue;
+      const { fixed, heap } = encodeRefs(dst.type, refs);
+      await dst.writeVlenChunk(c, part.start, part.count, fixed, heap);
+      res.bytes += fixed.length + heap.length;
+    }
+  } finally { src.close(); }
+}
+
 /** Variable-length data (other than top-level strings): one read per stored chunk, with the chunk's own heap. */
 async function copyVlenData(src: Dataset, dst: H5Dataset, res: ImportResult): Promise<void> {
   const dims = dst.space.kind === 'scalar' ? [] : dst.dims;
@@ -208,17 +246,18 @@ async function copyVlenData(src: Dataset, dst: H5Dataset, res: ImportResult): Pr
 
 async function importTree(f: H5File, store: H5Store, named: Array<{ path: string; addr: string }>, skip: Set<string>, res: ImportResult, opts: ImportOptions): Promise<void> {
   const made: Made = new Map();
+  const later: Later = [];
   // Named datatypes first: a dataset may use one whose link comes later in name order.
   for (const n of named) {
     const t = f.openType(n.path);
     try {
       const nt = await store.createNamedType(storedType(t.type(), made), n.path);
       made.set(n.addr, nt);
-      await copyAttrs(t, nt, n.path, skip, res, made);
+      await copyAttrs(t, nt, n.path, skip, res, made, later);
     } finally { t.close(); }
   }
   const walk = async (g: Group | H5File, dst: H5Group, path: string) => {
-    await copyAttrs(g, dst, path, skip, res, made);
+    await copyAttrs(g, dst, path, skip, res, made, later);
     const links: H5Link[] = g.linkList();
     for (const l of links) {
       const p = join(path, l.name);
@@ -252,8 +291,9 @@ async function importTree(f: H5File, store: H5Store, named: Array<{ path: string
           });
           made.set(l.addr!, nd);
           res.datasets++;
-          await copyData(ds, nd, res);
-          await copyAttrs(ds, nd, p, skip, res, made);
+          if (isReference(nd.type)) later.push(() => copyRefData(f, p, nd, made, res));
+          else await copyData(ds, nd, res);
+          await copyAttrs(ds, nd, p, skip, res, made, later);
           opts.onProgress?.(res.bytes);
         } catch (e) {
           if (isStrataError(e) && e.message.includes(p)) throw e;
@@ -263,6 +303,7 @@ async function importTree(f: H5File, store: H5Store, named: Array<{ path: string
     }
   };
   await walk(f, store.root(), '/');
+  for (const step of later) await step();
 }
 
 /** Everything the import writes with: a Container handle on a UUID that has no catalog record yet. */

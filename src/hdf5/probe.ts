@@ -39,6 +39,7 @@ function readAttrs(loc: Group | H5File | Dataset | NamedType): void {
     quiet(() => loc.readAttrRaw(a));
     quiet(() => loc.readAttr(a)); // converts variable-length sequences too
     quiet(() => loc.readAttrVlen(a)); // and strings inside compounds and arrays, as the import reads them
+    quiet(() => loc.readAttrRefs(a)); // references: dereferenced as the import does
   }
 }
 
@@ -47,13 +48,17 @@ function readVarData(ds: Dataset): void {
   if (!hasVar(m.type) || m.space.kind === 'null') return;
   const top = m.type.class === 'string';
   if (m.space.kind === 'scalar') {
-    if (top) ds.readStrings([], []);
+    if (m.type.class === 'reference') quiet(() => ds.readRefs([], []));
+    else if (top) ds.readStrings([], []);
     else quiet(() => ds.readVlen([], []));
     return;
   }
   const dims = m.space.dims;
   if (dims.some((d) => d === 0)) return;
-  if (!top) {
+  if (m.type.class === 'reference') {
+    if (dims.length === 0) quiet(() => ds.readRefs([], []));
+    else for (let at = 0; at < dims[0]!; at += ROWS) quiet(() => ds.readRefs([at, ...dims.slice(1).map(() => 0)], [Math.min(ROWS, dims[0]! - at), ...dims.slice(1)]));
+  } else if (!top) {
     // any rank, row by row along dimension 0 (how the import reads it, by chunks, goes through the same heap code)
     for (let at = 0; at < dims[0]!; at += ROWS) quiet(() => ds.readVlen([at, ...dims.slice(1).map(() => 0)], [Math.min(ROWS, dims[0]! - at), ...dims.slice(1)]));
   } else if (m.type.class === 'string') {

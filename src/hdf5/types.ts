@@ -4,6 +4,7 @@
 // and JavaScript values (for `h5 dump` and the typed read/write helpers).
 import type { H5RichType } from './h5lib/index.js';
 import { StrataError } from '../errors.js';
+import { decodeRef } from './references.js';
 
 export type { H5RichType } from './h5lib/index.js';
 
@@ -61,15 +62,19 @@ export function unsupportedReason(t: H5RichType): string | undefined {
       return undefined;
     case 'opaque':
       return undefined;
+    case 'reference':
+      return t.ref ? undefined : 'reference datatype of an unknown kind';
     case 'enum':
       return unsupportedReason(t.base);
     case 'compound':
       for (const m of t.members) {
+        if (m.type.class === 'reference') return `compound member '${m.name}': reference inside a compound`;
         const r = unsupportedReason(m.type);
         if (r) return `compound member '${m.name}': ${r}`;
       }
       return undefined;
     case 'array':
+      if (t.base.class === 'reference') return 'array of references';
       return unsupportedReason(t.base);
     case 'vlen': {
       if (t.base.class === 'reference') return `variable-length sequence of references`;
@@ -97,6 +102,7 @@ function baseTypeName(t: H5RichType): string {
     case 'compound': return `compound{${t.members.map((m) => `${m.name}:${typeName(m.type)}`).join(',')}}`;
     case 'array': return `array[${t.dims.join(',')}]<${typeName(t.base)}>`;
     case 'vlen': return `vlen<${typeName(t.base)}>`;
+    case 'reference': return t.ref === 'region' ? 'ref<region>' : 'ref<object>';
     default: return t.class;
   }
 }
@@ -205,6 +211,11 @@ export function decodeValue(t: H5RichType, b: Buffer, off: number, heap?: VlenHe
       const out: H5Value[] = [];
       for (let i = 0; i < n; i++) out.push(decodeValue(t.base, b, off + i * t.base.size, heap));
       return out;
+    }
+    case 'reference': {
+      // the target's path when it was stored (see references.ts); '' for a null reference
+      const r = decodeRef(b, off, heap?.buf ?? Buffer.alloc(0));
+      return r ? (r.region ? `${r.path} (region)` : r.path) : '';
     }
     case 'vlen': {
       const n = Number(b.readBigUInt64BE(off));

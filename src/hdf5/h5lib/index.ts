@@ -57,7 +57,8 @@ export type H5RichType = (
   | { class: 'enum'; size: number; base: H5RichType; members: Array<{ name: string; value: number }> }
   | { class: 'array'; size: number; dims: number[]; base: H5RichType }
   | { class: 'vlen'; size: number; base: H5RichType }
-  | { class: 'reference' | 'time' | 'other'; size: number }) & NamedRef;
+  | { class: 'reference'; size: number; ref?: 'object' | 'region' }
+  | { class: 'time' | 'other'; size: number }) & NamedRef;
 
 /**
  * A named (committed) datatype: `committed` and the type's address in the
@@ -126,6 +127,11 @@ export interface H5Link {
  */
 export interface VlenData { fixed: Buffer; heap: Buffer }
 
+/** A reference as read: the target's address in the file; a region reference its selection (H5Sencode). */
+export interface FileRef { addr: string; region?: Buffer }
+/** A reference to write: the target's path; a region reference its selection (H5Sencode). */
+export interface PathRef { path: string; region?: Buffer }
+
 export interface RawAttr { type: H5RichType; space: H5Space; raw?: Buffer; strings?: string[] }
 
 export interface CreateDatasetExOptions {
@@ -171,6 +177,10 @@ interface Addon {
   commitType(loc: number, name: string | null, type: H5RichType): number;
   linkObject(obj: number, loc: number, name: string): void;
   standInFilter(id: number, name: string): boolean;
+  readRefs(ds: number, start: number[], count: number[]): Array<FileRef | null>;
+  writeRefs(ds: number, start: number[], count: number[], refs: Array<PathRef | null>): void;
+  readAttrRefs(loc: number, name: string): { type: H5RichType; space: H5Space; refs: Array<FileRef | null> };
+  writeAttrRefs(loc: number, name: string, type: H5RichType, space: H5Space, refs: Array<PathRef | null>): void;
   readChunkRaw(ds: number, offset: number[]): { mask: number; data: Buffer } | null;
   writeChunkRaw(ds: number, offset: number[], mask: number, data: Uint8Array): void;
   readVlen(ds: number, start: number[], count: number[], base?: number): VlenData;
@@ -249,6 +259,10 @@ abstract class Location {
   /** What a path reaches: 'group', 'dataset', 'datatype', 'other', or '' when nothing (dangling). */
   objectKind(name: string): string { return wrap(this.where(), () => lib().objectKind(this.id, name)); }
   readAttrRaw(name: string): RawAttr { return wrap(this.where(), () => lib().readAttrRaw(this.id, name)); }
+  readAttrRefs(name: string): { type: H5RichType; space: H5Space; refs: Array<FileRef | null> } { return wrap(this.where(), () => lib().readAttrRefs(this.id, name)); }
+  writeAttrRefs(name: string, type: H5RichType, space: H5Space, refs: Array<PathRef | null>): void {
+    wrap(this.where(), () => lib().writeAttrRefs(this.id, name, type, space, refs));
+  }
   /** An attribute whose type holds variable-length data (heap offsets from 0). */
   readAttrVlen(name: string): VlenData & { type: H5RichType; space: H5Space } { return wrap(this.where(), () => lib().readAttrVlen(this.id, name)); }
   writeAttrVlen(name: string, type: H5RichType, space: H5Space, fixed: Uint8Array, heap: Uint8Array): void {
@@ -281,11 +295,15 @@ export class NamedType {
   readAttr(name: string): AttrValue { return wrap(this.where(), () => lib().readAttr(this.id, name)); }
   readAttrRaw(name: string): RawAttr { return wrap(this.where(), () => lib().readAttrRaw(this.id, name)); }
   readAttrVlen(name: string): VlenData & { type: H5RichType; space: H5Space } { return wrap(this.where(), () => lib().readAttrVlen(this.id, name)); }
+  readAttrRefs(name: string): { type: H5RichType; space: H5Space; refs: Array<FileRef | null> } { return wrap(this.where(), () => lib().readAttrRefs(this.id, name)); }
   writeAttrRaw(name: string, type: H5RichType, space: H5Space, data: Uint8Array | string[]): void {
     wrap(this.where(), () => lib().writeAttrRaw(this.id, name, type, space, data));
   }
   writeAttrVlen(name: string, type: H5RichType, space: H5Space, fixed: Uint8Array, heap: Uint8Array): void {
     wrap(this.where(), () => lib().writeAttrVlen(this.id, name, type, space, fixed, heap));
+  }
+  writeAttrRefs(name: string, type: H5RichType, space: H5Space, refs: Array<PathRef | null>): void {
+    wrap(this.where(), () => lib().writeAttrRefs(this.id, name, type, space, refs));
   }
   close(): void { wrap(this.where(), () => lib().close(this.id)); }
 }
@@ -325,6 +343,9 @@ export class Dataset {
   /** Raw elements (file type, any fixed-size type; scalar datasets: start=count=[]). */
   readRaw(start: number[], count: number[]): Buffer { return wrap(this.where(), () => lib().readRaw(this.id, start, count)); }
   writeRaw(start: number[], count: number[], data: Uint8Array): void { wrap(this.where(), () => lib().writeRaw(this.id, start, count, data)); }
+  /** Reference datasets: what each reference points at (an error names a dangling one). */
+  readRefs(start: number[], count: number[]): Array<FileRef | null> { return wrap(this.where(), () => lib().readRefs(this.id, start, count)); }
+  writeRefs(start: number[], count: number[], refs: Array<PathRef | null>): void { wrap(this.where(), () => lib().writeRefs(this.id, start, count, refs)); }
   /** The chunk at `offset` (in elements) as stored, still filtered, with its filter mask; null when not allocated. */
   readChunkRaw(offset: number[]): { mask: number; data: Buffer } | null { return wrap(this.where(), () => lib().readChunkRaw(this.id, offset)); }
   writeChunkRaw(offset: number[], mask: number, data: Uint8Array): void { wrap(this.where(), () => lib().writeChunkRaw(this.id, offset, mask, data)); }
@@ -337,6 +358,10 @@ export class Dataset {
   readStrings(start: number[], count: number[]): string[] { return wrap(this.where(), () => lib().readStrings(this.id, start, count)); }
   writeStrings(start: number[], count: number[], values: string[]): void { wrap(this.where(), () => lib().writeStrings(this.id, start, count, values)); }
   readAttrRaw(name: string): RawAttr { return wrap(this.where(), () => lib().readAttrRaw(this.id, name)); }
+  readAttrRefs(name: string): { type: H5RichType; space: H5Space; refs: Array<FileRef | null> } { return wrap(this.where(), () => lib().readAttrRefs(this.id, name)); }
+  writeAttrRefs(name: string, type: H5RichType, space: H5Space, refs: Array<PathRef | null>): void {
+    wrap(this.where(), () => lib().writeAttrRefs(this.id, name, type, space, refs));
+  }
   /** An attribute whose type holds variable-length data (heap offsets from 0). */
   readAttrVlen(name: string): VlenData & { type: H5RichType; space: H5Space } { return wrap(this.where(), () => lib().readAttrVlen(this.id, name)); }
   writeAttrVlen(name: string, type: H5RichType, space: H5Space, fixed: Uint8Array, heap: Uint8Array): void {
