@@ -92,3 +92,41 @@ with h5py.File('uns.h5', 'a') as f:
   assert.match(r.stderr, /^strata: /);
   assert.deepEqual(fs.readdirSync(dir).filter((n) => n.includes('strata-')), []);
 });
+
+test('damaged data of the newer features: a dangling reference, a vlen element outside the heap, a chunk filter mask naming filters the pipeline lacks', async () => {
+  const dir = tempDir();
+  const env = { STRATA_HOME: tempDir('strata-home-') };
+  const hidden = { HDF5_PLUGIN_PATH: tempDir('no-plugins-') };
+  assert.equal((await runCli(['pool', 'create', 'p'], { env })).code, 0);
+  const copy = (src: string, dst: string, more: Record<string, string> = {}) => runCli(['fs', 'copy', '--src', src, '--dst', dst], { env: { ...env, ...more } });
+  const oneLine = (r: { code: number; stderr: string }, re: RegExp) => {
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, re);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  };
+  py(dir, `
+with h5py.File('dangling.h5', 'w') as f:
+    f.create_group('gone')
+    f.create_dataset('data', data=np.arange(1000))
+    f.create_dataset('refs', (2,), dtype=h5py.ref_dtype)[0] = f['gone'].ref
+    del f['gone']
+with h5py.File('vlen.h5', 'w') as f:
+    d = f.create_dataset('v', (4,), dtype=h5py.vlen_dtype(np.int32))
+    for i in range(4): d[i] = np.arange(i + 1)
+    off = d.id.get_offset()
+with open('vlen.h5', 'r+b') as raw:
+    # element 2's global heap id: collection address (8 bytes after the 4-byte length) -> far beyond the file
+    raw.seek(off + 2 * 16 + 4); raw.write((1 << 40).to_bytes(8, 'little'))
+x = np.arange(400, dtype='<i4').reshape(20, 20)
+with h5py.File('mask.h5', 'w') as f:
+    d = f.create_dataset('lz4', data=x, chunks=(10, 10), compression=32004)
+    d.id.write_direct_chunk((10, 10), x[10:, 10:].tobytes(), filter_mask=0x6)
+`, { HDF5_PLUGIN_PATH: '/usr/lib/x86_64-linux-gnu/hdf5/serial/plugins' });
+  let r = await copy(path.join(dir, 'dangling.h5'), 'daos://p/dangling');
+  oneLine(r, /^strata: .*dangling\.h5: .*refs.*(reference to an object that does not exist|not imported)/);
+  r = await copy(path.join(dir, 'vlen.h5'), 'daos://p/vlen');
+  oneLine(r, /^strata: .*vlen\.h5: /);
+  r = await copy(path.join(dir, 'mask.h5'), 'daos://p/mask', hidden);
+  oneLine(r, /^strata: .*mask\.h5: \/lz4: chunk \(1,1\): its filter mask 0x6 names filters the dataset's pipeline \(1 filter\) does not have/);
+  assert.deepEqual(await containers(env), []);
+});
