@@ -2258,6 +2258,22 @@ static int vheap_reserve(vheap_t *h, size_t n, size_t *at) {
   return 0;
 }
 
+/*
+ * Object references inside other types pass through unchanged: with
+ * libhdf5 1.10 an object reference is the object's file address
+ * (hobj_ref_t), which the caller maps to and from its own identity
+ * (objectAddr gives the address of a path). Region references there, and
+ * any reference with the 1.12 API, are refused.
+ */
+static int vl_ref_ok(hid_t t) {
+#if H5_VERSION_GE(1, 12, 0)
+  (void)t;
+  return 0;
+#else
+  return H5Tequal(t, H5T_STD_REF_OBJ) > 0;
+#endif
+}
+
 /* Error codes of the walkers below. */
 #define VL_NOMEM -1
 #define VL_REF -2     /* a reference inside variable-length data: not carried */
@@ -2306,7 +2322,7 @@ static int vl_flatten(hid_t t, const unsigned char *src, unsigned char **dbuf, s
       for (size_t i = 0; !r && i < n; i++) r = vl_flatten(b, src + i * bs, dbuf, doff + i * bs, h, base);
     H5Tclose(b);
   } else if (c == H5T_REFERENCE) {
-    r = VL_REF;
+    r = vl_ref_ok(t) ? 0 : VL_REF;
   }
   return r;
 }
@@ -2413,13 +2429,13 @@ static int vl_unflatten(hid_t t, unsigned char *dst, const unsigned char *src, c
     if (has_var(b)) for (size_t i = 0; !r && i < n; i++) r = vl_unflatten(b, dst + i * bs, src + i * bs, h);
     H5Tclose(b);
   } else if (c == H5T_REFERENCE) {
-    r = VL_REF;
+    r = vl_ref_ok(t) ? 0 : VL_REF;
   }
   return r;
 }
 
 static const char *vl_error(int r) {
-  return r == VL_REF ? "references inside variable-length data are not supported"
+  return r == VL_REF ? "region references inside other types are not supported"
        : r == VL_BOUNDS ? "a variable-length element points outside its heap (corrupt data)"
        : "out of memory";
 }
@@ -2805,6 +2821,25 @@ static int refs_from_js(napi_env env, hid_t loc, hid_t t, napi_value arr, unsign
   }
   H5Fclose(f);
   return 0;
+}
+
+/* objectAddr(loc, path) -> the object's address in the file (as links() gives it): what a nested object reference holds. */
+static napi_value js_object_addr(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  get_args(env, info, 2, argv);
+  char *path = get_string(env, argv[1]);
+  if (!path) return throw_msg(env, "objectAddr: path must be a string");
+  hid_t o = H5Oopen(get_hid(env, argv[0]), path, H5P_DEFAULT);
+  char addr[64], what[400];
+  snprintf(what, sizeof what, "open object '%.300s'", path);
+  free(path);
+  if (o < 0) return throw_h5(env, what);
+  int r = obj_addr_str(o, addr, sizeof addr);
+  H5Oclose(o);
+  if (r < 0) return throw_h5(env, what);
+  napi_value s;
+  napi_create_string_utf8(env, addr, NAPI_AUTO_LENGTH, &s);
+  return s;
 }
 
 /* readRefs(ds, start, count) -> [{addr, region?} | null] */
@@ -3278,6 +3313,7 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("standInFilter", js_stand_in_filter);
   EXPORT("readChunkRaw", js_read_chunk_raw);
   EXPORT("writeChunkRaw", js_write_chunk_raw);
+  EXPORT("objectAddr", js_object_addr);
   EXPORT("readRefs", js_read_refs);
   EXPORT("writeRefs", js_write_refs);
   EXPORT("readAttrRefs", js_read_attr_refs);
