@@ -13,7 +13,7 @@ import { runSnapshot, cleanupStale } from '../container/pending.js';
 import { H5File, standInFilter, type Group, type Dataset, type NamedType, type H5RichType, type PathRef } from './h5lib/index.js';
 import { H5Store, H5Group, H5Dataset, H5NamedType } from './store.js';
 import type { H5Node } from './attributes.js';
-import { isReference, decodeRefs, type RefTarget } from './references.js';
+import { isReference, decodeRefs, nestedRefs, fileNestedRefs, type RefTarget } from './references.js';
 import { ObjectId } from '../object/index.js';
 import { isVarString, hasVlenData } from './types.js';
 import { copyBlock, intersect } from './slab.js';
@@ -90,6 +90,8 @@ class NamedTypes {
 interface RefWork {
   made: Map<string, string>;
   later: Array<() => Promise<void>>;
+  /** The new file's address of an object a reference inside another type points at (libhdf5 1.10: what the reference holds). */
+  addrOf: (r: RefTarget, where: string) => bigint;
 }
 
 /** A reference as stored, turned into the path of the same object in the new file. */
@@ -114,6 +116,15 @@ async function writeAttrs(src: H5Node, dst: AttrTarget, res: ExportResult, named
         const refs = decodeRefs(a.type, a.raw ?? Buffer.alloc(0), a.heap ?? Buffer.alloc(0)).map((r) => refPath(work, r, where));
         const o = reopen();
         try { o.target.writeAttrRefs(name, type, a.space, refs); } finally { o.close(); }
+      });
+    } else if (a.heap && nestedRefs(a.type)) {
+      const where = `${src.path} (attribute '${name}')`;
+      work.later.push(async () => {
+        const raw = Buffer.from(a.raw ?? Buffer.alloc(0));
+        const heap = Buffer.from(a.heap!);
+        fileNestedRefs(a.type, raw, heap, (r) => work.addrOf(r, where));
+        const o = reopen();
+        try { o.target.writeAttrVlen(name, type, a.space, raw, heap); } finally { o.close(); }
       });
     } else if (a.heap) dst.writeAttrVlen(name, type, a.space, a.raw ?? Buffer.alloc(0), a.heap);
     else dst.writeAttrRaw(name, type, a.space, a.strings ?? a.raw ?? Buffer.alloc(0));
@@ -142,7 +153,7 @@ async function writeRefData(src: H5Dataset, reopen: () => { target: Dataset; clo
 }
 
 /** Variable-length data (other than top-level strings): chunk by chunk, each with its own heap. */
-async function writeVlenData(src: H5Dataset, dst: Dataset, res: ExportResult): Promise<void> {
+async function writeVlenData(src: H5Dataset, dst: Dataset, res: ExportResult, work?: RefWork): Promise<void> {
   const dims = src.space.kind === 'scalar' ? [] : src.dims;
   const ch = src.storeChunk;
   const es = src.elementSize;
@@ -153,6 +164,7 @@ async function writeVlenData(src: H5Dataset, dst: Dataset, res: ExportResult): P
     const { fixed, heap } = await src.readVlenChunk(c);
     const elems = Buffer.alloc(part.count.reduce((a, x) => a * x, 1) * es);
     copyBlock(fixed, ch, part.start.map((s, i) => s - c[i]! * ch[i]!), elems, part.count, part.count.map(() => 0), part.count, es);
+    if (work) fileNestedRefs(src.type, elems, heap, (r) => work.addrOf(r, src.path));
     dst.writeVlen(part.start, part.count, elems, heap);
     res.bytes += elems.length + heap.length;
   }
@@ -202,7 +214,16 @@ async function writeData(src: H5Dataset, dst: Dataset, res: ExportResult): Promi
 async function exportTree(store: H5Store, f: H5File, res: ExportResult, opts: ExportOptions): Promise<void> {
   const made = new Map<string, string>(); // OID -> first path written
   made.set(store.root().oid.toString(), '/');
-  const work: RefWork = { made, later: [] };
+  const addrs = new Map<string, bigint>();
+  const work: RefWork = {
+    made, later: [],
+    addrOf: (r, where) => {
+      const p = refPath(work, r, where)!.path;
+      let a = addrs.get(p);
+      if (a === undefined) { a = BigInt(f.objectAddr(p)); addrs.set(p, a); }
+      return a;
+    },
+  };
   const named = new NamedTypes(store, f, res, work);
   const walk = async (src: H5Group, dst: Group | H5File, p: string) => {
     await writeAttrs(src, dst, res, named, () => {
@@ -238,7 +259,12 @@ async function exportTree(store: H5Store, f: H5File, res: ExportResult, opts: Ex
           res.datasets++;
           const reopen = () => { const d = f.openDataset(here); return { target: d, close: () => d.close() }; };
           if (isReference(obj.type)) work.later.push(() => writeRefData(obj, reopen, work, res));
-          else await writeData(obj, ds, res);
+          else if (nestedRefs(obj.type)) {
+            work.later.push(async () => {
+              const o = reopen();
+              try { await writeVlenData(obj, o.target, res, work); } finally { o.close(); }
+            });
+          } else await writeData(obj, ds, res);
           await writeAttrs(obj, ds, res, named, reopen);
           opts.onProgress?.(res.bytes);
         } finally { ds.close(); }

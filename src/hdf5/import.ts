@@ -23,7 +23,7 @@ import { H5File, type Dataset, type Group, type H5Link, type DatasetMeta, type F
 import { H5Store, type H5Group, type H5Dataset, type H5NamedType } from './store.js';
 import type { H5Node } from './attributes.js';
 import { storedType } from './named-type.js';
-import { isReference, encodeRefs, type RefTarget } from './references.js';
+import { isReference, encodeRefs, nestedRefs, storeNestedRefs, type RefTarget } from './references.js';
 import { unsupportedReason, isVarString, hasVlenData, storedSize } from './types.js';
 import { chunksOf, intersect } from './slab.js';
 import { probeH5 } from './probe.js';
@@ -150,7 +150,15 @@ async function copyAttrs(src: AttrSource, dst: H5Node, path: string, skip: Set<s
       });
     } else if (hasVlenData(r.type)) {
       const v = src.readAttrVlen(a);
-      await dst.setAttr(a, { type, space: v.space, raw: v.fixed, heap: v.heap });
+      if (nestedRefs(r.type)) {
+        const where = `${path} (attribute '${a}')`;
+        later.push(async () => {
+          const heap = storeNestedRefs(type, v.fixed, v.heap, (addr) => refTarget(made, { addr }, where)!);
+          await dst.setAttr(a, { type, space: v.space, raw: v.fixed, heap });
+        });
+      } else {
+        await dst.setAttr(a, { type, space: v.space, raw: v.fixed, heap: v.heap });
+      }
     } else {
       await dst.setAttr(a, r.strings ? { type, space: r.space, strings: r.strings } : { type, space: r.space, raw: r.raw ?? Buffer.alloc(0) });
     }
@@ -230,8 +238,12 @@ async function copyRefData(f: H5File, path: string, dst: H5Dataset, made: Made, 
   } finally { src.close(); }
 }
 
-/** Variable-length data (other than top-level strings): one read per stored chunk, with the chunk's own heap. */
-async function copyVlenData(src: Dataset, dst: H5Dataset, res: ImportResult): Promise<void> {
+/**
+ * Variable-length data (other than top-level strings): one read per stored
+ * chunk, with the chunk's own heap. Object references inside the type are
+ * turned into their targets by `refs` (after the walk: see importTree).
+ */
+async function copyVlenData(src: Dataset, dst: H5Dataset, res: ImportResult, refs?: (addr: string) => RefTarget): Promise<void> {
   const dims = dst.space.kind === 'scalar' ? [] : dst.dims;
   if (dims.some((d) => d === 0)) return;
   const ch = dst.storeChunk;
@@ -239,7 +251,8 @@ async function copyVlenData(src: Dataset, dst: H5Dataset, res: ImportResult): Pr
   for (const c of chunksOf(all, dims, ch)) {
     const part = intersect(c, ch, all, dims)!;
     const v = src.readVlen(part.start, part.count);
-    await dst.writeVlenChunk(c, part.start, part.count, v.fixed, v.heap);
+    const heap = refs ? storeNestedRefs(dst.type, v.fixed, v.heap, refs) : v.heap;
+    await dst.writeVlenChunk(c, part.start, part.count, v.fixed, heap);
     res.bytes += v.fixed.length + v.heap.length;
   }
 }
@@ -292,7 +305,12 @@ async function importTree(f: H5File, store: H5Store, named: Array<{ path: string
           made.set(l.addr!, nd);
           res.datasets++;
           if (isReference(nd.type)) later.push(() => copyRefData(f, p, nd, made, res));
-          else await copyData(ds, nd, res);
+          else if (nestedRefs(nd.type)) {
+            later.push(async () => {
+              const again = f.openDataset(p);
+              try { await copyVlenData(again, nd, res, (addr) => refTarget(made, { addr }, p)!); } finally { again.close(); }
+            });
+          } else await copyData(ds, nd, res);
           await copyAttrs(ds, nd, p, skip, res, made, later);
           opts.onProgress?.(res.bytes);
         } catch (e) {

@@ -52,3 +52,72 @@ export function decodeRefs(t: H5RichType, fixed: Buffer, heap: Buffer): Array<Re
   for (let off = 0; off + t.size <= fixed.length; off += t.size) out.push(decodeRef(fixed, off, heap));
   return out;
 }
+
+/*
+ * Object references inside other types (compound members, arrays, sequences:
+ * netCDF-4 and h5py dimension scales' DIMENSION_LIST and REFERENCE_LIST) travel
+ * with the variable-length data (native/h5/h5.c passes them through as the
+ * file address libhdf5 1.10 holds in an object reference). Before storing,
+ * each becomes offset + 1 of a {oid, path} entry appended to the heap, as
+ * top-level references are; before writing a file, the address of the same
+ * object in the new file.
+ */
+
+/** Does the type hold object references below its top level? */
+export function nestedRefs(t: H5RichType, top = true): boolean {
+  switch (t.class) {
+    case 'reference': return !top;
+    case 'array': case 'vlen': return nestedRefs(t.base, false);
+    case 'compound': return t.members.some((m) => nestedRefs(m.type, false));
+    default: return false;
+  }
+}
+
+/** Calls visit(buffer, offset) for every reference slot of the element at `off` (sequences followed into `heap`). */
+function visitRefs(t: H5RichType, b: Buffer, off: number, heap: Buffer, visit: (buf: Buffer, at: number) => void): void {
+  switch (t.class) {
+    case 'reference': visit(b, off); return;
+    case 'compound': for (const m of t.members) if (nestedRefs(m.type, false)) visitRefs(m.type, b, off + m.offset, heap, visit); return;
+    case 'array': {
+      const n = t.size / t.base.size;
+      for (let i = 0; i < n; i++) visitRefs(t.base, b, off + i * t.base.size, heap, visit);
+      return;
+    }
+    case 'vlen': {
+      const n = Number(b.readBigUInt64BE(off));
+      const at = Number(b.readBigUInt64BE(off + 8));
+      if (n && at + n * t.base.size > heap.length) throw new StrataError('EIO', 'a variable-length element points outside its heap');
+      for (let i = 0; i < n; i++) visitRefs(t.base, heap, at + i * t.base.size, heap, visit);
+      return;
+    }
+    default:
+  }
+}
+
+/** Import: every nested reference (a file address) becomes a heap entry naming its target; returns the grown heap. */
+export function storeNestedRefs(t: H5RichType, fixed: Buffer, heap: Buffer, target: (addr: string) => RefTarget): Buffer {
+  const extra: Buffer[] = [];
+  let end = heap.length;
+  const visit = (b: Buffer, at: number) => {
+    const addr = b.readBigUInt64LE(at);
+    if (addr === 0n) return;
+    const r = target(addr.toString());
+    const j = Buffer.from(JSON.stringify({ oid: r.oid, path: r.path }), 'utf8');
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(j.length);
+    extra.push(len, j);
+    b.writeBigUInt64BE(BigInt(end + 1), at);
+    end += 4 + j.length;
+  };
+  for (let off = 0; off + t.size <= fixed.length; off += t.size) visitRefs(t, fixed, off, heap, visit);
+  return extra.length ? Buffer.concat([heap, ...extra]) : heap;
+}
+
+/** Export: every nested reference entry becomes the file address of the same object in the new file (in place). */
+export function fileNestedRefs(t: H5RichType, fixed: Buffer, heap: Buffer, addrOf: (r: RefTarget) => bigint): void {
+  const visit = (b: Buffer, at: number) => {
+    const r = b.readBigUInt64BE(at) === 0n ? null : decodeRef(b, at, heap);
+    b.writeBigUInt64LE(r ? addrOf(r) : 0n, at);
+  };
+  for (let off = 0; off + t.size <= fixed.length; off += t.size) visitRefs(t, fixed, off, heap, visit);
+}

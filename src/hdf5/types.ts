@@ -31,13 +31,14 @@ export function isVarString(t: H5RichType): boolean {
  * stored in their memory layout with heap references (see native/h5/h5.c).
  */
 export function hasVlenData(t: H5RichType): boolean {
-  return !isVarString(t) && holdsVar(t);
+  return !isVarString(t) && t.class !== 'reference' && holdsVar(t);
 }
 
+/** Variable-length data, or object references inside another type (they go the same way: see references.ts). */
 function holdsVar(t: H5RichType): boolean {
   switch (t.class) {
     case 'string': return t.variable;
-    case 'vlen': return true;
+    case 'vlen': case 'reference': return true;
     case 'array': case 'enum': return holdsVar(t.base);
     case 'compound': return t.members.some((m) => holdsVar(m.type));
     default: return false;
@@ -68,16 +69,16 @@ export function unsupportedReason(t: H5RichType): string | undefined {
       return unsupportedReason(t.base);
     case 'compound':
       for (const m of t.members) {
-        if (m.type.class === 'reference') return `compound member '${m.name}': reference inside a compound`;
+        if (m.type.class === 'reference' && m.type.ref !== 'object') return `compound member '${m.name}': region reference inside a compound`;
         const r = unsupportedReason(m.type);
         if (r) return `compound member '${m.name}': ${r}`;
       }
       return undefined;
     case 'array':
-      if (t.base.class === 'reference') return 'array of references';
+      if (t.base.class === 'reference' && t.base.ref !== 'object') return 'array of region references';
       return unsupportedReason(t.base);
     case 'vlen': {
-      if (t.base.class === 'reference') return `variable-length sequence of references`;
+      if (t.base.class === 'reference' && t.base.ref !== 'object') return `variable-length sequence of region references`;
       const r = unsupportedReason(t.base);
       return r ? `variable-length sequence of ${typeName(t.base)}: ${r}` : undefined;
     }

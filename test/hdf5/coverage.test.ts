@@ -216,3 +216,34 @@ with h5py.File('typeref.out.h5', 'r') as f:
     assert f[f['r'][0]].name == '/types/t' and isinstance(f[f['r'][0]], h5py.Datatype)
 `);
 });
+
+test('object references inside compounds and sequences: dimension scales (DIMENSION_LIST, REFERENCE_LIST)', async () => {
+  const e = await h5Env();
+  const file = path.join(e.dir, 'scales.h5');
+  py(e.dir, `
+with h5py.File('scales.h5', 'w') as f:
+    f['time'] = np.arange(4.0); f['x'] = np.arange(3.0)
+    d = f.create_dataset('temp', data=np.arange(12.0).reshape(4, 3))
+    f['time'].make_scale('time'); f['x'].make_scale('x')
+    d.dims[0].attach_scale(f['time']); d.dims[1].attach_scale(f['x'])
+    f.create_dataset('other', data=np.arange(4)).dims[0].attach_scale(f['time'])
+    ct = np.dtype([('obj', h5py.ref_dtype), ('n', '<i4')])
+    c = f.create_dataset('pairs', (2,), dtype=ct)
+    c[0] = (f['x'].ref, 7)
+    v = f.create_dataset('lists', (2,), dtype=h5py.vlen_dtype(h5py.ref_dtype))
+    v[0] = np.array([f['temp'].ref, f['x'].ref], dtype=h5py.ref_dtype)
+`);
+  await roundTrip(e, file, 'scales');
+  py(e.dir, `
+for name in ['scales.h5', 'scales.out.h5', 'scales.back.h5']:
+    with h5py.File(name, 'r') as f:
+        d = f['temp']
+        assert d.dims[0][0].name == '/time' and d.dims[1][0].name == '/x', name
+        assert f[f['pairs'][0]['obj']].name == '/x' and f['pairs'][0]['n'] == 7, name
+        assert [f[r].name for r in f['lists'][0]] == ['/temp', '/x'], name
+        assert len(f['time'].attrs['REFERENCE_LIST']) == 2, name
+`);
+  const d = await runCli(['h5', 'dump', 'daos://p/scales/lists', '--json'], { env: e.env });
+  assert.equal(d.code, 0, d.stderr);
+  assert.deepEqual((JSON.parse(d.stdout) as { values: string[][] }).values, [['/temp', '/x'], []]);
+});

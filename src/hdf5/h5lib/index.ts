@@ -177,6 +177,7 @@ interface Addon {
   commitType(loc: number, name: string | null, type: H5RichType): number;
   linkObject(obj: number, loc: number, name: string): void;
   standInFilter(id: number, name: string): boolean;
+  objectAddr(loc: number, path: string): string;
   readRefs(ds: number, start: number[], count: number[]): Array<FileRef | null>;
   writeRefs(ds: number, start: number[], count: number[], refs: Array<PathRef | null>): void;
   readAttrRefs(loc: number, name: string): { type: H5RichType; space: H5Space; refs: Array<FileRef | null> };
@@ -276,6 +277,8 @@ abstract class Location {
     return new Dataset(this.file, wrap(this.where(), () => lib().createDatasetEx(this.id, name, type, opts)), name);
   }
   openGroup(name: string): Group { return new Group(this.file, wrap(this.where(), () => lib().openGroup(this.id, name)), name); }
+  /** The file address of the object at `path` (what links() reports; what an object reference holds with libhdf5 1.10). */
+  objectAddr(path: string): string { return wrap(this.where(), () => lib().objectAddr(this.id, path)); }
   openType(name: string): NamedType { return new NamedType(this.file, wrap(this.where(), () => lib().openType(this.id, name)), name); }
   /** Commits a named datatype here under `name`, or anonymously (null: give it a name later with NamedType.link). */
   commitType(name: string | null, type: H5RichType): NamedType {
