@@ -1820,6 +1820,39 @@ static napi_value js_check_type(napi_env env, napi_callback_info info) {
   return o;
 }
 
+/* ---------- fill values of variable-length strings ----------
+ * {fill: {string}}: a user fill value of a variable-length string dataset
+ * (netCDF-4 gives string variables ""), read and set through a char *.
+ */
+static void vstr_fill_js(napi_env env, napi_value fo, hid_t dcpl, hid_t t) {
+  if (H5Tget_class(t) != H5T_STRING || H5Tis_variable_str(t) <= 0) return;
+  hid_t m = H5Tcopy(H5T_C_S1);
+  H5Tset_size(m, H5T_VARIABLE);
+  H5Tset_cset(m, H5Tget_cset(t));
+  char *v = NULL;
+  if (H5Pget_fill_value(dcpl, m, &v) >= 0) set_str(env, fo, "string", v ? v : "");
+  else g_h5msg[0] = 0;
+  free(v);
+  H5Tclose(m);
+}
+
+static int vstr_fill_set(napi_env env, napi_value fo, hid_t dcpl, hid_t t) {
+  bool has = false;
+  napi_has_named_property(env, fo, "string", &has);
+  if (!has || H5Tget_class(t) != H5T_STRING || H5Tis_variable_str(t) <= 0) return 0;
+  napi_value v;
+  napi_get_named_property(env, fo, "string", &v);
+  char *str = get_string(env, v);
+  if (!str) return -1;
+  hid_t m = H5Tcopy(H5T_C_S1);
+  H5Tset_size(m, H5T_VARIABLE);
+  H5Tset_cset(m, H5Tget_cset(t));
+  herr_t r = H5Pset_fill_value(dcpl, m, &str);
+  H5Tclose(m);
+  free(str);
+  return r < 0 ? -1 : 0;
+}
+
 /* datasetMeta(ds) -> {type, space, layout, chunk?, filters[], fill{status, value?, allocTime, fillTime}} */
 static napi_value js_dataset_meta(napi_env env, napi_callback_info info) {
   napi_value argv[1];
@@ -1871,6 +1904,7 @@ static napi_value js_dataset_meta(napi_env env, napi_callback_info info) {
   H5D_fill_value_t fs;
   H5Pfill_value_defined(dcpl, &fs);
   set_str(env, fo, "status", fs == H5D_FILL_VALUE_USER_DEFINED ? "user" : fs == H5D_FILL_VALUE_DEFAULT ? "default" : "undefined");
+  if (fs == H5D_FILL_VALUE_USER_DEFINED) vstr_fill_js(env, fo, dcpl, t);
   if (fs == H5D_FILL_VALUE_USER_DEFINED && !has_var(t)) {
     size_t sz = H5Tget_size(t);
     napi_value buf;
@@ -1969,6 +2003,7 @@ static napi_value js_create_dataset_ex(napi_env env, napi_callback_info info) {
     } else if (!prop_str(env, fo, "status", s, sizeof s) && !strcmp(s, "undefined")) {
       H5Pset_fill_value(dcpl, t, NULL);
     }
+    if (!bad) bad = vstr_fill_set(env, fo, dcpl, t);
   }
   hid_t ds = bad ? -1 : H5Dcreate2(loc, name, t, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
   H5Pclose(dcpl);
