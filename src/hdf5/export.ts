@@ -253,7 +253,10 @@ async function exportTree(store: H5Store, f: H5File, res: ExportResult, opts: Ex
           layout: r.dcpl.layout,
           ...(r.dcpl.layout === 'chunked' ? { chunk: r.dcpl.chunk ?? r.dcpl.storeChunk } : {}),
           filters: r.dcpl.filters,
-          fill: { status: r.dcpl.fill.status, allocTime: r.dcpl.fill.allocTime, fillTime: r.dcpl.fill.fillTime, ...(r.dcpl.fill.value ? { value: Buffer.from(r.dcpl.fill.value, 'base64') } : {}) },
+          fill: {
+            status: r.dcpl.fill.status, allocTime: r.dcpl.fill.allocTime, fillTime: r.dcpl.fill.fillTime,
+            ...(r.dcpl.fill.value ? { value: Buffer.from(r.dcpl.fill.value, 'base64') } : {}), ...(r.dcpl.fill.string !== undefined ? { string: r.dcpl.fill.string } : {}),
+          },
         });
         try {
           res.datasets++;

@@ -299,7 +299,7 @@ async function importTree(f: H5File, store: H5Store, named: Array<{ path: string
             layout: m.layout === 'virtual' ? 'contiguous' : m.layout,
             ...(m.layout === 'chunked' ? { chunk: m.chunk } : {}),
             filters: m.filters.map((x) => ({ id: x.id, name: x.name, flags: x.flags, cd: x.cd, ...(x.available ? {} : { available: false }) })),
-            fill: { status: m.fill.status, ...(m.fill.value ? { value: m.fill.value } : {}), allocTime: m.fill.allocTime, fillTime: m.fill.fillTime },
+            fill: { status: m.fill.status, ...(m.fill.value ? { value: m.fill.value } : {}), ...(m.fill.string !== undefined ? { string: m.fill.string } : {}), allocTime: m.fill.allocTime, fillTime: m.fill.fillTime },
             ...(m.layout === 'chunked' && m.filters.some((x) => x.available === false) ? { raw: true } : {}),
           });
           made.set(l.addr!, nd);

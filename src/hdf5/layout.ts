@@ -50,6 +50,8 @@ export interface FillRecord {
   status: 'undefined' | 'default' | 'user';
   /** base64 of one element in the dataset's type. */
   value?: string;
+  /** The fill value of a variable-length string dataset. */
+  string?: string;
   allocTime: 'early' | 'late' | 'incr' | 'default';
   fillTime: 'ifset' | 'alloc' | 'never';
 }

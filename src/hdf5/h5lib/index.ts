@@ -92,6 +92,8 @@ export interface H5Fill {
   status: 'undefined' | 'default' | 'user';
   /** The user fill value, one element in the file type. */
   value?: Buffer;
+  /** The user fill value of a variable-length string dataset. */
+  string?: string;
   allocTime: 'early' | 'late' | 'incr' | 'default';
   fillTime: 'ifset' | 'alloc' | 'never';
 }
