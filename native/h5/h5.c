@@ -2982,6 +2982,21 @@ static napi_value js_write_attr_refs(napi_env env, napi_callback_info info) {
   return undef(env);
 }
 
+/* ---------- user block ---------- */
+
+/* userBlockSize(file) -> bytes reserved for a user block at the start of the file (0: none) */
+static napi_value js_user_block_size(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  get_args(env, info, 1, argv);
+  hid_t fcpl = H5Fget_create_plist(get_hid(env, argv[0]));
+  if (fcpl < 0) return throw_h5(env, "file creation properties");
+  hsize_t n = 0;
+  herr_t r = H5Pget_userblock(fcpl, &n);
+  H5Pclose(fcpl);
+  if (r < 0) return throw_h5(env, "user block size");
+  return num(env, (double)n);
+}
+
 /* links(loc) -> [{name, type:'hard'|'soft'|'external'|'other', target?, file?, object?:'group'|'dataset'|'datatype'|'other', addr?}] */
 static napi_value js_links(napi_env env, napi_callback_info info) {
   napi_value argv[1];
@@ -3353,6 +3368,7 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("writeRefs", js_write_refs);
   EXPORT("readAttrRefs", js_read_attr_refs);
   EXPORT("writeAttrRefs", js_write_attr_refs);
+  EXPORT("userBlockSize", js_user_block_size);
   EXPORT("links", js_links);
   EXPORT("createLink", js_create_link);
   EXPORT("objectKind", js_object_kind);
