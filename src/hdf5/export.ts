@@ -309,11 +309,17 @@ export async function exportH5(engine: Engine, pool: string, cont: string, file:
   const res: ExportResult = { file: out, epoch, groups: 0, datasets: 0, links: 0, attributes: 0, bytes: 0, seconds: 0 };
   try {
     const store = await H5Store.open(c, { epoch });
-    const f = H5File.create(tmp);
+    const ub = await store.userBlock();
+    const f = H5File.create(tmp, ub ? { userblock: ub.length } : {});
     try {
       await exportTree(store, f, res, opts);
     } finally {
       f.close();
+    }
+    if (ub) {
+      // libhdf5 reserves the space and leaves it to the application: the bytes go in after the file is closed
+      const fd = fs.openSync(tmp, 'r+');
+      try { fs.writeSync(fd, ub, 0, ub.length, 0); } finally { fs.closeSync(fd); }
     }
     fs.renameSync(tmp, out);
   } catch (e) {

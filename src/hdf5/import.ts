@@ -322,6 +322,18 @@ async function importTree(f: H5File, store: H5Store, named: Array<{ path: string
   };
   await walk(f, store.root(), '/');
   for (const step of later) await step();
+  const ub = f.userBlockSize();
+  if (ub > 0) await store.setUserBlock(readUserBlock(f.path, ub));
+}
+
+/** The first `n` bytes of a file (its user block). */
+function readUserBlock(file: string, n: number): Buffer {
+  const b = Buffer.alloc(n);
+  const fd = fs.openSync(file, 'r');
+  try {
+    if (fs.readSync(fd, b, 0, n, 0) !== n) throw new StrataError('EINVAL', `${file}: shorter than its user block (${n} bytes)`);
+  } finally { fs.closeSync(fd); }
+  return b;
 }
 
 /** Everything the import writes with: a Container handle on a UUID that has no catalog record yet. */

@@ -1,6 +1,6 @@
 // Object layout of an HDF5 container (docs/hdf5.md has the full table).
 //
-//   superblock  OID 0.0   dkey "sb"    akeys magic, version, root
+//   superblock  OID 0.0   dkey "sb"    akeys magic, version, root, userblock (the file's, if any)
 //   root group  OID 0.1
 //   group       dkey "meta" akey kind = "group"
 //               dkey "link" akey <name> = link JSON {t:'hard',oid,kind} | {t:'soft',target} | {t:'external',file,target}
@@ -22,6 +22,8 @@ import type { H5Filter, H5RichType, H5Space } from './h5lib/index.js';
 export const SB_OID = new ObjectId(0n, 0n);
 export const ROOT_OID = new ObjectId(0n, 1n);
 export const SB_DKEY = 'sb';
+/** Superblock akey: the imported file's user block (bytes). */
+export const A_USERBLOCK = 'userblock';
 export const SB_MAGIC = 'strata-hdf5';
 export const LAYOUT_VERSION = 1;
 

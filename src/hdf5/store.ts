@@ -15,7 +15,7 @@ import { parseObjectClass } from '../object/oid.js';
 import { ObjectId, OTYPE, type DaosObject, type Tx, keyString } from '../object/index.js';
 import { StrataError, isStrataError } from '../errors.js';
 import type { H5RichType, H5Space } from './h5lib/index.js';
-import { SB_OID, ROOT_OID, SB_DKEY, SB_MAGIC, LAYOUT_VERSION, META, A_KIND, A_TYPE, A_SPACE, A_DCPL, encodeJson, decodeJson, type LinkValue, type Dcpl } from './layout.js';
+import { SB_OID, ROOT_OID, SB_DKEY, SB_MAGIC, LAYOUT_VERSION, A_USERBLOCK, META, A_KIND, A_TYPE, A_SPACE, A_DCPL, encodeJson, decodeJson, type LinkValue, type Dcpl } from './layout.js';
 import { H5Group, joinPath } from './group.js';
 import { H5Dataset } from './dataset.js';
 import { H5NamedType } from './named-type.js';
@@ -119,6 +119,17 @@ export class H5Store {
   obj(oid: ObjectId): DaosObject { return this.container.object(oid); }
 
   root(): H5Group { return new H5Group(this, ROOT_OID, '/'); }
+
+  /** The file's user block (bytes before the HDF5 data that applications own), kept for the export. */
+  async setUserBlock(b: Buffer): Promise<void> {
+    this.writeTx('set the user block').put(this.obj(SB_OID), SB_DKEY, A_USERBLOCK, b);
+    await this.done(b.length);
+  }
+
+  async userBlock(): Promise<Buffer | undefined> {
+    const v = await this.obj(SB_OID).get(SB_DKEY, A_USERBLOCK, this.epoch);
+    return v && v.length ? Buffer.from(v) : undefined;
+  }
 
   /** A named datatype not linked anywhere yet (import: datasets using it may come before its link). */
   async createNamedType(type: H5RichType, path: string): Promise<H5NamedType> {

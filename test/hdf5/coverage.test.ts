@@ -6,6 +6,7 @@
 // serialize → deserialize.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { runCli, tempDir } from '../helpers.js';
 import { py, h5Env, roundTrip } from './h5py.js';
@@ -246,4 +247,18 @@ for name in ['scales.h5', 'scales.out.h5', 'scales.back.h5']:
   const d = await runCli(['h5', 'dump', 'daos://p/scales/lists', '--json'], { env: e.env });
   assert.equal(d.code, 0, d.stderr);
   assert.deepEqual((JSON.parse(d.stdout) as { values: string[][] }).values, [['/temp', '/x'], []]);
+});
+
+test('a user block (bytes an application keeps before the HDF5 data) is carried', async () => {
+  const e = await h5Env();
+  const file = path.join(e.dir, 'ub.h5');
+  py(e.dir, `
+with h5py.File('ub.h5', 'w', userblock_size=1024) as f:
+    f['x'] = np.arange(10)
+with open('ub.h5', 'r+b') as raw:
+    raw.write(b'#!strata user block test\\n' + bytes(range(256)) * 3)
+`);
+  const out = await roundTrip(e, file, 'ub');
+  assert.deepEqual(fs.readFileSync(out).subarray(0, 1024), fs.readFileSync(file).subarray(0, 1024));
+  assert.deepEqual(fs.readFileSync(path.join(e.dir, 'ub.back.h5')).subarray(0, 1024), fs.readFileSync(file).subarray(0, 1024));
 });

@@ -180,6 +180,7 @@ interface Addon {
   linkObject(obj: number, loc: number, name: string): void;
   standInFilter(id: number, name: string): boolean;
   objectAddr(loc: number, path: string): string;
+  userBlockSize(file: number): number;
   readRefs(ds: number, start: number[], count: number[]): Array<FileRef | null>;
   writeRefs(ds: number, start: number[], count: number[], refs: Array<PathRef | null>): void;
   readAttrRefs(loc: number, name: string): { type: H5RichType; space: H5Space; refs: Array<FileRef | null> };
@@ -409,6 +410,9 @@ export class H5File extends Location {
   }
 
   flush(): void { wrap(this.path, () => lib().flush(this.id)); }
+
+  /** Bytes reserved for a user block at the start of the file (0: none). */
+  userBlockSize(): number { return wrap(this.path, () => lib().userBlockSize(this.id)); }
 
   /** Closes the file and everything still open in it. */
   close(): void {
