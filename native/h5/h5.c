@@ -629,6 +629,8 @@ static napi_value to_js(napi_env env, hid_t t, const unsigned char *p) {
 
 /* ---------- files ---------- */
 
+static int order_set(napi_env env, napi_value o, hid_t plist, int links);
+
 /* open(path, mode 'r'|'rw'|'w'|'x', {userblock?}) -> file id */
 static napi_value js_open(napi_env env, napi_callback_info info) {
   napi_value argv[3];
@@ -655,6 +657,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
         if (!get_i64(env, ub, &n) && n > 0) H5Pset_userblock(fcpl, (hsize_t)n);
       }
     }
+    order_set(env, argv[2], fcpl, 1);
     H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
     f = H5Fcreate(path, !strcmp(mode, "w") ? H5F_ACC_TRUNC : H5F_ACC_EXCL, fcpl, fapl);
     H5Pclose(fcpl);
@@ -2005,6 +2008,7 @@ static napi_value js_create_dataset_ex(napi_env env, napi_callback_info info) {
     }
     if (!bad) bad = vstr_fill_set(env, fo, dcpl, t);
   }
+  if (!bad) bad = order_set(env, o, dcpl, 0);
   hid_t ds = bad ? -1 : H5Dcreate2(loc, name, t, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
   H5Pclose(dcpl);
   H5Sclose(space);
@@ -2997,6 +3001,95 @@ static napi_value js_user_block_size(napi_env env, napi_callback_info info) {
   return num(env, (double)n);
 }
 
+/* ---------- link and attribute creation order ----------
+ * Order flags as libhdf5 has them (1 tracked, 3 tracked and indexed):
+ * {links, attrs} of a file's root group, a group, a dataset or a named
+ * datatype; each link's and attribute's creation order number.
+ */
+static void order_flags_js(napi_env env, napi_value o, hid_t plist, int links) {
+  unsigned f = 0;
+  if (links && H5Pget_link_creation_order(plist, &f) >= 0) set_num(env, o, "links", f);
+  f = 0;
+  if (H5Pget_attr_creation_order(plist, &f) >= 0) set_num(env, o, "attrs", f);
+}
+
+/* Sets {linkOrder?, attrOrder?} of a JS options object on a creation property list. */
+static int order_set(napi_env env, napi_value o, hid_t plist, int links) {
+  napi_valuetype t;
+  if (napi_typeof(env, o, &t) != napi_ok || t != napi_object) return 0;
+  int64_t f;
+  herr_t r = 0;
+  if (links && !prop_i64(env, o, "linkOrder", &f) && f > 0) r |= H5Pset_link_creation_order(plist, (unsigned)f);
+  if (!prop_i64(env, o, "attrOrder", &f) && f > 0) r |= H5Pset_attr_creation_order(plist, (unsigned)f);
+  return r < 0 ? -1 : 0;
+}
+
+/* orderInfo(obj) -> {links?, attrs} */
+static napi_value js_order_info(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  get_args(env, info, 1, argv);
+  hid_t id = get_hid(env, argv[0]);
+  H5I_type_t k = H5Iget_type(id);
+  /* a file: its root group's (the file creation properties do not report them back) */
+  hid_t root = k == H5I_FILE ? H5Gopen2(id, "/", H5P_DEFAULT) : -1;
+  hid_t pl = k == H5I_FILE ? (root >= 0 ? H5Gget_create_plist(root) : -1) : k == H5I_GROUP ? H5Gget_create_plist(id) : k == H5I_DATASET ? H5Dget_create_plist(id) : k == H5I_DATATYPE ? H5Tget_create_plist(id) : -1;
+  if (root >= 0) H5Gclose(root);
+  if (pl < 0) return throw_h5(env, "creation properties");
+  napi_value o;
+  napi_create_object(env, &o);
+  order_flags_js(env, o, pl, k == H5I_FILE || k == H5I_GROUP);
+  H5Pclose(pl);
+  g_h5msg[0] = 0;
+  return o;
+}
+
+/* corders(loc, names[], 'links' | 'attrs') -> creation order numbers (-1: not tracked) */
+static napi_value js_corders(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  get_args(env, info, 3, argv);
+  hid_t loc = get_hid(env, argv[0]);
+  char kind[8];
+  size_t kl;
+  napi_get_value_string_utf8(env, argv[2], kind, sizeof kind, &kl);
+  uint32_t n = 0;
+  napi_get_array_length(env, argv[1], &n);
+  napi_value arr;
+  napi_create_array_with_length(env, n, &arr);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value e;
+    napi_get_element(env, argv[1], i, &e);
+    char *name = get_string(env, e);
+    double v = -1;
+    if (name && !strcmp(kind, "links")) {
+      H5L_info_t li;
+      if (H5Lget_info(loc, name, &li, H5P_DEFAULT) >= 0 && li.corder_valid) v = (double)li.corder;
+    } else if (name) {
+      H5A_info_t ai;
+      if (H5Aget_info_by_name(loc, ".", name, &ai, H5P_DEFAULT) >= 0 && ai.corder_valid) v = (double)ai.corder;
+    }
+    free(name);
+    napi_set_element(env, arr, i, num(env, v));
+  }
+  g_h5msg[0] = 0;
+  return arr;
+}
+
+/* createGroupEx(loc, name, {linkOrder?, attrOrder?}) -> group */
+static napi_value js_create_group_ex(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  get_args(env, info, 3, argv);
+  char *name = get_string(env, argv[1]);
+  if (!name) return throw_msg(env, "createGroupEx: name must be a string");
+  hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
+  hid_t g = order_set(env, argv[2], gcpl, 1) ? -1 : H5Gcreate2(get_hid(env, argv[0]), name, H5P_DEFAULT, gcpl, H5P_DEFAULT);
+  H5Pclose(gcpl);
+  char what[400];
+  snprintf(what, sizeof what, "create group '%.300s'", name);
+  free(name);
+  if (g < 0) return throw_h5(env, what);
+  return handle_js(env, g);
+}
+
 /* links(loc) -> [{name, type:'hard'|'soft'|'external'|'other', target?, file?, object?:'group'|'dataset'|'datatype'|'other', addr?}] */
 static napi_value js_links(napi_env env, napi_callback_info info) {
   napi_value argv[1];
@@ -3369,6 +3462,9 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("readAttrRefs", js_read_attr_refs);
   EXPORT("writeAttrRefs", js_write_attr_refs);
   EXPORT("userBlockSize", js_user_block_size);
+  EXPORT("orderInfo", js_order_info);
+  EXPORT("corders", js_corders);
+  EXPORT("createGroupEx", js_create_group_ex);
   EXPORT("links", js_links);
   EXPORT("createLink", js_create_link);
   EXPORT("objectKind", js_object_kind);
