@@ -20,6 +20,8 @@ export interface DatasetSpec {
   /** Filters recorded for export (data is stored unfiltered). */
   filters?: H5Filter[];
   fill?: { status?: FillRecord['status']; value?: Uint8Array; string?: string; allocTime?: FillRecord['allocTime']; fillTime?: FillRecord['fillTime'] };
+  /** Attribute creation order flags (import). */
+  attrOrder?: number;
   /** Import: chunks are copied still filtered (a filter is not available); see Dcpl.raw. */
   raw?: boolean;
 }
@@ -80,5 +82,5 @@ export function datasetRecord(spec: DatasetSpec, where: string): DatasetRecord {
     fill.status = f.status ?? 'user';
   }
   if (spec.raw && (layout !== 'chunked' || !spec.filters?.length)) throw new StrataError('EINVAL', `${where}: only chunked, filtered datasets keep their chunks filtered`);
-  return { type, space, dcpl: { layout, ...(layout === 'chunked' ? { chunk: storeChunk.slice() } : {}), storeChunk, filters: spec.filters ?? [], fill, ...(spec.raw ? { raw: true } : {}) } };
+  return { type, space, dcpl: { layout, ...(layout === 'chunked' ? { chunk: storeChunk.slice() } : {}), storeChunk, filters: spec.filters ?? [], fill, ...(spec.raw ? { raw: true } : {}), ...(spec.attrOrder ? { attrOrder: spec.attrOrder } : {}) } };
 }

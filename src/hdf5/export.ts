@@ -13,6 +13,7 @@ import { runSnapshot, cleanupStale } from '../container/pending.js';
 import { H5File, standInFilter, type Group, type Dataset, type NamedType, type H5RichType, type PathRef } from './h5lib/index.js';
 import { H5Store, H5Group, H5Dataset, H5NamedType } from './store.js';
 import type { H5Node } from './attributes.js';
+import type { AttrRecord, LinkValue } from './layout.js';
 import { isReference, decodeRefs, nestedRefs, fileNestedRefs, type RefTarget } from './references.js';
 import { ObjectId } from '../object/index.js';
 import { isVarString, hasVlenData } from './types.js';
@@ -107,8 +108,11 @@ type Reopen = () => { target: AttrTarget & { writeAttrRefs: Dataset['writeAttrRe
 
 async function writeAttrs(src: H5Node, dst: AttrTarget, res: ExportResult, named: NamedTypes, reopen: Reopen): Promise<void> {
   const work = named.work;
-  for (const name of await src.attrNames()) {
-    const a = await src.getAttr(name);
+  // attributes whose creation order was tracked are created in that order (the rest after them, by name)
+  const attrs: Array<[string, AttrRecord]> = [];
+  for (const name of await src.attrNames()) attrs.push([name, await src.getAttr(name)]);
+  if (attrs.some(([, a]) => a.co !== undefined)) attrs.sort(([, x], [, y]) => (x.co ?? Infinity) - (y.co ?? Infinity));
+  for (const [name, a] of attrs) {
     const type = await named.typeFor(a.type);
     if (isReference(a.type)) {
       const where = `${src.path} (attribute '${name}')`;
@@ -230,7 +234,11 @@ async function exportTree(store: H5Store, f: H5File, res: ExportResult, opts: Ex
       const g = p === '/' ? f : f.openGroup(p);
       return { target: g, close: () => { if (g !== f) (g as Group).close(); } };
     });
-    for await (const [name, l] of src.links()) {
+    // links whose creation order was tracked are created in that order (the rest after them, by name)
+    const links: Array<[string, LinkValue]> = [];
+    for await (const e of src.links()) links.push(e);
+    if (links.some(([, l]) => l.co !== undefined)) links.sort(([, x], [, y]) => (x.co ?? Infinity) - (y.co ?? Infinity));
+    for (const [name, l] of links) {
       const here = join(p, name);
       if (l.t === 'soft') { dst.createLink(name, { type: 'soft', target: l.target }); res.links++; continue; }
       if (l.t === 'external') { dst.createLink(name, { type: 'external', file: l.file, target: l.target }); res.links++; continue; }
@@ -239,7 +247,8 @@ async function exportTree(store: H5Store, f: H5File, res: ExportResult, opts: Ex
       made.set(l.oid, here);
       const obj = await store.openObject(ObjectId.parse(l.oid), here);
       if (obj instanceof H5Group) {
-        const g = dst.createGroup(name);
+        const order = await obj.order();
+        const g = order.links || order.attrs ? dst.createGroupEx(name, { linkOrder: order.links, attrOrder: order.attrs }) : dst.createGroup(name);
         try { res.groups++; await walk(obj, g, here); } finally { g.close(); }
       } else if (obj instanceof H5NamedType) {
         await named.link(obj, dst, name);
@@ -253,6 +262,7 @@ async function exportTree(store: H5Store, f: H5File, res: ExportResult, opts: Ex
           layout: r.dcpl.layout,
           ...(r.dcpl.layout === 'chunked' ? { chunk: r.dcpl.chunk ?? r.dcpl.storeChunk } : {}),
           filters: r.dcpl.filters,
+          ...(r.dcpl.attrOrder ? { attrOrder: r.dcpl.attrOrder } : {}),
           fill: {
             status: r.dcpl.fill.status, allocTime: r.dcpl.fill.allocTime, fillTime: r.dcpl.fill.fillTime,
             ...(r.dcpl.fill.value ? { value: Buffer.from(r.dcpl.fill.value, 'base64') } : {}), ...(r.dcpl.fill.string !== undefined ? { string: r.dcpl.fill.string } : {}),
@@ -310,7 +320,8 @@ export async function exportH5(engine: Engine, pool: string, cont: string, file:
   try {
     const store = await H5Store.open(c, { epoch });
     const ub = await store.userBlock();
-    const f = H5File.create(tmp, ub ? { userblock: ub.length } : {});
+    const order = await store.root().order();
+    const f = H5File.create(tmp, { ...(ub ? { userblock: ub.length } : {}), linkOrder: order.links, attrOrder: order.attrs });
     try {
       await exportTree(store, f, res, opts);
     } finally {

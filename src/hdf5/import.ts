@@ -119,7 +119,7 @@ export function scanUnsupported(f: H5File, named: Array<{ path: string; addr: st
 }
 
 /** What attributes are read from: a file, group, dataset or named datatype. */
-type AttrSource = Pick<Dataset, 'attrNames' | 'readAttrRaw' | 'readAttrVlen' | 'readAttrRefs'>;
+type AttrSource = Pick<Dataset, 'attrNames' | 'readAttrRaw' | 'readAttrVlen' | 'readAttrRefs' | 'corders'>;
 
 /** Objects already made, by file address (hard links to them become links to the same OID). */
 type Made = Map<string, H5Group | H5Dataset | H5NamedType>;
@@ -137,16 +137,19 @@ function refTarget(made: Made, r: FileRef | null, where: string): RefTarget | nu
 
 /** Copies attributes of an HDF5 location onto a store object. */
 async function copyAttrs(src: AttrSource, dst: H5Node, path: string, skip: Set<string>, res: ImportResult, made: Made, later: Later): Promise<void> {
-  for (const a of src.attrNames()) {
+  const names = src.attrNames();
+  const cos = names.length ? src.corders(names, 'attrs') : [];
+  for (const [i, a] of names.entries()) {
     if (skip.has(`${path} (attribute '${a}')`)) continue;
     const r = src.readAttrRaw(a);
     const type = storedType(r.type, made);
+    const co = cos[i]! >= 0 ? { co: cos[i]! } : {};
     if (isReference(r.type)) {
       const v = src.readAttrRefs(a);
       const where = `${path} (attribute '${a}')`;
       later.push(async () => {
         const { fixed, heap } = encodeRefs(type, v.refs.map((x) => refTarget(made, x, where)));
-        await dst.setAttr(a, { type, space: v.space, raw: fixed, heap });
+        await dst.setAttr(a, { type, space: v.space, raw: fixed, heap, ...co });
       });
     } else if (hasVlenData(r.type)) {
       const v = src.readAttrVlen(a);
@@ -154,13 +157,13 @@ async function copyAttrs(src: AttrSource, dst: H5Node, path: string, skip: Set<s
         const where = `${path} (attribute '${a}')`;
         later.push(async () => {
           const heap = storeNestedRefs(type, v.fixed, v.heap, (addr) => refTarget(made, { addr }, where)!);
-          await dst.setAttr(a, { type, space: v.space, raw: v.fixed, heap });
+          await dst.setAttr(a, { type, space: v.space, raw: v.fixed, heap, ...co });
         });
       } else {
-        await dst.setAttr(a, { type, space: v.space, raw: v.fixed, heap: v.heap });
+        await dst.setAttr(a, { type, space: v.space, raw: v.fixed, heap: v.heap, ...co });
       }
     } else {
-      await dst.setAttr(a, r.strings ? { type, space: r.space, strings: r.strings } : { type, space: r.space, raw: r.raw ?? Buffer.alloc(0) });
+      await dst.setAttr(a, r.strings ? { type, space: r.space, strings: r.strings, ...co } : { type, space: r.space, raw: r.raw ?? Buffer.alloc(0), ...co });
     }
     res.attributes++;
   }
@@ -269,21 +272,25 @@ async function importTree(f: H5File, store: H5Store, named: Array<{ path: string
       await copyAttrs(t, nt, n.path, skip, res, made, later);
     } finally { t.close(); }
   }
+  await store.root().setOrder(f.orderInfo());
   const walk = async (g: Group | H5File, dst: H5Group, path: string) => {
     await copyAttrs(g, dst, path, skip, res, made, later);
     const links: H5Link[] = g.linkList();
-    for (const l of links) {
+    // creation order numbers, where the group tracks them (kept so that the export creates links in that order)
+    const cos = links.length ? g.corders(links.map((l) => l.name), 'links') : [];
+    for (const [i, l] of links.entries()) {
       const p = join(path, l.name);
+      const co = cos[i]!;
       if (skip.has(p)) { continue; }
-      if (l.type === 'soft') { await dst.createSoftLink(l.name, l.target ?? ''); res.links++; continue; }
-      if (l.type === 'external') { await dst.createExternalLink(l.name, l.file ?? '', l.target ?? ''); res.links++; continue; }
+      if (l.type === 'soft') { await dst.createSoftLink(l.name, l.target ?? '', co); res.links++; continue; }
+      if (l.type === 'external') { await dst.createExternalLink(l.name, l.file ?? '', l.target ?? '', co); res.links++; continue; }
       if (l.type !== 'hard') continue;
       const prev = made.get(l.addr!);
-      if (prev) { await dst.createHardLink(l.name, prev); res.links++; continue; }
+      if (prev) { await dst.createHardLink(l.name, prev, co); res.links++; continue; }
       if (l.object === 'group') {
         const sub = g.openGroup(l.name);
         try {
-          const ng = await dst.createGroup(l.name);
+          const ng = await dst.createGroup(l.name, co, sub.orderInfo());
           made.set(l.addr!, ng);
           res.groups++;
           await walk(sub, ng, p);
@@ -301,7 +308,8 @@ async function importTree(f: H5File, store: H5Store, named: Array<{ path: string
             filters: m.filters.map((x) => ({ id: x.id, name: x.name, flags: x.flags, cd: x.cd, ...(x.available ? {} : { available: false }) })),
             fill: { status: m.fill.status, ...(m.fill.value ? { value: m.fill.value } : {}), ...(m.fill.string !== undefined ? { string: m.fill.string } : {}), allocTime: m.fill.allocTime, fillTime: m.fill.fillTime },
             ...(m.layout === 'chunked' && m.filters.some((x) => x.available === false) ? { raw: true } : {}),
-          });
+            ...(ds.orderInfo().attrs ? { attrOrder: ds.orderInfo().attrs } : {}),
+          }, co);
           made.set(l.addr!, nd);
           res.datasets++;
           if (isReference(nd.type)) later.push(() => copyRefData(f, p, nd, made, res));

@@ -37,16 +37,19 @@ export const A_SPACE = 'space';
 export const A_DCPL = 'dcpl';
 export const A_DATA = 'd';
 export const A_END = 'end';
+/** Group meta akey: creation order flags {links, attrs} (JSON) of a group that tracks them. */
+export const A_ORDER = 'order';
 /** A chunk's own heap of variable-length data (sequences, strings inside compounds/arrays). */
 export const A_HEAP = 'h';
 /** A chunk kept filtered: its bytes, and its filter mask and size. */
 export const A_RAW = 'r';
 export const A_RAW_META = 'rm';
 
-export type LinkValue =
+/** `co`: the link's creation order number in the file it came from (groups that track it). */
+export type LinkValue = (
   | { t: 'hard'; oid: string; kind: 'group' | 'dataset' | 'datatype' }
   | { t: 'soft'; target: string }
-  | { t: 'external'; file: string; target: string };
+  | { t: 'external'; file: string; target: string }) & { co?: number };
 
 export interface FillRecord {
   status: 'undefined' | 'default' | 'user';
@@ -67,6 +70,8 @@ export interface Dcpl {
   storeChunk: number[];
   filters: H5Filter[];
   fill: FillRecord;
+  /** Attribute creation order flags (1 tracked, 3 tracked and indexed). */
+  attrOrder?: number;
   /**
    * Chunks are kept as the filter pipeline left them (a filter was not
    * available at import): akeys `r` (the bytes) and `rm` (filter mask u32 BE,
@@ -117,11 +122,11 @@ export function decodeJson<T>(b: Uint8Array | undefined, what: string): T {
  * bytes; JSON strings; or for other variable-length data `raw` bytes, the
  * elements with heap references, then the heap).
  */
-export interface AttrRecord { type: H5RichType; space: H5Space; raw?: Buffer; strings?: string[]; heap?: Buffer }
+export interface AttrRecord { type: H5RichType; space: H5Space; raw?: Buffer; strings?: string[]; heap?: Buffer; /** creation order number */ co?: number }
 
 export function encodeAttr(a: AttrRecord): Uint8Array {
   const enc = a.strings ? 'strings' : a.heap ? 'vlen' : 'raw';
-  const head = Buffer.from(JSON.stringify({ type: a.type, space: a.space, enc, ...(a.heap ? { rawLen: a.raw?.length ?? 0 } : {}) }), 'utf8');
+  const head = Buffer.from(JSON.stringify({ type: a.type, space: a.space, enc, ...(a.heap ? { rawLen: a.raw?.length ?? 0 } : {}), ...(a.co !== undefined ? { co: a.co } : {}) }), 'utf8');
   const body = a.strings ? Buffer.from(JSON.stringify(a.strings), 'utf8') : a.heap ? Buffer.concat([a.raw ?? Buffer.alloc(0), a.heap]) : (a.raw ?? Buffer.alloc(0));
   const len = Buffer.alloc(4);
   len.writeUInt32BE(head.length);
@@ -132,15 +137,16 @@ export function decodeAttr(b: Uint8Array, what: string): AttrRecord {
   const buf = Buffer.from(b.buffer, b.byteOffset, b.length);
   if (buf.length < 4) throw new StrataError('EIO', `corrupt HDF5 container: attribute ${what} is truncated`);
   const n = buf.readUInt32BE(0);
-  const head = decodeJson<{ type: H5RichType; space: H5Space; enc: 'raw' | 'strings' | 'vlen'; rawLen?: number }>(buf.subarray(4, 4 + n), `attribute ${what}`);
+  const head = decodeJson<{ type: H5RichType; space: H5Space; enc: 'raw' | 'strings' | 'vlen'; rawLen?: number; co?: number }>(buf.subarray(4, 4 + n), `attribute ${what}`);
   const body = buf.subarray(4 + n);
+  const co = typeof head.co === 'number' ? { co: head.co } : {};
   if (head.enc === 'vlen') {
     const r = head.rawLen ?? -1;
     if (!Number.isSafeInteger(r) || r < 0 || r > body.length) throw new StrataError('EIO', `corrupt HDF5 container: attribute ${what} is truncated`);
-    return { type: head.type, space: head.space, raw: Buffer.from(body.subarray(0, r)), heap: Buffer.from(body.subarray(r)) };
+    return { type: head.type, space: head.space, raw: Buffer.from(body.subarray(0, r)), heap: Buffer.from(body.subarray(r)), ...co };
   }
-  if (head.enc === 'strings') return { type: head.type, space: head.space, strings: decodeJson<string[]>(body, `attribute ${what}`) };
-  return { type: head.type, space: head.space, raw: Buffer.from(body) };
+  if (head.enc === 'strings') return { type: head.type, space: head.space, strings: decodeJson<string[]>(body, `attribute ${what}`), ...co };
+  return { type: head.type, space: head.space, raw: Buffer.from(body), ...co };
 }
 
 /** Number of elements of a dataspace. */

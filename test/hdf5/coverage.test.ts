@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { runCli, tempDir } from '../helpers.js';
 import { py, h5Env, roundTrip } from './h5py.js';
+import { h5dumpNormalized } from './fixtures.js';
 
 test('float16 and custom float layouts keep their exact bit layout', async () => {
   const e = await h5Env();
@@ -261,4 +262,36 @@ with open('ub.h5', 'r+b') as raw:
   const out = await roundTrip(e, file, 'ub');
   assert.deepEqual(fs.readFileSync(out).subarray(0, 1024), fs.readFileSync(file).subarray(0, 1024));
   assert.deepEqual(fs.readFileSync(path.join(e.dir, 'ub.back.h5')).subarray(0, 1024), fs.readFileSync(file).subarray(0, 1024));
+});
+
+test('link and attribute creation order is kept where the file tracks it (netCDF-4 variable order)', async () => {
+  const e = await h5Env();
+  const file = path.join(e.dir, 'order.h5');
+  py(e.dir, `
+import netCDF4
+with h5py.File('order.h5', 'w', track_order=True) as f:
+    for n in ['zeta', 'alpha', 'mid']:
+        f[n] = np.arange(3)
+    g = f.create_group('g', track_order=True)
+    g['b'] = 1; g['a'] = 2; g['soft'] = h5py.SoftLink('/zeta')
+    for n in ['y', 'x', 'w']:
+        f.attrs[n] = n; f['zeta'].attrs[n] = 1; g.attrs[n] = 2.5
+    f.create_group('plain')['z'] = 1
+with netCDF4.Dataset('order.nc', 'w') as nc:
+    nc.createDimension('t', 2)
+    for v in ['zz', 'aa', 'mm']:
+        nc.createVariable(v, 'f4', ('t',))[:] = [1, 2]
+    nc.setncattr('second', 1); nc.setncattr('first', 2)
+`);
+  const out = await roundTrip(e, file, 'order');
+  for (const args of [['-H', '--sort_by=creation_order'], ['-A', '--sort_by=creation_order']]) {
+    assert.equal(h5dumpNormalized(out, args), h5dumpNormalized(file, args), `h5dump ${args.join(' ')} differs`);
+  }
+  const nc = await roundTrip(e, path.join(e.dir, 'order.nc'), 'ordernc', { park: false });
+  py(e.dir, `
+import netCDF4
+a, b = netCDF4.Dataset('order.nc'), netCDF4.Dataset(${JSON.stringify(path.basename(nc))})
+assert list(a.variables) == list(b.variables) == ['zz', 'aa', 'mm'], list(b.variables)
+assert a.ncattrs() == b.ncattrs(), b.ncattrs()
+`);
 });

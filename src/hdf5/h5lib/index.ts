@@ -136,7 +136,12 @@ export interface PathRef { path: string; region?: Buffer }
 
 export interface RawAttr { type: H5RichType; space: H5Space; raw?: Buffer; strings?: string[] }
 
+/** Creation order flags (1 tracked, 3 tracked and indexed) of links (groups) and attributes. */
+export interface CreationOrder { links?: number; attrs?: number }
+
 export interface CreateDatasetExOptions {
+  /** Attribute creation order flags. */
+  attrOrder?: number;
   space: H5Space;
   layout?: 'contiguous' | 'chunked' | 'compact';
   chunk?: number[];
@@ -146,7 +151,7 @@ export interface CreateDatasetExOptions {
 
 interface Addon {
   version(): string;
-  open(path: string, mode: string, opts?: { userblock?: number }): number;
+  open(path: string, mode: string, opts?: { userblock?: number; linkOrder?: number; attrOrder?: number }): number;
   close(id: number): void;
   flush(id: number): void;
   createGroup(loc: number, name: string): number;
@@ -181,6 +186,9 @@ interface Addon {
   standInFilter(id: number, name: string): boolean;
   objectAddr(loc: number, path: string): string;
   userBlockSize(file: number): number;
+  orderInfo(obj: number): CreationOrder;
+  corders(loc: number, names: string[], kind: 'links' | 'attrs'): number[];
+  createGroupEx(loc: number, name: string, opts: { linkOrder?: number; attrOrder?: number }): number;
   readRefs(ds: number, start: number[], count: number[]): Array<FileRef | null>;
   writeRefs(ds: number, start: number[], count: number[], refs: Array<PathRef | null>): void;
   readAttrRefs(loc: number, name: string): { type: H5RichType; space: H5Space; refs: Array<FileRef | null> };
@@ -280,6 +288,13 @@ abstract class Location {
     return new Dataset(this.file, wrap(this.where(), () => lib().createDatasetEx(this.id, name, type, opts)), name);
   }
   openGroup(name: string): Group { return new Group(this.file, wrap(this.where(), () => lib().openGroup(this.id, name)), name); }
+  /** Creation order flags of this group (the root group for a file). */
+  orderInfo(): CreationOrder { return wrap(this.where(), () => lib().orderInfo(this.id)); }
+  /** Creation order numbers of links or attributes here (-1: not tracked). */
+  corders(names: string[], kind: 'links' | 'attrs'): number[] { return wrap(this.where(), () => lib().corders(this.id, names, kind)); }
+  createGroupEx(name: string, opts: { linkOrder?: number; attrOrder?: number }): Group {
+    return new Group(this.file, wrap(this.where(), () => lib().createGroupEx(this.id, name, opts)), name);
+  }
   /** The file address of the object at `path` (what links() reports; what an object reference holds with libhdf5 1.10). */
   objectAddr(path: string): string { return wrap(this.where(), () => lib().objectAddr(this.id, path)); }
   openType(name: string): NamedType { return new NamedType(this.file, wrap(this.where(), () => lib().openType(this.id, name)), name); }
@@ -297,6 +312,7 @@ export class NamedType {
   /** A descriptor standing for this committed type (datasets and attributes made from it share it). */
   ref(t: H5RichType): H5RichType { return { ...t, hid: this.id }; }
   link(loc: Location, name: string): void { wrap(this.where(), () => lib().linkObject(this.id, loc.id, name)); }
+  corders(names: string[], kind: 'attrs'): number[] { return wrap(this.where(), () => lib().corders(this.id, names, kind)); }
   attrNames(): string[] { return wrap(this.where(), () => lib().attrNames(this.id)); }
   readAttr(name: string): AttrValue { return wrap(this.where(), () => lib().readAttr(this.id, name)); }
   readAttrRaw(name: string): RawAttr { return wrap(this.where(), () => lib().readAttrRaw(this.id, name)); }
@@ -349,6 +365,8 @@ export class Dataset {
   /** Raw elements (file type, any fixed-size type; scalar datasets: start=count=[]). */
   readRaw(start: number[], count: number[]): Buffer { return wrap(this.where(), () => lib().readRaw(this.id, start, count)); }
   writeRaw(start: number[], count: number[], data: Uint8Array): void { wrap(this.where(), () => lib().writeRaw(this.id, start, count, data)); }
+  orderInfo(): CreationOrder { return wrap(this.where(), () => lib().orderInfo(this.id)); }
+  corders(names: string[], kind: 'attrs'): number[] { return wrap(this.where(), () => lib().corders(this.id, names, kind)); }
   /** Reference datasets: what each reference points at (an error names a dangling one). */
   readRefs(start: number[], count: number[]): Array<FileRef | null> { return wrap(this.where(), () => lib().readRefs(this.id, start, count)); }
   writeRefs(start: number[], count: number[], refs: Array<PathRef | null>): void { wrap(this.where(), () => lib().writeRefs(this.id, start, count, refs)); }
@@ -401,8 +419,8 @@ export class H5File extends Location {
   }
 
   /** Creates (mode 'w' truncates, 'x' fails if it exists) a file; `userblock` reserves bytes at its start (a power of 2 ≥ 512). */
-  static create(p: string, opts: { overwrite?: boolean; userblock?: number } = {}): H5File {
-    return new H5File(p, wrap(p, () => lib().open(p, opts.overwrite ? 'w' : 'x', { userblock: opts.userblock })));
+  static create(p: string, opts: { overwrite?: boolean; userblock?: number; linkOrder?: number; attrOrder?: number } = {}): H5File {
+    return new H5File(p, wrap(p, () => lib().open(p, opts.overwrite ? 'w' : 'x', { userblock: opts.userblock, linkOrder: opts.linkOrder, attrOrder: opts.attrOrder })));
   }
 
   static open(p: string, opts: { write?: boolean } = {}): H5File {
