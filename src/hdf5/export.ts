@@ -106,13 +106,33 @@ function refPath(work: RefWork, r: RefTarget | null, where: string): PathRef | n
 /** How to reach an object of the new file again after the walk (its handle is closed by then). */
 type Reopen = () => { target: AttrTarget & { writeAttrRefs: Dataset['writeAttrRefs'] }; close(): void };
 
-async function writeAttrs(src: H5Node, dst: AttrTarget, res: ExportResult, named: NamedTypes, reopen: Reopen): Promise<void> {
-  const work = named.work;
-  // attributes whose creation order was tracked are created in that order (the rest after them, by name)
+/**
+ * An object's attributes: by name, one at a time; when the object tracks their
+ * creation order (`ordered`), all of them, in that order (the untracked after, by name).
+ */
+async function* attrsInOrder(src: H5Node, ordered: boolean): AsyncGenerator<[string, AttrRecord]> {
+  if (!ordered) {
+    for (const name of await src.attrNames()) yield [name, await src.getAttr(name)];
+    return;
+  }
   const attrs: Array<[string, AttrRecord]> = [];
   for (const name of await src.attrNames()) attrs.push([name, await src.getAttr(name)]);
-  if (attrs.some(([, a]) => a.co !== undefined)) attrs.sort(([, x], [, y]) => (x.co ?? Infinity) - (y.co ?? Infinity));
-  for (const [name, a] of attrs) {
+  attrs.sort(([, x], [, y]) => (x.co ?? Infinity) - (y.co ?? Infinity));
+  yield* attrs;
+}
+
+/** A group's links: streamed in name order, or, when it tracks their creation order, all of them in that order. */
+async function* linksInOrder(src: H5Group, ordered: boolean): AsyncGenerator<[string, LinkValue]> {
+  if (!ordered) { yield* src.links(); return; }
+  const links: Array<[string, LinkValue]> = [];
+  for await (const e of src.links()) links.push(e);
+  links.sort(([, x], [, y]) => (x.co ?? Infinity) - (y.co ?? Infinity));
+  yield* links;
+}
+
+async function writeAttrs(src: H5Node, dst: AttrTarget, res: ExportResult, named: NamedTypes, reopen: Reopen, ordered = false): Promise<void> {
+  const work = named.work;
+  for await (const [name, a] of attrsInOrder(src, ordered)) {
     const type = await named.typeFor(a.type);
     if (isReference(a.type)) {
       const where = `${src.path} (attribute '${name}')`;
@@ -230,15 +250,12 @@ async function exportTree(store: H5Store, f: H5File, res: ExportResult, opts: Ex
   };
   const named = new NamedTypes(store, f, res, work);
   const walk = async (src: H5Group, dst: Group | H5File, p: string) => {
+    const order = await src.order();
     await writeAttrs(src, dst, res, named, () => {
       const g = p === '/' ? f : f.openGroup(p);
       return { target: g, close: () => { if (g !== f) (g as Group).close(); } };
-    });
-    // links whose creation order was tracked are created in that order (the rest after them, by name)
-    const links: Array<[string, LinkValue]> = [];
-    for await (const e of src.links()) links.push(e);
-    if (links.some(([, l]) => l.co !== undefined)) links.sort(([, x], [, y]) => (x.co ?? Infinity) - (y.co ?? Infinity));
-    for (const [name, l] of links) {
+    }, !!order.attrs);
+    for await (const [name, l] of linksInOrder(src, !!order.links)) {
       const here = join(p, name);
       if (l.t === 'soft') { dst.createLink(name, { type: 'soft', target: l.target }); res.links++; continue; }
       if (l.t === 'external') { dst.createLink(name, { type: 'external', file: l.file, target: l.target }); res.links++; continue; }
@@ -247,8 +264,8 @@ async function exportTree(store: H5Store, f: H5File, res: ExportResult, opts: Ex
       made.set(l.oid, here);
       const obj = await store.openObject(ObjectId.parse(l.oid), here);
       if (obj instanceof H5Group) {
-        const order = await obj.order();
-        const g = order.links || order.attrs ? dst.createGroupEx(name, { linkOrder: order.links, attrOrder: order.attrs }) : dst.createGroup(name);
+        const o = await obj.order();
+        const g = o.links || o.attrs ? dst.createGroupEx(name, { linkOrder: o.links, attrOrder: o.attrs }) : dst.createGroup(name);
         try { res.groups++; await walk(obj, g, here); } finally { g.close(); }
       } else if (obj instanceof H5NamedType) {
         await named.link(obj, dst, name);
@@ -278,7 +295,7 @@ async function exportTree(store: H5Store, f: H5File, res: ExportResult, opts: Ex
               try { await writeVlenData(obj, o.target, res, work); } finally { o.close(); }
             });
           } else await writeData(obj, ds, res);
-          await writeAttrs(obj, ds, res, named, reopen);
+          await writeAttrs(obj, ds, res, named, reopen, !!r.dcpl.attrOrder);
           opts.onProgress?.(res.bytes);
         } finally { ds.close(); }
       }
