@@ -35,6 +35,7 @@ const quiet = (fn: () => unknown) => { try { fn(); } catch { /* the real read re
 function readAttrs(loc: Group | H5File | Dataset | NamedType): void {
   let names: string[] = [];
   quiet(() => { names = loc.attrNames(); });
+  if (names.length) quiet(() => loc.corders(names, 'attrs')); // as the import asks
   for (const a of names) {
     quiet(() => loc.readAttrRaw(a));
     quiet(() => loc.readAttr(a)); // converts variable-length sequences too
@@ -81,6 +82,8 @@ export function probeInProcess(file: string, progress?: () => void): void {
     readAttrs(g);
     let links: ReturnType<Group['linkList']> = [];
     quiet(() => { links = g.linkList(); });
+    quiet(() => g.orderInfo());
+    if (links.length) quiet(() => g.corders(links.map((l) => l.name), 'links'));
     for (const l of links) {
       if (l.type !== 'hard' || !l.addr || seen.has(l.addr)) continue;
       seen.add(l.addr);
@@ -98,6 +101,7 @@ export function probeInProcess(file: string, progress?: () => void): void {
         if (ds) {
           try {
             readAttrs(ds);
+            quiet(() => ds!.orderInfo());
             quiet(() => readVarData(ds!));
           } finally { quiet(() => ds!.close()); }
         }
