@@ -22,6 +22,14 @@ if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--bench" ]; then
   command -v setfattr >/dev/null || pkgs+=(attr)
   command -v rsync >/dev/null || pkgs+=(rsync)
   command -v h5dump >/dev/null || pkgs+=(hdf5-tools)
+  # test/hdf5 writes its fixtures with h5py (and netCDF4), and compresses some with filter
+  # plugins (LZ4, BZip2, LZF, Bitshuffle) to check data whose filter is missing.
+  /usr/bin/python3 -c 'import h5py' 2>/dev/null || pkgs+=(python3-h5py)
+  /usr/bin/python3 -c 'import netCDF4' 2>/dev/null || pkgs+=(python3-netcdf4)
+  d=/usr/lib/x86_64-linux-gnu/hdf5/serial/plugins
+  [ -f $d/libh5lz4.so ] || pkgs+=(hdf5-filter-plugin)
+  [ -f $d/liblzf_filter.so ] || pkgs+=(hdf5-plugin-lzf)
+  [ -f $d/libh5bshuf.so ] || pkgs+=(bitshuffle)
   # test/posix drives the POSIX calls with Debian's python3 (its os module has them all).
   [ -x /usr/bin/python3 ] || pkgs+=(python3-minimal)
   # test/engine/crash-order.test.ts reads the system calls of an engine process.

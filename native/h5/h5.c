@@ -631,6 +631,8 @@ static napi_value to_js(napi_env env, hid_t t, const unsigned char *p) {
 
 /* ---------- files ---------- */
 
+static int order_set(napi_env env, napi_value o, hid_t plist, int links);
+
 /* open(path, mode 'r'|'rw'|'w'|'x', {userblock?}) -> file id */
 static napi_value js_open(napi_env env, napi_callback_info info) {
   napi_value argv[3];
@@ -657,6 +659,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
         if (!get_i64(env, ub, &n) && n > 0) H5Pset_userblock(fcpl, (hsize_t)n);
       }
     }
+    order_set(env, argv[2], fcpl, 1);
     H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
     f = H5Fcreate(path, !strcmp(mode, "w") ? H5F_ACC_TRUNC : H5F_ACC_EXCL, fcpl, fapl);
     H5Pclose(fcpl);
@@ -1310,6 +1313,172 @@ static void set_bool(napi_env env, napi_value o, const char *k, int v) {
   napi_set_named_property(env, o, k, b);
 }
 
+/* ---------- custom floating-point layouts (float16, non-IEEE floats) ----------
+ * A float that is not IEEE single/double is described bit by bit so that it
+ * can be rebuilt exactly: {fields:[signPos, expPos, expSize, mantPos, mantSize],
+ * ebias, norm:'implied'|'msbset'|'none', inpad, lsb, msb:'zero'|'one'|'background'}
+ * (with precision/offset as for any atomic type).
+ */
+static const char *pad_name(H5T_pad_t p) { return p == H5T_PAD_ONE ? "one" : p == H5T_PAD_BACKGROUND ? "background" : "zero"; }
+static H5T_pad_t pad_of(const char *s) { return !strcmp(s, "one") ? H5T_PAD_ONE : !strcmp(s, "background") ? H5T_PAD_BACKGROUND : H5T_PAD_ZERO; }
+
+static void float_layout_js(napi_env env, napi_value o, hid_t t) {
+  size_t f[5];
+  H5Tget_fields(t, &f[0], &f[1], &f[2], &f[3], &f[4]);
+  napi_value a;
+  napi_create_array_with_length(env, 5, &a);
+  for (uint32_t i = 0; i < 5; i++) napi_set_element(env, a, i, num(env, (double)f[i]));
+  napi_set_named_property(env, o, "fields", a);
+  set_num(env, o, "ebias", (double)H5Tget_ebias(t));
+  H5T_norm_t n = H5Tget_norm(t);
+  set_str(env, o, "norm", n == H5T_NORM_MSBSET ? "msbset" : n == H5T_NORM_NONE ? "none" : "implied");
+  set_str(env, o, "inpad", pad_name(H5Tget_inpad(t)));
+  H5T_pad_t lsb, msb;
+  H5Tget_pad(t, &lsb, &msb);
+  set_str(env, o, "lsb", pad_name(lsb));
+  set_str(env, o, "msb", pad_name(msb));
+}
+
+static int prop_str(napi_env env, napi_value o, const char *k, char *buf, size_t n);
+static int prop_i64(napi_env env, napi_value o, const char *k, int64_t *out);
+
+/*
+ * Builds a custom float. libhdf5 checks every step against the current
+ * layout (fields inside the precision, offset + precision inside the size),
+ * so the order matters: grow first, then set the fields, then shrink.
+ */
+static hid_t float_from_rich(napi_env env, napi_value d, int64_t size, int be) {
+  napi_value fv;
+  int64_t f[5], prec = size * 8, off = 0, ebias = 0;
+  if (size < 1 || size > 64) return -1;
+  if (napi_get_named_property(env, d, "fields", &fv) != napi_ok) return -1;
+  for (uint32_t i = 0; i < 5; i++) {
+    napi_value e;
+    if (napi_get_element(env, fv, i, &e) != napi_ok || get_i64(env, e, &f[i]) || f[i] < 0) return -1;
+  }
+  prop_i64(env, d, "precision", &prec);
+  prop_i64(env, d, "offset", &off);
+  if (prop_i64(env, d, "ebias", &ebias) || prec < 1 || off < 0 || off + prec > size * 8) return -1;
+  hid_t t = H5Tcopy(size <= 4 ? H5T_IEEE_F32LE : H5T_IEEE_F64LE);
+  herr_t r = 0;
+  if ((size_t)size > H5Tget_size(t)) r |= H5Tset_size(t, (size_t)size);
+  if ((size_t)prec > H5Tget_precision(t)) r |= H5Tset_precision(t, (size_t)prec);
+  r |= H5Tset_fields(t, (size_t)f[0], (size_t)f[1], (size_t)f[2], (size_t)f[3], (size_t)f[4]);
+  if ((size_t)prec < H5Tget_precision(t)) r |= H5Tset_precision(t, (size_t)prec);
+  r |= H5Tset_offset(t, (size_t)off);
+  if ((size_t)size < H5Tget_size(t)) r |= H5Tset_size(t, (size_t)size);
+  r |= H5Tset_ebias(t, (size_t)ebias);
+  char s[32];
+  if (!prop_str(env, d, "norm", s, sizeof s)) r |= H5Tset_norm(t, !strcmp(s, "msbset") ? H5T_NORM_MSBSET : !strcmp(s, "none") ? H5T_NORM_NONE : H5T_NORM_IMPLIED);
+  if (!prop_str(env, d, "inpad", s, sizeof s)) r |= H5Tset_inpad(t, pad_of(s));
+  char l[32] = "zero", m[32] = "zero";
+  prop_str(env, d, "lsb", l, sizeof l);
+  prop_str(env, d, "msb", m, sizeof m);
+  r |= H5Tset_pad(t, pad_of(l), pad_of(m));
+  if (be) r |= H5Tset_order(t, H5T_ORDER_BE);
+  if (r < 0) { H5Tclose(t); return -1; }
+  return t;
+}
+
+/* ---------- named (committed) datatypes ----------
+ * A committed type is described with its address in the file (identity:
+ * two datasets share a type when the addresses match). A descriptor with
+ * {hid: <handle of a committed type>} stands for that type itself, so a
+ * dataset or attribute made from it shares the named type instead of
+ * holding a copy.
+ */
+static napi_value rich_type(napi_env env, hid_t t);
+static hid_t type_from_rich(napi_env env, napi_value d);
+static void ref_kind_js(napi_env env, napi_value o, hid_t t);
+static hid_t ref_type_from_rich(napi_env env, napi_value d);
+
+static void committed_addr_js(napi_env env, napi_value o, hid_t t) {
+#if H5_VERSION_GE(1, 12, 0)
+  H5O_info2_t oi;
+  if (H5Oget_info3(t, &oi, H5O_INFO_BASIC) < 0) { g_h5msg[0] = 0; return; }
+  char *tok = NULL;
+  H5Otoken_to_str(t, &oi.token, &tok);
+  set_str(env, o, "addr", tok ? tok : "");
+  if (tok) H5free_memory(tok);
+#else
+  H5O_info_t oi;
+  if (H5Oget_info2(t, &oi, H5O_INFO_BASIC) < 0) { g_h5msg[0] = 0; return; }
+  char a[32];
+  snprintf(a, sizeof a, "%llu", (unsigned long long)oi.addr);
+  set_str(env, o, "addr", a);
+#endif
+}
+
+/* 0: not a {hid} descriptor; the committed type (its reference count raised: the caller closes it); -1: a bad handle. */
+static hid_t committed_from_rich(napi_env env, napi_value d) {
+  bool has = false;
+  napi_valuetype vt;
+  if (napi_typeof(env, d, &vt) != napi_ok || vt != napi_object) return 0;
+  napi_has_named_property(env, d, "hid", &has);
+  if (!has) return 0;
+  napi_value v;
+  napi_get_named_property(env, d, "hid", &v);
+  hid_t t = get_hid(env, v);
+  if (t < 0 || H5Iget_type(t) != H5I_DATATYPE || H5Tcommitted(t) <= 0) return -1;
+  H5Iinc_ref(t);
+  return t;
+}
+
+/* openType(loc, name) -> handle of a named datatype */
+static napi_value js_open_type(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  get_args(env, info, 2, argv);
+  char *name = get_string(env, argv[1]);
+  if (!name) return throw_msg(env, "openType: name must be a string");
+  hid_t t = H5Topen2(get_hid(env, argv[0]), name, H5P_DEFAULT);
+  char what[400];
+  snprintf(what, sizeof what, "open named datatype '%.300s'", name);
+  free(name);
+  if (t < 0) return throw_h5(env, what);
+  return handle_js(env, t);
+}
+
+/* typeOf(handle) -> rich description of a (named) datatype */
+static napi_value js_type_of(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  get_args(env, info, 1, argv);
+  hid_t t = get_hid(env, argv[0]);
+  if (t < 0 || H5Iget_type(t) != H5I_DATATYPE) return throw_msg(env, "typeOf: not a datatype handle");
+  return rich_type(env, t);
+}
+
+/* commitType(loc, name | null, richType) -> handle: a named datatype (anonymous with a null name, linked later with linkObject). */
+static napi_value js_commit_type(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  get_args(env, info, 3, argv);
+  hid_t loc = get_hid(env, argv[0]);
+  napi_valuetype nt;
+  napi_typeof(env, argv[1], &nt);
+  char *name = nt == napi_string ? get_string(env, argv[1]) : NULL;
+  hid_t t = type_from_rich(env, argv[2]);
+  if (t < 0) { free(name); return throw_msg(env, "commitType: bad datatype descriptor"); }
+  herr_t r = name ? H5Tcommit2(loc, name, t, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT) : H5Tcommit_anon(loc, t, H5P_DEFAULT, H5P_DEFAULT);
+  char what[400];
+  snprintf(what, sizeof what, "commit datatype '%.300s'", name ? name : "(anonymous)");
+  free(name);
+  if (r < 0) { H5Tclose(t); return throw_h5(env, what); }
+  return handle_js(env, t);
+}
+
+/* linkObject(handle, loc, name): a hard link to an open object (an anonymous named datatype gets its first name). */
+static napi_value js_link_object(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  get_args(env, info, 3, argv);
+  char *name = get_string(env, argv[2]);
+  if (!name) return throw_msg(env, "linkObject: name must be a string");
+  herr_t r = H5Olink(get_hid(env, argv[0]), get_hid(env, argv[1]), name, H5P_DEFAULT, H5P_DEFAULT);
+  char what[400];
+  snprintf(what, sizeof what, "link '%.300s'", name);
+  free(name);
+  if (r < 0) return throw_h5(env, what);
+  return undef(env);
+}
+
 static napi_value rich_type(napi_env env, hid_t t) {
   napi_value o;
   napi_create_object(env, &o);
@@ -1337,7 +1506,7 @@ static napi_value rich_type(napi_env env, hid_t t) {
           H5Tget_fields(ref, &rsp, &rep, &resz, &rmp, &rmsz);
           ieee = sp == rsp && ep == rep && esz == resz && mp == rmp && msz == rmsz && H5Tget_ebias(t) == H5Tget_ebias(ref);
         }
-        if (!ieee) set_bool(env, o, "custom", 1);
+        if (!ieee) { set_bool(env, o, "custom", 1); float_layout_js(env, o, t); }
       }
       break;
     }
@@ -1426,11 +1595,11 @@ static napi_value rich_type(napi_env env, hid_t t) {
       H5Tclose(b);
       break;
     }
-    case H5T_REFERENCE: set_str(env, o, "class", "reference"); break;
+    case H5T_REFERENCE: set_str(env, o, "class", "reference"); ref_kind_js(env, o, t); break;
     case H5T_TIME: set_str(env, o, "class", "time"); break;
     default: set_str(env, o, "class", "other"); break;
   }
-  if (H5Tcommitted(t) > 0) set_bool(env, o, "committed", 1);
+  if (H5Tcommitted(t) > 0) { set_bool(env, o, "committed", 1); committed_addr_js(env, o, t); }
   return o;
 }
 
@@ -1466,6 +1635,8 @@ static int prop_bool(napi_env env, napi_value o, const char *k) {
 static hid_t type_from_rich(napi_env env, napi_value d) {
   char cls[32], s[64];
   int64_t size = 0;
+  hid_t named = committed_from_rich(env, d);
+  if (named != 0) return named;
   if (prop_str(env, d, "class", cls, sizeof cls)) return -1;
   prop_i64(env, d, "size", &size);
   if (!strcmp(cls, "integer") || !strcmp(cls, "float") || !strcmp(cls, "bitfield")) {
@@ -1481,6 +1652,7 @@ static hid_t type_from_rich(napi_env env, napi_value d) {
         default: return -1;
       }
     } else if (!strcmp(cls, "float")) {
+      if (prop_bool(env, d, "custom")) return float_from_rich(env, d, size, be);
       if (size == 4) base = H5T_IEEE_F32LE; else if (size == 8) base = H5T_IEEE_F64LE; else return -1;
     } else {
       switch (size) {
@@ -1584,6 +1756,7 @@ static hid_t type_from_rich(napi_env env, napi_value d) {
     H5Tclose(b);
     return t;
   }
+  if (!strcmp(cls, "reference")) return ref_type_from_rich(env, d);
   return -1;
 }
 
@@ -1652,6 +1825,39 @@ static napi_value js_check_type(napi_env env, napi_callback_info info) {
   return o;
 }
 
+/* ---------- fill values of variable-length strings ----------
+ * {fill: {string}}: a user fill value of a variable-length string dataset
+ * (netCDF-4 gives string variables ""), read and set through a char *.
+ */
+static void vstr_fill_js(napi_env env, napi_value fo, hid_t dcpl, hid_t t) {
+  if (H5Tget_class(t) != H5T_STRING || H5Tis_variable_str(t) <= 0) return;
+  hid_t m = H5Tcopy(H5T_C_S1);
+  H5Tset_size(m, H5T_VARIABLE);
+  H5Tset_cset(m, H5Tget_cset(t));
+  char *v = NULL;
+  if (H5Pget_fill_value(dcpl, m, &v) >= 0) set_str(env, fo, "string", v ? v : "");
+  else g_h5msg[0] = 0;
+  free(v);
+  H5Tclose(m);
+}
+
+static int vstr_fill_set(napi_env env, napi_value fo, hid_t dcpl, hid_t t) {
+  bool has = false;
+  napi_has_named_property(env, fo, "string", &has);
+  if (!has || H5Tget_class(t) != H5T_STRING || H5Tis_variable_str(t) <= 0) return 0;
+  napi_value v;
+  napi_get_named_property(env, fo, "string", &v);
+  char *str = get_string(env, v);
+  if (!str) return -1;
+  hid_t m = H5Tcopy(H5T_C_S1);
+  H5Tset_size(m, H5T_VARIABLE);
+  H5Tset_cset(m, H5Tget_cset(t));
+  herr_t r = H5Pset_fill_value(dcpl, m, &str);
+  H5Tclose(m);
+  free(str);
+  return r < 0 ? -1 : 0;
+}
+
 /* datasetMeta(ds) -> {type, space, layout, chunk?, filters[], fill{status, value?, allocTime, fillTime}} */
 static napi_value js_dataset_meta(napi_env env, napi_callback_info info) {
   napi_value argv[1];
@@ -1703,6 +1909,7 @@ static napi_value js_dataset_meta(napi_env env, napi_callback_info info) {
   H5D_fill_value_t fs;
   H5Pfill_value_defined(dcpl, &fs);
   set_str(env, fo, "status", fs == H5D_FILL_VALUE_USER_DEFINED ? "user" : fs == H5D_FILL_VALUE_DEFAULT ? "default" : "undefined");
+  if (fs == H5D_FILL_VALUE_USER_DEFINED) vstr_fill_js(env, fo, dcpl, t);
   if (fs == H5D_FILL_VALUE_USER_DEFINED && !has_var(t)) {
     size_t sz = H5Tget_size(t);
     napi_value buf;
@@ -1801,7 +2008,9 @@ static napi_value js_create_dataset_ex(napi_env env, napi_callback_info info) {
     } else if (!prop_str(env, fo, "status", s, sizeof s) && !strcmp(s, "undefined")) {
       H5Pset_fill_value(dcpl, t, NULL);
     }
+    if (!bad) bad = vstr_fill_set(env, fo, dcpl, t);
   }
+  if (!bad) bad = order_set(env, o, dcpl, 0);
   hid_t ds = bad ? -1 : H5Dcreate2(loc, name, t, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
   H5Pclose(dcpl);
   H5Sclose(space);
@@ -2053,6 +2262,834 @@ static napi_value js_write_attr_raw(napi_env env, napi_callback_info info) {
   if (r == -2) return throw_msg(env, "writeAttrRaw: value does not match the type and dataspace");
   if (r < 0) return throw_h5(env, what);
   return undef(env);
+}
+
+/* ---------- variable-length data of any type (sequences, strings inside compounds and arrays) ----------
+ *
+ * Elements are read in the dataset's memory type (H5Dget_type: the file's
+ * atoms and byte order, pointers where the file has heap references) and
+ * handed to JS as a fixed part, one element after the other in that layout,
+ * plus a heap. Every pointer slot of the fixed part (and of heap data) is
+ * replaced by a reference into the heap, numbers big-endian:
+ *   sequence (hvl_t, 16 bytes): element count, offset of the elements
+ *     (count × base size bytes, themselves in this form; 0 when empty)
+ *   string (char *, 8 bytes): 0 for NULL, else offset + 1 of a u64 length
+ *     followed by the bytes
+ * Offsets count from `base` (the heap's position in the caller's store).
+ * Reading them back checks every reference against the heap given.
+ */
+typedef struct { unsigned char *p; size_t n, cap; } vheap_t;
+
+static void put_be64(unsigned char *p, uint64_t v) { for (int i = 7; i >= 0; i--) { p[i] = (unsigned char)(v & 0xff); v >>= 8; } }
+static uint64_t get_be64(const unsigned char *p) { uint64_t v = 0; for (int i = 0; i < 8; i++) v = (v << 8) | p[i]; return v; }
+
+static int vheap_reserve(vheap_t *h, size_t n, size_t *at) {
+  if (n > ((size_t)1 << 40) || h->n + n > ((size_t)1 << 40)) return -1;
+  if (h->n + n > h->cap) {
+    size_t c = h->cap ? h->cap : 4096;
+    while (c < h->n + n) c *= 2;
+    unsigned char *q = realloc(h->p, c);
+    if (!q) return -1;
+    h->p = q;
+    h->cap = c;
+  }
+  *at = h->n;
+  memset(h->p + h->n, 0, n);
+  h->n += n;
+  return 0;
+}
+
+/*
+ * Object references inside other types pass through unchanged: with
+ * libhdf5 1.10 an object reference is the object's file address
+ * (hobj_ref_t), which the caller maps to and from its own identity
+ * (objectAddr gives the address of a path). Region references there, and
+ * any reference with the 1.12 API, are refused.
+ */
+static int vl_ref_ok(hid_t t) {
+#if H5_VERSION_GE(1, 12, 0)
+  (void)t;
+  return 0;
+#else
+  return H5Tequal(t, H5T_STD_REF_OBJ) > 0;
+#endif
+}
+
+/* Error codes of the walkers below. */
+#define VL_NOMEM -1
+#define VL_REF -2     /* a reference inside variable-length data: not carried */
+#define VL_BOUNDS -3  /* a reference outside the heap given */
+
+/* Rewrites the pointer slots of one element (memory type t, pointers read at src) at (*dbuf + doff). */
+static int vl_flatten(hid_t t, const unsigned char *src, unsigned char **dbuf, size_t doff, vheap_t *h, uint64_t base) {
+  H5T_class_t c = H5Tget_class(t);
+  int r = 0;
+  if (c == H5T_STRING && H5Tis_variable_str(t) > 0) {
+    const char *s;
+    memcpy(&s, src, sizeof s);
+    uint64_t v = 0;
+    if (s) {
+      size_t len = strlen(s), at;
+      if (vheap_reserve(h, 8 + len, &at)) return VL_NOMEM;
+      put_be64(h->p + at, len);
+      memcpy(h->p + at + 8, s, len);
+      v = base + at + 1;
+    }
+    put_be64(*dbuf + doff, v);
+  } else if (c == H5T_VLEN) {
+    hvl_t v;
+    memcpy(&v, src, sizeof v);
+    hid_t b = H5Tget_super(t);
+    size_t bs = H5Tget_size(b), at = 0;
+    if (v.len && (v.len > ((size_t)1 << 40) / (bs ? bs : 1) || vheap_reserve(h, v.len * bs, &at))) r = VL_NOMEM;
+    if (!r && v.len) memcpy(h->p + at, v.p, v.len * bs);
+    if (!r && has_var(b))
+      for (size_t i = 0; !r && i < v.len; i++) r = vl_flatten(b, (const unsigned char *)v.p + i * bs, &h->p, at + i * bs, h, base);
+    H5Tclose(b);
+    put_be64(*dbuf + doff, v.len);
+    put_be64(*dbuf + doff + 8, v.len ? base + at : 0);
+  } else if (c == H5T_COMPOUND) {
+    int n = H5Tget_nmembers(t);
+    for (int i = 0; !r && i < n; i++) {
+      hid_t m = H5Tget_member_type(t, (unsigned)i);
+      size_t off = H5Tget_member_offset(t, (unsigned)i);
+      if (has_var(m)) r = vl_flatten(m, src + off, dbuf, doff + off, h, base);
+      H5Tclose(m);
+    }
+  } else if (c == H5T_ARRAY) {
+    hid_t b = H5Tget_super(t);
+    size_t bs = H5Tget_size(b), n = bs ? H5Tget_size(t) / bs : 0;
+    if (has_var(b))
+      for (size_t i = 0; !r && i < n; i++) r = vl_flatten(b, src + i * bs, dbuf, doff + i * bs, h, base);
+    H5Tclose(b);
+  } else if (c == H5T_REFERENCE) {
+    r = vl_ref_ok(t) ? 0 : VL_REF;
+  }
+  return r;
+}
+
+/* Sets every pointer slot of one element to NULL (so that vl_free is safe on a partly built element). */
+static void vl_zero(hid_t t, unsigned char *p) {
+  H5T_class_t c = H5Tget_class(t);
+  if (c == H5T_STRING && H5Tis_variable_str(t) > 0) memset(p, 0, sizeof(char *));
+  else if (c == H5T_VLEN) memset(p, 0, sizeof(hvl_t));
+  else if (c == H5T_COMPOUND) {
+    int n = H5Tget_nmembers(t);
+    for (int i = 0; i < n; i++) {
+      hid_t m = H5Tget_member_type(t, (unsigned)i);
+      if (has_var(m)) vl_zero(m, p + H5Tget_member_offset(t, (unsigned)i));
+      H5Tclose(m);
+    }
+  } else if (c == H5T_ARRAY) {
+    hid_t b = H5Tget_super(t);
+    size_t bs = H5Tget_size(b), n = bs ? H5Tget_size(t) / bs : 0;
+    if (has_var(b)) for (size_t i = 0; i < n; i++) vl_zero(b, p + i * bs);
+    H5Tclose(b);
+  }
+}
+
+static void vl_free(hid_t t, unsigned char *p) {
+  H5T_class_t c = H5Tget_class(t);
+  if (c == H5T_STRING && H5Tis_variable_str(t) > 0) {
+    char *s;
+    memcpy(&s, p, sizeof s);
+    free(s);
+  } else if (c == H5T_VLEN) {
+    hvl_t v;
+    memcpy(&v, p, sizeof v);
+    hid_t b = H5Tget_super(t);
+    size_t bs = H5Tget_size(b);
+    if (v.p && has_var(b)) for (size_t i = 0; i < v.len; i++) vl_free(b, (unsigned char *)v.p + i * bs);
+    H5Tclose(b);
+    free(v.p);
+  } else if (c == H5T_COMPOUND) {
+    int n = H5Tget_nmembers(t);
+    for (int i = 0; i < n; i++) {
+      hid_t m = H5Tget_member_type(t, (unsigned)i);
+      if (has_var(m)) vl_free(m, p + H5Tget_member_offset(t, (unsigned)i));
+      H5Tclose(m);
+    }
+  } else if (c == H5T_ARRAY) {
+    hid_t b = H5Tget_super(t);
+    size_t bs = H5Tget_size(b), n = bs ? H5Tget_size(t) / bs : 0;
+    if (has_var(b)) for (size_t i = 0; i < n; i++) vl_free(b, p + i * bs);
+    H5Tclose(b);
+  }
+}
+
+typedef struct { const unsigned char *p; size_t n; uint64_t base; } vheap_in_t;
+
+/* Builds one element in memory (dst) from its stored form (src): allocates sequences and strings (malloc). */
+static int vl_unflatten(hid_t t, unsigned char *dst, const unsigned char *src, const vheap_in_t *h) {
+  H5T_class_t c = H5Tget_class(t);
+  int r = 0;
+  if (c == H5T_STRING && H5Tis_variable_str(t) > 0) {
+    uint64_t v = get_be64(src);
+    char *s = NULL;
+    if (v) {
+      if (v - 1 < h->base || v - 1 - h->base > h->n || h->n - (v - 1 - h->base) < 8) return VL_BOUNDS;
+      const unsigned char *q = h->p + (v - 1 - h->base);
+      uint64_t len = get_be64(q);
+      if (len > h->n - (size_t)(q + 8 - h->p)) return VL_BOUNDS;
+      if (!(s = malloc((size_t)len + 1))) return VL_NOMEM;
+      memcpy(s, q + 8, (size_t)len);
+      s[len] = 0;
+    }
+    memcpy(dst, &s, sizeof s);
+  } else if (c == H5T_VLEN) {
+    uint64_t cnt = get_be64(src), off = get_be64(src + 8);
+    hvl_t v = {0, NULL};
+    if (cnt) {
+      hid_t b = H5Tget_super(t);
+      size_t bs = H5Tget_size(b);
+      if (!bs || cnt > h->n / bs || off < h->base || off - h->base > h->n || cnt * bs > h->n - (off - h->base)) r = VL_BOUNDS;
+      else if (!(v.p = malloc((size_t)(cnt * bs)))) r = VL_NOMEM;
+      else {
+        const unsigned char *q = h->p + (off - h->base);
+        v.len = (size_t)cnt;
+        memcpy(v.p, q, v.len * bs);
+        if (has_var(b)) {
+          for (size_t i = 0; i < v.len; i++) vl_zero(b, (unsigned char *)v.p + i * bs);
+          for (size_t i = 0; !r && i < v.len; i++) r = vl_unflatten(b, (unsigned char *)v.p + i * bs, q + i * bs, h);
+        }
+      }
+      H5Tclose(b);
+    }
+    memcpy(dst, &v, sizeof v);
+  } else if (c == H5T_COMPOUND) {
+    int n = H5Tget_nmembers(t);
+    for (int i = 0; !r && i < n; i++) {
+      hid_t m = H5Tget_member_type(t, (unsigned)i);
+      size_t off = H5Tget_member_offset(t, (unsigned)i);
+      if (has_var(m)) r = vl_unflatten(m, dst + off, src + off, h);
+      H5Tclose(m);
+    }
+  } else if (c == H5T_ARRAY) {
+    hid_t b = H5Tget_super(t);
+    size_t bs = H5Tget_size(b), n = bs ? H5Tget_size(t) / bs : 0;
+    if (has_var(b)) for (size_t i = 0; !r && i < n; i++) r = vl_unflatten(b, dst + i * bs, src + i * bs, h);
+    H5Tclose(b);
+  } else if (c == H5T_REFERENCE) {
+    r = vl_ref_ok(t) ? 0 : VL_REF;
+  }
+  return r;
+}
+
+static const char *vl_error(int r) {
+  return r == VL_REF ? "region references inside other types are not supported"
+       : r == VL_BOUNDS ? "a variable-length element points outside its heap (corrupt data)"
+       : "out of memory";
+}
+
+/* {fixed, heap} of n elements in memory type t at mem (pointers), offsets from base. */
+static napi_value vl_result(napi_env env, hid_t t, const unsigned char *mem, size_t n, uint64_t base, int *err) {
+  size_t sz = H5Tget_size(t);
+  unsigned char *fixed = malloc(n * sz > 0 ? n * sz : 1);
+  vheap_t h = {0};
+  *err = fixed ? 0 : VL_NOMEM;
+  if (fixed) memcpy(fixed, mem, n * sz);
+  for (size_t i = 0; !*err && i < n; i++) *err = vl_flatten(t, mem + i * sz, &fixed, i * sz, &h, base);
+  napi_value o = NULL;
+  if (!*err) {
+    napi_value fb, hb;
+    void *d;
+    napi_create_object(env, &o);
+    napi_create_buffer_copy(env, n * sz, fixed, &d, &fb);
+    napi_create_buffer_copy(env, h.n, h.p ? h.p : (unsigned char *)"", &d, &hb);
+    napi_set_named_property(env, o, "fixed", fb);
+    napi_set_named_property(env, o, "heap", hb);
+  }
+  free(fixed);
+  free(h.p);
+  return o;
+}
+
+/* n elements of memory type t built from fixed + heap into a new buffer (free with vl_build_free). */
+static unsigned char *vl_build(hid_t t, size_t n, const unsigned char *fixed, const vheap_in_t *h, int *err) {
+  size_t sz = H5Tget_size(t);
+  unsigned char *mem = calloc(n ? n : 1, sz);
+  *err = mem ? 0 : VL_NOMEM;
+  if (!mem) return NULL;
+  memcpy(mem, fixed, n * sz);
+  for (size_t i = 0; i < n; i++) vl_zero(t, mem + i * sz);
+  for (size_t i = 0; !*err && i < n; i++) *err = vl_unflatten(t, mem + i * sz, fixed + i * sz, h);
+  return mem;
+}
+
+static void vl_build_free(hid_t t, unsigned char *mem, size_t n) {
+  size_t sz = H5Tget_size(t);
+  for (size_t i = 0; mem && i < n; i++) vl_free(t, mem + i * sz);
+  free(mem);
+}
+
+static int get_heap_arg(napi_env env, napi_value hv, napi_value bv, vheap_in_t *h) {
+  void *p;
+  size_t n;
+  int64_t base = 0;
+  if (get_bytes(env, hv, &p, &n)) return -1;
+  napi_valuetype bt = napi_undefined;
+  if (bv) napi_typeof(env, bv, &bt);
+  if (bt != napi_undefined && (get_i64(env, bv, &base) || base < 0)) return -1;
+  h->p = p; h->n = n; h->base = (uint64_t)base;
+  return 0;
+}
+
+/* readVlen(ds, start, count, base?) -> {fixed, heap}: elements of a type holding variable-length data. */
+static napi_value js_read_vlen(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  get_args(env, info, 4, argv);
+  hid_t ds = get_hid(env, argv[0]);
+  int64_t base = 0;
+  napi_valuetype bt;
+  napi_typeof(env, argv[3], &bt);
+  if (bt != napi_undefined && (get_i64(env, argv[3], &base) || base < 0)) return throw_msg(env, "readVlen: bad heap base");
+  hid_t fs, ms;
+  hsize_t n;
+  if (select_raw(env, ds, argv[1], argv[2], &fs, &ms, &n)) return NULL;
+  hid_t t = H5Dget_type(ds);
+  size_t sz = H5Tget_size(t);
+  unsigned char *mem = calloc(n ? (size_t)n : 1, sz);
+  herr_t r = mem ? (n ? H5Dread(ds, t, ms, fs, H5P_DEFAULT, mem) : 0) : -1;
+  napi_value o = NULL;
+  int err = 0;
+  if (r >= 0) {
+    o = vl_result(env, t, mem, (size_t)n, (uint64_t)base, &err);
+    if (n) RECLAIM(t, ms, mem);
+  }
+  free(mem);
+  H5Tclose(t); H5Sclose(fs); H5Sclose(ms);
+  if (r < 0) return throw_h5(env, "read variable-length data");
+  if (err) return throw_msg(env, vl_error(err));
+  return o;
+}
+
+/* writeVlen(ds, start, count, fixed, heap, base?) */
+static napi_value js_write_vlen(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  get_args(env, info, 6, argv);
+  hid_t ds = get_hid(env, argv[0]);
+  void *fixed;
+  size_t flen;
+  vheap_in_t h;
+  if (get_bytes(env, argv[3], &fixed, &flen) || get_heap_arg(env, argv[4], argv[5], &h)) return throw_msg(env, "writeVlen: fixed and heap must be Buffers");
+  hid_t fs, ms;
+  hsize_t n;
+  if (select_raw(env, ds, argv[1], argv[2], &fs, &ms, &n)) return NULL;
+  hid_t t = H5Dget_type(ds);
+  size_t sz = H5Tget_size(t);
+  if (n * sz != flen) { H5Tclose(t); H5Sclose(fs); H5Sclose(ms); return throw_msg(env, "writeVlen: data size does not match the selection"); }
+  int err = 0;
+  unsigned char *mem = vl_build(t, (size_t)n, fixed, &h, &err);
+  herr_t r = !err && n ? H5Dwrite(ds, t, ms, fs, H5P_DEFAULT, mem) : 0;
+  vl_build_free(t, mem, (size_t)n);
+  H5Tclose(t); H5Sclose(fs); H5Sclose(ms);
+  if (err) return throw_msg(env, vl_error(err));
+  if (r < 0) return throw_h5(env, "write variable-length data");
+  return undef(env);
+}
+
+/* readAttrVlen(loc, name) -> {type, space, fixed, heap} (heap offsets from 0). */
+static napi_value js_read_attr_vlen(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  get_args(env, info, 2, argv);
+  hid_t loc = get_hid(env, argv[0]);
+  char *name = get_string(env, argv[1]);
+  if (!name) return throw_msg(env, "readAttrVlen: name must be a string");
+  char what[400];
+  snprintf(what, sizeof what, "read attribute '%.300s'", name);
+  hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+  free(name);
+  if (a < 0) return throw_h5(env, what);
+  hid_t t = H5Aget_type(a), sp = H5Aget_space(a);
+  hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+  if (sp >= 0 && H5Sget_simple_extent_type(sp) == H5S_NULL) n = 0;
+  if (t < 0 || sp < 0 || n < 0) {
+    if (t >= 0) H5Tclose(t);
+    if (sp >= 0) H5Sclose(sp);
+    H5Aclose(a);
+    return throw_h5(env, what);
+  }
+  size_t sz = H5Tget_size(t);
+  unsigned char *mem = calloc(n ? (size_t)n : 1, sz);
+  herr_t r = mem ? (n ? H5Aread(a, t, mem) : 0) : -1;
+  napi_value o = NULL;
+  int err = 0;
+  if (r >= 0) {
+    o = vl_result(env, t, mem, (size_t)n, 0, &err);
+    if (o) {
+      napi_set_named_property(env, o, "type", rich_type(env, t));
+      napi_set_named_property(env, o, "space", space_js(env, sp));
+    }
+    if (n) RECLAIM(t, sp, mem);
+  }
+  free(mem);
+  H5Tclose(t); H5Sclose(sp); H5Aclose(a);
+  if (r < 0) return throw_h5(env, what);
+  if (err) return throw_msg(env, vl_error(err));
+  return o;
+}
+
+/* writeAttrVlen(loc, name, richType, space, fixed, heap) — replaces an existing attribute. */
+static napi_value js_write_attr_vlen(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  get_args(env, info, 6, argv);
+  hid_t loc = get_hid(env, argv[0]);
+  void *fixed;
+  size_t flen;
+  vheap_in_t h;
+  if (get_bytes(env, argv[4], &fixed, &flen) || get_heap_arg(env, argv[5], NULL, &h)) return throw_msg(env, "writeAttrVlen: fixed and heap must be Buffers");
+  char *name = get_string(env, argv[1]);
+  if (!name) return throw_msg(env, "writeAttrVlen: name must be a string");
+  hid_t t = type_from_rich(env, argv[2]);
+  if (t < 0) { free(name); return throw_msg(env, "writeAttrVlen: bad datatype descriptor"); }
+  hid_t sp = space_from_js(env, argv[3]);
+  if (sp < 0) { free(name); H5Tclose(t); return throw_msg(env, "writeAttrVlen: bad dataspace"); }
+  hssize_t n = H5Sget_simple_extent_type(sp) == H5S_NULL ? 0 : H5Sget_simple_extent_npoints(sp);
+  char what[400];
+  snprintf(what, sizeof what, "write attribute '%.300s'", name);
+  size_t sz = H5Tget_size(t);
+  if ((size_t)n * sz != flen) { free(name); H5Tclose(t); H5Sclose(sp); return throw_msg(env, "writeAttrVlen: data size does not match the dataspace"); }
+  int err = 0;
+  unsigned char *mem = vl_build(t, (size_t)n, fixed, &h, &err);
+  herr_t r = 0;
+  if (!err) {
+    if (H5Aexists(loc, name) > 0) H5Adelete(loc, name);
+    hid_t a = H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    r = a < 0 ? -1 : n ? H5Awrite(a, t, mem) : 0;
+    if (a >= 0) H5Aclose(a);
+  }
+  vl_build_free(t, mem, (size_t)n);
+  free(name);
+  H5Tclose(t); H5Sclose(sp);
+  if (err) return throw_msg(env, vl_error(err));
+  if (r < 0) return throw_h5(env, what);
+  return undef(env);
+}
+
+/* ---------- filtered chunks copied raw (the filter may not be available here) ----------
+ * A chunk is read and written as the filter pipeline left it (direct chunk
+ * I/O), with its filter mask (bit i set: filter i was skipped for it), so a
+ * dataset compressed with a filter this library lacks still copies bit for
+ * bit. A file is created with such a pipeline through a stand-in filter
+ * registered under the missing filter's id and name: libhdf5 refuses to
+ * create a dataset with a mandatory filter it cannot find, and the stand-in
+ * fails any attempt to really filter data through it.
+ */
+static size_t standin_filter(unsigned flags, size_t cd_nelmts, const unsigned cd_values[], size_t nbytes, size_t *buf_size, void **buf) {
+  (void)flags; (void)cd_nelmts; (void)cd_values; (void)nbytes; (void)buf_size; (void)buf;
+  return 0; /* never filters: only raw chunks are written through a stand-in */
+}
+
+/* standInFilter(id, name) -> true when a stand-in was registered (the real filter is not available). */
+static napi_value js_stand_in_filter(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  get_args(env, info, 2, argv);
+  int64_t id;
+  if (get_i64(env, argv[0], &id) || id < 0 || id > 65535) return throw_msg(env, "standInFilter: bad filter id");
+  napi_value b;
+  htri_t avail = H5Zfilter_avail((H5Z_filter_t)id);
+  g_h5msg[0] = 0;
+  if (avail > 0) { napi_get_boolean(env, false, &b); return b; }
+  char *name = get_string(env, argv[1]);
+  H5Z_class2_t c;
+  memset(&c, 0, sizeof c);
+  c.version = H5Z_CLASS_T_VERS;
+  c.id = (H5Z_filter_t)id;
+  c.encoder_present = 1;
+  c.decoder_present = 1;
+  c.name = name && name[0] ? name : strdup("(filter not available)"); /* kept: the class refers to it while registered */
+  c.filter = standin_filter;
+  if (name && !name[0]) free(name);
+  if (H5Zregister(&c) < 0) return throw_h5(env, "register a stand-in filter");
+  napi_get_boolean(env, true, &b);
+  return b;
+}
+
+/* readChunkRaw(ds, offset[]) -> {mask, data} | null (chunk not allocated); offset in elements. */
+static napi_value js_read_chunk_raw(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  get_args(env, info, 2, argv);
+  hid_t ds = get_hid(env, argv[0]);
+  hsize_t off[MAXDIMS];
+  if (get_dims(env, argv[1], off, 0) < 0) return throw_msg(env, "readChunkRaw: bad chunk offset");
+  hsize_t size = 0;
+  haddr_t addr = HADDR_UNDEF;
+  unsigned fmask = 0;
+  if (H5Dget_chunk_info_by_coord(ds, off, &fmask, &addr, &size) < 0) return throw_h5(env, "chunk info");
+  napi_value o;
+  if (addr == HADDR_UNDEF || size == 0) { napi_get_null(env, &o); return o; }
+  if (size > ((hsize_t)1 << 32)) return throw_msg(env, "readChunkRaw: chunk larger than 4 GiB (corrupt?)");
+  napi_value buf;
+  void *data;
+  if (napi_create_buffer(env, (size_t)size, &data, &buf) != napi_ok) return throw_msg(env, "readChunkRaw: out of memory");
+  uint32_t mask = 0;
+  if (H5Dread_chunk(ds, H5P_DEFAULT, off, &mask, data) < 0) return throw_h5(env, "read chunk");
+  napi_create_object(env, &o);
+  set_num(env, o, "mask", mask);
+  napi_set_named_property(env, o, "data", buf);
+  return o;
+}
+
+/* writeChunkRaw(ds, offset[], mask, data): a chunk as the filter pipeline leaves it. */
+static napi_value js_write_chunk_raw(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  get_args(env, info, 4, argv);
+  hid_t ds = get_hid(env, argv[0]);
+  hsize_t off[MAXDIMS];
+  int64_t mask;
+  void *data;
+  size_t len;
+  if (get_dims(env, argv[1], off, 0) < 0 || get_i64(env, argv[2], &mask) || mask < 0 || mask > 0xffffffffLL || get_bytes(env, argv[3], &data, &len))
+    return throw_msg(env, "writeChunkRaw: bad arguments");
+  if (H5Dwrite_chunk(ds, H5P_DEFAULT, (uint32_t)mask, off, len, data) < 0) return throw_h5(env, "write chunk");
+  return undef(env);
+}
+
+/* ---------- object and region references ----------
+ * References are handed to JS as what they point at: null (a null
+ * reference) or {addr, region?}: the address of the object in the file (as
+ * links() gives it) and, for a region reference, the H5Sencode of the
+ * selected region. They are written back from {path, region?}.
+ */
+static void ref_kind_js(napi_env env, napi_value o, hid_t t) {
+  if (H5Tequal(t, H5T_STD_REF_OBJ) > 0) set_str(env, o, "ref", "object");
+  else if (H5Tequal(t, H5T_STD_REF_DSETREG) > 0) set_str(env, o, "ref", "region");
+}
+
+static hid_t ref_type_from_rich(napi_env env, napi_value d) {
+  char k[16];
+  if (prop_str(env, d, "ref", k, sizeof k)) return -1;
+  if (!strcmp(k, "object")) return H5Tcopy(H5T_STD_REF_OBJ);
+  if (!strcmp(k, "region")) return H5Tcopy(H5T_STD_REF_DSETREG);
+  return -1;
+}
+
+static int obj_addr_str(hid_t obj, char *buf, size_t n) {
+#if H5_VERSION_GE(1, 12, 0)
+  H5O_info2_t oi;
+  if (H5Oget_info3(obj, &oi, H5O_INFO_BASIC) < 0) return -1;
+  char *tok = NULL;
+  H5Otoken_to_str(obj, &oi.token, &tok);
+  snprintf(buf, n, "%s", tok ? tok : "");
+  if (tok) H5free_memory(tok);
+#else
+  H5O_info_t oi;
+  if (H5Oget_info2(obj, &oi, H5O_INFO_BASIC) < 0) return -1;
+  snprintf(buf, n, "%llu", (unsigned long long)oi.addr);
+#endif
+  return 0;
+}
+
+static int all_zero(const unsigned char *p, size_t n) {
+  for (size_t i = 0; i < n; i++) if (p[i]) return 0;
+  return 1;
+}
+
+/* n references of type t at buf (dereferenced from loc) as a JS array; NULL with an exception on a dangling one. */
+static napi_value refs_to_js(napi_env env, hid_t loc, hid_t t, const unsigned char *buf, size_t n) {
+  int region = H5Tequal(t, H5T_STD_REF_DSETREG) > 0;
+  if (!region && H5Tequal(t, H5T_STD_REF_OBJ) <= 0) { throw_msg(env, "unknown reference type"); return NULL; }
+  size_t sz = H5Tget_size(t);
+  napi_value arr;
+  napi_create_array_with_length(env, n, &arr);
+  for (size_t i = 0; i < n; i++) {
+    const unsigned char *r = buf + i * sz;
+    napi_value e;
+    if (all_zero(r, sz)) { napi_get_null(env, &e); napi_set_element(env, arr, (uint32_t)i, e); continue; }
+    hid_t obj = H5Rdereference2(loc, H5P_DEFAULT, region ? H5R_DATASET_REGION : H5R_OBJECT, r);
+    char addr[64];
+    if (obj < 0 || obj_addr_str(obj, addr, sizeof addr) < 0) {
+      if (obj >= 0) H5Oclose(obj);
+      char what[96];
+      snprintf(what, sizeof what, "element %zu: a reference to an object that does not exist", i);
+      throw_h5(env, what);
+      return NULL;
+    }
+    H5Oclose(obj);
+    napi_create_object(env, &e);
+    set_str(env, e, "addr", addr);
+    if (region) {
+      hid_t sp = H5Rget_region(loc, H5R_DATASET_REGION, r);
+      size_t len = 0;
+      if (sp < 0 || SENCODE(sp, NULL, &len) < 0) { if (sp >= 0) H5Sclose(sp); throw_h5(env, "reference region"); return NULL; }
+      napi_value b;
+      void *d;
+      napi_create_buffer(env, len, &d, &b);
+      SENCODE(sp, d, &len);
+      H5Sclose(sp);
+      napi_set_named_property(env, e, "region", b);
+    }
+    napi_set_element(env, arr, (uint32_t)i, e);
+  }
+  return arr;
+}
+
+/* n references of type t built into buf from JS [{path, region?} | null]; -1 with an exception. */
+static int refs_from_js(napi_env env, hid_t loc, hid_t t, napi_value arr, unsigned char *buf, size_t n) {
+  int region = H5Tequal(t, H5T_STD_REF_DSETREG) > 0;
+  size_t sz = H5Tget_size(t);
+  uint32_t len = 0;
+  if (napi_get_array_length(env, arr, &len) != napi_ok || len != n) { throw_msg(env, "references: the count does not match"); return -1; }
+  hid_t f = H5Iget_file_id(loc);
+  for (uint32_t i = 0; i < len; i++) {
+    napi_value e, pv;
+    napi_valuetype vt;
+    napi_get_element(env, arr, i, &e);
+    napi_typeof(env, e, &vt);
+    memset(buf + i * sz, 0, sz);
+    if (vt == napi_null || vt == napi_undefined) continue;
+    napi_get_named_property(env, e, "path", &pv);
+    char *path = get_string(env, pv);
+    herr_t r = -1;
+    if (path && !region) r = H5Rcreate(buf + i * sz, f, path, H5R_OBJECT, -1);
+    else if (path) {
+      napi_value rv;
+      void *rd;
+      size_t rl;
+      napi_get_named_property(env, e, "region", &rv);
+      hid_t sp = get_bytes(env, rv, &rd, &rl) ? -1 : H5Sdecode(rd);
+      if (sp >= 0) { r = H5Rcreate(buf + i * sz, f, path, H5R_DATASET_REGION, sp); H5Sclose(sp); }
+    }
+    if (r < 0) {
+      char what[400];
+      snprintf(what, sizeof what, "reference to '%.300s'", path ? path : "?");
+      free(path);
+      H5Fclose(f);
+      throw_h5(env, what);
+      return -1;
+    }
+    free(path);
+  }
+  H5Fclose(f);
+  return 0;
+}
+
+/* objectAddr(loc, path) -> the object's address in the file (as links() gives it): what a nested object reference holds. */
+static napi_value js_object_addr(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  get_args(env, info, 2, argv);
+  char *path = get_string(env, argv[1]);
+  if (!path) return throw_msg(env, "objectAddr: path must be a string");
+  hid_t o = H5Oopen(get_hid(env, argv[0]), path, H5P_DEFAULT);
+  char addr[64], what[400];
+  snprintf(what, sizeof what, "open object '%.300s'", path);
+  free(path);
+  if (o < 0) return throw_h5(env, what);
+  int r = obj_addr_str(o, addr, sizeof addr);
+  H5Oclose(o);
+  if (r < 0) return throw_h5(env, what);
+  napi_value s;
+  napi_create_string_utf8(env, addr, NAPI_AUTO_LENGTH, &s);
+  return s;
+}
+
+/* readRefs(ds, start, count) -> [{addr, region?} | null] */
+static napi_value js_read_refs(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  get_args(env, info, 3, argv);
+  hid_t ds = get_hid(env, argv[0]);
+  hid_t fs, ms;
+  hsize_t n;
+  if (select_raw(env, ds, argv[1], argv[2], &fs, &ms, &n)) return NULL;
+  hid_t t = H5Dget_type(ds);
+  size_t sz = H5Tget_size(t);
+  unsigned char *buf = calloc(n ? (size_t)n : 1, sz);
+  herr_t r = buf ? (n ? H5Dread(ds, t, ms, fs, H5P_DEFAULT, buf) : 0) : -1;
+  napi_value out = r >= 0 ? refs_to_js(env, ds, t, buf, (size_t)n) : NULL;
+  free(buf);
+  H5Tclose(t); H5Sclose(fs); H5Sclose(ms);
+  if (r < 0) return throw_h5(env, "read references");
+  return out;
+}
+
+/* writeRefs(ds, start, count, refs) */
+static napi_value js_write_refs(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  get_args(env, info, 4, argv);
+  hid_t ds = get_hid(env, argv[0]);
+  hid_t fs, ms;
+  hsize_t n;
+  if (select_raw(env, ds, argv[1], argv[2], &fs, &ms, &n)) return NULL;
+  hid_t t = H5Dget_type(ds);
+  size_t sz = H5Tget_size(t);
+  unsigned char *buf = calloc(n ? (size_t)n : 1, sz);
+  int bad = !buf || refs_from_js(env, ds, t, argv[3], buf, (size_t)n);
+  herr_t r = bad ? 0 : n ? H5Dwrite(ds, t, ms, fs, H5P_DEFAULT, buf) : 0;
+  free(buf);
+  H5Tclose(t); H5Sclose(fs); H5Sclose(ms);
+  if (bad) return NULL;
+  if (r < 0) return throw_h5(env, "write references");
+  return undef(env);
+}
+
+/* readAttrRefs(loc, name) -> {type, space, refs} */
+static napi_value js_read_attr_refs(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  get_args(env, info, 2, argv);
+  hid_t loc = get_hid(env, argv[0]);
+  char *name = get_string(env, argv[1]);
+  if (!name) return throw_msg(env, "readAttrRefs: name must be a string");
+  char what[400];
+  snprintf(what, sizeof what, "read attribute '%.300s'", name);
+  hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+  free(name);
+  if (a < 0) return throw_h5(env, what);
+  hid_t t = H5Aget_type(a), sp = H5Aget_space(a);
+  hssize_t n = sp >= 0 ? (H5Sget_simple_extent_type(sp) == H5S_NULL ? 0 : H5Sget_simple_extent_npoints(sp)) : -1;
+  size_t sz = t >= 0 ? H5Tget_size(t) : 0;
+  unsigned char *buf = n >= 0 ? calloc(n ? (size_t)n : 1, sz ? sz : 1) : NULL;
+  herr_t r = buf && t >= 0 ? (n ? H5Aread(a, t, buf) : 0) : -1;
+  napi_value o = NULL;
+  if (r >= 0) {
+    napi_value refs = refs_to_js(env, loc, t, buf, (size_t)n);
+    if (refs) {
+      napi_create_object(env, &o);
+      napi_set_named_property(env, o, "type", rich_type(env, t));
+      napi_set_named_property(env, o, "space", space_js(env, sp));
+      napi_set_named_property(env, o, "refs", refs);
+    }
+  }
+  free(buf);
+  if (t >= 0) H5Tclose(t);
+  if (sp >= 0) H5Sclose(sp);
+  H5Aclose(a);
+  if (r < 0) return throw_h5(env, what);
+  return o;
+}
+
+/* writeAttrRefs(loc, name, richType, space, refs) — replaces an existing attribute. */
+static napi_value js_write_attr_refs(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  get_args(env, info, 5, argv);
+  hid_t loc = get_hid(env, argv[0]);
+  char *name = get_string(env, argv[1]);
+  if (!name) return throw_msg(env, "writeAttrRefs: name must be a string");
+  hid_t t = type_from_rich(env, argv[2]);
+  hid_t sp = t >= 0 ? space_from_js(env, argv[3]) : -1;
+  if (t < 0 || sp < 0) { free(name); if (t >= 0) H5Tclose(t); return throw_msg(env, "writeAttrRefs: bad datatype or dataspace"); }
+  hssize_t n = H5Sget_simple_extent_type(sp) == H5S_NULL ? 0 : H5Sget_simple_extent_npoints(sp);
+  size_t sz = H5Tget_size(t);
+  unsigned char *buf = calloc(n ? (size_t)n : 1, sz);
+  int bad = !buf || refs_from_js(env, loc, t, argv[4], buf, (size_t)n);
+  herr_t r = 0;
+  char what[400];
+  snprintf(what, sizeof what, "write attribute '%.300s'", name);
+  if (!bad) {
+    if (H5Aexists(loc, name) > 0) H5Adelete(loc, name);
+    hid_t a = H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    r = a < 0 ? -1 : n ? H5Awrite(a, t, buf) : 0;
+    if (a >= 0) H5Aclose(a);
+  }
+  free(buf);
+  free(name);
+  H5Tclose(t); H5Sclose(sp);
+  if (bad) return NULL;
+  if (r < 0) return throw_h5(env, what);
+  return undef(env);
+}
+
+/* ---------- user block ---------- */
+
+/* userBlockSize(file) -> bytes reserved for a user block at the start of the file (0: none) */
+static napi_value js_user_block_size(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  get_args(env, info, 1, argv);
+  hid_t fcpl = H5Fget_create_plist(get_hid(env, argv[0]));
+  if (fcpl < 0) return throw_h5(env, "file creation properties");
+  hsize_t n = 0;
+  herr_t r = H5Pget_userblock(fcpl, &n);
+  H5Pclose(fcpl);
+  if (r < 0) return throw_h5(env, "user block size");
+  return num(env, (double)n);
+}
+
+/* ---------- link and attribute creation order ----------
+ * Order flags as libhdf5 has them (1 tracked, 3 tracked and indexed):
+ * {links, attrs} of a file's root group, a group, a dataset or a named
+ * datatype; each link's and attribute's creation order number.
+ */
+static void order_flags_js(napi_env env, napi_value o, hid_t plist, int links) {
+  unsigned f = 0;
+  if (links && H5Pget_link_creation_order(plist, &f) >= 0) set_num(env, o, "links", f);
+  f = 0;
+  if (H5Pget_attr_creation_order(plist, &f) >= 0) set_num(env, o, "attrs", f);
+}
+
+/* Sets {linkOrder?, attrOrder?} of a JS options object on a creation property list. */
+static int order_set(napi_env env, napi_value o, hid_t plist, int links) {
+  napi_valuetype t;
+  if (napi_typeof(env, o, &t) != napi_ok || t != napi_object) return 0;
+  int64_t f;
+  herr_t r = 0;
+  if (links && !prop_i64(env, o, "linkOrder", &f) && f > 0) r |= H5Pset_link_creation_order(plist, (unsigned)f);
+  if (!prop_i64(env, o, "attrOrder", &f) && f > 0) r |= H5Pset_attr_creation_order(plist, (unsigned)f);
+  return r < 0 ? -1 : 0;
+}
+
+/* orderInfo(obj) -> {links?, attrs} */
+static napi_value js_order_info(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  get_args(env, info, 1, argv);
+  hid_t id = get_hid(env, argv[0]);
+  H5I_type_t k = H5Iget_type(id);
+  /* a file: its root group's (the file creation properties do not report them back) */
+  hid_t root = k == H5I_FILE ? H5Gopen2(id, "/", H5P_DEFAULT) : -1;
+  hid_t pl = k == H5I_FILE ? (root >= 0 ? H5Gget_create_plist(root) : -1) : k == H5I_GROUP ? H5Gget_create_plist(id) : k == H5I_DATASET ? H5Dget_create_plist(id) : k == H5I_DATATYPE ? H5Tget_create_plist(id) : -1;
+  if (root >= 0) H5Gclose(root);
+  if (pl < 0) return throw_h5(env, "creation properties");
+  napi_value o;
+  napi_create_object(env, &o);
+  order_flags_js(env, o, pl, k == H5I_FILE || k == H5I_GROUP);
+  H5Pclose(pl);
+  g_h5msg[0] = 0;
+  return o;
+}
+
+/* corders(loc, names[], 'links' | 'attrs') -> creation order numbers (-1: not tracked) */
+static napi_value js_corders(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  get_args(env, info, 3, argv);
+  hid_t loc = get_hid(env, argv[0]);
+  char kind[8];
+  size_t kl;
+  napi_get_value_string_utf8(env, argv[2], kind, sizeof kind, &kl);
+  uint32_t n = 0;
+  napi_get_array_length(env, argv[1], &n);
+  napi_value arr;
+  napi_create_array_with_length(env, n, &arr);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value e;
+    napi_get_element(env, argv[1], i, &e);
+    char *name = get_string(env, e);
+    double v = -1;
+    if (name && !strcmp(kind, "links")) {
+      H5L_info_t li;
+      if (H5Lget_info(loc, name, &li, H5P_DEFAULT) >= 0 && li.corder_valid) v = (double)li.corder;
+    } else if (name) {
+      H5A_info_t ai;
+      if (H5Aget_info_by_name(loc, ".", name, &ai, H5P_DEFAULT) >= 0 && ai.corder_valid) v = (double)ai.corder;
+    }
+    free(name);
+    napi_set_element(env, arr, i, num(env, v));
+  }
+  g_h5msg[0] = 0;
+  return arr;
+}
+
+/* createGroupEx(loc, name, {linkOrder?, attrOrder?}) -> group */
+static napi_value js_create_group_ex(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  get_args(env, info, 3, argv);
+  char *name = get_string(env, argv[1]);
+  if (!name) return throw_msg(env, "createGroupEx: name must be a string");
+  hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
+  hid_t g = order_set(env, argv[2], gcpl, 1) ? -1 : H5Gcreate2(get_hid(env, argv[0]), name, H5P_DEFAULT, gcpl, H5P_DEFAULT);
+  H5Pclose(gcpl);
+  char what[400];
+  snprintf(what, sizeof what, "create group '%.300s'", name);
+  free(name);
+  if (g < 0) return throw_h5(env, what);
+  return handle_js(env, g);
 }
 
 /* links(loc) -> [{name, type:'hard'|'soft'|'external'|'other', target?, file?, object?:'group'|'dataset'|'datatype'|'other', addr?}] */
@@ -2436,6 +3473,26 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("writeStrings", js_write_strings);
   EXPORT("readAttrRaw", js_read_attr_raw);
   EXPORT("writeAttrRaw", js_write_attr_raw);
+  EXPORT("readVlen", js_read_vlen);
+  EXPORT("writeVlen", js_write_vlen);
+  EXPORT("readAttrVlen", js_read_attr_vlen);
+  EXPORT("writeAttrVlen", js_write_attr_vlen);
+  EXPORT("openType", js_open_type);
+  EXPORT("typeOf", js_type_of);
+  EXPORT("commitType", js_commit_type);
+  EXPORT("linkObject", js_link_object);
+  EXPORT("standInFilter", js_stand_in_filter);
+  EXPORT("readChunkRaw", js_read_chunk_raw);
+  EXPORT("writeChunkRaw", js_write_chunk_raw);
+  EXPORT("objectAddr", js_object_addr);
+  EXPORT("readRefs", js_read_refs);
+  EXPORT("writeRefs", js_write_refs);
+  EXPORT("readAttrRefs", js_read_attr_refs);
+  EXPORT("writeAttrRefs", js_write_attr_refs);
+  EXPORT("userBlockSize", js_user_block_size);
+  EXPORT("orderInfo", js_order_info);
+  EXPORT("corders", js_corders);
+  EXPORT("createGroupEx", js_create_group_ex);
   EXPORT("links", js_links);
   EXPORT("createLink", js_create_link);
   EXPORT("objectKind", js_object_kind);

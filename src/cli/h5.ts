@@ -23,11 +23,12 @@ function out(s: string): Promise<void> {
 function line(e: ListEntry): string {
   switch (e.kind) {
     case 'group': return `${e.path}/\tgroup`;
+    case 'datatype': return `${e.path}\tdatatype ${e.type}`;
     case 'soft': return `${e.path}\tsoft link -> ${e.target}`;
     case 'external': return `${e.path}\texternal link -> ${e.file}:${e.target}`;
     default: {
       const dims = Array.isArray(e.dims) ? `{${e.dims.join(', ')}${e.maxdims ? `/${e.maxdims.map((m) => (m === -1 ? 'Inf' : m)).join(', ')}` : ''}}` : `{${e.dims}}`;
-      const extra = [e.layout === 'chunked' ? `chunk {${e.chunk?.join(', ')}}` : e.layout, ...(e.filters ?? [])].join(', ');
+      const extra = [e.layout === 'chunked' ? `chunk {${e.chunk?.join(', ')}}` : e.layout, ...(e.filters ?? []), ...(e.rawChunks ? ['chunks kept filtered'] : [])].join(', ');
       return `${e.path}\tdataset ${e.type} ${dims} ${extra}`;
     }
   }

@@ -4,8 +4,9 @@ import { type DaosObject, type ObjectId, keyString } from '../object/index.js';
 import { StrataError } from '../errors.js';
 import type { H5RichType, H5Space } from './h5lib/index.js';
 import { ATTR, encodeAttr, decodeAttr, spaceElements, type AttrRecord } from './layout.js';
-import { encodeAll, decodeAll, isVarString, typeName, unsupportedReason, type H5Value } from './types.js';
+import { encodeAll, decodeAll, hasVlenData, isVarString, typeName, unsupportedReason, type H5Value } from './types.js';
 import type { H5Store } from './store.js';
+import { isReference } from './references.js';
 
 /** What groups and datasets share: an object with attributes. */
 export abstract class H5Node {
@@ -29,7 +30,7 @@ export abstract class H5Node {
     return (await this.o.get(ATTR, name, this.store.epoch)) !== undefined;
   }
 
-  /** Sets (replaces) an attribute: raw elements in its type, or strings for a variable-string type. */
+  /** Sets (replaces) an attribute: raw elements in its type, strings for a variable-string type, raw + heap for other variable-length data. */
   async setAttr(name: string, a: AttrRecord): Promise<void> {
     if (!name || name.length > 65535) throw new StrataError('EINVAL', `bad attribute name '${name}'`);
     const r = unsupportedReason(a.type);
@@ -37,6 +38,8 @@ export abstract class H5Node {
     const n = spaceElements(a.space);
     if (isVarString(a.type)) {
       if (!a.strings || a.strings.length !== n) throw new StrataError('EINVAL', `${this.where()}: attribute '${name}' needs ${n} strings`);
+    } else if ((hasVlenData(a.type) || isReference(a.type)) !== !!a.heap) {
+      throw new StrataError('EINVAL', `${this.where()}: attribute '${name}': ${a.heap ? 'a heap given for a type without' : 'no heap given for'} variable-length data (${typeName(a.type)})`);
     } else if (!a.raw || a.raw.length !== n * a.type.size) {
       throw new StrataError('EINVAL', `${this.where()}: attribute '${name}' needs ${n * a.type.size} bytes of data (${n} × ${typeName(a.type)}), got ${a.raw?.length ?? 0}`);
     }
@@ -55,7 +58,7 @@ export abstract class H5Node {
   /** An attribute's values as JS values. */
   async getAttrValues(name: string): Promise<H5Value[]> {
     const a = await this.getAttr(name);
-    return a.strings ?? decodeAll(a.type, a.raw ?? Buffer.alloc(0));
+    return a.strings ?? decodeAll(a.type, a.raw ?? Buffer.alloc(0), a.heap ? { buf: a.heap, base: 0 } : undefined);
   }
 
   async deleteAttr(name: string): Promise<void> {

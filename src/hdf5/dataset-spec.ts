@@ -19,7 +19,11 @@ export interface DatasetSpec {
   layout?: 'contiguous' | 'chunked' | 'compact';
   /** Filters recorded for export (data is stored unfiltered). */
   filters?: H5Filter[];
-  fill?: { status?: FillRecord['status']; value?: Uint8Array; allocTime?: FillRecord['allocTime']; fillTime?: FillRecord['fillTime'] };
+  fill?: { status?: FillRecord['status']; value?: Uint8Array; string?: string; allocTime?: FillRecord['allocTime']; fillTime?: FillRecord['fillTime'] };
+  /** Attribute creation order flags (import). */
+  attrOrder?: number;
+  /** Import: chunks are copied still filtered (a filter is not available); see Dcpl.raw. */
+  raw?: boolean;
 }
 
 /** Validates a dataset spec and derives what is stored. */
@@ -72,5 +76,11 @@ export function datasetRecord(spec: DatasetSpec, where: string): DatasetRecord {
     if (f.value.length !== type.size) throw new StrataError('EINVAL', `${where}: the fill value has ${f.value.length} bytes, the type ${type.size}`);
     fill.value = Buffer.from(f.value).toString('base64');
   }
-  return { type, space, dcpl: { layout, ...(layout === 'chunked' ? { chunk: storeChunk.slice() } : {}), storeChunk, filters: spec.filters ?? [], fill } };
+  if (f.string !== undefined) {
+    if (!isVarString(type)) throw new StrataError('EINVAL', `${where}: a string fill value is for variable-length string datasets`);
+    fill.string = f.string;
+    fill.status = f.status ?? 'user';
+  }
+  if (spec.raw && (layout !== 'chunked' || !spec.filters?.length)) throw new StrataError('EINVAL', `${where}: only chunked, filtered datasets keep their chunks filtered`);
+  return { type, space, dcpl: { layout, ...(layout === 'chunked' ? { chunk: storeChunk.slice() } : {}), storeChunk, filters: spec.filters ?? [], fill, ...(spec.raw ? { raw: true } : {}), ...(spec.attrOrder ? { attrOrder: spec.attrOrder } : {}) } };
 }

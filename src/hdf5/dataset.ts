@@ -4,10 +4,11 @@
 import type { ObjectId } from '../object/index.js';
 import { StrataError, isStrataError } from '../errors.js';
 import type { H5RichType, H5Space } from './h5lib/index.js';
-import { META, HEAP, A_SPACE, A_DATA, A_END, chunkKey, isChunkKey, chunkCoords, encodeJson, spaceElements, type DatasetRecord } from './layout.js';
+import { META, HEAP, A_SPACE, A_DATA, A_END, A_HEAP, A_RAW, A_RAW_META, chunkKey, isChunkKey, chunkCoords, encodeJson, spaceElements, type DatasetRecord } from './layout.js';
 import { checkSlab, chunksOf, copyBlock, intersect } from './slab.js';
-import { encodeAll, decodeAll, isVarString, storedSize, type H5Value } from './types.js';
+import { encodeAll, decodeAll, decodeValue, hasVlenData, isVarString, storedSize, type H5Value } from './types.js';
 import { H5Node } from './attributes.js';
+import { isReference } from './references.js';
 import type { H5Store } from './store.js';
 
 function allZero(b: Uint8Array): boolean {
@@ -50,7 +51,15 @@ export class H5Dataset extends H5Node {
     return data;
   }
 
+  /** Chunks kept filtered (Dcpl.raw) have no values to read or change here. */
+  private checkNotRaw(what: string): void {
+    if (!this.record.dcpl.raw) return;
+    const names = this.record.dcpl.filters.filter((f) => f.available === false).map((f) => f.name || `filter ${f.id}`);
+    throw new StrataError('ENOTSUP', `${this.where()}: cannot ${what}: its chunks are kept compressed (${names.join(', ') || 'a filter'} was not available when it was imported); export it to a file and read it where the filter is installed`);
+  }
+
   private checkSel(start: number[], count: number[], what: string): number {
+    this.checkNotRaw(what);
     if (this.space.kind === 'null') throw new StrataError('EINVAL', `${this.where()}: ${what}: the dataset has a null dataspace (no elements)`);
     if (this.space.kind === 'scalar') {
       if (start.length || count.length) throw new StrataError('EINVAL', `${this.where()}: ${what}: a scalar dataset takes an empty selection`);
@@ -62,6 +71,7 @@ export class H5Dataset extends H5Node {
   /** Reads a hyperslab: raw elements in the dataset's type (row-major). */
   async readSlab(start: number[], count: number[]): Promise<Buffer> {
     if (isVarString(this.type)) throw new StrataError('EINVAL', `${this.where()}: variable-length strings: use readStrings`);
+    if (hasVlenData(this.type) || isReference(this.type)) throw new StrataError('EINVAL', `${this.where()}: variable-length data and references: use readValues`);
     return this.readStored(start, count);
   }
 
@@ -82,6 +92,7 @@ export class H5Dataset extends H5Node {
   /** Writes a hyperslab of raw elements in the dataset's type. `fresh`: chunks are known to be unwritten (import). */
   async writeSlab(start: number[], count: number[], data: Uint8Array, opts: { fresh?: boolean } = {}): Promise<void> {
     if (isVarString(this.type)) throw new StrataError('EINVAL', `${this.where()}: variable-length strings: use writeStrings`);
+    if (hasVlenData(this.type) || isReference(this.type)) throw new StrataError('ENOTSUP', `${this.where()}: variable-length data and references are written by import only`);
     return this.writeStored(start, count, data, opts);
   }
 
@@ -113,6 +124,7 @@ export class H5Dataset extends H5Node {
   /** Reads a hyperslab as JS values. */
   async readValues(start: number[], count: number[]): Promise<H5Value[]> {
     if (isVarString(this.type)) return this.readStrings(start, count);
+    if (hasVlenData(this.type) || isReference(this.type)) return this.readVlenValues(start, count);
     return decodeAll(this.type, await this.readSlab(start, count));
   }
 
@@ -180,8 +192,72 @@ export class H5Dataset extends H5Node {
 
   private heapEnd: number | undefined;
 
+  /*
+   * Types holding variable-length data other than top-level strings keep, per
+   * chunk, the elements (memory layout, heap references) under `d` and the
+   * chunk's own heap under `h` (its length in `end`): a chunk reads and
+   * writes as one piece, with no walk of a shared heap.
+   */
+
+  /** A stored chunk of variable-length data: its elements (full chunk) and its heap (offsets from 0). */
+  async readVlenChunk(coords: number[]): Promise<{ fixed: Buffer; heap: Buffer }> {
+    const key = chunkKey(coords);
+    const fixed = Buffer.from(await this.o.read(key, A_DATA, 0, this.chunkBytes, this.store.epoch));
+    const end = await this.o.get(key, A_END, this.store.epoch);
+    const len = end && end.length === 8 ? Number(Buffer.from(end).readBigUInt64LE(0)) : 0;
+    const heap = len ? Buffer.from(await this.o.read(key, A_HEAP, 0, len, this.store.epoch)) : Buffer.alloc(0);
+    return { fixed, heap };
+  }
+
+  /** Import: the part [start, start+count) of chunk `coords` (never written before), with its heap (offsets from 0). */
+  async writeVlenChunk(coords: number[], start: number[], count: number[], fixed: Buffer, heap: Buffer): Promise<void> {
+    const n = this.checkSel(start, count, 'write');
+    const es = this.elementSize;
+    if (fixed.length !== n * es) throw new StrataError('EINVAL', `${this.where()}: write: ${fixed.length} bytes given, the selection needs ${n * es}`);
+    const ch = this.storeChunk;
+    const buf = Buffer.alloc(this.chunkBytes);
+    copyBlock(fixed, count, count.map(() => 0), buf, ch, start.map((s, i) => s - coords[i]! * ch[i]!), count, es);
+    if (!heap.length && allZero(buf)) return; // nothing but empty elements: stays sparse
+    const tx = this.store.writeTx(`write ${this.where()}`);
+    const key = chunkKey(coords);
+    tx.write(this.o, key, A_DATA, 0, buf);
+    if (heap.length) {
+      tx.write(this.o, key, A_HEAP, 0, heap);
+      const end = Buffer.alloc(8);
+      end.writeBigUInt64LE(BigInt(heap.length));
+      tx.put(this.o, key, A_END, end);
+    }
+    await this.store.done(buf.length + heap.length);
+  }
+
+  /** Variable-length data as JS values (arrays for sequences), chunk by chunk. */
+  private async readVlenValues(start: number[], count: number[]): Promise<H5Value[]> {
+    const n = this.checkSel(start, count, 'read');
+    const out: H5Value[] = new Array<H5Value>(n);
+    if (n === 0) return out;
+    const es = this.elementSize;
+    const ch = this.storeChunk;
+    for (const c of chunksOf(start, count, ch)) {
+      const part = intersect(c, ch, start, count)!;
+      const { fixed, heap } = await this.readVlenChunk(c);
+      const m = part.count.reduce((a, x) => a * x, 1);
+      const elems = Buffer.alloc(m * es);
+      copyBlock(fixed, ch, part.start.map((s, i) => s - c[i]! * ch[i]!), elems, part.count, part.count.map(() => 0), part.count, es);
+      // element k of the part (row-major) -> its index in the selection
+      const idx = part.count.map(() => 0);
+      for (let k = 0; k < m; k++) {
+        let at = 0;
+        for (let i = 0; i < count.length; i++) at = at * count[i]! + (part.start[i]! - start[i]! + idx[i]!);
+        out[at] = decodeValue(this.type, elems, k * es, { buf: heap, base: 0 });
+        for (let i = idx.length - 1; i >= 0; i--) { if (++idx[i]! < part.count[i]!) break; idx[i] = 0; }
+      }
+    }
+    return out;
+  }
+
   /** Changes the current dims (chunked datasets, up to maxdims); shrinking drops the data outside. */
   async setExtent(dims: number[]): Promise<void> {
+    this.checkNotRaw('change its extent');
     if (this.record.dcpl.layout !== 'chunked') throw new StrataError('EINVAL', `${this.where()}: only chunked datasets can change their extent`);
     if (dims.length !== this.rank || dims.some((d, i) => !Number.isSafeInteger(d) || d < 0 || (this.maxdims[i] !== -1 && d > this.maxdims[i]!))) {
       throw new StrataError('EINVAL', `${this.where()}: extent [${dims.join(', ')}] exceeds the maximum [${this.maxdims.map((m) => (m === -1 ? 'unlimited' : m)).join(', ')}]`);
@@ -205,6 +281,31 @@ export class H5Dataset extends H5Node {
     }
     await this.store.done();
     this.record = { ...this.record, space };
+  }
+
+  /** A chunk kept filtered (Dcpl.raw): its bytes and filter mask, or undefined when absent. */
+  async readRawChunk(coords: number[]): Promise<{ mask: number; data: Buffer } | undefined> {
+    const key = chunkKey(coords);
+    const m = await this.o.get(key, A_RAW_META, this.store.epoch);
+    if (!m) return undefined;
+    if (m.length !== 12) throw new StrataError('EIO', `corrupt HDF5 container: ${this.where()}: bad filtered-chunk record`);
+    const mb = Buffer.from(m);
+    const size = Number(mb.readBigUInt64BE(4));
+    const data = Buffer.from(await this.o.read(key, A_RAW, 0, size, this.store.epoch));
+    return { mask: mb.readUInt32BE(0), data };
+  }
+
+  /** Import: a chunk as the filter pipeline left it in the file. */
+  async writeRawChunk(coords: number[], mask: number, data: Buffer): Promise<void> {
+    if (!this.record.dcpl.raw) throw new StrataError('EINVAL', `${this.where()}: its chunks are stored unfiltered`);
+    const key = chunkKey(coords);
+    const m = Buffer.alloc(12);
+    m.writeUInt32BE(mask >>> 0, 0);
+    m.writeBigUInt64BE(BigInt(data.length), 4);
+    const tx = this.store.writeTx(`write ${this.where()}`);
+    if (data.length) tx.write(this.o, key, A_RAW, 0, data);
+    tx.put(this.o, key, A_RAW_META, m);
+    await this.store.done(data.length);
   }
 
   /** Chunk coordinates that hold data, in row-major order. */

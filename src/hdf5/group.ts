@@ -2,13 +2,16 @@
 // groups, datasets and links, unlinking.
 import { keyString } from '../object/index.js';
 import { StrataError } from '../errors.js';
-import { META, LINK, A_KIND, A_TYPE, A_SPACE, A_DCPL, encodeJson, decodeJson, type LinkValue } from './layout.js';
+import { META, LINK, A_KIND, A_TYPE, A_SPACE, A_DCPL, A_ORDER, encodeJson, decodeJson, type LinkValue } from './layout.js';
 import { H5Node } from './attributes.js';
 import { H5Dataset } from './dataset.js';
 import { datasetRecord, type DatasetSpec } from './dataset-spec.js';
+import { H5NamedType } from './named-type.js';
+import type { H5RichType, CreationOrder } from './h5lib/index.js';
+import { checkRichType } from './h5lib/index.js';
 
 export type Member =
-  | { name: string; kind: 'group' | 'dataset'; oid: string }
+  | { name: string; kind: 'group' | 'dataset' | 'datatype'; oid: string }
   | { name: string; kind: 'soft'; target: string }
   | { name: string; kind: 'external'; file: string; target: string };
 
@@ -21,8 +24,23 @@ function checkName(name: string): string {
   return name;
 }
 
+const coOf = (co: number | undefined) => (co !== undefined && co >= 0 ? { co } : {});
+
 export class H5Group extends H5Node {
   readonly kind = 'group' as const;
+
+  /** Creation order flags of links and attributes, when the group came from a file that tracks them. */
+  async order(): Promise<CreationOrder> {
+    const v = await this.o.get(META, A_ORDER, this.store.epoch);
+    return v ? decodeJson<CreationOrder>(v, `creation order of ${this.where()}`) : {};
+  }
+
+  /** Import: the creation order flags (the root group's come from the file). */
+  async setOrder(order: CreationOrder): Promise<void> {
+    if (!order.links && !order.attrs) return;
+    this.store.writeTx(`set creation order of ${this.where()}`).put(this.o, META, A_ORDER, encodeJson(order));
+    await this.store.done();
+  }
 
   async link(name: string): Promise<LinkValue | undefined> {
     const v = await this.o.get(LINK, name, this.store.epoch);
@@ -63,18 +81,20 @@ export class H5Group extends H5Node {
     return () => new StrataError('EEXIST', `${this.store.label}:${joinPath(this.path, name)}: created concurrently by another writer`);
   }
 
-  async createGroup(name: string): Promise<H5Group> {
+  /** `co`: the link's creation order number (import); `order`: the group's creation order flags. */
+  async createGroup(name: string, co?: number, order?: CreationOrder): Promise<H5Group> {
     const oid = await this.store.newOid();
-    await this.addLink(name, { t: 'hard', oid: oid.toString(), kind: 'group' }, 'create group');
+    await this.addLink(name, { t: 'hard', oid: oid.toString(), kind: 'group', ...coOf(co) }, 'create group');
     this.store.writeTx('create group').put(this.store.obj(oid), META, A_KIND, 'group');
+    if (order && (order.links || order.attrs)) this.store.writeTx('create group').put(this.store.obj(oid), META, A_ORDER, encodeJson(order));
     await this.store.done(0, this.conflict(name));
     return new H5Group(this.store, oid, joinPath(this.path, name));
   }
 
-  async createDataset(name: string, spec: DatasetSpec): Promise<H5Dataset> {
+  async createDataset(name: string, spec: DatasetSpec, co?: number): Promise<H5Dataset> {
     const rec = datasetRecord(spec, `${this.store.label}:${joinPath(this.path, name)}`);
     const oid = await this.store.newOid();
-    await this.addLink(name, { t: 'hard', oid: oid.toString(), kind: 'dataset' }, 'create dataset');
+    await this.addLink(name, { t: 'hard', oid: oid.toString(), kind: 'dataset', ...coOf(co) }, 'create dataset');
     const o = this.store.obj(oid);
     const tx = this.store.writeTx('create dataset');
     tx.put(o, META, A_KIND, 'dataset');
@@ -85,20 +105,33 @@ export class H5Group extends H5Node {
     return new H5Dataset(this.store, oid, joinPath(this.path, name), rec);
   }
 
-  async createSoftLink(name: string, target: string): Promise<void> {
+  /** A named (committed) datatype: datasets and attributes whose type is {...type, named: its OID} share it. */
+  async createNamedType(name: string, type: H5RichType): Promise<H5NamedType> {
+    const t = checkRichType(type);
+    const oid = await this.store.newOid();
+    await this.addLink(name, { t: 'hard', oid: oid.toString(), kind: 'datatype' }, 'create named datatype');
+    const o = this.store.obj(oid);
+    const tx = this.store.writeTx('create named datatype');
+    tx.put(o, META, A_KIND, 'datatype');
+    tx.put(o, META, A_TYPE, encodeJson(t));
+    await this.store.done(256, this.conflict(name));
+    return new H5NamedType(this.store, oid, joinPath(this.path, name), t);
+  }
+
+  async createSoftLink(name: string, target: string, co?: number): Promise<void> {
     if (!target) throw new StrataError('EINVAL', 'a soft link needs a target path');
-    await this.addLink(name, { t: 'soft', target }, 'create soft link');
+    await this.addLink(name, { t: 'soft', target, ...coOf(co) }, 'create soft link');
     await this.store.done(0, this.conflict(name));
   }
 
-  async createExternalLink(name: string, file: string, target: string): Promise<void> {
-    await this.addLink(name, { t: 'external', file, target }, 'create external link');
+  async createExternalLink(name: string, file: string, target: string, co?: number): Promise<void> {
+    await this.addLink(name, { t: 'external', file, target, ...coOf(co) }, 'create external link');
     await this.store.done(0, this.conflict(name));
   }
 
-  /** Another name for an existing group or dataset (an HDF5 hard link). */
-  async createHardLink(name: string, to: H5Group | H5Dataset): Promise<void> {
-    await this.addLink(name, { t: 'hard', oid: to.oid.toString(), kind: to.kind }, 'create hard link');
+  /** Another name for an existing group, dataset or named datatype (an HDF5 hard link). */
+  async createHardLink(name: string, to: H5Group | H5Dataset | H5NamedType, co?: number): Promise<void> {
+    await this.addLink(name, { t: 'hard', oid: to.oid.toString(), kind: to.kind, ...coOf(co) }, 'create hard link');
     await this.store.done(0, this.conflict(name));
   }
 

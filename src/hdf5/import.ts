@@ -19,10 +19,13 @@ import {
 } from '../container/index.js';
 import { listObjects } from '../object/index.js';
 import { cleanupStale, me, pendingKey } from '../container/pending.js';
-import { H5File, type Dataset, type Group, type H5Link, type DatasetMeta } from './h5lib/index.js';
-import { H5Store, type H5Group, type H5Dataset } from './store.js';
-import { unsupportedReason, isVarString, storedSize } from './types.js';
-import { chunksOf } from './slab.js';
+import { H5File, type Dataset, type Group, type H5Link, type DatasetMeta, type FileRef } from './h5lib/index.js';
+import { H5Store, type H5Group, type H5Dataset, type H5NamedType } from './store.js';
+import type { H5Node } from './attributes.js';
+import { storedType } from './named-type.js';
+import { isReference, encodeRefs, nestedRefs, storeNestedRefs, type RefTarget } from './references.js';
+import { unsupportedReason, isVarString, hasVlenData, storedSize } from './types.js';
+import { chunksOf, intersect } from './slab.js';
 import { probeH5 } from './probe.js';
 
 const TILE_BYTES = 1024 * 1024;
@@ -70,15 +73,14 @@ function datasetProblem(m: DatasetMeta): string | undefined {
   if (m.external) return 'dataset with external storage';
   const r = unsupportedReason(m.type);
   if (r) return `unsupported datatype: ${r}`;
-  if (m.type.committed) return 'dataset with a named (committed) datatype';
   return undefined;
 }
 
-/** Walks the file (name order, each object once) and lists what cannot be imported. */
-export function scanUnsupported(f: H5File): Unsupported[] {
+/** Walks the file (name order, each object once) and lists what cannot be imported; named datatypes found go to `named`. */
+export function scanUnsupported(f: H5File, named: Array<{ path: string; addr: string }> = []): Unsupported[] {
   const out: Unsupported[] = [];
   const seen = new Set<string>();
-  const attrs = (loc: { attrNames(): string[]; readAttrRaw(n: string): { type: Parameters<typeof unsupportedReason>[0] } }, path: string) => {
+  const attrs = (loc: AttrSource, path: string) => {
     for (const a of loc.attrNames()) {
       let r: string | undefined;
       try { r = unsupportedReason(loc.readAttrRaw(a).type); } catch (e) { r = (e as Error).message; }
@@ -103,8 +105,12 @@ export function scanUnsupported(f: H5File): Unsupported[] {
           if (r) out.push({ path: p, reason: r });
           else attrs(ds, p);
         } finally { ds.close(); }
+      } else if (l.object === 'datatype') {
+        named.push({ path: p, addr: l.addr! });
+        const t = g.openType(l.name);
+        try { attrs(t, p); } finally { t.close(); }
       } else {
-        out.push({ path: p, reason: l.object === 'datatype' ? 'named datatype' : 'unknown object kind' });
+        out.push({ path: p, reason: 'unknown object kind' });
       }
     }
   };
@@ -112,12 +118,53 @@ export function scanUnsupported(f: H5File): Unsupported[] {
   return out;
 }
 
+/** What attributes are read from: a file, group, dataset or named datatype. */
+type AttrSource = Pick<Dataset, 'attrNames' | 'readAttrRaw' | 'readAttrVlen' | 'readAttrRefs' | 'corders'>;
+
+/** Objects already made, by file address (hard links to them become links to the same OID). */
+type Made = Map<string, H5Group | H5Dataset | H5NamedType>;
+
+/** Work left for the end of the walk: references, whose targets must all have been made. */
+type Later = Array<() => Promise<void>>;
+
+/** What a reference read from the file points at, among the objects made. */
+function refTarget(made: Made, r: FileRef | null, where: string): RefTarget | null {
+  if (!r) return null;
+  const o = made.get(r.addr);
+  if (!o) throw new StrataError('EINVAL', `${where}: a reference to an object that is not imported (not reachable by a link, or skipped)`);
+  return { oid: o.oid.toString(), path: o.path, ...(r.region ? { region: r.region } : {}) };
+}
+
 /** Copies attributes of an HDF5 location onto a store object. */
-async function copyAttrs(src: Group | H5File | Dataset, dst: H5Group | H5Dataset, path: string, skip: Set<string>, res: ImportResult): Promise<void> {
-  for (const a of src.attrNames()) {
+async function copyAttrs(src: AttrSource, dst: H5Node, path: string, skip: Set<string>, res: ImportResult, made: Made, later: Later): Promise<void> {
+  const names = src.attrNames();
+  const cos = names.length ? src.corders(names, 'attrs') : [];
+  for (const [i, a] of names.entries()) {
     if (skip.has(`${path} (attribute '${a}')`)) continue;
     const r = src.readAttrRaw(a);
-    await dst.setAttr(a, r.strings ? { type: r.type, space: r.space, strings: r.strings } : { type: r.type, space: r.space, raw: r.raw ?? Buffer.alloc(0) });
+    const type = storedType(r.type, made);
+    const co = cos[i]! >= 0 ? { co: cos[i]! } : {};
+    if (isReference(r.type)) {
+      const v = src.readAttrRefs(a);
+      const where = `${path} (attribute '${a}')`;
+      later.push(async () => {
+        const { fixed, heap } = encodeRefs(type, v.refs.map((x) => refTarget(made, x, where)));
+        await dst.setAttr(a, { type, space: v.space, raw: fixed, heap, ...co });
+      });
+    } else if (hasVlenData(r.type)) {
+      const v = src.readAttrVlen(a);
+      if (nestedRefs(r.type)) {
+        const where = `${path} (attribute '${a}')`;
+        later.push(async () => {
+          const heap = storeNestedRefs(type, v.fixed, v.heap, (addr) => refTarget(made, { addr }, where)!);
+          await dst.setAttr(a, { type, space: v.space, raw: v.fixed, heap, ...co });
+        });
+      } else {
+        await dst.setAttr(a, { type, space: v.space, raw: v.fixed, heap: v.heap, ...co });
+      }
+    } else {
+      await dst.setAttr(a, r.strings ? { type, space: r.space, strings: r.strings, ...co } : { type, space: r.space, raw: r.raw ?? Buffer.alloc(0), ...co });
+    }
     res.attributes++;
   }
 }
@@ -126,6 +173,8 @@ async function copyAttrs(src: Group | H5File | Dataset, dst: H5Group | H5Dataset
 async function copyData(src: Dataset, dst: H5Dataset, res: ImportResult): Promise<void> {
   const sp = dst.space;
   if (sp.kind === 'null') return;
+  if (dst.record.dcpl.raw) return copyRawChunks(src, dst, res);
+  if (hasVlenData(dst.type)) return copyVlenData(src, dst, res);
   if (sp.kind === 'scalar') {
     if (isVarString(dst.type)) await dst.writeStrings([], [], src.readStrings([], []), { fresh: true });
     else await dst.writeSlab([], [], src.readRaw([], []), { fresh: true });
@@ -152,23 +201,96 @@ async function copyData(src: Dataset, dst: H5Dataset, res: ImportResult): Promis
   }
 }
 
-async function importTree(f: H5File, store: H5Store, skip: Set<string>, res: ImportResult, opts: ImportOptions): Promise<void> {
-  const made = new Map<string, H5Group | H5Dataset>();
+/**
+ * A filter of the dataset is not available: every allocated chunk is copied
+ * as stored (direct chunk read), with its filter mask. A mask naming filters
+ * the pipeline does not have means a damaged chunk record.
+ */
+async function copyRawChunks(src: Dataset, dst: H5Dataset, res: ImportResult): Promise<void> {
+  const dims = dst.dims;
+  const ch = dst.storeChunk;
+  const nf = dst.record.dcpl.filters.length;
+  if (dims.some((d) => d === 0)) return;
+  for (const c of chunksOf(dims.map(() => 0), dims, ch)) {
+    const r = src.readChunkRaw(c.map((x, i) => x * ch[i]!));
+    if (!r) continue;
+    if (nf < 32 && r.mask >>> nf !== 0) {
+      throw new StrataError('EINVAL', `chunk (${c.join(',')}): its filter mask 0x${r.mask.toString(16)} names filters the dataset's pipeline (${nf} filter${nf === 1 ? '' : 's'}) does not have (corrupt?)`);
+    }
+    await dst.writeRawChunk(c, r.mask, r.data);
+    res.bytes += r.data.length;
+  }
+}
+
+/** Reference data (after the walk): chunk by chunk, each reference turned into its target's OID and path. */
+async function copyRefData(f: H5File, path: string, dst: H5Dataset, made: Made, res: ImportResult): Promise<void> {
+  const src = f.openDataset(path);
+  try {
+    const dims = dst.space.kind === 'scalar' ? [] : dst.dims;
+    if (dst.space.kind === 'null' || dims.some((d) => d === 0)) return;
+    const ch = dst.storeChunk;
+    const all = dims.map(() => 0);
+    for (const c of chunksOf(all, dims, ch)) {
+      const part = intersect(c, ch, all, dims)!;
+      const refs = src.readRefs(part.start, part.count).map((x) => refTarget(made, x, path));
+      if (refs.every((x) => x === null)) continue;
+      const { fixed, heap } = encodeRefs(dst.type, refs);
+      await dst.writeVlenChunk(c, part.start, part.count, fixed, heap);
+      res.bytes += fixed.length + heap.length;
+    }
+  } finally { src.close(); }
+}
+
+/**
+ * Variable-length data (other than top-level strings): one read per stored
+ * chunk, with the chunk's own heap. Object references inside the type are
+ * turned into their targets by `refs` (after the walk: see importTree).
+ */
+async function copyVlenData(src: Dataset, dst: H5Dataset, res: ImportResult, refs?: (addr: string) => RefTarget): Promise<void> {
+  const dims = dst.space.kind === 'scalar' ? [] : dst.dims;
+  if (dims.some((d) => d === 0)) return;
+  const ch = dst.storeChunk;
+  const all = dims.map(() => 0);
+  for (const c of chunksOf(all, dims, ch)) {
+    const part = intersect(c, ch, all, dims)!;
+    const v = src.readVlen(part.start, part.count);
+    const heap = refs ? storeNestedRefs(dst.type, v.fixed, v.heap, refs) : v.heap;
+    await dst.writeVlenChunk(c, part.start, part.count, v.fixed, heap);
+    res.bytes += v.fixed.length + v.heap.length;
+  }
+}
+
+async function importTree(f: H5File, store: H5Store, named: Array<{ path: string; addr: string }>, skip: Set<string>, res: ImportResult, opts: ImportOptions): Promise<void> {
+  const made: Made = new Map();
+  const later: Later = [];
+  // Named datatypes first: a dataset may use one whose link comes later in name order.
+  for (const n of named) {
+    const t = f.openType(n.path);
+    try {
+      const nt = await store.createNamedType(storedType(t.type(), made), n.path);
+      made.set(n.addr, nt);
+      await copyAttrs(t, nt, n.path, skip, res, made, later);
+    } finally { t.close(); }
+  }
+  await store.root().setOrder(f.orderInfo());
   const walk = async (g: Group | H5File, dst: H5Group, path: string) => {
-    await copyAttrs(g, dst, path, skip, res);
+    await copyAttrs(g, dst, path, skip, res, made, later);
     const links: H5Link[] = g.linkList();
-    for (const l of links) {
+    // creation order numbers, where the group tracks them (kept so that the export creates links in that order)
+    const cos = links.length ? g.corders(links.map((l) => l.name), 'links') : [];
+    for (const [i, l] of links.entries()) {
       const p = join(path, l.name);
+      const co = cos[i]!;
       if (skip.has(p)) { continue; }
-      if (l.type === 'soft') { await dst.createSoftLink(l.name, l.target ?? ''); res.links++; continue; }
-      if (l.type === 'external') { await dst.createExternalLink(l.name, l.file ?? '', l.target ?? ''); res.links++; continue; }
+      if (l.type === 'soft') { await dst.createSoftLink(l.name, l.target ?? '', co); res.links++; continue; }
+      if (l.type === 'external') { await dst.createExternalLink(l.name, l.file ?? '', l.target ?? '', co); res.links++; continue; }
       if (l.type !== 'hard') continue;
       const prev = made.get(l.addr!);
-      if (prev) { await dst.createHardLink(l.name, prev); res.links++; continue; }
+      if (prev) { await dst.createHardLink(l.name, prev, co); res.links++; continue; }
       if (l.object === 'group') {
         const sub = g.openGroup(l.name);
         try {
-          const ng = await dst.createGroup(l.name);
+          const ng = await dst.createGroup(l.name, co, sub.orderInfo());
           made.set(l.addr!, ng);
           res.groups++;
           await walk(sub, ng, p);
@@ -178,18 +300,26 @@ async function importTree(f: H5File, store: H5Store, skip: Set<string>, res: Imp
         try {
           const m = ds.meta();
           const nd = await dst.createDataset(l.name, {
-            type: m.type,
+            type: storedType(m.type, made),
             dims: m.space.kind === 'simple' ? m.space.dims : m.space.kind,
             ...(m.space.kind === 'simple' ? { maxdims: m.space.maxdims } : {}),
             layout: m.layout === 'virtual' ? 'contiguous' : m.layout,
             ...(m.layout === 'chunked' ? { chunk: m.chunk } : {}),
-            filters: m.filters.map((x) => ({ id: x.id, name: x.name, flags: x.flags, cd: x.cd })),
-            fill: { status: m.fill.status, ...(m.fill.value ? { value: m.fill.value } : {}), allocTime: m.fill.allocTime, fillTime: m.fill.fillTime },
-          });
+            filters: m.filters.map((x) => ({ id: x.id, name: x.name, flags: x.flags, cd: x.cd, ...(x.available ? {} : { available: false }) })),
+            fill: { status: m.fill.status, ...(m.fill.value ? { value: m.fill.value } : {}), ...(m.fill.string !== undefined ? { string: m.fill.string } : {}), allocTime: m.fill.allocTime, fillTime: m.fill.fillTime },
+            ...(m.layout === 'chunked' && m.filters.some((x) => x.available === false) ? { raw: true } : {}),
+            ...(ds.orderInfo().attrs ? { attrOrder: ds.orderInfo().attrs } : {}),
+          }, co);
           made.set(l.addr!, nd);
           res.datasets++;
-          await copyData(ds, nd, res);
-          await copyAttrs(ds, nd, p, skip, res);
+          if (isReference(nd.type)) later.push(() => copyRefData(f, p, nd, made, res));
+          else if (nestedRefs(nd.type)) {
+            later.push(async () => {
+              const again = f.openDataset(p);
+              try { await copyVlenData(again, nd, res, (addr) => refTarget(made, { addr }, p)!); } finally { again.close(); }
+            });
+          } else await copyData(ds, nd, res);
+          await copyAttrs(ds, nd, p, skip, res, made, later);
           opts.onProgress?.(res.bytes);
         } catch (e) {
           if (isStrataError(e) && e.message.includes(p)) throw e;
@@ -199,6 +329,19 @@ async function importTree(f: H5File, store: H5Store, skip: Set<string>, res: Imp
     }
   };
   await walk(f, store.root(), '/');
+  for (const step of later) await step();
+  const ub = f.userBlockSize();
+  if (ub > 0) await store.setUserBlock(readUserBlock(f.path, ub));
+}
+
+/** The first `n` bytes of a file (its user block). */
+function readUserBlock(file: string, n: number): Buffer {
+  const b = Buffer.alloc(n);
+  const fd = fs.openSync(file, 'r');
+  try {
+    if (fs.readSync(fd, b, 0, n, 0) !== n) throw new StrataError('EINVAL', `${file}: shorter than its user block (${n} bytes)`);
+  } finally { fs.closeSync(fd); }
+  return b;
 }
 
 /** Everything the import writes with: a Container handle on a UUID that has no catalog record yet. */
@@ -209,11 +352,12 @@ function pendingContainer(engine: Engine, poolUuid: string, uuid: string, label:
   return new Container(engine, rec, new Set<ContPerm>(['r', 'w']));
 }
 
-function checkFileAndScan(file: string, opts: ImportOptions): { f: H5File; skip: Set<string>; skipped: Unsupported[] } {
+function checkFileAndScan(file: string, opts: ImportOptions): { f: H5File; named: Array<{ path: string; addr: string }>; skip: Set<string>; skipped: Unsupported[] } {
   const f = openH5(file);
   try {
     let problems: Unsupported[];
-    try { problems = scanUnsupported(f); } catch (e) {
+    const named: Array<{ path: string; addr: string }> = [];
+    try { problems = scanUnsupported(f, named); } catch (e) {
       const why = (e as Error).message;
       throw new StrataError('EINVAL', `${file}: cannot read the file's structure (corrupt or truncated?): ${why.startsWith(file) ? why.slice(file.length).replace(/^:\s*/, '') : why}`, { cause: e });
     }
@@ -222,7 +366,7 @@ function checkFileAndScan(file: string, opts: ImportOptions): { f: H5File; skip:
       throw new StrataError('ENOTSUP', `${file}: ${problems.length} unsupported object${problems.length === 1 ? '' : 's'}: ${list}${problems.length > 10 ? '; …' : ''} (use --skip-unsupported to copy the rest)`);
     }
     for (const u of problems) opts.onWarn?.(`${file}:${u.path}: skipped (${u.reason})`);
-    return { f, skip: new Set(problems.map((u) => u.path)), skipped: problems };
+    return { f, named, skip: new Set(problems.map((u) => u.path)), skipped: problems };
   } catch (e) {
     f.close();
     throw e;
@@ -240,7 +384,7 @@ export async function importH5(engine: Engine, pool: string, label: string, file
     throw new StrataError('EEXIST', `a container labelled '${label}' already exists in pool ${p.label}`);
   }
   await probeH5(file, { stallMs: opts.h5StallMs });
-  const { f, skip, skipped } = checkFileAndScan(file, opts);
+  const { f, named, skip, skipped } = checkFileAndScan(file, opts);
   const uuid = crypto.randomUUID();
   const key = pendingKey(uuid);
   const res: ImportResult = { uuid, label, groups: 0, datasets: 0, links: 0, attributes: 0, bytes: 0, skipped, seconds: 0 };
@@ -248,7 +392,7 @@ export async function importH5(engine: Engine, pool: string, label: string, file
     await engine.commit({ ops: [{ op: 'cat-put', key, value: { ...me(), pool: p.uuid } }], conditions: [{ kind: 'cat-absent', key }] });
     try {
       const store = await H5Store.open(pendingContainer(engine, p.uuid, uuid, label), { batch: true });
-      await importTree(f, store, skip, res, opts);
+      await importTree(f, store, named, skip, res, opts);
       store.writeTx('import'); // an empty file still gets its superblock and root group
       await store.flush();
       try {
@@ -281,11 +425,11 @@ export async function importH5Into(engine: Engine, pool: string, cont: string, f
     throw new StrataError('EEXIST', `container ${c.label} is not empty; import an HDF5 file into a new container or an empty HDF5 container`);
   }
   await probeH5(file, { stallMs: opts.h5StallMs });
-  const { f, skip, skipped } = checkFileAndScan(file, opts);
+  const { f, named, skip, skipped } = checkFileAndScan(file, opts);
   const res: ImportResult = { uuid: c.uuid, label: c.label, groups: 0, datasets: 0, links: 0, attributes: 0, bytes: 0, skipped, seconds: 0 };
   try {
     const store = await H5Store.open(c, { batch: true });
-    await importTree(f, store, skip, res, opts);
+    await importTree(f, store, named, skip, res, opts);
     store.writeTx('import');
     await store.flush();
   } catch (e) {

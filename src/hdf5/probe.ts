@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { StrataError } from '../errors.js';
-import { H5File, type Dataset, type Group, type H5RichType } from './h5lib/index.js';
+import { H5File, type Dataset, type Group, type H5RichType, type NamedType } from './h5lib/index.js';
 
 const ROWS = 256;
 
@@ -33,12 +33,15 @@ function hasVar(t: H5RichType): boolean {
 let tick = () => {};
 const quiet = (fn: () => unknown) => { try { fn(); } catch { /* the real read reports it */ } tick(); };
 
-function readAttrs(loc: Group | H5File | Dataset): void {
+function readAttrs(loc: Group | H5File | Dataset | NamedType): void {
   let names: string[] = [];
   quiet(() => { names = loc.attrNames(); });
+  if (names.length) quiet(() => loc.corders(names, 'attrs')); // as the import asks
   for (const a of names) {
     quiet(() => loc.readAttrRaw(a));
     quiet(() => loc.readAttr(a)); // converts variable-length sequences too
+    quiet(() => loc.readAttrVlen(a)); // and strings inside compounds and arrays, as the import reads them
+    quiet(() => loc.readAttrRefs(a)); // references: dereferenced as the import does
   }
 }
 
@@ -48,8 +51,11 @@ class Oversized extends Error {}
 function readVarData(ds: Dataset, fileSize: number): void {
   const m = ds.meta();
   if (!hasVar(m.type) || m.space.kind === 'null') return;
+  const top = m.type.class === 'string';
   if (m.space.kind === 'scalar') {
-    if (m.type.class === 'string') ds.readStrings([], []);
+    if (m.type.class === 'reference') quiet(() => ds.readRefs([], []));
+    else if (top) ds.readStrings([], []);
+    else quiet(() => ds.readVlen([], []));
     return;
   }
   const dims = m.space.dims;
@@ -60,15 +66,19 @@ function readVarData(ds: Dataset, fileSize: number): void {
   // has bytes is a file no writer made.
   const elements = dims.reduce((a, d) => a * d, 1);
   if (elements > fileSize) throw new Oversized(`dataset '${ds.name}' declares ${elements} variable-length values, more than the file (${fileSize} bytes) can hold`);
-  if (m.type.class === 'string') {
+  if (m.type.class === 'reference') {
+    if (dims.length === 0) quiet(() => ds.readRefs([], []));
+    else for (let at = 0; at < dims[0]!; at += ROWS) { quiet(() => ds.readRefs([at, ...dims.slice(1).map(() => 0)], [Math.min(ROWS, dims[0]! - at), ...dims.slice(1)])); tick(); }
+  } else if (!top) {
+    // any rank, row by row along dimension 0 (how the import reads it, by chunks, goes through the same heap code)
+    for (let at = 0; at < dims[0]!; at += ROWS) { quiet(() => ds.readVlen([at, ...dims.slice(1).map(() => 0)], [Math.min(ROWS, dims[0]! - at), ...dims.slice(1)])); tick(); }
+  } else if (m.type.class === 'string') {
     // Row by row along dimension 0, whole extent in the others.
     for (let at = 0; at < dims[0]!; at += ROWS) {
       const n = Math.min(ROWS, dims[0]! - at);
       ds.readStrings([at, ...dims.slice(1).map(() => 0)], [n, ...dims.slice(1)]);
       tick();
     }
-  } else if (dims.length === 1) {
-    for (let at = 0; at < dims[0]!; at += ROWS) { ds.readRows(at, Math.min(ROWS, dims[0]! - at)); tick(); }
   }
 }
 
@@ -83,6 +93,8 @@ export function probeInProcess(file: string, progress?: () => void): void {
     readAttrs(g);
     let links: ReturnType<Group['linkList']> = [];
     quiet(() => { links = g.linkList(); });
+    quiet(() => g.orderInfo());
+    if (links.length) quiet(() => g.corders(links.map((l) => l.name), 'links'));
     for (const l of links) {
       if (l.type !== 'hard' || !l.addr || seen.has(l.addr)) continue;
       seen.add(l.addr);
@@ -90,12 +102,17 @@ export function probeInProcess(file: string, progress?: () => void): void {
         let sub: Group | undefined;
         quiet(() => { sub = g.openGroup(l.name); });
         if (sub) try { walk(sub); } finally { quiet(() => sub!.close()); }
+      } else if (l.object === 'datatype') {
+        let t: NamedType | undefined;
+        quiet(() => { t = g.openType(l.name); });
+        if (t) try { readAttrs(t); } finally { quiet(() => t!.close()); }
       } else if (l.object === 'dataset') {
         let ds: Dataset | undefined;
         quiet(() => { ds = g.openDataset(l.name); });
         if (ds) {
           try {
             readAttrs(ds);
+            quiet(() => ds!.orderInfo());
             try { readVarData(ds!, fileSize); } catch (e) { if (e instanceof Oversized) throw e; }
             tick();
           } finally { quiet(() => ds!.close()); }

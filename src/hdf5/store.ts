@@ -15,12 +15,17 @@ import { parseObjectClass } from '../object/oid.js';
 import { ObjectId, OTYPE, type DaosObject, type Tx, keyString } from '../object/index.js';
 import { StrataError, isStrataError } from '../errors.js';
 import type { H5RichType, H5Space } from './h5lib/index.js';
-import { SB_OID, ROOT_OID, SB_DKEY, SB_MAGIC, LAYOUT_VERSION, META, A_KIND, A_TYPE, A_SPACE, A_DCPL, encodeJson, decodeJson, type LinkValue, type Dcpl } from './layout.js';
+import { SB_OID, ROOT_OID, SB_DKEY, SB_MAGIC, LAYOUT_VERSION, A_USERBLOCK, META, A_KIND, A_TYPE, A_SPACE, A_DCPL, encodeJson, decodeJson, type LinkValue, type Dcpl } from './layout.js';
 import { H5Group, joinPath } from './group.js';
 import { H5Dataset } from './dataset.js';
+import { H5NamedType } from './named-type.js';
+
+/** What a hard link leads to. */
+export type H5Object = H5Group | H5Dataset | H5NamedType;
 
 export { H5Group, type Member } from './group.js';
 export { H5Dataset } from './dataset.js';
+export { H5NamedType } from './named-type.js';
 export type { DatasetSpec } from './dataset-spec.js';
 
 const TX_BYTES = 8 * 1024 * 1024;
@@ -115,8 +120,29 @@ export class H5Store {
 
   root(): H5Group { return new H5Group(this, ROOT_OID, '/'); }
 
+  /** The file's user block (bytes before the HDF5 data that applications own), kept for the export. */
+  async setUserBlock(b: Buffer): Promise<void> {
+    this.writeTx('set the user block').put(this.obj(SB_OID), SB_DKEY, A_USERBLOCK, b);
+    await this.done(b.length);
+  }
+
+  async userBlock(): Promise<Buffer | undefined> {
+    const v = await this.obj(SB_OID).get(SB_DKEY, A_USERBLOCK, this.epoch);
+    return v && v.length ? Buffer.from(v) : undefined;
+  }
+
+  /** A named datatype not linked anywhere yet (import: datasets using it may come before its link). */
+  async createNamedType(type: H5RichType, path: string): Promise<H5NamedType> {
+    const oid = await this.newOid();
+    const tx = this.writeTx('create named datatype');
+    tx.put(this.obj(oid), META, A_KIND, 'datatype');
+    tx.put(this.obj(oid), META, A_TYPE, encodeJson(type));
+    await this.done(256);
+    return new H5NamedType(this, oid, path, type);
+  }
+
   /** Opens what a path names (following soft links); '/' is the root group. */
-  async open(path: string): Promise<H5Group | H5Dataset> {
+  async open(path: string): Promise<H5Object> {
     const r = await this.resolve(path, 0);
     if (!r) throw new StrataError('ENOENT', `${this.label}:${path}: no such group or dataset`);
     return r;
@@ -124,23 +150,23 @@ export class H5Store {
 
   async openGroup(path: string): Promise<H5Group> {
     const o = await this.open(path);
-    if (!(o instanceof H5Group)) throw new StrataError('ENOTDIR', `${this.label}:${path}: is a dataset, not a group`);
+    if (!(o instanceof H5Group)) throw new StrataError('ENOTDIR', `${this.label}:${path}: is a ${o.kind === 'datatype' ? 'named datatype' : o.kind}, not a group`);
     return o;
   }
 
   async openDataset(path: string): Promise<H5Dataset> {
     const o = await this.open(path);
-    if (!(o instanceof H5Dataset)) throw new StrataError('EISDIR', `${this.label}:${path}: is a group, not a dataset`);
+    if (!(o instanceof H5Dataset)) throw new StrataError(o.kind === 'group' ? 'EISDIR' : 'EINVAL', `${this.label}:${path}: is a ${o.kind === 'datatype' ? 'named datatype' : o.kind}, not a dataset`);
     return o;
   }
 
-  private async resolve(path: string, depth: number): Promise<H5Group | H5Dataset | undefined> {
+  private async resolve(path: string, depth: number): Promise<H5Object | undefined> {
     if (!path.startsWith('/')) path = '/' + path;
     const parts = path.split('/').filter((p) => p !== '' && p !== '.');
-    let cur: H5Group | H5Dataset = this.root();
+    let cur: H5Object = this.root();
     let curPath = '/';
     for (let i = 0; i < parts.length; i++) {
-      if (!(cur instanceof H5Group)) throw new StrataError('ENOTDIR', `${this.label}:${curPath}: is a dataset, not a group`);
+      if (!(cur instanceof H5Group)) throw new StrataError('ENOTDIR', `${this.label}:${curPath}: is a ${cur.kind === 'datatype' ? 'named datatype' : cur.kind}, not a group`);
       const name = parts[i]!;
       const l: LinkValue | undefined = await cur.link(name);
       const here = joinPath(curPath, name);
@@ -162,7 +188,7 @@ export class H5Store {
   }
 
   /** Opens an object by OID (kind from its metadata). */
-  async openObject(oid: ObjectId, path: string): Promise<H5Group | H5Dataset> {
+  async openObject(oid: ObjectId, path: string): Promise<H5Object> {
     const o = this.obj(oid);
     const kind = await o.get(META, A_KIND, this.epoch);
     if (!kind) {
@@ -170,6 +196,7 @@ export class H5Store {
       throw new StrataError('EIO', `corrupt HDF5 container ${this.label}: ${path} (object ${oid}) has no metadata`);
     }
     if (keyString(kind) === 'group') return new H5Group(this, oid, path);
+    if (keyString(kind) === 'datatype') return new H5NamedType(this, oid, path, decodeJson<H5RichType>(await o.get(META, A_TYPE, this.epoch), `${path} type`));
     const [t, s, d] = await Promise.all([o.get(META, A_TYPE, this.epoch), o.get(META, A_SPACE, this.epoch), o.get(META, A_DCPL, this.epoch)]);
     return new H5Dataset(this, oid, path, {
       type: decodeJson<H5RichType>(t, `${path} type`), space: decodeJson<H5Space>(s, `${path} dataspace`), dcpl: decodeJson<Dcpl>(d, `${path} layout`),

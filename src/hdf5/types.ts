@@ -4,6 +4,7 @@
 // and JavaScript values (for `h5 dump` and the typed read/write helpers).
 import type { H5RichType } from './h5lib/index.js';
 import { StrataError } from '../errors.js';
+import { decodeRef } from './references.js';
 
 export type { H5RichType } from './h5lib/index.js';
 
@@ -24,47 +25,77 @@ export function isVarString(t: H5RichType): boolean {
   return t.class === 'string' && t.variable;
 }
 
+/**
+ * Does the type hold variable-length data other than as a top-level string
+ * (sequences anywhere, strings inside compounds and arrays)? Such elements are
+ * stored in their memory layout with heap references (see native/h5/h5.c).
+ */
+export function hasVlenData(t: H5RichType): boolean {
+  return !isVarString(t) && t.class !== 'reference' && holdsVar(t);
+}
+
+/** Variable-length data, or object references inside another type (they go the same way: see references.ts). */
+function holdsVar(t: H5RichType): boolean {
+  switch (t.class) {
+    case 'string': return t.variable;
+    case 'vlen': case 'reference': return true;
+    case 'array': case 'enum': return holdsVar(t.base);
+    case 'compound': return t.members.some((m) => holdsVar(m.type));
+    default: return false;
+  }
+}
+
 /** Bytes per element as strata stores it (variable strings: a 16-byte heap reference). */
 export function storedSize(t: H5RichType): number {
   return isVarString(t) ? 16 : t.size;
 }
 
 /** Why a type cannot be stored, or undefined when it can. */
-export function unsupportedReason(t: H5RichType, top = true): string | undefined {
+export function unsupportedReason(t: H5RichType): string | undefined {
   switch (t.class) {
     case 'integer':
     case 'bitfield':
       return [1, 2, 4, 8].includes(t.size) ? undefined : `${t.size}-byte ${t.class}`;
     case 'float':
-      if (t.custom || ![4, 8].includes(t.size)) return `non-IEEE ${t.size}-byte float`;
-      return undefined;
+      if (t.custom) return t.fields && t.size <= 16 ? undefined : `non-IEEE ${t.size}-byte float without its bit layout`;
+      return [4, 8].includes(t.size) ? undefined : `${t.size}-byte float`;
     case 'string':
-      if (t.variable && !top) return 'variable-length string inside a compound or array';
       return undefined;
     case 'opaque':
       return undefined;
+    case 'reference':
+      return t.ref ? undefined : 'reference datatype of an unknown kind';
     case 'enum':
-      return unsupportedReason(t.base, false);
+      return unsupportedReason(t.base);
     case 'compound':
       for (const m of t.members) {
-        const r = unsupportedReason(m.type, false);
+        if (m.type.class === 'reference' && m.type.ref !== 'object') return `compound member '${m.name}': region reference inside a compound`;
+        const r = unsupportedReason(m.type);
         if (r) return `compound member '${m.name}': ${r}`;
       }
       return undefined;
     case 'array':
-      return unsupportedReason(t.base, false);
-    case 'vlen':
-      return `variable-length sequence of ${typeName(t.base)}`;
+      if (t.base.class === 'reference' && t.base.ref !== 'object') return 'array of region references';
+      return unsupportedReason(t.base);
+    case 'vlen': {
+      if (t.base.class === 'reference' && t.base.ref !== 'object') return `variable-length sequence of region references`;
+      const r = unsupportedReason(t.base);
+      return r ? `variable-length sequence of ${typeName(t.base)}: ${r}` : undefined;
+    }
     default:
       return `${t.class} datatype`;
   }
 }
 
-/** A short name: i32le, f64be, str[12], vstr, enum<i8>{A,B}, compound{a:i32,b:f64}, opaque[4], array[2,3]<f32>. */
+/** A short name: i32le, f64be, str[12], vstr, enum<i8>{A,B}, compound{a:i32,b:f64}, opaque[4], array[2,3]<f32>; a named datatype's users: named:i32le. */
 export function typeName(t: H5RichType): string {
+  return t.named !== undefined ? `named:${baseTypeName(t)}` : baseTypeName(t);
+}
+
+function baseTypeName(t: H5RichType): string {
   switch (t.class) {
     case 'integer': return `${t.signed ? 'i' : 'u'}${t.size * 8}${t.order}`;
-    case 'float': return `f${t.size * 8}${t.order}`;
+    case 'float': return t.custom ? customFloatName(t) : `f${t.size * 8}${t.order}`;
     case 'bitfield': return `b${t.size * 8}${t.order}`;
     case 'string': return t.variable ? 'vstr' : `str[${t.size}]`;
     case 'opaque': return `opaque[${t.size}]${t.tag ? `"${t.tag}"` : ''}`;
@@ -72,8 +103,43 @@ export function typeName(t: H5RichType): string {
     case 'compound': return `compound{${t.members.map((m) => `${m.name}:${typeName(m.type)}`).join(',')}}`;
     case 'array': return `array[${t.dims.join(',')}]<${typeName(t.base)}>`;
     case 'vlen': return `vlen<${typeName(t.base)}>`;
+    case 'reference': return t.ref === 'region' ? 'ref<region>' : 'ref<object>';
     default: return t.class;
   }
+}
+
+/** IEEE half precision: the layout numpy's float16 gets from h5py. */
+const HALF = { fields: [15, 10, 5, 0, 10], ebias: 15 };
+
+/** f16le for IEEE half; otherwise the bit layout: f32le{s31 e23:8 m0:23 bias127}. */
+function customFloatName(t: Extract<H5RichType, { class: 'float' }>): string {
+  const f = t.fields ?? [0, 0, 0, 0, 0];
+  const base = `f${t.size * 8}${t.order}`;
+  if (t.size === 2 && f.join() === HALF.fields.join() && t.ebias === HALF.ebias && (t.norm ?? 'implied') === 'implied') return base;
+  return `${base}{${t.precision !== undefined ? `p${t.precision}${t.offset ? `@${t.offset}` : ''} ` : ''}s${f[0]} e${f[1]}:${f[2]} m${f[3]}:${f[4]} bias${t.ebias}${t.norm && t.norm !== 'implied' ? ` ${t.norm}` : ''}}`;
+}
+
+/** The value of a custom float (any bit layout up to 16 bytes), as a JS number. */
+function decodeCustomFloat(t: Extract<H5RichType, { class: 'float' }>, b: Buffer, off: number): number {
+  const bytes = b.subarray(off, off + t.size);
+  let bits = 0n;
+  const order = t.order === 'be' ? Array.from(bytes) : Array.from(bytes).reverse();
+  for (const x of order) bits = (bits << 8n) | BigInt(x);
+  const [sp, ep, es, mp, ms] = (t.fields ?? [0, 0, 0, 0, 0]).map((x) => BigInt(x));
+  const o = BigInt(t.offset ?? 0);
+  const field = (pos: bigint, size: bigint) => (bits >> (o + pos)) & ((1n << size) - 1n);
+  const sign = field(sp!, 1n) ? -1 : 1;
+  const exp = field(ep!, es!);
+  const mant = field(mp!, ms!);
+  const bias = t.ebias ?? 0;
+  if (exp === (1n << es!) - 1n && (t.norm ?? 'implied') === 'implied') return mant === 0n ? sign * Infinity : NaN;
+  const m = Number(mant), msize = Number(ms!);
+  if ((t.norm ?? 'implied') === 'implied') {
+    if (exp === 0n) return sign * m * 2 ** (1 - bias - msize);
+    return sign * (1 + m * 2 ** -msize) * 2 ** (Number(exp) - bias);
+  }
+  // msbset / none: the mantissa's leading bit is stored
+  return sign * m * 2 ** (Number(exp) - bias - (msize - 1));
 }
 
 /** A JS value of one element: number | bigint | string | Buffer | object | array. */
@@ -95,15 +161,33 @@ function writeInt(b: Buffer, off: number, size: number, signed: boolean, be: boo
   if (signed) { if (be) b.writeIntBE(x, off, size); else b.writeIntLE(x, off, size); } else if (be) b.writeUIntBE(x, off, size); else b.writeUIntLE(x, off, size);
 }
 
-/** Decodes one element at `off` (variable strings are not raw: see the store). */
-export function decodeValue(t: H5RichType, b: Buffer, off: number): H5Value {
+/** The heap of variable-length data the references of an element point into (offsets from base). */
+export interface VlenHeap { buf: Buffer; base: number }
+
+function heapAt(h: VlenHeap | undefined, off: number, len: number): number {
+  const at = off - (h?.base ?? 0);
+  if (!h || at < 0 || at + len > h.buf.length) throw new StrataError('EIO', `corrupt HDF5 container: a variable-length element points outside its heap`);
+  return at;
+}
+
+/** Decodes one element at `off` (top-level variable strings are not raw: see the store; other variable-length data needs its heap). */
+export function decodeValue(t: H5RichType, b: Buffer, off: number, heap?: VlenHeap): H5Value {
   switch (t.class) {
     case 'integer':
     case 'bitfield':
       return readInt(b, off, t.size, t.class === 'integer' && t.signed, t.order === 'be');
     case 'float':
+      if (t.custom) return decodeCustomFloat(t, b, off);
       return t.size === 4 ? (t.order === 'be' ? b.readFloatBE(off) : b.readFloatLE(off)) : t.order === 'be' ? b.readDoubleBE(off) : b.readDoubleLE(off);
     case 'string': {
+      if (t.variable) {
+        const v = b.readBigUInt64BE(off);
+        if (v === 0n) return '';
+        const at = heapAt(heap, Number(v) - 1, 8);
+        const len = Number(heap!.buf.readBigUInt64BE(at));
+        heapAt(heap, Number(v) - 1 + 8, len);
+        return heap!.buf.toString('utf8', at + 8, at + 8 + len);
+      }
       let end = off;
       const lim = off + t.size;
       while (end < lim && b[end] !== 0) end++;
@@ -114,19 +198,33 @@ export function decodeValue(t: H5RichType, b: Buffer, off: number): H5Value {
     case 'opaque':
       return Buffer.from(b.subarray(off, off + t.size));
     case 'enum': {
-      const v = decodeValue(t.base, b, off);
+      const v = decodeValue(t.base, b, off, heap);
       const m = t.members.find((x) => BigInt(x.value) === BigInt(v as number | bigint));
       return m ? m.name : (v as number);
     }
     case 'compound': {
       const o: Record<string, H5Value> = {};
-      for (const m of t.members) o[m.name] = decodeValue(m.type, b, off + m.offset);
+      for (const m of t.members) o[m.name] = decodeValue(m.type, b, off + m.offset, heap);
       return o;
     }
     case 'array': {
       const n = t.dims.reduce((a, d) => a * d, 1);
       const out: H5Value[] = [];
-      for (let i = 0; i < n; i++) out.push(decodeValue(t.base, b, off + i * t.base.size));
+      for (let i = 0; i < n; i++) out.push(decodeValue(t.base, b, off + i * t.base.size, heap));
+      return out;
+    }
+    case 'reference': {
+      // the target's path when it was stored (see references.ts); '' for a null reference
+      const r = decodeRef(b, off, heap?.buf ?? Buffer.alloc(0));
+      return r ? (r.region ? `${r.path} (region)` : r.path) : '';
+    }
+    case 'vlen': {
+      const n = Number(b.readBigUInt64BE(off));
+      if (n === 0) return [];
+      const at = Number(b.readBigUInt64BE(off + 8));
+      heapAt(heap, at, n * t.base.size);
+      const out: H5Value[] = [];
+      for (let i = 0; i < n; i++) out.push(decodeValue(t.base, heap!.buf, at - heap!.base + i * t.base.size, heap));
       return out;
     }
     default:
@@ -142,11 +240,13 @@ export function encodeValue(t: H5RichType, b: Buffer, off: number, v: H5Value): 
       writeInt(b, off, t.size, t.class === 'integer' && t.signed, t.order === 'be', v);
       return;
     case 'float': {
+      if (t.custom) throw new StrataError('ENOTSUP', `writing ${typeName(t)} values from numbers is not supported: write the raw elements (writeSlab)`);
       const x = Number(v);
       if (t.size === 4) { if (t.order === 'be') b.writeFloatBE(x, off); else b.writeFloatLE(x, off); } else if (t.order === 'be') b.writeDoubleBE(x, off); else b.writeDoubleLE(x, off);
       return;
     }
     case 'string': {
+      if (t.variable) throw new StrataError('ENOTSUP', `writing variable-length strings inside ${typeName(t)} values is not supported (import them from a file)`);
       const s = Buffer.from(String(v), t.cset === 'utf8' ? 'utf8' : 'latin1');
       b.fill(t.pad === 'spacepad' ? 0x20 : 0, off, off + t.size);
       s.copy(b, off, 0, Math.min(s.length, t.pad === 'nullterm' ? t.size - 1 : t.size));
@@ -172,6 +272,8 @@ export function encodeValue(t: H5RichType, b: Buffer, off: number, v: H5Value): 
       }
       return;
     }
+    case 'vlen':
+      throw new StrataError('ENOTSUP', `writing ${typeName(t)} values is not supported (import them from a file)`);
     case 'array': {
       const a = v as H5Value[];
       const n = t.dims.reduce((x, d) => x * d, 1);
@@ -185,9 +287,9 @@ export function encodeValue(t: H5RichType, b: Buffer, off: number, v: H5Value): 
 }
 
 /** Decodes every element of a raw buffer. */
-export function decodeAll(t: H5RichType, raw: Buffer): H5Value[] {
+export function decodeAll(t: H5RichType, raw: Buffer, heap?: VlenHeap): H5Value[] {
   const out: H5Value[] = [];
-  for (let off = 0; off + t.size <= raw.length; off += t.size) out.push(decodeValue(t, raw, off));
+  for (let off = 0; off + t.size <= raw.length; off += t.size) out.push(decodeValue(t, raw, off, heap));
   return out;
 }
 

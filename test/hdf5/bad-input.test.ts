@@ -8,7 +8,8 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { tempDir, runCli } from '../helpers.js';
 import { H5File } from '../../src/hdf5/h5lib/index.js';
-import { makeRichFile, I32, F32, VSTR } from './fixtures.js';
+import { makeRichFile, F32 } from './fixtures.js';
+import { py } from './h5py.js';
 
 async function containers(env: Record<string, string>): Promise<string[]> {
   const r = await runCli(['container', 'list', 'p', '--json'], { env });
@@ -49,24 +50,25 @@ test('corrupt, truncated and unsupported files fail cleanly; --skip-unsupported 
   // unsupported datatypes are named; nothing is created unless --skip-unsupported
   const uns = path.join(dir, 'uns.h5');
   makeRichFile(uns);
-  const u = H5File.open(uns, { write: true });
-  u.createDatasetEx('ragged', { class: 'vlen', size: 16, base: I32 }, { space: { kind: 'simple', dims: [2] } }).close();
-  const g1 = u.openGroup('group1');
-  g1.createDatasetEx('mixed', { class: 'compound', size: 16, members: [{ name: 's', offset: 0, type: VSTR }] }, { space: { kind: 'simple', dims: [1] } }).close();
-  g1.close();
-  u.close();
+  py(dir, `
+with h5py.File('uns.h5', 'a') as f:
+    lay = h5py.VirtualLayout(shape=(2, 4), dtype='i4')
+    lay[0] = h5py.VirtualSource('.', '/group1/ints', shape=(4, 5, 3))[0:4, 0, 0]
+    f.create_virtual_dataset('virtual', lay)
+    f['group1'].create_dataset('outside', (10,), dtype='f8', external=[('raw.bin', 0, 80)])
+`);
   r = await copy(uns, 'daos://p/u');
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /^strata: .*unsupported objects?: .*\/ragged: unsupported datatype: variable-length sequence of i32le/m);
-  assert.match(r.stderr, /\/group1\/mixed: unsupported datatype: compound member 's': variable-length string inside a compound/);
+  assert.match(r.stderr, /^strata: .*unsupported objects?: .*\/group1\/outside: dataset with external storage/m);
+  assert.match(r.stderr, /\/virtual: virtual dataset/);
   assert.match(r.stderr, /--skip-unsupported/);
   assert.deepEqual(await containers(env), []);
   r = await copy(uns, 'daos://p/u', '--skip-unsupported');
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /\/ragged: skipped/);
+  assert.match(r.stderr, /\/virtual: skipped/);
   assert.deepEqual(await containers(env), ['u']);
   const ls = await runCli(['h5', 'ls', 'daos://p/u'], { env });
-  assert.doesNotMatch(ls.stdout, /ragged/);
+  assert.doesNotMatch(ls.stdout, /virtual/);
   assert.match(ls.stdout, /\/records\tdataset/);
 
   // an existing label is refused before anything is written
@@ -89,4 +91,42 @@ test('corrupt, truncated and unsupported files fail cleanly; --skip-unsupported 
   assert.equal(r.code, 1);
   assert.match(r.stderr, /^strata: /);
   assert.deepEqual(fs.readdirSync(dir).filter((n) => n.includes('strata-')), []);
+});
+
+test('damaged data of the newer features: a dangling reference, a vlen element outside the heap, a chunk filter mask naming filters the pipeline lacks', async () => {
+  const dir = tempDir();
+  const env = { STRATA_HOME: tempDir('strata-home-') };
+  const hidden = { HDF5_PLUGIN_PATH: tempDir('no-plugins-') };
+  assert.equal((await runCli(['pool', 'create', 'p'], { env })).code, 0);
+  const copy = (src: string, dst: string, more: Record<string, string> = {}) => runCli(['fs', 'copy', '--src', src, '--dst', dst], { env: { ...env, ...more } });
+  const oneLine = (r: { code: number; stderr: string }, re: RegExp) => {
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, re);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  };
+  py(dir, `
+with h5py.File('dangling.h5', 'w') as f:
+    f.create_group('gone')
+    f.create_dataset('data', data=np.arange(1000))
+    f.create_dataset('refs', (2,), dtype=h5py.ref_dtype)[0] = f['gone'].ref
+    del f['gone']
+with h5py.File('vlen.h5', 'w') as f:
+    d = f.create_dataset('v', (4,), dtype=h5py.vlen_dtype(np.int32))
+    for i in range(4): d[i] = np.arange(i + 1)
+    off = d.id.get_offset()
+with open('vlen.h5', 'r+b') as raw:
+    # element 2's global heap id: collection address (8 bytes after the 4-byte length) -> far beyond the file
+    raw.seek(off + 2 * 16 + 4); raw.write((1 << 40).to_bytes(8, 'little'))
+x = np.arange(400, dtype='<i4').reshape(20, 20)
+with h5py.File('mask.h5', 'w') as f:
+    d = f.create_dataset('lz4', data=x, chunks=(10, 10), compression=32004)
+    d.id.write_direct_chunk((10, 10), x[10:, 10:].tobytes(), filter_mask=0x6)
+`, { HDF5_PLUGIN_PATH: '/usr/lib/x86_64-linux-gnu/hdf5/serial/plugins' });
+  let r = await copy(path.join(dir, 'dangling.h5'), 'daos://p/dangling');
+  oneLine(r, /^strata: .*dangling\.h5: .*refs.*(reference to an object that does not exist|not imported)/);
+  r = await copy(path.join(dir, 'vlen.h5'), 'daos://p/vlen');
+  oneLine(r, /^strata: .*vlen\.h5: /);
+  r = await copy(path.join(dir, 'mask.h5'), 'daos://p/mask', hidden);
+  oneLine(r, /^strata: .*mask\.h5: \/lz4: chunk \(1,1\): its filter mask 0x6 names filters the dataset's pipeline \(1 filter\) does not have/);
+  assert.deepEqual(await containers(env), []);
 });

@@ -47,17 +47,41 @@ export interface AttrValue {
 
 
 /** A full datatype description (rich form): enough to rebuild the type exactly (see native/h5/h5.c). */
-export type H5RichType =
-  | { class: 'integer'; size: number; signed: boolean; order: 'le' | 'be'; precision?: number; offset?: number; committed?: boolean }
-  | { class: 'float'; size: number; order: 'le' | 'be'; custom?: boolean; precision?: number; offset?: number; committed?: boolean }
-  | { class: 'bitfield'; size: number; order: 'le' | 'be'; precision?: number; offset?: number; committed?: boolean }
-  | { class: 'string'; size: number; variable: boolean; cset: 'ascii' | 'utf8'; pad: 'nullterm' | 'nullpad' | 'spacepad'; committed?: boolean }
-  | { class: 'opaque'; size: number; tag: string; committed?: boolean }
-  | { class: 'compound'; size: number; members: Array<{ name: string; offset: number; type: H5RichType }>; committed?: boolean }
-  | { class: 'enum'; size: number; base: H5RichType; members: Array<{ name: string; value: number }>; committed?: boolean }
-  | { class: 'array'; size: number; dims: number[]; base: H5RichType; committed?: boolean }
-  | { class: 'vlen'; size: number; base: H5RichType; committed?: boolean }
-  | { class: 'reference' | 'time' | 'other'; size: number; committed?: boolean };
+export type H5RichType = (
+  | { class: 'integer'; size: number; signed: boolean; order: 'le' | 'be'; precision?: number; offset?: number }
+  | ({ class: 'float'; size: number; order: 'le' | 'be'; custom?: boolean; precision?: number; offset?: number } & Partial<CustomFloat>)
+  | { class: 'bitfield'; size: number; order: 'le' | 'be'; precision?: number; offset?: number }
+  | { class: 'string'; size: number; variable: boolean; cset: 'ascii' | 'utf8'; pad: 'nullterm' | 'nullpad' | 'spacepad' }
+  | { class: 'opaque'; size: number; tag: string }
+  | { class: 'compound'; size: number; members: Array<{ name: string; offset: number; type: H5RichType }> }
+  | { class: 'enum'; size: number; base: H5RichType; members: Array<{ name: string; value: number }> }
+  | { class: 'array'; size: number; dims: number[]; base: H5RichType }
+  | { class: 'vlen'; size: number; base: H5RichType }
+  | { class: 'reference'; size: number; ref?: 'object' | 'region' }
+  | { class: 'time' | 'other'; size: number }) & NamedRef;
+
+/**
+ * A named (committed) datatype: `committed` and the type's address in the
+ * file (as read); `named`, the OID of the named-type object in a container;
+ * `hid`, the handle of a committed type in an open file (the descriptor then
+ * stands for that type itself: what is made from it shares it).
+ */
+export interface NamedRef { committed?: boolean; addr?: string; named?: string; hid?: number }
+
+/**
+ * The bit layout of a float that is not IEEE single/double (float16, bfloat,
+ * x87 80-bit...): bit positions inside the precision, exponent bias,
+ * normalization of the mantissa and the padding of unused bits.
+ */
+export interface CustomFloat {
+  /** [sign position, exponent position, exponent size, mantissa position, mantissa size] */
+  fields: [number, number, number, number, number];
+  ebias: number;
+  norm: 'implied' | 'msbset' | 'none';
+  inpad: 'zero' | 'one' | 'background';
+  lsb: 'zero' | 'one' | 'background';
+  msb: 'zero' | 'one' | 'background';
+}
 
 /** A dataspace: scalar (one element), null (none) or simple (dims; maxdims -1 = unlimited). */
 export interface H5Space { kind: 'simple' | 'scalar' | 'null'; dims: number[]; maxdims?: number[] }
@@ -68,6 +92,8 @@ export interface H5Fill {
   status: 'undefined' | 'default' | 'user';
   /** The user fill value, one element in the file type. */
   value?: Buffer;
+  /** The user fill value of a variable-length string dataset. */
+  string?: string;
   allocTime: 'early' | 'late' | 'incr' | 'default';
   fillTime: 'ifset' | 'alloc' | 'never';
 }
@@ -95,9 +121,27 @@ export interface H5Link {
   rc?: number;
 }
 
+/**
+ * Elements of a type holding variable-length data (sequences, strings inside
+ * compounds or arrays): `fixed` in the type's memory layout with every pointer
+ * replaced by a reference into `heap` (see native/h5/h5.c), offsets from the
+ * heap base given to the read.
+ */
+export interface VlenData { fixed: Buffer; heap: Buffer }
+
+/** A reference as read: the target's address in the file; a region reference its selection (H5Sencode). */
+export interface FileRef { addr: string; region?: Buffer }
+/** A reference to write: the target's path; a region reference its selection (H5Sencode). */
+export interface PathRef { path: string; region?: Buffer }
+
 export interface RawAttr { type: H5RichType; space: H5Space; raw?: Buffer; strings?: string[] }
 
+/** Creation order flags (1 tracked, 3 tracked and indexed) of links (groups) and attributes. */
+export interface CreationOrder { links?: number; attrs?: number }
+
 export interface CreateDatasetExOptions {
+  /** Attribute creation order flags. */
+  attrOrder?: number;
   space: H5Space;
   layout?: 'contiguous' | 'chunked' | 'compact';
   chunk?: number[];
@@ -107,7 +151,7 @@ export interface CreateDatasetExOptions {
 
 interface Addon {
   version(): string;
-  open(path: string, mode: string, opts?: { userblock?: number }): number;
+  open(path: string, mode: string, opts?: { userblock?: number; linkOrder?: number; attrOrder?: number }): number;
   close(id: number): void;
   flush(id: number): void;
   createGroup(loc: number, name: string): number;
@@ -135,6 +179,26 @@ interface Addon {
   readStrings(ds: number, start: number[], count: number[]): string[];
   writeStrings(ds: number, start: number[], count: number[], values: string[]): void;
   readAttrRaw(loc: number, name: string): RawAttr;
+  openType(loc: number, name: string): number;
+  typeOf(t: number): H5RichType;
+  commitType(loc: number, name: string | null, type: H5RichType): number;
+  linkObject(obj: number, loc: number, name: string): void;
+  standInFilter(id: number, name: string): boolean;
+  objectAddr(loc: number, path: string): string;
+  userBlockSize(file: number): number;
+  orderInfo(obj: number): CreationOrder;
+  corders(loc: number, names: string[], kind: 'links' | 'attrs'): number[];
+  createGroupEx(loc: number, name: string, opts: { linkOrder?: number; attrOrder?: number }): number;
+  readRefs(ds: number, start: number[], count: number[]): Array<FileRef | null>;
+  writeRefs(ds: number, start: number[], count: number[], refs: Array<PathRef | null>): void;
+  readAttrRefs(loc: number, name: string): { type: H5RichType; space: H5Space; refs: Array<FileRef | null> };
+  writeAttrRefs(loc: number, name: string, type: H5RichType, space: H5Space, refs: Array<PathRef | null>): void;
+  readChunkRaw(ds: number, offset: number[]): { mask: number; data: Buffer } | null;
+  writeChunkRaw(ds: number, offset: number[], mask: number, data: Uint8Array): void;
+  readVlen(ds: number, start: number[], count: number[], base?: number): VlenData;
+  writeVlen(ds: number, start: number[], count: number[], fixed: Uint8Array, heap: Uint8Array, base?: number): void;
+  readAttrVlen(loc: number, name: string): VlenData & { type: H5RichType; space: H5Space };
+  writeAttrVlen(loc: number, name: string, type: H5RichType, space: H5Space, fixed: Uint8Array, heap: Uint8Array): void;
   writeAttrRaw(loc: number, name: string, type: H5RichType, space: H5Space, data: Uint8Array | string[]): void;
   links(loc: number): H5Link[];
   createLink(loc: number, name: string, link: { type: 'soft' | 'hard' | 'external'; target: string; file?: string }): void;
@@ -207,6 +271,15 @@ abstract class Location {
   /** What a path reaches: 'group', 'dataset', 'datatype', 'other', or '' when nothing (dangling). */
   objectKind(name: string): string { return wrap(this.where(), () => lib().objectKind(this.id, name)); }
   readAttrRaw(name: string): RawAttr { return wrap(this.where(), () => lib().readAttrRaw(this.id, name)); }
+  readAttrRefs(name: string): { type: H5RichType; space: H5Space; refs: Array<FileRef | null> } { return wrap(this.where(), () => lib().readAttrRefs(this.id, name)); }
+  writeAttrRefs(name: string, type: H5RichType, space: H5Space, refs: Array<PathRef | null>): void {
+    wrap(this.where(), () => lib().writeAttrRefs(this.id, name, type, space, refs));
+  }
+  /** An attribute whose type holds variable-length data (heap offsets from 0). */
+  readAttrVlen(name: string): VlenData & { type: H5RichType; space: H5Space } { return wrap(this.where(), () => lib().readAttrVlen(this.id, name)); }
+  writeAttrVlen(name: string, type: H5RichType, space: H5Space, fixed: Uint8Array, heap: Uint8Array): void {
+    wrap(this.where(), () => lib().writeAttrVlen(this.id, name, type, space, fixed, heap));
+  }
   writeAttrRaw(name: string, type: H5RichType, space: H5Space, data: Uint8Array | string[]): void {
     wrap(this.where(), () => lib().writeAttrRaw(this.id, name, type, space, data));
   }
@@ -215,6 +288,46 @@ abstract class Location {
     return new Dataset(this.file, wrap(this.where(), () => lib().createDatasetEx(this.id, name, type, opts)), name);
   }
   openGroup(name: string): Group { return new Group(this.file, wrap(this.where(), () => lib().openGroup(this.id, name)), name); }
+  /** Creation order flags of this group (the root group for a file). */
+  orderInfo(): CreationOrder { return wrap(this.where(), () => lib().orderInfo(this.id)); }
+  /** Creation order numbers of links or attributes here (-1: not tracked). */
+  corders(names: string[], kind: 'links' | 'attrs'): number[] { return wrap(this.where(), () => lib().corders(this.id, names, kind)); }
+  createGroupEx(name: string, opts: { linkOrder?: number; attrOrder?: number }): Group {
+    return new Group(this.file, wrap(this.where(), () => lib().createGroupEx(this.id, name, opts)), name);
+  }
+  /** The file address of the object at `path` (what links() reports; what an object reference holds with libhdf5 1.10). */
+  objectAddr(path: string): string { return wrap(this.where(), () => lib().objectAddr(this.id, path)); }
+  openType(name: string): NamedType { return new NamedType(this.file, wrap(this.where(), () => lib().openType(this.id, name)), name); }
+  /** Commits a named datatype here under `name`, or anonymously (null: give it a name later with NamedType.link). */
+  commitType(name: string | null, type: H5RichType): NamedType {
+    return new NamedType(this.file, wrap(this.where(), () => lib().commitType(this.id, name, type)), name ?? '(anonymous)');
+  }
+}
+
+/** An open named datatype: its type, its attributes, more names for it. */
+export class NamedType {
+  constructor(readonly file: H5File, readonly id: number, readonly name: string) {}
+  private where(): string { return `${this.file.path}: datatype '${this.name}'`; }
+  type(): H5RichType { return wrap(this.where(), () => lib().typeOf(this.id)); }
+  /** A descriptor standing for this committed type (datasets and attributes made from it share it). */
+  ref(t: H5RichType): H5RichType { return { ...t, hid: this.id }; }
+  link(loc: Location, name: string): void { wrap(this.where(), () => lib().linkObject(this.id, loc.id, name)); }
+  corders(names: string[], kind: 'attrs'): number[] { return wrap(this.where(), () => lib().corders(this.id, names, kind)); }
+  attrNames(): string[] { return wrap(this.where(), () => lib().attrNames(this.id)); }
+  readAttr(name: string): AttrValue { return wrap(this.where(), () => lib().readAttr(this.id, name)); }
+  readAttrRaw(name: string): RawAttr { return wrap(this.where(), () => lib().readAttrRaw(this.id, name)); }
+  readAttrVlen(name: string): VlenData & { type: H5RichType; space: H5Space } { return wrap(this.where(), () => lib().readAttrVlen(this.id, name)); }
+  readAttrRefs(name: string): { type: H5RichType; space: H5Space; refs: Array<FileRef | null> } { return wrap(this.where(), () => lib().readAttrRefs(this.id, name)); }
+  writeAttrRaw(name: string, type: H5RichType, space: H5Space, data: Uint8Array | string[]): void {
+    wrap(this.where(), () => lib().writeAttrRaw(this.id, name, type, space, data));
+  }
+  writeAttrVlen(name: string, type: H5RichType, space: H5Space, fixed: Uint8Array, heap: Uint8Array): void {
+    wrap(this.where(), () => lib().writeAttrVlen(this.id, name, type, space, fixed, heap));
+  }
+  writeAttrRefs(name: string, type: H5RichType, space: H5Space, refs: Array<PathRef | null>): void {
+    wrap(this.where(), () => lib().writeAttrRefs(this.id, name, type, space, refs));
+  }
+  close(): void { wrap(this.where(), () => lib().close(this.id)); }
 }
 
 export class Group extends Location {
@@ -252,14 +365,45 @@ export class Dataset {
   /** Raw elements (file type, any fixed-size type; scalar datasets: start=count=[]). */
   readRaw(start: number[], count: number[]): Buffer { return wrap(this.where(), () => lib().readRaw(this.id, start, count)); }
   writeRaw(start: number[], count: number[], data: Uint8Array): void { wrap(this.where(), () => lib().writeRaw(this.id, start, count, data)); }
+  orderInfo(): CreationOrder { return wrap(this.where(), () => lib().orderInfo(this.id)); }
+  corders(names: string[], kind: 'attrs'): number[] { return wrap(this.where(), () => lib().corders(this.id, names, kind)); }
+  /** Reference datasets: what each reference points at (an error names a dangling one). */
+  readRefs(start: number[], count: number[]): Array<FileRef | null> { return wrap(this.where(), () => lib().readRefs(this.id, start, count)); }
+  writeRefs(start: number[], count: number[], refs: Array<PathRef | null>): void { wrap(this.where(), () => lib().writeRefs(this.id, start, count, refs)); }
+  /** The chunk at `offset` (in elements) as stored, still filtered, with its filter mask; null when not allocated. */
+  readChunkRaw(offset: number[]): { mask: number; data: Buffer } | null { return wrap(this.where(), () => lib().readChunkRaw(this.id, offset)); }
+  writeChunkRaw(offset: number[], mask: number, data: Uint8Array): void { wrap(this.where(), () => lib().writeChunkRaw(this.id, offset, mask, data)); }
+  /** Elements of a type holding variable-length data, heap offsets from `base`. */
+  readVlen(start: number[], count: number[], base = 0): VlenData { return wrap(this.where(), () => lib().readVlen(this.id, start, count, base)); }
+  writeVlen(start: number[], count: number[], fixed: Uint8Array, heap: Uint8Array, base = 0): void {
+    wrap(this.where(), () => lib().writeVlen(this.id, start, count, fixed, heap, base));
+  }
   /** Variable-length string datasets. */
   readStrings(start: number[], count: number[]): string[] { return wrap(this.where(), () => lib().readStrings(this.id, start, count)); }
   writeStrings(start: number[], count: number[], values: string[]): void { wrap(this.where(), () => lib().writeStrings(this.id, start, count, values)); }
   readAttrRaw(name: string): RawAttr { return wrap(this.where(), () => lib().readAttrRaw(this.id, name)); }
+  readAttrRefs(name: string): { type: H5RichType; space: H5Space; refs: Array<FileRef | null> } { return wrap(this.where(), () => lib().readAttrRefs(this.id, name)); }
+  writeAttrRefs(name: string, type: H5RichType, space: H5Space, refs: Array<PathRef | null>): void {
+    wrap(this.where(), () => lib().writeAttrRefs(this.id, name, type, space, refs));
+  }
+  /** An attribute whose type holds variable-length data (heap offsets from 0). */
+  readAttrVlen(name: string): VlenData & { type: H5RichType; space: H5Space } { return wrap(this.where(), () => lib().readAttrVlen(this.id, name)); }
+  writeAttrVlen(name: string, type: H5RichType, space: H5Space, fixed: Uint8Array, heap: Uint8Array): void {
+    wrap(this.where(), () => lib().writeAttrVlen(this.id, name, type, space, fixed, heap));
+  }
   writeAttrRaw(name: string, type: H5RichType, space: H5Space, data: Uint8Array | string[]): void {
     wrap(this.where(), () => lib().writeAttrRaw(this.id, name, type, space, data));
   }
   close(): void { wrap(this.where(), () => lib().close(this.id)); }
+}
+
+/**
+ * Makes filter `id` usable in dataset creation properties when this library
+ * cannot find it (a stand-in under its id and name that refuses to filter:
+ * only raw chunks are written through it). False when the real filter is available.
+ */
+export function standInFilter(id: number, name: string): boolean {
+  return wrap(`filter ${id}`, () => lib().standInFilter(id, name));
 }
 
 /** Builds a rich type in the C library and describes it back (validates a descriptor). */
@@ -275,8 +419,8 @@ export class H5File extends Location {
   }
 
   /** Creates (mode 'w' truncates, 'x' fails if it exists) a file; `userblock` reserves bytes at its start (a power of 2 ≥ 512). */
-  static create(p: string, opts: { overwrite?: boolean; userblock?: number } = {}): H5File {
-    return new H5File(p, wrap(p, () => lib().open(p, opts.overwrite ? 'w' : 'x', { userblock: opts.userblock })));
+  static create(p: string, opts: { overwrite?: boolean; userblock?: number; linkOrder?: number; attrOrder?: number } = {}): H5File {
+    return new H5File(p, wrap(p, () => lib().open(p, opts.overwrite ? 'w' : 'x', { userblock: opts.userblock, linkOrder: opts.linkOrder, attrOrder: opts.attrOrder })));
   }
 
   static open(p: string, opts: { write?: boolean } = {}): H5File {
@@ -284,6 +428,9 @@ export class H5File extends Location {
   }
 
   flush(): void { wrap(this.path, () => lib().flush(this.id)); }
+
+  /** Bytes reserved for a user block at the start of the file (0: none). */
+  userBlockSize(): number { return wrap(this.path, () => lib().userBlockSize(this.id)); }
 
   /** Closes the file and everything still open in it. */
   close(): void {
