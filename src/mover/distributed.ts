@@ -21,7 +21,6 @@ import { runParkTask, type ParkTask } from '../park/task.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-// The queue is loaded on use: it brings pg, ~60 ms at startup of every command.
 const loadQueue = () => import('./queue.js');
 
 export interface QueuedCopyOptions extends CopyOptions {
@@ -38,9 +37,7 @@ export interface QueuedCopyOptions extends CopyOptions {
 }
 
 function engineUrl(given?: string): string {
-  const url = given || process.env['STRATA_ENGINE'] || '';
-  if (!/^postgres(ql)?:\/\//.test(url)) throw new StrataError('EINVAL', 'a distributed copy (--queue) needs a PostgreSQL engine: --engine postgres://… or STRATA_ENGINE');
-  return url;
+  return given || process.env['STRATA_ENGINE'] || '';
 }
 
 /**
@@ -52,8 +49,8 @@ export async function queuedCopy(srcInput: string, dstInput: string, opts: Queue
   const url = engineUrl(opts.engine);
   const t0 = process.hrtime.bigint();
   const seconds = () => Number(process.hrtime.bigint() - t0) / 1e9;
-  const { WorkQueue } = await loadQueue();
-  const queue = await WorkQueue.open(url);
+  const { openQueue } = await loadQueue();
+  const queue = await openQueue(url);
   const eng = engineGetter(url);
   try {
     const srcLoc = await resolveLocation(srcInput);
@@ -63,7 +60,7 @@ export async function queuedCopy(srcInput: string, dstInput: string, opts: Queue
     // finished is equal and skipped, the rest is copied. With no earlier run
     // it is a fresh copy.
     const copying = mode === 'copy';
-    const prev = copying && opts.resume ? await queue.lastJob(formatLocation(srcLoc), formatLocation(dstLoc)) : undefined;
+    const prev = copying && opts.resume ? await queue.lastJob<JobSpec>(formatLocation(srcLoc), formatLocation(dstLoc)) : undefined;
     const planMode: 'copy' | 'sync' = prev ? 'sync' : mode;
     const src = await openSource(eng.get, srcInput, { snap: opts.snap, warn: opts.onWarn });
     try {
@@ -135,11 +132,12 @@ async function planJob(queue: WorkQueue, job: number, src: SourceEnd, dst: DestE
   let ops: PlanOp[] = [];
   let lastFlush = Date.now();
   let lastBeat = Date.now();
+  const { toQueueOps } = await loadQueue();
   const flush = async () => {
     const batch = ops;
     ops = [];
     lastFlush = Date.now();
-    await queue.apply(job, batch);
+    await queue.apply(job, toQueueOps(batch));
     if (Date.now() - lastBeat > 2000) { lastBeat = Date.now(); await queue.heartbeat(job); }
   };
   let skipBelow: string | undefined;
@@ -281,8 +279,8 @@ export async function runWorker(o: WorkerOptions = {}): Promise<WorkerSummary> {
   let ranksInflight = 0;
   const maxAttempts = o.attempts ?? 3;
   const t0 = Date.now();
-  const { isConnectionError, WorkQueue } = await loadQueue();
-  const queue = await WorkQueue.open(url);
+  const { isConnectionError, openQueue, fromClaimed } = await loadQueue();
+  const queue = await openQueue(url);
   let engineP: Promise<Engine> | undefined;
   const getEngine = () => (engineP ??= queue.retrying(() => openEngine(url)).catch((e) => { engineP = undefined; throw e; }));
   const ctxs = new Map<number, Promise<JobCtx>>();
@@ -351,7 +349,7 @@ export async function runWorker(o: WorkerOptions = {}): Promise<WorkerSummary> {
   try {
     for (;;) {
       if (o.signal?.aborted) break;
-      const jobs = (await queue.openJobs(Math.max(60, (3 * lease) / 1000))).filter((j) => (j.kind === 'copy' || j.kind === 'park') && !unusable.has(j.id));
+      const jobs = (await queue.openJobs<JobSpec>(Math.max(60, (3 * lease) / 1000))).filter((j) => (j.kind === 'copy' || j.kind === 'park') && !unusable.has(j.id));
       let claimed = 0;
       for (const j of jobs) {
         if (inflight >= capacity) break;
@@ -372,7 +370,7 @@ export async function runWorker(o: WorkerOptions = {}): Promise<WorkerSummary> {
         // A rank of a serialize/deserialize is a whole process's work: one per lane.
         const want = j.kind === 'park' ? Math.min(lanes - ranksInflight, capacity - inflight) : Math.min(64, capacity - inflight);
         if (want <= 0) continue;
-        const items = await queue.claim(j.id, want, lease);
+        const items = fromClaimed(await queue.claim(j.id, want, lease));
         if (items.length === 0) continue;
         if (!seen.has(j.id)) { seen.add(j.id); sum.jobs.push(j.id); }
         claimed += items.length;
