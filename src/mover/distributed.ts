@@ -17,9 +17,20 @@ import { Transfer, reasonOf } from './transfer.js';
 import type { Tree } from './tree.js';
 import { march } from './walk.js';
 import { parseXattrMode } from './xattrs.js';
+import { Semaphore } from './pool.js';
 import { runParkTask, type ParkTask } from '../park/task.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Items a worker claims with one statement: it holds them (under one lease,
+ * renewed by one statement for all) and runs `capacity` at a time, claiming
+ * again when fewer than `capacity` are left. Large enough that the queue's
+ * statements are a small part of a small file's cost.
+ */
+const CLAIM_BATCH = 256;
+/** How long a worker reuses the list of open jobs while it finds work in them. */
+const JOBS_TTL_MS = 1000;
 
 const loadQueue = () => import('./queue.js');
 
@@ -276,6 +287,7 @@ export async function runWorker(o: WorkerOptions = {}): Promise<WorkerSummary> {
   const lease = o.leaseMs ?? 5000;
   const lanes = Math.max(1, o.jobs ?? 1);
   const capacity = 16 * lanes;
+  const slots = new Semaphore(capacity);
   let ranksInflight = 0;
   const maxAttempts = o.attempts ?? 3;
   const t0 = Date.now();
@@ -305,8 +317,8 @@ export async function runWorker(o: WorkerOptions = {}): Promise<WorkerSummary> {
     const l = outcomes.get(job) ?? [];
     l.push(out);
     outcomes.set(job, l);
-    if (l.length >= 64) void flush();
-    else flushTimer ??= setTimeout(() => { flushTimer = undefined; void flush(); }, 50);
+    if (l.length >= CLAIM_BATCH / 2) void flush();
+    else flushTimer ??= setTimeout(() => { flushTimer = undefined; void flush(); }, 200);
   };
 
   const openCtx = async (id: number, kind: string, spec: JobSpec): Promise<JobCtx> => {
@@ -346,10 +358,12 @@ export async function runWorker(o: WorkerOptions = {}): Promise<WorkerSummary> {
   };
 
   const renewTimer = setInterval(() => { if (inflight > 0) void queue.renew(lease).catch(() => undefined); }, Math.max(200, lease / 3));
+  let jobsCache: { at: number; list: Awaited<ReturnType<typeof queue.openJobs<JobSpec>>> } | undefined;
   try {
     for (;;) {
       if (o.signal?.aborted) break;
-      const jobs = (await queue.openJobs<JobSpec>(Math.max(60, (3 * lease) / 1000))).filter((j) => (j.kind === 'copy' || j.kind === 'park') && !unusable.has(j.id));
+      if (!jobsCache || Date.now() - jobsCache.at > JOBS_TTL_MS) jobsCache = { at: Date.now(), list: await queue.openJobs<JobSpec>(Math.max(60, (3 * lease) / 1000)) };
+      const jobs = jobsCache.list.filter((j) => (j.kind === 'copy' || j.kind === 'park') && !unusable.has(j.id));
       let claimed = 0;
       for (const j of jobs) {
         if (inflight >= capacity) break;
@@ -368,7 +382,7 @@ export async function runWorker(o: WorkerOptions = {}): Promise<WorkerSummary> {
           continue;
         }
         // A rank of a serialize/deserialize is a whole process's work: one per lane.
-        const want = j.kind === 'park' ? Math.min(lanes - ranksInflight, capacity - inflight) : Math.min(64, capacity - inflight);
+        const want = j.kind === 'park' ? Math.min(lanes - ranksInflight, capacity - inflight) : CLAIM_BATCH - inflight;
         if (want <= 0) continue;
         const items = fromClaimed(await queue.claim(j.id, want, lease));
         if (items.length === 0) continue;
@@ -377,23 +391,26 @@ export async function runWorker(o: WorkerOptions = {}): Promise<WorkerSummary> {
         for (const it of items) {
           inflight++;
           if (it.kind === 'rank') ranksInflight++;
-          void exec(j.id, ctx, it).then((out) => {
+          void slots.take().then(() => exec(j.id, ctx, it)).then((out) => {
             if (out.state === 'done' || out.state === 'failed') sum.items++;
             if (out.state === 'failed') sum.failed++;
             record(j.id, out);
           }).finally(() => {
+            slots.give();
             inflight--;
             if (it.kind === 'rank') ranksInflight--;
-            wake?.();
+            // Claim again once fewer than a round of slots is left.
+            if (inflight < capacity) wake?.();
           });
         }
       }
-      if (inflight >= capacity || (claimed > 0 && inflight > capacity / 2)) {
+      if (inflight >= capacity) {
         await new Promise<void>((r) => { wake = r; setTimeout(r, 1000); });
         wake = undefined;
         continue;
       }
       if (claimed > 0) continue;
+      jobsCache = undefined;
       if (inflight === 0 && !o.forever) {
         await flush();
         let active = false;

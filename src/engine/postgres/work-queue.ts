@@ -303,30 +303,33 @@ export class PgWorkQueue implements WorkQueueStore {
    */
   async finish(job: number, outs: Outcome[]): Promise<void> {
     if (outs.length === 0) return;
-    await this.tx(async (c) => {
-      const fin = await c.query<{ seq: string; parent: string | null }>(
-        `UPDATE strata_queue.items i SET
+    // One statement, so no transaction around it and one round trip: the
+    // outcomes (fin), then from the items that finished, the count off each
+    // directory (par, up) and the release of link items waiting for them
+    // (rel). They touch different rows (claimed items; waiting directory
+    // items; waiting link items), so the CTEs need not see each other's writes.
+    // Retried blindly: an outcome applies only to an item this worker still holds.
+    await this.q(
+      `WITH fin AS (
+         UPDATE strata_queue.items i SET
            state = CASE WHEN u.state IN ('retry', 'again') THEN 'ready' ELSE u.state END,
            attempts = CASE WHEN u.state = 'again' THEN greatest(i.attempts - 1, 0) ELSE i.attempts END,
            claimed_by = NULL, lease_until = NULL, made = u.made, data_bytes = u.data, path = u.path, error = u.error, result = u.result::jsonb
          FROM unnest($3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::text[]) AS u(seq, state, made, data, path, error, result)
          WHERE i.job = $1 AND i.seq = u.seq AND i.claimed_by = $2 AND i.state = 'claimed'
-         RETURNING i.seq, i.parent, i.state`,
-        [job, this.me, outs.map((o) => o.seq), outs.map((o) => o.state), outs.map((o) => o.made ?? null), outs.map((o) => o.dataBytes ?? 0),
-          outs.map((o) => o.path ?? null), outs.map((o) => o.error ?? null), outs.map((o) => (o.result === undefined ? null : JSON.stringify(o.result)))]);
-      const finished = (fin.rows as Array<{ seq: string; parent: string | null; state: string }>).filter((r) => r.state === 'done' || r.state === 'failed');
-      if (finished.length === 0) return;
-      const per = new Map<string, number>();
-      for (const r of finished) if (r.parent !== null) per.set(r.parent, (per.get(r.parent) ?? 0) + 1);
-      for (const [parent, n] of [...per].sort((a, b) => Number(a[0]) - Number(b[0]))) {
-        await c.query(
-          `UPDATE strata_queue.items SET pending = pending - $3, state = CASE WHEN pending - $3 = 0 THEN 'ready' ELSE state END
-           WHERE job = $1 AND seq = $2`, [job, parent, n]);
-      }
-      await c.query(`UPDATE strata_queue.items SET state = 'ready' WHERE job = $1 AND after = ANY($2::bigint[]) AND state = 'waiting'`,
-        [job, finished.map((r) => r.seq)]);
-    });
+         RETURNING i.seq, i.parent, i.state),
+       par AS (SELECT parent, count(*) AS n FROM fin WHERE state IN ('done', 'failed') AND parent IS NOT NULL GROUP BY parent),
+       up AS (
+         UPDATE strata_queue.items d SET pending = d.pending - par.n, state = CASE WHEN d.pending - par.n = 0 THEN 'ready' ELSE d.state END
+         FROM par WHERE d.job = $1 AND d.seq = par.parent),
+       rel AS (
+         UPDATE strata_queue.items w SET state = 'ready'
+         FROM fin WHERE w.job = $1 AND w.after = fin.seq AND fin.state IN ('done', 'failed') AND w.state = 'waiting')
+       SELECT count(*) FROM fin`,
+      [job, this.me, outs.map((o) => o.seq), outs.map((o) => o.state), outs.map((o) => o.made ?? null), outs.map((o) => o.dataBytes ?? 0),
+        outs.map((o) => o.path ?? null), outs.map((o) => o.error ?? null), outs.map((o) => (o.result === undefined ? null : JSON.stringify(o.result)))]);
   }
+
 }
 
 /** Whether a planner recorded as host:pid is known to be gone (a pid of this host that no longer runs). */
