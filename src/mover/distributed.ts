@@ -363,7 +363,13 @@ export async function runWorker(o: WorkerOptions = {}): Promise<WorkerSummary> {
     for (;;) {
       if (o.signal?.aborted) break;
       if (!jobsCache || Date.now() - jobsCache.at > JOBS_TTL_MS) jobsCache = { at: Date.now(), list: await queue.openJobs<JobSpec>(Math.max(60, (3 * lease) / 1000)) };
-      const jobs = jobsCache.list.filter((j) => (j.kind === 'copy' || j.kind === 'park') && !unusable.has(j.id));
+      for (const j of jobsCache.list) {
+        if (j.kind === 'copy' || j.kind === 'park' || unusable.has(j.id)) continue;
+        // A newer strata's job, say: its items stay for a worker that runs it.
+        unusable.add(j.id);
+        o.onLog?.(`job ${j.id} is of kind '${j.kind}', which this worker does not run: left for a worker that does`);
+      }
+      const jobs = jobsCache.list.filter((j) => !unusable.has(j.id));
       let claimed = 0;
       for (const j of jobs) {
         if (inflight >= capacity) break;
