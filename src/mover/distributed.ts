@@ -17,11 +17,21 @@ import { Transfer, reasonOf } from './transfer.js';
 import type { Tree } from './tree.js';
 import { march } from './walk.js';
 import { parseXattrMode } from './xattrs.js';
+import { Semaphore } from './pool.js';
 import { runParkTask, type ParkTask } from '../park/task.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-// The queue is loaded on use: it brings pg, ~60 ms at startup of every command.
+/**
+ * Items a worker claims with one statement: it holds them (under one lease,
+ * renewed by one statement for all) and runs `capacity` at a time, claiming
+ * again when fewer than `capacity` are left. Large enough that the queue's
+ * statements are a small part of a small file's cost.
+ */
+const CLAIM_BATCH = 256;
+/** How long a worker reuses the list of open jobs while it finds work in them. */
+const JOBS_TTL_MS = 1000;
+
 const loadQueue = () => import('./queue.js');
 
 export interface QueuedCopyOptions extends CopyOptions {
@@ -38,9 +48,7 @@ export interface QueuedCopyOptions extends CopyOptions {
 }
 
 function engineUrl(given?: string): string {
-  const url = given || process.env['STRATA_ENGINE'] || '';
-  if (!/^postgres(ql)?:\/\//.test(url)) throw new StrataError('EINVAL', 'a distributed copy (--queue) needs a PostgreSQL engine: --engine postgres://… or STRATA_ENGINE');
-  return url;
+  return given || process.env['STRATA_ENGINE'] || '';
 }
 
 /**
@@ -52,8 +60,8 @@ export async function queuedCopy(srcInput: string, dstInput: string, opts: Queue
   const url = engineUrl(opts.engine);
   const t0 = process.hrtime.bigint();
   const seconds = () => Number(process.hrtime.bigint() - t0) / 1e9;
-  const { WorkQueue } = await loadQueue();
-  const queue = await WorkQueue.open(url);
+  const { openQueue } = await loadQueue();
+  const queue = await openQueue(url);
   const eng = engineGetter(url);
   try {
     const srcLoc = await resolveLocation(srcInput);
@@ -63,7 +71,7 @@ export async function queuedCopy(srcInput: string, dstInput: string, opts: Queue
     // finished is equal and skipped, the rest is copied. With no earlier run
     // it is a fresh copy.
     const copying = mode === 'copy';
-    const prev = copying && opts.resume ? await queue.lastJob(formatLocation(srcLoc), formatLocation(dstLoc)) : undefined;
+    const prev = copying && opts.resume ? await queue.lastJob<JobSpec>(formatLocation(srcLoc), formatLocation(dstLoc)) : undefined;
     const planMode: 'copy' | 'sync' = prev ? 'sync' : mode;
     const src = await openSource(eng.get, srcInput, { snap: opts.snap, warn: opts.onWarn });
     try {
@@ -135,11 +143,12 @@ async function planJob(queue: WorkQueue, job: number, src: SourceEnd, dst: DestE
   let ops: PlanOp[] = [];
   let lastFlush = Date.now();
   let lastBeat = Date.now();
+  const { toQueueOps } = await loadQueue();
   const flush = async () => {
     const batch = ops;
     ops = [];
     lastFlush = Date.now();
-    await queue.apply(job, batch);
+    await queue.apply(job, toQueueOps(batch));
     if (Date.now() - lastBeat > 2000) { lastBeat = Date.now(); await queue.heartbeat(job); }
   };
   let skipBelow: string | undefined;
@@ -279,11 +288,12 @@ export async function runWorker(o: WorkerOptions = {}): Promise<WorkerSummary> {
   const lease = o.leaseMs ?? 5000;
   const lanes = Math.max(1, o.jobs ?? 1);
   const capacity = 16 * lanes;
+  const slots = new Semaphore(capacity);
   let ranksInflight = 0;
   const maxAttempts = o.attempts ?? 3;
   const t0 = Date.now();
-  const { isConnectionError, WorkQueue } = await loadQueue();
-  const queue = await WorkQueue.open(url);
+  const { isConnectionError, openQueue, fromClaimed } = await loadQueue();
+  const queue = await openQueue(url);
   let engineP: Promise<Engine> | undefined;
   const getEngine = () => (engineP ??= queue.retrying(() => openEngine(url)).catch((e) => { engineP = undefined; throw e; }));
   const ctxs = new Map<number, Promise<JobCtx>>();
@@ -308,8 +318,8 @@ export async function runWorker(o: WorkerOptions = {}): Promise<WorkerSummary> {
     const l = outcomes.get(job) ?? [];
     l.push(out);
     outcomes.set(job, l);
-    if (l.length >= 64) void flush();
-    else flushTimer ??= setTimeout(() => { flushTimer = undefined; void flush(); }, 50);
+    if (l.length >= CLAIM_BATCH / 2) void flush();
+    else flushTimer ??= setTimeout(() => { flushTimer = undefined; void flush(); }, 200);
   };
 
   const openCtx = async (id: number, kind: string, spec: JobSpec): Promise<JobCtx> => {
@@ -349,10 +359,18 @@ export async function runWorker(o: WorkerOptions = {}): Promise<WorkerSummary> {
   };
 
   const renewTimer = setInterval(() => { if (inflight > 0) void queue.renew(lease).catch(() => undefined); }, Math.max(200, lease / 3));
+  let jobsCache: { at: number; list: Awaited<ReturnType<typeof queue.openJobs<JobSpec>>> } | undefined;
   try {
     for (;;) {
       if (o.signal?.aborted) break;
-      const jobs = (await queue.openJobs(Math.max(60, (3 * lease) / 1000))).filter((j) => (j.kind === 'copy' || j.kind === 'park') && !unusable.has(j.id));
+      if (!jobsCache || Date.now() - jobsCache.at > JOBS_TTL_MS) jobsCache = { at: Date.now(), list: await queue.openJobs<JobSpec>(Math.max(60, (3 * lease) / 1000)) };
+      for (const j of jobsCache.list) {
+        if (j.kind === 'copy' || j.kind === 'park' || unusable.has(j.id)) continue;
+        // A newer strata's job, say: its items stay for a worker that runs it.
+        unusable.add(j.id);
+        o.onLog?.(`job ${j.id} is of kind '${j.kind}', which this worker does not run: left for a worker that does`);
+      }
+      const jobs = jobsCache.list.filter((j) => !unusable.has(j.id));
       let claimed = 0;
       for (const j of jobs) {
         if (inflight >= capacity) break;
@@ -371,32 +389,35 @@ export async function runWorker(o: WorkerOptions = {}): Promise<WorkerSummary> {
           continue;
         }
         // A rank of a serialize/deserialize is a whole process's work: one per lane.
-        const want = j.kind === 'park' ? Math.min(lanes - ranksInflight, capacity - inflight) : Math.min(64, capacity - inflight);
+        const want = j.kind === 'park' ? Math.min(lanes - ranksInflight, capacity - inflight) : CLAIM_BATCH - inflight;
         if (want <= 0) continue;
-        const items = await queue.claim(j.id, want, lease);
+        const items = fromClaimed(await queue.claim(j.id, want, lease));
         if (items.length === 0) continue;
         if (!seen.has(j.id)) { seen.add(j.id); sum.jobs.push(j.id); }
         claimed += items.length;
         for (const it of items) {
           inflight++;
           if (it.kind === 'rank') ranksInflight++;
-          void exec(j.id, ctx, it).then((out) => {
+          void slots.take().then(() => exec(j.id, ctx, it)).then((out) => {
             if (out.state === 'done' || out.state === 'failed') sum.items++;
             if (out.state === 'failed') sum.failed++;
             record(j.id, out);
           }).finally(() => {
+            slots.give();
             inflight--;
             if (it.kind === 'rank') ranksInflight--;
-            wake?.();
+            // Claim again once fewer than a round of slots is left.
+            if (inflight < capacity) wake?.();
           });
         }
       }
-      if (inflight >= capacity || (claimed > 0 && inflight > capacity / 2)) {
+      if (inflight >= capacity) {
         await new Promise<void>((r) => { wake = r; setTimeout(r, 1000); });
         wake = undefined;
         continue;
       }
       if (claimed > 0) continue;
+      jobsCache = undefined;
       if (inflight === 0 && !o.forever) {
         await flush();
         let active = false;

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import type { Engine } from '../engine/types.js';
+import { engineUrlOf } from '../engine/open.js';
 import { StrataError, isStrataError } from '../errors.js';
 import {
   createContainer, resolvePool, requirePoolPerm, currentCaller, propDef, CONTAINER_PROPS, validateAcl, checkLabel,
@@ -265,7 +266,7 @@ export async function deserializeContainer(engine: Engine, pool: string, inputs:
   const key = pendingKey(uuid);
   await engine.commit({ ops: [{ op: 'cat-put', key, value: { ...me(), pool: p.uuid } }], conditions: [{ kind: 'cat-absent', key }] });
   try {
-    const url = opts.engineUrl ?? (engine.kind === 'lmdb' ? `lmdb:${engine.location}` : engine.location);
+    const url = opts.engineUrl ?? engineUrlOf(engine);
     // Queued ranks run on other nodes, in other directories: absolute paths.
     const devices = currentCaller().uid === 0;
     const loads = files.map((file): LoadJob => (opts.queue ? { file: path.resolve(file), cont: uuid, h5StallMs: opts.h5StallMs, devices } : { file, cont: uuid, devices }));

@@ -6,7 +6,6 @@
 import { StrataError } from '../errors.js';
 import { removeAttempts, type ParkTask } from './task.js';
 
-// The queue is loaded on use: it brings pg, ~60 ms at startup of every command.
 const loadQueue = () => import('../mover/queue.js');
 
 export interface QueuedRanksOptions {
@@ -17,10 +16,8 @@ export interface QueuedRanksOptions {
 
 /** Runs the tasks through the queue; results in task order. Throws the first task that failed for good. */
 export async function runQueued<T>(tasks: ParkTask[], names: string[], o: QueuedRanksOptions = {}): Promise<T[]> {
-  const url = o.engineUrl || process.env['STRATA_ENGINE'] || '';
-  if (!/^postgres(ql)?:\/\//.test(url)) throw new StrataError('EINVAL', '--queue needs a PostgreSQL engine: --engine postgres://… or STRATA_ENGINE');
-  const { waitForJob, WorkQueue } = await loadQueue();
-  const queue = await WorkQueue.open(url);
+  const { waitForJob, openQueue } = await loadQueue();
+  const queue = await openQueue(o.engineUrl || process.env['STRATA_ENGINE'] || '');
   try {
     const job = await queue.createTaskJob('park', { what: tasks[0]?.kind ?? 'serialize', ranks: tasks.length }, tasks.map((task, i) => ({ rel: names[i]!, task })));
     try {

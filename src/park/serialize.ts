@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Engine } from '../engine/types.js';
+import { engineUrlOf } from '../engine/open.js';
 import { StrataError, fromSystemError } from '../errors.js';
 import { pidAlive } from '../pid.js';
 import { openContainer, type ContainerRecord } from '../container/index.js';
@@ -217,8 +218,7 @@ function removeStaleTemps(dir: string): void {
 
 function engineUrl(engine: Engine, given?: string): string {
   if (given) return given;
-  if (engine.kind === 'lmdb') return `lmdb:${engine.location}`;
-  return engine.location;
+  return engineUrlOf(engine);
 }
 
 /** Serializes a container (needs 'r') at a snapshot: the given one, or one taken for the run and destroyed after. */
