@@ -104,6 +104,9 @@ export class CreateGroup {
       try {
         const b = this.dfs.batch();
         const results = group.map((it) => (it.kind === 'create' ? b.create(it.dir, it.name, it.type, it.opts) : b.setattr(it.oid, it.a).then(() => undefined)));
+        // A failed commit rejects every item's promise as well; they are redone below, so
+        // those rejections are expected here (unobserved, they would end the process).
+        for (const r of results) r.catch(() => undefined);
         await b.commit();
         const entries = await Promise.all(results);
         group.forEach((it, i) => it.resolve(entries[i]));

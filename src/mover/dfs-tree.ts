@@ -155,6 +155,9 @@ export class DfsTree implements Tree {
     try {
       return await this.group.create(loc.parent, loc.name, type, { ...opts, exists: 'replace' });
     } catch (e) {
+      // A parent queued in an earlier group that failed (a full engine) fails
+      // what is inside with its own cause, not "directory was removed".
+      if (loc.parentMade) await loc.parentMade;
       throw isStrataError(e, 'EISDIR') ? dirInTheWay() : e;
     }
   }
