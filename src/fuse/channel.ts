@@ -148,11 +148,9 @@ export class Channel {
     try {
       n = fs.readSync(this.fd, this.buf, 0, this.buf.length, null);
     } catch (e) {
-      this.waker!.awake();
       if (!this.readFailed(e as NodeJS.ErrnoException)) this.schedule();
       return;
     }
-    this.waker!.awake();
     this.dispatch(n, this.take(n));
     this.scheduleLater();
   }
