@@ -66,13 +66,13 @@ export class DfsTree implements Tree {
     }
   }
 
-  async *list(rel: string): AsyncGenerator<Listed> {
+  async *list(rel: string): AsyncGenerator<Listed[]> {
     const dir = await this.dfs.lookupPath(this.full(rel), { follow: false });
     if (dir.type !== 'dir') throw new StrataError('ENOTDIR', `${this.display(rel)}: not a directory`);
     let after: string | undefined;
     do {
       const page = await this.dfs.readdirPlus(dir.oid, { after, limit: 512 });
-      for (const e of page.entries) yield { name: e.name, st: dfsStatToM(e.stat!) };
+      if (page.entries.length > 0) yield page.entries.map((e) => ({ name: e.name, st: dfsStatToM(e.stat!) }));
       after = page.next;
     } while (after !== undefined);
   }
