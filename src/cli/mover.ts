@@ -1,11 +1,11 @@
 // `strata filesystem copy | sync | compare`: the data mover on the command line.
 import type { Command } from 'commander';
 import { StrataError } from '../errors.js';
-import type { CopySummary, Difference } from '../mover/index.js';
+import type { CopySummary, Difference, Transfer } from '../mover/index.js';
 import { count, globalOpts, printJson, secondsOf } from './context.js';
 
-// The mover is loaded when a command runs, not for --help.
-const lib = () => import('../mover/index.js');
+// The mover is loaded when a command runs, not for --help; each command loads
+// only its own modules (a sync never loads HDF5 or the distributed queue).
 
 interface MoveFlags {
   src?: string; dst?: string; snap?: string; jobs: string; xattrs?: string; verify?: boolean; quiet?: boolean; json?: boolean;
@@ -36,7 +36,7 @@ async function endsOf(what: 'copy' | 'sync', paths: string[], o: MoveFlags, cmd:
   const sources = paths.slice(0, -1);
   if (sources.length > 1) {
     if (o.queue) throw new StrataError('EINVAL', `${what}: --queue takes one source`);
-    const { isDirectoryLocation } = await lib();
+    const { isDirectoryLocation } = await import('../mover/copy.js');
     if (!(await isDirectoryLocation(dst, globalOpts(cmd).engine))) throw new StrataError('ENOTDIR', `${what}: target '${dst}' is not a directory (several sources go into a directory)`);
   }
   return { sources, dst };
@@ -46,7 +46,7 @@ async function runMove(what: 'copy' | 'sync', paths: string[], o: MoveFlags, cmd
   if (o.restart && o.queue) throw new StrataError('EINVAL', 'copy: --restart is not supported with --queue');
   const { sources, dst } = await endsOf(what, paths, o, cmd);
   if (o.dryRun && o.queue) throw new StrataError('EINVAL', 'sync: --dry-run is not supported with --queue');
-  const { syncTarget } = await lib();
+  const { syncTarget } = await import('../mover/sync.js');
   for (const src of sources) {
     // rsync's rule: SRC/ syncs SRC's content into DST, SRC syncs into DST/<name>.
     const s = await moveOne(what, src, what === 'sync' ? syncTarget(src, dst) : dst, o, cmd);
@@ -55,9 +55,8 @@ async function runMove(what: 'copy' | 'sync', paths: string[], o: MoveFlags, cmd
 }
 
 async function moveOne(what: 'copy' | 'sync', srcInput: string, dstInput: string, o: MoveFlags, cmd: Command): Promise<CopySummary> {
-  const { copy, sync, parseXattrMode, summaryLine } = await lib();
-  const { loadCliProgress, ProgressBar } = await import('../mover/progress.js');
-  const { queuedCopy } = await import('../mover/distributed.js');
+  const { parseXattrMode } = await import('../mover/xattrs.js');
+  const { loadCliProgress, ProgressBar, summaryLine } = await import('../mover/progress.js');
   const ac = new AbortController();
   // Said once, when the run has stopped (interruptedLine): the items in flight are cut short, not failed.
   const onSig = () => { ac.abort(); };
@@ -71,12 +70,12 @@ async function moveOne(what: 'copy' | 'sync', srcInput: string, dstInput: string
     signal: ac.signal,
     onError: (p: string, reason: string) => { if (bar) process.stderr.write('\r\x1b[K'); process.stderr.write(`strata: ${p}: ${reason}\n`); },
     onWarn: (m: string) => { if (!o.quiet) process.stderr.write(`strata: warning: ${m}\n`); },
-    onStart: (t: Parameters<NonNullable<Parameters<typeof copy>[2]>['onStart'] & object>[0]) => bar?.start(t, undefined),
+    onStart: (t: Transfer) => bar?.start(t, undefined),
   };
   let s: CopySummary;
   try {
     s = o.queue
-      ? await queuedCopy(srcInput, dstInput, {
+      ? await (await import('../mover/distributed.js')).queuedCopy(srcInput, dstInput, {
         ...common, onStart: undefined, delete: !!o.delete, checksum: !!o.checksum, resume: !!o.resume,
         onProgress: (c) => {
           if (!showBar) return;
@@ -85,8 +84,8 @@ async function moveOne(what: 'copy' | 'sync', srcInput: string, dstInput: string
         onIdle: (secs) => { if (!o.quiet) process.stderr.write(`${showBar ? '\r\x1b[K' : ''}strata: ${what}: nothing done for ${secs} s: are workers running? (strata worker --engine <the same URL>)\n`); },
       }, what)
       : what === 'copy'
-      ? await copy(srcInput, dstInput, { ...common, resume: !!o.resume, restart: !!o.restart, skipUnsupported: !!o.skipUnsupported, h5StallMs: secondsOf('--h5-timeout', o.h5Timeout) })
-      : await sync(srcInput, dstInput, {
+      ? await (await import('../mover/copy.js')).copy(srcInput, dstInput, { ...common, resume: !!o.resume, restart: !!o.restart, skipUnsupported: !!o.skipUnsupported, h5StallMs: secondsOf('--h5-timeout', o.h5Timeout) })
+      : await (await import('../mover/sync.js')).sync(srcInput, dstInput, {
         ...common, delete: !!o.delete, checksum: !!o.checksum,
         ...(o.dryRun ? { onStart: undefined, dryRun: (w: string, p: string) => { process.stdout.write(`${w}\t${p}\n`); } } : {}),
       });
@@ -178,7 +177,8 @@ With --delete, 'sync A B' removes only inside B/A.`)
     .option('--dir-times', 'also compare directory mtimes')
     .option('-q, --summary', 'print only how many differences of each kind (exit 1 if any)')
     .action(async (a: string, b: string, o: { json?: boolean; snap?: string; xattrs?: string; content: boolean; dirTimes?: boolean; summary?: boolean }, cmd: Command) => {
-      const { compare, parseXattrMode } = await lib();
+      const { compare } = await import('../mover/compare.js');
+      const { parseXattrMode } = await import('../mover/xattrs.js');
       const diffs: Difference[] = [];
       // Summary mode keeps one counter per kind, never the list.
       const kinds = new Map<string, number>();

@@ -2,8 +2,7 @@
 // what is missing on either side and what differs (type, size, mode, owner,
 // mtime, xattrs, symlink target, device number, content). Containers are compared live, or
 // at --snap for A.
-import { openSource } from './ends.js';
-import { engineGetter } from './copy.js';
+import { engineGetter, openSource } from './ends.js';
 import { fileChecksum } from './checksum.js';
 import { sameTime } from './times.js';
 import { march } from './walk.js';

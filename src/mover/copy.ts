@@ -2,14 +2,12 @@
 // transfer, cleanup. Resumable: the journal keyed by SRC+DST keeps the first
 // run's mapping and progress.
 import type { Engine } from '../engine/types.js';
-import { openEngine } from '../engine/open.js';
 import { StrataError, isStrataError } from '../errors.js';
 import { destroySnap } from '../container/index.js';
 import { formatLocation, resolveLocation } from '../uns/location.js';
-import { openDest, openSource, type EngineGetter } from './ends.js';
+import { engineGetter, openDest, openSource } from './ends.js';
 import { Journal, completedAt, journalPath, readJournal, type JournalHeader } from './journal.js';
 import { Transfer, newCounters, type TransferOptions, type TransferSummary } from './transfer.js';
-import { hdf5Copy } from './hdf5.js';
 
 export interface CopyOptions extends TransferOptions {
   /** Copy this snapshot of a container source (name or epoch) instead of taking one. */
@@ -47,21 +45,13 @@ export async function isDirectoryLocation(input: string, engineUrl?: string): Pr
   }
 }
 
-/** Lazily opened engine shared by both ends (POSIX -> POSIX never opens one). */
-export function engineGetter(url?: string): { get: EngineGetter; close: () => Promise<void> } {
-  let p: Promise<Engine> | undefined;
-  return {
-    get: () => (p ??= openEngine(url)),
-    close: async () => { if (p) await (await p).close(); },
-  };
-}
-
 export async function copy(srcInput: string, dstInput: string, opts: CopyOptions = {}): Promise<CopySummary> {
   const eng = engineGetter(opts.engine);
   try {
     const srcLoc = await resolveLocation(srcInput);
     const dstLoc = await resolveLocation(dstInput);
-    const h5 = await hdf5Copy(srcLoc, dstLoc, eng.get, opts);
+    // The HDF5 stack is loaded only for a copy that may need it.
+    const h5 = await (await import('./hdf5.js')).hdf5Copy(srcLoc, dstLoc, eng.get, opts);
     if (h5) return h5;
     const jfile = journalPath(formatLocation(srcLoc), formatLocation(dstLoc));
     if (opts.resume && opts.restart) throw new StrataError('EINVAL', 'give --resume or --restart, not both');

@@ -42,6 +42,12 @@ export class DfsTree implements Tree {
   private readonly group: CreateGroup;
   /** Directories queued in the group (ensureDir does not wait), until their setMeta. */
   private readonly dirsMade = new Map<string, Promise<Entry>>();
+  /**
+   * OIDs of directories queued by ensureDir until their setMeta: not found by
+   * a path lookup before their group commits, so never dropped with the
+   * cache (a removal elsewhere clears it).
+   */
+  private readonly queuedDirs = new Map<string, ObjectId>();
 
   constructor(readonly dfs: Dfs, readonly rootPath: string, readonly uri: string) {
     this.group = new CreateGroup(dfs);
@@ -66,13 +72,13 @@ export class DfsTree implements Tree {
     }
   }
 
-  async *list(rel: string): AsyncGenerator<Listed> {
+  async *list(rel: string): AsyncGenerator<Listed[]> {
     const dir = await this.dfs.lookupPath(this.full(rel), { follow: false });
     if (dir.type !== 'dir') throw new StrataError('ENOTDIR', `${this.display(rel)}: not a directory`);
     let after: string | undefined;
     do {
       const page = await this.dfs.readdirPlus(dir.oid, { after, limit: 512 });
-      for (const e of page.entries) yield { name: e.name, st: dfsStatToM(e.stat!) };
+      if (page.entries.length > 0) yield page.entries.map((e) => ({ name: e.name, st: dfsStatToM(e.stat!) }));
       after = page.next;
     } while (after !== undefined);
   }
@@ -107,7 +113,7 @@ export class DfsTree implements Tree {
 
   /** OID of a directory of the destination (cached while it is being filled). */
   private async dirOid(full: string): Promise<ObjectId> {
-    const c = this.dirCache.get(full);
+    const c = this.dirCache.get(full) ?? this.queuedDirs.get(full);
     if (c) return c;
     const e = await this.dfs.lookupPath(full);
     if (e.type !== 'dir') throw new StrataError('ENOTDIR', `${this.uri}${full}: not a directory`);
@@ -191,7 +197,7 @@ export class DfsTree implements Tree {
     const made = this.group.create(parent, name, 'dir', { mode: 0o700, oid });
     made.catch(() => undefined); // awaited by setMeta and by direct creates inside
     this.dirsMade.set(full, made);
-    this.dirCache.set(full, oid);
+    this.queuedDirs.set(full, oid);
     return 'created';
   }
 
@@ -290,7 +296,7 @@ export class DfsTree implements Tree {
       this.dirsMade.delete(full);
       await made;
     }
-    const oid = this.dirCache.get(full) ?? (await this.dfs.lookupPath(full, { follow: false })).oid;
+    const oid = this.dirCache.get(full) ?? this.queuedDirs.get(full) ?? (await this.dfs.lookupPath(full, { follow: false })).oid;
     // In a shared transaction with the creates and mkdirs in flight.
     await this.group.setattr(oid, {
       ...(st.type === 'symlink' ? {} : { mode: st.perm }),
@@ -299,11 +305,14 @@ export class DfsTree implements Tree {
     });
     if (xattrs !== undefined) await this.dfs.replaceXattrsOf(oid, xattrs);
     this.dirCache.delete(full);
+    this.queuedDirs.delete(full);
   }
 
   async remove(rel: string): Promise<void> {
     this.dirCache.clear();
-    await this.dfs.remove(this.full(rel), { recursive: true });
+    const full = this.full(rel);
+    for (const k of this.queuedDirs.keys()) if (k === full || k.startsWith(full === '/' ? '/' : `${full}/`)) this.queuedDirs.delete(k);
+    await this.dfs.remove(full, { recursive: true });
   }
 
   async cleanTemps(rel: string): Promise<number> {
@@ -316,6 +325,7 @@ export class DfsTree implements Tree {
 
   async close(): Promise<void> {
     this.dirsMade.clear();
+    this.queuedDirs.clear();
     await this.group.flush(); // the engine itself is closed by the caller
   }
 }

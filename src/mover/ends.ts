@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { StrataError, fromSystemError, isStrataError } from '../errors.js';
 import type { Engine } from '../engine/types.js';
+import { openEngine } from '../engine/open.js';
 import { checkLabel, cleanupStale, createContainer, destroySnap, openContainer, resolvePool, resolveSnapshot, runSnapshot } from '../container/index.js';
 import { mountDfs, normalizePath } from '../dfs/index.js';
 import { formatLocation, resolveLocation, type Location } from '../uns/location.js';
@@ -15,6 +16,15 @@ import type { MStat, Tree } from './tree.js';
 import type { JournalHeader } from './journal.js';
 
 export type EngineGetter = () => Promise<Engine>;
+
+/** Lazily opened engine shared by both ends (POSIX -> POSIX never opens one). */
+export function engineGetter(url?: string): { get: EngineGetter; close: () => Promise<void> } {
+  let p: Promise<Engine> | undefined;
+  return {
+    get: () => (p ??= openEngine(url)),
+    close: async () => { if (p) await (await p).close(); },
+  };
+}
 
 export interface SourceEnd {
   tree: Tree;

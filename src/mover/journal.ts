@@ -15,7 +15,9 @@
 // directory the files are left to the kernel's writeback (as cp -a does), so
 // after a power loss or crash of the machine (a new boot id) only the events
 // before the last completed flush are trusted; the rest is copied again. A
-// killed process loses nothing the kernel holds, so the same boot trusts all.
+// killed process loses nothing the kernel holds, so the same boot trusts all
+// that was written: events are written in batches of up to 32 lines, so a
+// kill loses at most the last batch, and those items are copied again.
 // Items are files, symlinks and hard links; directories are re-made (idempotent)
 // and their metadata re-applied on resume. Memory on resume is the D and F sets
 // past the last mark, bounded by the number of copies in flight (plus failures).
@@ -57,6 +59,15 @@ function syncfsAsync(dir: string): Promise<void> {
     c.on('close', (code) => (code === 0 ? resolve() : reject(new Error(err.trim().replace(/^sync: /, '') || `sync -f: exit status ${code}`))));
   });
 }
+
+/**
+ * Journal lines are written once this many wait (a killed run copies at most
+ * these again: their files were finished, their lines not yet written), or
+ * this many bytes, and at least this often (when the event loop gets there).
+ */
+const WRITE_BATCH_LINES = 32;
+const WRITE_BATCH_BYTES = 64 << 10;
+const WRITE_BATCH_MS = 50;
 
 export interface JournalHeader {
   version: 1;
@@ -190,6 +201,14 @@ export class Journal {
   private unflushed = 0;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
+  /**
+   * Lines not yet written: events are written in batches (one write for many
+   * files, not one each). A killed process loses at most the last batch, a
+   * suffix: those items are copied again on resume, never skipped wrongly.
+   */
+  private buffered: string[] = [];
+  private bufferedBytes = 0;
+  private writeTimer: NodeJS.Timeout | undefined;
 
   constructor(readonly file: string, readonly header: JournalHeader, readonly resume: ResumeState | undefined) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -203,6 +222,7 @@ export class Journal {
     }
     this.append(`B ${JSON.stringify(bootId())}`);
     // The plan is on disk before anything happens at the destination.
+    this.writeOut();
     fs.fdatasyncSync(this.fd);
     if (!resume) fsyncDirectory(path.dirname(file));
     if (this.flushRoot !== undefined) {
@@ -215,6 +235,7 @@ export class Journal {
   private checkpoint(): Promise<void> {
     if (this.flushing || this.unflushed === 0 || this.flushRoot === undefined) return this.flushing ?? Promise.resolve();
     this.append('P');
+    this.writeOut(); // the events the flush covers are in the file before it starts
     this.unflushed = 0;
     this.flushing = syncfsAsync(this.flushRoot)
       // A failed flush only leaves the events uncovered: the next one (or the one at the end, which reports) covers them.
@@ -262,13 +283,35 @@ export class Journal {
       this.ahead.add(it.rel);
       this.event('D', it.rel);
     }
-    if (this.bytes > 8 << 20) this.compact();
+    if (this.bytes + this.bufferedBytes > 8 << 20) this.compact();
   }
 
   private append(line: string): void {
-    const b = Buffer.from(line + '\n', 'utf8');
-    fs.writeSync(this.fd, b);
+    this.buffered.push(line);
+    this.bufferedBytes += line.length + 1;
+    if (this.buffered.length >= WRITE_BATCH_LINES || this.bufferedBytes >= WRITE_BATCH_BYTES) this.writeOut();
+    else if (!this.writeTimer) {
+      this.writeTimer = setTimeout(() => { this.writeTimer = undefined; this.writeOut(); }, WRITE_BATCH_MS);
+      this.writeTimer.unref();
+    }
+  }
+
+  /** Writes the buffered lines, in order, in one call. */
+  private writeOut(): void {
+    if (this.writeTimer) { clearTimeout(this.writeTimer); this.writeTimer = undefined; }
+    if (this.buffered.length === 0) return;
+    const b = Buffer.from(this.buffered.join('\n') + '\n', 'utf8');
+    this.buffered = [];
+    this.bufferedBytes = 0;
+    for (let done = 0; done < b.length;) done += fs.writeSync(this.fd, b, done, b.length - done);
     this.bytes += b.length;
+  }
+
+  /** Drops lines not yet written (the journal is being rewritten, or removed). */
+  private dropBuffered(): void {
+    if (this.writeTimer) { clearTimeout(this.writeTimer); this.writeTimer = undefined; }
+    this.buffered = [];
+    this.bufferedBytes = 0;
   }
 
   /** A C, D or F line: an event the next flush of a POSIX destination covers. */
@@ -290,6 +333,7 @@ export class Journal {
       syncFilesystem(this.flushRoot);
       lines.push('P', 'S');
     }
+    this.dropBuffered(); // the rewrite holds all of it
     fs.writeFileSync(tmp, lines.join('\n') + '\n');
     fs.renameSync(tmp, this.file);
     fs.closeSync(this.fd);
@@ -305,6 +349,12 @@ export class Journal {
   async close(completed: boolean): Promise<void> {
     this.stopTimer();
     if (this.flushing) await this.flushing;
+    try {
+      this.writeOut();
+    } catch (e) {
+      try { fs.closeSync(this.fd); } catch { /* closed */ }
+      throw e;
+    }
     if (completed && this.flushRoot !== undefined) {
       try {
         await syncfsAsync(this.flushRoot);
@@ -336,6 +386,7 @@ export class Journal {
   /** Drops the journal without a completion record (the copy never started). */
   discard(): void {
     this.stopTimer();
+    this.dropBuffered();
     try { fs.closeSync(this.fd); } catch { /* closed */ }
     fs.rmSync(this.file, { force: true });
   }

@@ -144,7 +144,7 @@ export class PosixTree implements Tree {
    * checked to be the inode `st` describes; it stays open while it is listed,
    * and its entries are stat'ed inside it.
    */
-  async *list(rel: string, st?: MStat): AsyncGenerator<Listed> {
+  async *list(rel: string, st?: MStat): AsyncGenerator<Listed[]> {
     let d: OpenDir;
     try {
       d = this.dirs.acquire(rel, st?.type === 'dir' ? st.ino : undefined);
@@ -158,7 +158,7 @@ export class PosixTree implements Tree {
     }
   }
 
-  private async *listIn(d: OpenDir, rel: string): AsyncGenerator<Listed> {
+  private async *listIn(d: OpenDir, rel: string): AsyncGenerator<Listed[]> {
     let raw: Buffer[];
     try {
       raw = await fs.promises.readdir(d.self, { encoding: 'buffer' });
@@ -191,7 +191,9 @@ export class PosixTree implements Tree {
             return fail(e, n);
           }
         }));
-      for (let k = 0; k < part.length; k++) if (stats[k]) yield { name: part[k]!, st: stats[k]! };
+      const page: Listed[] = [];
+      for (let k = 0; k < part.length; k++) if (stats[k]) page.push({ name: part[k]!, st: stats[k]! });
+      if (page.length > 0) yield page;
     }
   }
 

@@ -1,8 +1,8 @@
 // `strata filesystem sync`: like `rsync -a SRC/ DST/`: DST is made identical
 // to SRC (syncTarget applies rsync's trailing-slash rule for the command line), copying only what differs (size + mtime, or content with checksum);
 // with delete, what SRC lacks is removed. Both trees are walked in lock step.
-import { openDest, openSource } from './ends.js';
-import { engineGetter, type CopyOptions, type CopySummary } from './copy.js';
+import { engineGetter, openDest, openSource } from './ends.js';
+import type { CopyOptions, CopySummary } from './copy.js';
 import path from 'node:path';
 import { Transfer } from './transfer.js';
 import { formatLocation, resolveLocation } from '../uns/location.js';

@@ -75,11 +75,13 @@ export interface Tree {
 
   lstat(rel: string): Promise<MStat | undefined>;
   /**
-   * Entries of a directory in byte order of their names, with their lstat.
+   * Entries of a directory in byte order of their names, with their lstat,
+   * a page (a bounded array) at a time: the walk takes entries from a page
+   * without a trip through the generator for each.
    * st: the directory as its parent's listing (or the root's lstat) showed it;
    * a backend that can tells when another inode is there now (an error).
    */
-  list(rel: string, st?: MStat): AsyncGenerator<Listed>;
+  list(rel: string, st?: MStat): AsyncGenerator<Listed[]>;
   /** Raw target bytes of a symlink, escaped. */
   readlink(rel: string): Promise<string>;
   /** Extended attributes (name, value), all of them; the caller filters. */

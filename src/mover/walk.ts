@@ -17,7 +17,9 @@ export type WalkEvent =
   | { kind: 'error'; rel: string; side: 'src' | 'dst'; error: unknown };
 
 class Cursor {
-  private it: AsyncGenerator<Listed> | undefined;
+  private it: AsyncGenerator<Listed[]> | undefined;
+  private page: Listed[] = [];
+  private at = 0;
   head: Listed | undefined;
   error: unknown;
   constructor(tree: Tree | undefined, rel: string, st: MStat | undefined) {
@@ -29,18 +31,34 @@ class Cursor {
     this.it = undefined;
     void it?.return(undefined).catch(() => undefined);
   }
-  async next(): Promise<void> {
-    if (!this.it) { this.head = undefined; return; }
-    try {
-      const r = await this.it.next();
-      this.head = r.done ? undefined : r.value;
-      if (r.done) this.it = undefined;
-    } catch (e) {
-      this.error = e;
-      this.head = undefined;
-      this.it = undefined;
-    }
+  /** The next entry: from the page at hand without waiting (undefined), else a promise for the next page. */
+  next(): Promise<void> | undefined {
+    if (this.at < this.page.length) { this.head = this.page[this.at++]; return undefined; }
+    return this.nextPage();
   }
+
+  private async nextPage(): Promise<void> {
+    this.page = [];
+    this.at = 0;
+    while (this.it) {
+      try {
+        const r = await this.it.next();
+        if (r.done) { this.it = undefined; break; }
+        this.page = r.value;
+      } catch (e) {
+        this.error = e;
+        this.it = undefined;
+        break;
+      }
+      if (this.page.length > 0) { this.head = this.page[this.at++]; return; }
+    }
+    this.head = undefined;
+  }
+}
+
+/** Waits for the cursors that had to fetch a page (most steps wait for none). */
+function both(a: Promise<void> | undefined, b: Promise<void> | undefined): Promise<unknown> | undefined {
+  return a && b ? Promise.all([a, b]) : a ?? b;
 }
 
 export async function* march(src: Tree, dst: Tree | undefined, rel: string, s: MStat | undefined, d: MStat | undefined): AsyncGenerator<WalkEvent> {
@@ -52,7 +70,7 @@ export async function* march(src: Tree, dst: Tree | undefined, rel: string, s: M
   const a = new Cursor(src, rel, s);
   const b = new Cursor(d?.type === 'dir' ? dst : undefined, rel, d);
   try {
-    await Promise.all([a.next(), b.next()]);
+    await both(a.next(), b.next());
     for (;;) {
       if (a.error !== undefined) { yield { kind: 'error', rel, side: 'src', error: a.error }; break; }
       if (b.error !== undefined) { yield { kind: 'error', rel, side: 'dst', error: b.error }; break; }
@@ -61,8 +79,11 @@ export async function* march(src: Tree, dst: Tree | undefined, rel: string, s: M
       const name = c <= 0 ? a.head!.name : b.head!.name;
       const sa = c <= 0 ? a.head!.st : undefined;
       const sb = c >= 0 ? b.head!.st : undefined;
-      yield* march(src, dst, joinRel(rel, name), sa, sb);
-      await Promise.all([c <= 0 ? a.next() : undefined, c >= 0 ? b.next() : undefined]);
+      // A non-directory is one event: yielded here, without a walk of its own.
+      if (sa?.type === 'dir') yield* march(src, dst, joinRel(rel, name), sa, sb);
+      else yield { kind: 'entry', rel: joinRel(rel, name), src: sa, dst: sb };
+      const wait = both(c <= 0 ? a.next() : undefined, c >= 0 ? b.next() : undefined);
+      if (wait) await wait;
     }
   } finally {
     // A walk stopped early (a full disk, Ctrl-C, the progress count ended) closes its open listings.

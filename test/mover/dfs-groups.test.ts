@@ -48,3 +48,31 @@ test('copy of 200 empty directories and a few files into a container: grouped co
     await engine.close();
   }
 });
+
+test('a directory queued in a group and not yet committed is still found after a removal elsewhere in the tree', async () => {
+  const src = tempDir('strata-groups-rm-');
+  fs.writeFileSync(path.join(src, 'x'), 'inside the new directory\n');
+  const { engine } = await tempEngine();
+  try {
+    const dfs = await mountDfs(makeContainer(engine));
+    await dfs.writeFile('/old', Buffer.from('in the way\n'));
+    const from = new PosixTree(src);
+    const to = new DfsTree(dfs, '/', 'daos://p/c');
+    // The mkdir of /new is queued (not committed); a removal of another entry
+    // (a sync replacing it, in parallel with the walk) must not make the tree
+    // forget it: the create inside goes by its OID.
+    const st = (await from.lstat('x'))!;
+    assert.equal(await to.ensureDir('new', { later: true }), 'created');
+    const removing = to.remove('old');
+    const w = await to.createFile('new/x', st, [], { owner: false });
+    await removing;
+    await w.write(Buffer.from('inside the new directory\n'), 0);
+    await w.commit(st.size);
+    await to.setMeta('new', (await from.lstat(''))!, [], { owner: false });
+    await to.close();
+    assert.equal((await dfs.readFile('/new/x')).toString(), 'inside the new directory\n');
+    assert.equal(await dfs.lstat('/old').then(() => 'there', () => 'gone'), 'gone');
+  } finally {
+    await engine.close();
+  }
+});

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { readJournal, type JournalHeader } from '../../src/mover/journal.js';
+import { Journal, readJournal, type JournalHeader } from '../../src/mover/journal.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-journal-'));
 let n = 0;
@@ -63,4 +63,22 @@ test('into a container every event follows a durable commit: trusted after a res
 test('a journal without boot lines (an older strata) is trusted whole', async () => {
   const f = journal('posix', [B('A'), C('a/1'), D('a/3')], false);
   assert.deepEqual(await state(f, 'D'), { done: ['a/3'], failed: [], mark: 'a/1', distrusted: 0 });
+});
+
+test('events written in batches: the file holds every event in order once the run ends, interrupted or failed', async () => {
+  const header: JournalHeader = { version: 1, src: '/src', dst: '/dst', startedAt: new Date(0).toISOString(), dstRoot: { kind: 'container', pool: 'p', cont: 'c', path: '/' } };
+  const file = path.join(dir, `j${n++}.journal`);
+  const j = new Journal(file, header, undefined);
+  // 3000 items: several batches by size; the last ones still waiting when the run stops.
+  for (let i = 0; i < 3000; i++) j.begin(`d/f${String(i).padStart(5, '0')}`, i);
+  for (let i = 0; i < 3000; i++) if (i !== 7) j.finish(i, i !== 42);
+  j.begin('d/late', 3000);
+  j.finish(3000, true);
+  await j.close(false);
+  const r = (await readJournal(file, 'x'))!;
+  // Item 7 never finished: the mark stops before it; items after it are done ahead, 42 failed.
+  assert.equal(r.mark, 'd/f00006');
+  assert.ok(r.failed.has('d/f00042'));
+  assert.equal(r.done.size, 3000 - 7 - 1 - 1 + 1);
+  assert.ok(r.done.has('d/late') && r.done.has('d/f02999') && !r.done.has('d/f00042'));
 });
