@@ -158,26 +158,20 @@ async function writeAttrs(src: H5Node, dst: AttrTarget, res: ExportResult, named
 
 /** Reference data (after the walk): each stored chunk's references become references to the same objects in the new file. */
 async function writeRefData(src: H5Dataset, reopen: () => { target: Dataset; close(): void }, work: RefWork, res: ExportResult): Promise<void> {
-  const dims = src.space.kind === 'scalar' ? [] : src.dims;
-  const ch = src.storeChunk;
-  const es = src.elementSize;
-  const all = dims.map(() => 0);
   const o = reopen();
   try {
-    for await (const c of src.chunkCoords()) {
-      const part = intersect(c, ch, all, dims);
-      if (!part) continue;
-      const { fixed, heap } = await src.readVlenChunk(c);
-      const elems = Buffer.alloc(part.count.reduce((a, x) => a * x, 1) * es);
-      copyBlock(fixed, ch, part.start.map((s, i) => s - c[i]! * ch[i]!), elems, part.count, part.count.map(() => 0), part.count, es);
+    for await (const { part, elems, heap } of vlenBlocks(src)) {
       o.target.writeRefs(part.start, part.count, decodeRefs(src.type, elems, heap).map((r) => refPath(work, r, src.path)));
       res.bytes += elems.length;
     }
   } finally { o.close(); }
 }
 
-/** Variable-length data (other than top-level strings): chunk by chunk, each with its own heap. */
-async function writeVlenData(src: H5Dataset, dst: Dataset, res: ExportResult, work?: RefWork): Promise<void> {
+/**
+ * The stored chunks of a dataset with variable-length elements, each cut to
+ * the dataset's extent: the block's fixed-size elements and the chunk's heap.
+ */
+async function* vlenBlocks(src: H5Dataset): AsyncGenerator<{ part: { start: number[]; count: number[] }; elems: Buffer; heap: Buffer }> {
   const dims = src.space.kind === 'scalar' ? [] : src.dims;
   const ch = src.storeChunk;
   const es = src.elementSize;
@@ -188,6 +182,13 @@ async function writeVlenData(src: H5Dataset, dst: Dataset, res: ExportResult, wo
     const { fixed, heap } = await src.readVlenChunk(c);
     const elems = Buffer.alloc(part.count.reduce((a, x) => a * x, 1) * es);
     copyBlock(fixed, ch, part.start.map((s, i) => s - c[i]! * ch[i]!), elems, part.count, part.count.map(() => 0), part.count, es);
+    yield { part, elems, heap };
+  }
+}
+
+/** Variable-length data (other than top-level strings): chunk by chunk, each with its own heap. */
+async function writeVlenData(src: H5Dataset, dst: Dataset, res: ExportResult, work?: RefWork): Promise<void> {
+  for await (const { part, elems, heap } of vlenBlocks(src)) {
     if (work) fileNestedRefs(src.type, elems, heap, (r) => work.addrOf(r, src.path));
     dst.writeVlen(part.start, part.count, elems, heap);
     res.bytes += elems.length + heap.length;
