@@ -33,3 +33,19 @@ export function fromSystemError(e: unknown, what: string): StrataError {
   const reason = err?.code ? `${err.code}${detail ? ` (${detail})` : ''}` : String(e);
   return new StrataError(code, `${what}: ${reason}`, { cause: e });
 }
+
+/** One line for an error: "permission denied (EACCES)" from a Node error, else the message. */
+export function reasonOf(e: unknown): string {
+  let cur: unknown = e;
+  for (let i = 0; i < 3 && cur; i++) {
+    const ne = cur as NodeJS.ErrnoException;
+    if (ne.syscall && ne.code) {
+      const m = /^[A-Z]+: ([^,]+)/.exec(ne.message);
+      return `${m ? m[1] : ne.message} (${ne.code})`;
+    }
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  const msg = e instanceof Error ? e.message : String(e);
+  const code = (e as { code?: string }).code;
+  return code && !msg.includes(code) ? `${msg} (${code})` : msg;
+}

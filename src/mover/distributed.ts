@@ -1,38 +1,21 @@
 // The distributed copy: `strata fs copy --queue` plans (walks the source,
 // creates directories, enqueues files, links and directory metadata in the
-// work queue, queue.ts) and waits; `strata worker` processes on any node that
-// sees both ends claim items and execute them with the serial copy's code
-// (Transfer.copyEntry / copyLinkName / finishDirectory). `strata fs sync
-// --queue` plans the same way, walking both trees: only entries that differ
-// become items, and extras are removed by the planner (--delete).
+// work queue of the jobs layer, payloads in queue.ts) and waits; `strata
+// worker` processes on any node that sees both ends claim items and execute
+// them with the serial copy's code (the mover's job kind, copy-job.ts).
+// `strata fs sync --queue` plans the same way, walking both trees: only
+// entries that differ become items, and extras are removed by the planner
+// (--delete).
 import { StrataError } from '../errors.js';
-import { openEngine } from '../engine/open.js';
-import type { Engine } from '../engine/types.js';
+import { openQueue, waitForJob, type JobCounts, type WorkQueue } from '../jobs/queue.js';
 import { formatLocation, resolveLocation } from '../uns/location.js';
 import type { CopyOptions, CopySummary } from './copy.js';
 import { engineGetter, openDest, openSource, type SourceEnd, type DestEnd } from './ends.js';
 import { parentRel } from './names.js';
-import type { ClaimedItem, JobCounts, JobSpec, Outcome, PlanOp, WorkQueue } from './queue.js';
+import { COPY_JOB, toQueueOps, type JobSpec, type PlanOp } from './queue.js';
 import { Transfer, reasonOf } from './transfer.js';
 import type { Tree } from './tree.js';
 import { march } from './walk.js';
-import { parseXattrMode } from './xattrs.js';
-import { Semaphore } from './pool.js';
-import { runParkTask, type ParkTask } from '../park/task.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * Items a worker claims with one statement: it holds them (under one lease,
- * renewed by one statement for all) and runs `capacity` at a time, claiming
- * again when fewer than `capacity` are left. Large enough that the queue's
- * statements are a small part of a small file's cost.
- */
-const CLAIM_BATCH = 256;
-/** How long a worker reuses the list of open jobs while it finds work in them. */
-const JOBS_TTL_MS = 1000;
-
-const loadQueue = () => import('./queue.js');
 
 export interface QueuedCopyOptions extends CopyOptions {
   /** sync: remove what the source lacks. */
@@ -60,7 +43,6 @@ export async function queuedCopy(srcInput: string, dstInput: string, opts: Queue
   const url = engineUrl(opts.engine);
   const t0 = process.hrtime.bigint();
   const seconds = () => Number(process.hrtime.bigint() - t0) / 1e9;
-  const { openQueue } = await loadQueue();
   const queue = await openQueue(url);
   const eng = engineGetter(url);
   try {
@@ -84,7 +66,7 @@ export async function queuedCopy(srcInput: string, dstInput: string, opts: Queue
         dst: formatLocation(dstLoc), dstRoot: dst.root, xattrs: opts.xattrs ?? 'non-lustre', verify: !!opts.verify,
         ...(planMode === 'sync' ? { mode: 'sync' as const } : {}), ...(copying ? { resumable: true } : {}),
       };
-      const job = await queue.createJob('copy', spec);
+      const job = await queue.createJob(COPY_JOB, spec);
       try {
         const plan = await planJob(queue, job, src, dst, prev ? { ...opts, delete: false } : opts, planMode);
         const waited = plan.stopped ? undefined : await waitJob(queue, job, opts);
@@ -143,7 +125,6 @@ async function planJob(queue: WorkQueue, job: number, src: SourceEnd, dst: DestE
   let ops: PlanOp[] = [];
   let lastFlush = Date.now();
   let lastBeat = Date.now();
-  const { toQueueOps } = await loadQueue();
   const flush = async () => {
     const batch = ops;
     ops = [];
@@ -233,7 +214,6 @@ interface Waited { counts: JobCounts; failures: Array<{ path: string; reason: st
 async function waitJob(queue: WorkQueue, job: number, opts: QueuedCopyOptions): Promise<Waited> {
   const failures: Array<{ path: string; reason: string }> = [];
   let lastFailed = 0;
-  const { waitForJob } = await loadQueue();
   return waitForJob<Waited>(queue, job, async () => {
     const c = await queue.counts(job);
     if (c.failed > failures.length) {
@@ -248,205 +228,4 @@ async function waitJob(queue: WorkQueue, job: number, opts: QueuedCopyOptions): 
     if (opts.signal?.aborted) return { end: { counts: c, failures, stopped: 'interrupted' } };
     return { finished: c.done + c.failed };
   }, { onIdle: opts.onIdle, pollMs: opts.pollMs });
-}
-
-// ---------------------------------------------------------------- worker
-
-export interface WorkerOptions {
-  engine?: string;
-  /** Lease of a claimed item (renewed every third of it while the item runs). Default 5 s. */
-  leaseMs?: number;
-  /** Keep polling for new jobs instead of exiting once the queue is drained. */
-  forever?: boolean;
-  /** Lanes: each keeps up to 16 items in flight (default 1). */
-  jobs?: number;
-  /** With no job in the queue at start, how long to wait for one before exiting (default 60 s). */
-  waitMs?: number;
-  /** Tries per item before it fails for good (lost connections do not count). Default 3. */
-  attempts?: number;
-  signal?: AbortSignal;
-  onError?: (path: string, reason: string) => void;
-  onLog?: (msg: string) => void;
-}
-
-export interface WorkerSummary {
-  items: number;
-  failed: number;
-  jobs: number[];
-  seconds: number;
-}
-
-interface JobCtx {
-  /** Copy jobs; a park job (queued serialize/deserialize ranks) has none. */
-  t?: Transfer;
-  close: () => Promise<void>;
-}
-
-/** `strata worker`: claims and executes items of every open job until the queue is drained (or forever). */
-export async function runWorker(o: WorkerOptions = {}): Promise<WorkerSummary> {
-  const url = engineUrl(o.engine);
-  const lease = o.leaseMs ?? 5000;
-  const lanes = Math.max(1, o.jobs ?? 1);
-  const capacity = 16 * lanes;
-  const slots = new Semaphore(capacity);
-  let ranksInflight = 0;
-  const maxAttempts = o.attempts ?? 3;
-  const t0 = Date.now();
-  const { isConnectionError, openQueue, fromClaimed } = await loadQueue();
-  const queue = await openQueue(url);
-  let engineP: Promise<Engine> | undefined;
-  const getEngine = () => (engineP ??= queue.retrying(() => openEngine(url)).catch((e) => { engineP = undefined; throw e; }));
-  const ctxs = new Map<number, Promise<JobCtx>>();
-  const unusable = new Set<number>();
-  const seen = new Set<number>();
-  const sum: WorkerSummary = { items: 0, failed: 0, jobs: [], seconds: 0 };
-  let inflight = 0;
-  let wake: (() => void) | undefined;
-  const outcomes = new Map<number, Outcome[]>();
-  let flushing: Promise<void> = Promise.resolve();
-  let flushTimer: NodeJS.Timeout | undefined;
-
-  const flush = (): Promise<void> => {
-    flushing = flushing.then(async () => {
-      const all = [...outcomes];
-      outcomes.clear();
-      for (const [job, outs] of all) await queue.finish(job, outs).catch((e) => o.onLog?.(`cannot record ${outs.length} outcomes: ${reasonOf(e)}`));
-    });
-    return flushing;
-  };
-  const record = (job: number, out: Outcome) => {
-    const l = outcomes.get(job) ?? [];
-    l.push(out);
-    outcomes.set(job, l);
-    if (l.length >= CLAIM_BATCH / 2) void flush();
-    else flushTimer ??= setTimeout(() => { flushTimer = undefined; void flush(); }, 200);
-  };
-
-  const openCtx = async (id: number, kind: string, spec: JobSpec): Promise<JobCtx> => {
-    if (kind === 'park') return { close: async () => undefined };
-    const src = await queue.retrying(() => openSource(getEngine, spec.src, { ...(spec.srcEpoch !== undefined ? { epoch: spec.srcEpoch } : {}), live: true }));
-    const dst = await queue.retrying(() => openDest(getEngine, spec.dst, src, { into: true, resumeRoot: spec.dstRoot }));
-    const t = new Transfer(src.tree, dst.tree, 'copy', { xattrs: parseXattrMode(spec.xattrs), verify: spec.verify });
-    void id;
-    return { t, close: async () => { await Promise.all([src.tree.close(), dst.tree.close()]); } };
-  };
-
-  const exec = async (job: number, ctx: JobCtx, it: ClaimedItem): Promise<Outcome> => {
-    try {
-      if (it.kind === 'rank') {
-        const result = await runParkTask(await getEngine(), it.task as unknown as ParkTask, { queued: true });
-        return { seq: it.seq, state: 'done', result };
-      }
-      if (!ctx.t) throw new StrataError('EINVAL', `item kind ${it.kind} in a job without a copy`);
-      if (it.kind === 'entry') {
-        const r = await ctx.t.copyEntry(it.rel, it.st);
-        return { seq: it.seq, state: 'done', made: r.made, dataBytes: r.dataBytes };
-      }
-      if (it.kind === 'link') {
-        const firstOk = it.after === undefined ? true : await queue.firstDone(job, it.after);
-        const r = await ctx.t.copyLinkName(it.linkTo!, firstOk, it.rel, it.st);
-        return { seq: it.seq, state: 'done', made: r.made, dataBytes: r.dataBytes };
-      }
-      await ctx.t.finishDirectory(it.rel, it.st);
-      return { seq: it.seq, state: 'done', made: 'dir' };
-    } catch (e) {
-      if (isConnectionError(e)) return { seq: it.seq, state: 'again' };
-      const d = ctx.t ? ctx.t.describe(it.rel, e) : { path: it.rel, reason: reasonOf(e) };
-      if (it.attempts < maxAttempts) return { seq: it.seq, state: 'retry', path: d.path, error: d.reason };
-      o.onError?.(d.path, d.reason);
-      return { seq: it.seq, state: 'failed', path: d.path, error: d.reason };
-    }
-  };
-
-  const renewTimer = setInterval(() => { if (inflight > 0) void queue.renew(lease).catch(() => undefined); }, Math.max(200, lease / 3));
-  let jobsCache: { at: number; list: Awaited<ReturnType<typeof queue.openJobs<JobSpec>>> } | undefined;
-  try {
-    for (;;) {
-      if (o.signal?.aborted) break;
-      if (!jobsCache || Date.now() - jobsCache.at > JOBS_TTL_MS) jobsCache = { at: Date.now(), list: await queue.openJobs<JobSpec>(Math.max(60, (3 * lease) / 1000)) };
-      for (const j of jobsCache.list) {
-        if (j.kind === 'copy' || j.kind === 'park' || unusable.has(j.id)) continue;
-        // A newer strata's job, say: its items stay for a worker that runs it.
-        unusable.add(j.id);
-        o.onLog?.(`job ${j.id} is of kind '${j.kind}', which this worker does not run: left for a worker that does`);
-      }
-      const jobs = jobsCache.list.filter((j) => !unusable.has(j.id));
-      let claimed = 0;
-      for (const j of jobs) {
-        if (inflight >= capacity) break;
-        let ctxP = ctxs.get(j.id);
-        if (!ctxP) {
-          ctxP = openCtx(j.id, j.kind, j.spec);
-          ctxs.set(j.id, ctxP);
-        }
-        let ctx: JobCtx;
-        try {
-          ctx = await ctxP;
-        } catch (e) {
-          unusable.add(j.id);
-          ctxs.delete(j.id);
-          o.onLog?.(`job ${j.id}: cannot open its source or destination here: ${reasonOf(e)}`);
-          continue;
-        }
-        // A rank of a serialize/deserialize is a whole process's work: one per lane.
-        const want = j.kind === 'park' ? Math.min(lanes - ranksInflight, capacity - inflight) : CLAIM_BATCH - inflight;
-        if (want <= 0) continue;
-        const items = fromClaimed(await queue.claim(j.id, want, lease));
-        if (items.length === 0) continue;
-        if (!seen.has(j.id)) { seen.add(j.id); sum.jobs.push(j.id); }
-        claimed += items.length;
-        for (const it of items) {
-          inflight++;
-          if (it.kind === 'rank') ranksInflight++;
-          void slots.take().then(() => exec(j.id, ctx, it)).then((out) => {
-            if (out.state === 'done' || out.state === 'failed') sum.items++;
-            if (out.state === 'failed') sum.failed++;
-            record(j.id, out);
-          }).finally(() => {
-            slots.give();
-            inflight--;
-            if (it.kind === 'rank') ranksInflight--;
-            // Claim again once fewer than a round of slots is left.
-            if (inflight < capacity) wake?.();
-          });
-        }
-      }
-      if (inflight >= capacity) {
-        await new Promise<void>((r) => { wake = r; setTimeout(r, 1000); });
-        wake = undefined;
-        continue;
-      }
-      if (claimed > 0) continue;
-      jobsCache = undefined;
-      if (inflight === 0 && !o.forever) {
-        await flush();
-        let active = false;
-        for (const j of jobs) if (j.status === 'planning' || (await queue.hasOpenItems(j.id))) { active = true; break; }
-        if (!active && (seen.size > 0 || Date.now() - t0 > (o.waitMs ?? 60000))) break;
-      }
-      await new Promise<void>((r) => { wake = r; setTimeout(r, inflight > 0 ? 100 : 250); });
-      wake = undefined;
-    }
-    while (inflight > 0) await sleep(50);
-    if (flushTimer) { clearTimeout(flushTimer); flushTimer = undefined; }
-    await flush();
-  } finally {
-    clearInterval(renewTimer);
-    if (flushTimer) clearTimeout(flushTimer);
-    for (const p of ctxs.values()) await p.then((c) => c.close()).catch(() => undefined);
-    await queue.close();
-    if (engineP) await (await engineP.catch(() => undefined))?.close();
-  }
-  sum.seconds = (Date.now() - t0) / 1000;
-  return sum;
-}
-
-/** "5s", "500ms", "2m" or a number of seconds, in milliseconds. */
-export function parseDuration(s: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(s.trim());
-  if (!m) throw new StrataError('EINVAL', `bad duration '${s}' (examples: 5s, 500ms, 2m)`);
-  const n = Number(m[1]);
-  const ms = m[2] === 'ms' ? n : m[2] === 'm' ? n * 60000 : n * 1000;
-  if (ms <= 0) throw new StrataError('EINVAL', `bad duration '${s}'`);
-  return ms;
 }

@@ -34,17 +34,4 @@ export class Pool {
   }
 }
 
-/** A counting semaphore. */
-export class Semaphore {
-  private n: number;
-  private readonly waiters: Array<() => void> = [];
-  constructor(n: number) { this.n = n; }
-  async take(): Promise<void> {
-    while (this.n <= 0) await new Promise<void>((r) => this.waiters.push(r));
-    this.n--;
-  }
-  give(): void {
-    this.n++;
-    this.waiters.shift()?.();
-  }
-}
+export { Semaphore } from '../semaphore.js';

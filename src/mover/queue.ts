@@ -1,22 +1,18 @@
-// The mover's view of the work queue of a distributed copy (kept by the
-// engine: src/engine/work-queue.ts, in PostgreSQL src/engine/postgres/
-// work-queue.ts). A planner (`strata fs copy --queue`) walks the source and
-// enqueues items; `strata worker` processes claim and execute them. Order
+// The mover's payloads in the work queue of distributed jobs (src/jobs/):
+// a planner (`strata fs copy --queue`) walks the source and enqueues items;
+// `strata worker` processes claim and execute them (copy-job.ts). Order
 // rules, as in the serial copy: the planner creates directories before it
 // enqueues their content; a directory's metadata item becomes ready when every
 // item below it is finished; a later name of a hard-linked file becomes ready
 // when its first name is finished (`after`). This file turns the mover's items
-// (stat records) into the queue's JSON payloads and back, and holds the
-// planner's wait.
-import { openWorkQueue } from '../engine/open.js';
-import type { ClaimedQueueItem, QueueOp, WorkQueueStore } from '../engine/work-queue.js';
+// (stat records) into the queue's JSON payloads and back.
+import type { ClaimedQueueItem, QueueOp } from '../jobs/queue.js';
 import type { MStat } from './tree.js';
 
-export { HOLD, isConnectionError, type ItemState, type JobCounts, type Outcome } from '../engine/work-queue.js';
-export type WorkQueue = WorkQueueStore;
+/** The kind of the mover's jobs in the queue (copies and syncs). */
+export const COPY_JOB = 'copy';
 
-/** rank: one rank file of a queued serialize/deserialize (its task in `task`, its result in the outcome). */
-export type ItemKind = 'entry' | 'link' | 'dir' | 'rank';
+export type ItemKind = 'entry' | 'link' | 'dir';
 
 export interface JobSpec {
   /** Source location (formatted), its snapshot epoch (container sources). */
@@ -53,8 +49,6 @@ export interface ClaimedItem {
   kind: ItemKind;
   rel: string;
   st: MStat;
-  /** rank items: the task. */
-  task?: Record<string, unknown>;
   attempts: number;
   after?: number;
   linkTo?: string;
@@ -73,11 +67,6 @@ export function stFromJson(o: Record<string, unknown>): MStat {
   };
 }
 
-/** Opens the queue of the engine at url (one that keeps one: PostgreSQL). */
-export function openQueue(url: string, o: { retryMs?: number } = {}): Promise<WorkQueue> {
-  return openWorkQueue(url, o);
-}
-
 /** The planner's operations as the queue stores them: payloads in JSON, a file's size counted. */
 export function toQueueOps(ops: PlanOp[]): QueueOp[] {
   return ops.map((op) => (op.op === 'seal' ? op : {
@@ -91,54 +80,10 @@ export function toQueueOps(ops: PlanOp[]): QueueOp[] {
   }));
 }
 
-/** Claimed items with their stat records (rank items: their task). */
-export function fromClaimed(items: ClaimedQueueItem[]): ClaimedItem[] {
-  return items.map((x) => ({
-    job: x.job, seq: x.seq, kind: x.kind as ItemKind, rel: x.rel, attempts: x.attempts,
-    ...(x.kind === 'rank' ? { st: {} as MStat, task: x.st } : { st: stFromJson(x.st) }),
+/** A claimed item with its stat record. */
+export function fromClaimed(x: ClaimedQueueItem): ClaimedItem {
+  return {
+    job: x.job, seq: x.seq, kind: x.kind as ItemKind, rel: x.rel, attempts: x.attempts, st: stFromJson(x.st),
     ...(x.after !== undefined ? { after: x.after } : {}), ...(x.linkTo !== undefined ? { linkTo: x.linkTo } : {}),
-  }));
+  };
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Nothing finished for this long: the planner warns (no workers?). */
-const IDLE_MS = 15_000;
-
-/** What one look at a job found: the end of the wait (with the caller's result), or how many items are finished so far. */
-export type JobLook<R> = { end: R } | { finished: number };
-
-export interface WaitJobOptions {
-  /** Called when nothing has finished for 15 s (no workers?), with the seconds since something last did. */
-  onIdle?: (seconds: number) => void;
-  /** Call onIdle again every further 15 s of idleness (default: once until something finishes). */
-  repeatIdle?: boolean;
-  /** Interval between looks (default 300 ms). */
-  pollMs?: number;
-}
-
-/**
- * The planner's wait for the workers of a job (a queued copy or sync, queued
- * parking ranks): looks at the job every pollMs until look() ends the wait,
- * keeping the job's heartbeat fresh (workers serve only jobs whose planner is
- * alive) and telling onIdle when the finished count stops moving.
- */
-export async function waitForJob<R>(queue: WorkQueue, job: number, look: () => Promise<JobLook<R>>, o: WaitJobOptions = {}): Promise<R> {
-  let finished = -1;
-  let since = Date.now();
-  let nextWarnMs = IDLE_MS;
-  for (;;) {
-    const l = await look();
-    if ('end' in l) return l.end;
-    if (l.finished !== finished) { finished = l.finished; since = Date.now(); nextWarnMs = IDLE_MS; }
-    const idleMs = Date.now() - since;
-    if (idleMs >= nextWarnMs) {
-      const seconds = Math.floor(idleMs / 1000);
-      nextWarnMs = o.repeatIdle ? (seconds + IDLE_MS / 1000) * 1000 : Infinity;
-      o.onIdle?.(seconds);
-    }
-    await queue.heartbeat(job);
-    await sleep(o.pollMs ?? 300);
-  }
-}
-

@@ -5,7 +5,7 @@
 // whole content is done. Large files are copied a chunk at a time with
 // several chunks in flight; all-zero blocks are not written (holes stay holes).
 import type { Extent } from '../engine/types.js';
-import { StrataError, isStrataError } from '../errors.js';
+import { StrataError, isStrataError, reasonOf } from '../errors.js';
 import { readBuffers } from '../buffer-pool.js';
 import { fileChecksum } from './checksum.js';
 import type { Journal } from './journal.js';
@@ -16,6 +16,9 @@ import { march } from './walk.js';
 import { sameTime } from './times.js';
 import { dataRuns } from './zeros.js';
 import { filterXattrs, type XattrMode } from './xattrs.js';
+
+// The one-line reason of an error lives with the error class; the mover's callers import it from here too.
+export { reasonOf };
 
 export interface TransferOptions {
   /** Workers (default 1): each keeps several files and chunks in flight. */
@@ -71,21 +74,6 @@ export function newCounters(): Counters {
   return { files: 0, dirs: 0, symlinks: 0, hardlinks: 0, specials: 0, bytes: 0, dataBytes: 0, skipped: 0, unchanged: 0, deleted: 0, errors: 0 };
 }
 
-/** One line for an error: "permission denied (EACCES)" from a Node error, else the message. */
-export function reasonOf(e: unknown): string {
-  let cur: unknown = e;
-  for (let i = 0; i < 3 && cur; i++) {
-    const ne = cur as NodeJS.ErrnoException;
-    if (ne.syscall && ne.code) {
-      const m = /^[A-Z]+: ([^,]+)/.exec(ne.message);
-      return `${m ? m[1] : ne.message} (${ne.code})`;
-    }
-    cur = (cur as { cause?: unknown }).cause;
-  }
-  const msg = e instanceof Error ? e.message : String(e);
-  const code = (e as { code?: string }).code;
-  return code && !msg.includes(code) ? `${msg} (${code})` : msg;
-}
 
 const BLOCK = 4096;
 /** Files up to this size are read in one piece and need no chunk budget. */

@@ -1,12 +1,16 @@
 // Ranks of a serialize/deserialize done by `strata worker` processes on any
 // node (`--queue`, PostgreSQL engine): one queue item per rank file in the
-// distributed mover's work queue (src/mover/queue.ts), with its leases and
-// retries; this process waits for the results and then finishes the job
-// itself (renames the rank files into place, or registers the container).
+// work queue of the jobs layer (src/jobs/), a job of park's kind (rank-job.ts),
+// with its leases and retries; this process waits for the results and then
+// finishes the job itself (renames the rank files into place, or registers
+// the container).
 import { StrataError } from '../errors.js';
 import { removeAttempts, type ParkTask } from './task.js';
 
-const loadQueue = () => import('../mover/queue.js');
+const loadQueue = () => import('../jobs/queue.js');
+
+/** The kind of park's jobs in the queue. */
+export const PARK_JOB = 'park';
 
 export interface QueuedRanksOptions {
   engineUrl?: string;
@@ -19,7 +23,7 @@ export async function runQueued<T>(tasks: ParkTask[], names: string[], o: Queued
   const { waitForJob, openQueue } = await loadQueue();
   const queue = await openQueue(o.engineUrl || process.env['STRATA_ENGINE'] || '');
   try {
-    const job = await queue.createTaskJob('park', { what: tasks[0]?.kind ?? 'serialize', ranks: tasks.length }, tasks.map((task, i) => ({ rel: names[i]!, task })));
+    const job = await queue.createTaskJob(PARK_JOB, { what: tasks[0]?.kind ?? 'serialize', ranks: tasks.length }, tasks.map((task, i) => ({ rel: names[i]!, task })));
     try {
       return await waitForJob<T[]>(queue, job, async () => {
         const st = await queue.taskStates(job);

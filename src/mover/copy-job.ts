@@ -1,0 +1,39 @@
+// The mover's kind of job in the jobs layer's registry (src/jobs/registry.ts):
+// the items of a queued copy or sync (distributed.ts plans them), each run by
+// a `strata worker` with the serial copy's code (Transfer.copyEntry /
+// copyLinkName / finishDirectory). Loading this module registers the kind.
+import { StrataError } from '../errors.js';
+import { registerJobKind, type JobKind } from '../jobs/registry.js';
+import { openDest, openSource } from './ends.js';
+import { COPY_JOB, fromClaimed, type JobSpec } from './queue.js';
+import { Transfer } from './transfer.js';
+import { parseXattrMode } from './xattrs.js';
+
+export const copyJob: JobKind = {
+  name: COPY_JOB,
+  async open(given, { queue, engine }) {
+    const spec = given as JobSpec;
+    const src = await queue.retrying(() => openSource(engine, spec.src, { ...(spec.srcEpoch !== undefined ? { epoch: spec.srcEpoch } : {}), live: true }));
+    const dst = await queue.retrying(() => openDest(engine, spec.dst, src, { into: true, resumeRoot: spec.dstRoot }));
+    const t = new Transfer(src.tree, dst.tree, 'copy', { xattrs: parseXattrMode(spec.xattrs), verify: spec.verify });
+    return {
+      async run(claimed) {
+        const it = fromClaimed(claimed);
+        if (it.kind === 'entry') return t.copyEntry(it.rel, it.st);
+        if (it.kind === 'link') {
+          const firstOk = it.after === undefined ? true : await queue.firstDone(it.job, it.after);
+          return t.copyLinkName(it.linkTo!, firstOk, it.rel, it.st);
+        }
+        if (it.kind === 'dir') {
+          await t.finishDirectory(it.rel, it.st);
+          return { made: 'dir' };
+        }
+        throw new StrataError('EINVAL', `item kind ${String(it.kind)} in a copy job`);
+      },
+      describe: (it, e) => t.describe(it.rel, e),
+      close: async () => { await Promise.all([src.tree.close(), dst.tree.close()]); },
+    };
+  },
+};
+
+registerJobKind(copyJob);
