@@ -88,3 +88,8 @@ export function driverOf(engine: Engine): EngineDriver {
 export function queueEngines(): string {
   return all.filter((d) => d.openWorkQueue).map((d) => d.example).join(' or ');
 }
+
+/** Every registered engine driver, in registration order (contract tests run on each). */
+export function engineDrivers(): readonly EngineDriver[] {
+  return all;
+}
