@@ -63,8 +63,12 @@ export interface JobCounts {
   dataBytes: number;
 }
 
-/** A job's spec: opaque, except `dst` (as given) and `dstRoot` (one live planner per destination root). */
-export type QueueJobSpec = { dst: string; dstRoot: unknown; planner?: string } & Record<string, unknown>;
+/**
+ * A job's spec: opaque, except `dst` (as given) and the destination's
+ * identity: one live planner per destination, named by `dstKey` when given
+ * (the same destination however it was spelled), else by `dstRoot`.
+ */
+export type QueueJobSpec = { dst: string; dstRoot: unknown; dstKey?: string; planner?: string } & Record<string, unknown>;
 
 export interface WorkQueueStore {
   /** This process as a claimer: host:pid:random. */

@@ -10,7 +10,7 @@ import { StrataError } from '../errors.js';
 import { openQueue, waitForJob, type JobCounts, type WorkQueue } from '../jobs/queue.js';
 import { formatLocation, resolveLocation } from '../uns/location.js';
 import type { CopyOptions, CopySummary } from './copy.js';
-import { engineGetter, openDest, openSource, type SourceEnd, type DestEnd } from './ends.js';
+import { destinationKey, engineGetter, openDest, openSource, type SourceEnd, type DestEnd } from './ends.js';
 import { parentRel } from './names.js';
 import { COPY_JOB, toQueueOps, type JobSpec, type PlanOp } from './queue.js';
 import { Transfer, reasonOf } from './transfer.js';
@@ -63,7 +63,7 @@ export async function queuedCopy(srcInput: string, dstInput: string, opts: Queue
       }
       const spec: JobSpec = {
         src: formatLocation(srcLoc), ...(src.epoch !== undefined ? { srcEpoch: src.epoch } : {}),
-        dst: formatLocation(dstLoc), dstRoot: dst.root, xattrs: opts.xattrs ?? 'non-lustre', verify: !!opts.verify,
+        dst: formatLocation(dstLoc), dstRoot: dst.root, dstKey: destinationKey(dst.root), xattrs: opts.xattrs ?? 'non-lustre', verify: !!opts.verify,
         ...(planMode === 'sync' ? { mode: 'sync' as const } : {}), ...(copying ? { resumable: true } : {}),
       };
       const job = await queue.createJob(COPY_JOB, spec);

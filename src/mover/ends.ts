@@ -257,25 +257,35 @@ async function containerUuid(engine: Engine, pool: string, cont: string): Promis
   }
 }
 
+/** A POSIX path with its symlinks resolved: the deepest existing ancestor, resolved, plus the rest. */
+function realPosixPath(p: string): string {
+  let cur = p;
+  const rest: string[] = [];
+  for (;;) {
+    try { return path.join(fs.realpathSync(cur), ...rest.reverse()); } catch { /* up */ }
+    const up = path.dirname(cur);
+    if (up === cur) return p;
+    rest.push(path.basename(cur));
+    cur = up;
+  }
+}
+
+/**
+ * The identity of a destination root however it was spelled (through a
+ * symlink, `..`; a container by label or UUID): two planners of queued copies
+ * with the same key write the same tree.
+ */
+export function destinationKey(root: JournalHeader['dstRoot']): string {
+  return root.kind === 'posix' ? `posix:${realPosixPath(root.path)}` : `container:${root.pool}/${root.cont}:${normalizePath(root.path)}`;
+}
+
 /** Refuses to copy a directory into itself. */
 function checkNotInside(src: SourceEnd, root: JournalHeader['dstRoot']): void {
   if (src.st.type !== 'dir') return;
   const inside = (a: string, b: string) => b === a || b.startsWith(a === '/' ? '/' : a + '/');
   if (src.loc.kind === 'posix' && root.kind === 'posix') {
-    const real = (p: string): string => {
-      // The deepest existing ancestor, resolved, plus the rest.
-      let cur = p;
-      const rest: string[] = [];
-      for (;;) {
-        try { return path.join(fs.realpathSync(cur), ...rest.reverse()); } catch { /* up */ }
-        const up = path.dirname(cur);
-        if (up === cur) return p;
-        rest.push(path.basename(cur));
-        cur = up;
-      }
-    };
-    const a = real(src.loc.path);
-    if (inside(a, real(root.path))) throw new StrataError('EINVAL', `cannot copy a directory, '${src.loc.path}', into itself, '${root.path}'`);
+    const a = realPosixPath(src.loc.path);
+    if (inside(a, realPosixPath(root.path))) throw new StrataError('EINVAL', `cannot copy a directory, '${src.loc.path}', into itself, '${root.path}'`);
   }
   if (src.loc.kind === 'container' && root.kind === 'container') {
     const t = src.tree as DfsTree;

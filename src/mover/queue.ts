@@ -21,6 +21,8 @@ export interface JobSpec {
   /** Destination as given and the resolved destination root. */
   dst: string;
   dstRoot: { kind: 'posix'; path: string } | { kind: 'container'; pool: string; cont: string; path: string };
+  /** The destination's identity (ends.ts destinationKey): one live planner per destination, however spelled. */
+  dstKey?: string;
   xattrs: string;
   verify: boolean;
   /** A sync (fs sync --queue, or a resumed copy); absent: a copy. */

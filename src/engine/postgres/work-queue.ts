@@ -116,17 +116,19 @@ export class PgWorkQueue implements WorkQueueStore {
     // Not retried blindly (a retry after a lost commit would make a second job); one attempt.
     return this.once(async (c) => {
       // One planner at a time decides, per destination root.
-      await c.query(`SELECT pg_advisory_xact_lock(hashtext('strata_queue.dst:' || $1))`, [JSON.stringify(spec.dstRoot)]);
+      // The destination's identity: its key when the producer gives one (a spelling-free name), else its root.
+      const dst = JSON.stringify(spec.dstKey ?? spec.dstRoot);
+      await c.query(`SELECT pg_advisory_xact_lock(hashtext('strata_queue.dst:' || $1))`, [dst]);
       const live = await c.query<{ id: string; planner: string | null }>(
-        `SELECT id, spec->>'planner' AS planner FROM strata_queue.jobs WHERE status <> 'done' AND spec->'dstRoot' = $1::jsonb AND heartbeat > now() - make_interval(secs => $2) ORDER BY id`,
-        [JSON.stringify(spec.dstRoot), staleSec]);
+        `SELECT id, spec->>'planner' AS planner FROM strata_queue.jobs WHERE status <> 'done' AND coalesce(spec->'dstKey', spec->'dstRoot') = $1::jsonb AND heartbeat > now() - make_interval(secs => $2) ORDER BY id`,
+        [dst, staleSec]);
       // A planner of this host is judged by its pid at once; others by their heartbeat.
       const alive = live.rows.find((x) => !plannerDead(x.planner));
       if (alive) {
         throw new StrataError('EBUSY', `another planner is running on the same destination (job ${alive.id}, ${spec.dst}); wait for it, or stop it and run again with --resume`);
       }
       const dead = await c.query<{ id: string }>(
-        `UPDATE strata_queue.jobs SET status = 'done' WHERE status <> 'done' AND spec->'dstRoot' = $1::jsonb RETURNING id`, [JSON.stringify(spec.dstRoot)]);
+        `UPDATE strata_queue.jobs SET status = 'done' WHERE status <> 'done' AND coalesce(spec->'dstKey', spec->'dstRoot') = $1::jsonb RETURNING id`, [dst]);
       if (dead.rows.length) await c.query(`DELETE FROM strata_queue.items WHERE job = ANY($1::bigint[])`, [dead.rows.map((x) => x.id)]);
       const r = await c.query<{ id: string }>(`INSERT INTO strata_queue.jobs (kind, spec) VALUES ($1, $2) RETURNING id`,
         [kind, JSON.stringify({ ...spec, planner: `${os.hostname()}:${process.pid}` })]);
