@@ -3,7 +3,8 @@
 // work-queue.ts). Items are opaque to the queue except for their ordering
 // rules: a 'dir' item becomes ready when every item below it is finished, a
 // 'link' item when the item it names (`after`) is; any other kind is ready at
-// once. Callers encode their payload (`st`) as JSON.
+// once. Callers encode their payload (`st`) as JSON. Its user is the jobs
+// layer (src/jobs/: the producer's side, the worker, the kinds of job).
 
 /** Added to a 'dir' item's pending count until the planner has enqueued all of its content. */
 export const HOLD = 2 ** 40;
