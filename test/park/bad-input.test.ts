@@ -351,7 +351,7 @@ test('sealed files whose global heap was damaged (and the seal recomputed) are r
 test('a queued load probes its file again in the worker: a file replaced after the command checked it fails the rank, the worker lives on', { timeout: 120000 }, async () => {
   // A `strata worker` is shared: a rank file swapped for a damaged one after the command probed it must fail
   // that rank with one clear error, not hang or kill the worker. The worker's step is run here in a child
-  // process (what distributed.ts calls for a queued rank), bounded by a timer.
+  // process (what a worker runs for a queued rank, park/rank-job.ts), bounded by a timer.
   const home = tempDir();
   const engine = await openEngine(`lmdb:${home}`);
   await makePool(engine);
