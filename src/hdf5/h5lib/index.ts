@@ -423,8 +423,10 @@ export class H5File extends Location {
     return new H5File(p, wrap(p, () => lib().open(p, opts.overwrite ? 'w' : 'x', { userblock: opts.userblock, linkOrder: opts.linkOrder, attrOrder: opts.attrOrder })));
   }
 
-  static open(p: string, opts: { write?: boolean } = {}): H5File {
-    return new H5File(p, wrap(p, () => lib().open(p, opts.write ? 'rw' : 'r')));
+  /** Opens `p`; `name` is what messages and `path` call it (default p: say, the file's name when p is /proc/self/fd/N). */
+  static open(p: string, opts: { write?: boolean; name?: string } = {}): H5File {
+    const name = opts.name ?? p;
+    return new H5File(name, wrap(name, () => lib().open(p, opts.write ? 'rw' : 'r')));
   }
 
   flush(): void { wrap(this.path, () => lib().flush(this.id)); }
