@@ -120,6 +120,34 @@ static int get_args(napi_env env, napi_callback_info info, size_t n, napi_value 
   return (int)argc;
 }
 
+/* An export's arguments: argv[0..n-1], those not given undefined. */
+#define ARGS(n)       \
+  napi_value argv[n]; \
+  get_args(env, info, (n), argv)
+
+/*
+ * An export on (handle, name, ...): its arguments (ARGS), the handle `h` and
+ * `name` (malloc'd: the export frees it). A name that is not a string throws
+ * "<fn>: name must be a string".
+ */
+#define HANDLE_NAME_ARGS(n, fn, h)       \
+  ARGS(n);                               \
+  hid_t h = get_hid(env, argv[0]);       \
+  char *name = get_string(env, argv[1]); \
+  if (!name) return throw_msg(env, fn ": name must be a string")
+
+/*
+ * An export on (dataset, start, count, ...): its arguments (ARGS), the dataset
+ * `ds` and the selection select_slab or select_raw makes of it: fs and ms (the
+ * export closes both), n elements. A bad selection has thrown already.
+ */
+#define SELECTION_ARGS(argn, select)                                    \
+  ARGS(argn);                                                           \
+  hid_t ds = get_hid(env, argv[0]);                                     \
+  hid_t fs, ms;                                                         \
+  hsize_t n;                                                            \
+  if (select(env, ds, argv[1], argv[2], &fs, &ms, &n)) return NULL
+
 static int get_i64(napi_env env, napi_value v, int64_t *out) {
   napi_valuetype t;
   napi_typeof(env, v, &t);
@@ -635,8 +663,7 @@ static int order_set(napi_env env, napi_value o, hid_t plist, int links);
 
 /* open(path, mode 'r'|'rw'|'w'|'x', {userblock?}) -> file id */
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  get_args(env, info, 3, argv);
+  ARGS(3);
   char *path = get_string(env, argv[0]);
   char mode[8] = "r";
   size_t ml;
@@ -678,8 +705,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_close(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  get_args(env, info, 1, argv);
+  ARGS(1);
   hid_t id = get_hid(env, argv[0]);
   herr_t r;
   H5I_type_t t = H5Iget_type(id);
@@ -702,8 +728,7 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_flush(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  get_args(env, info, 1, argv);
+  ARGS(1);
   if (H5Fflush(get_hid(env, argv[0]), H5F_SCOPE_LOCAL) < 0) return throw_h5(env, "flush");
   return undef(env);
 }
@@ -711,33 +736,24 @@ static napi_value js_flush(napi_env env, napi_callback_info info) {
 /* ---------- groups and links ---------- */
 
 static napi_value js_create_group(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  get_args(env, info, 2, argv);
-  char *name = get_string(env, argv[1]);
-  if (!name) return throw_msg(env, "createGroup: name must be a string");
-  hid_t g = H5Gcreate2(get_hid(env, argv[0]), name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  HANDLE_NAME_ARGS(2, "createGroup", loc);
+  hid_t g = H5Gcreate2(loc, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   free(name);
   if (g < 0) return throw_h5(env, "create group");
   return handle_js(env, g);
 }
 
 static napi_value js_open_group(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  get_args(env, info, 2, argv);
-  char *name = get_string(env, argv[1]);
-  if (!name) return throw_msg(env, "openGroup: name must be a string");
-  hid_t g = H5Gopen2(get_hid(env, argv[0]), name, H5P_DEFAULT);
+  HANDLE_NAME_ARGS(2, "openGroup", loc);
+  hid_t g = H5Gopen2(loc, name, H5P_DEFAULT);
   free(name);
   if (g < 0) return throw_h5(env, "open group");
   return handle_js(env, g);
 }
 
 static napi_value js_exists(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  get_args(env, info, 2, argv);
-  char *name = get_string(env, argv[1]);
-  if (!name) return throw_msg(env, "exists: name must be a string");
-  htri_t r = H5Lexists(get_hid(env, argv[0]), name, H5P_DEFAULT);
+  HANDLE_NAME_ARGS(2, "exists", loc);
+  htri_t r = H5Lexists(loc, name, H5P_DEFAULT);
   free(name);
   if (r < 0) return throw_h5(env, "link exists");
   napi_value b;
@@ -837,8 +853,7 @@ static int gather_links(napi_env env, hid_t loc, entries_t *e) {
 }
 
 static napi_value js_list_links(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  get_args(env, info, 1, argv);
+  ARGS(1);
   entries_t e = {0};
   if (gather_links(env, get_hid(env, argv[0]), &e)) return NULL;
   return names_array(env, &e);
@@ -848,11 +863,7 @@ static napi_value js_list_links(napi_env env, napi_callback_info info) {
 
 /* createDataset(loc, name, desc, {dims, maxdims?, chunk?, fillNever?}) -> dataset id */
 static napi_value js_create_dataset(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  get_args(env, info, 4, argv);
-  hid_t loc = get_hid(env, argv[0]);
-  char *name = get_string(env, argv[1]);
-  if (!name) return throw_msg(env, "createDataset: name must be a string");
+  HANDLE_NAME_ARGS(4, "createDataset", loc);
   hid_t t = type_from_desc(env, argv[2]);
   if (t < 0) { free(name); return throw_msg(env, "createDataset: bad datatype descriptor"); }
   hsize_t dims[MAXDIMS], maxdims[MAXDIMS], chunk[MAXDIMS];
@@ -890,11 +901,8 @@ static napi_value js_create_dataset(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_open_dataset(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  get_args(env, info, 2, argv);
-  char *name = get_string(env, argv[1]);
-  if (!name) return throw_msg(env, "openDataset: name must be a string");
-  hid_t ds = H5Dopen2(get_hid(env, argv[0]), name, H5P_DEFAULT);
+  HANDLE_NAME_ARGS(2, "openDataset", loc);
+  hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT);
   if (ds < 0) {
     char what[400];
     snprintf(what, sizeof what, "open dataset '%.300s'", name);
@@ -907,8 +915,7 @@ static napi_value js_open_dataset(napi_env env, napi_callback_info info) {
 
 /* info(ds) -> {dims, maxdims, chunk?, type} */
 static napi_value js_dataset_info(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  get_args(env, info, 1, argv);
+  ARGS(1);
   hid_t ds = get_hid(env, argv[0]);
   hid_t space = H5Dget_space(ds);
   if (space < 0) return throw_h5(env, "dataset space");
@@ -938,8 +945,7 @@ static napi_value js_dataset_info(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_set_extent(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  get_args(env, info, 2, argv);
+  ARGS(2);
   hsize_t dims[MAXDIMS];
   if (get_dims(env, argv[1], dims, 0) < 1) return throw_msg(env, "setExtent: bad dims");
   if (H5Dset_extent(get_hid(env, argv[0]), dims) < 0) return throw_h5(env, "extend dataset");
@@ -977,8 +983,7 @@ static int select_slab(napi_env env, hid_t ds, napi_value jstart, napi_value jco
 
 /* writeSlab(ds, start[], count[], buffer): raw write in the dataset's own type. */
 static napi_value js_write_slab(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  get_args(env, info, 4, argv);
+  ARGS(4);
   hid_t ds = get_hid(env, argv[0]);
   void *data;
   size_t len;
@@ -1001,12 +1006,7 @@ static napi_value js_write_slab(napi_env env, napi_callback_info info) {
 
 /* readSlab(ds, start[], count[]) -> Buffer (raw, dataset's own type). */
 static napi_value js_read_slab(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  get_args(env, info, 3, argv);
-  hid_t ds = get_hid(env, argv[0]);
-  hid_t fs, ms;
-  hsize_t n;
-  if (select_slab(env, ds, argv[1], argv[2], &fs, &ms, &n)) return NULL;
+  SELECTION_ARGS(3, select_slab);
   hid_t t = H5Dget_type(ds);
   size_t sz = H5Tget_size(t);
   H5T_class_t c = H5Tget_class(t);
@@ -1028,8 +1028,7 @@ static napi_value js_read_slab(napi_env env, napi_callback_info info) {
 
 /* writeRows(ds, desc, start, rows[]) on a 1-D dataset; values converted from JS. */
 static napi_value js_write_rows(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  get_args(env, info, 4, argv);
+  ARGS(4);
   hid_t ds = get_hid(env, argv[0]);
   hid_t mt = type_from_desc(env, argv[1]);
   if (mt < 0) return throw_msg(env, "writeRows: bad datatype descriptor");
@@ -1064,8 +1063,7 @@ static napi_value js_write_rows(napi_env env, napi_callback_info info) {
 
 /* readRows(ds, start, count) on a 1-D dataset -> values (native form of the file type). */
 static napi_value js_read_rows(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  get_args(env, info, 3, argv);
+  ARGS(3);
   hid_t ds = get_hid(env, argv[0]);
   napi_value js, jc;
   napi_create_array_with_length(env, 1, &js);
@@ -1097,13 +1095,18 @@ static napi_value js_read_rows(napi_env env, napi_callback_info info) {
 
 /* ---------- attributes ---------- */
 
+/* Writes attribute `name` of loc anew (an existing one is deleted first): type t, dataspace sp, n elements from buf. */
+static herr_t replace_attr(hid_t loc, const char *name, hid_t t, hid_t sp, hssize_t n, const void *buf) {
+  if (H5Aexists(loc, name) > 0) H5Adelete(loc, name);
+  hid_t a = H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+  herr_t r = a < 0 ? -1 : n ? H5Awrite(a, t, buf) : 0;
+  if (a >= 0) H5Aclose(a);
+  return r;
+}
+
 /* writeAttr(loc, name, desc, values[], {scalar?}) — replaces an existing attribute. */
 static napi_value js_write_attr(napi_env env, napi_callback_info info) {
-  napi_value argv[5];
-  get_args(env, info, 5, argv);
-  hid_t loc = get_hid(env, argv[0]);
-  char *name = get_string(env, argv[1]);
-  if (!name) return throw_msg(env, "writeAttr: name must be a string");
+  HANDLE_NAME_ARGS(5, "writeAttr", loc);
   hid_t t = type_from_desc(env, argv[2]);
   if (t < 0) { free(name); return throw_msg(env, "writeAttr: bad datatype descriptor"); }
   uint32_t n;
@@ -1125,12 +1128,9 @@ static napi_value js_write_attr(napi_env env, napi_callback_info info) {
     napi_get_element(env, argv[3], i, &e);
     if (from_js(env, t, e, buf + (size_t)i * sz, &cl)) { free(buf); cleanup_free(&cl); free(name); H5Tclose(t); return NULL; }
   }
-  if (H5Aexists(loc, name) > 0) H5Adelete(loc, name);
   hsize_t d = n;
   hid_t space = scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &d, NULL);
-  hid_t a = H5Acreate2(loc, name, t, space, H5P_DEFAULT, H5P_DEFAULT);
-  herr_t r = a < 0 ? -1 : H5Awrite(a, t, buf);
-  if (a >= 0) H5Aclose(a);
+  herr_t r = replace_attr(loc, name, t, space, n, buf);
   H5Sclose(space);
   H5Tclose(t);
   free(buf);
@@ -1145,33 +1145,55 @@ static napi_value js_write_attr(napi_env env, napi_callback_info info) {
   return undef(env);
 }
 
+/*
+ * Opens attribute `name` of loc to read it (and frees name): its handle, file
+ * type, dataspace and element count (0 for a null dataspace); `what` (400
+ * bytes) names it in errors. 0, or -1 with the JS error thrown and nothing
+ * left open.
+ */
+static int open_attr_read(napi_env env, hid_t loc, char *name, char *what, hid_t *a, hid_t *t, hid_t *sp, hssize_t *n) {
+  snprintf(what, 400, "read attribute '%.300s'", name);
+  *a = H5Aopen(loc, name, H5P_DEFAULT);
+  free(name);
+  if (*a < 0) { throw_h5(env, what); return -1; }
+  *t = H5Aget_type(*a);
+  *sp = H5Aget_space(*a);
+  *n = *sp < 0 ? -1 : H5Sget_simple_extent_type(*sp) == H5S_NULL ? 0 : H5Sget_simple_extent_npoints(*sp);
+  if (*t < 0 || *sp < 0 || *n < 0) {
+    if (*t >= 0) H5Tclose(*t);
+    if (*sp >= 0) H5Sclose(*sp);
+    H5Aclose(*a);
+    throw_h5(env, what);
+    return -1;
+  }
+  return 0;
+}
+
+/*
+ * An export reading attribute (loc, name): HANDLE_NAME_ARGS, then the
+ * attribute opened (open_attr_read): a, its type t, dataspace sp, n elements
+ * and `what` for errors; the export closes a, t and sp.
+ */
+#define ATTR_READ_ARGS(fn)      \
+  HANDLE_NAME_ARGS(2, fn, loc); \
+  char what[400];               \
+  hid_t a, t, sp;               \
+  hssize_t n;                   \
+  if (open_attr_read(env, loc, name, what, &a, &t, &sp, &n)) return NULL
+
 /* readAttr(loc, name) -> {type, dims, values[]} */
 static napi_value js_read_attr(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  get_args(env, info, 2, argv);
-  hid_t loc = get_hid(env, argv[0]);
-  char *name = get_string(env, argv[1]);
-  if (!name) return throw_msg(env, "readAttr: name must be a string");
-  hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
-  char what[400];
-  snprintf(what, sizeof what, "read attribute '%.300s'", name);
-  free(name);
-  if (a < 0) return throw_h5(env, what);
-  hid_t ft = H5Aget_type(a);
-  hid_t space = H5Aget_space(a);
-  hid_t mt = ft >= 0 ? H5Tget_native_type(ft, H5T_DIR_ASCEND) : -1;
-  hssize_t n = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
-  int nd = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
-  if (ft < 0 || space < 0 || mt < 0 || n < 0 || nd < 0 || nd > MAXDIMS) {
+  ATTR_READ_ARGS("readAttr");
+  hid_t mt = H5Tget_native_type(t, H5T_DIR_ASCEND);
+  int nd = H5Sget_simple_extent_ndims(sp);
+  if (mt < 0 || nd < 0 || nd > MAXDIMS) {
     if (mt >= 0) H5Tclose(mt);
-    if (ft >= 0) H5Tclose(ft);
-    if (space >= 0) H5Sclose(space);
-    H5Aclose(a);
+    H5Tclose(t); H5Sclose(sp); H5Aclose(a);
     return throw_h5(env, what);
   }
   size_t sz = H5Tget_size(mt);
   if ((double)n * (double)sz > 256.0 * 1024 * 1024) {
-    H5Tclose(mt); H5Tclose(ft); H5Sclose(space); H5Aclose(a);
+    H5Tclose(mt); H5Tclose(t); H5Sclose(sp); H5Aclose(a);
     return throw_msg(env, "attribute is too large");
   }
   unsigned char *buf = calloc(n ? (size_t)n : 1, sz);
@@ -1179,25 +1201,24 @@ static napi_value js_read_attr(napi_env env, napi_callback_info info) {
   napi_value o = NULL;
   if (r >= 0) {
     napi_create_object(env, &o);
-    napi_set_named_property(env, o, "type", describe_type(env, ft));
+    napi_set_named_property(env, o, "type", describe_type(env, t));
     hsize_t dims[MAXDIMS];
-    H5Sget_simple_extent_dims(space, dims, NULL);
+    H5Sget_simple_extent_dims(sp, dims, NULL);
     napi_set_named_property(env, o, "dims", dims_to_js(env, dims, nd));
     napi_value arr;
     napi_create_array_with_length(env, (size_t)n, &arr);
     for (hssize_t i = 0; i < n; i++) napi_set_element(env, arr, (uint32_t)i, to_js(env, mt, buf + (size_t)i * sz));
     napi_set_named_property(env, o, "values", arr);
-    RECLAIM(mt, space, buf);
+    RECLAIM(mt, sp, buf);
   }
   free(buf);
-  H5Tclose(mt); H5Tclose(ft); H5Sclose(space); H5Aclose(a);
+  H5Tclose(mt); H5Tclose(t); H5Sclose(sp); H5Aclose(a);
   if (r < 0) return throw_h5(env, what);
   return o;
 }
 
 static napi_value js_attr_names(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  get_args(env, info, 1, argv);
+  ARGS(1);
   entries_t e = {0};
   hsize_t idx = 0;
   /* Native order, then sorted: see gather_links. */
@@ -1214,8 +1235,7 @@ static napi_value js_attr_names(napi_env env, napi_callback_info info) {
 
 /* encodeSelection(ds, start[], count[]) -> Buffer: H5Sencode of the dataset's space with that hyperslab selected. */
 static napi_value js_encode_selection(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  get_args(env, info, 3, argv);
+  ARGS(3);
   hid_t fs, ms;
   hsize_t n;
   if (select_slab(env, get_hid(env, argv[0]), argv[1], argv[2], &fs, &ms, &n)) return NULL;
@@ -1233,8 +1253,7 @@ static napi_value js_encode_selection(napi_env env, napi_callback_info info) {
 
 /* decodeSelection(buffer) -> {dims, blocks: [[start[], count[]], ...]} */
 static napi_value js_decode_selection(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  get_args(env, info, 1, argv);
+  ARGS(1);
   void *data;
   size_t len;
   if (get_bytes(env, argv[0], &data, &len) || len < 8) return throw_msg(env, "decodeSelection: not an encoded selection");
@@ -1426,11 +1445,8 @@ static hid_t committed_from_rich(napi_env env, napi_value d) {
 
 /* openType(loc, name) -> handle of a named datatype */
 static napi_value js_open_type(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  get_args(env, info, 2, argv);
-  char *name = get_string(env, argv[1]);
-  if (!name) return throw_msg(env, "openType: name must be a string");
-  hid_t t = H5Topen2(get_hid(env, argv[0]), name, H5P_DEFAULT);
+  HANDLE_NAME_ARGS(2, "openType", loc);
+  hid_t t = H5Topen2(loc, name, H5P_DEFAULT);
   char what[400];
   snprintf(what, sizeof what, "open named datatype '%.300s'", name);
   free(name);
@@ -1440,8 +1456,7 @@ static napi_value js_open_type(napi_env env, napi_callback_info info) {
 
 /* typeOf(handle) -> rich description of a (named) datatype */
 static napi_value js_type_of(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  get_args(env, info, 1, argv);
+  ARGS(1);
   hid_t t = get_hid(env, argv[0]);
   if (t < 0 || H5Iget_type(t) != H5I_DATATYPE) return throw_msg(env, "typeOf: not a datatype handle");
   return rich_type(env, t);
@@ -1449,8 +1464,7 @@ static napi_value js_type_of(napi_env env, napi_callback_info info) {
 
 /* commitType(loc, name | null, richType) -> handle: a named datatype (anonymous with a null name, linked later with linkObject). */
 static napi_value js_commit_type(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  get_args(env, info, 3, argv);
+  ARGS(3);
   hid_t loc = get_hid(env, argv[0]);
   napi_valuetype nt;
   napi_typeof(env, argv[1], &nt);
@@ -1467,8 +1481,7 @@ static napi_value js_commit_type(napi_env env, napi_callback_info info) {
 
 /* linkObject(handle, loc, name): a hard link to an open object (an anonymous named datatype gets its first name). */
 static napi_value js_link_object(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  get_args(env, info, 3, argv);
+  ARGS(3);
   char *name = get_string(env, argv[2]);
   if (!name) return throw_msg(env, "linkObject: name must be a string");
   herr_t r = H5Olink(get_hid(env, argv[0]), get_hid(env, argv[1]), name, H5P_DEFAULT, H5P_DEFAULT);
@@ -1816,8 +1829,7 @@ static hid_t space_from_js(napi_env env, napi_value o) {
 
 /* typeInfo(rich) round trip check: returns the rich description of the type built from it. */
 static napi_value js_check_type(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  get_args(env, info, 1, argv);
+  ARGS(1);
   hid_t t = type_from_rich(env, argv[0]);
   if (t < 0) return throw_msg(env, "bad type descriptor");
   napi_value o = rich_type(env, t);
@@ -1860,8 +1872,7 @@ static int vstr_fill_set(napi_env env, napi_value fo, hid_t dcpl, hid_t t) {
 
 /* datasetMeta(ds) -> {type, space, layout, chunk?, filters[], fill{status, value?, allocTime, fillTime}} */
 static napi_value js_dataset_meta(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  get_args(env, info, 1, argv);
+  ARGS(1);
   hid_t ds = get_hid(env, argv[0]);
   hid_t t = H5Dget_type(ds), space = H5Dget_space(ds), dcpl = H5Dget_create_plist(ds);
   if (t < 0 || space < 0 || dcpl < 0) {
@@ -1933,11 +1944,7 @@ static napi_value js_dataset_meta(napi_env env, napi_callback_info info) {
 
 /* createDatasetEx(loc, name, richType, {space, layout, chunk?, filters?, fill?}) -> dataset id */
 static napi_value js_create_dataset_ex(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  get_args(env, info, 4, argv);
-  hid_t loc = get_hid(env, argv[0]);
-  char *name = get_string(env, argv[1]);
-  if (!name) return throw_msg(env, "createDatasetEx: name must be a string");
+  HANDLE_NAME_ARGS(4, "createDatasetEx", loc);
   hid_t t = type_from_rich(env, argv[2]);
   if (t < 0) { free(name); return throw_msg(env, "createDatasetEx: bad datatype descriptor"); }
   napi_value o = argv[3], v;
@@ -2043,12 +2050,7 @@ static int select_raw(napi_env env, hid_t ds, napi_value jstart, napi_value jcou
 
 /* readRaw(ds, start, count) -> Buffer of elements in the dataset's file type (any fixed-size type). */
 static napi_value js_read_raw(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  get_args(env, info, 3, argv);
-  hid_t ds = get_hid(env, argv[0]);
-  hid_t fs, ms;
-  hsize_t n;
-  if (select_raw(env, ds, argv[1], argv[2], &fs, &ms, &n)) return NULL;
+  SELECTION_ARGS(3, select_raw);
   hid_t t = H5Dget_type(ds);
   if (has_var(t)) { H5Tclose(t); H5Sclose(fs); H5Sclose(ms); return throw_msg(env, "readRaw: the dataset's type is not fixed-size"); }
   size_t sz = H5Tget_size(t);
@@ -2063,8 +2065,7 @@ static napi_value js_read_raw(napi_env env, napi_callback_info info) {
 
 /* writeRaw(ds, start, count, buffer): elements in the dataset's file type. */
 static napi_value js_write_raw(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  get_args(env, info, 4, argv);
+  ARGS(4);
   hid_t ds = get_hid(env, argv[0]);
   void *data;
   size_t len;
@@ -2093,12 +2094,7 @@ static hid_t vstr_mem(hid_t ft) {
 
 /* readStrings(ds, start, count) -> string[] (variable-length string datasets). */
 static napi_value js_read_strings(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  get_args(env, info, 3, argv);
-  hid_t ds = get_hid(env, argv[0]);
-  hid_t fs, ms;
-  hsize_t n;
-  if (select_raw(env, ds, argv[1], argv[2], &fs, &ms, &n)) return NULL;
+  SELECTION_ARGS(3, select_raw);
   hid_t ft = H5Dget_type(ds);
   if (H5Tget_class(ft) != H5T_STRING || H5Tis_variable_str(ft) <= 0) { H5Tclose(ft); H5Sclose(fs); H5Sclose(ms); return throw_msg(env, "readStrings: not a variable-length string dataset"); }
   hid_t mt = vstr_mem(ft);
@@ -2123,12 +2119,7 @@ static napi_value js_read_strings(napi_env env, napi_callback_info info) {
 
 /* writeStrings(ds, start, count, string[]) */
 static napi_value js_write_strings(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  get_args(env, info, 4, argv);
-  hid_t ds = get_hid(env, argv[0]);
-  hid_t fs, ms;
-  hsize_t n;
-  if (select_raw(env, ds, argv[1], argv[2], &fs, &ms, &n)) return NULL;
+  SELECTION_ARGS(4, select_raw);
   uint32_t len = 0;
   napi_get_array_length(env, argv[3], &len);
   hid_t ft = H5Dget_type(ds);
@@ -2155,31 +2146,14 @@ static napi_value js_write_strings(napi_env env, napi_callback_info info) {
 
 /* readAttrRaw(loc, name) -> {type (rich), space, raw?: Buffer, strings?: string[]} */
 static napi_value js_read_attr_raw(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  get_args(env, info, 2, argv);
-  hid_t loc = get_hid(env, argv[0]);
-  char *name = get_string(env, argv[1]);
-  if (!name) return throw_msg(env, "readAttrRaw: name must be a string");
-  char what[400];
-  snprintf(what, sizeof what, "read attribute '%.300s'", name);
-  hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
-  free(name);
-  if (a < 0) return throw_h5(env, what);
-  hid_t ft = H5Aget_type(a), sp = H5Aget_space(a);
-  if (ft < 0 || sp < 0) {
-    if (ft >= 0) H5Tclose(ft);
-    if (sp >= 0) H5Sclose(sp);
-    H5Aclose(a);
-    return throw_h5(env, what);
-  }
+  ATTR_READ_ARGS("readAttrRaw");
   napi_value o;
   napi_create_object(env, &o);
-  napi_set_named_property(env, o, "type", rich_type(env, ft));
+  napi_set_named_property(env, o, "type", rich_type(env, t));
   napi_set_named_property(env, o, "space", space_js(env, sp));
-  hssize_t n = H5Sget_simple_extent_npoints(sp);
   herr_t r = 0;
-  if (H5Tget_class(ft) == H5T_STRING && H5Tis_variable_str(ft) > 0) {
-    hid_t mt = vstr_mem(ft);
+  if (H5Tget_class(t) == H5T_STRING && H5Tis_variable_str(t) > 0) {
+    hid_t mt = vstr_mem(t);
     char **p = calloc(n > 0 ? (size_t)n : 1, sizeof(char *));
     r = n > 0 ? H5Aread(a, mt, p) : 0;
     if (r >= 0) {
@@ -2195,27 +2169,23 @@ static napi_value js_read_attr_raw(napi_env env, napi_callback_info info) {
     }
     free(p);
     H5Tclose(mt);
-  } else if (!has_var(ft)) {
-    size_t sz = H5Tget_size(ft);
+  } else if (!has_var(t)) {
+    size_t sz = H5Tget_size(t);
     napi_value buf;
     void *data;
     size_t tot = (size_t)(n > 0 ? n : 0) * sz;
     napi_create_buffer(env, tot, &data, &buf);
-    if (tot) r = H5Aread(a, ft, data);
+    if (tot) r = H5Aread(a, t, data);
     napi_set_named_property(env, o, "raw", buf);
   }
-  H5Tclose(ft); H5Sclose(sp); H5Aclose(a);
+  H5Tclose(t); H5Sclose(sp); H5Aclose(a);
   if (r < 0) return throw_h5(env, what);
   return o;
 }
 
 /* writeAttrRaw(loc, name, richType, space, Buffer | string[]) — replaces an existing attribute. */
 static napi_value js_write_attr_raw(napi_env env, napi_callback_info info) {
-  napi_value argv[5];
-  get_args(env, info, 5, argv);
-  hid_t loc = get_hid(env, argv[0]);
-  char *name = get_string(env, argv[1]);
-  if (!name) return throw_msg(env, "writeAttrRaw: name must be a string");
+  HANDLE_NAME_ARGS(5, "writeAttrRaw", loc);
   hid_t t = type_from_rich(env, argv[2]);
   if (t < 0) { free(name); return throw_msg(env, "writeAttrRaw: bad datatype descriptor"); }
   hid_t sp = space_from_js(env, argv[3]);
@@ -2536,8 +2506,7 @@ static int get_heap_arg(napi_env env, napi_value hv, napi_value bv, vheap_in_t *
 
 /* readVlen(ds, start, count, base?) -> {fixed, heap}: elements of a type holding variable-length data. */
 static napi_value js_read_vlen(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  get_args(env, info, 4, argv);
+  ARGS(4);
   hid_t ds = get_hid(env, argv[0]);
   int64_t base = 0;
   napi_valuetype bt;
@@ -2565,8 +2534,7 @@ static napi_value js_read_vlen(napi_env env, napi_callback_info info) {
 
 /* writeVlen(ds, start, count, fixed, heap, base?) */
 static napi_value js_write_vlen(napi_env env, napi_callback_info info) {
-  napi_value argv[6];
-  get_args(env, info, 6, argv);
+  ARGS(6);
   hid_t ds = get_hid(env, argv[0]);
   void *fixed;
   size_t flen;
@@ -2590,25 +2558,7 @@ static napi_value js_write_vlen(napi_env env, napi_callback_info info) {
 
 /* readAttrVlen(loc, name) -> {type, space, fixed, heap} (heap offsets from 0). */
 static napi_value js_read_attr_vlen(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  get_args(env, info, 2, argv);
-  hid_t loc = get_hid(env, argv[0]);
-  char *name = get_string(env, argv[1]);
-  if (!name) return throw_msg(env, "readAttrVlen: name must be a string");
-  char what[400];
-  snprintf(what, sizeof what, "read attribute '%.300s'", name);
-  hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
-  free(name);
-  if (a < 0) return throw_h5(env, what);
-  hid_t t = H5Aget_type(a), sp = H5Aget_space(a);
-  hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
-  if (sp >= 0 && H5Sget_simple_extent_type(sp) == H5S_NULL) n = 0;
-  if (t < 0 || sp < 0 || n < 0) {
-    if (t >= 0) H5Tclose(t);
-    if (sp >= 0) H5Sclose(sp);
-    H5Aclose(a);
-    return throw_h5(env, what);
-  }
+  ATTR_READ_ARGS("readAttrVlen");
   size_t sz = H5Tget_size(t);
   unsigned char *mem = calloc(n ? (size_t)n : 1, sz);
   herr_t r = mem ? (n ? H5Aread(a, t, mem) : 0) : -1;
@@ -2631,8 +2581,7 @@ static napi_value js_read_attr_vlen(napi_env env, napi_callback_info info) {
 
 /* writeAttrVlen(loc, name, richType, space, fixed, heap) — replaces an existing attribute. */
 static napi_value js_write_attr_vlen(napi_env env, napi_callback_info info) {
-  napi_value argv[6];
-  get_args(env, info, 6, argv);
+  ARGS(6);
   hid_t loc = get_hid(env, argv[0]);
   void *fixed;
   size_t flen;
@@ -2651,13 +2600,7 @@ static napi_value js_write_attr_vlen(napi_env env, napi_callback_info info) {
   if ((size_t)n * sz != flen) { free(name); H5Tclose(t); H5Sclose(sp); return throw_msg(env, "writeAttrVlen: data size does not match the dataspace"); }
   int err = 0;
   unsigned char *mem = vl_build(t, (size_t)n, fixed, &h, &err);
-  herr_t r = 0;
-  if (!err) {
-    if (H5Aexists(loc, name) > 0) H5Adelete(loc, name);
-    hid_t a = H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
-    r = a < 0 ? -1 : n ? H5Awrite(a, t, mem) : 0;
-    if (a >= 0) H5Aclose(a);
-  }
+  herr_t r = err ? 0 : replace_attr(loc, name, t, sp, n, mem);
   vl_build_free(t, mem, (size_t)n);
   free(name);
   H5Tclose(t); H5Sclose(sp);
@@ -2682,8 +2625,7 @@ static size_t standin_filter(unsigned flags, size_t cd_nelmts, const unsigned cd
 
 /* standInFilter(id, name) -> true when a stand-in was registered (the real filter is not available). */
 static napi_value js_stand_in_filter(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  get_args(env, info, 2, argv);
+  ARGS(2);
   int64_t id;
   if (get_i64(env, argv[0], &id) || id < 0 || id > 65535) return throw_msg(env, "standInFilter: bad filter id");
   napi_value b;
@@ -2707,8 +2649,7 @@ static napi_value js_stand_in_filter(napi_env env, napi_callback_info info) {
 
 /* readChunkRaw(ds, offset[]) -> {mask, data} | null (chunk not allocated); offset in elements. */
 static napi_value js_read_chunk_raw(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  get_args(env, info, 2, argv);
+  ARGS(2);
   hid_t ds = get_hid(env, argv[0]);
   hsize_t off[MAXDIMS];
   if (get_dims(env, argv[1], off, 0) < 0) return throw_msg(env, "readChunkRaw: bad chunk offset");
@@ -2732,8 +2673,7 @@ static napi_value js_read_chunk_raw(napi_env env, napi_callback_info info) {
 
 /* writeChunkRaw(ds, offset[], mask, data): a chunk as the filter pipeline leaves it. */
 static napi_value js_write_chunk_raw(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  get_args(env, info, 4, argv);
+  ARGS(4);
   hid_t ds = get_hid(env, argv[0]);
   hsize_t off[MAXDIMS];
   int64_t mask;
@@ -2866,8 +2806,7 @@ static int refs_from_js(napi_env env, hid_t loc, hid_t t, napi_value arr, unsign
 
 /* objectAddr(loc, path) -> the object's address in the file (as links() gives it): what a nested object reference holds. */
 static napi_value js_object_addr(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  get_args(env, info, 2, argv);
+  ARGS(2);
   char *path = get_string(env, argv[1]);
   if (!path) return throw_msg(env, "objectAddr: path must be a string");
   hid_t o = H5Oopen(get_hid(env, argv[0]), path, H5P_DEFAULT);
@@ -2885,12 +2824,7 @@ static napi_value js_object_addr(napi_env env, napi_callback_info info) {
 
 /* readRefs(ds, start, count) -> [{addr, region?} | null] */
 static napi_value js_read_refs(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  get_args(env, info, 3, argv);
-  hid_t ds = get_hid(env, argv[0]);
-  hid_t fs, ms;
-  hsize_t n;
-  if (select_raw(env, ds, argv[1], argv[2], &fs, &ms, &n)) return NULL;
+  SELECTION_ARGS(3, select_raw);
   hid_t t = H5Dget_type(ds);
   size_t sz = H5Tget_size(t);
   unsigned char *buf = calloc(n ? (size_t)n : 1, sz);
@@ -2904,12 +2838,7 @@ static napi_value js_read_refs(napi_env env, napi_callback_info info) {
 
 /* writeRefs(ds, start, count, refs) */
 static napi_value js_write_refs(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  get_args(env, info, 4, argv);
-  hid_t ds = get_hid(env, argv[0]);
-  hid_t fs, ms;
-  hsize_t n;
-  if (select_raw(env, ds, argv[1], argv[2], &fs, &ms, &n)) return NULL;
+  SELECTION_ARGS(4, select_raw);
   hid_t t = H5Dget_type(ds);
   size_t sz = H5Tget_size(t);
   unsigned char *buf = calloc(n ? (size_t)n : 1, sz);
@@ -2924,21 +2853,10 @@ static napi_value js_write_refs(napi_env env, napi_callback_info info) {
 
 /* readAttrRefs(loc, name) -> {type, space, refs} */
 static napi_value js_read_attr_refs(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  get_args(env, info, 2, argv);
-  hid_t loc = get_hid(env, argv[0]);
-  char *name = get_string(env, argv[1]);
-  if (!name) return throw_msg(env, "readAttrRefs: name must be a string");
-  char what[400];
-  snprintf(what, sizeof what, "read attribute '%.300s'", name);
-  hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
-  free(name);
-  if (a < 0) return throw_h5(env, what);
-  hid_t t = H5Aget_type(a), sp = H5Aget_space(a);
-  hssize_t n = sp >= 0 ? (H5Sget_simple_extent_type(sp) == H5S_NULL ? 0 : H5Sget_simple_extent_npoints(sp)) : -1;
-  size_t sz = t >= 0 ? H5Tget_size(t) : 0;
-  unsigned char *buf = n >= 0 ? calloc(n ? (size_t)n : 1, sz ? sz : 1) : NULL;
-  herr_t r = buf && t >= 0 ? (n ? H5Aread(a, t, buf) : 0) : -1;
+  ATTR_READ_ARGS("readAttrRefs");
+  size_t sz = H5Tget_size(t);
+  unsigned char *buf = calloc(n ? (size_t)n : 1, sz ? sz : 1);
+  herr_t r = buf ? (n ? H5Aread(a, t, buf) : 0) : -1;
   napi_value o = NULL;
   if (r >= 0) {
     napi_value refs = refs_to_js(env, loc, t, buf, (size_t)n);
@@ -2950,20 +2868,14 @@ static napi_value js_read_attr_refs(napi_env env, napi_callback_info info) {
     }
   }
   free(buf);
-  if (t >= 0) H5Tclose(t);
-  if (sp >= 0) H5Sclose(sp);
-  H5Aclose(a);
+  H5Tclose(t); H5Sclose(sp); H5Aclose(a);
   if (r < 0) return throw_h5(env, what);
   return o;
 }
 
 /* writeAttrRefs(loc, name, richType, space, refs) — replaces an existing attribute. */
 static napi_value js_write_attr_refs(napi_env env, napi_callback_info info) {
-  napi_value argv[5];
-  get_args(env, info, 5, argv);
-  hid_t loc = get_hid(env, argv[0]);
-  char *name = get_string(env, argv[1]);
-  if (!name) return throw_msg(env, "writeAttrRefs: name must be a string");
+  HANDLE_NAME_ARGS(5, "writeAttrRefs", loc);
   hid_t t = type_from_rich(env, argv[2]);
   hid_t sp = t >= 0 ? space_from_js(env, argv[3]) : -1;
   if (t < 0 || sp < 0) { free(name); if (t >= 0) H5Tclose(t); return throw_msg(env, "writeAttrRefs: bad datatype or dataspace"); }
@@ -2974,12 +2886,7 @@ static napi_value js_write_attr_refs(napi_env env, napi_callback_info info) {
   herr_t r = 0;
   char what[400];
   snprintf(what, sizeof what, "write attribute '%.300s'", name);
-  if (!bad) {
-    if (H5Aexists(loc, name) > 0) H5Adelete(loc, name);
-    hid_t a = H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
-    r = a < 0 ? -1 : n ? H5Awrite(a, t, buf) : 0;
-    if (a >= 0) H5Aclose(a);
-  }
+  if (!bad) r = replace_attr(loc, name, t, sp, n, buf);
   free(buf);
   free(name);
   H5Tclose(t); H5Sclose(sp);
@@ -2992,8 +2899,7 @@ static napi_value js_write_attr_refs(napi_env env, napi_callback_info info) {
 
 /* userBlockSize(file) -> bytes reserved for a user block at the start of the file (0: none) */
 static napi_value js_user_block_size(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  get_args(env, info, 1, argv);
+  ARGS(1);
   hid_t fcpl = H5Fget_create_plist(get_hid(env, argv[0]));
   if (fcpl < 0) return throw_h5(env, "file creation properties");
   hsize_t n = 0;
@@ -3028,8 +2934,7 @@ static int order_set(napi_env env, napi_value o, hid_t plist, int links) {
 
 /* orderInfo(obj) -> {links?, attrs} */
 static napi_value js_order_info(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  get_args(env, info, 1, argv);
+  ARGS(1);
   hid_t id = get_hid(env, argv[0]);
   H5I_type_t k = H5Iget_type(id);
   /* a file: its root group's (the file creation properties do not report them back) */
@@ -3047,8 +2952,7 @@ static napi_value js_order_info(napi_env env, napi_callback_info info) {
 
 /* corders(loc, names[], 'links' | 'attrs') -> creation order numbers (-1: not tracked) */
 static napi_value js_corders(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  get_args(env, info, 3, argv);
+  ARGS(3);
   hid_t loc = get_hid(env, argv[0]);
   char kind[8];
   size_t kl;
@@ -3078,12 +2982,9 @@ static napi_value js_corders(napi_env env, napi_callback_info info) {
 
 /* createGroupEx(loc, name, {linkOrder?, attrOrder?}) -> group */
 static napi_value js_create_group_ex(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  get_args(env, info, 3, argv);
-  char *name = get_string(env, argv[1]);
-  if (!name) return throw_msg(env, "createGroupEx: name must be a string");
+  HANDLE_NAME_ARGS(3, "createGroupEx", loc);
   hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
-  hid_t g = order_set(env, argv[2], gcpl, 1) ? -1 : H5Gcreate2(get_hid(env, argv[0]), name, H5P_DEFAULT, gcpl, H5P_DEFAULT);
+  hid_t g = order_set(env, argv[2], gcpl, 1) ? -1 : H5Gcreate2(loc, name, H5P_DEFAULT, gcpl, H5P_DEFAULT);
   H5Pclose(gcpl);
   char what[400];
   snprintf(what, sizeof what, "create group '%.300s'", name);
@@ -3094,8 +2995,7 @@ static napi_value js_create_group_ex(napi_env env, napi_callback_info info) {
 
 /* links(loc) -> [{name, type:'hard'|'soft'|'external'|'other', target?, file?, object?:'group'|'dataset'|'datatype'|'other', addr?}] */
 static napi_value js_links(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  get_args(env, info, 1, argv);
+  ARGS(1);
   hid_t g = get_hid(env, argv[0]);
   entries_t e = {0};
   if (gather_links(env, g, &e)) return NULL;
@@ -3160,11 +3060,7 @@ fail:
 
 /* createLink(loc, name, {type:'soft'|'hard'|'external', target, file?}); hard targets are paths from the file root. */
 static napi_value js_create_link(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  get_args(env, info, 3, argv);
-  hid_t loc = get_hid(env, argv[0]);
-  char *name = get_string(env, argv[1]);
-  if (!name) return throw_msg(env, "createLink: name must be a string");
+  HANDLE_NAME_ARGS(3, "createLink", loc);
   char type[16];
   prop_str(env, argv[2], "type", type, sizeof type);
   napi_value tv;
@@ -3195,17 +3091,14 @@ static napi_value js_create_link(napi_env env, napi_callback_info info) {
 
 /* objectKind(loc, name) -> 'group'|'dataset'|'datatype'|'other'|'' (dangling) */
 static napi_value js_object_kind(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  get_args(env, info, 2, argv);
-  char *name = get_string(env, argv[1]);
-  if (!name) return throw_msg(env, "objectKind: name must be a string");
+  HANDLE_NAME_ARGS(2, "objectKind", loc);
   const char *k = "";
 #if H5_VERSION_GE(1, 12, 0)
   H5O_info2_t oi;
-  if (H5Oget_info_by_name3(get_hid(env, argv[0]), name, &oi, H5O_INFO_BASIC, H5P_DEFAULT) >= 0)
+  if (H5Oget_info_by_name3(loc, name, &oi, H5O_INFO_BASIC, H5P_DEFAULT) >= 0)
 #else
   H5O_info_t oi;
-  if (H5Oget_info_by_name2(get_hid(env, argv[0]), name, &oi, H5O_INFO_BASIC, H5P_DEFAULT) >= 0)
+  if (H5Oget_info_by_name2(loc, name, &oi, H5O_INFO_BASIC, H5P_DEFAULT) >= 0)
 #endif
     k = oi.type == H5O_TYPE_GROUP ? "group" : oi.type == H5O_TYPE_DATASET ? "dataset" : oi.type == H5O_TYPE_NAMED_DATATYPE ? "datatype" : "other";
   g_h5msg[0] = 0;
@@ -3283,8 +3176,7 @@ static bool path_and_name(napi_env env, napi_value pv, napi_value nv, const char
 
 /* xattrList(path: Buffer): Buffer[] — the names, as bytes. */
 static napi_value js_xattr_list(napi_env env, napi_callback_info info) {
-  size_t argc = 1; napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  ARGS(1);
   char *p = cstr_arg(env, argv[0], "xattrList: path must be a Buffer without NUL");
   if (!p) return NULL;
   char *buf = NULL;
@@ -3320,8 +3212,7 @@ static napi_value js_xattr_list(napi_env env, napi_callback_info info) {
 
 /* xattrGet(path: Buffer, name: Buffer): Buffer | null (null: no such attribute). */
 static napi_value js_xattr_get(napi_env env, napi_callback_info info) {
-  size_t argc = 2; napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  ARGS(2);
   char *p, *name;
   if (!path_and_name(env, argv[0], argv[1], "xattrGet", &p, &name)) return NULL;
   napi_value out = NULL;
@@ -3352,8 +3243,7 @@ static napi_value js_xattr_get(napi_env env, napi_callback_info info) {
 
 /* xattrSet(path: Buffer, name: Buffer, value: Buffer): void */
 static napi_value js_xattr_set(napi_env env, napi_callback_info info) {
-  size_t argc = 3; napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  ARGS(3);
   void *val; size_t vlen; bool isbuf = false;
   napi_is_buffer(env, argv[2], &isbuf);
   if (!isbuf) return throw_msg(env, "xattrSet: value must be a Buffer");
@@ -3369,8 +3259,7 @@ static napi_value js_xattr_set(napi_env env, napi_callback_info info) {
 
 /* xattrRemove(path: Buffer, name: Buffer): void */
 static napi_value js_xattr_remove(napi_env env, napi_callback_info info) {
-  size_t argc = 2; napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  ARGS(2);
   char *p, *name;
   if (!path_and_name(env, argv[0], argv[1], "xattrRemove", &p, &name)) return NULL;
   int rc = lremovexattr(p, name);
@@ -3389,9 +3278,8 @@ static napi_value js_xattr_remove(napi_env env, napi_callback_info info) {
  * applies, as to any create); a failure throws as the xattr calls do.
  */
 static napi_value js_mknod(napi_env env, napi_callback_info info) {
-  size_t argc = 4; napi_value argv[4];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 4) return throw_msg(env, "mknod: needs path, mode, major, minor");
+  napi_value argv[4];
+  if (get_args(env, info, 4, argv) < 4) return throw_msg(env, "mknod: needs path, mode, major, minor");
   uint32_t mode, major, minor;
   if (napi_get_value_uint32(env, argv[1], &mode) != napi_ok ||
       napi_get_value_uint32(env, argv[2], &major) != napi_ok ||

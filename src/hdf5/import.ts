@@ -54,13 +54,33 @@ export interface ImportResult {
 
 const join = (dir: string, name: string) => (dir === '/' ? `/${name}` : `${dir}/${name}`);
 
-/** Opens a .h5 file with a clear error for what is not HDF5. */
-export function openH5(file: string): H5File {
-  let st: fs.Stats;
-  try { st = fs.statSync(file); } catch { throw new StrataError('ENOENT', `${file}: no such file`); }
-  if (!st.isFile()) throw new StrataError('EINVAL', `${file}: not a regular file`);
+/**
+ * Opens the named source once, to read: O_NONBLOCK so that a FIFO put in its
+ * place does not wait for a writer (regular files ignore the flag), its type
+ * checked on the descriptor. Everything after reads this inode through
+ * /proc/self/fd (fdPath), never the name again.
+ */
+function openSource(file: string): number {
+  let fd: number;
   try {
-    return H5File.open(file);
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw code === 'ENOENT' ? new StrataError('ENOENT', `${file}: no such file`) : new StrataError(code === 'EACCES' ? 'EACCES' : 'EIO', `${file}: cannot open: ${(e as Error).message}`, { cause: e });
+  }
+  if (!fs.fstatSync(fd).isFile()) {
+    fs.closeSync(fd);
+    throw new StrataError('EINVAL', `${file}: not a regular file`);
+  }
+  return fd;
+}
+
+const fdPath = (fd: number) => `/proc/self/fd/${fd}`;
+
+/** Opens the source's inode (openSource) in libhdf5, with a clear error for what is not HDF5. */
+function openH5(file: string, fd: number): H5File {
+  try {
+    return H5File.open(fdPath(fd), { name: file });
   } catch (e) {
     throw new StrataError('EINVAL', `${file}: not a readable HDF5 file (corrupt or truncated?): ${(e as Error).message.replace(/^.*?: /, '')}`, { cause: e });
   }
@@ -260,7 +280,7 @@ async function copyVlenData(src: Dataset, dst: H5Dataset, res: ImportResult, ref
   }
 }
 
-async function importTree(f: H5File, store: H5Store, named: Array<{ path: string; addr: string }>, skip: Set<string>, res: ImportResult, opts: ImportOptions): Promise<void> {
+async function importTree(f: H5File, fd: number, store: H5Store, named: Array<{ path: string; addr: string }>, skip: Set<string>, res: ImportResult, opts: ImportOptions): Promise<void> {
   const made: Made = new Map();
   const later: Later = [];
   // Named datatypes first: a dataset may use one whose link comes later in name order.
@@ -331,16 +351,13 @@ async function importTree(f: H5File, store: H5Store, named: Array<{ path: string
   await walk(f, store.root(), '/');
   for (const step of later) await step();
   const ub = f.userBlockSize();
-  if (ub > 0) await store.setUserBlock(readUserBlock(f.path, ub));
+  if (ub > 0) await store.setUserBlock(readUserBlock(f.path, fd, ub));
 }
 
-/** The first `n` bytes of a file (its user block). */
-function readUserBlock(file: string, n: number): Buffer {
+/** The first `n` bytes of the source (its user block). */
+function readUserBlock(file: string, fd: number, n: number): Buffer {
   const b = Buffer.alloc(n);
-  const fd = fs.openSync(file, 'r');
-  try {
-    if (fs.readSync(fd, b, 0, n, 0) !== n) throw new StrataError('EINVAL', `${file}: shorter than its user block (${n} bytes)`);
-  } finally { fs.closeSync(fd); }
+  if (fs.readSync(fd, b, 0, n, 0) !== n) throw new StrataError('EINVAL', `${file}: shorter than its user block (${n} bytes)`);
   return b;
 }
 
@@ -352,8 +369,23 @@ function pendingContainer(engine: Engine, poolUuid: string, uuid: string, label:
   return new Container(engine, rec, new Set<ContPerm>(['r', 'w']));
 }
 
-function checkFileAndScan(file: string, opts: ImportOptions): { f: H5File; named: Array<{ path: string; addr: string }>; skip: Set<string>; skipped: Unsupported[] } {
-  const f = openH5(file);
+interface Scanned { fd: number; f: H5File; named: Array<{ path: string; addr: string }>; skip: Set<string>; skipped: Unsupported[]; close: () => void }
+
+/** Opens the source (openSource), probes it, opens it in-process and checks what it holds; close() closes f and fd. */
+async function openAndScan(file: string, opts: ImportOptions): Promise<Scanned> {
+  const fd = openSource(file);
+  try {
+    await probeH5(file, { stallMs: opts.h5StallMs, fd });
+    const scanned = checkFileAndScan(file, fd, opts);
+    return { fd, ...scanned, close: () => { try { scanned.f.close(); } finally { fs.closeSync(fd); } } };
+  } catch (e) {
+    fs.closeSync(fd);
+    throw e;
+  }
+}
+
+function checkFileAndScan(file: string, fd: number, opts: ImportOptions): Omit<Scanned, 'fd' | 'close'> {
+  const f = openH5(file, fd);
   try {
     let problems: Unsupported[];
     const named: Array<{ path: string; addr: string }> = [];
@@ -383,8 +415,7 @@ export async function importH5(engine: Engine, pool: string, label: string, file
   if ((await engine.catGet(`cont-label/${p.uuid}/${label}`)) !== undefined) {
     throw new StrataError('EEXIST', `a container labelled '${label}' already exists in pool ${p.label}`);
   }
-  await probeH5(file, { stallMs: opts.h5StallMs });
-  const { f, named, skip, skipped } = checkFileAndScan(file, opts);
+  const { fd, f, named, skip, skipped, close } = await openAndScan(file, opts);
   const uuid = crypto.randomUUID();
   const key = pendingKey(uuid);
   const res: ImportResult = { uuid, label, groups: 0, datasets: 0, links: 0, attributes: 0, bytes: 0, skipped, seconds: 0 };
@@ -392,7 +423,7 @@ export async function importH5(engine: Engine, pool: string, label: string, file
     await engine.commit({ ops: [{ op: 'cat-put', key, value: { ...me(), pool: p.uuid } }], conditions: [{ kind: 'cat-absent', key }] });
     try {
       const store = await H5Store.open(pendingContainer(engine, p.uuid, uuid, label), { batch: true });
-      await importTree(f, store, named, skip, res, opts);
+      await importTree(f, fd, store, named, skip, res, opts);
       store.writeTx('import'); // an empty file still gets its superblock and root group
       await store.flush();
       try {
@@ -407,7 +438,7 @@ export async function importH5(engine: Engine, pool: string, label: string, file
       throw namingFile(file, e);
     }
   } finally {
-    f.close();
+    close();
   }
   res.seconds = (Date.now() - t0) / 1000;
   return res;
@@ -424,12 +455,11 @@ export async function importH5Into(engine: Engine, pool: string, cont: string, f
   for await (const _ of listObjects(engine, c.uuid, { pageSize: 1 })) {
     throw new StrataError('EEXIST', `container ${c.label} is not empty; import an HDF5 file into a new container or an empty HDF5 container`);
   }
-  await probeH5(file, { stallMs: opts.h5StallMs });
-  const { f, named, skip, skipped } = checkFileAndScan(file, opts);
+  const { fd, f, named, skip, skipped, close } = await openAndScan(file, opts);
   const res: ImportResult = { uuid: c.uuid, label: c.label, groups: 0, datasets: 0, links: 0, attributes: 0, bytes: 0, skipped, seconds: 0 };
   try {
     const store = await H5Store.open(c, { batch: true });
-    await importTree(f, store, named, skip, res, opts);
+    await importTree(f, fd, store, named, skip, res, opts);
     store.writeTx('import');
     await store.flush();
   } catch (e) {
@@ -438,7 +468,7 @@ export async function importH5Into(engine: Engine, pool: string, cont: string, f
     if (!tx.empty) await tx.commit().catch(() => undefined);
     throw namingFile(file, e);
   } finally {
-    f.close();
+    close();
   }
   res.seconds = (Date.now() - t0) / 1000;
   return res;

@@ -129,6 +129,8 @@ export const PROBE_STALL_MS = 60000;
 export interface ProbeOptions {
   /** How long the child may go without progress before it is killed (ms; default PROBE_STALL_MS). */
   stallMs?: number;
+  /** A descriptor open on `file` (regular, checked): the child reads that inode, not whatever the name holds by then. */
+  fd?: number;
 }
 
 /**
@@ -142,7 +144,7 @@ export interface ProbeOptions {
 export function probeH5(file: string, o: ProbeOptions = {}): Promise<void> {
   const stallMs = o.stallMs ?? PROBE_STALL_MS;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), file], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), o.fd === undefined ? file : '/proc/self/fd/3'], { stdio: ['ignore', 'pipe', 'ignore', o.fd ?? 'ignore'] });
     let stalled = false;
     // The child writes a dot per read, and "!<reason>" when it refuses the file.
     let said = '';
@@ -152,7 +154,7 @@ export function probeH5(file: string, o: ProbeOptions = {}): Promise<void> {
       timer = setTimeout(() => { stalled = true; child.kill('SIGKILL'); }, stallMs);
     };
     arm();
-    child.stdout.on('data', (d: Buffer) => {
+    child.stdout!.on('data', (d: Buffer) => { // piped (stdio[1])
       arm();
       const text = d.toString();
       if (said || text.includes('!')) said += text.slice(said ? 0 : text.indexOf('!') + 1);

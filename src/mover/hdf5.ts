@@ -11,21 +11,26 @@ import { importH5, importH5Into, exportH5 } from '../hdf5/index.js';
 import type { EngineGetter } from './ends.js';
 import type { CopyOptions, CopySummary } from './copy.js';
 import { newCounters } from './transfer.js';
+import { O_READ_STATTED, typeOf } from './posix.js';
 
 const H5_SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
 
-/** A regular file named *.h5/*.hdf5/*.he5, or starting with the HDF5 signature. */
+/**
+ * A regular file named *.h5/*.hdf5/*.he5, or starting with the HDF5 signature.
+ * The signature is read as a listed file is (O_READ_STATTED, type checked on
+ * the descriptor): a FIFO put there since the stat does not block the copy.
+ */
 function isH5File(p: string): boolean {
   let st: fs.Stats;
   try { st = fs.statSync(p); } catch { return false; }
   if (!st.isFile()) return false;
   if (/\.(h5|hdf5|he5)$/i.test(p)) return true;
   try {
-    const fd = fs.openSync(p, 'r');
+    const fd = fs.openSync(p, O_READ_STATTED);
     try {
+      if (typeOf(fs.fstatSync(fd)) !== 'file') return false;
       const b = Buffer.alloc(8);
-      fs.readSync(fd, b, 0, 8, 0);
-      return b.equals(H5_SIGNATURE);
+      return fs.readSync(fd, b, 0, 8, 0) === 8 && b.equals(H5_SIGNATURE);
     } finally { fs.closeSync(fd); }
   } catch { return false; }
 }

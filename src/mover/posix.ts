@@ -17,18 +17,21 @@ import type { EntryType, FileReader, FileWriter, Listed, MStat, MetaOptions, Tre
 
 const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK, O_WRONLY, O_CREAT, O_EXCL } = fs.constants;
 /**
- * Opening a listed file to read it: O_NONBLOCK so that a FIFO swapped in for
- * it since the listing does not wait for a writer (regular files ignore the
- * flag); the inode is checked right after the open, before any read.
+ * Opening a file found by a stat to read it: O_NONBLOCK so that a FIFO swapped
+ * in for it since does not wait for a writer (regular files ignore the flag);
+ * the type (and for a listed file the inode) is checked on the descriptor
+ * right after the open, before any read.
  */
-const O_READ_LISTED = O_RDONLY | O_NOFOLLOW | O_NONBLOCK;
+export const O_READ_STATTED = O_RDONLY | O_NONBLOCK;
+/** A listed file below the root: O_READ_STATTED, never through a symlink. */
+const O_READ_LISTED = O_READ_STATTED | O_NOFOLLOW;
 /** O_PATH (Linux): a descriptor naming an inode without opening it for I/O, whatever its mode. */
 const O_PATH = 0o10000000;
 const SLASH = Buffer.from('/');
 /** Files up to this size are read whole, synchronously, when opened. */
 const SMALL_READ = 64 * 1024;
 
-function typeOf(s: fs.BigIntStats | fs.Stats): EntryType {
+export function typeOf(s: fs.BigIntStats | fs.Stats): EntryType {
   return s.isFile() ? 'file' : s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink'
     : s.isFIFO() ? 'fifo' : s.isCharacterDevice() ? 'chr' : s.isBlockDevice() ? 'blk' : s.isSocket() ? 'sock' : 'other';
 }

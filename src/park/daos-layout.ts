@@ -10,7 +10,7 @@ import { ObjectId } from '../object/index.js';
 import { decodeSelection, type H5File } from '../hdf5/h5lib/index.js';
 import { OID_DATA, DKEY_DATA, AKEY_DATA, OID_T, DKEY_T, AKEY_T, type OidRow, type DkeyRow, type AkeyRow } from './format.js';
 import { walkContainer, interrupted, countObject, type WalkOptions, type RankStats } from './walk.js';
-import { Table, rows, fail, fileBytes, isU64, isVbytes, tableLength, SLICE, ROWS_BATCH, type OpSink } from './tables.js';
+import { Table, rows, ranges, fail, fileBytes, isU64, isVbytes, tableLength, SLICE, ROWS_BATCH, type OpSink } from './tables.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -127,37 +127,25 @@ export async function loadDaosObjects(f: H5File, sink: OpSink): Promise<void> {
   const size = fileBytes(f);
   let extentBytes = 0;
 
-  const dk = rows<DkeyRow>(f, DKEY_DATA);
+  const dk = ranges<DkeyRow>(f, DKEY_DATA, 'Akey Offset', { rows: nAk, what: 'akeys' });
   const ak = rows<AkeyRow>(f, AKEY_DATA);
   let dkPos = 0, akPos = 0;
-  // One row of lookahead per table: an entry's range ends where the next one starts.
-  let nextDk = dk.next(), nextAk = ak.next();
-  const oidIt = rows<OidRow>(f, OID_DATA);
-  let cur = oidIt.next();
   let oIndex = 0;
-  while (!cur.done) {
-    const o = cur.value;
-    cur = oidIt.next();
-    const start = Number(o['Dkey Offset']);
-    const end = cur.done ? nDk : Number(cur.value['Dkey Offset']);
-    if (start !== dkPos || end < start || end > nDk) throw fail(file, `'${OID_DATA}' row ${oIndex}: Dkey Offset ${start}..${end} is inconsistent (expected to start at ${dkPos}, ${nDk} dkeys)`);
+  for (const { row: o, end } of ranges<OidRow>(f, OID_DATA, 'Dkey Offset', { rows: nDk, what: 'dkeys' })) {
     let oid: ObjectId;
     try { oid = new ObjectId(o['OID Hi'], o['OID Low']); } catch { throw fail(file, `'${OID_DATA}' row ${oIndex}: bad OID`); }
     const oidBytes = oid.toBytes();
     sink.result.objects++;
     for (; dkPos < end; dkPos++) {
-      if (nextDk.done) throw fail(file, `'${DKEY_DATA}' ends early`);
-      const d = nextDk.value;
-      nextDk = dk.next();
+      const next = dk.next();
+      if (next.done) throw fail(file, `'${DKEY_DATA}' ends early`);
+      const { row: d, end: aEnd } = next.value;
       if (d['Record KV Value'].length) throw fail(file, `'${DKEY_DATA}' row ${dkPos}: KV records (daos_kv objects) are not supported`, 'ENOTSUP');
-      const aStart = Number(d['Akey Offset']);
-      const aEnd = nextDk.done ? nAk : Number(nextDk.value['Akey Offset']);
-      if (aStart !== akPos || aEnd < aStart || aEnd > nAk) throw fail(file, `'${DKEY_DATA}' row ${dkPos}: Akey Offset ${aStart}..${aEnd} is inconsistent (expected to start at ${akPos}, ${nAk} akeys)`);
       const dkey = d['Dkey Value'];
       for (; akPos < aEnd; akPos++) {
-        if (nextAk.done) throw fail(file, `'${AKEY_DATA}' ends early`);
-        const a = nextAk.value;
-        nextAk = ak.next();
+        const next = ak.next();
+        if (next.done) throw fail(file, `'${AKEY_DATA}' ends early`);
+        const a = next.value;
         const kp = { cont: sink.cont, oid: oidBytes, dkey, akey: a['Akey Value'] };
         const single = a['Record Single Value'];
         const dsName = String(a['Dataset ID']);

@@ -13,7 +13,7 @@ import {
   type ObjectRow, type PackedDkeyRow, type PackedAkeyRow, type ExtentRow,
 } from './format.js';
 import { walkContainer, interrupted, countObject, type WalkOptions, type RankStats } from './walk.js';
-import { Table, rows, fail, checkDeclared, isU64, isUint, tableLength, SLICE, ROWS_BATCH, type OpSink } from './tables.js';
+import { Table, rows, ranges, fail, checkDeclared, isU64, isUint, tableLength, SLICE, ROWS_BATCH, type OpSink } from './tables.js';
 
 /** Chunk of the Bytes dataset: the last, partial chunk is stored whole, so this is the most a file wastes there. */
 const BYTES_CHUNK = 64 * 1024;
@@ -171,24 +171,15 @@ export async function loadPackedObjects(f: H5File, sink: OpSink): Promise<void> 
     if (bi.type.class !== 'opaque' || bi.type.size !== 1 || bi.dims.length !== 1) throw fail(file, `'${BYTES}' is not a 1-D dataset of bytes`);
     checkDeclared(f, BYTES, bi);
     const bytes = new ByteReader(bytesDs, bi.dims[0]!, file);
-    const dk = rows<PackedDkeyRow>(f, DKEYS);
+    const dk = ranges<PackedDkeyRow>(f, DKEYS, 'Akey Offset', { rows: nAk, what: 'akeys' });
     const ak = rows<PackedAkeyRow>(f, AKEYS);
     const ex = rows<ExtentRow>(f, EXTENTS);
     let dkPos = 0, akPos = 0, exPos = 0;
-    // One row of lookahead: an object's dkeys (a dkey's akeys) end where the next one's start.
-    let nextDk = dk.next();
-    const objIt = rows<ObjectRow>(f, OBJECTS);
-    let cur = objIt.next();
     let oIndex = 0;
     // Serialize writes objects, and the keys of each, in the engine's key order (byte order):
     // a key not after the one before is a duplicate (its records would merge) or out of place.
     let prevOid: Buffer | undefined;
-    while (!cur.done) {
-      const o = cur.value;
-      cur = objIt.next();
-      const start = Number(o['Dkey Offset']);
-      const end = cur.done ? nDk : Number(cur.value['Dkey Offset']);
-      if (start !== dkPos || end < start || end > nDk) throw fail(file, `'${OBJECTS}' row ${oIndex}: Dkey Offset ${start}..${end} is inconsistent (expected to start at ${dkPos}, ${nDk} dkeys)`);
+    for (const { row: o, end } of ranges<ObjectRow>(f, OBJECTS, 'Dkey Offset', { rows: nDk, what: 'dkeys' })) {
       let oid: ObjectId;
       try { oid = new ObjectId(o['OID Hi'], o['OID Low']); } catch { throw fail(file, `'${OBJECTS}' row ${oIndex}: bad OID`); }
       const oidBytes = oid.toBytes();
@@ -197,12 +188,9 @@ export async function loadPackedObjects(f: H5File, sink: OpSink): Promise<void> 
       sink.result.objects++;
       let prevDkey: Buffer | undefined;
       for (; dkPos < end; dkPos++) {
-        if (nextDk.done) throw fail(file, `'${DKEYS}' ends early`);
-        const d = nextDk.value;
-        nextDk = dk.next();
-        const aStart = Number(d['Akey Offset']);
-        const aEnd = nextDk.done ? nAk : Number(nextDk.value['Akey Offset']);
-        if (aStart !== akPos || aEnd < aStart || aEnd > nAk) throw fail(file, `'${DKEYS}' row ${dkPos}: Akey Offset ${aStart}..${aEnd} is inconsistent (expected to start at ${akPos}, ${nAk} akeys)`);
+        const next = dk.next();
+        if (next.done) throw fail(file, `'${DKEYS}' ends early`);
+        const { row: d, end: aEnd } = next.value;
         const dkey = bytes.take(d['Key Length'], () => `'${DKEYS}' row ${dkPos}`);
         if (prevDkey && Buffer.compare(dkey, prevDkey) <= 0) throw fail(file, `'${DKEYS}' row ${dkPos}: key is not after the one before (a duplicate, or out of order)`);
         prevDkey = Buffer.from(dkey);

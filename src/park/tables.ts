@@ -1,6 +1,6 @@
 // What both park layouts use to write and read their tables and to load a
 // rank file's objects: a 1-D table appended in batches, a table streamed back
-// in batches, compound field checks, errors that name the file, and the
+// in batches (and one whose offset column cuts the next table into ranges), compound field checks, errors that name the file, and the
 // engine writes of a load gathered into bounded transactions.
 import type { Engine, WriteOp } from '../engine/types.js';
 import { StrataError } from '../errors.js';
@@ -37,6 +37,36 @@ export function* rows<T>(f: H5File, name: string): Generator<T> {
     for (let at = 0; at < n; at += ROWS_BATCH) yield* ds.readRows<T>(at, Math.min(ROWS_BATCH, n - at));
   } finally {
     ds.close();
+  }
+}
+
+/** A row of a table whose offset column cuts the next table into ranges: it owns rows [start, end) there. */
+export interface Ranged<T> { row: T; index: number; start: number; end: number }
+
+/**
+ * Streams the rows of `table` with the range of the next table each owns:
+ * from its `column` to the next row's `column` (one row of lookahead; the
+ * last row's range ends at `next.rows`). Checked as they stream: a range
+ * starts where the one before ended (the first at 0), does not run backwards
+ * and stays inside the next table. The caller checks that the last one ends
+ * there (nothing left over) once it has read the rows.
+ */
+export function* ranges<T>(f: H5File, table: string, column: keyof T & string, next: { rows: number; what: string }): Generator<Ranged<T>> {
+  const it = rows<T>(f, table);
+  let cur = it.next();
+  let index = 0;
+  let pos = 0;
+  while (!cur.done) {
+    const row = cur.value;
+    cur = it.next();
+    const start = Number(row[column]);
+    const end = cur.done ? next.rows : Number(cur.value[column]);
+    if (start !== pos || end < start || end > next.rows) {
+      throw fail(f.path, `'${table}' row ${index}: ${column} ${start}..${end} is inconsistent (expected to start at ${pos}, ${next.rows} ${next.what})`);
+    }
+    yield { row, index, start, end };
+    pos = end;
+    index++;
   }
 }
 

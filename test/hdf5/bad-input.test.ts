@@ -6,7 +6,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { tempDir, runCli } from '../helpers.js';
+import { spawnSync } from 'node:child_process';
+import { tempDir, tempEngine, runCli } from '../helpers.js';
+import { createPool, listContainers } from '../../src/container/index.js';
+import { hdf5Copy } from '../../src/mover/hdf5.js';
 import { H5File } from '../../src/hdf5/h5lib/index.js';
 import { makeRichFile, F32 } from './fixtures.js';
 import { py } from './h5py.js';
@@ -129,4 +132,31 @@ with h5py.File('mask.h5', 'w') as f:
   r = await copy(path.join(dir, 'mask.h5'), 'daos://p/mask', hidden);
   oneLine(r, /^strata: .*mask\.h5: \/lz4: chunk \(1,1\): its filter mask 0x6 names filters the dataset's pipeline \(1 filter\) does not have/);
   assert.deepEqual(await containers(env), []);
+});
+
+test('a .h5 source replaced by a FIFO after it was recognised is refused at once: no open waits for a writer', { timeout: 30000 }, async () => {
+  const dir = tempDir();
+  const { engine } = await tempEngine();
+  try {
+    await createPool(engine, 'p');
+    const src = path.join(dir, 'data.h5');
+    makeRichFile(src);
+    // Between the detection and the import's own opens the copy looks up the
+    // engine and the destination: what another user can do meanwhile, done
+    // right there: a FIFO nobody writes in the file's place.
+    const swapped = async () => {
+      fs.rmSync(src);
+      assert.equal(spawnSync('mkfifo', [src]).status, 0);
+      return engine;
+    };
+    await assert.rejects(hdf5Copy({ kind: 'posix', path: src }, { kind: 'container', pool: 'p', cont: 'c', path: '/' }, swapped, {}), (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'EINVAL', e.message);
+      assert.match(e.message, /data\.h5: not a regular file/);
+      return true;
+    });
+    assert.deepEqual(await listContainers(engine, 'p'), []);
+    assert.ok(fs.lstatSync(src).isFIFO(), 'the FIFO is left as it was');
+  } finally {
+    await engine.close();
+  }
 });

@@ -240,20 +240,46 @@ function wrap<T>(what: string, fn: () => T): T {
   }
 }
 
-/** Something that holds attributes and links: a file or a group. */
-abstract class Location {
+/**
+ * Something that holds attributes: a file, a group, a dataset or a named
+ * datatype (libhdf5 takes any of their ids in the attribute calls).
+ */
+abstract class AttributeHolder {
   constructor(readonly file: H5File, readonly id: number, readonly name: string) {}
 
-  protected where(): string { return this.name === '/' ? this.file.path : `${this.file.path}:${this.name}`; }
+  /** How messages name this object. */
+  protected abstract where(): string;
 
-  has(name: string): boolean { return wrap(this.where(), () => lib().exists(this.id, name)); }
-  links(): string[] { return wrap(this.where(), () => lib().listLinks(this.id)); }
   attrNames(): string[] { return wrap(this.where(), () => lib().attrNames(this.id)); }
   hasAttr(name: string): boolean { return this.attrNames().includes(name); }
   readAttr(name: string): AttrValue { return wrap(this.where(), () => lib().readAttr(this.id, name)); }
   writeAttr(name: string, type: H5Type, values: unknown[], opts?: { scalar?: boolean }): void {
     wrap(this.where(), () => lib().writeAttr(this.id, name, type, values, opts));
   }
+  readAttrRaw(name: string): RawAttr { return wrap(this.where(), () => lib().readAttrRaw(this.id, name)); }
+  writeAttrRaw(name: string, type: H5RichType, space: H5Space, data: Uint8Array | string[]): void {
+    wrap(this.where(), () => lib().writeAttrRaw(this.id, name, type, space, data));
+  }
+  readAttrRefs(name: string): { type: H5RichType; space: H5Space; refs: Array<FileRef | null> } { return wrap(this.where(), () => lib().readAttrRefs(this.id, name)); }
+  writeAttrRefs(name: string, type: H5RichType, space: H5Space, refs: Array<PathRef | null>): void {
+    wrap(this.where(), () => lib().writeAttrRefs(this.id, name, type, space, refs));
+  }
+  /** An attribute whose type holds variable-length data (heap offsets from 0). */
+  readAttrVlen(name: string): VlenData & { type: H5RichType; space: H5Space } { return wrap(this.where(), () => lib().readAttrVlen(this.id, name)); }
+  writeAttrVlen(name: string, type: H5RichType, space: H5Space, fixed: Uint8Array, heap: Uint8Array): void {
+    wrap(this.where(), () => lib().writeAttrVlen(this.id, name, type, space, fixed, heap));
+  }
+  /** Creation order numbers of attributes here (-1: not tracked). */
+  corders(names: string[], kind: 'attrs'): number[] { return wrap(this.where(), () => lib().corders(this.id, names, kind)); }
+  close(): void { wrap(this.where(), () => lib().close(this.id)); }
+}
+
+/** Something that holds attributes and links: a file or a group. */
+abstract class Location extends AttributeHolder {
+  protected where(): string { return this.name === '/' ? this.file.path : `${this.file.path}:${this.name}`; }
+
+  has(name: string): boolean { return wrap(this.where(), () => lib().exists(this.id, name)); }
+  links(): string[] { return wrap(this.where(), () => lib().listLinks(this.id)); }
 
   createDataset(name: string, type: H5Type, opts: { dims: number[]; maxdims?: number[]; chunk?: number[]; fillNever?: boolean }): Dataset {
     return new Dataset(this.file, wrap(this.where(), () => lib().createDataset(this.id, name, type, opts)), name);
@@ -270,19 +296,6 @@ abstract class Location {
   }
   /** What a path reaches: 'group', 'dataset', 'datatype', 'other', or '' when nothing (dangling). */
   objectKind(name: string): string { return wrap(this.where(), () => lib().objectKind(this.id, name)); }
-  readAttrRaw(name: string): RawAttr { return wrap(this.where(), () => lib().readAttrRaw(this.id, name)); }
-  readAttrRefs(name: string): { type: H5RichType; space: H5Space; refs: Array<FileRef | null> } { return wrap(this.where(), () => lib().readAttrRefs(this.id, name)); }
-  writeAttrRefs(name: string, type: H5RichType, space: H5Space, refs: Array<PathRef | null>): void {
-    wrap(this.where(), () => lib().writeAttrRefs(this.id, name, type, space, refs));
-  }
-  /** An attribute whose type holds variable-length data (heap offsets from 0). */
-  readAttrVlen(name: string): VlenData & { type: H5RichType; space: H5Space } { return wrap(this.where(), () => lib().readAttrVlen(this.id, name)); }
-  writeAttrVlen(name: string, type: H5RichType, space: H5Space, fixed: Uint8Array, heap: Uint8Array): void {
-    wrap(this.where(), () => lib().writeAttrVlen(this.id, name, type, space, fixed, heap));
-  }
-  writeAttrRaw(name: string, type: H5RichType, space: H5Space, data: Uint8Array | string[]): void {
-    wrap(this.where(), () => lib().writeAttrRaw(this.id, name, type, space, data));
-  }
   /** Creates a dataset from a rich type with layout, filters and fill value. */
   createDatasetEx(name: string, type: H5RichType, opts: CreateDatasetExOptions): Dataset {
     return new Dataset(this.file, wrap(this.where(), () => lib().createDatasetEx(this.id, name, type, opts)), name);
@@ -291,7 +304,7 @@ abstract class Location {
   /** Creation order flags of this group (the root group for a file). */
   orderInfo(): CreationOrder { return wrap(this.where(), () => lib().orderInfo(this.id)); }
   /** Creation order numbers of links or attributes here (-1: not tracked). */
-  corders(names: string[], kind: 'links' | 'attrs'): number[] { return wrap(this.where(), () => lib().corders(this.id, names, kind)); }
+  override corders(names: string[], kind: 'links' | 'attrs'): number[] { return wrap(this.where(), () => lib().corders(this.id, names, kind)); }
   createGroupEx(name: string, opts: { linkOrder?: number; attrOrder?: number }): Group {
     return new Group(this.file, wrap(this.where(), () => lib().createGroupEx(this.id, name, opts)), name);
   }
@@ -305,38 +318,18 @@ abstract class Location {
 }
 
 /** An open named datatype: its type, its attributes, more names for it. */
-export class NamedType {
-  constructor(readonly file: H5File, readonly id: number, readonly name: string) {}
-  private where(): string { return `${this.file.path}: datatype '${this.name}'`; }
+export class NamedType extends AttributeHolder {
+  protected where(): string { return `${this.file.path}: datatype '${this.name}'`; }
   type(): H5RichType { return wrap(this.where(), () => lib().typeOf(this.id)); }
   /** A descriptor standing for this committed type (datasets and attributes made from it share it). */
   ref(t: H5RichType): H5RichType { return { ...t, hid: this.id }; }
   link(loc: Location, name: string): void { wrap(this.where(), () => lib().linkObject(this.id, loc.id, name)); }
-  corders(names: string[], kind: 'attrs'): number[] { return wrap(this.where(), () => lib().corders(this.id, names, kind)); }
-  attrNames(): string[] { return wrap(this.where(), () => lib().attrNames(this.id)); }
-  readAttr(name: string): AttrValue { return wrap(this.where(), () => lib().readAttr(this.id, name)); }
-  readAttrRaw(name: string): RawAttr { return wrap(this.where(), () => lib().readAttrRaw(this.id, name)); }
-  readAttrVlen(name: string): VlenData & { type: H5RichType; space: H5Space } { return wrap(this.where(), () => lib().readAttrVlen(this.id, name)); }
-  readAttrRefs(name: string): { type: H5RichType; space: H5Space; refs: Array<FileRef | null> } { return wrap(this.where(), () => lib().readAttrRefs(this.id, name)); }
-  writeAttrRaw(name: string, type: H5RichType, space: H5Space, data: Uint8Array | string[]): void {
-    wrap(this.where(), () => lib().writeAttrRaw(this.id, name, type, space, data));
-  }
-  writeAttrVlen(name: string, type: H5RichType, space: H5Space, fixed: Uint8Array, heap: Uint8Array): void {
-    wrap(this.where(), () => lib().writeAttrVlen(this.id, name, type, space, fixed, heap));
-  }
-  writeAttrRefs(name: string, type: H5RichType, space: H5Space, refs: Array<PathRef | null>): void {
-    wrap(this.where(), () => lib().writeAttrRefs(this.id, name, type, space, refs));
-  }
-  close(): void { wrap(this.where(), () => lib().close(this.id)); }
 }
 
-export class Group extends Location {
-  close(): void { wrap(this.where(), () => lib().close(this.id)); }
-}
+export class Group extends Location {}
 
-export class Dataset {
-  constructor(readonly file: H5File, readonly id: number, readonly name: string) {}
-  private where(): string { return `${this.file.path}: dataset '${this.name}'`; }
+export class Dataset extends AttributeHolder {
+  protected where(): string { return `${this.file.path}: dataset '${this.name}'`; }
 
   info(): DatasetInfo { return wrap(this.where(), () => lib().datasetInfo(this.id)); }
   setExtent(dims: number[]): void { wrap(this.where(), () => lib().setExtent(this.id, dims)); }
@@ -353,11 +346,6 @@ export class Dataset {
     this.writeRows(type, at, rows);
     return at + rows.length;
   }
-  attrNames(): string[] { return wrap(this.where(), () => lib().attrNames(this.id)); }
-  readAttr(name: string): AttrValue { return wrap(this.where(), () => lib().readAttr(this.id, name)); }
-  writeAttr(name: string, type: H5Type, values: unknown[], opts?: { scalar?: boolean }): void {
-    wrap(this.where(), () => lib().writeAttr(this.id, name, type, values, opts));
-  }
   /** H5Sencode of this dataset's dataspace with the hyperslab [start, start+count) selected. */
   encodeSelection(start: number[], count: number[]): Buffer { return wrap(this.where(), () => lib().encodeSelection(this.id, start, count)); }
   /** Type (rich), dataspace, layout, chunk, filters and fill value. */
@@ -366,7 +354,6 @@ export class Dataset {
   readRaw(start: number[], count: number[]): Buffer { return wrap(this.where(), () => lib().readRaw(this.id, start, count)); }
   writeRaw(start: number[], count: number[], data: Uint8Array): void { wrap(this.where(), () => lib().writeRaw(this.id, start, count, data)); }
   orderInfo(): CreationOrder { return wrap(this.where(), () => lib().orderInfo(this.id)); }
-  corders(names: string[], kind: 'attrs'): number[] { return wrap(this.where(), () => lib().corders(this.id, names, kind)); }
   /** Reference datasets: what each reference points at (an error names a dangling one). */
   readRefs(start: number[], count: number[]): Array<FileRef | null> { return wrap(this.where(), () => lib().readRefs(this.id, start, count)); }
   writeRefs(start: number[], count: number[], refs: Array<PathRef | null>): void { wrap(this.where(), () => lib().writeRefs(this.id, start, count, refs)); }
@@ -381,20 +368,6 @@ export class Dataset {
   /** Variable-length string datasets. */
   readStrings(start: number[], count: number[]): string[] { return wrap(this.where(), () => lib().readStrings(this.id, start, count)); }
   writeStrings(start: number[], count: number[], values: string[]): void { wrap(this.where(), () => lib().writeStrings(this.id, start, count, values)); }
-  readAttrRaw(name: string): RawAttr { return wrap(this.where(), () => lib().readAttrRaw(this.id, name)); }
-  readAttrRefs(name: string): { type: H5RichType; space: H5Space; refs: Array<FileRef | null> } { return wrap(this.where(), () => lib().readAttrRefs(this.id, name)); }
-  writeAttrRefs(name: string, type: H5RichType, space: H5Space, refs: Array<PathRef | null>): void {
-    wrap(this.where(), () => lib().writeAttrRefs(this.id, name, type, space, refs));
-  }
-  /** An attribute whose type holds variable-length data (heap offsets from 0). */
-  readAttrVlen(name: string): VlenData & { type: H5RichType; space: H5Space } { return wrap(this.where(), () => lib().readAttrVlen(this.id, name)); }
-  writeAttrVlen(name: string, type: H5RichType, space: H5Space, fixed: Uint8Array, heap: Uint8Array): void {
-    wrap(this.where(), () => lib().writeAttrVlen(this.id, name, type, space, fixed, heap));
-  }
-  writeAttrRaw(name: string, type: H5RichType, space: H5Space, data: Uint8Array | string[]): void {
-    wrap(this.where(), () => lib().writeAttrRaw(this.id, name, type, space, data));
-  }
-  close(): void { wrap(this.where(), () => lib().close(this.id)); }
 }
 
 /**
@@ -423,8 +396,10 @@ export class H5File extends Location {
     return new H5File(p, wrap(p, () => lib().open(p, opts.overwrite ? 'w' : 'x', { userblock: opts.userblock, linkOrder: opts.linkOrder, attrOrder: opts.attrOrder })));
   }
 
-  static open(p: string, opts: { write?: boolean } = {}): H5File {
-    return new H5File(p, wrap(p, () => lib().open(p, opts.write ? 'rw' : 'r')));
+  /** Opens `p`; `name` is what messages and `path` call it (default p: say, the file's name when p is /proc/self/fd/N). */
+  static open(p: string, opts: { write?: boolean; name?: string } = {}): H5File {
+    const name = opts.name ?? p;
+    return new H5File(name, wrap(name, () => lib().open(p, opts.write ? 'rw' : 'r')));
   }
 
   flush(): void { wrap(this.path, () => lib().flush(this.id)); }
@@ -433,7 +408,7 @@ export class H5File extends Location {
   userBlockSize(): number { return wrap(this.path, () => lib().userBlockSize(this.id)); }
 
   /** Closes the file and everything still open in it. */
-  close(): void {
+  override close(): void {
     if (this.closed) return;
     this.closed = true;
     wrap(this.path, () => lib().close(this.id));
