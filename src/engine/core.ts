@@ -242,6 +242,11 @@ export function* listValues(cont: ContId, oid: Uint8Array, akey: Uint8Array, aft
 /** Epoch of the newest live version of an akey, 0 when absent. */
 export function* versionOf(k: KeyPath): Gen<number> {
   const { recs, floor } = yield* loadAkey(k, LATEST);
+  return latestVersion(recs, floor);
+}
+
+/** versionOf, from an akey's records and punch floor already read. */
+export function latestVersion(recs: Rec[], floor: number): number {
   if (!akeyLive(recs, LATEST, floor)) return 0;
   let v = 0;
   for (const r of visibleRecords(recs, LATEST, floor)) v = Math.max(v, r.epoch);
