@@ -96,16 +96,18 @@ export class LmdbEngine extends KvEngine {
   private readonly handle = (r: core.Req): unknown => {
     switch (r.t) {
       case 'get': return this.recs.get(r.key);
-      case 'ranges': return r.ranges.map((q) => {
+      case 'ranges': return r.ranges.reduce<core.KV[][]>((all, q) => {
         const db = this.tables[q.tbl];
         const out: core.KV[] = [];
+        all.push(out);
+        if (q.ifAny !== undefined && all[q.ifAny]!.length === 0) return all;
         if (q.keysOnly) {
           for (const key of db.getKeys({ start: q.start, end: q.end, limit: q.limit })) out.push({ key: Buffer.from(key), value: EMPTY });
         } else {
           for (const { key, value } of db.getRange({ start: q.start, end: q.end, limit: q.limit })) out.push({ key: Buffer.from(key), value });
         }
-        return out;
-      });
+        return all;
+      }, []);
       case 'put': this.tables[r.tbl].putSync(r.key, r.value); return undefined;
       case 'del': this.tables[r.tbl].removeSync(r.key); return undefined;
       case 'lock': return undefined;
