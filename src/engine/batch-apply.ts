@@ -6,14 +6,21 @@ import { LATEST } from './types.js';
 import { akeyPrefix, dkeyPrefix, dkeyPunchPrefix, epochBytes, objPrefix, prefixEnd, recordKey, uuidBytes } from './keys.js';
 import { decodeRecord, encodeRecord, extentLength, isArrayRecord, visibleSingle, type Rec, type RecordValue } from './records.js';
 import type { Piece, PlannedOp } from './batch-plan.js';
-import { after, loadAkey, range, release, removeRec, retain, snapsOf, tailEpoch, toRec, versionOf, type Gen } from './core.js';
+import { after, latestVersion, loadAkey, range, release, removeRec, retain, snapsOf, tailEpoch, toRec, type Gen } from './core.js';
 import { lastWriteKey, touchedKey } from './reclaim.js';
 
 export const CONFLICT = Symbol('conflict');
 
-function* checkCondition(c: Condition): Gen<boolean> {
+/** Map key of a byte key: one char per byte (cheaper to build than hex). */
+const bin = (b: Uint8Array) => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.length)).toString('latin1');
+
+function* checkCondition(c: Condition, read: Map<string, Rec[]>): Gen<boolean> {
   switch (c.kind) {
-    case 'akey': return (yield* versionOf(c)) === c.version;
+    case 'akey': {
+      const { recs, floor } = yield* loadAkey(c, LATEST);
+      read.set(bin(akeyPrefix(uuidBytes(c.cont), c.oid, c.dkey, c.akey)), recs);
+      return latestVersion(recs, floor) === c.version;
+    }
     case 'cat-absent': return (yield { t: 'cat-get', key: c.key }) === undefined;
     case 'cat-present': return (yield { t: 'cat-get', key: c.key }) !== undefined;
   }
@@ -28,12 +35,25 @@ export type StoredPieces = Map<Piece, RecordValue>;
  */
 export function* applyBatch(plan: PlannedOp[], conditions: Condition[], stored: StoredPieces, freshObjs: Batch['fresh'] = []): Gen<number | typeof CONFLICT> {
   yield { t: 'lock' };
-  for (const c of conditions) if (!(yield* checkCondition(c))) return CONFLICT;
+  // Records of the akeys the conditions read, keyed by akey prefix. The first
+  // op on such an akey uses them instead of reading them again (nothing in
+  // this batch has written them yet): a create is conditioned on the entry it
+  // then puts, and read it twice in one transaction.
+  const condRecs = new Map<string, Rec[]>();
+  for (const c of conditions) if (!(yield* checkCondition(c, condRecs))) return CONFLICT;
+  /** The records of an akey the conditions read, once (the caller then changes them). */
+  const readByCondition = (prefix: Buffer): Rec[] | undefined => {
+    if (condRecs.size === 0) return undefined;
+    const k = bin(prefix);
+    const recs = condRecs.get(k);
+    condRecs.delete(k);
+    return recs;
+  };
   const epoch = (yield { t: 'epoch' }) as number;
   // Records this batch wrote (at its new epoch) — the only ones putRec could replace.
   const written = new Map<string, RecordValue>();
   const put = function* (key: Buffer, v: RecordValue): Gen<void> {
-    const h = key.toString('hex');
+    const h = bin(key);
     const prev = written.get(h);
     if (prev) yield* release(key, prev);
     written.set(h, v);
@@ -42,12 +62,12 @@ export function* applyBatch(plan: PlannedOp[], conditions: Condition[], stored: 
   };
   const remove = function* (r: Rec): Gen<void> {
     const key = r.key as Buffer;
-    written.delete(key.toString('hex'));
+    written.delete(bin(key));
     yield* removeRec(key, r.v);
   };
   // Objects created by this batch hold no older versions: no need to read them.
-  const fresh = new Set(freshObjs.map((f) => objPrefix(uuidBytes(f.cont), f.oid).toString('hex')));
-  const isFresh = (cont: ContId, oid: Uint8Array) => fresh.size > 0 && fresh.has(objPrefix(uuidBytes(cont), oid).toString('hex'));
+  const fresh = new Set(freshObjs.map((f) => f.cont + bin(f.oid)));
+  const isFresh = (cont: ContId, oid: Uint8Array) => fresh.size > 0 && fresh.has(cont + bin(oid));
   const snapCache = new Map<string, number[]>();
   const snaps = function* (cont: string): Gen<number[]> {
     let s = snapCache.get(cont);
@@ -64,6 +84,7 @@ export function* applyBatch(plan: PlannedOp[], conditions: Condition[], stored: 
         const prefix = akeyPrefix(c, op.oid, op.dkey, op.akey);
         let value: Uint8Array;
         let old: Rec[];
+        const condOld = readByCondition(prefix);
         if (op.op === 'put-max') {
           const loaded = yield* loadAkey(op, LATEST);
           old = loaded.recs;
@@ -73,7 +94,7 @@ export function* applyBatch(plan: PlannedOp[], conditions: Condition[], stored: 
           b.writeBigUInt64LE(curN > op.value ? curN : op.value);
           value = b;
         } else {
-          old = isFresh(op.cont, op.oid) ? [] : (yield* range({ tbl: 'records', start: prefix, end: prefixEnd(prefix) })).map(toRec);
+          old = isFresh(op.cont, op.oid) ? [] : condOld ?? (yield* range({ tbl: 'records', start: prefix, end: prefixEnd(prefix) })).map(toRec);
           value = op.value;
         }
         yield* put(recordKey(prefix, epoch, 0), { t: 'single', data: value });
@@ -89,7 +110,7 @@ export function* applyBatch(plan: PlannedOp[], conditions: Condition[], stored: 
       }
       case 'punch-akey': {
         const prefix = akeyPrefix(uuidBytes(op.cont), op.oid, op.dkey, op.akey);
-        const old = (yield* range({ tbl: 'records', start: prefix, end: prefixEnd(prefix) })).map(toRec);
+        const old = readByCondition(prefix) ?? (yield* range({ tbl: 'records', start: prefix, end: prefixEnd(prefix) })).map(toRec);
         const s = yield* snaps(op.cont);
         let kept = 0;
         for (const r of old) {
@@ -102,7 +123,8 @@ export function* applyBatch(plan: PlannedOp[], conditions: Condition[], stored: 
       case 'array': {
         const prefix = akeyPrefix(uuidBytes(op.kp.cont), op.kp.oid, op.kp.dkey, op.kp.akey);
         const s = yield* snaps(op.kp.cont);
-        const old = isFresh(op.kp.cont, op.kp.oid) ? [] : (yield* range({ tbl: 'records', start: prefix, end: prefixEnd(prefix) })).map(toRec);
+        const condOld = readByCondition(prefix);
+        const old = isFresh(op.kp.cont, op.kp.oid) ? [] : condOld ?? (yield* range({ tbl: 'records', start: prefix, end: prefixEnd(prefix) })).map(toRec);
         const gone = new Set<Rec>();
         for (const piece of op.pieces) {
           const end = piece.offset + piece.length;
@@ -124,6 +146,7 @@ export function* applyBatch(plan: PlannedOp[], conditions: Condition[], stored: 
         break;
       }
       case 'punch-dkey': {
+        condRecs.clear(); // may change records the conditions read
         const c = uuidBytes(op.cont);
         const s = yield* snaps(op.cont);
         const dp = dkeyPrefix(c, op.oid, op.dkey);
@@ -132,6 +155,7 @@ export function* applyBatch(plan: PlannedOp[], conditions: Condition[], stored: 
         break;
       }
       case 'punch-obj': {
+        condRecs.clear();
         const c = uuidBytes(op.cont);
         const s = yield* snaps(op.cont);
         const p = objPrefix(c, op.oid);
@@ -152,7 +176,7 @@ export function* applyBatch(plan: PlannedOp[], conditions: Condition[], stored: 
     if (!kp) continue;
     let objs = touched.get(kp.cont);
     if (!objs) touched.set(kp.cont, (objs = new Map()));
-    objs.set(Buffer.from(kp.oid).toString('hex'), kp.oid);
+    objs.set(bin(kp.oid), kp.oid);
   }
   for (const [cont, objs] of touched) {
     if ((yield* snaps(cont)).length === 0) continue;
@@ -170,7 +194,7 @@ function* dropRange(start: Buffer, end: Buffer, snaps: number[], written: Map<st
     const page = yield* range({ tbl: 'records', start: from, end, limit: 1024 });
     for (const kv of page) {
       if (snaps.length === 0 || tailEpoch(kv.key) > newestSnap) {
-        written.delete(kv.key.toString('hex'));
+        written.delete(bin(kv.key));
         yield* removeRec(kv.key, decodeRecord(kv.value));
       }
     }

@@ -23,25 +23,28 @@ function cut(pieces: Piece[], start: number, end: number): Piece[] {
   return out;
 }
 
-function hex(b: Buffer): string { return b.toString('hex'); }
+/** Map key of a key prefix: one char per byte, so a prefix's key is a prefix of its keys' (cheaper than hex). */
+function bin(b: Buffer): string { return b.toString('latin1'); }
 
 export function planBatch(ops: WriteOp[]): PlannedOp[] {
   const out: Array<PlannedOp | undefined> = [];
+  const prefixes: Array<string | undefined> = []; // prefixOf(out[i]), computed once
   const arrays = new Map<string, number>(); // akey prefix -> index in out
   const maxes = new Map<string, number>(); // akey prefix -> index in out of its put-max, while nothing else touched the akey
   const prefixOf = (op: PlannedOp): string | undefined => {
     if (op.op === 'cat-put' || op.op === 'cat-del') return undefined;
     const kp = op.op === 'array' ? op.kp : op;
     const c = uuidBytes(kp.cont);
-    if ('akey' in kp) return hex(akeyPrefix(c, kp.oid, kp.dkey, kp.akey));
-    if ('dkey' in kp) return hex(dkeyPrefix(c, kp.oid, kp.dkey));
-    return hex(objPrefix(c, kp.oid));
+    if ('akey' in kp) return bin(akeyPrefix(c, kp.oid, kp.dkey, kp.akey));
+    if ('dkey' in kp) return bin(dkeyPrefix(c, kp.oid, kp.dkey));
+    return bin(objPrefix(c, kp.oid));
   };
+  const push = (op: PlannedOp, prefix: string | undefined) => { out.push(op); prefixes.push(prefix); };
   const drop = (scope: string, exact: boolean) => {
     for (let i = 0; i < out.length; i++) {
       const o = out[i];
       if (!o) continue;
-      const p = prefixOf(o);
+      const p = prefixes[i];
       if (p === undefined) continue;
       if (exact ? p === scope : p.startsWith(scope)) out[i] = undefined;
     }
@@ -51,11 +54,11 @@ export function planBatch(ops: WriteOp[]): PlannedOp[] {
     if (op.op === 'write' || op.op === 'punch-range') {
       const length = op.op === 'write' ? op.data.length : op.length;
       if (length === 0) continue;
-      const key = hex(akeyPrefix(uuidBytes(op.cont), op.oid, op.dkey, op.akey));
+      const key = bin(akeyPrefix(uuidBytes(op.cont), op.oid, op.dkey, op.akey));
       let idx = arrays.get(key);
       if (idx === undefined) {
         idx = out.length;
-        out.push({ op: 'array', kp: { cont: op.cont, oid: op.oid, dkey: op.dkey, akey: op.akey }, pieces: [] });
+        push({ op: 'array', kp: { cont: op.cont, oid: op.oid, dkey: op.dkey, akey: op.akey }, pieces: [] }, key);
         arrays.set(key, idx);
       }
       const entry = out[idx] as { op: 'array'; kp: KeyPath; pieces: Piece[] };
@@ -74,18 +77,19 @@ export function planBatch(ops: WriteOp[]): PlannedOp[] {
         continue;
       }
       maxes.set(key, out.length);
-      out.push(op);
+      push(op, key);
       continue;
     }
     if (op.op === 'punch-akey' || op.op === 'put') {
       const key = prefixOf(op)!;
       maxes.delete(key);
       if (op.op === 'punch-akey') drop(key, true);
-      out.push(op);
+      push(op, key);
       continue;
     }
-    if (op.op === 'punch-dkey' || op.op === 'punch-obj') drop(prefixOf(op)!, false);
-    out.push(op);
+    const key = prefixOf(op);
+    if (op.op === 'punch-dkey' || op.op === 'punch-obj') drop(key!, false);
+    push(op, key);
   }
   return out.filter((o): o is PlannedOp => o !== undefined);
 }

@@ -24,7 +24,15 @@ import { akeyLive, decodeRecord, encodeRecord, recordsToKeep, visibleRecords, vi
 
 export type Tbl = 'records' | 'objpunch' | 'byfile';
 export interface KV { key: Buffer; value: Buffer }
-export interface RangeReq { tbl: Tbl; start: Buffer; end: Buffer; limit?: number; keysOnly?: boolean }
+export interface RangeReq {
+  tbl: Tbl; start: Buffer; end: Buffer; limit?: number; keysOnly?: boolean;
+  /**
+   * Needed only if the range at this index of the same request holds
+   * something: a driver that reads ranges one by one may then answer []
+   * without reading (one that reads them in one statement reads it anyway).
+   */
+  ifAny?: number;
+}
 export interface SnapInfo { name?: string; createdAt: string }
 
 export type Req =
@@ -133,10 +141,12 @@ export function* loadAkey(k: KeyPath, view: number): Gen<{ recs: Rec[]; floor: n
   const ap = akeyPrefix(c, k.oid, k.dkey, k.akey);
   const op = objPrefix(c, k.oid);
   const dp = dkeyPunchPrefix(c, k.oid, k.dkey);
+  // The punches matter only to records they could hide: an akey that holds
+  // nothing (a name being created) needs no punch read.
   const [recs, op_, dp_] = yield* ranges([
     { tbl: 'records', start: ap, end: prefixEnd(ap) },
-    { tbl: 'objpunch', start: op, end: prefixEnd(op), keysOnly: true },
-    { tbl: 'records', start: dp, end: prefixEnd(dp), keysOnly: true },
+    { tbl: 'objpunch', start: op, end: prefixEnd(op), keysOnly: true, ifAny: 0 },
+    { tbl: 'records', start: dp, end: prefixEnd(dp), keysOnly: true, ifAny: 0 },
   ]);
   const floor = Math.max(maxBelow(op_!.map((kv) => punchEpoch(kv.key)), view), maxBelow(dp_!.map((kv) => tailEpoch(kv.key)), view));
   return { recs: recs!.map(toRec), floor };
@@ -242,6 +252,11 @@ export function* listValues(cont: ContId, oid: Uint8Array, akey: Uint8Array, aft
 /** Epoch of the newest live version of an akey, 0 when absent. */
 export function* versionOf(k: KeyPath): Gen<number> {
   const { recs, floor } = yield* loadAkey(k, LATEST);
+  return latestVersion(recs, floor);
+}
+
+/** versionOf, from an akey's records and punch floor already read. */
+export function latestVersion(recs: Rec[], floor: number): number {
   if (!akeyLive(recs, LATEST, floor)) return 0;
   let v = 0;
   for (const r of visibleRecords(recs, LATEST, floor)) v = Math.max(v, r.epoch);

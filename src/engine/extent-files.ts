@@ -114,6 +114,42 @@ export class ExtentFiles {
     return { file: f.no, pos, len: data.length };
   }
 
+  /**
+   * Appends several pieces at once, one after the other in one file, with
+   * one write call (a commit of many small extents: a group of small files).
+   * Same contract as append(): durable() before indexing, then done(refs).
+   */
+  async appendAll(pieces: Uint8Array[]): Promise<ExtentRef[]> {
+    if (pieces.length === 1) return [await this.append(pieces[0]!)];
+    let total = 0;
+    for (const p of pieces) total += p.length;
+    const f = await this.writable(total);
+    const start = f.size;
+    f.size += total;
+    f.inflight += pieces.length;
+    this.dirty.add(f.no);
+    const refs: ExtentRef[] = [];
+    let pos = start;
+    for (const p of pieces) { refs.push({ file: f.no, pos, len: p.length }); pos += p.length; }
+    try {
+      let bufs = pieces.map((p) => Buffer.from(p.buffer, p.byteOffset, p.length));
+      let at = start;
+      while (bufs.length) {
+        const n = await new Promise<number>((resolve, reject) =>
+          fs.writev(f.fd, bufs, at, (err, written) => (err ? reject(err) : resolve(written))));
+        at += n;
+        // A short write: go on with what is left.
+        let skip = n;
+        while (bufs.length && skip >= bufs[0]!.length) skip -= bufs.shift()!.length;
+        if (skip > 0) bufs[0] = bufs[0]!.subarray(skip);
+      }
+    } catch (e) {
+      f.inflight -= pieces.length;
+      throw fromSystemError(e, `cannot write extent file ${this.filePath(f.no)}`);
+    }
+    return refs;
+  }
+
   /** Called once the index entries for refs are committed (or abandoned). */
   async done(refs: ExtentRef[]): Promise<void> {
     for (const r of refs) {
