@@ -125,17 +125,21 @@ export function* applyBatch(plan: PlannedOp[], conditions: Condition[], stored: 
         const s = yield* snaps(op.kp.cont);
         const condOld = readByCondition(prefix);
         const old = isFresh(op.kp.cont, op.kp.oid) ? [] : condOld ?? (yield* range({ tbl: 'records', start: prefix, end: prefixEnd(prefix) })).map(toRec);
-        const gone = new Set<Rec>();
+        // An older extent no snapshot sees goes once the batch's pieces cover
+        // it: pieces are disjoint, and adjacent ones (a write cut by a later
+        // one, a hole beside a write) cover together what no single one does.
+        const spans = coveredSpans(op.pieces);
+        const kept: Rec[] = [];
+        for (const r of old) {
+          if (!isArrayRecord(r.v)) continue;
+          const rs = r.offset, re = r.offset + extentLength(r.v);
+          if (!spans.some(([a, b]) => rs < b && re > a)) continue;
+          if (!s.some((e) => e >= r.epoch) && spans.some(([a, b]) => rs >= a && re <= b)) yield* remove(r);
+          else kept.push(r);
+        }
         for (const piece of op.pieces) {
           const end = piece.offset + piece.length;
-          let overlapsKept = false;
-          for (const r of old) {
-            if (gone.has(r) || !isArrayRecord(r.v)) continue;
-            const rs = r.offset, re = r.offset + extentLength(r.v);
-            if (re <= piece.offset || rs >= end) continue;
-            if (rs >= piece.offset && re <= end && !s.some((e) => e >= r.epoch)) { yield* remove(r); gone.add(r); }
-            else overlapsKept = true;
-          }
+          const overlapsKept = kept.some((r) => r.offset < end && r.offset + extentLength(r.v) > piece.offset);
           const key = recordKey(prefix, epoch, piece.offset);
           if (!piece.data) {
             if (overlapsKept) yield* put(key, { t: 'hole', len: piece.length });
@@ -201,4 +205,15 @@ function* dropRange(start: Buffer, end: Buffer, snaps: number[], written: Map<st
     if (page.length < 1024) return;
     from = after(page[page.length - 1]!.key);
   }
+}
+
+/** The ranges a batch's disjoint pieces cover, adjacent pieces joined, in offset order. */
+function coveredSpans(pieces: Piece[]): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const p of [...pieces].sort((a, b) => a.offset - b.offset)) {
+    const last = out[out.length - 1];
+    if (last && last[1] >= p.offset) last[1] = Math.max(last[1], p.offset + p.length);
+    else out.push([p.offset, p.offset + p.length]);
+  }
+  return out;
 }

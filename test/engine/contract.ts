@@ -142,6 +142,27 @@ export function engineContract(name: string, factory: EngineFactory): void {
       assert.deepEqual(got, want);
     });
 
+    it('an extent covered by several pieces of one later batch is freed by that batch, not left for a reclaim pass', async () => {
+      newCont();
+      const k = kp(1, 'f', 'data');
+      await engine.commit({ ops: [{ op: 'write', ...k, offset: 0, data: Buffer.alloc(64, 1) }] });
+      const one = (await engine.check()).records;
+      // Two adjacent pieces (the later write cuts the earlier one) and a hole piece next to them:
+      // together they cover the first extent, no single piece does.
+      await engine.commit({ ops: [
+        { op: 'write', ...k, offset: 0, data: Buffer.alloc(40, 2) },
+        { op: 'write', ...k, offset: 20, data: Buffer.alloc(10, 3) },
+        { op: 'punch-range', ...k, offset: 40, length: 24 },
+      ] });
+      const want = Buffer.alloc(64, 2); want.fill(3, 20, 30); want.fill(0, 40, 64);
+      assert.deepEqual(Buffer.from(await engine.read(k, 0, 64)), want);
+      const left = (await engine.check()).records;
+      await engine.reclaim(cont);
+      assert.equal((await engine.check()).records, left, 'a full pass found the extent the second batch overwrote');
+      assert.ok(left <= one + 2, `records after the overwrite: ${left}`);
+      assert.deepEqual(Buffer.from(await engine.read(k, 0, 64)), want);
+    });
+
     it('conditions: a batch applies only if the versions it read are unchanged', async () => {
       newCont();
       const k = kp(1, 'dir', 'entry');
