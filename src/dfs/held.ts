@@ -5,7 +5,12 @@
 // past the limit they spill to a bulk writer that commits several chunks per
 // transaction in the background. Used by the mount's open files
 // (fuse/file-ops.ts) and the mover's DFS destination (mover/dfs-tree.ts).
-import type { BulkWriter } from './io.js';
+import { isStrataError } from '../errors.js';
+import type { ObjectId } from '../object/oid.js';
+import type { CreateAtOptions } from './at.js';
+import type { Dfs } from './dfs.js';
+import type { BulkWriter, DfsFile } from './io.js';
+import { tempName } from './path.js';
 
 export interface HeldWriterOptions {
   /** Bytes held before data goes to the bulk writer (0: none held). */
@@ -94,4 +99,28 @@ export class HeldWriter {
     this.dirtyEnd = 0;
     await this.bw?.discard();
   }
+}
+
+/**
+ * A large new file's first commit: an entry under a temporary name (a new
+ * name if another process took it), with the file's attributes; its data
+ * follows through a bulk writer, then placeTemp.
+ */
+export async function createTemp(dfs: Dfs, dir: ObjectId, opts: CreateAtOptions): Promise<{ name: string; file: DfsFile }> {
+  for (let i = 0; ; i++) {
+    const name = tempName();
+    try {
+      return { name, file: await dfs.createFileAt(dir, name, opts) };
+    } catch (e) {
+      if (!isStrataError(e, 'EEXIST') || i > 3) throw e;
+    }
+  }
+}
+
+/** A large new file's last commit: its exact size and mtime, and the rename of its temporary entry over `name`, in one transaction. */
+export async function placeTemp(dfs: Dfs, dir: ObjectId, tmp: { name: string; file: DfsFile }, name: string, a: { size: number; mtimeNs: bigint | 'now' }): Promise<void> {
+  const b = dfs.batch();
+  void b.setattr(tmp.file.oid, { size: a.size, mtimeNs: a.mtimeNs });
+  void b.rename(dir, tmp.name, dir, name);
+  await b.commit();
 }

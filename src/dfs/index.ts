@@ -18,4 +18,4 @@ export * from './layout.js';
 export { putFile, getFile, type TransferResult, type TransferOptions } from './transfer.js';
 export { checkDfs, type DfsCheckReport } from './fsck.js';
 export { checkCreateType, checkOwnerChange, checkNewOwner, inheritedOwner, killPriv, isSuperuser, type Owned } from './owner.js';
-export { HeldWriter, type HeldWriterOptions, type HeldPiece } from './held.js';
+export { HeldWriter, createTemp, placeTemp, type HeldWriterOptions, type HeldPiece } from './held.js';

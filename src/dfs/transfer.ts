@@ -6,15 +6,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
-import { StrataError, fromSystemError, isStrataError } from '../errors.js';
+import { StrataError, fromSystemError } from '../errors.js';
 import { readBuffers } from '../buffer-pool.js';
-import type { ObjectId } from '../object/oid.js';
 import type { Dfs } from './dfs.js';
 import type { CreateOptions } from './dir.js';
 import type { DfsFile } from './io.js';
 import { parentOf, resolve } from './lookup.js';
-import { tempName } from './path.js';
-import { HeldWriter } from './held.js';
+import { HeldWriter, createTemp, placeTemp } from './held.js';
 
 export interface TransferResult {
   bytes: number;
@@ -109,10 +107,7 @@ export async function putFile(dfs: Dfs, source: string | Readable, dest: string,
     } else {
       await data.flush();
       // The exact size (a zero tail is not stored) and the rename into place, in one transaction.
-      const b = dfs.batch();
-      void b.setattr(tmp!.file.oid, { size: total, mtimeNs: 'now' });
-      void b.rename(dir, tmp!.name, dir, r.name);
-      await b.commit();
+      await placeTemp(dfs, dir, tmp!, r.name, { size: total, mtimeNs: 'now' });
       tmp = undefined;
     }
   } catch (e) {
@@ -123,17 +118,6 @@ export async function putFile(dfs: Dfs, source: string | Readable, dest: string,
     throw e;
   }
   return { bytes: total, dataBytes, seconds: Number(process.hrtime.bigint() - t0) / 1e9 };
-}
-
-async function createTemp(dfs: Dfs, dir: ObjectId, inode: { mode?: number; chunkSize: number }): Promise<{ name: string; file: DfsFile }> {
-  for (let i = 0; ; i++) {
-    const name = tempName();
-    try {
-      return { name, file: await dfs.createFileAt(dir, name, inode) };
-    } catch (e) {
-      if (!isStrataError(e, 'EEXIST') || i > 3) throw e;
-    }
-  }
 }
 
 /** A chunk read into a pooled buffer (`buf`, returned to the pool once committed); `data` is the part read. */

@@ -6,7 +6,7 @@
 // deferred commits (see docs/fuse.md, cache and consistency). What stays
 // here is the mount's: nodes, lookups of pending names, the overlay getattr
 // shows, deferred errors.
-import { CreateGroup, rdevToKernel32, typeBits, type CreateAtOptions, type FileType, type GroupCreate, type GroupSetattr, type SetAttr } from '../dfs/index.js';
+import { CreateGroup, rdevToKernel32, typeBits, type CreateAtOptions, type GroupCreate, type GroupSetattr, type SetAttr } from '../dfs/index.js';
 import type { ObjectId } from '../object/oid.js';
 import type { Attr } from './proto.js';
 import type { Mnt, Node, NodeTable } from './nodes.js';

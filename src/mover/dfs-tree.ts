@@ -12,7 +12,7 @@
 import { StrataError, isStrataError } from '../errors.js';
 import { LATEST, type Extent } from '../engine/types.js';
 import { ObjectId } from '../object/oid.js';
-import { CreateGroup, HeldWriter, type Dfs, type DfsFile, type Entry, type FileType, type Stat } from '../dfs/index.js';
+import { CreateGroup, HeldWriter, createTemp, placeTemp, type Dfs, type DfsFile, type Entry, type FileType, type Stat } from '../dfs/index.js';
 import { TEMP_RE, tempName } from './names.js';
 import { isSpecialEntry, type FileReader, type FileWriter, type Listed, type MStat, type MetaOptions, type Tree } from './tree.js';
 
@@ -212,10 +212,8 @@ export class DfsTree implements Tree {
     // create under the final name; past that a temporary entry takes the data.
     const data = new HeldWriter(async () => {
       await loc.parentMade; // a direct create: the parent must be committed
-      const name = tempName();
-      const file = await dfs.createFileAt(loc.parent, name, { ...attrs, chunkSize: cs });
-      tmp = { name, file };
-      return file.writer({ copy: true, touch: false });
+      tmp = await createTemp(dfs, loc.parent, { ...attrs, chunkSize: cs });
+      return tmp.file.writer({ copy: true, touch: false });
     }, { limit: SMALL, copy: true });
     return {
       chunkSize: cs,
@@ -228,13 +226,9 @@ export class DfsTree implements Tree {
           return;
         }
         await data.flush();
-        const t = tmp!;
         // Exact size and mtime, and the rename into place, in one transaction.
-        const b = dfs.batch();
-        void b.setattr(t.file.oid, { size, mtimeNs: st.mtimeNs });
-        void b.rename(loc.parent, t.name, loc.parent, loc.name);
         try {
-          await b.commit();
+          await placeTemp(dfs, loc.parent, tmp!, loc.name, { size, mtimeNs: st.mtimeNs });
         } catch (e) {
           throw isStrataError(e, 'EISDIR') ? dirInTheWay() : e; // abort() drops the temporary entry
         }
