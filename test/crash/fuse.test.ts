@@ -35,6 +35,16 @@ function detach(mp: string): void {
   spawnSync('umount', ['-l', mp], { stdio: 'ignore' });
 }
 
+/** The suite's engine home with a mountpoint and a source directory in it. */
+function mountHome(name: string): { env: Record<string, string>; mp: string; srcDir: string } {
+  const { home, env } = crashEnv(name);
+  const mp = path.join(home, 'mnt');
+  const srcDir = path.join(home, 'src');
+  fs.mkdirSync(mp);
+  fs.mkdirSync(srcDir);
+  return { env, mp, srcDir };
+}
+
 /** Starts `strata mount mp ... --foreground` in the daemon's own process; resolves once mounted. */
 async function startMount(mp: string, env: Record<string, string>, extra: string[] = []): Promise<ReturnType<typeof spawn>> {
   // With UV_THREADPOOL_SIZE set, --foreground runs the daemon in this very process (no re-spawn), so the kill hits it.
@@ -63,11 +73,7 @@ async function killMount(d: ReturnType<typeof spawn>, w: ReturnType<typeof spawn
 test('FUSE: SIGKILL of the mount daemon during dd/cp writes; fsync-acknowledged files survive', { skip: !canFuse && 'needs root and /dev/fuse', timeout: 300000 }, async () => {
   const r = suiteRng('fuse');
   const tally = new Tally('FUSE writes', 24, 20, 450);
-  const { home, env } = crashEnv('fuse');
-  const mp = path.join(home, 'mnt');
-  const srcDir = path.join(home, 'fsrc');
-  fs.mkdirSync(mp);
-  fs.mkdirSync(srcDir);
+  const { env, mp, srcDir } = mountHome('fuse');
   const names: string[] = [];
   for (let i = 0; i < 30; i++) {
     const n = `f${i}`;
@@ -148,11 +154,7 @@ test('FUSE: SIGKILL of the mount daemon during dd/cp writes; fsync-acknowledged 
 test('FUSE --write-back: SIGKILL while small files, directories and chmods ride in group commits; what an fsync acknowledged is there with its mode, every visible file is whole', { skip: !canFuse && 'needs root and /dev/fuse', timeout: 300000 }, async () => {
   const r = suiteRng('fuse-groups');
   const tally = new Tally('FUSE write-back groups', 12, 50, 1500);
-  const { home, env } = crashEnv('fuse-groups');
-  const mp = path.join(home, 'mnt');
-  const srcDir = path.join(home, 'gsrc');
-  fs.mkdirSync(mp);
-  fs.mkdirSync(srcDir);
+  const { env, mp, srcDir } = mountHome('fuse-groups');
   const FILES = 24;
   const content = (j: number): Buffer => Buffer.from(`file ${j} `.repeat(1 + ((j * 211) % 700)));
   for (let j = 0; j < FILES; j++) fs.writeFileSync(path.join(srcDir, `f${j}`), content(j), { mode: 0o644 });
