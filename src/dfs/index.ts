@@ -4,7 +4,7 @@ export { DfsFile, BulkWriter, type DfsFileOptions, type WriteOptions, type BulkW
 export { mknodType, fileTypeName, type CreateAtOptions, type NewInode, type SetAttr, type RenameAtOptions } from './at.js';
 export { DfsBatch } from './batch.js';
 export { DfsCore, type MountOptions, type Inode } from './core.js';
-export { CreateGroup, type CreateGroupOptions } from './group.js';
+export { CreateGroup, type CreateGroupOptions, type GroupItem, type GroupCreate, type GroupSetattr, type GroupItemState } from './group.js';
 export type { Stat } from './attr.js';
 export type { DirEntry, ReaddirOptions, DirPage } from './readdir.js';
 export type { DuResult, StatFs } from './usage.js';
@@ -18,3 +18,4 @@ export * from './layout.js';
 export { putFile, getFile, type TransferResult, type TransferOptions } from './transfer.js';
 export { checkDfs, type DfsCheckReport } from './fsck.js';
 export { checkCreateType, checkOwnerChange, checkNewOwner, inheritedOwner, killPriv, isSuperuser, type Owned } from './owner.js';
+export { HeldWriter, createTemp, placeTemp, type HeldWriterOptions, type HeldPiece } from './held.js';

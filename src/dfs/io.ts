@@ -179,6 +179,12 @@ export interface BulkWriterOptions {
   copy?: boolean;
   /** Raise mtime/ctime to now with each commit (default true). */
   touch?: boolean;
+  /**
+   * Without `copy`: gets each handed-over buffer back once the transaction
+   * holding it is done (committed or failed) or it was discarded (a pooled
+   * read buffer goes back to its pool).
+   */
+  release?: (data: Uint8Array) => void;
 }
 
 /** Staging buffers of copying writers, reused across writers (allocating a fresh one per write costs more than the copy). */
@@ -250,9 +256,15 @@ export class BulkWriter {
       .finally(() => {
         this.running.delete(p);
         if (stage && stagingFree.length < STAGING_KEEP) stagingFree.push(stage);
+        this.release(pieces);
       });
     this.running.add(p);
     while (this.running.size >= this.inflight) await Promise.race(this.running);
+  }
+
+  private release(pieces: Array<{ data: Uint8Array }>): void {
+    const r = this.opts.release;
+    if (r && !this.opts.copy) for (const pc of pieces) r(pc.data);
   }
 
   private throwError(): void {
@@ -273,6 +285,7 @@ export class BulkWriter {
 
   /** Drops what is buffered (not committed) and waits for the commits in flight. */
   async discard(): Promise<void> {
+    this.release(this.pieces);
     this.pieces = [];
     this.bytes = 0;
     const stage = this.releaseStage();

@@ -6,14 +6,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
-import { StrataError, fromSystemError, isStrataError } from '../errors.js';
+import { StrataError, fromSystemError } from '../errors.js';
 import { readBuffers } from '../buffer-pool.js';
-import type { ObjectId } from '../object/oid.js';
 import type { Dfs } from './dfs.js';
 import type { CreateOptions } from './dir.js';
 import type { DfsFile } from './io.js';
 import { parentOf, resolve } from './lookup.js';
-import { tempName } from './path.js';
+import { HeldWriter, createTemp, placeTemp } from './held.js';
 
 export interface TransferResult {
   bytes: number;
@@ -62,13 +61,13 @@ export const PUT_BATCH = 8 << 20;
 
 /**
  * Copies a local file (or a readable stream such as stdin) into a DFS file,
- * replacing a file of that name. A file that fits in one batch is created
- * with its data in one transaction; a larger one is written under a
- * temporary name (PUT_BATCH bytes per transaction, two in flight) and
- * renamed into place with its exact size and mtime in the last one: a put
- * that fails or is killed never leaves a half-written file under the final
- * name. Read buffers come from a pool and go back once their transaction
- * has committed.
+ * replacing a file of that name, through the write session's HeldWriter
+ * (docs/dfs.md): a file whose data fits in one batch is created with its
+ * data in one transaction; a larger one is written under a temporary name
+ * (PUT_BATCH bytes per transaction, at least two in flight) and renamed into
+ * place with its exact size and mtime in the last one: a put that fails or
+ * is killed never leaves a half-written file under the final name. Read
+ * buffers come from a pool and go back once their transaction has committed.
  */
 export async function putFile(dfs: Dfs, source: string | Readable, dest: string, opts: TransferOptions = {}): Promise<TransferResult> {
   const t0 = process.hrtime.bigint();
@@ -78,67 +77,47 @@ export async function putFile(dfs: Dfs, source: string | Readable, dest: string,
   const dir = parentOf(r);
   const cs = opts.chunkSize ?? dfs.chunkSize;
   const perBatch = Math.max(1, Math.floor(PUT_BATCH / cs));
-  // Commits in flight: as many as `parallel` chunks fill, at least two (one reads while one commits).
-  const lim = new Limiter(Math.max(2, Math.ceil((opts.parallel ?? 8) / perBatch)));
   const inode = { mode: opts.mode, chunkSize: cs };
+  const release = (d: Uint8Array) => readBuffers.put(d as Buffer);
+  let tmp: { name: string; file: DfsFile } | undefined;
+  const data = new HeldWriter(async () => {
+    tmp = await createTemp(dfs, dir, inode);
+    // Commits in flight: as many as `parallel` chunks fill, at least two (one reads while one commits).
+    return tmp.file.writer({ batchBytes: perBatch * cs, inflight: Math.max(2, Math.ceil((opts.parallel ?? 8) / perBatch)), touch: false, release });
+  }, { limit: perBatch * cs });
   const chunks = typeof source === 'string' ? fileChunks(source, cs) : streamChunks(source, cs);
   let total = 0;
   let dataBytes = 0;
-  let tmp: { name: string; file: DfsFile } | undefined;
   try {
     for (;;) {
-      const batch: Chunk[] = [];
-      let end = false;
-      while (batch.length < perBatch) {
-        const c = await chunks.next();
-        if (c.done) { end = true; total = c.value; break; }
-        batch.push(c.value);
+      const c = await chunks.next();
+      if (c.done) { total = c.value; break; }
+      if (isZero(c.value.data)) { readBuffers.put(c.value.buf); continue; }
+      dataBytes += c.value.data.length;
+      await data.write(c.value.data, c.value.offset);
+    }
+    const pieces = data.takeHeld();
+    if (pieces) {
+      // Everything in one transaction, under the final name.
+      try {
+        await dfs.createAt(dir, r.name, 'file', { ...inode, pieces, size: total, exists: 'replace' });
+      } finally {
+        for (const p of pieces) release(p.data);
       }
-      const pieces = batch.filter((c) => !isZero(c.data)).map((c) => ({ data: c.data, offset: c.offset }));
-      for (const p of pieces) dataBytes += p.data.length;
-      const release = () => { for (const c of batch) readBuffers.put(c.buf); };
-      if (end && !tmp) {
-        // Everything in one transaction, under the final name.
-        try {
-          await dfs.createAt(dir, r.name, 'file', { ...inode, pieces, size: total, exists: 'replace' });
-        } finally {
-          release();
-        }
-        break;
-      }
-      tmp ??= await createTemp(dfs, dir, inode);
-      const file = tmp.file;
-      if (pieces.length > 0) await lim.add(() => file.writev(pieces, { touch: false }).finally(release));
-      else release();
-      if (end) {
-        await lim.drain();
-        // The exact size (a zero tail is not stored) and the rename into place, in one transaction.
-        const b = dfs.batch();
-        void b.setattr(file.oid, { size: total, mtimeNs: 'now' });
-        void b.rename(dir, tmp.name, dir, r.name);
-        await b.commit();
-        tmp = undefined;
-        break;
-      }
+    } else {
+      await data.flush();
+      // The exact size (a zero tail is not stored) and the rename into place, in one transaction.
+      await placeTemp(dfs, dir, tmp!, r.name, { size: total, mtimeNs: 'now' });
+      tmp = undefined;
     }
   } catch (e) {
     await chunks.return(0).catch(() => undefined);
-    await lim.drain().catch(() => undefined);
+    for (const p of data.takeHeld() ?? []) release(p.data);
+    await data.discard();
     if (tmp) await dfs.unlinkAt(dir, tmp.name).catch(() => undefined);
     throw e;
   }
   return { bytes: total, dataBytes, seconds: Number(process.hrtime.bigint() - t0) / 1e9 };
-}
-
-async function createTemp(dfs: Dfs, dir: ObjectId, inode: { mode?: number; chunkSize: number }): Promise<{ name: string; file: DfsFile }> {
-  for (let i = 0; ; i++) {
-    const name = tempName();
-    try {
-      return { name, file: await dfs.createFileAt(dir, name, inode) };
-    } catch (e) {
-      if (!isStrataError(e, 'EEXIST') || i > 3) throw e;
-    }
-  }
 }
 
 /** A chunk read into a pooled buffer (`buf`, returned to the pool once committed); `data` is the part read. */

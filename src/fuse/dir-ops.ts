@@ -7,7 +7,6 @@ import { checkCreateType, checkName, dtOf, inheritedOwner, isDevice, mknodType, 
 import { ObjectId } from '../object/oid.js';
 import { DT, ERRNO, RENAME_EXCHANGE, RENAME_NOREPLACE, cstr, direntSize, openOut, writeDirent, type InHeader } from './proto.js';
 import { dfsNode, isDfs, type Node, type NodeTable } from './nodes.js';
-import type { Pending } from './commit-queue.js';
 import type { Access } from './access.js';
 import { nkey, okey, type PendingChanges } from './pending.js';
 import { nowNs, type Attrs } from './attr.js';
@@ -61,20 +60,12 @@ export class DirOps {
     // The caller owns the new inode; a set-group-ID directory gives its group (DFS's rule).
     const own = inheritedOwner(this.access.caller(h), await this.attrs.attr(d), type, h.gid, mode & 0o7777);
     const node = this.table.dfsChild(d, name, { type, oid });
-    let settle!: (e?: unknown) => void;
-    const done = new Promise<void>((res, rej) => { settle = (e?: unknown) => (e === undefined ? res() : rej(e)); });
-    done.catch(() => undefined);
-    const pend: Pending = {
-      key: okey(d.mnt, oid), nameKey: nk, node, mnt: d.mnt, dir: d.oid, name, type, oid,
-      opts: { mode: own.perm, uid: h.uid, gid: own.gid, atimeNs: now, mtimeNs: now, ...(target !== undefined ? { target } : {}), ...(isDevice(type) ? { rdev: rdev ?? 0n } : {}) },
-      ctimeNs: now, state: 'held', done, settle,
-    };
-    this.meta.pending.set(pend.key, pend);
-    this.meta.pendingNames.set(nk, pend);
-    if (!held) {
-      this.meta.release0(pend);
-      if (!this.meta.writeBack) await this.meta.settled(pend);
-    }
+    const pend = this.meta.create({
+      nameKey: nk, node, mnt: d.mnt, dir: d.oid, name, type, oid,
+      opts: { oid, mode: own.perm, uid: h.uid, gid: own.gid, atimeNs: now, mtimeNs: now, ...(target !== undefined ? { target } : {}), ...(isDevice(type) ? { rdev: rdev ?? 0n } : {}) },
+      ctimeNs: now,
+    }, held);
+    if (!held && !this.meta.writeBack) await this.meta.settled(pend);
     return node;
   }
 

@@ -1,13 +1,12 @@
 // File I/O: open file handles (data write-back, read-ahead), open, the handle
 // of a file just created, read, write, flush, fsync and release.
-import type { DfsFile } from '../dfs/index.js';
+import { HeldWriter, type BulkWriter, type DfsFile } from '../dfs/index.js';
 import type { ObjectId } from '../object/oid.js';
 import { ERRNO, FOPEN, WRITE_KILL_PRIV, openOut, u32Out, type InHeader } from './proto.js';
 import { dfsNode, type Mnt, type Node, type NodeTable } from './nodes.js';
-import { ReadAhead, WriteBack } from './handles.js';
-import type { Pending } from './commit-queue.js';
+import { ReadAhead } from './handles.js';
 import type { Access } from './access.js';
-import { okey, type PendingChanges } from './pending.js';
+import { okey, type Pending, type PendingChanges } from './pending.js';
 import { killPriv, nowNs } from './attr.js';
 import { Fail } from './fail.js';
 
@@ -21,7 +20,8 @@ export interface FileHandle {
   node: Node;
   mnt: Mnt;
   file: DfsFile;
-  wb?: WriteBack;
+  /** Write-back of the handle's data (held, then spilled to a bulk writer). */
+  wb?: HeldWriter;
   ra: ReadAhead;
   /** The pending creation this handle made (CREATE). */
   creating?: Pending;
@@ -83,7 +83,8 @@ export class FileOps {
     const file = d.mnt.dfs.file(d.oid, cs, { write: true, pin: true, path: n.name });
     const fh = this.newFh();
     const hd: FileHandle = { node: n, mnt: d.mnt, file, ra: new ReadAhead(file, cs, this.opts.readAhead ?? 8), creating: p };
-    hd.wb = new WriteBack(file, () => this.meta.committed(n), { inflight: this.opts.writeInflight ?? 4, batchBytes: 4 << 20, small: SMALL_FILE });
+    // Data up to SMALL_FILE is held for the creation's commit; past it the creation commits first.
+    hd.wb = new HeldWriter(async () => { await this.meta.committed(n); return this.bulkWriter(file); }, { limit: SMALL_FILE });
     void flags;
     this.handles.set(fh, hd);
     (n.open ??= new Set()).add(fh);
@@ -143,13 +144,18 @@ export class FileOps {
       await this.meta.changeAttr(d, { mode: hd.mode }, nowNs());
     }
     if (!write) hd.ra.size = ino.size;
-    if (write) hd.wb = new WriteBack(file, async () => undefined, { inflight: this.opts.writeInflight ?? 4, batchBytes: 4 << 20, small: 0 });
+    if (write) hd.wb = new HeldWriter(async () => this.bulkWriter(file), { limit: 0 });
     this.handles.set(fh, hd);
     (n.open ??= new Set()).add(fh);
     const stamp = `${ino.mtimeNs}:${ino.size}:${n.gen ?? 0}`;
     const keep = n.cacheStamp === stamp && !write;
     n.cacheStamp = stamp;
     return [openOut(fh, keep ? FOPEN.KEEP_CACHE : 0)];
+  }
+
+  /** The bulk writer of a handle's data: several chunks per transaction, a few in flight. */
+  private bulkWriter(file: DfsFile): BulkWriter {
+    return file.writer({ batchBytes: 4 << 20, inflight: this.opts.writeInflight ?? 4 });
   }
 
   private handleOf(fh: bigint): FileHandle {

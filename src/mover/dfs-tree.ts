@@ -4,14 +4,15 @@
 // mode, owner, times, xattrs and data (atomic, under its final name: it never
 // appears half-written), grouped with the other files in flight into shared
 // transactions (CreateGroup); a large file gets a temporary entry, data
-// through a bulk writer (several chunks per commit), then one batch that sets
+// through a bulk writer (several chunks per commit; HeldWriter decides, as
+// for the mount's open files), then one batch that sets
 // its exact size and mtime and renames it into place. A directory the copy
 // fills itself is a mkdir queued in the same groups (reserved OID) and its
 // final attributes a setattr item of a later group.
 import { StrataError, isStrataError } from '../errors.js';
 import { LATEST, type Extent } from '../engine/types.js';
 import { ObjectId } from '../object/oid.js';
-import { CreateGroup, type BulkWriter, type Dfs, type DfsFile, type Entry, type FileType, type Stat } from '../dfs/index.js';
+import { CreateGroup, HeldWriter, createTemp, placeTemp, type Dfs, type DfsFile, type Entry, type FileType, type Stat } from '../dfs/index.js';
 import { TEMP_RE, tempName } from './names.js';
 import { isSpecialEntry, type FileReader, type FileWriter, type Listed, type MStat, type MetaOptions, type Tree } from './tree.js';
 
@@ -206,58 +207,36 @@ export class DfsTree implements Tree {
     const dfs = this.dfs;
     const cs = st.chunkSize ?? dfs.chunkSize;
     const attrs = this.attrs(st, meta, xattrs);
-    let pending: Array<{ data: Buffer; offset: number }> = [];
-    let pendingBytes = 0;
-    let tmp: { name: string; file: DfsFile; w: BulkWriter } | undefined;
-    // Creates the temporary entry and hands it what is pending.
-    const startTemp = async () => {
+    let tmp: { name: string; file: DfsFile } | undefined;
+    // Up to SMALL bytes are held (copied: the caller reuses its buffer) for one
+    // create under the final name; past that a temporary entry takes the data.
+    const data = new HeldWriter(async () => {
       await loc.parentMade; // a direct create: the parent must be committed
-      const name = tempName();
-      const file = await dfs.createFileAt(loc.parent, name, { ...attrs, chunkSize: cs });
-      const w = file.writer({ copy: true, touch: false });
-      tmp = { name, file, w };
-      for (const p of pending) await w.write(p.data, p.offset);
-      pending = [];
-      pendingBytes = 0;
-    };
-    let starting: Promise<void> | undefined;
+      tmp = await createTemp(dfs, loc.parent, { ...attrs, chunkSize: cs });
+      return tmp.file.writer({ copy: true, touch: false });
+    }, { limit: SMALL, copy: true });
     return {
       chunkSize: cs,
-      write: async (data: Buffer, offset: number) => {
-        if (!tmp && !starting && pendingBytes + data.length <= SMALL) {
-          pending.push({ data: Buffer.from(data), offset }); // a copy: the caller reuses its buffer
-          pendingBytes += data.length;
-          return;
-        }
-        if (!tmp) await (starting ??= startTemp());
-        await tmp!.w.write(data, offset);
-      },
+      write: (buf: Buffer, offset: number) => data.write(buf, offset),
       commit: async (size: number) => {
-        if (starting) await starting;
-        if (!tmp) {
+        const pieces = data.takeHeld();
+        if (pieces) {
           // Small file: one transaction under the final name (replacing a file there).
-          await this.createReplacing(rel, 'file', { ...attrs, chunkSize: cs, size, pieces: pending });
+          await this.createReplacing(rel, 'file', { ...attrs, chunkSize: cs, size, pieces });
           return;
         }
-        const t = tmp;
-        await t.w.flush();
+        await data.flush();
         // Exact size and mtime, and the rename into place, in one transaction.
-        const b = dfs.batch();
-        void b.setattr(t.file.oid, { size, mtimeNs: st.mtimeNs });
-        void b.rename(loc.parent, t.name, loc.parent, loc.name);
         try {
-          await b.commit();
+          await placeTemp(dfs, loc.parent, tmp!, loc.name, { size, mtimeNs: st.mtimeNs });
         } catch (e) {
           throw isStrataError(e, 'EISDIR') ? dirInTheWay() : e; // abort() drops the temporary entry
         }
         tmp = undefined;
       },
       abort: async () => {
-        if (starting) await starting.catch(() => undefined);
-        if (tmp) {
-          await tmp.w.discard();
-          await dfs.unlinkAt(loc.parent, tmp.name).catch(() => undefined);
-        }
+        await data.discard();
+        if (tmp) await dfs.unlinkAt(loc.parent, tmp.name).catch(() => undefined);
         tmp = undefined;
       },
     };
