@@ -4,11 +4,12 @@
 // writers to different chunks never conflict; truncate sets it with put and
 // punches the data beyond it. Holes are never stored and read as zeros.
 import { StrataError } from '../errors.js';
-import { u64FromKey, u64Key } from '../object/keys.js';
+import { keyBytes, u64FromKey, u64Key } from '../object/keys.js';
 import type { ObjectId } from '../object/oid.js';
 import type { Extent } from '../engine/types.js';
-import type { DfsCore } from './core.js';
-import { A_ATTR, A_CTIME, A_MTIME, A_SIZE, DATA_AKEY, INODE_DKEY, fromU64le } from './layout.js';
+import type { DfsCore, Inode } from './core.js';
+import { xattrsFrom } from './xattr.js';
+import { A_ATTR, A_CTIME, A_MTIME, A_SIZE, DATA_AKEY, INODE_DKEY, XATTR_DKEY, fromU64le } from './layout.js';
 import { LATEST } from '../engine/types.js';
 import { addData, expectInode, setattrOf, type SetAttr } from './at.js';
 
@@ -290,6 +291,50 @@ function checkRange(offset: number, length: number, path: string): void {
 }
 
 /** Chunk indexes holding data, in order, starting after `afterIdx` (exclusive, -1 = from 0). */
+/** A small file read whole (readSmallFile). */
+export interface SmallFile {
+  inode: Inode;
+  xattrs: Array<[string, Buffer]>;
+  data: Buffer;
+}
+
+/** Index records readSmallFile takes in its one read (inode akeys, xattrs, a few data extents, older versions a snapshot keeps). */
+const SMALL_FILE_RECORDS = 64;
+const INODE_KEY = keyBytes(INODE_DKEY);
+const XATTR_KEY = keyBytes(XATTR_DKEY);
+const DATA_KEY = keyBytes(DATA_AKEY);
+
+/**
+ * A small regular file's inode, xattrs and data in one engine read: they are
+ * neighbours in the index (the object's chunk dkeys, "\0inode" and
+ * "\0xattr"), so one range holds them all. Undefined when the file is not
+ * small enough for that (over `maxBytes`, or more index records than one read
+ * takes): read it key by key. ENOENT when it is gone.
+ */
+export async function readSmallFile(core: DfsCore, oid: ObjectId, maxBytes: number): Promise<SmallFile | undefined> {
+  const c = core.container;
+  const got = await c.engine.readSmallObject(c.uuid, oid.toBytes(), { epoch: core.epoch, maxRecords: SMALL_FILE_RECORDS, maxBytes });
+  if (!got) return undefined;
+  const inodeValues: Array<{ akey: Uint8Array; value: Uint8Array }> = [];
+  const xattrValues: Array<{ akey: Uint8Array; value: Uint8Array }> = [];
+  for (const s of got.singles) {
+    if (Buffer.compare(s.dkey, INODE_KEY) === 0) inodeValues.push(s);
+    else if (Buffer.compare(s.dkey, XATTR_KEY) === 0) xattrValues.push(s);
+  }
+  const inode = core.inodeOf(oid, inodeValues, 'file');
+  if (!inode) throw new StrataError('ENOENT', `inode ${oid} is gone`);
+  if (inode.size > maxBytes) return undefined; // mostly holes
+  const cs = inode.chunkSize || core.chunkSize;
+  const data = Buffer.alloc(inode.size);
+  for (const a of got.arrays) {
+    if (a.dkey.length !== 8 || Buffer.compare(a.akey, DATA_KEY) !== 0) continue;
+    const start = Number(u64FromKey(a.dkey)) * cs;
+    if (start >= inode.size) continue;
+    Buffer.from(a.data.buffer, a.data.byteOffset, a.data.length).copy(data, start, 0, Math.min(a.data.length, cs, inode.size - start));
+  }
+  return { inode, xattrs: xattrsFrom(xattrValues), data };
+}
+
 export async function* chunkIndexes(core: DfsCore, oid: ObjectId, afterIdx = -1): AsyncGenerator<number> {
   const after = afterIdx < 0 ? undefined : u64Key(afterIdx);
   for await (const k of core.obj(oid).dkeys({ epoch: core.epoch, pageSize: 256, after })) {
