@@ -51,6 +51,18 @@ export interface MountOptions {
 
 const ALLOC_BATCH = 64;
 
+const INODE_AKEYS = [A_ATTR, A_SIZE, A_MTIME, A_CTIME, A_LINK, A_SUBDIRS, A_RDEV];
+
+/** Which of the inode's akeys this is (compared in place: one string per akey per inode showed in listings of many entries). */
+function inodeAkeyName(k: Uint8Array): string | undefined {
+  next: for (const name of INODE_AKEYS) {
+    if (k.length !== name.length) continue;
+    for (let i = 0; i < name.length; i++) if (k[i] !== name.charCodeAt(i)) continue next;
+    return name;
+  }
+  return undefined;
+}
+
 export class DfsCore {
   readonly epoch: Epoch;
   readonly readOnly: boolean;
@@ -258,7 +270,7 @@ export class DfsCore {
   inodeOf(oid: ObjectId, values: ReadonlyArray<{ akey: Uint8Array; value: Uint8Array }>, type?: FileType): Inode | undefined {
     let a: Uint8Array | undefined, size: Uint8Array | undefined, mtime: Uint8Array | undefined, ctime: Uint8Array | undefined, link: Uint8Array | undefined, subdirs: Uint8Array | undefined, rdev: Uint8Array | undefined;
     for (const { akey, value } of values) {
-      switch (Buffer.from(akey.buffer, akey.byteOffset, akey.length).toString('latin1')) {
+      switch (inodeAkeyName(akey)) {
         case A_ATTR: a = value; break;
         case A_SIZE: size = value; break;
         case A_MTIME: mtime = value; break;
