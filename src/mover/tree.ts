@@ -86,6 +86,13 @@ export interface Tree {
   readlink(rel: string): Promise<string>;
   /** Extended attributes (name, value), all of them; the caller filters. */
   xattrs(rel: string, st: MStat): Promise<Array<[string, Buffer]>>;
+  /**
+   * A small file's xattrs and bytes in one read, where the backend keeps them
+   * together (DFS: one engine read); undefined when it cannot (then xattrs()
+   * and openRead()). Throws as a reader's checkUnchanged when the file is
+   * not the one listed any more.
+   */
+  readWhole?(rel: string, st: MStat): Promise<{ xattrs: Array<[string, Buffer]>; data: Buffer } | undefined>;
   /** st: the file as listed; a backend that can refuses another inode found there now. */
   openRead(rel: string, st: MStat): Promise<FileReader>;
 
