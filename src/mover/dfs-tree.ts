@@ -104,7 +104,7 @@ export class DfsTree implements Tree {
     }
     if (!f) return undefined;
     if (f.inode.size !== st.size || f.inode.mtimeNs !== st.mtimeNs) {
-      throw new StrataError('EIO', `${this.display(rel)}: file changed while being copied`);
+      throw new StrataError('EIO', `${this.display(rel)}: file changed while being read`);
     }
     return { xattrs: f.xattrs, data: f.data };
   }

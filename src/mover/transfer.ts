@@ -11,7 +11,7 @@ import { fileChecksum } from './checksum.js';
 import type { Journal } from './journal.js';
 import { parentRel } from './names.js';
 import { Pool, Semaphore } from './pool.js';
-import { isFatal, isSpecialEntry, type FileReader, type MStat, type MetaOptions, type Tree } from './tree.js';
+import { WHOLE_MAX, isFatal, isSpecialEntry, wholeReader, type FileReader, type MStat, type MetaOptions, type Tree } from './tree.js';
 import { march } from './walk.js';
 import { sameTime } from './times.js';
 import { dataRuns } from './zeros.js';
@@ -173,21 +173,12 @@ export class Transfer {
 
   /** A small file's xattrs (filtered) and a reader of its bytes, in one read where the source can (Tree.readWhole). */
   private async openSource(rel: string, s: MStat): Promise<{ xs: Array<[string, Buffer]>; r: FileReader }> {
-    const whole = s.size <= SMALL_FILE && this.src.readWhole ? await src(this.src.readWhole(rel, s)) : undefined;
+    const whole = s.size <= WHOLE_MAX && this.src.readWhole ? await src(this.src.readWhole(rel, s)) : undefined;
     if (!whole) {
       const xs = await this.srcXattrs(rel, s);
       return { xs, r: await src(this.src.openRead(rel, s)) };
     }
-    const data = whole.data;
-    return {
-      xs: this.xmode === 'none' ? [] : filterXattrs(this.xmode, whole.xattrs),
-      r: {
-        dataRanges: async (size: number) => (size === 0 ? [] : [{ offset: 0, length: size }]),
-        read: async (offset: number, length: number) => data.subarray(offset, offset + length),
-        checkUnchanged: async () => undefined, // the bytes were read with the attributes readWhole checked
-        close: async () => undefined,
-      },
-    };
+    return { xs: this.xmode === 'none' ? [] : filterXattrs(this.xmode, whole.xattrs), r: wholeReader(whole.data) };
   }
 
   async run(srcSt: MStat, dstSt: MStat | undefined): Promise<TransferSummary> {

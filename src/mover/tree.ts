@@ -119,6 +119,19 @@ export interface Tree {
   close(): Promise<void>;
 }
 
+/** Files up to this size are read with readWhole where a tree has it (copy, compare). */
+export const WHOLE_MAX = 65536;
+
+/** A reader of bytes already in memory (a small file readWhole gave). */
+export function wholeReader(data: Buffer): FileReader {
+  return {
+    dataRanges: async (size: number) => (size === 0 ? [] : [{ offset: 0, length: size }]),
+    read: async (offset: number, length: number) => data.subarray(offset, offset + length),
+    checkUnchanged: async () => undefined, // read with the attributes readWhole checked
+    close: async () => undefined,
+  };
+}
+
 /** Fatal destination errors: stop the whole run (the rest would fail the same way). */
 export function isFatal(e: unknown): boolean {
   const code = (e as { code?: string })?.code;

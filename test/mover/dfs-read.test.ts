@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { tempDir, tempEngine } from '../helpers.js';
+import { runCli, tempDir, tempEngine } from '../helpers.js';
+import { hasSetfattr, moverEnv, ok, sh } from './util.js';
 import { makeContainer } from '../dfs/util.js';
 import { mountDfs, ROOT_OID } from '../../src/dfs/index.js';
 import { DfsTree, PosixTree, Transfer } from '../../src/mover/index.js';
@@ -64,9 +65,33 @@ test('readWhole of a live container refuses a file changed or removed since it w
     const listed = await listAll(tree, '');
     await dfs.writeFile('/changes', 'changed!');
     await dfs.unlink('/goes');
-    await assert.rejects(tree.readWhole('changes', listed.get('changes')!.st), /changes: file changed while being copied/);
+    await assert.rejects(tree.readWhole('changes', listed.get('changes')!.st), /changes: file changed while being read/);
     await assert.rejects(tree.readWhole('goes', listed.get('goes')!.st), (e: { code?: string }) => e.code === 'ESTALE');
   } finally {
     await engine.close();
+  }
+});
+
+test('compare with a container on either side reads small files whole and still reports content and xattr differences', async () => {
+  const { env, home } = moverEnv();
+  const src = path.join(home, 'src');
+  fs.mkdirSync(src);
+  for (let i = 0; i < 5; i++) fs.writeFileSync(path.join(src, `f${i}`), `file number ${i}\n`);
+  fs.writeFileSync(path.join(src, 'big'), Buffer.alloc(200000, 3));
+  await ok(env, ['pool', 'create', 'tank']);
+  await ok(env, ['fs', 'copy', src, 'daos://tank/c', '-q']);
+  assert.equal((await runCli(['fs', 'compare', src, 'daos://tank/c'], { env })).code, 0);
+  assert.equal((await runCli(['fs', 'compare', 'daos://tank/c', src], { env })).code, 0);
+  const f1 = path.join(src, 'f1');
+  const { atime, mtime } = fs.statSync(f1);
+  fs.writeFileSync(f1, 'FILE NUMBER 1\n'); // same size and mtime, other bytes
+  fs.utimesSync(f1, atime, mtime);
+  if (hasSetfattr()) sh(`setfattr -n user.k -v v '${path.join(src, 'f3')}'`);
+  for (const [a, b] of [[src, 'daos://tank/c'], ['daos://tank/c', src]] as const) {
+    const r = await runCli(['fs', 'compare', a, b], { env });
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /^content\tf1: /m);
+    if (hasSetfattr()) assert.match(r.stdout, /^xattrs\tf3: /m);
+    assert.doesNotMatch(r.stdout, /\tf[024]|\tbig/);
   }
 });
