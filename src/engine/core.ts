@@ -304,21 +304,29 @@ export interface SmallObjectPlan {
  * records and its punches): the single values, and for each byte array the
  * paint plan of [0, end of its last stored byte). Undefined when the object
  * has more than maxRecords records or its arrays more than maxBytes bytes.
+ * The dkeys in `without` are not read (nor counted).
  */
-export function* readSmallObject(cont: ContId, oid: Uint8Array, view: number, maxRecords: number, maxBytes: number): Gen<SmallObjectPlan | undefined> {
+export function* readSmallObject(cont: ContId, oid: Uint8Array, view: number, maxRecords: number, maxBytes: number, without: ReadonlyArray<Uint8Array> = []): Gen<SmallObjectPlan | undefined> {
   const c = uuidBytes(cont);
   const op = objPrefix(c, oid);
-  const [punches, recs] = yield* ranges([
-    { tbl: 'objpunch', start: op, end: prefixEnd(op), keysOnly: true },
-    { tbl: 'records', start: op, end: prefixEnd(op), limit: maxRecords + 1 },
-  ]);
-  if (recs!.length > maxRecords) return undefined;
+  // The object's records in key order, less the dkeys left out: one range between each two of them.
+  const rs: RangeReq[] = [{ tbl: 'objpunch', start: op, end: prefixEnd(op), keysOnly: true }];
+  let from = op;
+  for (const dp of without.map((d) => dkeyPrefix(c, oid, d)).sort(Buffer.compare)) {
+    if (Buffer.compare(dp, from) > 0) rs.push({ tbl: 'records', start: from, end: dp, limit: maxRecords + 1 });
+    const end = prefixEnd(dp);
+    if (Buffer.compare(end, from) > 0) from = end;
+  }
+  rs.push({ tbl: 'records', start: from, end: prefixEnd(op), limit: maxRecords + 1 });
+  const [punches, ...parts] = yield* ranges(rs);
+  const recs = parts.length === 1 ? parts[0]! : parts.flat();
+  if (recs.length > maxRecords) return undefined;
   const objFloor = maxBelow(punches!.map((kv) => punchEpoch(kv.key)), view);
   const out: SmallObjectPlan = { singles: [], arrays: [] };
   let cur: { dp: Buffer; dkey: Buffer; floor: number } | undefined;
   let bytes = 0;
   let tooBig = false;
-  forEachAkey(recs!, (prefix, kvs) => {
+  forEachAkey(recs, (prefix, kvs) => {
     if (tooBig) return;
     // Escaped keys are prefix-free: a group of the same dkey starts with its prefix.
     if (!cur || prefix.length < cur.dp.length || prefix.compare(cur.dp, 0, cur.dp.length, 0, cur.dp.length) !== 0) {

@@ -121,11 +121,11 @@ export abstract class KvEngine implements Engine {
     return this.runRead(core.fetchDkeys(cont, items, epoch));
   }
 
-  async readSmallObject(cont: ContId, oid: Uint8Array, opts: { epoch?: Epoch; maxRecords: number; maxBytes: number }): Promise<SmallObject | undefined> {
+  async readSmallObject(cont: ContId, oid: Uint8Array, opts: { epoch?: Epoch; maxRecords: number; maxBytes: number; without?: ReadonlyArray<Uint8Array> }): Promise<SmallObject | undefined> {
     const epoch = opts.epoch ?? LATEST;
     for (let attempt = 0; ; attempt++) {
       try {
-        const found = await this.runRead(core.readSmallObject(cont, oid, epoch, opts.maxRecords, opts.maxBytes));
+        const found = await this.runRead(core.readSmallObject(cont, oid, epoch, opts.maxRecords, opts.maxBytes, opts.without));
         if (!found) return undefined;
         const reads: Array<Promise<void>> = [];
         const arrays = found.arrays.map(({ dkey, akey, size, plan }) => {

@@ -167,9 +167,10 @@ export interface Engine {
    * the index): single values, and each byte array's bytes from 0 to its last
    * stored byte (holes as zeros), in dkey then akey order. Undefined when the
    * object holds more than `maxRecords` index records or its arrays more than
-   * `maxBytes` bytes: the caller reads it key by key.
+   * `maxBytes` bytes: the caller reads it key by key. The dkeys in `without`
+   * (ones the caller has already) are left out.
    */
-  readSmallObject(cont: ContId, oid: Uint8Array, opts: { epoch?: Epoch; maxRecords: number; maxBytes: number }): Promise<SmallObject | undefined>;
+  readSmallObject(cont: ContId, oid: Uint8Array, opts: { epoch?: Epoch; maxRecords: number; maxBytes: number; without?: ReadonlyArray<Uint8Array> }): Promise<SmallObject | undefined>;
   /** Stored (non-hole) ranges of an array akey, merged, in offset order. */
   extents(k: KeyPath, epoch?: Epoch): Promise<Extent[]>;
   /** Epoch of the newest version of an akey (any kind, tombstones included), 0 if never written. */

@@ -229,6 +229,13 @@ test('readSmallFile: inode, xattrs and data as stat, xattrsOf and read give them
   await assert.rejects(dfs.readSmallFile(ent.oid, 1 << 20), code('ENOENT'));
   const old = await mountDfs(container, { epoch: snap });
   assert.equal((await old.readSmallFile(ent.oid, 1 << 20))!.data.toString(), 'hel');
+  // On a snapshot the size a listing gave stands for the inode, which is not read again.
+  const known = await old.readSmallFile(ent.oid, 1 << 20, { size: 3, chunkSize: 4096 });
+  assert.equal(known!.inode, undefined);
+  assert.equal(known!.data.toString(), 'hel');
+  assert.deepEqual(known!.xattrs.map(([n]) => n).sort(), ['user.a', 'user.empty']);
+  // At the latest state it is read all the same (a file can change between a listing and a read).
+  assert.ok((await dfs.readSmallFile((await dfs.createAt(ROOT_OID, 'g', 'file', { data: Buffer.from('g') })).oid, 1 << 20, { size: 1, chunkSize: 4096 }))!.inode);
 });
 
 test('readdirPlus: each entry with the stat statOf gives, one page after another, across types', async () => {

@@ -628,6 +628,14 @@ export function engineContract(name: string, factory: EngineFactory): void {
             assert.ok(got, `readSmallObject at ${epoch}`);
             assert.deepEqual(got.singles.map((x) => `${hex(x.dkey)}/${hex(x.akey)}=${hex(x.value)}`), wantSingles, `singles at ${epoch}`);
             assert.deepEqual(got.arrays.map((x) => `${hex(x.dkey)}/${hex(x.akey)}=${hex(x.data)}`), wantArrays, `arrays at ${epoch}`);
+            // Leaving dkeys out (the middle one, and the first and last together) leaves out just their keys.
+            for (const without of [[dkeys[2]!], [dkeys[3]!, dkeys[0]!]]) {
+              const skip = new Set(without.map(hex));
+              const part = await engine.readSmallObject(cont, oid, { epoch, maxRecords: 1000, maxBytes: 1 << 20, without });
+              assert.ok(part);
+              assert.deepEqual(part.singles.map((x) => `${hex(x.dkey)}/${hex(x.akey)}=${hex(x.value)}`), wantSingles.filter((w) => !skip.has(w.split('/')[0]!)), `singles without ${[...skip]} at ${epoch}`);
+              assert.deepEqual(part.arrays.map((x) => `${hex(x.dkey)}/${hex(x.akey)}=${hex(x.data)}`), wantArrays.filter((w) => !skip.has(w.split('/')[0]!)), `arrays without ${[...skip]} at ${epoch}`);
+            }
             // Beyond its limits it reads nothing and says so.
             if (bytes > 0) assert.equal(await engine.readSmallObject(cont, oid, { epoch, maxRecords: 1000, maxBytes: bytes - 1 }), undefined);
             if (got.singles.length + got.arrays.length > 0) assert.equal(await engine.readSmallObject(cont, oid, { epoch, maxRecords: 0, maxBytes: 1 << 20 }), undefined);
