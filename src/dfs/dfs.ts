@@ -7,7 +7,7 @@ import type { Superblock } from './layout.js';
 import { mountCore } from './mount.js';
 import { resolve, resolveExisting, readTarget } from './lookup.js';
 import { createNode, link, mkdir, mknod, rmdir, symlink, unlink, type CreateOptions } from './dir.js';
-import { DfsFile, truncateObject, type DfsFileOptions } from './io.js';
+import { DfsFile, readSmallFile, truncateObject, type DfsFileOptions, type SmallFile } from './io.js';
 import { rename, type RenameOptions } from './rename.js';
 import { chmod, chown, stat, toStat, utimens, type Stat } from './attr.js';
 import {
@@ -230,6 +230,15 @@ export class Dfs {
   file(oid: ObjectId, chunkSize: number, opts: DfsFileOptions = {}): DfsFile {
     if (opts.write) this.core.checkWritable(`open ${opts.path ?? oid} for writing`);
     return new DfsFile(this.core, oid, chunkSize, opts);
+  }
+
+  /**
+   * A small file's inode, xattrs and data in one engine read (on a snapshot,
+   * with `known` from a listing, without its inode); undefined when it is
+   * larger than `maxBytes` or than one read takes (read it by handle).
+   */
+  readSmallFile(oid: ObjectId, maxBytes: number, known?: { size: number; chunkSize: number }): Promise<SmallFile | undefined> {
+    return readSmallFile(this.core, oid, maxBytes, known);
   }
 
   /** A handle on a regular file known by OID (reads its chunk size). */

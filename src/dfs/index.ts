@@ -1,6 +1,6 @@
 // DFS: a POSIX filesystem inside a POSIX container (see docs/dfs.md).
 export { Dfs, mountDfs, type OpenOptions as DfsOpenOptions } from './dfs.js';
-export { DfsFile, BulkWriter, type DfsFileOptions, type WriteOptions, type BulkWriterOptions } from './io.js';
+export { DfsFile, BulkWriter, type DfsFileOptions, type WriteOptions, type BulkWriterOptions, type SmallFile } from './io.js';
 export { mknodType, fileTypeName, type CreateAtOptions, type NewInode, type SetAttr, type RenameAtOptions } from './at.js';
 export { DfsBatch } from './batch.js';
 export { DfsCore, type MountOptions, type Inode } from './core.js';

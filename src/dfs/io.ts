@@ -4,11 +4,12 @@
 // writers to different chunks never conflict; truncate sets it with put and
 // punches the data beyond it. Holes are never stored and read as zeros.
 import { StrataError } from '../errors.js';
-import { u64FromKey, u64Key } from '../object/keys.js';
+import { keyBytes, u64FromKey, u64Key } from '../object/keys.js';
 import type { ObjectId } from '../object/oid.js';
 import type { Extent } from '../engine/types.js';
-import type { DfsCore } from './core.js';
-import { A_ATTR, A_CTIME, A_MTIME, A_SIZE, DATA_AKEY, INODE_DKEY, fromU64le } from './layout.js';
+import type { DfsCore, Inode } from './core.js';
+import { xattrsFrom } from './xattr.js';
+import { A_ATTR, A_CTIME, A_MTIME, A_SIZE, DATA_AKEY, INODE_DKEY, XATTR_DKEY, fromU64le } from './layout.js';
 import { LATEST } from '../engine/types.js';
 import { addData, expectInode, setattrOf, type SetAttr } from './at.js';
 
@@ -303,6 +304,61 @@ function checkRange(offset: number, length: number, path: string): void {
 }
 
 /** Chunk indexes holding data, in order, starting after `afterIdx` (exclusive, -1 = from 0). */
+/** A small file read whole (readSmallFile). */
+export interface SmallFile {
+  /** Size, mtime, ...: read with the data, or the ones the caller knew (`known`). */
+  size: number;
+  /** The inode as read with the data; undefined when the caller's `known` stood for it. */
+  inode?: Inode;
+  xattrs: Array<[string, Buffer]>;
+  data: Buffer;
+}
+
+/** Index records readSmallFile takes in its one read (inode akeys, xattrs, a few data extents, older versions a snapshot keeps). */
+const SMALL_FILE_RECORDS = 64;
+const INODE_KEY = keyBytes(INODE_DKEY);
+const XATTR_KEY = keyBytes(XATTR_DKEY);
+const DATA_KEY = keyBytes(DATA_AKEY);
+
+/**
+ * A small regular file's inode, xattrs and data in one engine read: they are
+ * neighbours in the index (the object's chunk dkeys, "\0inode" and
+ * "\0xattr"), so one request over the object holds them all. With `known`
+ * (size and chunk size from a listing at this view) the inode is not read
+ * again, on a snapshot only: there nothing changes between the listing and
+ * this read. Undefined when the file is not small enough for one read (over
+ * `maxBytes`, or more index records than one read takes): read it key by
+ * key. ENOENT when it is gone.
+ */
+export async function readSmallFile(core: DfsCore, oid: ObjectId, maxBytes: number, known?: { size: number; chunkSize: number }): Promise<SmallFile | undefined> {
+  const c = core.container;
+  const trust = known && core.epoch !== LATEST ? known : undefined;
+  const got = await c.engine.readSmallObject(c.uuid, oid.toBytes(), { epoch: core.epoch, maxRecords: SMALL_FILE_RECORDS, maxBytes, without: trust ? [INODE_KEY] : [] });
+  if (!got) return undefined;
+  const inodeValues: Array<{ akey: Uint8Array; value: Uint8Array }> = [];
+  const xattrValues: Array<{ akey: Uint8Array; value: Uint8Array }> = [];
+  for (const s of got.singles) {
+    if (Buffer.compare(s.dkey, INODE_KEY) === 0) inodeValues.push(s);
+    else if (Buffer.compare(s.dkey, XATTR_KEY) === 0) xattrValues.push(s);
+  }
+  let inode: Inode | undefined;
+  if (!trust) {
+    inode = core.inodeOf(oid, inodeValues, 'file');
+    if (!inode) throw new StrataError('ENOENT', `inode ${oid} is gone`);
+  }
+  const size = trust ? trust.size : inode!.size;
+  if (size > maxBytes) return undefined; // mostly holes
+  const cs = (trust ? trust.chunkSize : inode!.chunkSize) || core.chunkSize;
+  const data = Buffer.alloc(size);
+  for (const a of got.arrays) {
+    if (a.dkey.length !== 8 || Buffer.compare(a.akey, DATA_KEY) !== 0) continue;
+    const start = Number(u64FromKey(a.dkey)) * cs;
+    if (start >= size) continue;
+    Buffer.from(a.data.buffer, a.data.byteOffset, a.data.length).copy(data, start, 0, Math.min(a.data.length, cs, size - start));
+  }
+  return { size, inode, xattrs: xattrsFrom(xattrValues), data };
+}
+
 export async function* chunkIndexes(core: DfsCore, oid: ObjectId, afterIdx = -1): AsyncGenerator<number> {
   const after = afterIdx < 0 ? undefined : u64Key(afterIdx);
   for await (const k of core.obj(oid).dkeys({ epoch: core.epoch, pageSize: 256, after })) {

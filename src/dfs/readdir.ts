@@ -4,7 +4,7 @@ import { StrataError } from '../errors.js';
 import { keyString } from '../object/keys.js';
 import type { DfsCore } from './core.js';
 import type { ObjectId } from '../object/oid.js';
-import { ENTRY_AKEY, decodeEntry, isMetaDkey, type FileType } from './layout.js';
+import { ENTRY_AKEY, decodeEntry, isMetaDkey, type Entry, type FileType } from './layout.js';
 import { resolveExisting } from './lookup.js';
 import { toStat, type Stat } from './attr.js';
 import { isValidName } from './path.js';
@@ -52,27 +52,26 @@ export interface DirPage {
 
 /**
  * One page of a directory: the entries in one read (listValues), then with
- * `stat` each entry's inode (one read each).
+ * `stat` the inodes of all of them in one more (readdirplus).
  */
 export async function readdirPage(core: DfsCore, oid: ObjectId, opts: { after?: string; limit?: number; stat?: boolean } = {}): Promise<DirPage> {
   const dir = core.obj(oid);
   const limit = opts.limit ?? 1024;
   const found = await dir.listValues(ENTRY_AKEY, { epoch: core.epoch, after: opts.after === undefined ? undefined : Buffer.from(opts.after, 'utf8'), limit });
-  const ents = await Promise.all(found.map(async ({ dkey, value }) => {
+  const next = found.length < limit ? undefined : keyString(found[found.length - 1]!.dkey);
+  const listed: Array<{ name: string; ent: Entry }> = [];
+  for (const { dkey, value } of found) {
     const name = keyString(dkey);
-    if (isMetaDkey(dkey) || !isValidName(name)) return undefined;
-    const e = decodeEntry(value);
-    const de: DirEntry = { name, type: e.type, oid: e.oid.toString() };
-    if (opts.stat) {
-      try {
-        de.stat = toStat(await core.readInode(e.oid, e.type));
-      } catch (err) {
-        if (!(err instanceof StrataError && err.code === 'ENOENT')) throw err;
-        return undefined; // removed between the listing and the stat
-      }
-    }
-    return de;
-  }));
-  const entries = ents.filter((e): e is DirEntry => !!e);
-  return { entries, next: found.length < limit ? undefined : keyString(found[found.length - 1]!.dkey) };
+    if (isMetaDkey(dkey) || !isValidName(name)) continue;
+    listed.push({ name, ent: decodeEntry(value) });
+  }
+  if (!opts.stat) return { entries: listed.map(({ name, ent }) => ({ name, type: ent.type, oid: ent.oid.toString() })), next };
+  const inodes = await core.readInodes(listed.map(({ ent }) => ({ oid: ent.oid, type: ent.type })));
+  const entries: DirEntry[] = [];
+  listed.forEach(({ name, ent }, i) => {
+    const ino = inodes[i];
+    // An inode removed between the listing and the stat: the entry went with it.
+    if (ino) entries.push({ name, type: ent.type, oid: ent.oid.toString(), stat: toStat(ino) });
+  });
+  return { entries, next };
 }

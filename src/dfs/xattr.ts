@@ -63,9 +63,13 @@ export async function listXattrsOf(core: DfsCore, oid: ObjectId): Promise<string
 
 /** All xattrs of an inode, names and values. */
 export async function xattrsOf(core: DfsCore, oid: ObjectId): Promise<Array<[string, Buffer]>> {
-  const o = core.obj(oid);
+  return xattrsFrom(await core.obj(oid).fetchDkey(XATTR_DKEY, core.epoch));
+}
+
+/** Names and values from the values of an inode's xattr dkey (as fetchDkey returns them). */
+export function xattrsFrom(values: Iterable<{ akey: Uint8Array; value: Uint8Array }>): Array<[string, Buffer]> {
   const out: Array<[string, Buffer]> = [];
-  for (const { akey, value } of await o.fetchDkey(XATTR_DKEY, core.epoch)) {
+  for (const { akey, value } of values) {
     if (value.length > 0) out.push([Buffer.from(akey).toString('utf8'), Buffer.from(value.subarray(1))]);
   }
   return out;

@@ -19,7 +19,9 @@ import { LATEST } from './types.js';
 import {
   KIND_AKEY, KIND_DKEY_PUNCH, akeyPrefix, esc, unesc, dkeyPrefix, dkeyPunchPrefix, objPrefix, parseKey, prefixEnd, uuidBytes, type ParsedKey,
 } from './keys.js';
-import { akeyLive, decodeRecord, encodeRecord, recordsToKeep, visibleRecords, visibleSingle, type Rec, type RecordValue } from './records.js';
+import {
+  akeyLive, decodeRecord, encodeRecord, paintPlan, recordsToKeep, visibleExtents, visibleRecords, visibleSingle, type Rec, type RecordValue, type Span,
+} from './records.js';
 
 
 export type Tbl = 'records' | 'objpunch' | 'byfile';
@@ -247,6 +249,121 @@ export function* listValues(cont: ContId, oid: Uint8Array, akey: Uint8Array, aft
     return out.length >= limit ? 'stop' : undefined;
   });
   return out;
+}
+
+/** Records per dkey fetchDkeys reads in its one pass before it reads that dkey again in pages. */
+const FETCH_MANY_PAGE = 64;
+
+/**
+ * One dkey of each of several objects at view (as fetchDkey each), in one
+ * read request: a directory page's inodes in one pass instead of one read per
+ * entry. A dkey with more records than one page holds is read again alone.
+ */
+export function* fetchDkeys(cont: ContId, items: ReadonlyArray<{ oid: Uint8Array; dkey: Uint8Array }>, view: number): Gen<Array<Array<{ akey: Buffer; value: Buffer }>>> {
+  const c = uuidBytes(cont);
+  const rs: RangeReq[] = [];
+  const prefixes: Buffer[] = [];
+  for (const it of items) {
+    const op = objPrefix(c, it.oid);
+    const dp = dkeyPrefix(c, it.oid, it.dkey);
+    prefixes.push(dp);
+    rs.push({ tbl: 'objpunch', start: op, end: prefixEnd(op), keysOnly: true }, { tbl: 'records', start: dp, end: prefixEnd(dp), limit: FETCH_MANY_PAGE });
+  }
+  const got = rs.length > 0 ? yield* ranges(rs) : [];
+  const out: Array<Array<{ akey: Buffer; value: Buffer }>> = [];
+  for (let i = 0; i < items.length; i++) {
+    const recs = got[2 * i + 1]!;
+    if (recs.length >= FETCH_MANY_PAGE) { out.push(yield* fetchDkey(cont, items[i]!.oid, items[i]!.dkey, view)); continue; }
+    const dp = prefixes[i]!;
+    let floor = maxBelow(got[2 * i]!.map((kv) => punchEpoch(kv.key)), view);
+    const values: Array<{ akey: Buffer; value: Buffer }> = [];
+    forEachAkey(recs, (prefix, kvs) => {
+      if (prefix[dp.length] === KIND_DKEY_PUNCH) {
+        for (const kv of kvs) { const e = tailEpoch(kv.key); if (e <= view && e > floor) floor = e; }
+        return;
+      }
+      const v = visibleSingle(kvs.map(toRec), view, floor);
+      if (v) values.push({ akey: unesc(prefix, dp.length + 1).key, value: Buffer.from(v) });
+    });
+    out.push(values);
+  }
+  return out;
+}
+
+/** Calls visit for each akey's records (grouped by the key before ~epoch|offset) of a complete, ordered list. */
+function forEachAkey(kvs: KV[], visit: (prefix: Buffer, kvs: KV[]) => void): void {
+  let group: { prefix: Buffer; kvs: KV[] } | undefined;
+  for (const kv of kvs) {
+    const kb = kv.key;
+    const plen = kb.length - 16;
+    if (group && plen === group.prefix.length && kb.compare(group.prefix, 0, plen, 0, plen) === 0) { group.kvs.push(kv); continue; }
+    if (group) visit(group.prefix, group.kvs);
+    group = { prefix: kb.subarray(0, plen), kvs: [kv] };
+  }
+  if (group) visit(group.prefix, group.kvs);
+}
+
+/** What readSmallObject finds: values, and for each array akey what to paint where. */
+export interface SmallObjectPlan {
+  singles: Array<{ dkey: Buffer; akey: Buffer; value: Buffer }>;
+  arrays: Array<{ dkey: Buffer; akey: Buffer; size: number; plan: Array<{ rec: Rec; span: Span }> }>;
+}
+
+/**
+ * Every live akey of an object at view in one read request (the object's
+ * records and its punches): the single values, and for each byte array the
+ * paint plan of [0, end of its last stored byte). Undefined when the object
+ * has more than maxRecords records or its arrays more than maxBytes bytes.
+ * The dkeys in `without` are not read (nor counted).
+ */
+export function* readSmallObject(cont: ContId, oid: Uint8Array, view: number, maxRecords: number, maxBytes: number, without: ReadonlyArray<Uint8Array> = []): Gen<SmallObjectPlan | undefined> {
+  const c = uuidBytes(cont);
+  const op = objPrefix(c, oid);
+  // The object's records in key order, less the dkeys left out: one range between each two of them.
+  const rs: RangeReq[] = [{ tbl: 'objpunch', start: op, end: prefixEnd(op), keysOnly: true }];
+  let from = op;
+  for (const dp of without.map((d) => dkeyPrefix(c, oid, d)).sort(Buffer.compare)) {
+    if (Buffer.compare(dp, from) > 0) rs.push({ tbl: 'records', start: from, end: dp, limit: maxRecords + 1 });
+    const end = prefixEnd(dp);
+    if (Buffer.compare(end, from) > 0) from = end;
+  }
+  rs.push({ tbl: 'records', start: from, end: prefixEnd(op), limit: maxRecords + 1 });
+  const [punches, ...parts] = yield* ranges(rs);
+  const recs = parts.length === 1 ? parts[0]! : parts.flat();
+  if (recs.length > maxRecords) return undefined;
+  const objFloor = maxBelow(punches!.map((kv) => punchEpoch(kv.key)), view);
+  const out: SmallObjectPlan = { singles: [], arrays: [] };
+  let cur: { dp: Buffer; dkey: Buffer; floor: number } | undefined;
+  let bytes = 0;
+  let tooBig = false;
+  forEachAkey(recs, (prefix, kvs) => {
+    if (tooBig) return;
+    // Escaped keys are prefix-free: a group of the same dkey starts with its prefix.
+    if (!cur || prefix.length < cur.dp.length || prefix.compare(cur.dp, 0, cur.dp.length, 0, cur.dp.length) !== 0) {
+      const d = unesc(prefix, op.length);
+      cur = { dp: prefix.subarray(0, d.end), dkey: d.key, floor: objFloor };
+    }
+    const end = cur.dp.length;
+    if (prefix[end] === KIND_DKEY_PUNCH) {
+      for (const kv of kvs) { const e = tailEpoch(kv.key); if (e <= view && e > cur.floor) cur.floor = e; }
+      return;
+    }
+    const rs = kvs.map(toRec);
+    const kind = akeyLive(rs, view, cur.floor);
+    if (!kind) return;
+    const akey = unesc(prefix, end + 1).key;
+    if (kind === 'single') {
+      const v = visibleSingle(rs, view, cur.floor);
+      if (v) out.singles.push({ dkey: cur.dkey, akey, value: Buffer.from(v) });
+      return;
+    }
+    const ext = visibleExtents(rs, view, cur.floor);
+    const size = ext.length > 0 ? ext[ext.length - 1]!.end : 0;
+    bytes += size;
+    if (bytes > maxBytes) { tooBig = true; return; }
+    out.arrays.push({ dkey: cur.dkey, akey, size, plan: paintPlan(rs, view, cur.floor, { start: 0, end: size }) });
+  });
+  return tooBig ? undefined : out;
 }
 
 /** Epoch of the newest live version of an akey, 0 when absent. */

@@ -5,7 +5,7 @@
 // table; commit() stays with the driver because where bulk bytes go and how
 // transactions are grouped differ.
 import fs from 'node:fs';
-import type { AkeyInfo, ContId, Engine, EngineUsage, Epoch, Extent, KeyPath, Page, SnapshotInfo, Batch } from './types.js';
+import type { AkeyInfo, ContId, Engine, EngineUsage, Epoch, Extent, KeyPath, Page, SmallObject, SnapshotInfo, Batch } from './types.js';
 import { LATEST } from './types.js';
 import { StrataError } from '../errors.js';
 import { objPrefix, prefixEnd, uuidBytes } from './keys.js';
@@ -115,6 +115,36 @@ export abstract class KvEngine implements Engine {
 
   async fetchDkey(cont: ContId, oid: Uint8Array, dkey: Uint8Array, epoch: Epoch = LATEST): Promise<Array<{ akey: Uint8Array; value: Uint8Array }>> {
     return this.runRead(core.fetchDkey(cont, oid, dkey, epoch));
+  }
+
+  async fetchDkeys(cont: ContId, items: ReadonlyArray<{ oid: Uint8Array; dkey: Uint8Array }>, epoch: Epoch = LATEST): Promise<Array<Array<{ akey: Uint8Array; value: Uint8Array }>>> {
+    return this.runRead(core.fetchDkeys(cont, items, epoch));
+  }
+
+  async readSmallObject(cont: ContId, oid: Uint8Array, opts: { epoch?: Epoch; maxRecords: number; maxBytes: number; without?: ReadonlyArray<Uint8Array> }): Promise<SmallObject | undefined> {
+    const epoch = opts.epoch ?? LATEST;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const found = await this.runRead(core.readSmallObject(cont, oid, epoch, opts.maxRecords, opts.maxBytes, opts.without));
+        if (!found) return undefined;
+        const reads: Array<Promise<void>> = [];
+        const arrays = found.arrays.map(({ dkey, akey, size, plan }) => {
+          const dst = Buffer.alloc(size); // what no record paints reads as zeros
+          for (const { rec, span } of plan) {
+            const v = rec.v;
+            if (v.t === 'inline') Buffer.from(v.data.buffer, v.data.byteOffset, v.data.length).copy(dst, span.start, span.start - rec.offset, span.end - rec.offset);
+            else reads.push(this.readStored(v, span.start - rec.offset, span.end - span.start, dst, span.start));
+          }
+          return { dkey, akey, data: dst };
+        });
+        await Promise.all(reads);
+        return { singles: found.singles, arrays };
+      } catch (e) {
+        // As read(): bytes a concurrent overwrite collected meanwhile; look again from a fresh view.
+        if (attempt < 3 && e instanceof StrataError && e.code === 'ENOENT') { this.refresh(); continue; }
+        throw e;
+      }
+    }
   }
 
   async listValues(cont: ContId, oid: Uint8Array, akey: Uint8Array, page: Page = {}): Promise<Array<{ dkey: Uint8Array; value: Uint8Array }>> {

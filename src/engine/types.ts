@@ -92,6 +92,12 @@ export interface SnapshotInfo {
   createdAt: string;
 }
 
+/** What readSmallObject returns. */
+export interface SmallObject {
+  singles: Array<{ dkey: Uint8Array; akey: Uint8Array; value: Uint8Array }>;
+  arrays: Array<{ dkey: Uint8Array; akey: Uint8Array; data: Uint8Array }>;
+}
+
 export interface EngineUsage {
   /** Bytes the engine occupies (index + data files). */
   totalBytes: number;
@@ -151,6 +157,20 @@ export interface Engine {
    * listing and its gets in one read.
    */
   listValues(cont: ContId, oid: Uint8Array, akey: Uint8Array, page?: Page): Promise<Array<{ dkey: Uint8Array; value: Uint8Array }>>;
+  /**
+   * fetchDkey of one dkey of each of several objects, in one read (a page of
+   * a directory's inodes); results in the order of `items`.
+   */
+  fetchDkeys(cont: ContId, items: ReadonlyArray<{ oid: Uint8Array; dkey: Uint8Array }>, epoch?: Epoch): Promise<Array<Array<{ akey: Uint8Array; value: Uint8Array }>>>;
+  /**
+   * Every live akey of a small object in one read (its keys are neighbours in
+   * the index): single values, and each byte array's bytes from 0 to its last
+   * stored byte (holes as zeros), in dkey then akey order. Undefined when the
+   * object holds more than `maxRecords` index records or its arrays more than
+   * `maxBytes` bytes: the caller reads it key by key. The dkeys in `without`
+   * (ones the caller has already) are left out.
+   */
+  readSmallObject(cont: ContId, oid: Uint8Array, opts: { epoch?: Epoch; maxRecords: number; maxBytes: number; without?: ReadonlyArray<Uint8Array> }): Promise<SmallObject | undefined>;
   /** Stored (non-hole) ranges of an array akey, merged, in offset order. */
   extents(k: KeyPath, epoch?: Epoch): Promise<Extent[]>;
   /** Epoch of the newest version of an akey (any kind, tombstones included), 0 if never written. */

@@ -2,7 +2,7 @@
 // hash-wasm) over the file's non-zero 4 KiB blocks, each preceded by its
 // offset, then the size. Holes and written zeros hash the same (a copy turns
 // zeros into holes), and zero ranges are read but never hashed.
-import type { MStat, Tree } from './tree.js';
+import type { FileReader, MStat, Tree } from './tree.js';
 import { dataRuns } from './zeros.js';
 
 // hash-wasm is loaded on use: it costs ~38 ms at startup of every command.
@@ -10,11 +10,12 @@ const loadHashWasm = () => import('hash-wasm');
 
 const PIECE = 4 << 20;
 
-export async function fileChecksum(tree: Tree, rel: string, st: MStat): Promise<string> {
+/** With `reader` (bytes the caller has already, wholeReader) the file is not opened. */
+export async function fileChecksum(tree: Tree, rel: string, st: MStat, reader?: FileReader): Promise<string> {
   const { createXXHash64 } = await loadHashWasm();
   const h = await createXXHash64();
   h.init();
-  const r = await tree.openRead(rel, st);
+  const r = reader ?? await tree.openRead(rel, st);
   const off8 = Buffer.alloc(8);
   const scratch = Buffer.allocUnsafe(Math.min(PIECE, Math.max(1, st.size)));
   try {

@@ -7,7 +7,7 @@ import { fileChecksum } from './checksum.js';
 import { sameTime } from './times.js';
 import { march } from './walk.js';
 import { filterXattrs, type XattrMode } from './xattrs.js';
-import { isSpecialEntry, type MStat, type Tree } from './tree.js';
+import { WHOLE_MAX, isSpecialEntry, wholeReader, type MStat, type Tree } from './tree.js';
 import { rdevMajor, rdevMinor } from '../dfs/layout.js';
 import { reasonOf } from './transfer.js';
 
@@ -91,15 +91,21 @@ async function diffEntry(ta: Tree, tb: Tree, rel: string, shown: string, sa: MSt
     if (x !== y) report({ path: shown, what: 'target', a: x, b: y });
     return;
   }
+  // A small file's xattrs and bytes in one read where a tree keeps them together (DFS).
+  const content = sa.type === 'file' && sa.size === sb.size && opts.content !== false;
+  const whole = (t: Tree, s: MStat) => (s.type === 'file' && s.size <= WHOLE_MAX && (content || xm !== 'none') && t.readWhole ? t.readWhole(rel, s) : undefined);
+  const [wa, wb] = await Promise.all([whole(ta, sa), whole(tb, sb)]);
   if (xm !== 'none') {
-    const [xa, xb] = await Promise.all([ta.xattrs(rel, sa), tb.xattrs(rel, sb)]);
+    const [xa, xb] = await Promise.all([wa?.xattrs ?? ta.xattrs(rel, sa), wb?.xattrs ?? tb.xattrs(rel, sb)]);
     const fa = filterXattrs(xm, xa);
     const fb = filterXattrs(xm, xb);
     const show = (x: Array<[string, Buffer]>) => x.map(([n, v]) => `${n}=${v.toString('base64')}`).sort().join(',');
     if (show(fa) !== show(fb)) report({ path: shown, what: 'xattrs', a: show(fa), b: show(fb) });
   }
-  if (sa.type === 'file' && sa.size === sb.size && opts.content !== false) {
-    const [ha, hb] = await Promise.all([fileChecksum(ta, rel, sa), fileChecksum(tb, rel, sb)]);
+  if (content) {
+    const [ha, hb] = await Promise.all([
+      fileChecksum(ta, rel, sa, wa && wholeReader(wa.data)), fileChecksum(tb, rel, sb, wb && wholeReader(wb.data)),
+    ]);
     if (ha !== hb) report({ path: shown, what: 'content', a: ha, b: hb });
   }
 }

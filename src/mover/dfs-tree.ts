@@ -18,6 +18,8 @@ import { isSpecialEntry, type FileReader, type FileWriter, type Listed, type MSt
 
 /** Files up to this size are written in a single transaction. */
 const SMALL = 1 << 20;
+/** Files up to this size are read with their inode and xattrs in one engine read. */
+const SMALL_READ = 1 << 20;
 
 /** A directory where a file, symlink or link goes (copy refuses to replace it, as cp -a). */
 function dirInTheWay(): StrataError {
@@ -25,11 +27,13 @@ function dirInTheWay(): StrataError {
 }
 
 export function dfsStatToM(s: Stat): MStat {
-  return {
+  const m: MStat = {
     type: s.type, perm: s.perm, uid: s.uid, gid: s.gid, size: s.size, atimeNs: s.atimeNs, mtimeNs: s.mtimeNs,
     nlink: s.nlink, ino: s.oid, chunkSize: s.chunkSize || undefined,
-    ...(s.type === 'chr' || s.type === 'blk' ? { rdev: s.rdev } : {}),
   };
+  // Set, not spread in: one call per listed entry, and a spread costs microseconds.
+  if (s.type === 'chr' || s.type === 'blk') m.rdev = s.rdev;
+  return m;
 }
 
 function splitPath(full: string): { parent: string; name: string } {
@@ -90,6 +94,23 @@ export class DfsTree implements Tree {
 
   xattrs(_rel: string, st: MStat): Promise<Array<[string, Buffer]>> {
     return this.dfs.xattrsOf(ObjectId.parse(st.ino));
+  }
+
+  /** One engine read for the inode, xattrs and data of a small file (docs/dfs.md "Reading a small file"). */
+  async readWhole(rel: string, st: MStat): Promise<{ xattrs: Array<[string, Buffer]>; data: Buffer } | undefined> {
+    let f;
+    try {
+      // On a snapshot the listing's size is the file's: the inode is not read again.
+      f = await this.dfs.readSmallFile(ObjectId.parse(st.ino), SMALL_READ, { size: st.size, chunkSize: st.chunkSize ?? this.dfs.chunkSize });
+    } catch (e) {
+      if (isStrataError(e, 'ENOENT')) throw new StrataError('ESTALE', `${this.display(rel)}: the file was removed or replaced while being read`);
+      throw e;
+    }
+    if (!f) return undefined;
+    if (f.inode && (f.inode.size !== st.size || f.inode.mtimeNs !== st.mtimeNs)) {
+      throw new StrataError('EIO', `${this.display(rel)}: file changed while being read`);
+    }
+    return { xattrs: f.xattrs, data: f.data };
   }
 
   async openRead(rel: string, st: MStat): Promise<FileReader> {

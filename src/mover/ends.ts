@@ -7,10 +7,9 @@ import path from 'node:path';
 import { StrataError, fromSystemError, isStrataError } from '../errors.js';
 import type { Engine } from '../engine/types.js';
 import { openEngine } from '../engine/open.js';
-import { checkLabel, cleanupStale, createContainer, destroySnap, openContainer, resolvePool, resolveSnapshot, runSnapshot } from '../container/index.js';
-import { mountDfs, normalizePath } from '../dfs/index.js';
+import { normalizePath } from '../dfs/path.js';
 import { formatLocation, resolveLocation, type Location } from '../uns/location.js';
-import { DfsTree } from './dfs-tree.js';
+import type { DfsTree } from './dfs-tree.js';
 import { PosixTree } from './posix.js';
 import type { MStat, Tree } from './tree.js';
 import type { JournalHeader } from './journal.js';
@@ -44,6 +43,16 @@ export interface SourceEnd {
   destroySnapshot(): Promise<void>;
 }
 
+/**
+ * The container layer, DFS and the DFS tree, loaded when an end is a
+ * container: a move between POSIX directories never loads them (about a
+ * third of the modules a sync would otherwise load before its first stat).
+ */
+async function containerSide() {
+  const [container, dfs, tree] = await Promise.all([import('../container/index.js'), import('../dfs/dfs.js'), import('./dfs-tree.js')]);
+  return { ...container, mountDfs: dfs.mountDfs, DfsTree: tree.DfsTree };
+}
+
 function containerUri(l: Extract<Location, { kind: 'container' }>): string {
   return `daos://${l.pool}/${l.cont}`;
 }
@@ -60,6 +69,7 @@ export async function openSource(getEngine: EngineGetter, input: string, o: { sn
     return { tree, st, loc, release: async () => undefined, disown: async () => undefined, destroySnapshot: async () => undefined };
   }
   const rootPath = normalizePath(loc.path); // a path above the container root is refused before any snapshot is taken
+  const { cleanupStale, destroySnap, mountDfs, openContainer, resolveSnapshot, runSnapshot, DfsTree } = await containerSide();
   const engine = await getEngine();
   const c = await openContainer(engine, loc.pool, loc.cont);
   let epoch: number | undefined;
@@ -162,6 +172,7 @@ export async function openDest(getEngine: EngineGetter, input: string, src: Sour
     checkNotInside(src, { kind: 'posix', path: root });
     return openRoot(getEngine, { kind: 'posix', path: root }, input, root === loc.path);
   }
+  const { checkLabel, createContainer, mountDfs, openContainer, resolvePool } = await containerSide();
   const engine = await getEngine();
   let c;
   try {
@@ -212,6 +223,7 @@ async function openRoot(getEngine: EngineGetter, root: JournalHeader['dstRoot'],
     const tree = new PosixTree(root.path, { rootMayBeSymlink: userNamed });
     return { tree, st: await tree.lstat(''), root, createdContainer: false };
   }
+  const { createContainer, mountDfs, openContainer, DfsTree } = await containerSide();
   const engine = await getEngine();
   let created = false;
   if (root.createLabel !== undefined && (await containerUuid(engine, root.pool, root.cont)) === undefined) {
@@ -249,6 +261,7 @@ async function checkResumeRoot(getEngine: EngineGetter, root: JournalHeader['dst
 
 /** The uuid of a container, or undefined when there is none by that name. */
 async function containerUuid(engine: Engine, pool: string, cont: string): Promise<string | undefined> {
+  const { openContainer } = await containerSide();
   try {
     return (await openContainer(engine, pool, cont)).uuid;
   } catch (e) {

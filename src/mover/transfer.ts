@@ -11,7 +11,7 @@ import { fileChecksum } from './checksum.js';
 import type { Journal } from './journal.js';
 import { parentRel } from './names.js';
 import { Pool, Semaphore } from './pool.js';
-import { isFatal, isSpecialEntry, type MStat, type MetaOptions, type Tree } from './tree.js';
+import { WHOLE_MAX, isFatal, isSpecialEntry, wholeReader, type FileReader, type MStat, type MetaOptions, type Tree } from './tree.js';
 import { march } from './walk.js';
 import { sameTime } from './times.js';
 import { dataRuns } from './zeros.js';
@@ -157,6 +157,16 @@ export class Transfer {
   private async srcXattrs(rel: string, st: MStat): Promise<Array<[string, Buffer]>> {
     if (this.xmode === 'none') return [];
     return filterXattrs(this.xmode, await src(this.src.xattrs(rel, st)));
+  }
+
+  /** A small file's xattrs (filtered) and a reader of its bytes, in one read where the source can (Tree.readWhole). */
+  private async openSource(rel: string, s: MStat): Promise<{ xs: Array<[string, Buffer]>; r: FileReader }> {
+    const whole = s.size <= WHOLE_MAX && this.src.readWhole ? await src(this.src.readWhole(rel, s)) : undefined;
+    if (!whole) {
+      const xs = await this.srcXattrs(rel, s);
+      return { xs, r: await src(this.src.openRead(rel, s)) };
+    }
+    return { xs: this.xmode === 'none' ? [] : filterXattrs(this.xmode, whole.xattrs), r: wholeReader(whole.data) };
   }
 
   async run(srcSt: MStat, dstSt: MStat | undefined): Promise<TransferSummary> {
@@ -444,8 +454,7 @@ export class Transfer {
 
   private async copyFileData(rel: string, s: MStat): Promise<number> {
     let written = 0;
-    const xs = await this.srcXattrs(rel, s);
-    const r = await src(this.src.openRead(rel, s));
+    const { xs, r } = await this.openSource(rel, s);
     try {
       const w = await this.dst.createFile(rel, s, xs, this.meta);
       try {

@@ -86,6 +86,13 @@ export interface Tree {
   readlink(rel: string): Promise<string>;
   /** Extended attributes (name, value), all of them; the caller filters. */
   xattrs(rel: string, st: MStat): Promise<Array<[string, Buffer]>>;
+  /**
+   * A small file's xattrs and bytes in one read, where the backend keeps them
+   * together (DFS: one engine read); undefined when it cannot (then xattrs()
+   * and openRead()). Throws as a reader's checkUnchanged when the file is
+   * not the one listed any more.
+   */
+  readWhole?(rel: string, st: MStat): Promise<{ xattrs: Array<[string, Buffer]>; data: Buffer } | undefined>;
   /** st: the file as listed; a backend that can refuses another inode found there now. */
   openRead(rel: string, st: MStat): Promise<FileReader>;
 
@@ -110,6 +117,19 @@ export interface Tree {
   /** Removes leftover temporary files of an interrupted run in a directory. */
   cleanTemps(rel: string): Promise<number>;
   close(): Promise<void>;
+}
+
+/** Files up to this size are read with readWhole where a tree has it (copy, compare). */
+export const WHOLE_MAX = 65536;
+
+/** A reader of bytes already in memory (a small file readWhole gave). */
+export function wholeReader(data: Buffer): FileReader {
+  return {
+    dataRanges: async (size: number) => (size === 0 ? [] : [{ offset: 0, length: size }]),
+    read: async (offset: number, length: number) => data.subarray(offset, offset + length),
+    checkUnchanged: async () => undefined, // read with the attributes readWhole checked
+    close: async () => undefined,
+  };
 }
 
 /** Fatal destination errors: stop the whole run (the rest would fail the same way). */

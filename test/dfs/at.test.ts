@@ -205,3 +205,56 @@ test('a group of creates into one directory reads the directory\'s attributes on
   assert.equal((await dfs.stat('/g/d3')).perm & 0o2000, 0o2000, 'a new directory gets set-group-ID');
   assert.equal((await dfs.readFile('/g/f99')).toString(), 'f99');
 });
+
+test('readSmallFile: inode, xattrs and data as stat, xattrsOf and read give them, holes as zeros; undefined beyond its limit; ENOENT when gone; a snapshot keeps its view', async () => {
+  const { dfs, container } = await fresh(4096);
+  const ent = await dfs.createAt(ROOT_OID, 'f', 'file', {
+    mode: 0o640, mtimeNs: 222n, xattrs: [['user.a', Buffer.from('A')], ['user.empty', Buffer.alloc(0)]],
+    data: Buffer.from('hello'), pieces: [{ data: Buffer.from('tail'), offset: 8192 + 10 }], size: 20000,
+  });
+  const got = await dfs.readSmallFile(ent.oid, 1 << 20);
+  assert.ok(got);
+  assert.deepEqual({ ...got.inode }, { ...(await dfs.core.readInode(ent.oid)) });
+  assert.deepEqual(got.xattrs, await dfs.xattrsOf(ent.oid));
+  assert.deepEqual(got.xattrs.map(([n]) => n).sort(), ['user.a', 'user.empty']);
+  assert.deepEqual(got.data, await dfs.readFile('/f'));
+  assert.equal(got.data.length, 20000);
+  // A file larger than the caller's bound is left to the key-by-key reads.
+  assert.equal(await dfs.readSmallFile(ent.oid, 19999), undefined);
+  // Shrunk: the data past the new size is not handed out.
+  await dfs.truncate('/f', 3);
+  assert.equal((await dfs.readSmallFile(ent.oid, 1 << 20))!.data.toString(), 'hel');
+  const snap = await container.engine.createSnapshot(container.uuid);
+  await dfs.unlink('/f');
+  await assert.rejects(dfs.readSmallFile(ent.oid, 1 << 20), code('ENOENT'));
+  const old = await mountDfs(container, { epoch: snap });
+  assert.equal((await old.readSmallFile(ent.oid, 1 << 20))!.data.toString(), 'hel');
+  // On a snapshot the size a listing gave stands for the inode, which is not read again.
+  const known = await old.readSmallFile(ent.oid, 1 << 20, { size: 3, chunkSize: 4096 });
+  assert.equal(known!.inode, undefined);
+  assert.equal(known!.data.toString(), 'hel');
+  assert.deepEqual(known!.xattrs.map(([n]) => n).sort(), ['user.a', 'user.empty']);
+  // At the latest state it is read all the same (a file can change between a listing and a read).
+  assert.ok((await dfs.readSmallFile((await dfs.createAt(ROOT_OID, 'g', 'file', { data: Buffer.from('g') })).oid, 1 << 20, { size: 1, chunkSize: 4096 }))!.inode);
+});
+
+test('readdirPlus: each entry with the stat statOf gives, one page after another, across types', async () => {
+  const { dfs } = await fresh(4096);
+  const d = await dfs.mkdirAt(ROOT_OID, 'd', { mode: 0o750 });
+  await dfs.mkdirAt(d.oid, 'sub');
+  await dfs.symlinkAt(d.oid, 'l', 'target-of-link');
+  await dfs.mknodAt(d.oid, 'p', 0o010644);
+  for (let i = 0; i < 30; i++) await dfs.createAt(d.oid, `f${i}`, 'file', { data: Buffer.alloc(i * 100, 1), mtimeNs: BigInt(i) });
+  const seen: string[] = [];
+  let after: string | undefined;
+  do {
+    const page = await dfs.readdirPlus(d.oid, { after, limit: 7 });
+    for (const e of page.entries) {
+      seen.push(e.name);
+      assert.deepEqual(e.stat, await dfs.statOf((await dfs.lookupAt(d.oid, e.name))!.oid, e.type), e.name);
+    }
+    after = page.next;
+  } while (after !== undefined);
+  assert.equal(seen.length, 33);
+  assert.deepEqual(seen, [...seen].sort());
+});

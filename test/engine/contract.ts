@@ -569,6 +569,14 @@ export function engineContract(name: string, factory: EngineFactory): void {
                 const got = (await engine.fetchDkey(cont, oidOf(o + 1), dkeys[d]!, epoch)).map((x) => `${hex(x.akey)}=${hex(x.value)}`);
                 assert.deepEqual(got, want, `fetchDkey o${o} d${d} at ${epoch}`);
               }
+              // fetchDkeys: every dkey of this object and of the other one, a repeat included, in one read.
+              const items = [...dkeys.map((dkey) => ({ oid: oidOf(o + 1), dkey })), { oid: oidOf(2 - o), dkey: dkeys[0]! }, { oid: oidOf(o + 1), dkey: dkeys[0]! }];
+              const many = await engine.fetchDkeys(cont, items, epoch);
+              assert.equal(many.length, items.length);
+              for (let i = 0; i < items.length; i++) {
+                const one = await engine.fetchDkey(cont, items[i]!.oid, items[i]!.dkey, epoch);
+                assert.deepEqual(many[i]!.map((x) => `${hex(x.akey)}=${hex(x.value)}`), one.map((x) => `${hex(x.akey)}=${hex(x.value)}`), `fetchDkeys item ${i} o${o} at ${epoch}`);
+              }
               for (let a = 0; a < akeys.length; a++) {
                 const want: string[] = [];
                 for (const dk of await engine.listDkeys(cont, oidOf(o + 1), { epoch })) {
@@ -590,6 +598,91 @@ export function engineContract(name: string, factory: EngineFactory): void {
           }
           await engine.destroyContainer(cont);
         }), { numRuns: 40 });
+    });
+
+    it('property: readSmallObject equals fetchDkey of each dkey and array reads up to their last byte, under writes, holes, punches and snapshots', async () => {
+      const dkeys = [B('\0\0\0\0\0\0\0\0'), B('\0\0\0\0\0\0\0\x01'), B('\0inode'), B('\0xattr')];
+      const akeys = [B('a'), B('d')];
+      await fc.assert(fc.asyncProperty(
+        fc.array(fc.oneof(
+          fc.record({ t: fc.constant('put' as const), d: fc.nat(3), a: fc.nat(1), v: fc.string({ maxLength: 3 }) }),
+          // Up to 40000 bytes: past the engines' inline limit, so stored extents are read too.
+          fc.record({ t: fc.constant('w' as const), d: fc.nat(3), a: fc.nat(1), off: fc.nat(30000), len: fc.integer({ min: 1, max: 40000 }), fill: fc.integer({ min: 1, max: 255 }) }),
+          fc.record({ t: fc.constant('pr' as const), d: fc.nat(3), a: fc.nat(1), off: fc.nat(30000), len: fc.integer({ min: 1, max: 40000 }) }),
+          fc.record({ t: fc.constant('pa' as const), d: fc.nat(3), a: fc.nat(1) }),
+          fc.record({ t: fc.constant('pd' as const), d: fc.nat(3) }),
+          fc.record({ t: fc.constant('po' as const) }),
+          fc.record({ t: fc.constant('snap' as const) }),
+        ), { maxLength: 14 }),
+        async (steps) => {
+          newCont();
+          const oid = oidOf(7);
+          const at = (d: number, a: number): KeyPath => ({ cont, oid, dkey: dkeys[d]!, akey: akeys[a]! });
+          const views: number[] = [LATEST];
+          // A neighbour object on each side: its records must not leak in.
+          await engine.commit({ ops: [{ op: 'put', ...kp(6, 'n', 'a'), value: B('left') }, { op: 'put', ...kp(8, 'n', 'a'), value: B('right') }] });
+          for (const s of steps) {
+            if (s.t === 'put') await engine.commit({ ops: [{ op: 'put', ...at(s.d, s.a), value: B(s.v) }] });
+            else if (s.t === 'w') await engine.commit({ ops: [{ op: 'write', ...at(s.d, s.a), offset: s.off, data: Buffer.alloc(s.len, s.fill) }] });
+            else if (s.t === 'pr') await engine.commit({ ops: [{ op: 'punch-range', ...at(s.d, s.a), offset: s.off, length: s.len }] });
+            else if (s.t === 'pa') await engine.commit({ ops: [{ op: 'punch-akey', ...at(s.d, s.a) }] });
+            else if (s.t === 'pd') await engine.commit({ ops: [{ op: 'punch-dkey', cont, oid, dkey: dkeys[s.d]! }] });
+            else if (s.t === 'po') await engine.commit({ ops: [{ op: 'punch-obj', cont, oid }] });
+            else views.push(await engine.createSnapshot(cont));
+          }
+          const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+          for (const epoch of views) {
+            const wantSingles: string[] = [];
+            const wantArrays: string[] = [];
+            let bytes = 0;
+            for (const dkey of await engine.listDkeys(cont, oid, { epoch })) {
+              for (const x of await engine.fetchDkey(cont, oid, dkey, epoch)) wantSingles.push(`${hex(dkey)}/${hex(x.akey)}=${hex(x.value)}`);
+              for (const a of await engine.listAkeys(cont, oid, dkey, { epoch })) {
+                if (a.kind !== 'array') continue;
+                const ext = await engine.extents({ cont, oid, dkey, akey: a.akey }, epoch);
+                const end = ext.length ? ext[ext.length - 1]!.offset + ext[ext.length - 1]!.length : 0;
+                bytes += end;
+                wantArrays.push(`${hex(dkey)}/${hex(a.akey)}=${hex(await engine.read({ cont, oid, dkey, akey: a.akey }, 0, end, epoch))}`);
+              }
+            }
+            const got = await engine.readSmallObject(cont, oid, { epoch, maxRecords: 1000, maxBytes: 1 << 20 });
+            assert.ok(got, `readSmallObject at ${epoch}`);
+            assert.deepEqual(got.singles.map((x) => `${hex(x.dkey)}/${hex(x.akey)}=${hex(x.value)}`), wantSingles, `singles at ${epoch}`);
+            assert.deepEqual(got.arrays.map((x) => `${hex(x.dkey)}/${hex(x.akey)}=${hex(x.data)}`), wantArrays, `arrays at ${epoch}`);
+            // Leaving dkeys out (the middle one, and the first and last together) leaves out just their keys.
+            for (const without of [[dkeys[2]!], [dkeys[3]!, dkeys[0]!]]) {
+              const skip = new Set(without.map(hex));
+              const part = await engine.readSmallObject(cont, oid, { epoch, maxRecords: 1000, maxBytes: 1 << 20, without });
+              assert.ok(part);
+              assert.deepEqual(part.singles.map((x) => `${hex(x.dkey)}/${hex(x.akey)}=${hex(x.value)}`), wantSingles.filter((w) => !skip.has(w.split('/')[0]!)), `singles without ${[...skip]} at ${epoch}`);
+              assert.deepEqual(part.arrays.map((x) => `${hex(x.dkey)}/${hex(x.akey)}=${hex(x.data)}`), wantArrays.filter((w) => !skip.has(w.split('/')[0]!)), `arrays without ${[...skip]} at ${epoch}`);
+            }
+            // Beyond its limits it reads nothing and says so.
+            if (bytes > 0) assert.equal(await engine.readSmallObject(cont, oid, { epoch, maxRecords: 1000, maxBytes: bytes - 1 }), undefined);
+            if (got.singles.length + got.arrays.length > 0) assert.equal(await engine.readSmallObject(cont, oid, { epoch, maxRecords: 0, maxBytes: 1 << 20 }), undefined);
+          }
+          await engine.destroyContainer(cont);
+        }), {
+        numRuns: 30,
+        // Punches that hide records a snapshot still keeps, and an object punched after a snapshot.
+        examples: [[[
+          { t: 'put', d: 2, a: 0, v: 'old' }, { t: 'w', d: 0, a: 1, off: 0, len: 4096, fill: 7 }, { t: 'snap' },
+          { t: 'pd', d: 2 }, { t: 'put', d: 2, a: 1, v: 'new' }, { t: 'pa', d: 0, a: 1 }, { t: 'snap' }, { t: 'po' }, { t: 'put', d: 3, a: 0, v: 'x' },
+        ]]],
+      });
+    });
+
+    it('fetchDkeys of a dkey with more records than one pass takes, and of no items', async () => {
+      newCont();
+      const ops: WriteOp[] = [];
+      for (let i = 0; i < 300; i++) ops.push({ op: 'put', ...kp(1, 'big', `a${String(i).padStart(3, '0')}`), value: B(`v${i}`) });
+      await engine.commit({ ops });
+      await engine.commit({ ops: [{ op: 'put', ...kp(2, 'big', 'x'), value: B('small') }] });
+      const [big, small] = await engine.fetchDkeys(cont, [{ oid: oidOf(1), dkey: B('big') }, { oid: oidOf(2), dkey: B('big') }]);
+      assert.equal(big!.length, 300);
+      assert.equal(String(big![299]!.value), 'v299');
+      assert.deepEqual(small!.map((x) => String(x.value)), ['small']);
+      assert.deepEqual(await engine.fetchDkeys(cont, []), []);
     });
   });
 }
