@@ -28,8 +28,11 @@ import { ensureFile, makeDir, readAccess, type HomeAccess } from '../home-access
  * overflow pages of its own (a 4 KiB file took two pages, 8 KiB, plus the
  * half-empty leaf pages around it), so the index grew to 2.2× the data of a
  * tree of 4 KiB files. Values up to 1 KiB share leaf pages with their keys.
+ * A handle whose commits only need to be visible (the mount: one commit per
+ * file closed) keeps up to 16 KiB inline: an extent append costs a flush of
+ * its own before the index commit, which would double what each close pays.
  */
-const INLINE_MAX = 1024;
+const INLINE_MAX = { durable: 1024, visible: 16 * 1024 } as const;
 
 interface FileRow { pid: number; host: string; sealed: boolean; live: number }
 
@@ -264,9 +267,10 @@ export class LmdbEngine extends KvEngine {
     try {
       // Every extent of the commit in one append (a group of small files: one write, one fdatasync).
       const pieces: Array<Piece & { data: Uint8Array }> = [];
+      const inlineMax = INLINE_MAX[this.durability];
       for (const p of plan) {
         if (p.op !== 'array') continue;
-        for (const piece of p.pieces) if (piece.data && piece.data.length > INLINE_MAX) pieces.push(piece as Piece & { data: Uint8Array });
+        for (const piece of p.pieces) if (piece.data && piece.data.length > inlineMax) pieces.push(piece as Piece & { data: Uint8Array });
       }
       if (pieces.length) {
         refs.push(...await this.extentFiles.appendAll(pieces.map((p) => p.data)));
@@ -359,13 +363,13 @@ export class LmdbEngine extends KvEngine {
 const EMPTY = Buffer.alloc(0);
 const LMDB_MAP_SIZE = 2 ** 36;
 
-/** Bytes of a batch that land in the index itself (small values and small array pieces). */
+/** Bytes of a batch that may land in the index itself (small values and small array pieces, at the larger threshold). */
 function inlineBytes(batch: Batch): number {
   let n = 0;
   for (const op of batch.ops) {
     // keys and record headers, and the small values (punches only free space)
     if (op.op === 'put') n += 128 + op.value.length;
-    else if (op.op === 'write') n += 128 + (op.data.length <= INLINE_MAX ? op.data.length : 0);
+    else if (op.op === 'write') n += 128 + (op.data.length <= INLINE_MAX.visible ? op.data.length : 0);
   }
   return n;
 }
