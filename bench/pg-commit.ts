@@ -5,16 +5,24 @@
 // pg_stat_statements, BEGIN/COMMIT included), this process's CPU time, and how often the server's backends were seen waiting on a row lock (the
 // epoch row) while the run went on (pg_stat_activity, sampled every 2 ms).
 // Then the same puts on LMDB for the ratio. Numbers go to docs/engine.md.
+//
+// `node dist/bench/pg-commit.js --writers P [--one-container] [SECONDS]`
+// instead runs P writer processes at once, each putting small values with
+// 256 in flight for SECONDS (default 5) into a container of its own (or all
+// into one), and prints the commits/s of each and their sum: whether writers
+// of different containers wait on each other (docs/scale.md).
 import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { openEngine } from '../src/engine/open.js';
 import type { Engine } from '../src/engine/types.js';
 import { freshPgDatabase, pgServer, restartPgServer } from '../test/pg-server.js';
 
-const N = Number(process.argv[2] ?? 20000);
+const args = process.argv.slice(2);
 
 async function inFlight(count: number, width: number, fn: (i: number) => Promise<unknown>): Promise<void> {
   let next = 0;
@@ -29,6 +37,44 @@ async function puts(engine: Engine, n: number, width: number, tag: string): Prom
   return n / (Number(process.hrtime.bigint() - t0) / 1e9);
 }
 
+if (args[0] === '--child') {
+  // One writer process: [--child, url, cont, seconds]; prints its commits and seconds.
+  const [, url, cont, secs] = args;
+  const engine = await openEngine(url!);
+  const small = Buffer.alloc(64, 7);
+  let n = 0;
+  const t0 = process.hrtime.bigint();
+  const end = Date.now() + Number(secs) * 1000;
+  await Promise.all(Array.from({ length: 256 }, async () => {
+    while (Date.now() < end) {
+      const i = n++;
+      await engine.commit({ ops: [{ op: 'put', cont: cont!, oid: Buffer.alloc(16, 2), dkey: Buffer.from(`p${process.pid}-${i}`), akey: Buffer.from('v'), value: small }] });
+    }
+  }));
+  process.stdout.write(`${JSON.stringify({ n, s: Number(process.hrtime.bigint() - t0) / 1e9 })}\n`);
+  await engine.close();
+  process.exit(0);
+}
+if (args[0] === '--writers') {
+  const procs = Number(args[1]);
+  const one = args.includes('--one-container');
+  const secs = Number(args.slice(2).find((a) => /^\d+$/.test(a)) ?? 5);
+  const url = await freshPgDatabase();
+  const shared = randomUUID();
+  const me = fileURLToPath(import.meta.url);
+  const runs = await Promise.all(Array.from({ length: procs }, () => new Promise<{ n: number; s: number }>((resolve, reject) => {
+    const c = spawn(process.execPath, [me, '--child', url, one ? shared : randomUUID(), String(secs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    c.stdout.on('data', (d: Buffer) => { out += d; });
+    c.on('error', reject);
+    c.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as { n: number; s: number }) : reject(new Error(`writer exited ${code}`))));
+  })));
+  const rates = runs.map((r) => r.n / r.s);
+  process.stdout.write(`${procs} writer processes, ${one ? 'one container' : 'a container each'}, 256 in flight each, ${secs} s: ${rates.reduce((a, b) => a + b, 0).toFixed(0)} commits/s (${rates.map((r) => r.toFixed(0)).join(' + ')})\n`);
+  process.exit(0);
+}
+
+const N = Number(args[0] ?? 20000);
 const admin = await pgServer();
 {
   const c = new pg.Client({ connectionString: admin });
