@@ -232,8 +232,9 @@ export function engineContract(name: string, factory: EngineFactory): void {
       const { spawn } = await import('node:child_process');
       const { fileURLToPath } = await import('node:url');
       const worker = fileURLToPath(new URL('./cross-container-worker.js', import.meta.url));
+      const t0 = Date.now() + 1500; // the cat processes race in time slots from here
       const run = (role: string, id: number) => new Promise<{ code: number | null; lines: Array<Record<string, unknown>>; stderr: string }>((resolve, reject) => {
-        const c = spawn(process.execPath, [worker, role, url, A, Bc, String(id), String(WRITERS), String(OBJS), String(MS)], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const c = spawn(process.execPath, [worker, role, url, A, Bc, String(id), String(WRITERS), String(OBJS), String(MS), String(t0)], { stdio: ['ignore', 'pipe', 'pipe'] });
         let stdout = '', stderr = '';
         c.stdout.on('data', (d: Buffer) => { stdout += d; });
         c.stderr.on('data', (d: Buffer) => { stderr += d; });
@@ -289,8 +290,8 @@ export function engineContract(name: string, factory: EngineFactory): void {
         assert.equal(n ? Buffer.from(n).readBigUInt64LE(0) : 0n, BigInt(incs[side]), `increments of the counter in ${side}`);
       }
       // Each raced catalog key has one winner, the one the catalog holds.
-      const winners = new Map<number, number[]>();
-      results.slice(WRITERS + 2).forEach((r, id) => { for (const x of r.lines) winners.set(x['won'] as number, [...(winners.get(x['won'] as number) ?? []), id]); });
+      const winners = new Map<string, number[]>();
+      results.slice(WRITERS + 2).forEach((r, id) => { for (const x of r.lines) winners.set(x['won'] as string, [...(winners.get(x['won'] as string) ?? []), id]); });
       assert.ok(winners.size > 0);
       for (const [i, ids] of winners) {
         assert.equal(ids.length, 1, `catalog key ${i} won by ${ids.join(' and ')}`);

@@ -10,12 +10,14 @@
 //   writers' commits: at a snapshot, exactly; after currentEpoch E, no value
 //   older than the container's newest commit <= E);
 // - cat: races the other cat process for catalog keys (cat-absent condition)
-//   in batches that also write a container; prints which keys it won.
+//   in batches that also write a container, eight keys at a time in time
+//   slots both processes share (from t0), so the races overlap; prints which
+//   keys it won.
 import { openEngine } from '../../src/engine/open.js';
 import type { KeyPath, WriteOp } from '../../src/engine/types.js';
 import { isStrataError } from '../../src/errors.js';
 
-const [role, url, contA, contB, idStr, writersStr, objsStr, msStr] = process.argv.slice(2);
+const [role, url, contA, contB, idStr, writersStr, objsStr, msStr, t0Str] = process.argv.slice(2);
 const id = Number(idStr);
 const writers = Number(writersStr);
 const objs = Number(objsStr);
@@ -87,17 +89,21 @@ if (role === 'writer') {
   } while (Date.now() < deadline);
 } else {
   const side: Side = id % 2 ? 'B' : 'A';
+  const t0 = Number(t0Str);
   for (let i = 0; Date.now() < deadline; i++) {
-    const key = `race/${conts.A}/${i}`;
-    try {
-      await engine.commit({
-        ops: [{ op: 'cat-put', key, value: id }, { op: 'put', ...single(side, 500 + id, 0), value: Buffer.from(`cat${i}`) }],
-        conditions: [{ kind: 'cat-absent', key }],
-      });
-      out({ won: i });
-    } catch (err) {
-      if (!isStrataError(err, 'ECONFLICT')) throw err;
-    }
+    await pause(t0 + i * 50 - Date.now());
+    await Promise.all(Array.from({ length: 8 }, async (_, j) => {
+      const key = `race/${conts.A}/${i}.${j}`;
+      try {
+        await engine.commit({
+          ops: [{ op: 'cat-put', key, value: id }, { op: 'put', ...single(side, 500 + id, j), value: Buffer.from(`cat${i}`) }],
+          conditions: [{ kind: 'cat-absent', key }],
+        });
+        out({ won: `${i}.${j}` });
+      } catch (err) {
+        if (!isStrataError(err, 'ECONFLICT')) throw err;
+      }
+    }));
   }
 }
 await engine.close();
