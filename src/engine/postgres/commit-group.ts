@@ -14,8 +14,10 @@ const TABLE_SQL: Record<core.Tbl, string> = { records: 'records', objpunch: 'obj
 
 /**
  * Every pending write of a transaction in one statement (data-modifying CTEs;
- * a key is either put or deleted, never both), plus the epoch counter when the
- * transaction took epochs: one round trip, however many tables it touches.
+ * a key is either put or deleted, never both), plus, at the end of a
+ * transaction that took epochs, its last epoch into the epoch rows of the
+ * containers it locked ($13), or into meta.epoch when it locked everything
+ * ($14): one round trip, however many tables it touches.
  */
 const WRITE_ALL = `WITH
   rd AS (DELETE FROM records WHERE k = ANY($1::bytea[])),
@@ -25,8 +27,36 @@ const WRITE_ALL = `WITH
   bd AS (DELETE FROM byfile WHERE k = ANY($6::bytea[])),
   bi AS (INSERT INTO byfile (k, v) SELECT * FROM unnest($7::bytea[], $8::bytea[]) ON CONFLICT (k) DO UPDATE SET v = excluded.v),
   lv AS (UPDATE files SET live = files.live + d.delta FROM unnest($9::int8[], $10::int8[]) AS d(no, delta) WHERE files.no = d.no),
-  bl AS (DELETE FROM blobs WHERE id = ANY($11::int8[]))
-UPDATE meta SET v = $12 WHERE k = 'epoch' AND $12::int8 IS NOT NULL`;
+  bl AS (DELETE FROM blobs WHERE id = ANY($11::int8[])),
+  ce AS (UPDATE cont_epoch SET v = $12 WHERE cont = ANY($13::bytea[]) AND $12::int8 IS NOT NULL)
+UPDATE meta SET v = $12 WHERE k = 'epoch' AND $12::int8 IS NOT NULL AND $14::bool`;
+
+/**
+ * The ordering point of writers. Writers of named containers hold this
+ * advisory lock shared and lock the containers' rows of cont_epoch; writers
+ * of everything (the catalog, extent-file table, any container) hold it
+ * exclusive, which waits for every container writer and holds off new ones.
+ * (Two-key form: a lock space apart from the one-key locks of schema.ts and
+ * work-queue.ts.)
+ */
+const WRITERS_LOCK = '7340121, 1';
+
+/**
+ * The statements that take a lock scope and then draw n epochs (simple
+ * protocol, so values are inlined: container ids are our own 16 bytes, as
+ * hex). Rows are locked in byte order of container (callers sort), so
+ * writers of overlapping containers cannot deadlock; a container's row is
+ * created by its first writer (the upsert locks it either way). Epochs come
+ * from one sequence *after* the lock: the writer of a container that takes
+ * its row after another commits draws larger epochs than every earlier
+ * writer of that container.
+ */
+function lockSql(conts: Buffer[] | undefined, n: number): string {
+  const draw = `SELECT nextval('epoch_seq') FROM generate_series(1, ${Math.max(1, Math.trunc(n))})`;
+  if (!conts) return `SELECT pg_advisory_xact_lock(${WRITERS_LOCK}); ${draw}`;
+  const rows = conts.map((c) => `('\\x${c.toString('hex')}'::bytea, 0)`).join(', ');
+  return `SELECT pg_advisory_xact_lock_shared(${WRITERS_LOCK}); INSERT INTO cont_epoch (cont, v) VALUES ${rows} ON CONFLICT (cont) DO UPDATE SET v = cont_epoch.v; ${draw}`;
+}
 
 /**
  * The reads a commit group needs, in one statement: whole prefix ranges of
@@ -50,8 +80,13 @@ export class Ctx {
   private liveBuf = new Map<number, number>();
   private blobDel: number[] = [];
   private dirty = false;
-  epoch: number | undefined;
-  private epochUsed = false;
+  /** What this transaction locked: container ids in hex, or 'all'; undefined before the lock. */
+  private held: Set<string> | 'all' | undefined;
+  private heldConts: Buffer[] = [];
+  /** Epochs drawn after the lock and not used yet, in increasing order. */
+  private drawn: number[] = [];
+  /** The last epoch this transaction used. */
+  private epoch: number | undefined;
   /**
    * Rows of prefix ranges read ahead under the epoch lock (key: table and
    * prefix in hex), kept current with this transaction's own writes, so the
@@ -62,20 +97,32 @@ export class Ctx {
 
   constructor(readonly client: pg.PoolClient, readonly write: boolean) {}
 
-  /** Takes the epoch row lock (once): every writer after this one waits until this transaction ends. */
-  async lock(): Promise<void> {
+  /**
+   * Takes the lock of the containers named (sorted by bytes), or of
+   * everything, once per transaction, and draws `epochs` epochs after it;
+   * every writer of those containers after this one waits until this
+   * transaction ends. begin: the same message begins the transaction (one
+   * round trip for both). A later request must stay inside what was locked.
+   */
+  async lock(conts: Buffer[] | undefined, epochs = 1, begin = false): Promise<void> {
     if (!this.write) throw new StrataError('EINVAL', 'write request in a read context');
-    if (this.epoch !== undefined) return;
-    const res = await this.client.query({ name: 'lock', text: `SELECT v FROM meta WHERE k = 'epoch' FOR UPDATE`, rowMode: 'array' });
-    this.epoch = Number(res.rows[0]![0]);
+    if (this.held !== undefined) {
+      const held = this.held;
+      if (held !== 'all' && (!conts || conts.some((c) => !held.has(c.toString('hex'))))) {
+        throw new StrataError('EINVAL', 'a write asked for a lock wider than its transaction took');
+      }
+      return;
+    }
+    // Simple protocol, several statements in one message: node-postgres answers with every result.
+    const res = await this.client.query({ text: (begin ? 'BEGIN; ' : '') + lockSql(conts, epochs), rowMode: 'array' }) as unknown as pg.QueryResult[];
+    this.drawn = res[res.length - 1]!.rows.map((row) => Number((row as unknown[])[0]));
+    this.held = conts ? new Set(conts.map((c) => c.toString('hex'))) : 'all';
+    this.heldConts = conts ?? [];
   }
-
-  /** The lock was taken by the statement that began the transaction. */
-  locked(epoch: number): void { this.epoch = epoch; }
 
   /** Reads ahead (under the lock: what it reads is the latest state until this transaction ends). */
   async readAhead(r: ReadAhead): Promise<void> {
-    if (this.epoch === undefined) throw new StrataError('EINVAL', 'read-ahead without the lock');
+    if (this.held === undefined) throw new StrataError('EINVAL', 'read-ahead without the lock');
     if (!r.records.length && !r.objpunch.length && !r.conts.length) return;
     const res = await this.client.query({
       name: 'read-ahead', text: READ_AHEAD, rowMode: 'array',
@@ -113,7 +160,7 @@ export class Ctx {
 
   /** Sends the pending writes (and the epoch counter, at the end) in one statement. */
   private async flush(end = false): Promise<void> {
-    const epoch = end && this.epochUsed ? this.epoch! : null;
+    const epoch = end && this.epoch !== undefined ? this.epoch : null;
     if (!this.dirty && epoch === null) return;
     this.dirty = false;
     const split = (tbl: core.Tbl) => {
@@ -132,7 +179,7 @@ export class Ctx {
     this.blobDel = [];
     await this.client.query({
       name: 'write-all', text: WRITE_ALL,
-      values: [r.dels, r.keys, r.vals, o.dels, o.keys, b.dels, b.keys, b.vals, nos, deltas, blobs, epoch],
+      values: [r.dels, r.keys, r.vals, o.dels, o.keys, b.dels, b.keys, b.vals, nos, deltas, blobs, epoch, this.heldConts, this.held === 'all'],
     });
   }
 
@@ -141,7 +188,6 @@ export class Ctx {
     await this.flush(true);
   }
 
-  get usedEpoch(): boolean { return this.epochUsed; }
 
   deleteBlobs(ids: number[]): void {
     this.blobDel.push(...ids);
@@ -181,11 +227,14 @@ export class Ctx {
       }
       case 'put': this.putBuf[r.tbl].set(r.key.toString('hex'), r.value); this.track(r.tbl, r.key, r.value); this.dirty = true; return undefined;
       case 'del': this.putBuf[r.tbl].set(r.key.toString('hex'), null); this.track(r.tbl, r.key, null); this.dirty = true; return undefined;
-      case 'lock': await this.lock(); return undefined;
+      case 'lock': await this.lock(r.conts); return undefined;
       case 'epoch': {
-        if (this.epoch === undefined) throw new StrataError('EINVAL', 'epoch requested without the lock');
-        this.epoch++;
-        this.epochUsed = true;
+        if (this.held === undefined) throw new StrataError('EINVAL', 'epoch requested without the lock');
+        if (!this.drawn.length) {
+          const res = await c.query({ name: 'epoch-next', text: `SELECT nextval('epoch_seq')`, rowMode: 'array' });
+          this.drawn.push(Number(res.rows[0]![0]));
+        }
+        this.epoch = this.drawn.shift()!;
         return this.epoch;
       }
       case 'snaps': {

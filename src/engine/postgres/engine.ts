@@ -24,7 +24,7 @@ import type { RecordValue } from '../records.js';
 import { planBatch, type Piece } from '../batch-plan.js';
 import { ExtentFiles, type ExtentRef } from '../extent-files.js';
 import * as core from '../core.js';
-import { applyBatch, CONFLICT, type StoredPieces } from '../batch-apply.js';
+import { applyBatch, CONFLICT, lockScope, type StoredPieces } from '../batch-apply.js';
 import { KvEngine, type FileEntry } from '../kv-engine.js';
 import { checkSchemaVersion, readDataSetting, readSchemaVersion } from './schema.js';
 import { pgConfig, redact } from './url.js';
@@ -156,18 +156,15 @@ export class PgEngine extends KvEngine {
   /**
    * Runs fn in a write transaction, retrying serialization failures and
    * deadlocks. lockFirst: the statement that begins the transaction also
-   * takes the epoch lock (one round trip for both).
+   * takes that lock scope and draws that many epochs (one round trip).
    */
-  private async transaction<T>(fn: (ctx: Ctx) => Promise<T>, retry = true, lockFirst = false): Promise<T> {
+  private async transaction<T>(fn: (ctx: Ctx) => Promise<T>, retry = true, lockFirst?: { conts: Buffer[] | undefined; epochs: number }): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.withClient(async (c) => {
           const ctx = new Ctx(c, true);
-          if (lockFirst) {
-            // Simple protocol, two statements in one message: node-postgres answers with both results.
-            const res = await c.query({ text: `BEGIN; SELECT v FROM meta WHERE k = 'epoch' FOR UPDATE`, rowMode: 'array' }) as unknown as pg.QueryResult[];
-            ctx.locked(Number(res[1]!.rows[0]![0]));
-          } else await c.query('BEGIN');
+          if (lockFirst) await ctx.lock(lockFirst.conts, lockFirst.epochs, true);
+          else await c.query('BEGIN');
           try {
             const out = await fn(ctx);
             await ctx.finish();
@@ -206,8 +203,16 @@ export class PgEngine extends KvEngine {
     });
   }
 
-  async currentEpoch(): Promise<Epoch> {
-    return this.withClient(async (c) => Number((await c.query({ name: 'epoch', text: `SELECT v FROM meta WHERE k = 'epoch'`, rowMode: 'array' })).rows[0]![0]));
+  async currentEpoch(cont?: ContId): Promise<Epoch> {
+    // A container's row holds the last epoch of its writers; meta.epoch the
+    // last of writers of everything, which excluded every container writer:
+    // both are epochs at which the container's view is fixed, so is the larger.
+    return this.withClient(async (c) => {
+      const res = cont === undefined
+        ? await c.query({ name: 'epoch', text: `SELECT GREATEST((SELECT v FROM meta WHERE k = 'epoch'), (SELECT max(v) FROM cont_epoch))`, rowMode: 'array' })
+        : await c.query({ name: 'epoch-of', text: `SELECT GREATEST((SELECT v FROM meta WHERE k = 'epoch'), (SELECT v FROM cont_epoch WHERE cont = $1))`, values: [uuidBytes(cont)], rowMode: 'array' });
+      return Number(res.rows[0]![0]);
+    });
   }
 
   // ---------- catalog ----------
@@ -286,6 +291,14 @@ export class PgEngine extends KvEngine {
   }
 
   private async runGroup(group: Pending[]): Promise<void> {
+    // The group locks what all its batches lock: the union of their containers, or everything.
+    let scope: Buffer[] | undefined = [];
+    for (const item of group) {
+      const s = lockScope(item.plan, item.conditions);
+      if (!s) { scope = undefined; break; }
+      scope.push(...s);
+    }
+    if (scope) scope = [...new Map(scope.map((c) => [c.toString('hex'), c])).values()].sort(Buffer.compare);
     let results: Array<Epoch | typeof CONFLICT>;
     try {
       results = await this.transaction(async (ctx) => {
@@ -302,7 +315,7 @@ export class PgEngine extends KvEngine {
           }
           ids.set(item, mine);
         }
-        await ctx.lock();
+        await ctx.lock(scope, group.length);
         await ctx.readAhead(readAheadOf(group));
         for (const item of group) {
           const r = await core.runAsync(applyBatch(item.plan, item.conditions, item.stored, item.fresh), ctx.handle);
@@ -310,7 +323,7 @@ export class PgEngine extends KvEngine {
           out.push(r);
         }
         return out;
-      }, true, group.every((item) => item.blobs.length === 0));
+      }, true, group.every((item) => item.blobs.length === 0) ? { conts: scope, epochs: group.length } : undefined);
     } catch (e) {
       if (group.length > 1) {
         // One bad batch must not fail the others: run them one by one.
