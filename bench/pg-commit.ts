@@ -37,6 +37,31 @@ async function puts(engine: Engine, n: number, width: number, tag: string): Prom
   return n / (Number(process.hrtime.bigint() - t0) / 1e9);
 }
 
+/**
+ * Samples every 2 ms what the backends of database db (but not, if given,
+ * backend skip) are doing: busy (active or inside a transaction), waiting on a
+ * lock (row, transaction or advisory). stop() ends it and returns the counts.
+ */
+function sampleWaits(url: string, db: string, skip = 0): { stop(): Promise<{ samples: number; active: number; lockWaits: number }> } {
+  let samples = 0, active = 0, lockWaits = 0;
+  let sampling = true;
+  const sampler = (async () => {
+    const s = new pg.Client({ connectionString: url });
+    await s.connect();
+    while (sampling) {
+      const r = await s.query(`SELECT state, wait_event_type FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND pid <> $2`, [db, skip]);
+      samples++;
+      for (const row of r.rows as Array<{ state: string; wait_event_type: string | null }>) {
+        if (row.state === 'active' || row.state === 'idle in transaction') active++;
+        if (row.wait_event_type === 'Lock') lockWaits++;
+      }
+      await new Promise((res) => setTimeout(res, 2));
+    }
+    await s.end();
+  })();
+  return { stop: async () => { sampling = false; await sampler; return { samples, active, lockWaits }; } };
+}
+
 if (args[0] === '--child') {
   // One writer process: [--child, url, cont, seconds]; prints its commits and seconds.
   const [, url, cont, secs] = args;
@@ -62,6 +87,7 @@ if (args[0] === '--writers') {
   const url = await freshPgDatabase();
   const shared = randomUUID();
   const me = fileURLToPath(import.meta.url);
+  const waits = sampleWaits(url, new URL(url).pathname.slice(1));
   const runs = await Promise.all(Array.from({ length: procs }, () => new Promise<{ n: number; s: number }>((resolve, reject) => {
     const c = spawn(process.execPath, [me, '--child', url, one ? shared : randomUUID(), String(secs)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -69,8 +95,9 @@ if (args[0] === '--writers') {
     c.on('error', reject);
     c.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as { n: number; s: number }) : reject(new Error(`writer exited ${code}`))));
   })));
+  const { samples, active, lockWaits } = await waits.stop();
   const rates = runs.map((r) => r.n / r.s);
-  process.stdout.write(`${procs} writer processes, ${one ? 'one container' : 'a container each'}, 256 in flight each, ${secs} s: ${rates.reduce((a, b) => a + b, 0).toFixed(0)} commits/s (${rates.map((r) => r.toFixed(0)).join(' + ')})\n`);
+  process.stdout.write(`${procs} writer processes, ${one ? 'one container' : 'a container each'}, 256 in flight each, ${secs} s: ${rates.reduce((a, b) => a + b, 0).toFixed(0)} commits/s (${rates.map((r) => r.toFixed(0)).join(' + ')}); backends busy per sample ${(active / samples).toFixed(2)}, waiting on a lock ${(lockWaits / samples).toFixed(2)} (${(100 * lockWaits / Math.max(1, active)).toFixed(0)}% of busy backend time)\n`);
   process.exit(0);
 }
 
@@ -95,28 +122,11 @@ for (const width of [1, 256]) {
   // One at a time is bound by the WAL flush: a tenth of the puts tells as much.
   const n = width === 1 ? Math.ceil(N / 10) : N;
   await mon.query('SELECT pg_stat_statements_reset()');
-    // Sample what the engine's backends wait on while the run goes on.
-  let samples = 0, active = 0, lockWaits = 0;
-  let sampling = true;
-  const sampler = (async () => {
-    const s = new pg.Client({ connectionString: url });
-    await s.connect();
-    while (sampling) {
-      const r = await s.query(`SELECT state, wait_event_type FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND pid <> $2`, [db, (mon as unknown as { processID: number }).processID]);
-      samples++;
-      for (const row of r.rows as Array<{ state: string; wait_event_type: string | null }>) {
-        if (row.state === 'active' || row.state === 'idle in transaction') active++;
-        if (row.wait_event_type === 'Lock') lockWaits++;
-      }
-      await new Promise((res) => setTimeout(res, 2));
-    }
-    await s.end();
-  })();
+  const waits = sampleWaits(url, db, (mon as unknown as { processID: number }).processID);
   const cpu0 = process.cpuUsage();
   const rate = await puts(engine, n, width, `w${width}`);
   const cpu = process.cpuUsage(cpu0);
-  sampling = false;
-  await sampler;
+  const { samples, active, lockWaits } = await waits.stop();
   await new Promise((res) => setTimeout(res, 600)); // stats reach pg_stat_database after PGSTAT_MIN_INTERVAL
   const st = await mon.query(`SELECT query, calls, total_exec_time FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = $1 AND query NOT ILIKE '%pg_stat%' ORDER BY calls DESC`, [db]);
   let calls = 0;
