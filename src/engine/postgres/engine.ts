@@ -3,13 +3,17 @@
 // under a directory every node mounts (`?data=/shared/dir`). Many processes on
 // many nodes use one database.
 //
-// Transactions: READ COMMITTED plus one explicit row lock. Every write
-// transaction first locks the epoch counter row (`meta.epoch`, SELECT ... FOR
-// UPDATE), then reads, checks conditions and writes, then stores the new
-// counter value and commits. Writers are serialized like LMDB's single writer,
-// so epochs are strictly increasing in commit order, and a reader that sees
-// epoch E sees every commit with an epoch <= E. Reads need no transaction:
-// each read request is one SQL statement (several ranges go as one UNION ALL).
+// Transactions: READ COMMITTED plus explicit locks (commit-group.ts). Every
+// write transaction first locks the rows of the containers it writes
+// (`cont_epoch`, in byte order; catalog writers lock everything instead),
+// draws its epochs from one sequence, then reads, checks conditions and
+// writes, stores its last epoch in those rows and commits. Writers of one
+// container are serialized like LMDB's single writer, so a container's epochs
+// are strictly increasing in its commit order, and a reader that sees epoch E
+// of a container (currentEpoch(cont)) sees every commit of it with an epoch
+// <= E; writers of different containers do not wait on each other. Reads
+// need no transaction: each read request is one SQL statement (several
+// ranges go as one UNION ALL).
 //
 // Group commit: commits of one process that queue up while a transaction runs
 // go together in the next transaction (each still gets its own epoch, and a
@@ -69,7 +73,7 @@ export class PgEngine extends KvEngine {
   private constructor(readonly location: string, private readonly pool: pg.Pool, data: string, access?: HomeAccess) {
     super();
     this.data = data;
-    // Writers of all groups queue on the epoch lock, and each holds it through
+    // Groups writing a container queue on its epoch row, and each holds it through
     // its WAL flush: one group runs while the next waits with its batches, more
     // would split the queue into smaller groups each paying a flush (with 4,
     // 0.6x the puts/s of 2: bench/pg-commit.ts).
