@@ -249,9 +249,13 @@ export function engineContract(name: string, factory: EngineFactory): void {
       // The model: per container and object, its values by epoch.
       const versions = new Map<string, Array<{ e: number; v: string }>>();
       const incs = { A: 0, B: 0 };
+      const counterAt = { A: [] as Array<{ e: number; n: number }>, B: [] as Array<{ e: number; n: number }> };
+      const copies: Array<{ side: 'A' | 'B'; e: number; n: number }> = [];
       for (const r of results.slice(0, WRITERS)) {
         for (const x of r.lines) {
           if ('incs' in x) { incs[x['into'] as 'A' | 'B'] += x['incs'] as number; continue; }
+          if ('ctr' in x) { counterAt[x['ctr'] as 'A' | 'B'].push({ e: x['e'] as number, n: x['n'] as number }); continue; }
+          if ('copy' in x) { copies.push({ side: x['copy'] as 'A' | 'B', e: x['e'] as number, n: x['n'] as number }); continue; }
           const key = `${x['c']}/${x['w']}/${x['o']}`;
           if (!versions.has(key)) versions.set(key, []);
           versions.get(key)!.push({ e: x['e'] as number, v: x['v'] as string });
@@ -288,6 +292,13 @@ export function engineContract(name: string, factory: EngineFactory): void {
       for (const [side, c] of [['A', A], ['B', Bc]] as const) {
         const n = await engine.get({ cont: c, oid: oidOf(999999), dkey: B('c'), akey: B('n') });
         assert.equal(n ? Buffer.from(n).readBigUInt64LE(0) : 0n, BigInt(incs[side]), `increments of the counter in ${side}`);
+      }
+      // A copy of a counter committed at epoch E under a condition on its
+      // version holds the counter's value at the newest increment below E.
+      assert.ok(copies.length > 0, 'some copies were committed');
+      for (const c of copies) {
+        const before = counterAt[c.side].filter((x) => x.e < c.e).reduce((a, b) => (b.e > a.e ? b : a), { e: 0, n: 0 });
+        assert.equal(c.n, before.n, `a copy of counter ${c.side} at ${c.e} holds ${c.n}, the counter was ${before.n} (at ${before.e})`);
       }
       // Each raced catalog key has one winner, the one the catalog holds.
       const winners = new Map<string, number[]>();

@@ -4,6 +4,9 @@
 //   every fourth batch in both at once, every third batch also increments a
 //   counter in the *other* container under a version condition; prints each
 //   commit (container, object, epoch, value) and how many increments landed;
+//   every fifth batch writes only its own container, a copy of the other
+//   container's counter, under a condition on that counter's version (a
+//   condition on a container the batch does not write);
 // - reader (of one container): creates a snapshot and reads every writer
 //   object at it; asks currentEpoch(cont), then reads every object's latest
 //   value; prints what it read (the parent checks each read against the
@@ -52,6 +55,7 @@ if (role === 'writer') {
         try {
           const e = await engine.commit({ ops: [...ops, { op: 'put', ...ck, value: u64(next) }], conditions: [{ kind: 'akey', ...ck, version }] });
           for (const s of sides) out({ c: s, w: id, o, e, v });
+          out({ ctr: other, e, n: Number(next) });
           incs++;
           break;
         } catch (err) {
@@ -61,6 +65,18 @@ if (role === 'writer') {
     } else {
       const e = await engine.commit({ ops });
       for (const s of sides) out({ c: s, w: id, o, e, v });
+    }
+    if (n % 5 === 0) {
+      const ck = counter(other);
+      const version = await engine.version(ck);
+      const cur = await engine.get(ck);
+      const seen = cur ? Buffer.from(cur).readBigUInt64LE(0) : 0n;
+      try {
+        const e = await engine.commit({ ops: [{ op: 'put', ...single(home, 700 + id, 0), value: u64(seen) }], conditions: [{ kind: 'akey', ...ck, version }] });
+        out({ copy: other, e, n: Number(seen) });
+      } catch (err) {
+        if (!isStrataError(err, 'ECONFLICT')) throw err;
+      }
     }
   }
   out({ incs, into: other });
