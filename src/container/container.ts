@@ -71,5 +71,5 @@ export class Container {
     return ObjectId.make(seq, otype, parseObjectClass(oclass ?? this.oclass));
   }
 
-  currentEpoch(): Promise<Epoch> { return this.engine.currentEpoch(); }
+  currentEpoch(): Promise<Epoch> { return this.engine.currentEpoch(this.uuid); }
 }

@@ -30,11 +30,32 @@ function* checkCondition(c: Condition, read: Map<string, Rec[]>): Gen<boolean> {
 export type StoredPieces = Map<Piece, RecordValue>;
 
 /**
+ * What a batch must lock: the containers it writes or reads a condition of,
+ * in byte order; undefined (everything) when it writes or reads the catalog,
+ * whose entries any writer may read.
+ */
+export function lockScope(plan: PlannedOp[], conditions: Condition[]): Buffer[] | undefined {
+  const conts = new Map<string, Buffer>();
+  for (const c of conditions) {
+    if (c.kind !== 'akey') return undefined;
+    conts.set(c.cont, uuidBytes(c.cont));
+  }
+  for (const op of plan) {
+    if (op.op === 'cat-put' || op.op === 'cat-del') return undefined;
+    const cont = op.op === 'array' ? op.kp.cont : op.cont;
+    if (!conts.has(cont)) conts.set(cont, uuidBytes(cont));
+  }
+  // A batch of nothing still takes an epoch: it orders with everything.
+  return conts.size ? [...conts.values()].sort(Buffer.compare) : undefined;
+}
+
+/**
  * Applies a planned batch at a new epoch inside one write transaction.
  * Conditions are checked first; on a failed one nothing is written.
  */
 export function* applyBatch(plan: PlannedOp[], conditions: Condition[], stored: StoredPieces, freshObjs: Batch['fresh'] = []): Gen<number | typeof CONFLICT> {
-  yield { t: 'lock' };
+  const conts = lockScope(plan, conditions);
+  yield conts ? { t: 'lock', conts } : { t: 'lock' };
   // Records of the akeys the conditions read, keyed by akey prefix. The first
   // op on such an akey uses them instead of reading them again (nothing in
   // this batch has written them yet): a create is conditioned on the entry it

@@ -44,8 +44,14 @@ export type Req =
   | { t: 'ranges'; ranges: RangeReq[] }
   | { t: 'put'; tbl: Tbl; key: Buffer; value: Buffer }
   | { t: 'del'; tbl: Tbl; key: Buffer }
-  /** Serializes with every other writer (PostgreSQL: row lock on the epoch counter; LMDB: no-op, the write txn is exclusive). */
-  | { t: 'lock' }
+  /**
+   * Serializes with every other writer of the containers named (conts), or
+   * without conts with every writer (catalog, extent-file table, all
+   * containers). Once per transaction, before reads that decide writes.
+   * PostgreSQL: row locks on the containers' epoch rows; LMDB: no-op, the
+   * write txn is exclusive.
+   */
+  | { t: 'lock'; conts?: Buffer[] }
   /** The next epoch (after 'lock'); the driver stores the counter at commit. -> number */
   | { t: 'epoch' }
   /** Snapshot epochs of a container -> number[] */

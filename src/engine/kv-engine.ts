@@ -52,7 +52,7 @@ export abstract class KvEngine implements Engine {
   protected abstract sealFile(no: number): Promise<void>;
 
   abstract commit(batch: Batch): Promise<Epoch>;
-  abstract currentEpoch(): Promise<Epoch>;
+  abstract currentEpoch(cont?: ContId): Promise<Epoch>;
   abstract allocate(cont: ContId, count: number): Promise<bigint>;
   abstract catGet(key: string): Promise<unknown | undefined>;
   abstract catList(prefix: string, opts?: { after?: string; limit?: number }): Promise<Array<[string, unknown]>>;

@@ -22,7 +22,8 @@ export function lastWriteKey(cont: ContId): string {
 
 export function* createSnapshot(cont: ContId, name: string | undefined, record?: { keyPrefix: string; value: unknown }): Gen<number> {
   const c = uuidBytes(cont);
-  yield { t: 'lock' };
+  // A record is a catalog entry others may read or condition on: then lock everything.
+  yield record ? { t: 'lock' } : { t: 'lock', conts: [c] };
   const epoch = (yield { t: 'epoch' }) as number;
   yield { t: 'snap-put', cont: c, epoch, info: { name, createdAt: new Date().toISOString() } };
   if (record) yield { t: 'cat-put', key: `${record.keyPrefix}${epoch}`, value: record.value };
@@ -61,7 +62,7 @@ export function parseTouchedKey(key: string, cont: ContId): { epoch: number; oid
 
 /** Deletes a snapshot's entry; says whether it existed and whether the container was written after it (in the same transaction). */
 export function* destroySnapshotEntry(cont: ContId, epoch: number): Gen<{ existed: boolean; writtenAfter: boolean }> {
-  yield { t: 'lock' };
+  yield { t: 'lock', conts: [uuidBytes(cont)] };
   const last = yield { t: 'cat-get', key: lastWriteKey(cont) };
   const existed = (yield { t: 'snap-del', cont: uuidBytes(cont), epoch }) as boolean;
   // Unknown (an engine home older than the record): assume it was.
@@ -137,7 +138,7 @@ export function* aggregateObject(c: Buffer, oid: Buffer): Gen<{ recs: Buffer[]; 
  * records and punches it deleted.
  */
 export function* reclaimObject(c: Buffer, oid: Buffer): Gen<number> {
-  yield { t: 'lock' };
+  yield { t: 'lock', conts: [c] };
   const doomed = yield* aggregateObject(c, oid);
   for (const k of doomed.recs) yield* removeRec(k);
   for (const k of doomed.punches) yield { t: 'del', tbl: 'objpunch', key: k };
@@ -151,7 +152,7 @@ export function* reclaimObject(c: Buffer, oid: Buffer): Gen<number> {
  * after it), or every entry with `all`. Returns how many it listed and deleted.
  */
 export function* pruneTouched(cont: ContId, all: boolean, limit: number): Gen<{ listed: number; deleted: number }> {
-  yield { t: 'lock' };
+  yield { t: 'lock', conts: [uuidBytes(cont)] };
   const snaps = all ? [] : yield* snapsOf(uuidBytes(cont));
   const oldest = snaps.length ? Math.min(...snaps) : Infinity;
   const keys = (yield { t: 'cat-keys', prefix: touchedPrefix(cont), limit }) as string[];
@@ -166,7 +167,7 @@ export function* pruneTouched(cont: ContId, all: boolean, limit: number): Gen<{ 
 
 /** Deletes up to `max` records and object punches of a container; returns how many (0 when done). */
 export function* destroySome(c: Buffer, max: number): Gen<number> {
-  yield { t: 'lock' };
+  yield { t: 'lock', conts: [c] };
   const [recs, punches] = yield* ranges([
     { tbl: 'records', start: c, end: prefixEnd(c), limit: max },
     { tbl: 'objpunch', start: c, end: prefixEnd(c), limit: max, keysOnly: true },

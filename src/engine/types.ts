@@ -133,8 +133,13 @@ export interface Engine {
    * per request, so a file another client closed is there when it is opened.
    */
   refresh(): void;
-  /** The newest committed epoch. */
-  currentEpoch(): Promise<Epoch>;
+  /**
+   * The newest committed epoch. With a container: an epoch at which reads of
+   * that container see a fixed view, every commit of it up to that epoch and
+   * none after (the one to read "now" at; commits of other containers may be
+   * newer).
+   */
+  currentEpoch(cont?: ContId): Promise<Epoch>;
   /** Atomically reserves `count` consecutive numbers from a container's counter; returns the first (starts at 1). */
   allocate(cont: ContId, count: number): Promise<bigint>;
 

@@ -247,6 +247,100 @@ export function engineContract(name: string, factory: EngineFactory): void {
       assert.equal(Buffer.from(counter!).readBigUInt64LE(0), 400n, 'every conditional increment of both processes landed');
     });
 
+    it('two containers written at once by several processes: reads of each see exactly its commits up to the epoch read at; conditions and catalog races across containers hold', async () => {
+      const A = newCont(), Bc = randomUUID();
+      const WRITERS = 4, OBJS = 4, MS = 3000;
+      const { spawn } = await import('node:child_process');
+      const { fileURLToPath } = await import('node:url');
+      const worker = fileURLToPath(new URL('./cross-container-worker.js', import.meta.url));
+      const t0 = Date.now() + 1500; // the cat processes race in time slots from here
+      const run = (role: string, id: number) => new Promise<{ code: number | null; lines: Array<Record<string, unknown>>; stderr: string }>((resolve, reject) => {
+        const c = spawn(process.execPath, [worker, role, url, A, Bc, String(id), String(WRITERS), String(OBJS), String(MS), String(t0)], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '', stderr = '';
+        c.stdout.on('data', (d: Buffer) => { stdout += d; });
+        c.stderr.on('data', (d: Buffer) => { stderr += d; });
+        c.on('error', reject);
+        c.on('close', (code) => resolve({ code, stderr, lines: stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) }));
+      });
+      const results = await Promise.all([
+        ...Array.from({ length: WRITERS }, (_, i) => run('writer', i)),
+        run('reader', 0), run('reader', 1), run('cat', 0), run('cat', 1),
+      ]);
+      for (const r of results) assert.equal(r.code, 0, r.stderr);
+      // The model: per container and object, its values by epoch.
+      const versions = new Map<string, Array<{ e: number; v: string }>>();
+      const incs = { A: 0, B: 0 };
+      const counterAt = { A: [] as Array<{ e: number; n: number }>, B: [] as Array<{ e: number; n: number }> };
+      const copies: Array<{ side: 'A' | 'B'; e: number; n: number }> = [];
+      for (const r of results.slice(0, WRITERS)) {
+        for (const x of r.lines) {
+          if ('incs' in x) { incs[x['into'] as 'A' | 'B'] += x['incs'] as number; continue; }
+          if ('ctr' in x) { counterAt[x['ctr'] as 'A' | 'B'].push({ e: x['e'] as number, n: x['n'] as number }); continue; }
+          if ('copy' in x) { copies.push({ side: x['copy'] as 'A' | 'B', e: x['e'] as number, n: x['n'] as number }); continue; }
+          const key = `${x['c']}/${x['w']}/${x['o']}`;
+          if (!versions.has(key)) versions.set(key, []);
+          versions.get(key)!.push({ e: x['e'] as number, v: x['v'] as string });
+        }
+      }
+      const want = (c: string, w: number, o: number, epoch: number) => {
+        let best: { e: number; v: string } | undefined;
+        for (const x of versions.get(`${c}/${w}/${o}`) ?? []) if (x.e <= epoch && (!best || x.e > best.e)) best = x;
+        return best?.v ?? null;
+      };
+      const epochOf = new Map<string, number>();
+      for (const list of versions.values()) for (const x of list) epochOf.set(x.v, x.e);
+      const wrong: string[] = [];
+      let reads = 0;
+      for (const r of results.slice(WRITERS, WRITERS + 2)) {
+        for (const x of r.lines) {
+          reads++;
+          for (const [w, o, v] of x['reads'] as Array<[number, number, string | null]>) {
+            if (x['at'] !== undefined) {
+              // At a snapshot: exactly the newest commit at or below it.
+              const expect = want(x['c'] as string, w, o, x['at'] as number);
+              if (v !== expect) wrong.push(`container ${x['c']} at snapshot ${x['at']}: object ${w}/${o} read ${v}, its commits say ${expect}`);
+            } else {
+              // After currentEpoch(cont) said E: every commit of the container up to E is visible.
+              const floor = want(x['c'] as string, w, o, x['now'] as number);
+              if (floor !== null && (v === null || epochOf.get(v)! < epochOf.get(floor)!)) wrong.push(`container ${x['c']} after currentEpoch ${x['now']}: object ${w}/${o} read ${v}, older than its commit ${floor}`);
+            }
+          }
+        }
+      }
+      assert.ok(reads >= 4 && versions.size > 0, `the test ran (${reads} reads)`);
+      assert.deepEqual(wrong.slice(0, 10), [], `${wrong.length} wrong reads`);
+      // Every conditional increment landed exactly once.
+      for (const [side, c] of [['A', A], ['B', Bc]] as const) {
+        const n = await engine.get({ cont: c, oid: oidOf(999999), dkey: B('c'), akey: B('n') });
+        assert.equal(n ? Buffer.from(n).readBigUInt64LE(0) : 0n, BigInt(incs[side]), `increments of the counter in ${side}`);
+      }
+      // A copy of a counter committed at epoch E under a condition on its
+      // version holds the counter's value at the newest increment below E.
+      assert.ok(copies.length > 0, 'some copies were committed');
+      for (const c of copies) {
+        const before = counterAt[c.side].filter((x) => x.e < c.e).reduce((a, b) => (b.e > a.e ? b : a), { e: 0, n: 0 });
+        assert.equal(c.n, before.n, `a copy of counter ${c.side} at ${c.e} holds ${c.n}, the counter was ${before.n} (at ${before.e})`);
+      }
+      // Each raced catalog key has one winner, the one the catalog holds.
+      const winners = new Map<string, number[]>();
+      results.slice(WRITERS + 2).forEach((r, id) => { for (const x of r.lines) winners.set(x['won'] as string, [...(winners.get(x['won'] as string) ?? []), id]); });
+      assert.ok(winners.size > 0);
+      for (const [i, ids] of winners) {
+        assert.equal(ids.length, 1, `catalog key ${i} won by ${ids.join(' and ')}`);
+        assert.equal(await engine.catGet(`race/${A}/${i}`), ids[0]);
+      }
+      // A read now at each container's current epoch sees its newest commits.
+      for (const [side, c] of [['A', A], ['B', Bc]] as const) {
+        const at = await engine.currentEpoch(c);
+        for (let w = 0; w < WRITERS; w++) {
+          for (let o = 0; o < OBJS; o++) {
+            const v = await engine.get({ cont: c, oid: oidOf(w * 1000 + o), dkey: B('d'), akey: B('v') }, at);
+            assert.equal(v === undefined ? null : Buffer.from(v).toString(), want(side, w, o, Infinity), `${side} ${w}/${o} now`);
+          }
+        }
+      }
+    });
+
     it('destroying a snapshot taken after the last write frees nothing and changes no read; an older one is reclaimed as before', async () => {
       newCont();
       const k = kp(1, 'f', 'data');

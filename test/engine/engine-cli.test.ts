@@ -8,6 +8,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { runCli, tempDir } from '../helpers.js';
 import { emptyPgDatabase, freshPgDatabase, pgUnavailableReason } from '../pg-server.js';
+import { openEngine } from '../../src/engine/open.js';
 
 describe('strata engine', () => {
   it('init and info on lmdb', async () => {
@@ -25,7 +26,7 @@ describe('strata engine', () => {
     const url = await freshPgDatabase(); // initialized once already
     const again = await runCli(['--engine', url, 'engine', 'init']);
     assert.equal(again.code, 0, again.stderr);
-    assert.match(again.stdout, /schema already at version 2; large extents: PostgreSQL \(blobs table\)/);
+    assert.match(again.stdout, /schema already at version 3; large extents: PostgreSQL \(blobs table\)/);
     const info = await runCli(['engine', 'info', '--json'], { env: { STRATA_ENGINE: url } });
     assert.equal(info.code, 0, info.stderr);
     assert.equal(JSON.parse(info.stdout).kind, 'postgres');
@@ -92,17 +93,30 @@ describe('strata engine', () => {
     assert.match(init.stdout, /large extents: PostgreSQL \(blobs table\)/);
     const info = await runCli(['--engine', url, 'engine', 'info', '--json'], { env: { STRATA_HOME: home } });
     assert.equal(JSON.parse(info.stdout).bulkData, 'PostgreSQL (blobs table)');
-    // Back to a version-1 schema (no settings table), then migrate: large extents stay in PostgreSQL.
+    // Back to a version-1 schema (no settings table, one epoch counter at 1000), then migrate:
+    // large extents stay in PostgreSQL, epochs continue the counter.
     const c = new pg.Client({ connectionString: url });
     await c.connect();
     await c.query('DROP TABLE settings');
+    await c.query('DROP TABLE cont_epoch');
+    await c.query('DROP SEQUENCE epoch_seq');
+    await c.query(`UPDATE meta SET v = 1000 WHERE k = 'epoch'`);
     await c.query('UPDATE schema_version SET version = 1');
     await c.end();
     const old = await runCli(['--engine', url, 'pool', 'list'], { env: { STRATA_HOME: home } });
-    assert.match(old.stderr, /version 1, older than this strata needs \(2\): run 'strata engine init'/);
+    assert.match(old.stderr, /version 1, older than this strata needs \(3\): run 'strata engine init'/);
     const mig = await runCli(['--engine', url, 'engine', 'init'], { env: { STRATA_HOME: home } });
     assert.equal(mig.code, 0, mig.stderr);
-    assert.match(mig.stdout, /schema migrated from version 1 to 2; large extents: PostgreSQL \(blobs table\)/);
+    assert.match(mig.stdout, /schema migrated from version 1 to 3; large extents: PostgreSQL \(blobs table\)/);
+    const engine = await openEngine(url);
+    try {
+      const cont = crypto.randomUUID();
+      const e = await engine.commit({ ops: [{ op: 'put', cont, oid: Buffer.alloc(16, 1), dkey: Buffer.from('d'), akey: Buffer.from('a'), value: Buffer.from('x') }] });
+      assert.equal(e, 1001, 'the first epoch after the migration follows the old counter');
+      assert.equal(await engine.currentEpoch(cont), 1001);
+    } finally {
+      await engine.close();
+    }
     assert.ok(!fs.existsSync(path.join(home, 'pg-extents')));
   });
 });

@@ -3,13 +3,17 @@
 // under a directory every node mounts (`?data=/shared/dir`). Many processes on
 // many nodes use one database.
 //
-// Transactions: READ COMMITTED plus one explicit row lock. Every write
-// transaction first locks the epoch counter row (`meta.epoch`, SELECT ... FOR
-// UPDATE), then reads, checks conditions and writes, then stores the new
-// counter value and commits. Writers are serialized like LMDB's single writer,
-// so epochs are strictly increasing in commit order, and a reader that sees
-// epoch E sees every commit with an epoch <= E. Reads need no transaction:
-// each read request is one SQL statement (several ranges go as one UNION ALL).
+// Transactions: READ COMMITTED plus explicit locks (commit-group.ts). Every
+// write transaction first locks the rows of the containers it writes
+// (`cont_epoch`, in byte order; catalog writers lock everything instead),
+// draws its epochs from one sequence, then reads, checks conditions and
+// writes, stores its last epoch in those rows and commits. Writers of one
+// container are serialized like LMDB's single writer, so a container's epochs
+// are strictly increasing in its commit order, and a reader that sees epoch E
+// of a container (currentEpoch(cont)) sees every commit of it with an epoch
+// <= E; writers of different containers do not wait on each other. Reads
+// need no transaction: each read request is one SQL statement (several
+// ranges go as one UNION ALL).
 //
 // Group commit: commits of one process that queue up while a transaction runs
 // go together in the next transaction (each still gets its own epoch, and a
@@ -17,19 +21,19 @@
 import os from 'node:os';
 import fs from 'node:fs';
 import pg from 'pg';
-import type { Batch, ContId, EngineUsage, Epoch, KeyPath, SnapshotInfo } from '../types.js';
+import type { Batch, ContId, EngineUsage, Epoch, SnapshotInfo } from '../types.js';
 import { StrataError, fromSystemError } from '../../errors.js';
-import { akeyPrefix, dkeyPunchPrefix, objPrefix, prefixEnd, uuidBytes } from '../keys.js';
+import { uuidBytes } from '../keys.js';
 import type { RecordValue } from '../records.js';
-import { planBatch, type Piece, type PlannedOp } from '../batch-plan.js';
-import type { Condition } from '../types.js';
+import { planBatch, type Piece } from '../batch-plan.js';
 import { ExtentFiles, type ExtentRef } from '../extent-files.js';
 import * as core from '../core.js';
-import { applyBatch, CONFLICT, type StoredPieces } from '../batch-apply.js';
+import { applyBatch, CONFLICT, lockScope, type StoredPieces } from '../batch-apply.js';
 import { KvEngine, type FileEntry } from '../kv-engine.js';
 import { checkSchemaVersion, readDataSetting, readSchemaVersion } from './schema.js';
 import { pgConfig, redact } from './url.js';
 import { copyOut } from './copy-out.js';
+import { Ctx, readAheadOf, type Pending } from './commit-group.js';
 import { makeDir, readAccess, PRIVATE, type HomeAccess } from '../home-access.js';
 
 /** Array writes up to this size stay in the records table; larger ones go to blobs or extent files. */
@@ -38,8 +42,6 @@ const INLINE_MAX = 16 * 1024;
 const WRITERS = 2;
 /** Batches of one process that share a transaction, at most. */
 const GROUP_MAX = 256;
-
-const TABLE_SQL: Record<core.Tbl, string> = { records: 'records', objpunch: 'objpunch', byfile: 'byfile' };
 
 function isRetryable(e: unknown): boolean {
   const code = (e as { code?: string })?.code;
@@ -58,262 +60,6 @@ function pgError(e: unknown, what: string): StrataError {
   return new StrataError('EIO', `${what}: ${err?.message ?? String(e)}${err?.code ? ` (${err.code})` : ''}`, { cause: e });
 }
 
-/**
- * Every pending write of a transaction in one statement (data-modifying CTEs;
- * a key is either put or deleted, never both), plus the epoch counter when the
- * transaction took epochs: one round trip, however many tables it touches.
- */
-const WRITE_ALL = `WITH
-  rd AS (DELETE FROM records WHERE k = ANY($1::bytea[])),
-  ri AS (INSERT INTO records (k, v) SELECT * FROM unnest($2::bytea[], $3::bytea[]) ON CONFLICT (k) DO UPDATE SET v = excluded.v),
-  od AS (DELETE FROM objpunch WHERE k = ANY($4::bytea[])),
-  oi AS (INSERT INTO objpunch (k) SELECT unnest($5::bytea[]) ON CONFLICT DO NOTHING),
-  bd AS (DELETE FROM byfile WHERE k = ANY($6::bytea[])),
-  bi AS (INSERT INTO byfile (k, v) SELECT * FROM unnest($7::bytea[], $8::bytea[]) ON CONFLICT (k) DO UPDATE SET v = excluded.v),
-  lv AS (UPDATE files SET live = files.live + d.delta FROM unnest($9::int8[], $10::int8[]) AS d(no, delta) WHERE files.no = d.no),
-  bl AS (DELETE FROM blobs WHERE id = ANY($11::int8[]))
-UPDATE meta SET v = $12 WHERE k = 'epoch' AND $12::int8 IS NOT NULL`;
-
-/**
- * The reads a commit group needs, in one statement: whole prefix ranges of
- * records and objpunch (u.s = prefix, u.e = its end), and the snapshots of
- * the containers it writes.
- */
-const READ_AHEAD = `SELECT 0 AS t, u.i, r.k, r.v, NULL::int8 AS e FROM unnest($1::bytea[], $2::bytea[]) WITH ORDINALITY AS u(s, e, i), LATERAL (SELECT k, v FROM records WHERE k >= u.s AND k < u.e) r
-UNION ALL SELECT 1, u.i, p.k, NULL, NULL FROM unnest($3::bytea[], $4::bytea[]) WITH ORDINALITY AS u(s, e, i), LATERAL (SELECT k FROM objpunch WHERE k >= u.s AND k < u.e) p
-UNION ALL SELECT 2, u.i, NULL, NULL, s.epoch FROM unnest($5::bytea[]) WITH ORDINALITY AS u(c, i) JOIN snapshots s ON s.cont = u.c`;
-
-/** What a commit group reads: prefix ranges (records: an akey or a dkey's punches; objpunch: an object) and containers' snapshots. */
-export interface ReadAhead {
-  records: Buffer[];
-  objpunch: Buffer[];
-  conts: Buffer[];
-}
-
-/** A running read or write context on one connection: answers core.Req. */
-class Ctx {
-  private putBuf: Record<core.Tbl, Map<string, Buffer | null>> = { records: new Map(), objpunch: new Map(), byfile: new Map() };
-  private liveBuf = new Map<number, number>();
-  private blobDel: number[] = [];
-  private dirty = false;
-  epoch: number | undefined;
-  private epochUsed = false;
-  /**
-   * Rows of prefix ranges read ahead under the epoch lock (key: table and
-   * prefix in hex), kept current with this transaction's own writes, so the
-   * batches of a group read them without a round trip each.
-   */
-  private cached = new Map<string, Map<string, Buffer>>();
-  private cachedSnaps = new Map<string, number[]>();
-
-  constructor(readonly client: pg.PoolClient, readonly write: boolean) {}
-
-  /** Takes the epoch row lock (once): every writer after this one waits until this transaction ends. */
-  async lock(): Promise<void> {
-    if (!this.write) throw new StrataError('EINVAL', 'write request in a read context');
-    if (this.epoch !== undefined) return;
-    const res = await this.client.query({ name: 'lock', text: `SELECT v FROM meta WHERE k = 'epoch' FOR UPDATE`, rowMode: 'array' });
-    this.epoch = Number(res.rows[0]![0]);
-  }
-
-  /** The lock was taken by the statement that began the transaction. */
-  locked(epoch: number): void { this.epoch = epoch; }
-
-  /** Reads ahead (under the lock: what it reads is the latest state until this transaction ends). */
-  async readAhead(r: ReadAhead): Promise<void> {
-    if (this.epoch === undefined) throw new StrataError('EINVAL', 'read-ahead without the lock');
-    if (!r.records.length && !r.objpunch.length && !r.conts.length) return;
-    const res = await this.client.query({
-      name: 'read-ahead', text: READ_AHEAD, rowMode: 'array',
-      values: [r.records, r.records.map(prefixEnd), r.objpunch, r.objpunch.map(prefixEnd), r.conts],
-    });
-    const recs = r.records.map((p) => { const m = new Map<string, Buffer>(); this.cached.set(`records:${p.toString('hex')}`, m); return m; });
-    const puns = r.objpunch.map((p) => { const m = new Map<string, Buffer>(); this.cached.set(`objpunch:${p.toString('hex')}`, m); return m; });
-    const snaps = r.conts.map((c) => { const l: number[] = []; this.cachedSnaps.set(c.toString('hex'), l); return l; });
-    for (const [t, i, k, v, e] of res.rows as Array<[number, string, Buffer | null, Buffer | null, string | null]>) {
-      const n = Number(i) - 1;
-      if (t === 0) recs[n]!.set(k!.toString('hex'), v!);
-      else if (t === 1) puns[n]!.set(k!.toString('hex'), EMPTY);
-      else snaps[n]!.push(Number(e));
-    }
-  }
-
-  /** The read-ahead rows of a range, if it is a whole prefix range that was read ahead. */
-  private fromCache(q: core.RangeReq): core.KV[] | undefined {
-    if (this.cached.size === 0 || q.tbl === 'byfile') return undefined;
-    const m = this.cached.get(`${q.tbl}:${q.start.toString('hex')}`);
-    if (!m || !prefixEnd(q.start).equals(q.end)) return undefined;
-    const out = [...m].map(([h, v]) => ({ key: Buffer.from(h, 'hex'), value: q.keysOnly ? EMPTY : v }));
-    out.sort((a, b) => Buffer.compare(a.key, b.key));
-    return q.limit !== undefined ? out.slice(0, q.limit) : out;
-  }
-
-  /** A write to a key inside a read-ahead range keeps that range current (records keys: prefix + epoch + offset; objpunch: prefix + epoch). */
-  private track(tbl: core.Tbl, key: Buffer, value: Buffer | null): void {
-    if (this.cached.size === 0 || tbl === 'byfile') return;
-    const m = this.cached.get(`${tbl}:${key.subarray(0, key.length - (tbl === 'records' ? 16 : 8)).toString('hex')}`);
-    if (!m) return;
-    if (value === null) m.delete(key.toString('hex'));
-    else m.set(key.toString('hex'), value);
-  }
-
-  /** Sends the pending writes (and the epoch counter, at the end) in one statement. */
-  private async flush(end = false): Promise<void> {
-    const epoch = end && this.epochUsed ? this.epoch! : null;
-    if (!this.dirty && epoch === null) return;
-    this.dirty = false;
-    const split = (tbl: core.Tbl) => {
-      const dels: Buffer[] = [], keys: Buffer[] = [], vals: Buffer[] = [];
-      for (const [h, v] of this.putBuf[tbl]) {
-        if (v === null) dels.push(Buffer.from(h, 'hex'));
-        else { keys.push(Buffer.from(h, 'hex')); vals.push(v); }
-      }
-      this.putBuf[tbl].clear();
-      return { dels, keys, vals };
-    };
-    const r = split('records'), o = split('objpunch'), b = split('byfile');
-    const nos = [...this.liveBuf.keys()], deltas = [...this.liveBuf.values()];
-    this.liveBuf.clear();
-    const blobs = this.blobDel;
-    this.blobDel = [];
-    await this.client.query({
-      name: 'write-all', text: WRITE_ALL,
-      values: [r.dels, r.keys, r.vals, o.dels, o.keys, b.dels, b.keys, b.vals, nos, deltas, blobs, epoch],
-    });
-  }
-
-  /** Ends a write transaction's work: pending writes and the epoch counter. */
-  async finish(): Promise<void> {
-    await this.flush(true);
-  }
-
-  get usedEpoch(): boolean { return this.epochUsed; }
-
-  deleteBlobs(ids: number[]): void {
-    this.blobDel.push(...ids);
-    this.dirty = true;
-  }
-
-  readonly handle = async (r: core.Req): Promise<unknown> => {
-    const c = this.client;
-    switch (r.t) {
-      case 'get': {
-        await this.flush();
-        const res = await c.query({ name: 'get', text: 'SELECT v FROM records WHERE k = $1', values: [r.key], rowMode: 'array' });
-        return res.rows[0]?.[0] as Buffer | undefined;
-      }
-      case 'ranges': {
-        const hit = r.ranges.map((q) => this.fromCache(q));
-        if (hit.every((x) => x !== undefined)) return hit;
-        await this.flush();
-        const parts: string[] = [];
-        const values: unknown[] = [];
-        r.ranges.forEach((q, i) => {
-          const n = values.length;
-          values.push(q.start, q.end, q.limit ?? null);
-          const v = q.keysOnly || q.tbl === 'objpunch' ? 'NULL::bytea' : 'v';
-          parts.push(`(SELECT ${i} AS q, k, ${v} AS v FROM ${TABLE_SQL[q.tbl]} WHERE k >= $${n + 1} AND k < $${n + 2} ORDER BY k LIMIT $${n + 3})`);
-        });
-        const name = 'r:' + r.ranges.map((q) => `${q.tbl[0]}${q.keysOnly ? 'k' : 'v'}`).join(',');
-        const res = await c.query({ name, text: parts.join(' UNION ALL '), values, rowMode: 'array' });
-        const out: core.KV[][] = r.ranges.map(() => []);
-        for (const row of res.rows as Array<[number, Buffer, Buffer | null]>) out[row[0]]!.push({ key: row[1], value: row[2] ?? EMPTY });
-        for (const list of out) {
-          for (let i = 1; i < list.length; i++) {
-            if (Buffer.compare(list[i - 1]!.key, list[i]!.key) > 0) { list.sort((a, b) => Buffer.compare(a.key, b.key)); break; }
-          }
-        }
-        return out;
-      }
-      case 'put': this.putBuf[r.tbl].set(r.key.toString('hex'), r.value); this.track(r.tbl, r.key, r.value); this.dirty = true; return undefined;
-      case 'del': this.putBuf[r.tbl].set(r.key.toString('hex'), null); this.track(r.tbl, r.key, null); this.dirty = true; return undefined;
-      case 'lock': await this.lock(); return undefined;
-      case 'epoch': {
-        if (this.epoch === undefined) throw new StrataError('EINVAL', 'epoch requested without the lock');
-        this.epoch++;
-        this.epochUsed = true;
-        return this.epoch;
-      }
-      case 'snaps': {
-        const known = this.cachedSnaps.get(r.cont.toString('hex'));
-        if (known) return [...known];
-        const res = await c.query({ name: 'snaps', text: 'SELECT epoch FROM snapshots WHERE cont = $1', values: [r.cont], rowMode: 'array' });
-        return res.rows.map((row) => Number(row[0]));
-      }
-      case 'snap-put':
-        this.cachedSnaps.delete(r.cont.toString('hex'));
-        await c.query({ name: 'snap-put', text: 'INSERT INTO snapshots (cont, epoch, name, created_at) VALUES ($1, $2, $3, $4)', values: [r.cont, r.epoch, r.info.name ?? null, r.info.createdAt] });
-        return undefined;
-      case 'snap-del': {
-        this.cachedSnaps.delete(r.cont.toString('hex'));
-        const res = await c.query({ name: 'snap-del', text: 'DELETE FROM snapshots WHERE cont = $1 AND epoch = $2', values: [r.cont, r.epoch] });
-        return (res.rowCount ?? 0) > 0;
-      }
-      case 'cat-get': {
-        const res = await c.query({ name: 'cat-get', text: 'SELECT v FROM catalog WHERE k = $1', values: [r.key], rowMode: 'array' });
-        return res.rows.length ? JSON.parse(res.rows[0]![0] as string) : undefined;
-      }
-      case 'cat-put':
-        await c.query({ name: 'cat-put', text: 'INSERT INTO catalog (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = excluded.v', values: [r.key, JSON.stringify(r.value)] });
-        return undefined;
-      case 'cat-del':
-        await c.query({ name: 'cat-del', text: 'DELETE FROM catalog WHERE k = $1', values: [r.key] });
-        return undefined;
-      case 'cat-keys': {
-        const res = await c.query({ name: 'cat-keys', text: 'SELECT k FROM catalog WHERE k >= $1 AND k < $2 ORDER BY k LIMIT $3', values: [r.prefix, r.prefix + '\uffff', r.limit], rowMode: 'array' });
-        return (res.rows as Array<[string]>).map(([k]) => k).filter((k) => k.startsWith(r.prefix));
-      }
-      case 'live': this.liveBuf.set(r.file, (this.liveBuf.get(r.file) ?? 0) + r.delta); this.dirty = true; return undefined;
-      case 'blob-del': this.deleteBlobs([r.id]); return undefined;
-    }
-  };
-}
-
-const EMPTY = Buffer.alloc(0);
-
-interface Pending {
-  plan: PlannedOp[];
-  conditions: Condition[];
-  fresh?: Batch['fresh'];
-  stored: StoredPieces;
-  /** Pieces to store as blobs inside the transaction. */
-  blobs: Piece[];
-  resolve: (e: Epoch) => void;
-  reject: (e: unknown) => void;
-}
-
-/**
- * What the batches of a group will read, known from their ops: the records of
- * each akey they replace (not of fresh objects: nothing to replace), the
- * punches above the akeys of put-max and of conditions (core.loadAkey), and
- * the snapshots of their containers. Punches of whole dkeys and objects read
- * in pages, as they go.
- */
-function readAheadOf(group: Pending[]): ReadAhead {
-  const records = new Map<string, Buffer>(), objpunch = new Map<string, Buffer>(), conts = new Map<string, Buffer>();
-  const add = (m: Map<string, Buffer>, b: Buffer) => { m.set(b.toString('hex'), b); };
-  const loadAkey = (k: KeyPath) => {
-    const c = uuidBytes(k.cont);
-    add(records, akeyPrefix(c, k.oid, k.dkey, k.akey));
-    add(objpunch, objPrefix(c, k.oid));
-    add(records, dkeyPunchPrefix(c, k.oid, k.dkey));
-  };
-  for (const item of group) {
-    for (const c of item.conditions) if (c.kind === 'akey') loadAkey(c);
-    const fresh = new Set((item.fresh ?? []).map((f) => objPrefix(uuidBytes(f.cont), f.oid).toString('hex')));
-    const isFresh = (k: KeyPath) => fresh.size > 0 && fresh.has(objPrefix(uuidBytes(k.cont), k.oid).toString('hex'));
-    for (const op of item.plan) {
-      if (op.op === 'cat-put' || op.op === 'cat-del') continue;
-      add(conts, uuidBytes(op.op === 'array' ? op.kp.cont : op.cont));
-      if (op.op === 'put-max') loadAkey(op);
-      else if ((op.op === 'put' || op.op === 'array' || op.op === 'punch-akey')) {
-        const k = op.op === 'array' ? op.kp : op;
-        if (op.op === 'punch-akey' || !isFresh(k)) add(records, akeyPrefix(uuidBytes(k.cont), k.oid, k.dkey, k.akey));
-      }
-    }
-  }
-  return { records: [...records.values()], objpunch: [...objpunch.values()], conts: [...conts.values()] };
-}
 
 export class PgEngine extends KvEngine {
   readonly kind = 'postgres';
@@ -327,7 +73,7 @@ export class PgEngine extends KvEngine {
   private constructor(readonly location: string, private readonly pool: pg.Pool, data: string, access?: HomeAccess) {
     super();
     this.data = data;
-    // Writers of all groups queue on the epoch lock, and each holds it through
+    // Groups writing a container queue on its epoch row, and each holds it through
     // its WAL flush: one group runs while the next waits with its batches, more
     // would split the queue into smaller groups each paying a flush (with 4,
     // 0.6x the puts/s of 2: bench/pg-commit.ts).
@@ -414,18 +160,15 @@ export class PgEngine extends KvEngine {
   /**
    * Runs fn in a write transaction, retrying serialization failures and
    * deadlocks. lockFirst: the statement that begins the transaction also
-   * takes the epoch lock (one round trip for both).
+   * takes that lock scope and draws that many epochs (one round trip).
    */
-  private async transaction<T>(fn: (ctx: Ctx) => Promise<T>, retry = true, lockFirst = false): Promise<T> {
+  private async transaction<T>(fn: (ctx: Ctx) => Promise<T>, retry = true, lockFirst?: { conts: Buffer[] | undefined; epochs: number }): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.withClient(async (c) => {
           const ctx = new Ctx(c, true);
-          if (lockFirst) {
-            // Simple protocol, two statements in one message: node-postgres answers with both results.
-            const res = await c.query({ text: `BEGIN; SELECT v FROM meta WHERE k = 'epoch' FOR UPDATE`, rowMode: 'array' }) as unknown as pg.QueryResult[];
-            ctx.locked(Number(res[1]!.rows[0]![0]));
-          } else await c.query('BEGIN');
+          if (lockFirst) await ctx.lock(lockFirst.conts, lockFirst.epochs, true);
+          else await c.query('BEGIN');
           try {
             const out = await fn(ctx);
             await ctx.finish();
@@ -464,8 +207,16 @@ export class PgEngine extends KvEngine {
     });
   }
 
-  async currentEpoch(): Promise<Epoch> {
-    return this.withClient(async (c) => Number((await c.query({ name: 'epoch', text: `SELECT v FROM meta WHERE k = 'epoch'`, rowMode: 'array' })).rows[0]![0]));
+  async currentEpoch(cont?: ContId): Promise<Epoch> {
+    // A container's row holds the last epoch of its writers; meta.epoch the
+    // last of writers of everything, which excluded every container writer:
+    // both are epochs at which the container's view is fixed, so is the larger.
+    return this.withClient(async (c) => {
+      const res = cont === undefined
+        ? await c.query({ name: 'epoch', text: `SELECT GREATEST((SELECT v FROM meta WHERE k = 'epoch'), (SELECT max(v) FROM cont_epoch))`, rowMode: 'array' })
+        : await c.query({ name: 'epoch-of', text: `SELECT GREATEST((SELECT v FROM meta WHERE k = 'epoch'), (SELECT v FROM cont_epoch WHERE cont = $1))`, values: [uuidBytes(cont)], rowMode: 'array' });
+      return Number(res.rows[0]![0]);
+    });
   }
 
   // ---------- catalog ----------
@@ -544,6 +295,14 @@ export class PgEngine extends KvEngine {
   }
 
   private async runGroup(group: Pending[]): Promise<void> {
+    // The group locks what all its batches lock: the union of their containers, or everything.
+    let scope: Buffer[] | undefined = [];
+    for (const item of group) {
+      const s = lockScope(item.plan, item.conditions);
+      if (!s) { scope = undefined; break; }
+      scope.push(...s);
+    }
+    if (scope) scope = [...new Map(scope.map((c) => [c.toString('hex'), c])).values()].sort(Buffer.compare);
     let results: Array<Epoch | typeof CONFLICT>;
     try {
       results = await this.transaction(async (ctx) => {
@@ -560,7 +319,7 @@ export class PgEngine extends KvEngine {
           }
           ids.set(item, mine);
         }
-        await ctx.lock();
+        await ctx.lock(scope, group.length);
         await ctx.readAhead(readAheadOf(group));
         for (const item of group) {
           const r = await core.runAsync(applyBatch(item.plan, item.conditions, item.stored, item.fresh), ctx.handle);
@@ -568,7 +327,7 @@ export class PgEngine extends KvEngine {
           out.push(r);
         }
         return out;
-      }, true, group.every((item) => item.blobs.length === 0));
+      }, true, group.every((item) => item.blobs.length === 0) ? { conts: scope, epochs: group.length } : undefined);
     } catch (e) {
       if (group.length > 1) {
         // One bad batch must not fail the others: run them one by one.

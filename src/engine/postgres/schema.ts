@@ -35,6 +35,16 @@ const MIGRATIONS: string[][] = [
     `CREATE TABLE settings (k text PRIMARY KEY, v text NOT NULL)`,
     `INSERT INTO settings VALUES ('data', 'postgres')`,
   ],
+  [
+    // Per-container epochs: writers of different containers no longer
+    // serialize on meta.epoch. A container's row holds the last epoch its
+    // writers took (its row lock orders them); epochs come from one sequence,
+    // continuing the counter; meta.epoch stays the last epoch of writers of
+    // everything (catalog changes).
+    `CREATE TABLE cont_epoch (cont bytea PRIMARY KEY, v bigint NOT NULL)`,
+    `CREATE SEQUENCE epoch_seq`,
+    `SELECT setval('epoch_seq', (SELECT v FROM meta WHERE k = 'epoch') + 1, false)`,
+  ],
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
