@@ -8,7 +8,7 @@ import { StrataError, fromSystemError, isStrataError } from '../errors.js';
 import type { Engine } from '../engine/types.js';
 import { openEngine } from '../engine/open.js';
 import { checkLabel, cleanupStale, createContainer, destroySnap, openContainer, resolvePool, resolveSnapshot, runSnapshot } from '../container/index.js';
-import { mountDfs, normalizePath } from '../dfs/index.js';
+import { fileTypeName, mountDfs, normalizePath } from '../dfs/index.js';
 import { formatLocation, resolveLocation, type Location } from '../uns/location.js';
 import { DfsTree } from './dfs-tree.js';
 import { PosixTree } from './posix.js';
@@ -178,6 +178,11 @@ export async function openDest(getEngine: EngineGetter, input: string, src: Sour
     }
     const pool = await resolvePool(engine, loc.pool);
     checkLabel(loc.cont, 'container');
+    // Its root is a directory: only a directory can become it.
+    if (rootPath === '/' && src.st.type !== 'dir') {
+      const what = src.st.type === 'other' ? 'not a directory' : `a ${fileTypeName(src.st.type)}`;
+      throw new StrataError('ENOTDIR', `${formatLocation(src.loc)}: is ${what}, which cannot become the new container ${input} (a container's root is a directory): copy it to a path in the container (${input.replace(/\/+$/, '')}/${name ?? 'NAME'})`);
+    }
     const root = { kind: 'container' as const, pool: pool.uuid, cont: crypto.randomUUID(), path: rootPath, createLabel: loc.cont };
     checkNotInside(src, root);
     o.beforeCreate?.(root);
