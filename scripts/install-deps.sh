@@ -15,8 +15,6 @@ command -v python3 >/dev/null || pkgs+=(python3)
 [ -f /usr/include/hdf5/serial/hdf5.h ] || [ -f /usr/include/hdf5.h ] || pkgs+=(libhdf5-dev)
 command -v pkg-config >/dev/null || pkgs+=(pkg-config)
 command -v fusermount3 >/dev/null || pkgs+=(fuse3)
-# The engine's extent-file writers hold their lock through util-linux's flock (src/engine/writer-lock.ts).
-command -v flock >/dev/null || pkgs+=(util-linux)
 if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--bench" ]; then
   command -v useradd >/dev/null || pkgs+=(passwd)
   command -v setfattr >/dev/null || pkgs+=(attr)

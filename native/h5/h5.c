@@ -30,6 +30,9 @@
 #include <sys/xattr.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/file.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #if H5_VERSION_GE(1, 12, 0)
 #define RECLAIM(t, s, b) H5Treclaim((t), (s), H5P_DEFAULT, (b))
@@ -3135,6 +3138,8 @@ static napi_value throw_errno(napi_env env, int err) {
     case ENAMETOOLONG: code = "ENAMETOOLONG"; break;
     case ELOOP: code = "ELOOP"; break;
     case EEXIST: code = "EEXIST"; break;
+    case EWOULDBLOCK: code = "EWOULDBLOCK"; break;
+    case EBADF: code = "EBADF"; break;
     default: code = "EIO";
   }
   /* The message is the reason alone: the caller says which call on which path. */
@@ -3293,6 +3298,69 @@ static napi_value js_mknod(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ---------- file locks ----------
+ *
+ * Not HDF5 either: flock(2), which Node does not offer, for the engine's
+ * proof that an extent file's writer is alive or gone
+ * (src/engine/writer-lock.ts). A flock belongs to an open file description:
+ * the kernel drops it when the last descriptor of that description closes,
+ * which a process's death does.
+ */
+
+/*
+ * flockHold(fd: number): number — a close-on-exec duplicate of fd (the same
+ * open file description, so fd's own close does not drop the lock) holding
+ * its exclusive lock, taken without waiting. Closing the duplicate (and fd)
+ * releases it. Close-on-exec: a program the holder starts must not keep the
+ * lock alive after the holder dies. A failure throws as the xattr calls do
+ * (EWOULDBLOCK: another description holds it).
+ */
+static napi_value js_flock_hold(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  int32_t fd;
+  if (napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) return throw_msg(env, "flockHold: fd must be a descriptor");
+  int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (dup < 0) return throw_errno(env, errno);
+  if (flock(dup, LOCK_EX | LOCK_NB) < 0) {
+    int err = errno;
+    close(dup);
+    return throw_errno(env, err);
+  }
+  return num(env, dup);
+}
+
+/*
+ * flockFree(path: Buffer): boolean | null — whether the exclusive lock of an
+ * existing file can be taken now (it is released at once by the close): true,
+ * nobody holds it; false, someone does (this process too, through another
+ * open of the file); null, the file cannot be opened (missing, a symlink) or
+ * the lock cannot be tried. Opened without O_CREAT: a check never makes a file.
+ */
+static napi_value js_flock_free(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  char *p = cstr_arg(env, argv[0], "flockFree: path must be a Buffer without NUL");
+  if (!p) return NULL;
+  /* O_NONBLOCK: a FIFO put at the path must not block the check. */
+  const int flags = O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+  int fd = open(p, O_RDONLY | flags);
+  int rc = fd < 0 ? -1 : flock(fd, LOCK_EX | LOCK_NB);
+  if (rc < 0 && fd >= 0 && errno == EBADF) {
+    /* NFS maps flock to a whole-file byte-range lock, whose exclusive form
+     * needs a descriptor open for writing (as util-linux's flock does). */
+    close(fd);
+    fd = open(p, O_RDWR | flags);
+    rc = fd < 0 ? -1 : flock(fd, LOCK_EX | LOCK_NB);
+  }
+  int err = errno;
+  if (fd >= 0) close(fd);
+  free(p);
+  napi_value v;
+  if (rc == 0) napi_get_boolean(env, true, &v);
+  else if (err == EWOULDBLOCK) napi_get_boolean(env, false, &v);
+  else napi_get_null(env, &v);
+  return v;
+}
+
 static napi_value js_version(napi_env env, napi_callback_info info) {
   unsigned maj, min, rel;
   H5get_libversion(&maj, &min, &rel);
@@ -3389,6 +3457,8 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("xattrSet", js_xattr_set);
   EXPORT("xattrRemove", js_xattr_remove);
   EXPORT("mknod", js_mknod);
+  EXPORT("flockHold", js_flock_hold);
+  EXPORT("flockFree", js_flock_free);
   return exports;
 }
 

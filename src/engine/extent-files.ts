@@ -61,7 +61,7 @@ export class ExtentFiles {
     }
     let lock: HeldLock | undefined;
     try {
-      lock = await holdLock(tmp);
+      lock = holdLock(fd, tmp);
       fs.renameSync(tmp, file);
       // The file's name must be on disk before any index commit points into
       // it: an fdatasync of the file does not write its directory entry.

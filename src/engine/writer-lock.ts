@@ -6,43 +6,62 @@
 // on the file for as long as it appends to it, and others may delete (or
 // seal) the file only when they can take that lock.
 //
-// Node has no flock: util-linux's `flock` command takes the lock and holds it
-// while its command reads our end of a pipe. It ends when we release the lock
-// or when this process dies in any way (the kernel closes the pipe), so a
-// lock that can be taken proves the writer is gone. flock works across nodes
-// on NFS (the client maps it to a byte-range lock).
-import { spawn, spawnSync } from 'node:child_process';
-import type { Readable, Writable } from 'node:stream';
+// Node has no flock: the native addon calls it (native/h5, "file locks"). The
+// writer locks the descriptor it appends with, through a close-on-exec
+// duplicate: the kernel drops the lock when the writer releases it and closes
+// the file, or when the writer dies in any way, and no program it started
+// keeps it. So a lock that can be taken proves the writer is gone. A flock
+// belongs to an open file description, not to a process: a check opens the
+// file anew, so it sees the lock as held even in the writer's own process
+// (reclaim of one engine instance against another's files, or against its
+// own file being sealed, relies on that). flock works across processes and,
+// on NFS, across nodes: the client maps it to a whole-file byte-range lock,
+// which needs a descriptor open for writing (the writer's is; a check reopens
+// the file for writing when a read-only descriptor is refused).
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import { StrataError } from '../errors.js';
+import { addonPath } from '../native-addon.js';
+
+interface FlockCalls {
+  flockHold(fd: number): number;
+  flockFree(p: Buffer): boolean | null;
+}
+let addon: FlockCalls | undefined;
+
+function lib(): FlockCalls {
+  if (addon) return addon;
+  const p = process.env['STRATA_H5_ADDON'] || addonPath();
+  try {
+    addon = createRequire(import.meta.url)(p) as FlockCalls;
+  } catch (e) {
+    throw new StrataError('ENOTSUP', `extent-file writer locks (flock) need the native addon (${p}; npm run build makes it): ${(e as Error).message}`, { cause: e });
+  }
+  return addon;
+}
 
 export interface HeldLock { release(): void }
 
-/** Takes the exclusive lock of a file nobody else can know yet (a new file under a temporary name). */
-export async function holdLock(file: string): Promise<HeldLock> {
-  const child = spawn('flock', ['--exclusive', '--nonblock', file, 'sh', '-c', 'echo locked && exec cat >/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const stdin = child.stdin as Writable & { unref?: () => void };
-  const stdout = child.stdout as Readable & { unref?: () => void };
-  await new Promise<void>((resolve, reject) => {
-    let err = '';
-    let out = '';
-    const fail = (why: string) => reject(new StrataError('EIO', `cannot lock extent file ${file} (flock): ${why}`));
-    child.on('error', (e) => fail((e as NodeJS.ErrnoException).code === 'ENOENT' ? 'the flock command (util-linux) was not found' : e.message));
-    child.stderr.on('data', (d: Buffer) => { err += d; });
-    child.on('exit', (code, signal) => fail(err.trim() || `exit ${code ?? signal}`));
-    stdout.on('data', (d: Buffer) => {
-      out += d;
-      if (out.includes('locked\n')) resolve();
-    });
-  });
-  child.removeAllListeners('exit');
-  child.on('error', () => undefined); // a helper killed later: the lock is gone, nothing to report here
-  stdin.on('error', () => undefined);
-  stdout.destroy();
-  child.stderr.destroy();
-  // The helper must not keep this process alive.
-  child.unref();
-  stdin.unref?.();
-  return { release: () => { stdin.end(); } };
+/**
+ * Takes the exclusive lock of a file nobody else can know yet (a new file
+ * under a temporary name) on fd, the descriptor its writer appends with. The
+ * lock lasts until release() and the close of fd (or this process's death).
+ */
+export function holdLock(fd: number, file: string): HeldLock {
+  let held: number;
+  try {
+    held = lib().flockHold(fd);
+  } catch (e) {
+    if (e instanceof StrataError) throw e;
+    throw new StrataError('EIO', `cannot lock extent file ${file} (flock): ${(e as Error).message}`, { cause: e });
+  }
+  return {
+    release: () => {
+      // Once: the descriptor number may be reused after its close.
+      if (held >= 0) fs.closeSync(held);
+      held = -1;
+    },
+  };
 }
 
 /**
@@ -51,9 +70,5 @@ export async function holdLock(file: string): Promise<HeldLock> {
  * the file is not there or the lock could not be tried.
  */
 export function lockFree(file: string): boolean | undefined {
-  // Opened without O_CREAT (flock FILE would create a missing file).
-  const r = spawnSync('sh', ['-c', 'exec 9<"$1" && exec flock --nonblock --conflict-exit-code 75 9', 'sh', file], { stdio: 'ignore' });
-  if (r.status === 0) return true;
-  if (r.status === 75) return false;
-  return undefined;
+  return lib().flockFree(Buffer.from(file)) ?? undefined;
 }

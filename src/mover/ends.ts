@@ -49,8 +49,8 @@ export interface SourceEnd {
  * third of the modules a sync would otherwise load before its first stat).
  */
 async function containerSide() {
-  const [container, dfs, tree] = await Promise.all([import('../container/index.js'), import('../dfs/dfs.js'), import('./dfs-tree.js')]);
-  return { ...container, mountDfs: dfs.mountDfs, DfsTree: tree.DfsTree };
+  const [container, dfs, at, tree] = await Promise.all([import('../container/index.js'), import('../dfs/dfs.js'), import('../dfs/at.js'), import('./dfs-tree.js')]);
+  return { ...container, mountDfs: dfs.mountDfs, fileTypeName: at.fileTypeName, DfsTree: tree.DfsTree };
 }
 
 function containerUri(l: Extract<Location, { kind: 'container' }>): string {
@@ -172,7 +172,7 @@ export async function openDest(getEngine: EngineGetter, input: string, src: Sour
     checkNotInside(src, { kind: 'posix', path: root });
     return openRoot(getEngine, { kind: 'posix', path: root }, input, root === loc.path);
   }
-  const { checkLabel, createContainer, mountDfs, openContainer, resolvePool } = await containerSide();
+  const { checkLabel, createContainer, fileTypeName, mountDfs, openContainer, resolvePool } = await containerSide();
   const engine = await getEngine();
   let c;
   try {
@@ -189,6 +189,11 @@ export async function openDest(getEngine: EngineGetter, input: string, src: Sour
     }
     const pool = await resolvePool(engine, loc.pool);
     checkLabel(loc.cont, 'container');
+    // Its root is a directory: only a directory can become it.
+    if (rootPath === '/' && src.st.type !== 'dir') {
+      const what = src.st.type === 'other' ? 'not a directory' : `a ${fileTypeName(src.st.type)}`;
+      throw new StrataError('ENOTDIR', `${formatLocation(src.loc)}: is ${what}, which cannot become the new container ${input} (a container's root is a directory): copy it to a path in the container (${input.replace(/\/+$/, '')}/${name ?? 'NAME'})`);
+    }
     const root = { kind: 'container' as const, pool: pool.uuid, cont: crypto.randomUUID(), path: rootPath, createLabel: loc.cont };
     checkNotInside(src, root);
     o.beforeCreate?.(root);

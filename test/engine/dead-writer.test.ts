@@ -59,8 +59,7 @@ async function check(url: string, extents: string, how: 'fake-pid' | 'pid-namesp
 
 /**
  * Waits until no process of the writer's process group is left: the writer
- * and what it started (the helper holding its lock, which exits once the
- * writer's end of its pipe is closed).
+ * and what runs it (unshare, for another PID namespace).
  */
 async function groupGone(pgid: number): Promise<void> {
   for (;;) {

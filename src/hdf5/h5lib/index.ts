@@ -8,10 +8,9 @@
 // (parallel work uses processes). Errors are StrataError('EIO'/'EINVAL')
 // naming the file and the HDF5 error.
 import fs from 'node:fs';
-import path from 'node:path';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { StrataError } from '../../errors.js';
+import { addonPath } from '../../native-addon.js';
 
 /** Datatype descriptors (see native/h5/h5.c). */
 export type H5Type =
@@ -207,12 +206,7 @@ interface Addon {
 
 let addon: Addon | undefined;
 
-/** Where the built addon lives (native/h5/build/Release/strata_h5.node in the repository). */
-export function addonPath(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  // dist/src/hdf5/h5lib -> repository root
-  return path.resolve(here, '..', '..', '..', '..', 'native', 'h5', 'build', 'Release', 'strata_h5.node');
-}
+export { addonPath };
 
 function lib(): Addon {
   if (addon) return addon;
