@@ -2,12 +2,19 @@
 // writing side (posix-write.ts) share: the root, the directories held open
 // (posix-dirs.ts), stat conversion and the measure of blocking calls.
 import fs from 'node:fs';
-import { fromSystemError, type StrataError } from '../errors.js';
+import { fromSystemError, StrataError } from '../errors.js';
 import { baseRel, decodeName, encodeName, parentRel } from './names.js';
-import { DirHandles, type OpenDir } from './posix-dirs.js';
+import { DirHandles, inoOf, type OpenDir } from './posix-dirs.js';
 import { rdevFromDevT } from '../dfs/layout.js';
 import type { EntryType, MStat } from './tree.js';
 
+const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+/**
+ * Opening a listed file to read it: O_NONBLOCK so that a FIFO swapped in for
+ * it since the listing does not wait for a writer (regular files ignore the
+ * flag); the inode is checked right after the open, before any read.
+ */
+export const O_READ_LISTED = O_RDONLY | O_NOFOLLOW | O_NONBLOCK;
 const SLASH = Buffer.from('/');
 /** Files up to this size are read whole, synchronously, when opened (and written whole at commit). */
 export const SMALL_READ = 64 * 1024;
@@ -110,4 +117,60 @@ export class PosixEnd {
     return fromSystemError(e, `${what} ${this.display(rel)}`);
   }
 
+}
+
+/** A small file read whole, and its size and mtime when it had been read. */
+export interface SmallRead {
+  data: Buffer;
+  after: { size: number; mtimeNs: bigint };
+}
+
+/**
+ * The file open is the one the listing showed: a name swapped for another
+ * file since (say a hard link to a file only root may read) is not copied.
+ */
+export function checkListed(now: fs.BigIntStats, st: Pick<MStat, 'ino' | 'type'>): void {
+  // The type too: a freed inode number is soon handed out again, say to a FIFO made in the file's place.
+  if (now.ino !== inoOf(st.ino) || typeOf(now) !== st.type) throw new StrataError('ESTALE', 'replaced while being copied (not the file listed)');
+}
+
+/**
+ * Reads the listed file at `at` (a name in a held directory) whole, with
+ * synchronous calls: opened O_NONBLOCK without following a symlink, checked
+ * to be the listed inode before any read (a device swapped in is never read)
+ * and again after. An error carries the step it failed in (`stage`: open or
+ * read). Runs on the main thread or on a read thread (posix-read-thread.ts).
+ */
+export function readListedSync(at: Buffer, st: Pick<MStat, 'ino' | 'type' | 'size'>): SmallRead {
+  const stage = (e: unknown, what: string) => Object.assign(e as object, { stage: what });
+  let fd: number;
+  try {
+    fd = fs.openSync(at, O_READ_LISTED);
+  } catch (e) {
+    throw stage(e, 'open');
+  }
+  try {
+    checkListed(fs.fstatSync(fd, { bigint: true }), st);
+  } catch (e) {
+    fs.closeSync(fd);
+    throw stage(e, 'open');
+  }
+  try {
+    // Its own memory (never a slice of Node's shared pool): a read thread hands it over whole.
+    let data = Buffer.allocUnsafeSlow(st.size);
+    let got = 0;
+    while (got < st.size) {
+      const n = fs.readSync(fd, data, got, st.size - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+    data = data.subarray(0, got);
+    const after = fs.fstatSync(fd, { bigint: true });
+    checkListed(after, st);
+    return { data, after: { size: Number(after.size), mtimeNs: after.mtimeNs } };
+  } catch (e) {
+    throw stage(e, 'read');
+  } finally {
+    fs.closeSync(fd);
+  }
 }

@@ -8,21 +8,29 @@ import fs from 'node:fs';
 import { StrataError } from '../errors.js';
 import type { Extent } from '../engine/types.js';
 import { compareNames, decodeName, encodeName } from './names.js';
-import { inoOf, type OpenDir } from './posix-dirs.js';
+import type { OpenDir } from './posix-dirs.js';
 import { readXattrs } from './xattrs.js';
-import { SMALL_READ, statToM, typeOf, type PosixEnd } from './posix-end.js';
+import { O_READ_LISTED, SMALL_READ, checkListed, readListedSync, statToM, type PosixEnd, type SmallRead } from './posix-end.js';
 import type { FileReader, Listed, MStat } from './tree.js';
+import { ReadThreads } from './posix-read-threads.js';
 
-const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
-/**
- * Opening a listed file to read it: O_NONBLOCK so that a FIFO swapped in for
- * it since the listing does not wait for a writer (regular files ignore the
- * flag); the inode is checked right after the open, before any read.
- */
-const O_READ_LISTED = O_RDONLY | O_NOFOLLOW | O_NONBLOCK;
 
 export class PosixReader {
+  /** Threads that read small files (useThreads), or none: then this thread reads. */
+  private threads: ReadThreads | undefined;
+
   constructor(private readonly end: PosixEnd) {}
+
+  /** n threads read small files from now on (0: none); close() ends them. */
+  useThreads(n: number): void {
+    if (n > 0 && !this.threads) this.threads = new ReadThreads(n);
+  }
+
+  async close(): Promise<void> {
+    const t = this.threads;
+    this.threads = undefined;
+    await t?.close();
+  }
 
   async lstat(rel: string): Promise<MStat | undefined> {
     let dir: OpenDir | undefined;
@@ -135,7 +143,7 @@ export class PosixReader {
   }
 
   async openRead(rel: string, st: MStat): Promise<FileReader> {
-    if (st.size <= SMALL_READ && this.end.blocking.cheap()) return this.end.blocking.time(() => this.readSmall(rel, st));
+    if (st.size <= SMALL_READ && (this.threads || this.end.blocking.cheap())) return this.readSmall(rel, st);
     let fh: fs.promises.FileHandle;
     const { dir, name } = this.end.parentOf(rel);
     try {
@@ -146,7 +154,7 @@ export class PosixReader {
       dir.release();
     }
     try {
-      this.checkListed(await fh.stat({ bigint: true }), st);
+      checkListed(await fh.stat({ bigint: true }), st);
     } catch (e) {
       await fh.close();
       throw this.end.fail(e, 'open', rel);
@@ -176,54 +184,24 @@ export class PosixReader {
   }
 
   /**
-   * The file open is the one the listing showed: a name swapped for another
-   * file since (say a hard link to a file only root may read) is not copied.
-   */
-  private checkListed(now: fs.BigIntStats, st: MStat): void {
-    // The type too: a freed inode number is soon handed out again, say to a FIFO made in the file's place.
-    if (now.ino !== inoOf(st.ino) || typeOf(now) !== st.type) throw new StrataError('ESTALE', 'replaced while being copied (not the file listed)');
-  }
-
-  /**
    * A small file is read whole at open, with synchronous calls: for a file of
    * a few KiB, four trips through libuv's thread pool cost several times the
-   * syscalls themselves.
+   * syscalls themselves. With read threads, the calls run on one of them
+   * (the same calls on the same held directory) while this thread commits.
    */
-  private readSmall(rel: string, st: MStat): FileReader {
-    let fd: number;
+  private async readSmall(rel: string, st: MStat): Promise<FileReader> {
     const { dir, name } = this.end.parentOf(rel);
+    let got: SmallRead;
     try {
-      fd = fs.openSync(dir.at(name), O_READ_LISTED);
+      got = this.threads
+        ? await this.threads.read(dir.at(name), st)
+        : this.end.blocking.time(() => readListedSync(dir.at(name), st));
     } catch (e) {
-      throw this.end.fail(e, 'open', rel);
+      throw this.end.fail(e, (e as { stage?: string }).stage ?? 'read', rel);
     } finally {
       dir.release();
     }
-    let data: Buffer;
-    let after: fs.BigIntStats;
-    try {
-      // Before any read: a device swapped in for the file is never read.
-      this.checkListed(fs.fstatSync(fd, { bigint: true }), st);
-    } catch (e) {
-      fs.closeSync(fd);
-      throw this.end.fail(e, 'open', rel);
-    }
-    try {
-      data = Buffer.allocUnsafe(st.size);
-      let got = 0;
-      while (got < st.size) {
-        const n = fs.readSync(fd, data, got, st.size - got, got);
-        if (n === 0) break;
-        got += n;
-      }
-      data = data.subarray(0, got);
-      after = fs.fstatSync(fd, { bigint: true });
-      this.checkListed(after, st);
-    } catch (e) {
-      throw this.end.fail(e, 'read', rel);
-    } finally {
-      fs.closeSync(fd);
-    }
+    const { data, after } = got;
     const display = () => this.end.display(rel);
     return {
       dataRanges: async (): Promise<Extent[] | undefined> => undefined,
@@ -234,7 +212,7 @@ export class PosixReader {
         return into.subarray(0, length);
       },
       checkUnchanged: async (st0: MStat) => {
-        if (Number(after.size) !== st0.size || after.mtimeNs !== st0.mtimeNs) {
+        if (after.size !== st0.size || after.mtimeNs !== st0.mtimeNs) {
           throw new StrataError('EIO', `${display()}: file changed while being copied (size ${st0.size} -> ${after.size})`);
         }
       },
@@ -242,4 +220,6 @@ export class PosixReader {
     };
   }
 
+
 }
+

@@ -44,5 +44,14 @@ export class PosixTree implements Tree {
   remove(rel: string): Promise<void> { return this.writer.remove(rel); }
   cleanTemps(rel: string): Promise<number> { return this.writer.cleanTemps(rel); }
 
-  async close(): Promise<void> { this.end.dirs.closeAll(); }
+  /**
+   * n threads read small files and xattrs while the calling thread commits
+   * (a copy with -j N uses N-1); close() ends them.
+   */
+  useReadThreads(n: number): void { this.reader.useThreads(n); }
+
+  async close(): Promise<void> {
+    await this.reader.close();
+    this.end.dirs.closeAll();
+  }
 }
