@@ -14,7 +14,6 @@ import { O_READ_LISTED, SMALL_READ, checkListed, readListedSync, statToM, type P
 import type { FileReader, Listed, MStat } from './tree.js';
 import { ReadThreads } from './posix-read-threads.js';
 
-
 export class PosixReader {
   /** Threads that read small files (useThreads), or none: then this thread reads. */
   private threads: ReadThreads | undefined;
