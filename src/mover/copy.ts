@@ -8,6 +8,7 @@ import { formatLocation, resolveLocation } from '../uns/location.js';
 import { engineGetter, openDest, openSource } from './ends.js';
 import { Journal, completedAt, journalPath, readJournal, type JournalHeader } from './journal.js';
 import { Transfer, newCounters, type TransferOptions, type TransferSummary } from './transfer.js';
+import { PosixTree } from './posix.js';
 
 export interface CopyOptions extends TransferOptions {
   /** Copy this snapshot of a container source (name or epoch) instead of taking one. */
@@ -102,6 +103,8 @@ export async function copy(srcInput: string, dstInput: string, opts: CopyOptions
       const journal = startJournal(dst.root);
       keepSnap = true;
       await src.disown();
+      // The second core reads the source while this thread commits: one read thread per -j beyond the first.
+      if (src.tree instanceof PosixTree) src.tree.useReadThreads(Math.max(1, opts.jobs ?? 1) - 1);
       const t = new Transfer(src.tree, dst.tree, 'copy', { ...opts, cleanTemps: !!(resume || restartRoot) }, journal);
       opts.onStart?.(t);
       let summary: TransferSummary;

@@ -11,7 +11,7 @@ import { importH5, importH5Into, exportH5 } from '../hdf5/index.js';
 import type { EngineGetter } from './ends.js';
 import type { CopyOptions, CopySummary } from './copy.js';
 import { newCounters } from './transfer.js';
-import { O_READ_STATTED, typeOf } from './posix.js';
+import { O_READ_STATTED, typeOf } from './posix-end.js';
 
 const H5_SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
 

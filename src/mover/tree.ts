@@ -1,6 +1,6 @@
 // One interface for both ends of a move: a tree of directories, files and
 // symlinks, addressed by relative paths of escaped names (see names.ts).
-// POSIX (posix.ts) and DFS (dfs-tree.ts) implement it, the way rclone and
+// POSIX (posix.ts: posix-read.ts, posix-write.ts) and DFS (dfs-tree.ts) implement it, the way rclone and
 // JuiceFS treat a local directory as just another backend. Walk, copy, sync
 // and compare only talk to this interface.
 import type { Extent } from '../engine/types.js';

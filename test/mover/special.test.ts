@@ -58,27 +58,31 @@ test('--resume after a failed copy: special files already made are skipped, the 
   }
 });
 
-test('a FIFO or a device swapped in for a listed file is never read and never blocks the copy: the open is refused (small and large files)', { skip, timeout: 60000 }, async () => {
-  const dir = path.join(home, 'swap');
-  fs.mkdirSync(dir);
-  fs.writeFileSync(path.join(dir, 'small'), 'listed as a small file\n');
-  fs.writeFileSync(path.join(dir, 'large'), Buffer.alloc(256 * 1024, 1));
-  fs.writeFileSync(path.join(dir, 'dev'), 'listed as a file\n');
-  const tree = new PosixTree(dir);
-  const listed = { small: await tree.lstat('small'), large: await tree.lstat('large'), dev: await tree.lstat('dev') };
-  // What another user does between the listing and the open: a FIFO nobody writes
-  // (an open without O_NONBLOCK waits for a writer forever) and a device.
-  for (const n of ['small', 'large']) {
-    fs.rmSync(path.join(dir, n));
-    run('mkfifo', [path.join(dir, n)]);
-  }
-  fs.rmSync(path.join(dir, 'dev'));
-  run('mknod', [path.join(dir, 'dev'), 'c', '1', '5']);
-  for (const [n, st] of Object.entries(listed)) {
-    await assert.rejects(tree.openRead(n, st!), (e: Error & { code?: string }) => {
-      assert.equal(e.code, 'ESTALE', `${n}: ${e.message}`);
-      assert.match(e.message, /not the file listed/);
-      return true;
-    }, n);
-  }
-});
+for (const threads of [0, 1]) {
+  test(`a FIFO or a device swapped in for a listed file is never read and never blocks the copy: the open is refused (small and large files), ${threads} read threads`, { skip, timeout: 60000 }, async () => {
+    const dir = path.join(home, `swap${threads}`);
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'small'), 'listed as a small file\n');
+    fs.writeFileSync(path.join(dir, 'large'), Buffer.alloc(256 * 1024, 1));
+    fs.writeFileSync(path.join(dir, 'dev'), 'listed as a file\n');
+    const tree = new PosixTree(dir);
+    tree.useReadThreads(threads); // -j 2 reads small files on a thread: the same checks there
+    const listed = { small: await tree.lstat('small'), large: await tree.lstat('large'), dev: await tree.lstat('dev') };
+    // What another user does between the listing and the open: a FIFO nobody writes
+    // (an open without O_NONBLOCK waits for a writer forever) and a device.
+    for (const n of ['small', 'large']) {
+      fs.rmSync(path.join(dir, n));
+      run('mkfifo', [path.join(dir, n)]);
+    }
+    fs.rmSync(path.join(dir, 'dev'));
+    run('mknod', [path.join(dir, 'dev'), 'c', '1', '5']);
+    for (const [n, st] of Object.entries(listed)) {
+      await assert.rejects(tree.openRead(n, st!), (e: Error & { code?: string }) => {
+        assert.equal(e.code, 'ESTALE', `${n}: ${e.message}`);
+        assert.match(e.message, /not the file listed/);
+        return true;
+      }, n);
+    }
+    await tree.close();
+  });
+}

@@ -274,44 +274,47 @@ async function contents(where: string): Promise<string[]> {
   return out;
 }
 
-for (const [cmd, kind] of [['copy', 'posix'], ['copy', 'container'], ['sync', 'posix']] as const) {
-  test(`fs ${cmd} -> ${kind}: a source directory swapped for a symlink between listing and descending is not followed`, async () => {
-    const { src, secret, dst } = sourceArena(`dir-${cmd}-${kind}`);
-    const target = kind === 'posix' ? (cmd === 'sync' ? dst : path.join(dst, 'src')) : `daos://tank/srcswap${n++}`;
-    const r = await cli(['fs', cmd, '--src', cmd === 'sync' ? `${src}/` : src, '--dst', kind === 'posix' && cmd === 'copy' ? dst : target], {
-      env: { ...env, ...injected(SWAP_AFTER_LSTAT), SWAP_AFTER: path.join(src, 'z'), SWAP_DIR: path.join(src, 'z'), SWAP_TO: secret },
+// -j 1 reads the source on the main thread, -j 2 on a read thread: the same guarantees.
+for (const jobs of ['1', '2']) {
+  for (const [cmd, kind] of [['copy', 'posix'], ['copy', 'container'], ['sync', 'posix']] as const) {
+    test(`fs ${cmd} -j ${jobs} -> ${kind}: a source directory swapped for a symlink between listing and descending is not followed`, async () => {
+      const { src, secret, dst } = sourceArena(`dir-${cmd}-${kind}`);
+      const target = kind === 'posix' ? (cmd === 'sync' ? dst : path.join(dst, 'src')) : `daos://tank/srcswap${n++}`;
+      const r = await cli(['fs', cmd, '-j', jobs, '--src', cmd === 'sync' ? `${src}/` : src, '--dst', kind === 'posix' && cmd === 'copy' ? dst : target], {
+        env: { ...env, ...injected(SWAP_AFTER_LSTAT), SWAP_AFTER: path.join(src, 'z'), SWAP_DIR: path.join(src, 'z'), SWAP_TO: secret },
+      });
+      assert.ok(fs.lstatSync(path.join(src, 'z')).isSymbolicLink(), `the swap happened: ${r.stderr}`);
+      assert.ok(!(await contents(target)).includes(SECRET), `the root-only file was not copied: ${r.stderr}`);
+      assert.equal(r.code, 1, show(['fs', cmd], r));
+      assert.match(errorLines(r)[0] ?? '', new RegExp(`^strata: ${src}/z: .*symbolic link`), r.stderr);
+      const got = (await contents(target)).sort();
+      assert.deepEqual(got.filter((c) => c === 'the rest\n'), ['the rest\n'], 'the rest is copied');
+      assert.equal(got.length, 3, `a.txt, p/f.txt and q.txt copied: ${r.stderr}`);
     });
-    assert.ok(fs.lstatSync(path.join(src, 'z')).isSymbolicLink(), `the swap happened: ${r.stderr}`);
-    assert.ok(!(await contents(target)).includes(SECRET), `the root-only file was not copied: ${r.stderr}`);
-    assert.equal(r.code, 1, show(['fs', cmd], r));
-    assert.match(errorLines(r)[0] ?? '', new RegExp(`^strata: ${src}/z: .*symbolic link`), r.stderr);
-    const got = (await contents(target)).sort();
-    assert.deepEqual(got.filter((c) => c === 'the rest\n'), ['the rest\n'], 'the rest is copied');
-    assert.equal(got.length, 3, `a.txt, p/f.txt and q.txt copied: ${r.stderr}`);
+  }
+
+  test(`fs copy -j ${jobs}: a file's directory swapped for a symlink after it was listed: the file is read from the directory listed`, async () => {
+    const { src, secret, dst } = sourceArena('parent');
+    const r = await cli(['fs', 'copy', '-j', jobs, '--src', src, '--dst', dst], {
+      env: { ...env, ...injected(SWAP_AFTER_LSTAT), SWAP_AFTER: path.join(src, 'p/f.txt'), SWAP_DIR: path.join(src, 'p'), SWAP_TO: secret },
+    });
+    assert.ok(fs.lstatSync(path.join(src, 'p')).isSymbolicLink(), `the swap happened: ${r.stderr}`);
+    assert.ok(!(await contents(dst)).includes(SECRET), `the root-only file was not copied: ${r.stderr}`);
+    // The directory the listing saw is still open: the file comes from there (now p.moved), as listed.
+    assert.equal(fs.readFileSync(path.join(dst, 'src/p/f.txt'), 'utf8'), fs.readFileSync(path.join(src, 'p.moved/f.txt'), 'utf8'));
+    assert.equal(r.code, 0, show(['fs', 'copy'], r));
+  });
+
+  test(`fs copy -j ${jobs}: a source file replaced by a hard link to a root-only file after it was listed is an error, not copied`, async () => {
+    const { src, secret, dst } = sourceArena('file');
+    const r = await cli(['fs', 'copy', '-j', jobs, '--src', src, '--dst', dst], {
+      env: { ...env, ...injected(SWAP_AFTER_LSTAT), SWAP_AFTER: path.join(src, 'a.txt'), SWAP_DIR: path.join(src, 'a.txt'), SWAP_TO: path.join(secret, 'f.txt'), SWAP_MODE: 'hardlink' },
+    });
+    assert.equal(fs.statSync(path.join(src, 'a.txt')).ino, fs.statSync(path.join(secret, 'f.txt')).ino, `the swap happened: ${r.stderr}`);
+    assert.ok(!(await contents(dst)).includes(SECRET), `the root-only file was not copied: ${r.stderr}`);
+    assert.equal(r.code, 1, show(['fs', 'copy'], r));
+    assert.match(errorLines(r)[0] ?? '', new RegExp(`^strata: ${src}/a.txt: .*replaced while being copied`), r.stderr);
+    assert.ok(!fs.existsSync(path.join(dst, 'src/a.txt')));
+    assert.equal(fs.readFileSync(path.join(dst, 'src/q.txt'), 'utf8'), 'the rest\n', 'the rest is copied');
   });
 }
-
-test('fs copy: a file\'s directory swapped for a symlink after it was listed: the file is read from the directory listed', async () => {
-  const { src, secret, dst } = sourceArena('parent');
-  const r = await cli(['fs', 'copy', '--src', src, '--dst', dst], {
-    env: { ...env, ...injected(SWAP_AFTER_LSTAT), SWAP_AFTER: path.join(src, 'p/f.txt'), SWAP_DIR: path.join(src, 'p'), SWAP_TO: secret },
-  });
-  assert.ok(fs.lstatSync(path.join(src, 'p')).isSymbolicLink(), `the swap happened: ${r.stderr}`);
-  assert.ok(!(await contents(dst)).includes(SECRET), `the root-only file was not copied: ${r.stderr}`);
-  // The directory the listing saw is still open: the file comes from there (now p.moved), as listed.
-  assert.equal(fs.readFileSync(path.join(dst, 'src/p/f.txt'), 'utf8'), fs.readFileSync(path.join(src, 'p.moved/f.txt'), 'utf8'));
-  assert.equal(r.code, 0, show(['fs', 'copy'], r));
-});
-
-test('fs copy: a source file replaced by a hard link to a root-only file after it was listed is an error, not copied', async () => {
-  const { src, secret, dst } = sourceArena('file');
-  const r = await cli(['fs', 'copy', '--src', src, '--dst', dst], {
-    env: { ...env, ...injected(SWAP_AFTER_LSTAT), SWAP_AFTER: path.join(src, 'a.txt'), SWAP_DIR: path.join(src, 'a.txt'), SWAP_TO: path.join(secret, 'f.txt'), SWAP_MODE: 'hardlink' },
-  });
-  assert.equal(fs.statSync(path.join(src, 'a.txt')).ino, fs.statSync(path.join(secret, 'f.txt')).ino, `the swap happened: ${r.stderr}`);
-  assert.ok(!(await contents(dst)).includes(SECRET), `the root-only file was not copied: ${r.stderr}`);
-  assert.equal(r.code, 1, show(['fs', 'copy'], r));
-  assert.match(errorLines(r)[0] ?? '', new RegExp(`^strata: ${src}/a.txt: .*replaced while being copied`), r.stderr);
-  assert.ok(!fs.existsSync(path.join(dst, 'src/a.txt')));
-  assert.equal(fs.readFileSync(path.join(dst, 'src/q.txt'), 'utf8'), 'the rest\n', 'the rest is copied');
-});
