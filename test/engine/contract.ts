@@ -778,6 +778,21 @@ export function engineContract(name: string, factory: EngineFactory): void {
       assert.deepEqual(small!.map((x) => String(x.value)), ['small']);
       assert.deepEqual(await engine.fetchDkeys(cont, []), []);
     });
+
+    it('fetchDkeys of many objects, in reads of different lengths one after the other', async () => {
+      // A PostgreSQL read of many ranges is one statement whose shape depends on
+      // their number: shapes that differ only past the first 63 characters of a
+      // statement's name must not be taken for one another.
+      newCont();
+      const ops: WriteOp[] = [];
+      for (let o = 1; o <= 60; o++) ops.push({ op: 'put', ...kp(o, 'inode', 'mode'), value: B(`m${o}`) });
+      await engine.commit({ ops });
+      for (const n of [40, 41, 60, 39]) {
+        const items = Array.from({ length: n }, (_, i) => ({ oid: oidOf(i + 1), dkey: B('inode') }));
+        const got = await engine.fetchDkeys(cont, items);
+        assert.deepEqual(got.map((l) => l.map((x) => String(x.value))), items.map((_, i) => [`m${i + 1}`]), `${n} objects`);
+      }
+    });
   });
 }
 

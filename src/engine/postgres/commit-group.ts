@@ -214,8 +214,11 @@ export class Ctx {
           const v = q.keysOnly || q.tbl === 'objpunch' ? 'NULL::bytea' : 'v';
           parts.push(`(SELECT ${i} AS q, k, ${v} AS v FROM ${TABLE_SQL[q.tbl]} WHERE k >= $${n + 1} AND k < $${n + 2} ORDER BY k LIMIT $${n + 3})`);
         });
-        const name = 'r:' + r.ranges.map((q) => `${q.tbl[0]}${q.keysOnly ? 'k' : 'v'}`).join(',');
-        const res = await c.query({ name, text: parts.join(' UNION ALL '), values, rowMode: 'array' });
+        // A statement is prepared once per shape; PostgreSQL cuts names at 63
+        // bytes, so a longer shape (many ranges) would meet another one under
+        // the same cut name: those go unnamed (parsed each time).
+        const shape = 'r:' + r.ranges.map((q) => `${q.tbl[0]}${q.keysOnly ? 'k' : 'v'}`).join(',');
+        const res = await c.query({ ...(shape.length <= MAX_STATEMENT_NAME ? { name: shape } : {}), text: parts.join(' UNION ALL '), values, rowMode: 'array' });
         const out: core.KV[][] = r.ranges.map(() => []);
         for (const row of res.rows as Array<[number, Buffer, Buffer | null]>) out[row[0]]!.push({ key: row[1], value: row[2] ?? EMPTY });
         for (const list of out) {
@@ -273,6 +276,8 @@ export class Ctx {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** The longest prepared-statement name PostgreSQL keeps whole (NAMEDATALEN - 1). */
+const MAX_STATEMENT_NAME = 63;
 
 export interface Pending {
   plan: PlannedOp[];
