@@ -47,8 +47,10 @@ export async function compare(aInput: string, bInput: string, opts: CompareOptio
   const report = (d: Difference) => { differences++; opts.onDifference?.(d); };
   try {
     const a = await openSource(eng.get, aInput, { snap: opts.snap, live: opts.snap === undefined });
+    const trees: Tree[] = [a.tree];
     try {
       const b = await openSource(eng.get, bInput, { live: true });
+      trees.push(b.tree);
       const xm = opts.xattrs ?? 'all';
       for await (const ev of march(a.tree, b.tree, '', a.st, b.st)) {
         if (ev.kind === 'leave') continue;
@@ -66,6 +68,8 @@ export async function compare(aInput: string, bInput: string, opts: CompareOptio
         }
       }
     } finally {
+      // Held directories end with the run (a library caller compares many times).
+      await Promise.all(trees.map((t) => t.close()));
       await a.release();
     }
   } finally {

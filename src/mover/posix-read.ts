@@ -20,14 +20,23 @@ export class PosixReader {
 
   constructor(private readonly end: PosixEnd) {}
 
+  /** Read threads asked for; started by the first small file read (a sync with nothing to copy starts none). */
+  private wanted = 0;
+
   /** n threads read small files from now on (0: none); close() ends them. */
   useThreads(n: number): void {
-    if (n > 0 && !this.threads) this.threads = new ReadThreads(n);
+    this.wanted = n;
+  }
+
+  private readThreads(): ReadThreads | undefined {
+    if (!this.threads && this.wanted > 0) this.threads = new ReadThreads(this.wanted);
+    return this.threads;
   }
 
   async close(): Promise<void> {
     const t = this.threads;
     this.threads = undefined;
+    this.wanted = 0;
     await t?.close();
   }
 
@@ -142,7 +151,7 @@ export class PosixReader {
   }
 
   async openRead(rel: string, st: MStat): Promise<FileReader> {
-    if (st.size <= SMALL_READ && (this.threads || this.end.blocking.cheap())) return this.readSmall(rel, st);
+    if (st.size <= SMALL_READ && (this.readThreads() || this.end.blocking.cheap())) return this.readSmall(rel, st);
     let fh: fs.promises.FileHandle;
     const { dir, name } = this.end.parentOf(rel);
     try {

@@ -5,6 +5,7 @@ import { engineGetter, openDest, openSource } from './ends.js';
 import type { CopyOptions, CopySummary } from './copy.js';
 import path from 'node:path';
 import { Transfer } from './transfer.js';
+import { PosixTree } from './posix.js';
 import { formatLocation, resolveLocation } from '../uns/location.js';
 
 export type SyncOptions = Omit<CopyOptions, 'resume' | 'restart'>;
@@ -31,9 +32,17 @@ export async function sync(srcInput: string, dstInput: string, opts: SyncOptions
     const src = await openSource(eng.get, srcInput, { snap: opts.snap, warn: opts.onWarn });
     try {
       const dst = await openDest(eng.get, dstInput, src, { into: false, create: !opts.dryRun }); // a dry run makes no container
+      // As in copy: one read thread per -j beyond the first reads the source's small files.
+      if (src.tree instanceof PosixTree) src.tree.useReadThreads(Math.max(1, opts.jobs ?? 1) - 1);
       const t = new Transfer(src.tree, dst.tree, 'sync', opts);
       opts.onStart?.(t);
-      const s = await t.run(src.st, dst.st);
+      let s;
+      try {
+        s = await t.run(src.st, dst.st);
+      } finally {
+        // Held directories and read threads end with the run, as in copy.
+        await Promise.all([src.tree.close(), dst.tree.close()]);
+      }
       return { ...s, src: formatLocation(await resolveLocation(srcInput)), dst: dst.tree.display(''), resumed: false };
     } finally {
       await src.release();
