@@ -18,6 +18,7 @@
  * printing is turned off. The library is not thread-safe: call it from one
  * thread per process.
  */
+#define _GNU_SOURCE /* dladdr */
 #include <node_api.h>
 #include <hdf5.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@
 #include <sys/file.h>
 #include <fcntl.h>
 #include <unistd.h>
+#include <dlfcn.h>
 
 #if H5_VERSION_GE(1, 12, 0)
 #define RECLAIM(t, s, b) H5Treclaim((t), (s), H5P_DEFAULT, (b))
@@ -3391,10 +3393,24 @@ static void at_exit(void) {
   H5close();
 }
 
+/*
+ * Keep this module, and libhdf5 with it, loaded until the process ends. Node
+ * unloads an addon when the worker thread that alone loaded it exits; but
+ * libhdf5 (a thread-safe build) has given that thread's keys destructors in
+ * its own code, which run as the thread ends: after the unload, a jump into
+ * unmapped memory (SIGSEGV). at_exit, registered from here, would also run
+ * at the unload, shutting the library down under other threads.
+ */
+static void stay_loaded(void) {
+  Dl_info self;
+  if (dladdr((void *)&stay_loaded, &self) && self.dli_fname) dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   static int once = 0;
   if (!once) {
     once = 1;
+    stay_loaded();
     H5dont_atexit(); /* before the library initialises itself */
     atexit(at_exit);
   }
