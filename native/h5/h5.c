@@ -3300,6 +3300,51 @@ static napi_value js_mknod(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* A time in nanoseconds since the epoch (a BigInt) as a timespec (tv_nsec in 0..999999999, before 1970 too); false if not a BigInt. */
+static bool get_timespec(napi_env env, napi_value v, struct timespec *ts) {
+  int64_t ns;
+  bool lossless;
+  if (napi_get_value_bigint_int64(env, v, &ns, &lossless) != napi_ok || !lossless) return false;
+  int64_t sec = ns / 1000000000, rem = ns % 1000000000;
+  if (rem < 0) { rem += 1000000000; sec -= 1; }
+  ts->tv_sec = (time_t)sec;
+  ts->tv_nsec = (long)rem;
+  return true;
+}
+
+/*
+ * utimensat(2)/futimens(2): Node takes times as a double of seconds, which
+ * loses the nanoseconds that cp -a keeps. utimens(target: number | Buffer,
+ * atimeNs: bigint, mtimeNs: bigint, nofollow: boolean): void — a number is
+ * a descriptor (futimens); a Buffer a path, a final symlink itself when
+ * nofollow (AT_SYMLINK_NOFOLLOW). A failure throws as the xattr calls do.
+ */
+static napi_value js_utimens(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (get_args(env, info, 4, argv) < 4) return throw_msg(env, "utimens: needs target, atimeNs, mtimeNs, nofollow");
+  struct timespec ts[2];
+  if (!get_timespec(env, argv[1], &ts[0]) || !get_timespec(env, argv[2], &ts[1])) return throw_msg(env, "utimens: times must be BigInt nanoseconds");
+  bool nofollow = false;
+  napi_get_value_bool(env, argv[3], &nofollow);
+  napi_valuetype t;
+  napi_typeof(env, argv[0], &t);
+  int rc, err;
+  if (t == napi_number) {
+    int32_t fd;
+    if (napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) return throw_msg(env, "utimens: fd must be a descriptor");
+    rc = futimens(fd, ts);
+    err = errno;
+  } else {
+    char *p = cstr_arg(env, argv[0], "utimens: target must be a descriptor or a Buffer path without NUL");
+    if (!p) return NULL;
+    rc = utimensat(AT_FDCWD, p, ts, nofollow ? AT_SYMLINK_NOFOLLOW : 0);
+    err = errno;
+    free(p);
+  }
+  if (rc < 0) return throw_errno(env, err);
+  return NULL;
+}
+
 /* ---------- file locks ----------
  *
  * Not HDF5 either: flock(2), which Node does not offer, for the engine's
@@ -3473,6 +3518,7 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("xattrSet", js_xattr_set);
   EXPORT("xattrRemove", js_xattr_remove);
   EXPORT("mknod", js_mknod);
+  EXPORT("utimens", js_utimens);
   EXPORT("flockHold", js_flock_hold);
   EXPORT("flockFree", js_flock_free);
   return exports;
