@@ -18,6 +18,7 @@
  * printing is turned off. The library is not thread-safe: call it from one
  * thread per process.
  */
+#define _GNU_SOURCE /* dladdr */
 #include <node_api.h>
 #include <hdf5.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@
 #include <sys/file.h>
 #include <fcntl.h>
 #include <unistd.h>
+#include <dlfcn.h>
 
 #if H5_VERSION_GE(1, 12, 0)
 #define RECLAIM(t, s, b) H5Treclaim((t), (s), H5P_DEFAULT, (b))
@@ -3298,6 +3300,51 @@ static napi_value js_mknod(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* A time in nanoseconds since the epoch (a BigInt) as a timespec (tv_nsec in 0..999999999, before 1970 too); false if not a BigInt. */
+static bool get_timespec(napi_env env, napi_value v, struct timespec *ts) {
+  int64_t ns;
+  bool lossless;
+  if (napi_get_value_bigint_int64(env, v, &ns, &lossless) != napi_ok || !lossless) return false;
+  int64_t sec = ns / 1000000000, rem = ns % 1000000000;
+  if (rem < 0) { rem += 1000000000; sec -= 1; }
+  ts->tv_sec = (time_t)sec;
+  ts->tv_nsec = (long)rem;
+  return true;
+}
+
+/*
+ * utimensat(2)/futimens(2): Node takes times as a double of seconds, which
+ * loses the nanoseconds that cp -a keeps. utimens(target: number | Buffer,
+ * atimeNs: bigint, mtimeNs: bigint, nofollow: boolean): void — a number is
+ * a descriptor (futimens); a Buffer a path, a final symlink itself when
+ * nofollow (AT_SYMLINK_NOFOLLOW). A failure throws as the xattr calls do.
+ */
+static napi_value js_utimens(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (get_args(env, info, 4, argv) < 4) return throw_msg(env, "utimens: needs target, atimeNs, mtimeNs, nofollow");
+  struct timespec ts[2];
+  if (!get_timespec(env, argv[1], &ts[0]) || !get_timespec(env, argv[2], &ts[1])) return throw_msg(env, "utimens: times must be BigInt nanoseconds");
+  bool nofollow = false;
+  napi_get_value_bool(env, argv[3], &nofollow);
+  napi_valuetype t;
+  napi_typeof(env, argv[0], &t);
+  int rc, err;
+  if (t == napi_number) {
+    int32_t fd;
+    if (napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) return throw_msg(env, "utimens: fd must be a descriptor");
+    rc = futimens(fd, ts);
+    err = errno;
+  } else {
+    char *p = cstr_arg(env, argv[0], "utimens: target must be a descriptor or a Buffer path without NUL");
+    if (!p) return NULL;
+    rc = utimensat(AT_FDCWD, p, ts, nofollow ? AT_SYMLINK_NOFOLLOW : 0);
+    err = errno;
+    free(p);
+  }
+  if (rc < 0) return throw_errno(env, err);
+  return NULL;
+}
+
 /* ---------- file locks ----------
  *
  * Not HDF5 either: flock(2), which Node does not offer, for the engine's
@@ -3391,10 +3438,24 @@ static void at_exit(void) {
   H5close();
 }
 
+/*
+ * Keep this module, and libhdf5 with it, loaded until the process ends. Node
+ * unloads an addon when the worker thread that alone loaded it exits; but
+ * libhdf5 (a thread-safe build) has given that thread's keys destructors in
+ * its own code, which run as the thread ends: after the unload, a jump into
+ * unmapped memory (SIGSEGV). at_exit, registered from here, would also run
+ * at the unload, shutting the library down under other threads.
+ */
+static void stay_loaded(void) {
+  Dl_info self;
+  if (dladdr((void *)&stay_loaded, &self) && self.dli_fname) dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   static int once = 0;
   if (!once) {
     once = 1;
+    stay_loaded();
     H5dont_atexit(); /* before the library initialises itself */
     atexit(at_exit);
   }
@@ -3457,6 +3518,7 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("xattrSet", js_xattr_set);
   EXPORT("xattrRemove", js_xattr_remove);
   EXPORT("mknod", js_mknod);
+  EXPORT("utimens", js_utimens);
   EXPORT("flockHold", js_flock_hold);
   EXPORT("flockFree", js_flock_free);
   return exports;

@@ -37,12 +37,6 @@ export function statToM(s: fs.BigIntStats): MStat {
   };
 }
 
-export function secs(ns: bigint): number {
-  // Node takes times as a double of seconds and libuv truncates it to whole
-  // microseconds: aim at the middle of the microsecond so the truncation lands on it.
-  return (Number(ns / 1000n) + 0.5) / 1e6;
-}
-
 let root: boolean | undefined;
 export function isRoot(): boolean {
   return (root ??= process.getuid?.() === 0);

@@ -8,7 +8,8 @@ import { TEMP_RE, decodeName, tempName } from './names.js';
 import type { OpenDir } from './posix-dirs.js';
 import { writeXattrs } from './xattrs.js';
 import { mknodAt } from './mknod.js';
-import { SMALL_READ, isRoot, secs, typeOf, type PosixEnd } from './posix-end.js';
+import { futimensNs, lutimensNs, utimensNs } from './utimens.js';
+import { SMALL_READ, isRoot, typeOf, type PosixEnd } from './posix-end.js';
 import type { FileWriter, MStat, MetaOptions } from './tree.js';
 
 const { O_NOFOLLOW, O_WRONLY, O_CREAT, O_EXCL } = fs.constants;
@@ -94,7 +95,7 @@ export class PosixWriter {
     if (meta.owner && isRoot()) fs.fchownSync(fd, st.uid, st.gid);
     if (xattrs.length > 0) await writeXattrs(at, xattrs, []);
     fs.fchmodSync(fd, st.perm);
-    fs.futimesSync(fd, secs(st.atimeNs), secs(st.mtimeNs));
+    futimensNs(fd, st.atimeNs, st.mtimeNs);
   }
 
   async createFile(rel: string, st: MStat, xattrs: Array<[string, Buffer]>, meta: MetaOptions): Promise<FileWriter> {
@@ -188,7 +189,7 @@ export class PosixWriter {
     try {
       fs.symlinkSync(decodeName(target), dir.at(tmp));
       if (meta.owner && isRoot()) fs.lchownSync(dir.at(tmp), st.uid, st.gid);
-      fs.lutimesSync(dir.at(tmp), secs(st.atimeNs), secs(st.mtimeNs));
+      lutimensNs(dir.at(tmp), st.atimeNs, st.mtimeNs);
       this.placeIn(dir, tmp, name);
     } catch (e) {
       try { fs.rmSync(dir.at(tmp), { force: true }); } catch { /* best effort */ }
@@ -251,7 +252,7 @@ export class PosixWriter {
         const { dir, name } = this.end.parentOf(rel);
         try {
           if (owner) fs.lchownSync(dir.at(name), st.uid, st.gid);
-          fs.lutimesSync(dir.at(name), secs(st.atimeNs), secs(st.mtimeNs));
+          lutimensNs(dir.at(name), st.atimeNs, st.mtimeNs);
         } finally {
           dir.release();
         }
@@ -302,7 +303,7 @@ export class PosixWriter {
     if (owner) fs.chownSync(self, st.uid, st.gid);
     if (xattrs !== undefined) await writeXattrs(xpath, xattrs);
     fs.chmodSync(self, st.perm);
-    fs.utimesSync(self, secs(st.atimeNs), secs(st.mtimeNs));
+    utimensNs(self, st.atimeNs, st.mtimeNs);
   }
 
   async remove(rel: string): Promise<void> {

@@ -1,6 +1,6 @@
-// Time equality for the mover: Node sets file times through a double, so
-// sub-microsecond digits are lost; times equal within 1 µs are the same.
+// Time equality for the mover: both ends keep nanoseconds (POSIX times are
+// set with utimensat, a container stores them as given), so times are equal
+// only when every nanosecond is, as rsync compares them.
 export function sameTime(a: bigint, b: bigint): boolean {
-  const d = a - b;
-  return d > -1000n && d < 1000n;
+  return a === b;
 }

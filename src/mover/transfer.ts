@@ -348,7 +348,14 @@ export class Transfer {
    */
   async same(rel: string, s: MStat, d: MStat, fixMeta = true): Promise<boolean> {
     if (s.type === 'dir') return true;
-    if (s.type === 'symlink') return (await this.src.readlink(rel)) === (await this.dst.readlink(rel));
+    if (s.type === 'symlink') {
+      if ((await this.src.readlink(rel)) !== (await this.dst.readlink(rel))) return false;
+      // The same target: its times and owner are fixed as a file's are (compare reports them).
+      if (fixMeta && (!sameTime(s.mtimeNs, d.mtimeNs) || (this.meta.owner && (d.uid !== s.uid || d.gid !== s.gid)))) {
+        await this.dst.setMeta(rel, s, undefined, this.meta);
+      }
+      return true;
+    }
     // A FIFO, device or socket has no content: the same type and device number is the same entry.
     if (isSpecialEntry(s.type) && (s.rdev ?? 0n) !== (d.rdev ?? 0n)) return false;
     if (s.size !== d.size) return false;

@@ -69,12 +69,12 @@ test('compare: exit 0 when identical, 1 with the differences listed (text and JS
   assert.equal(same.code, 0, same.stdout + same.stderr);
   assert.equal(same.stdout, '');
   fs.writeFileSync(path.join(b, 'a/f1'), 'FILE 1\n');
-  fs.utimesSync(path.join(b, 'a/f1'), fs.statSync(path.join(a, 'a/f1')).atime, fs.statSync(path.join(a, 'a/f1')).mtime);
+  sh(`touch -r '${a}/a/f1' '${b}/a/f1'`); // the same times, to the nanosecond
   fs.rmSync(path.join(b, 'a/f2'));
   fs.writeFileSync(path.join(b, 'extra'), 'x');
   fs.chmodSync(path.join(b, 'top'), 0o600);
   fs.writeFileSync(path.join(b, 'a/f7'), 'longer file 7\n');
-  fs.utimesSync(path.join(b, 'a/f7'), fs.statSync(path.join(a, 'a/f7')).atime, fs.statSync(path.join(a, 'a/f7')).mtime);
+  sh(`touch -r '${a}/a/f7' '${b}/a/f7'`); // the same times, to the nanosecond
   if (hasSetfattr()) sh(`setfattr -n user.k -v v '${b}/a/f8'`);
   const r = await run(['fs', 'compare', a, b]);
   assert.equal(r.code, 1);
