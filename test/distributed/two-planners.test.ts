@@ -80,3 +80,45 @@ test('a second planner on the same container destination, by label and by UUID, 
     killStarted();
   }
 });
+
+test('a second planner on a destination inside the first one\'s, or around it, is refused', { skip, timeout: 180_000 }, async () => {
+  // Two copies into trees that overlap would write the same files from two jobs.
+  const { url, home, env, src } = await setup();
+  const out = path.join(home, 'out');
+  fs.mkdirSync(path.join(out, 'src', 'deeper'), { recursive: true });
+  try {
+    // The first copies src into out: its root is out/src.
+    const first = started(['fs', 'copy', '--queue', '--src', src, '--dst', out, '-q'], env);
+    await planned(url);
+    const overlapping = (r: CliResult) => {
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /^strata: another planner is running on an overlapping destination/m);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    };
+    // Inside: a copy into out/src/deeper (its root out/src/deeper/src is inside out/src).
+    overlapping(await within(started(['fs', 'copy', '--queue', '--src', src, '--dst', path.join(out, 'src', 'deeper')], env).result, 60_000, 'inside'));
+    // Around: a copy of a directory named like the first's parent, onto home (its root home/out contains out/src).
+    const around = path.join(home, 'around', 'out');
+    fs.mkdirSync(around, { recursive: true });
+    overlapping(await within(started(['fs', 'copy', '--queue', '--src', around, '--dst', home], env).result, 60_000, 'around'));
+    // A sibling is no overlap: out/other is planned beside the first.
+    const sib = path.join(home, 'sib', 'other');
+    fs.mkdirSync(sib, { recursive: true });
+    fs.writeFileSync(path.join(sib, 'f'), 'x');
+    const third = started(['fs', 'copy', '--queue', '--src', sib, '--dst', out, '-q'], env);
+    const q = await openWorkQueue(url);
+    try {
+      const t0 = Date.now();
+      while ((await q.openJobs(3600)).filter((j) => j.status === 'planned').length < 2) {
+        if (third.exited()) throw new Error('the sibling planner ended: ' + String(await third.result.then((r) => r.stderr)));
+        if (Date.now() - t0 > 60_000) throw new Error('the sibling planner never planned');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      await q.close();
+    }
+    assert.equal(first.exited(), false, 'the first planner is still waiting for workers');
+  } finally {
+    killStarted();
+  }
+});

@@ -115,17 +115,27 @@ export class PgWorkQueue implements WorkQueueStore {
   async createJob(kind: string, spec: QueueJobSpec, staleSec = 60): Promise<number> {
     // Not retried blindly (a retry after a lost commit would make a second job); one attempt.
     return this.once(async (c) => {
-      // One planner at a time decides, per destination root.
+      // One planner at a time decides (one lock for all destinations: a
+      // destination overlaps others under other keys).
       // The destination's identity: its key when the producer gives one (a spelling-free name), else its root.
       const dst = JSON.stringify(spec.dstKey ?? spec.dstRoot);
-      await c.query(`SELECT pg_advisory_xact_lock(hashtext('strata_queue.dst:' || $1))`, [dst]);
-      const live = await c.query<{ id: string; planner: string | null }>(
-        `SELECT id, spec->>'planner' AS planner FROM strata_queue.jobs WHERE status <> 'done' AND coalesce(spec->'dstKey', spec->'dstRoot') = $1::jsonb AND heartbeat > now() - make_interval(secs => $2) ORDER BY id`,
-        [dst, staleSec]);
+      await c.query(`SELECT pg_advisory_xact_lock(hashtext('strata_queue.dst'))`);
+      // Live jobs on the same destination, or (keys being paths) on one inside it or around it:
+      // two jobs writing overlapping trees would write the same files.
+      const live = await c.query<{ id: string; planner: string | null; same: boolean }>(
+        `SELECT id, spec->>'planner' AS planner, coalesce(spec->'dstKey', spec->'dstRoot') = $1::jsonb AS same FROM strata_queue.jobs
+          WHERE status <> 'done' AND heartbeat > now() - make_interval(secs => $2)
+            AND (coalesce(spec->'dstKey', spec->'dstRoot') = $1::jsonb
+              OR ($3::text IS NOT NULL AND spec ? 'dstKey' AND (
+                starts_with($3, CASE WHEN right(spec->>'dstKey', 1) = '/' THEN spec->>'dstKey' ELSE (spec->>'dstKey') || '/' END)
+                OR starts_with(spec->>'dstKey', CASE WHEN right($3, 1) = '/' THEN $3 ELSE $3 || '/' END))))
+          ORDER BY id`,
+        [dst, staleSec, spec.dstKey ?? null]);
       // A planner of this host is judged by its pid at once; others by their heartbeat.
       const alive = live.rows.find((x) => !plannerDead(x.planner));
       if (alive) {
-        throw new StrataError('EBUSY', `another planner is running on the same destination (job ${alive.id}, ${spec.dst}); wait for it, or stop it and run again with --resume`);
+        const which = alive.same ? 'the same destination' : 'an overlapping destination';
+        throw new StrataError('EBUSY', `another planner is running on ${which} (job ${alive.id}, ${spec.dst}); wait for it, or stop it and run again with --resume`);
       }
       const dead = await c.query<{ id: string }>(
         `UPDATE strata_queue.jobs SET status = 'done' WHERE status <> 'done' AND coalesce(spec->'dstKey', spec->'dstRoot') = $1::jsonb RETURNING id`, [dst]);
