@@ -19,25 +19,16 @@
 // which needs a descriptor open for writing (the writer's is; a check reopens
 // the file for writing when a read-only descriptor is refused).
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import { StrataError } from '../errors.js';
-import { addonPath } from '../native-addon.js';
+import { nativeAddon } from '../native-addon.js';
 
 interface FlockCalls {
   flockHold(fd: number): number;
   flockFree(p: Buffer): boolean | null;
 }
-let addon: FlockCalls | undefined;
 
 function lib(): FlockCalls {
-  if (addon) return addon;
-  const p = process.env['STRATA_H5_ADDON'] || addonPath();
-  try {
-    addon = createRequire(import.meta.url)(p) as FlockCalls;
-  } catch (e) {
-    throw new StrataError('ENOTSUP', `extent-file writer locks (flock) need the native addon (${p}; npm run build makes it): ${(e as Error).message}`, { cause: e });
-  }
-  return addon;
+  return nativeAddon<FlockCalls>('extent-file writer locks (flock) need');
 }
 
 export interface HeldLock { release(): void }

@@ -1,24 +1,15 @@
 // mknod(2) for the POSIX end of a move: Node offers no call that makes a
 // FIFO, device or socket, so it comes from the project's native addon
 // (native/h5, loaded on first need, as the byte-path xattr calls are).
-import { createRequire } from 'node:module';
 import { StrataError } from '../errors.js';
-import { addonPath } from '../hdf5/h5lib/index.js';
+import { nativeAddon } from '../native-addon.js';
 import { S_IFBLK, S_IFCHR, S_IFIFO, S_IFSOCK, rdevMajor, rdevMinor } from '../dfs/layout.js';
 import type { EntryType } from './tree.js';
 
 interface MknodCall { mknod(p: Buffer, mode: number, major: number, minor: number): void }
-let addon: MknodCall | undefined;
 
 function lib(): MknodCall {
-  if (addon) return addon;
-  const p = process.env['STRATA_H5_ADDON'] || addonPath();
-  try {
-    addon = createRequire(import.meta.url)(p) as MknodCall;
-  } catch (e) {
-    throw new StrataError('ENOTSUP', `making FIFOs, devices and sockets needs the native addon (${p}): ${(e as Error).message}`, { cause: e });
-  }
-  return addon;
+  return nativeAddon<MknodCall>('making FIFOs, devices and sockets needs');
 }
 
 const BITS: Partial<Record<EntryType, number>> = { fifo: S_IFIFO, chr: S_IFCHR, blk: S_IFBLK, sock: S_IFSOCK };

@@ -8,10 +8,9 @@
 // bytes survive a container. Any failure is an error for that path: never an
 // empty list. The synchronous calls are used: one xattr syscall costs far
 // less than a trip through libuv's thread pool.
-import { createRequire } from 'node:module';
 import { getAttributeSync, listAttributesSync, removeAttributeSync, setAttributeSync } from '@napi-rs/xattr';
 import { StrataError } from '../errors.js';
-import { addonPath } from '../hdf5/h5lib/index.js';
+import { nativeAddon } from '../native-addon.js';
 import { decodeName, encodeName } from './names.js';
 
 export type XattrMode = 'none' | 'all' | 'non-lustre';
@@ -50,17 +49,8 @@ interface ByteXattrs {
   xattrSet(p: Buffer, name: Buffer, value: Buffer): void;
   xattrRemove(p: Buffer, name: Buffer): void;
 }
-let byteCalls: ByteXattrs | undefined;
 function bytes(): ByteXattrs {
-  if (byteCalls) return byteCalls;
-  // The same module the HDF5 layer loads (STRATA_H5_ADDON overrides its place there too).
-  const p = process.env['STRATA_H5_ADDON'] || addonPath();
-  try {
-    byteCalls = createRequire(import.meta.url)(p) as ByteXattrs;
-  } catch (e) {
-    throw new StrataError('ENOTSUP', `extended attributes of names that are not UTF-8 need the native addon (${p}): ${(e as Error).message}`, { cause: e });
-  }
-  return byteCalls;
+  return nativeAddon<ByteXattrs>('extended attributes of names that are not UTF-8 need');
 }
 
 /** The errno name of a failed xattr call: the addon's `code`, or "os error N" in @napi-rs/xattr's message. */
