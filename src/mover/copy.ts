@@ -9,6 +9,7 @@ import { engineGetter, openDest, openSource } from './ends.js';
 import { Journal, completedAt, journalPath, readJournal, type JournalHeader } from './journal.js';
 import { Transfer, newCounters, type TransferOptions, type TransferSummary } from './transfer.js';
 import { PosixTree } from './posix.js';
+import { isFatal } from './tree.js';
 
 export interface CopyOptions extends TransferOptions {
   /** Copy this snapshot of a container source (name or epoch) instead of taking one. */
@@ -116,7 +117,13 @@ export async function copy(srcInput: string, dstInput: string, opts: CopyOptions
       // Finished without errors: forget the journal and the snapshot taken for the copy.
       // Otherwise keep both, so --resume continues from the same view.
       const clean = summary.errors === 0 && !summary.stopped;
-      await journal.close(clean);
+      try {
+        await journal.close(clean);
+      } catch (e) {
+        // A run stopped by a full disk may not flush its journal's last lines
+        // either: --resume copies those items again. Said by the stop, not as a second error.
+        if (!(summary.stopped && isFatal(e))) throw e;
+      }
       if (clean) keepSnap = false;
       return { ...summary, src: formatLocation(srcLoc), dst: dst.tree.display(''), resumed: !!resume };
     } finally {

@@ -242,7 +242,14 @@ export class Transfer {
         }
       }
       const seq = this.seq++;
-      this.journal?.begin(rel, seq);
+      try {
+        this.journal?.begin(rel, seq);
+      } catch (e) {
+        // The journal's disk is full (or gone): a failure of the run like any
+        // other, said once and stopping it, not an exception out of the walk.
+        this.fail(this.dst, rel, e);
+        continue;
+      }
       if (this.journal?.isDone(rel)) {
         this.c.skipped++;
         if (s.type !== 'symlink' && s.nlink > 1) this.linkSeen(s, rel);
